@@ -1,0 +1,32 @@
+//! Raw command-line arguments (clap derive). Each command's own arguments live in its module under `commands/`;
+//! commands resolve these into settings before doing any work.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands;
+
+/// GitOps for Tableau Cloud: plan, apply and detect drift from a YAML manifest kept in git.
+#[derive(Debug, Parser)]
+#[command(name = "tabops", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command understands.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More output (`-v` details, `-vv` debug logs). `RUST_LOG` overrides the log filter.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a manifest offline: syntax, references, schedules, content files. Sends nothing to any site.
+    Validate(commands::validate::ValidateArgs),
+    /// Run the local Tableau REST API emulator.
+    Emulator(commands::emulator::EmulatorArgs),
+}

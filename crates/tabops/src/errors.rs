@@ -1,0 +1,62 @@
+//! How errors reach the user: `error:` with the top message, `Caused by:` for each cause, and `hint:` lines from
+//! any [`Hint`] in the chain. Also the logging setup, since both decide what lands on stderr.
+
+use std::fmt;
+use std::io::Write;
+use std::process::ExitCode;
+
+use owo_colors::OwoColorize;
+
+/// An error message with advice on its own line. Attach with `.map_err(|e| Hint::wrap(e, "..."))` or return
+/// `Hint::new(...)` directly.
+#[derive(Debug)]
+pub struct Hint {
+    message: String,
+    hint: String,
+}
+
+impl Hint {
+    pub fn new(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
+        anyhow::Error::new(Hint { message: message.into(), hint: hint.into() })
+    }
+}
+
+impl fmt::Display for Hint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Hint {}
+
+/// Print the error chain to stderr and return exit code 1. A closed stdout (`tabops plan | head`) is not an error.
+pub fn report(err: &anyhow::Error) -> ExitCode {
+    if err.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    }) {
+        return ExitCode::SUCCESS;
+    }
+    let mut stderr = anstream::stderr().lock();
+    let _ = writeln!(stderr, "{} {err}", "error:".red().bold());
+    for cause in err.chain().skip(1) {
+        let _ = writeln!(stderr, "  {} {cause}", "Caused by:".bold());
+    }
+    for cause in err.chain() {
+        if let Some(hint) = cause.downcast_ref::<Hint>() {
+            let _ = writeln!(stderr, "{} {}", "hint:".cyan().bold(), hint.hint);
+        }
+    }
+    ExitCode::from(1)
+}
+
+/// Logs go to stderr; `RUST_LOG` wins over `-v`.
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 | 1 => "warn",
+        2 => "info,tabops=debug",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

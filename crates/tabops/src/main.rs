@@ -1,0 +1,23 @@
+//! The `tabops` command line: parses arguments, sets up logging, runs one command and maps its outcome to an
+//! exit code. All domain work lives in the library crates; see `crates/README.md`.
+
+mod cli;
+mod commands;
+mod errors;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    errors::init_logging(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => return errors::report(&anyhow::Error::new(err).context("failed to start the async runtime")),
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(status) => status.into(),
+        Err(err) => errors::report(&err),
+    }
+}
