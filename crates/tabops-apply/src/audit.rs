@@ -1,0 +1,357 @@
+//! The append-only audit log: one JSON object per line, each carrying the sha256 of the line before it.
+//!
+//! Why a hash chain: the log is the record of what tabops did to a production site. Editing or deleting a line in
+//! the middle breaks every later link, and `tabops audit verify` reports the first line where the chain fails.
+//!
+//! Durability and concurrency: every append takes an exclusive lock on the file, reads the last line to link to
+//! it, writes the new line and syncs it to disk before returning. So an `action_start` record is on disk before the
+//! request it announces is sent, and two applies writing to the same log interleave whole, linked lines.
+//!
+//! A crash can leave a torn last line (no newline). The next writer does not rewrite history: it terminates the
+//! fragment with a newline and appends a `log_recovered` record that names the torn line and links to the last
+//! intact one. `verify` reports such lines as recovered rather than as a broken chain.
+//!
+//! Secrets: records are built by the executor from plan data that never holds secret values, and as a second line
+//! of defence every value registered with [`AuditLog::redact`] is replaced by `<redacted>` before a line is written.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The `prev` of the first line of a log.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// How far back from the end of the file to look for the last line (records are far smaller than this).
+const TAIL_WINDOW: u64 = 1 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("cannot open audit log {}", path.display())]
+    Open { path: PathBuf, source: io::Error },
+    #[error("cannot write to audit log {}", path.display())]
+    Write { path: PathBuf, source: io::Error },
+    #[error("cannot read audit log {}", path.display())]
+    Read { path: PathBuf, source: io::Error },
+}
+
+/// One line of the log.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Record {
+    /// Event type: `apply_start`, `action_start`, `action_retry`, `action_complete`, `action_errored`,
+    /// `action_skipped`, `apply_complete`, `log_recovered`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// RFC 3339 UTC time of the event.
+    pub time: String,
+    /// The apply run this event belongs to.
+    pub run_id: String,
+    /// sha256 (hex) of the previous line's bytes, or [`GENESIS`].
+    pub prev: String,
+    pub data: serde_json::Value,
+}
+
+/// A handle for appending to one audit log file.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    path: PathBuf,
+    run_id: String,
+    redactions: Vec<String>,
+}
+
+impl AuditLog {
+    /// Opens (creating the file and its directory if needed) the log at `path` for the run `run_id`.
+    pub fn open(path: impl Into<PathBuf>, run_id: impl Into<String>) -> Result<AuditLog, AuditError> {
+        let path = path.into();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| AuditError::Open { path: path.clone(), source })?;
+        }
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|source| AuditError::Open { path: path.clone(), source })?;
+        Ok(AuditLog { path, run_id: run_id.into(), redactions: Vec::new() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// Never write `secret` to the log: any occurrence in a record is replaced by `<redacted>`.
+    pub fn redact(&mut self, secret: impl Into<String>) {
+        let secret = secret.into();
+        if !secret.is_empty() {
+            self.redactions.push(secret);
+        }
+    }
+
+    /// Appends one event and syncs it to disk before returning.
+    pub fn append(&self, kind: &str, data: serde_json::Value) -> Result<(), AuditError> {
+        let write_err = |source| AuditError::Write { path: self.path.clone(), source };
+        let mut file = OpenOptions::new().read(true).append(true).open(&self.path).map_err(write_err)?;
+        file.lock().map_err(write_err)?;
+        let result = self.append_locked(&mut file, kind, data);
+        let _ = file.unlock();
+        result.map_err(write_err)
+    }
+
+    fn append_locked(&self, file: &mut File, kind: &str, data: serde_json::Value) -> io::Result<()> {
+        let tail = read_tail(file)?;
+        let mut prev = tail.last_line_digest.unwrap_or_else(|| GENESIS.to_string());
+        if let Some(torn) = tail.torn {
+            // Terminate the fragment so it becomes its own (invalid) line, then record the recovery.
+            file.write_all(b"\n")?;
+            let torn_digest = hex::encode(Sha256::digest(&torn));
+            let recovered = self.line(
+                "log_recovered",
+                serde_json::json!({ "torn_bytes": torn.len(), "torn_sha256": torn_digest }),
+                &prev,
+            );
+            file.write_all(recovered.as_bytes())?;
+            file.write_all(b"\n")?;
+            prev = hex::encode(Sha256::digest(recovered.as_bytes()));
+        }
+        let line = self.line(kind, data, &prev);
+        file.write_all(line.as_bytes())?;
+        file.write_all(b"\n")?;
+        file.sync_data()
+    }
+
+    fn line(&self, kind: &str, data: serde_json::Value, prev: &str) -> String {
+        let record = Record {
+            kind: kind.to_string(),
+            time: now_rfc3339(),
+            run_id: self.run_id.clone(),
+            prev: prev.to_string(),
+            data,
+        };
+        let mut line = serde_json::to_string(&record).unwrap_or_default();
+        for secret in &self.redactions {
+            line = line.replace(secret.as_str(), "<redacted>");
+        }
+        line
+    }
+}
+
+struct Tail {
+    /// sha256 of the last complete line, if any.
+    last_line_digest: Option<String>,
+    /// Bytes after the last newline (a line torn by a crash).
+    torn: Option<Vec<u8>>,
+}
+
+fn read_tail(file: &mut File) -> io::Result<Tail> {
+    let len = file.seek(SeekFrom::End(0))?;
+    let start = len.saturating_sub(TAIL_WINDOW);
+    file.seek(SeekFrom::Start(start))?;
+    let mut buf = Vec::with_capacity((len - start) as usize);
+    file.read_to_end(&mut buf)?;
+    file.seek(SeekFrom::End(0))?;
+    let (complete, torn) = match buf.iter().rposition(|&b| b == b'\n') {
+        Some(pos) => (&buf[..pos], &buf[pos + 1..]),
+        None if start == 0 => (&buf[..0], &buf[..]),
+        None => (&buf[..], &buf[..0]),
+    };
+    let last_line = complete.rsplit(|&b| b == b'\n').next().filter(|line| !line.is_empty());
+    Ok(Tail {
+        last_line_digest: last_line.map(|line| hex::encode(Sha256::digest(line))),
+        torn: (!torn.is_empty()).then(|| torn.to_vec()),
+    })
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerifyReport {
+    /// Lines read (including torn ones).
+    pub lines: usize,
+    /// Distinct run ids seen.
+    pub runs: usize,
+    /// 1-based line numbers of torn lines that a later `log_recovered` record acknowledges.
+    pub recovered: Vec<usize>,
+    /// The first line where the chain fails, with the reason.
+    pub first_error: Option<(usize, String)>,
+}
+
+impl VerifyReport {
+    pub fn is_ok(&self) -> bool {
+        self.first_error.is_none()
+    }
+}
+
+/// Checks the hash chain of the log at `path`.
+pub fn verify(path: &Path) -> Result<VerifyReport, AuditError> {
+    let read_err = |source| AuditError::Read { path: path.to_path_buf(), source };
+    let file = File::open(path).map_err(read_err)?;
+    let mut reader = BufReader::new(file);
+    let mut report = VerifyReport { lines: 0, runs: 0, recovered: Vec::new(), first_error: None };
+    let mut runs = std::collections::BTreeSet::new();
+    let mut prev_digest = GENESIS.to_string();
+    let mut pending_torn: Option<(usize, String)> = None;
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf).map_err(read_err)? == 0 {
+            break;
+        }
+        report.lines += 1;
+        let line_no = report.lines;
+        let terminated = buf.last() == Some(&b'\n');
+        let line = if terminated { &buf[..buf.len() - 1] } else { &buf[..] };
+        let fail = |report: &mut VerifyReport, reason: String| {
+            report.first_error.get_or_insert((line_no, reason));
+        };
+        let record: Record = match serde_json::from_slice(line) {
+            Ok(record) if terminated => record,
+            _ => {
+                if pending_torn.is_some() {
+                    fail(&mut report, "a second unreadable line before any recovery record".into());
+                    break;
+                }
+                pending_torn = Some((line_no, hex::encode(Sha256::digest(line))));
+                continue;
+            }
+        };
+        if let Some((torn_line, torn_digest)) = pending_torn.take() {
+            let acknowledged = record.kind == "log_recovered"
+                && record.data.get("torn_sha256").and_then(|v| v.as_str()) == Some(torn_digest.as_str());
+            if !acknowledged {
+                report.first_error.get_or_insert((torn_line, "line is not valid JSON (torn or edited)".into()));
+                break;
+            }
+            report.recovered.push(torn_line);
+        }
+        if record.prev != prev_digest {
+            fail(&mut report, format!("chain broken: prev is {} but the previous line hashes to {}", record.prev, prev_digest));
+            break;
+        }
+        runs.insert(record.run_id.clone());
+        prev_digest = hex::encode(Sha256::digest(line));
+    }
+    if let Some((torn_line, _)) = pending_torn {
+        // A torn final line: the writer crashed mid-line and nothing has been appended since. Reported, not fatal.
+        report.first_error.get_or_insert((torn_line, "last line is torn (the writer stopped mid-line)".into()));
+    }
+    report.runs = runs.len();
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn log_in(dir: &tempfile::TempDir, run: &str) -> AuditLog {
+        AuditLog::open(dir.path().join("audit.jsonl"), run).expect("open log")
+    }
+
+    #[test]
+    fn a_fresh_chain_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_in(&dir, "run-1");
+        log.append("apply_start", json!({"actions": 2})).unwrap();
+        log.append("action_start", json!({"address": "project:Sales"})).unwrap();
+        log.append("apply_complete", json!({"ok": true})).unwrap();
+        let second = log_in(&dir, "run-2");
+        second.append("apply_start", json!({})).unwrap();
+        let report = verify(log.path()).unwrap();
+        assert!(report.is_ok(), "{report:?}");
+        assert_eq!((report.lines, report.runs), (4, 2));
+        let first: Record = serde_json::from_str(std::fs::read_to_string(log.path()).unwrap().lines().next().unwrap())
+            .unwrap();
+        assert_eq!(first.prev, GENESIS);
+    }
+
+    #[test]
+    fn an_edited_line_breaks_the_chain_at_the_next_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_in(&dir, "run-1");
+        for i in 0..4 {
+            log.append("action_complete", json!({"n": i})).unwrap();
+        }
+        let text = std::fs::read_to_string(log.path()).unwrap().replace(r#""n":1"#, r#""n":9"#);
+        std::fs::write(log.path(), text).unwrap();
+        let report = verify(log.path()).unwrap();
+        assert_eq!(report.first_error.map(|(line, _)| line), Some(3));
+    }
+
+    #[test]
+    fn a_deleted_line_is_detected() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_in(&dir, "run-1");
+        for i in 0..3 {
+            log.append("action_complete", json!({"n": i})).unwrap();
+        }
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        let kept: Vec<&str> = text.lines().enumerate().filter(|(i, _)| *i != 1).map(|(_, l)| l).collect();
+        std::fs::write(log.path(), kept.join("\n") + "\n").unwrap();
+        assert_eq!(verify(log.path()).unwrap().first_error.map(|(line, _)| line), Some(2));
+    }
+
+    #[test]
+    fn a_torn_last_line_is_reported_then_recovered_by_the_next_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_in(&dir, "run-1");
+        log.append("action_start", json!({"address": "workbook:Sales/Revenue"})).unwrap();
+        let mut file = OpenOptions::new().append(true).open(log.path()).unwrap();
+        file.write_all(br#"{"type":"action_complete","time":"2026-"#).unwrap();
+        drop(file);
+
+        let torn = verify(log.path()).unwrap();
+        assert_eq!(torn.first_error.as_ref().map(|(line, _)| *line), Some(2));
+
+        log_in(&dir, "run-2").append("apply_start", json!({})).unwrap();
+        let healed = verify(log.path()).unwrap();
+        assert!(healed.is_ok(), "{healed:?}");
+        assert_eq!(healed.recovered, vec![2]);
+        assert_eq!(healed.lines, 4);
+    }
+
+    #[test]
+    fn redacted_values_never_reach_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = log_in(&dir, "run-1");
+        log.redact("hunter2-secret");
+        log.append("action_errored", json!({"error": "login failed for password hunter2-secret"})).unwrap();
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        assert!(!text.contains("hunter2-secret"));
+        assert!(text.contains("<redacted>"));
+        assert!(verify(log.path()).unwrap().is_ok());
+    }
+
+    #[test]
+    fn concurrent_writers_keep_one_valid_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let log = AuditLog::open(&path, format!("run-{t}")).unwrap();
+                std::thread::spawn(move || {
+                    for i in 0..25 {
+                        log.append("action_complete", json!({"thread": t, "n": i})).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let report = verify(&path).unwrap();
+        assert!(report.is_ok(), "{report:?}");
+        assert_eq!((report.lines, report.runs), (100, 4));
+    }
+}
