@@ -142,26 +142,52 @@ impl fmt::Display for ProjectPath {
 }
 
 /// A secret value (a connection password). Never printed, never serialised in clear.
+///
+/// A secret remembers where it came from (`${env:NAME}`), and serialises as that reference, so a saved plan can be
+/// applied later (the executor reads the variable again) without the plan file ever holding the value.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret {
+    value: String,
+    env_var: Option<String>,
+}
 
 impl Secret {
+    /// A secret read from the environment variable `env_var`.
+    pub fn from_env(env_var: impl Into<String>, value: impl Into<String>) -> Self {
+        Self { value: value.into(), env_var: Some(env_var.into()) }
+    }
+    /// A secret with no known source (tests, interactive input). Serialises as `<redacted>`.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self { value: value.into(), env_var: None }
     }
     /// The clear value, for the one place that must send it (the publish request).
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.value
+    }
+    /// The environment variable the value came from.
+    pub fn env_var(&self) -> Option<&str> {
+        self.env_var.as_deref()
+    }
+    /// Re-read a secret from its serialised reference (`${env:NAME}`) using `lookup`.
+    pub fn resolve(reference: &str, lookup: impl Fn(&str) -> Option<String>) -> Option<Secret> {
+        let name = reference.strip_prefix("${env:")?.strip_suffix('}')?;
+        lookup(name).map(|value| Secret::from_env(name, value))
     }
 }
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
+        match &self.env_var {
+            Some(var) => write!(f, "Secret(${{env:{var}}})"),
+            None => f.write_str("Secret(<redacted>)"),
+        }
     }
 }
 impl Serialize for Secret {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str("<redacted>")
+        match &self.env_var {
+            Some(var) => serializer.serialize_str(&format!("${{env:{var}}}")),
+            None => serializer.serialize_str("<redacted>"),
+        }
     }
 }
 
@@ -829,5 +855,11 @@ mod tests {
         let s = Secret::new("hunter2");
         assert_eq!(format!("{s:?}"), "Secret(<redacted>)");
         assert_eq!(serde_json::to_string(&s).unwrap(), "\"<redacted>\"");
+        let from_env = Secret::from_env("DB_PASSWORD", "hunter2");
+        assert_eq!(format!("{from_env:?}"), "Secret(${env:DB_PASSWORD})");
+        let json = serde_json::to_string(&from_env).unwrap();
+        assert_eq!(json, "\"${env:DB_PASSWORD}\"");
+        let back = Secret::resolve("${env:DB_PASSWORD}", |name| (name == "DB_PASSWORD").then(|| "hunter2".into()));
+        assert_eq!(back.as_ref().map(Secret::expose), Some("hunter2"));
     }
 }
