@@ -1,5 +1,265 @@
 //! The tabops manifest: YAML desired state for a Tableau Cloud site.
 //!
-//! `model` holds the resolved desired state ([`model::Desired`]) that the planner consumes.
+//! [`load`] reads a manifest (one file or a directory of files), validates it completely (collecting every
+//! problem as a [`Diagnostic`]) and resolves it into [`model::Desired`], the planner's input. [`hash`] computes
+//! content digests; [`json_schema`] describes the file format for editors.
 
+mod diag;
+pub mod hash;
 pub mod model;
+mod node;
+mod raw;
+mod resolve;
+mod schema;
+mod source;
+mod yaml;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+pub use diag::{Diagnostic, Diagnostics};
+pub use schema::json_schema;
+#[doc(hidden)]
+pub use schema::{schema_key_table, top_level_keys};
+pub use source::{FsSource, PathProblem, Source};
+pub use yaml::{MAX_DEPTH, MAX_FILE_BYTES};
+
+use crate::node::Pos;
+use crate::raw::{FromNode, Problem, RawFile, Reader};
+
+/// The manifest format version this build reads.
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// How to load a manifest.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// The environment selected with `--env`.
+    pub env: Option<String>,
+    /// A snapshot of the process environment, for `${env:NAME}`.
+    pub environment: BTreeMap<String, String>,
+    /// Compute content digests (sha256). Without it, `size` and `sha256` of content files are left empty.
+    pub hash_content: bool,
+}
+
+impl LoadOptions {
+    /// Options with the current process environment.
+    pub fn from_process(env: Option<String>, hash_content: bool) -> Self {
+        Self { env, environment: std::env::vars().collect(), hash_content }
+    }
+}
+
+/// A loaded, valid manifest.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub desired: model::Desired,
+    /// The manifest files read, in merge order.
+    pub sources: Vec<PathBuf>,
+    /// The manifest root: the directory, or the file's parent directory.
+    pub root: PathBuf,
+}
+
+impl Loaded {
+    /// `3 projects, 2 groups, 4 users, 2 data sources, 3 workbooks, 2 refresh tasks`.
+    pub fn summary(&self) -> String {
+        let d = &self.desired;
+        let refresh: usize = d.datasources.iter().chain(&d.workbooks).map(|c| c.refresh.len()).sum();
+        let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        [
+            count(d.projects.len(), "project", "projects"),
+            count(d.groups.len(), "group", "groups"),
+            count(d.users.len(), "user", "users"),
+            count(d.datasources.len(), "data source", "data sources"),
+            count(d.workbooks.len(), "workbook", "workbooks"),
+            count(refresh, "refresh task", "refresh tasks"),
+        ]
+        .join(", ")
+    }
+}
+
+/// Why a manifest could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The manifest has problems; all of them are listed.
+    #[error("the manifest has {} error{}", .0.len(), if .0.len() == 1 { "" } else { "s" })]
+    Invalid(Diagnostics),
+    #[error("failed to read manifest `{}`", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no manifest files (`*.yaml`, `*.yml`) in directory `{}`", path.display())]
+    NoManifestFiles { path: PathBuf },
+}
+
+/// Load, validate and resolve the manifest at `path` (a file or a directory) from the working tree.
+pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
+    load_from(&FsSource, path, options)
+}
+
+/// [`load`] through any [`Source`].
+pub fn load_from(source: &dyn Source, path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
+    let io = |source| LoadError::Io { path: path.to_path_buf(), source };
+    let (files, root) = if source.is_dir(path).map_err(io)? {
+        let files = source.manifest_files(path).map_err(io)?;
+        if files.is_empty() {
+            return Err(LoadError::NoManifestFiles { path: path.to_path_buf() });
+        }
+        (files, path.to_path_buf())
+    } else {
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        (vec![path.to_path_buf()], parent.to_path_buf())
+    };
+    let mut names: Vec<String> = files.iter().map(|f| display_path(f)).collect();
+    names.push(display_path(path));
+
+    let mut problems = Vec::new();
+    let mut inputs = Vec::new();
+    let mut digest = Sha256::new();
+    for (index, file) in files.iter().enumerate() {
+        let whole = |message: String, hint: Option<String>| Problem {
+            pos: Pos { file: index, line: 0, column: 0 },
+            field: String::new(),
+            message,
+            hint,
+        };
+        let size = source.size(file).map_err(|e| LoadError::Io { path: file.clone(), source: e })?;
+        if size > MAX_FILE_BYTES {
+            let p = yaml::too_large(size);
+            problems.push(whole(p.message, p.hint));
+            continue;
+        }
+        let bytes = source.read(file).map_err(|e| LoadError::Io { path: file.clone(), source: e })?;
+        let relative = file.strip_prefix(&root).unwrap_or(file).to_string_lossy().replace('\\', "/");
+        digest.update((relative.len() as u64).to_le_bytes());
+        digest.update(relative.as_bytes());
+        digest.update((bytes.len() as u64).to_le_bytes());
+        digest.update(&bytes);
+        let node = match yaml::parse(&bytes) {
+            Ok(Some(node)) => node,
+            Ok(None) => {
+                problems.push(whole(
+                    "the file is empty".into(),
+                    Some(format!("start it with `version: {MANIFEST_VERSION}`")),
+                ));
+                continue;
+            }
+            Err(p) => {
+                problems.push(Problem {
+                    pos: Pos { file: index, line: p.line, column: p.column },
+                    field: String::new(),
+                    message: p.message,
+                    hint: p.hint,
+                });
+                continue;
+            }
+        };
+        let mut reader = Reader::new(index);
+        let raw = RawFile::from_node(&node, &mut reader, "");
+        problems.append(&mut reader.problems);
+        let Some(raw) = raw else { continue };
+        if raw.version.value != MANIFEST_VERSION {
+            problems.push(raw.version.problem(
+                format!(
+                    "unsupported manifest version {}; this tabops reads version {MANIFEST_VERSION}",
+                    raw.version.value
+                ),
+                None,
+            ));
+            continue;
+        }
+        let dir = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+        inputs.push(resolve::FileInput { raw, dir });
+    }
+    // Missing `version`/syntax errors drop a file; resolve what remains so its problems show too.
+    let context = resolve::Context {
+        files: &inputs,
+        names: &names,
+        root: &root,
+        env: options.env.as_deref(),
+        environment: &options.environment,
+        source,
+        complete: inputs.len() == files.len(),
+    };
+    let (desired, mut resolve_problems) = resolve::resolve(&context);
+    // File indexes in `inputs` may be shifted by dropped files; problems carry their own file index from the
+    // reader, so only whole-manifest problems (index = inputs.len()) need remapping to the manifest path.
+    for p in &mut resolve_problems {
+        if p.pos.file == inputs.len() {
+            p.pos.file = names.len() - 1;
+        }
+    }
+    problems.append(&mut resolve_problems);
+    if !problems.is_empty() {
+        return Err(LoadError::Invalid(to_diagnostics(problems, &names)));
+    }
+    let Some(mut desired) = desired else {
+        return Err(LoadError::Invalid(Diagnostics::default()));
+    };
+    desired.manifest_digest = hex::encode(digest.finalize());
+    if options.hash_content {
+        hash_all(source, &mut desired, &names)?;
+    }
+    Ok(Loaded { desired, sources: files, root })
+}
+
+fn hash_all(source: &dyn Source, desired: &mut model::Desired, names: &[String]) -> Result<(), LoadError> {
+    let results: Vec<(String, std::io::Result<(u64, String)>)> = desired
+        .datasources
+        .par_iter_mut()
+        .chain(desired.workbooks.par_iter_mut())
+        .map(|item| {
+            let result = source.digest(&item.file.path, item.file.file_type);
+            if let Ok((size, sha)) = &result {
+                item.file.size = *size;
+                item.file.sha256.clone_from(sha);
+            }
+            (item.address(), result.map(|_| (0, String::new())))
+        })
+        .collect();
+    let problems: Vec<Diagnostic> = results
+        .into_iter()
+        .filter_map(|(address, result)| {
+            result.err().map(|err| Diagnostic {
+                file: PathBuf::from(names.last().cloned().unwrap_or_default()),
+                line: 0,
+                column: 0,
+                field: String::new(),
+                message: format!("cannot hash the content file of {address}: {err}"),
+                hint: None,
+            })
+        })
+        .collect();
+    if problems.is_empty() { Ok(()) } else { Err(LoadError::Invalid(Diagnostics(problems).sorted())) }
+}
+
+fn to_diagnostics(problems: Vec<Problem>, names: &[String]) -> Diagnostics {
+    Diagnostics(
+        problems
+            .into_iter()
+            .map(|p| Diagnostic {
+                file: PathBuf::from(names.get(p.pos.file).cloned().unwrap_or_default()),
+                line: p.pos.line,
+                column: p.pos.column,
+                field: p.field,
+                message: p.message,
+                hint: p.hint,
+            })
+            .collect(),
+    )
+    .sorted()
+}
+
+/// `path` relative to the current directory when it is inside it.
+fn display_path(path: &Path) -> String {
+    if path.is_absolute()
+        && let Ok(cwd) = std::env::current_dir()
+        && let Ok(rel) = path.strip_prefix(&cwd)
+    {
+        return rel.display().to_string();
+    }
+    path.display().to_string()
+}

@@ -35,7 +35,7 @@ pub struct SiteTarget {
 }
 
 /// Policy knobs from the manifest's `settings:` block.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Settings {
     /// Delete groups that exist on the site but not in the manifest.
     pub prune_groups: bool,
@@ -43,12 +43,6 @@ pub struct Settings {
     pub prune_users: bool,
     /// Refuse a plan that deletes more than this many objects (CLI `--max-deletes` overrides).
     pub max_deletes: Option<u32>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self { prune_groups: false, prune_users: false, max_deletes: None }
-    }
 }
 
 /// A project's location: the names from the top-level project down to the project itself.
@@ -652,10 +646,10 @@ impl TimeOfDay {
         let mut parts = text.split(':');
         let hour: u8 = parts.next()?.parse().ok()?;
         let minute: u8 = parts.next()?.parse().ok()?;
-        if let Some(sec) = parts.next() {
-            if sec.parse::<u8>().ok()? != 0 {
-                return None;
-            }
+        if let Some(sec) = parts.next()
+            && sec.parse::<u8>().ok()? != 0
+        {
+            return None;
         }
         if parts.next().is_some() || hour > 23 || minute > 59 {
             return None;

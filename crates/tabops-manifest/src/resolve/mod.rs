@@ -1,0 +1,293 @@
+//! From raw files to the resolved [`crate::model::Desired`]: merges the files of a directory manifest, applies
+//! the selected environment, substitutes variables, and checks every cross-reference (users, groups, projects),
+//! collecting all problems.
+
+mod content;
+pub mod permissions;
+mod principals;
+mod projects;
+pub mod schedule;
+pub mod vars;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use crate::diag::did_you_mean;
+use crate::model::{Desired, Grantee, Server, Settings, SiteTarget};
+use crate::node::Pos;
+use crate::raw::{Located, Problem, RawConnectionOverride, RawFile};
+use crate::source::Source;
+use vars::Vars;
+
+/// One parsed manifest file.
+pub struct FileInput {
+    pub raw: RawFile,
+    /// The directory holding the file (content paths are relative to it).
+    pub dir: PathBuf,
+}
+
+/// Everything the resolver needs besides the files.
+pub struct Context<'a> {
+    pub files: &'a [FileInput],
+    /// Display names of the files, by index, then the manifest path itself (for problems of the whole manifest).
+    pub names: &'a [String],
+    pub root: &'a Path,
+    pub env: Option<&'a str>,
+    pub environment: &'a BTreeMap<String, String>,
+    pub source: &'a dyn Source,
+    /// False when some file could not be read at all (syntax error, no version): whole-manifest checks such as
+    /// "no file defines `site`" are skipped then, as the missing part may be in that file.
+    pub complete: bool,
+}
+
+/// Shared state while resolving: variables, known principals and projects, and the problems found so far.
+pub struct Cx<'a> {
+    pub vars: Vars<'a>,
+    /// The top-level `vars` without the environment's overrides (connection overrides match against these).
+    pub base_vars: BTreeMap<String, String>,
+    pub problems: Vec<Problem>,
+    names: &'a [String],
+    /// lower-case name -> name as declared.
+    users: HashMap<String, String>,
+    groups: HashMap<String, String>,
+}
+
+impl Cx<'_> {
+    /// Substitute variables, recording a problem on failure.
+    pub fn expand(&mut self, text: &Located<String>) -> Option<String> {
+        match self.vars.expand(text) {
+            Ok(value) => Some(value),
+            Err(problem) => {
+                self.problems.push(problem);
+                None
+            }
+        }
+    }
+    pub fn expand_opt(&mut self, text: &Option<Located<String>>) -> Option<String> {
+        text.as_ref().and_then(|t| self.expand(t))
+    }
+    /// `file:line` for "first defined at" notes.
+    pub fn at(&self, pos: Pos) -> String {
+        let name = self.names.get(pos.file).map(String::as_str).unwrap_or("?");
+        format!("{name}:{}", pos.line)
+    }
+    /// Check a user reference; returns the declared spelling.
+    pub fn user(&mut self, name: &Located<String>) -> Option<String> {
+        let value = self.expand(name)?;
+        if let Some(found) = self.users.get(&value.to_lowercase()) {
+            return Some(found.clone());
+        }
+        let hint = did_you_mean(&value, self.users.values().map(String::as_str))
+            .or_else(|| Some("every user named anywhere must be listed under `users:`".into()));
+        self.problems.push(name.problem(format!("user `{value}` is not defined under `users:`"), hint));
+        None
+    }
+    pub fn known_grantee(&mut self, grantee: &Grantee, at: &Located<String>) -> bool {
+        let (table, name, what) = match grantee {
+            Grantee::Group(n) => (&self.groups, n, "group"),
+            Grantee::User(n) => (&self.users, n, "user"),
+        };
+        if table.contains_key(&name.to_lowercase()) {
+            return true;
+        }
+        let hint = did_you_mean(name, table.values().map(String::as_str))
+            .or_else(|| Some(format!("define it under `{what}s:`")));
+        let message = format!("{what} `{name}` is not defined under `{what}s:`");
+        self.problems.push(at.problem(message, hint));
+        false
+    }
+    /// Record `key` as seen at `at`; a second sighting is a duplicate problem.
+    pub fn unique(&mut self, seen: &mut HashMap<String, Pos>, key: String, at: &Located<String>, what: &str) -> bool {
+        if let Some(first) = seen.get(&key) {
+            let first = self.at(*first);
+            self.problems.push(at.problem(
+                format!("duplicate {what} `{}` (names compare case-insensitively); first defined at {first}", at.value),
+                None,
+            ));
+            return false;
+        }
+        seen.insert(key, at.pos);
+        true
+    }
+}
+
+/// The resolved desired state (content files not yet hashed) and every problem found.
+pub fn resolve(input: &Context<'_>) -> (Option<Desired>, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let whole_file = |file: usize, message: String, hint: Option<String>| Problem {
+        pos: Pos { file, line: 0, column: 0 },
+        field: String::new(),
+        message,
+        hint,
+    };
+
+    // Variables and the selected environment.
+    let mut base_vars: BTreeMap<String, String> = BTreeMap::new();
+    let mut var_pos: HashMap<String, Pos> = HashMap::new();
+    let mut environments: BTreeMap<String, &Located<crate::raw::RawEnvironment>> = BTreeMap::new();
+    for file in input.files {
+        for (name, value) in file.raw.vars.iter().flatten() {
+            if let Some(first) = var_pos.get(name) {
+                let first = format!("{}:{}", input.names.get(first.file).map_or("?", |s| s.as_str()), first.line);
+                problems.push(value.problem(format!("variable `{name}` is defined twice; first at {first}"), None));
+            } else {
+                var_pos.insert(name.clone(), value.pos);
+                base_vars.insert(name.clone(), value.value.clone());
+            }
+        }
+        for (name, env) in file.raw.environments.iter().flatten() {
+            if let Some(first) = environments.get(name) {
+                let first =
+                    format!("{}:{}", input.names.get(first.pos.file).map_or("?", |s| s.as_str()), first.pos.line);
+                problems.push(env.problem(format!("environment `{name}` is defined twice; first at {first}"), None));
+            } else {
+                environments.insert(name.clone(), env);
+            }
+        }
+    }
+    let selected = match input.env {
+        None => None,
+        Some(name) => match environments.get(name) {
+            Some(env) => Some(*env),
+            None => {
+                let hint = did_you_mean(name, environments.keys().map(String::as_str)).or_else(|| {
+                    Some(if environments.is_empty() {
+                        "the manifest defines no `environments:`".to_owned()
+                    } else {
+                        format!("defined environments: {}", environments.keys().cloned().collect::<Vec<_>>().join(", "))
+                    })
+                });
+                problems.push(whole_file(
+                    input.files.len(),
+                    format!("environment `{name}` (from --env) is not defined"),
+                    hint,
+                ));
+                None
+            }
+        },
+    };
+    let mut vars = base_vars.clone();
+    if let Some(env) = selected {
+        for (name, value) in env.value.vars.iter().flatten() {
+            vars.insert(name.clone(), value.value.clone());
+        }
+    }
+    let overrides: Vec<&Located<RawConnectionOverride>> =
+        selected.map(|env| env.value.connections.iter().flatten().collect()).unwrap_or_default();
+
+    let mut cx = Cx {
+        vars: Vars { vars, environment: input.environment },
+        base_vars,
+        problems,
+        names: input.names,
+        users: HashMap::new(),
+        groups: HashMap::new(),
+    };
+
+    // Site and settings: at most one file each; `site` is required.
+    let mut site = None;
+    let mut settings = Settings::default();
+    let mut site_at: Option<Pos> = None;
+    let mut settings_at: Option<Pos> = None;
+    for file in input.files {
+        if let Some(raw_site) = &file.raw.site {
+            if let Some(first) = site_at {
+                let first = cx.at(first);
+                cx.problems.push(raw_site.problem(
+                    format!("`site` is defined in more than one file; first at {first}"),
+                    Some("define `site` in exactly one file of a directory manifest".into()),
+                ));
+                continue;
+            }
+            site_at = Some(raw_site.pos);
+            site = resolve_site(&mut cx, raw_site, selected);
+        }
+        if let Some(raw) = &file.raw.settings {
+            if let Some(first) = settings_at {
+                let first = cx.at(first);
+                cx.problems
+                    .push(raw.problem(format!("`settings` is defined in more than one file; first at {first}"), None));
+                continue;
+            }
+            settings_at = Some(raw.pos);
+            settings = Settings {
+                prune_groups: raw.value.prune_groups.as_ref().is_some_and(|b| b.value),
+                prune_users: raw.value.prune_users.as_ref().is_some_and(|b| b.value),
+                max_deletes: raw.value.max_deletes.as_ref().map(|m| m.value),
+            };
+        }
+    }
+    if site_at.is_none() && input.complete {
+        cx.problems.push(whole_file(
+            input.files.len(),
+            "no file defines `site`".into(),
+            Some("add `site: { server: local, content_url: NAME }`".into()),
+        ));
+    }
+
+    let users = principals::users(&mut cx, input.files);
+    let groups = principals::groups(&mut cx, input.files);
+    let projects = projects::projects(&mut cx, input.files);
+    let (datasources, workbooks) = content::content(&mut cx, input, &projects, &overrides);
+
+    let problems = cx.problems;
+    let desired = site.map(|site| Desired {
+        site,
+        settings,
+        projects,
+        groups,
+        users,
+        datasources,
+        workbooks,
+        manifest_digest: String::new(),
+    });
+    (desired, problems)
+}
+
+fn resolve_site(
+    cx: &mut Cx<'_>,
+    raw: &Located<crate::raw::RawSite>,
+    env: Option<&Located<crate::raw::RawEnvironment>>,
+) -> Option<SiteTarget> {
+    let over = env.and_then(|e| e.value.site.as_ref());
+    let pick = |base: &Option<Located<String>>, o: Option<&Option<Located<String>>>| -> Option<Located<String>> {
+        o.and_then(|o| o.clone()).or_else(|| base.clone())
+    };
+    let server = pick(&raw.value.server, over.map(|o| &o.value.server));
+    let content_url = over.and_then(|o| o.value.content_url.clone()).unwrap_or_else(|| raw.value.content_url.clone());
+    let api_version = pick(&raw.value.api_version, over.map(|o| &o.value.api_version));
+    let server = match &server {
+        None => Some(Server::Local),
+        Some(text) => cx.expand(text).and_then(|value| {
+            if value.eq_ignore_ascii_case("local") {
+                Some(Server::Local)
+            } else if value.starts_with("https://") || value.starts_with("http://") {
+                Some(Server::Url(value.trim_end_matches('/').to_owned()))
+            } else {
+                cx.problems.push(text.problem(
+                    format!("server `{value}` is neither `local` nor an http(s) URL"),
+                    Some("e.g. `server: https://10ax.online.tableau.com`".into()),
+                ));
+                None
+            }
+        }),
+    };
+    let content_url = cx.expand(&content_url);
+    let api_version = match &api_version {
+        None => Some(None),
+        Some(text) => cx.expand(text).and_then(|v| {
+            let ok = v.split('.').count() == 2
+                && v.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+            if ok {
+                Some(Some(v))
+            } else {
+                cx.problems.push(text.problem(
+                    format!("`{v}` is not a REST API version"),
+                    Some("write it quoted, e.g. \"3.25\"".into()),
+                ));
+                None
+            }
+        }),
+    };
+    Some(SiteTarget { server: server?, content_url: content_url?, api_version: api_version? })
+}

@@ -1,0 +1,92 @@
+//! Users and groups: duplicates, site roles, auth settings and group membership references.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::{Cx, FileInput};
+use crate::diag::did_you_mean;
+use crate::model::{AuthSetting, GroupSpec, SiteRole, UserSpec};
+use crate::raw::Located;
+
+fn site_role(cx: &mut Cx<'_>, text: &Option<Located<String>>) -> Option<SiteRole> {
+    let text = text.as_ref()?;
+    let value = cx.expand(text)?;
+    let role = SiteRole::parse(&value);
+    if role.is_none() {
+        let names = SiteRole::ALL.map(SiteRole::as_str);
+        let hint = did_you_mean(&value, names).or_else(|| Some(format!("site roles: {}", names.join(", "))));
+        cx.problems.push(text.problem(format!("unknown site role `{value}`"), hint));
+    }
+    role
+}
+
+/// All users, sorted by name; registers them for reference checks.
+pub fn users(cx: &mut Cx<'_>, files: &[FileInput]) -> Vec<UserSpec> {
+    let mut seen = HashMap::new();
+    let mut out = Vec::new();
+    for user in files.iter().flat_map(|f| f.raw.users.iter().flatten()) {
+        let raw = &user.value;
+        let Some(name) = cx.expand(&raw.name) else { continue };
+        if !cx.unique(&mut seen, name.to_lowercase(), &raw.name, "user") {
+            continue;
+        }
+        cx.users.insert(name.to_lowercase(), name.clone());
+        let auth_setting = raw.auth_setting.as_ref().and_then(|text| {
+            let value = cx.expand(text)?;
+            let setting = AuthSetting::parse(&value);
+            if setting.is_none() {
+                let names = AuthSetting::ALL.map(AuthSetting::as_str);
+                let hint = did_you_mean(&value, names).or_else(|| Some(format!("auth settings: {}", names.join(", "))));
+                cx.problems.push(text.problem(format!("unknown auth setting `{value}`"), hint));
+            }
+            setting
+        });
+        out.push(UserSpec {
+            name,
+            site_role: site_role(cx, &raw.site_role),
+            auth_setting,
+            full_name: cx.expand_opt(&raw.full_name),
+            email: cx.expand_opt(&raw.email),
+        });
+    }
+    out.sort_by_key(|u| u.name.to_lowercase());
+    out
+}
+
+/// All groups, sorted by name; registers them for reference checks. Call after [`users`].
+pub fn groups(cx: &mut Cx<'_>, files: &[FileInput]) -> Vec<GroupSpec> {
+    let mut seen = HashMap::new();
+    let mut out = Vec::new();
+    let all: Vec<_> = files.iter().flat_map(|f| f.raw.groups.iter().flatten()).collect();
+    for group in &all {
+        let Some(name) = cx.expand(&group.value.name) else { continue };
+        if cx.unique(&mut seen, name.to_lowercase(), &group.value.name, "group") {
+            cx.groups.insert(name.to_lowercase(), name);
+        }
+    }
+    let mut done = HashMap::new();
+    for group in all {
+        let raw = &group.value;
+        let Some(name) = cx.expand(&raw.name) else { continue };
+        if done.insert(name.to_lowercase(), ()).is_some() {
+            continue;
+        }
+        let members = raw.members.as_ref().map(|members| {
+            let mut set = BTreeSet::new();
+            for member in members {
+                if let Some(user) = cx.user(member) {
+                    set.insert(user);
+                }
+            }
+            set
+        });
+        out.push(GroupSpec {
+            name,
+            minimum_site_role: site_role(cx, &raw.minimum_site_role),
+            members,
+            protect: raw.protect.as_ref().is_some_and(|b| b.value),
+            renamed_from: cx.expand_opt(&raw.renamed_from),
+        });
+    }
+    out.sort_by_key(|g| g.name.to_lowercase());
+    out
+}

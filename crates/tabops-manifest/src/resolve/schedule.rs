@@ -1,0 +1,193 @@
+//! Extract-refresh schedules, checked against Tableau Cloud's rules before anything reaches a site.
+
+use std::collections::BTreeSet;
+
+use crate::diag::did_you_mean;
+use crate::model::{Every, Frequency, MonthDay, RefreshSpec, RefreshType, Schedule, TimeOfDay, Weekday};
+use crate::raw::{Located, Problem, RawEvery, RawMonthDay, RawRefresh};
+
+/// Resolve one refresh task; `None` (with problems) when Tableau Cloud would reject it.
+pub fn resolve_refresh(task: &Located<RawRefresh>, problems: &mut Vec<Problem>) -> Option<RefreshSpec> {
+    let raw = &task.value;
+    let before = problems.len();
+    let refresh_type = match raw.refresh_type.value.to_ascii_lowercase().as_str() {
+        "full" => Some(RefreshType::Full),
+        "incremental" => Some(RefreshType::Incremental),
+        other => {
+            problems.push(raw.refresh_type.problem(
+                format!("unknown refresh type `{other}`; expected `full` or `incremental`"),
+                did_you_mean(other, ["full", "incremental"]),
+            ));
+            None
+        }
+    };
+    let frequency = match raw.frequency.value.to_ascii_lowercase().as_str() {
+        "hourly" => Some(Frequency::Hourly),
+        "daily" => Some(Frequency::Daily),
+        "weekly" => Some(Frequency::Weekly),
+        "monthly" => Some(Frequency::Monthly),
+        other => {
+            problems.push(raw.frequency.problem(
+                format!("unknown frequency `{other}`; expected hourly, daily, weekly or monthly"),
+                did_you_mean(other, ["hourly", "daily", "weekly", "monthly"]),
+            ));
+            None
+        }
+    };
+    let frequency = frequency?;
+    let name = frequency.as_str().to_lowercase();
+    let start = match &raw.at {
+        Some(at) => time(at, problems),
+        None => {
+            problems.push(task.problem(format!("a {name} schedule needs a start time `at: \"HH:MM\"`"), None));
+            None
+        }
+    };
+    let mut end = None;
+    let mut every = None;
+    let mut weekdays = BTreeSet::new();
+    let mut month_days = BTreeSet::new();
+
+    let not_for = |pos: Option<(crate::node::Pos, &String)>, key: &str, problems: &mut Vec<Problem>| {
+        if let Some((pos, field)) = pos {
+            problems.push(Problem {
+                pos,
+                field: field.clone(),
+                message: format!("`{key}` does not apply to a {name} schedule"),
+                hint: None,
+            });
+        }
+    };
+    if frequency == Frequency::Hourly {
+        match &raw.until {
+            Some(until) => end = time(until, problems),
+            None => problems.push(task.problem(
+                "an hourly schedule needs an end time `until: \"HH:MM\"`",
+                Some("Tableau Cloud runs hourly refreshes within a daily window from `at` to `until`".into()),
+            )),
+        }
+        if let (Some(s), Some(e), Some(until)) = (start, end, &raw.until)
+            && e <= s
+        {
+            problems.push(until.problem(format!("`until` ({e}) must be after `at` ({s})"), None));
+        }
+        every = Some(match &raw.every {
+            Some(value) => parse_every(value, problems).unwrap_or(Every::Hours(1)),
+            None => Every::Hours(1),
+        });
+    } else {
+        not_for(raw.until.as_ref().map(|v| (v.pos, &v.field)), "until", problems);
+        not_for(raw.every.as_ref().map(|v| (v.pos, &v.field)), "every", problems);
+    }
+    if frequency == Frequency::Monthly {
+        not_for(raw.weekdays.as_ref().map(|v| (v.pos, &v.field)), "weekdays", problems);
+        match raw.month_days.as_ref().filter(|d| !d.value.is_empty()) {
+            Some(days) => {
+                for day in &days.value {
+                    if let Some(day) = parse_month_day(day, problems) {
+                        month_days.insert(day);
+                    }
+                }
+            }
+            None => problems
+                .push(task.problem("a monthly schedule needs at least one day in `month_days` (1-31 or `last`)", None)),
+        }
+    } else {
+        not_for(raw.month_days.as_ref().map(|v| (v.pos, &v.field)), "month_days", problems);
+        match raw.weekdays.as_ref().filter(|d| !d.value.is_empty()) {
+            Some(days) => {
+                for day in &days.value {
+                    match Weekday::parse(&day.value) {
+                        Some(d) => {
+                            weekdays.insert(d);
+                        }
+                        None => problems.push(day.problem(
+                            format!("unknown weekday `{}`", day.value),
+                            Some("use Mon, Tue, Wed, Thu, Fri, Sat, Sun or full names".into()),
+                        )),
+                    }
+                }
+            }
+            None => problems.push(task.problem(
+                format!("a {name} schedule needs at least one day in `weekdays`"),
+                Some("e.g. `weekdays: [Mon, Tue, Wed, Thu, Fri]`".into()),
+            )),
+        }
+    }
+    if problems.len() > before {
+        return None;
+    }
+    Some(RefreshSpec {
+        refresh_type: refresh_type?,
+        schedule: Schedule { frequency, start: start?, end, every, weekdays, month_days },
+    })
+}
+
+fn time(text: &Located<String>, problems: &mut Vec<Problem>) -> Option<TimeOfDay> {
+    let Some(t) = TimeOfDay::parse(text.value.trim()) else {
+        problems.push(
+            text.problem(
+                format!("`{}` is not a time of day", text.value),
+                Some("write `HH:MM`, e.g. \"06:00\"".into()),
+            ),
+        );
+        return None;
+    };
+    if t.minute % 5 != 0 {
+        let down = TimeOfDay { hour: t.hour, minute: t.minute - t.minute % 5 };
+        let up_minutes = u16::from(t.hour) * 60 + u16::from(t.minute - t.minute % 5) + 5;
+        let up = (up_minutes < 24 * 60)
+            .then_some(TimeOfDay { hour: (up_minutes / 60) as u8, minute: (up_minutes % 60) as u8 });
+        let hint = match up {
+            Some(up) => format!("Tableau Cloud schedules start on 5-minute boundaries: use {down} or {up}"),
+            None => format!("Tableau Cloud schedules start on 5-minute boundaries: use {down}"),
+        };
+        problems.push(text.problem(format!("time {t} is not on a 5-minute boundary"), Some(hint)));
+        return None;
+    }
+    Some(t)
+}
+
+fn parse_every(value: &Located<RawEvery>, problems: &mut Vec<Problem>) -> Option<Every> {
+    let parsed = match &value.value {
+        RawEvery::Hours(h) => u8::try_from(*h).ok().map(Every::Hours),
+        RawEvery::Text(text) => {
+            let t = text.trim().to_ascii_lowercase();
+            if let Some(m) = t.strip_suffix('m') {
+                m.parse::<u8>().ok().map(Every::Minutes)
+            } else {
+                t.strip_suffix('h').unwrap_or(&t).parse::<u8>().ok().map(Every::Hours)
+            }
+        }
+    };
+    match parsed {
+        Some(Every::Hours(h)) if [1, 2, 4, 6, 8, 12].contains(&h) => Some(Every::Hours(h)),
+        Some(Every::Minutes(m)) if [15, 30].contains(&m) => Some(Every::Minutes(m)),
+        _ => {
+            let shown = match &value.value {
+                RawEvery::Hours(h) => h.to_string(),
+                RawEvery::Text(t) => t.clone(),
+            };
+            problems.push(value.problem(
+                format!("`every: {shown}` is not an interval Tableau Cloud supports"),
+                Some("use 1, 2, 4, 6, 8 or 12 (hours), or `15m` / `30m`".into()),
+            ));
+            None
+        }
+    }
+}
+
+fn parse_month_day(day: &Located<RawMonthDay>, problems: &mut Vec<Problem>) -> Option<MonthDay> {
+    match &day.value {
+        RawMonthDay::Day(n @ 1..=31) => Some(MonthDay::Day(*n as u8)),
+        RawMonthDay::Text(t) if t.eq_ignore_ascii_case("last") => Some(MonthDay::LastDay),
+        other => {
+            let shown = match other {
+                RawMonthDay::Day(n) => n.to_string(),
+                RawMonthDay::Text(t) => format!("`{t}`"),
+            };
+            problems.push(day.problem(format!("{shown} is not a day of the month"), Some("use 1-31 or `last`".into())));
+            None
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Loading real manifests from `fixtures/manifests`: the valid one resolves to the expected desired state, every
+//! invalid one is refused with at least one positioned diagnostic.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use tabops_manifest::model::{Capability, Every, Frequency, Grantee, Mode, MonthDay, ProjectPath, Server};
+use tabops_manifest::{LoadError, LoadOptions, load};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/manifests")
+}
+
+fn options(env: Option<&str>) -> LoadOptions {
+    let environment = BTreeMap::from([
+        ("ORDERS_DB_PASSWORD".to_owned(), "orders-secret".to_owned()),
+        ("PROD_DB_PASSWORD".to_owned(), "prod-secret".to_owned()),
+    ]);
+    LoadOptions { env: env.map(str::to_owned), environment, hash_content: true }
+}
+
+#[test]
+fn the_full_fixture_resolves() {
+    let loaded = load(&fixtures().join("valid/full"), &options(None)).unwrap();
+    let d = &loaded.desired;
+    assert_eq!(loaded.summary(), "4 projects, 2 groups, 3 users, 1 data source, 2 workbooks, 3 refresh tasks");
+    assert_eq!(d.site.server, Server::Local);
+    assert_eq!(d.site.api_version.as_deref(), Some("3.25"));
+    let paths: Vec<String> = d.projects.iter().map(|p| p.path.to_string()).collect();
+    assert_eq!(paths, ["Sales", "Sales/A\\/B testing", "Sales/EMEA", "Sales/EMEA/EMEA Archive"]);
+    let sales = &d.projects[0];
+    let rules = sales.permissions.as_ref().unwrap();
+    let leads = rules.iter().find(|r| r.grantee == Grantee::Group("Sales Leads".into())).unwrap();
+    assert_eq!(leads.capabilities.get(&Capability::Write), Some(&Mode::Deny));
+    assert_eq!(leads.capabilities.get(&Capability::Read), Some(&Mode::Allow));
+    let members = d.groups[0].members.as_ref().unwrap();
+    assert!(members.contains("bob@acme.com"), "members use the declared spelling: {members:?}");
+
+    let orders = &d.datasources[0];
+    assert_eq!(orders.connections[0].server.as_deref(), Some("dev-db.acme.com"));
+    assert_eq!(orders.connections[0].password.as_ref().map(|s| s.expose()), Some("orders-secret"));
+    assert_eq!(orders.refresh.len(), 3);
+    let hourly = &orders.refresh[1].schedule;
+    assert_eq!((hourly.frequency, hourly.every), (Frequency::Hourly, Some(Every::Minutes(30))));
+    assert!(orders.refresh[2].schedule.month_days.contains(&MonthDay::LastDay));
+    assert_eq!(orders.file.sha256.len(), 64);
+
+    let pipeline = d.workbooks.iter().find(|w| w.name == "Pipeline").unwrap();
+    assert_eq!(pipeline.project, ProjectPath::new(vec!["Sales".into(), "A/B testing".into()]));
+    assert_eq!(pipeline.file.display, "content/pipeline.twb");
+    let revenue = d.workbooks.iter().find(|w| w.name == "Revenue").unwrap();
+    assert_eq!(revenue.description.as_deref(), Some("Revenue by region, costs ${not_a_var}"));
+    assert_eq!(revenue.address(), "workbook:Sales/EMEA/Revenue");
+    assert_eq!(d.manifest_digest.len(), 64);
+    // Secrets never reach Debug output.
+    assert!(!format!("{d:?}").contains("orders-secret"));
+}
+
+#[test]
+fn an_environment_overrides_site_vars_and_connections() {
+    let loaded = load(&fixtures().join("valid/full"), &options(Some("prod"))).unwrap();
+    let d = &loaded.desired;
+    assert_eq!(d.site.server, Server::Url("https://10ax.online.tableau.com".into()));
+    assert_eq!(d.site.content_url, "acme-prod");
+    let conn = &d.datasources[0].connections[0];
+    assert_eq!(conn.server.as_deref(), Some("db.acme.com"));
+    assert_eq!(conn.username.as_deref(), Some("svc_tableau_prod"));
+    assert_eq!(conn.password.as_ref().and_then(|s| s.env_var()), Some("PROD_DB_PASSWORD"));
+    assert_eq!(conn.port, Some(5432));
+}
+
+#[test]
+fn every_invalid_fixture_is_refused_with_positions() {
+    let mut count = 0;
+    for entry in std::fs::read_dir(fixtures().join("invalid")).unwrap() {
+        let dir = entry.unwrap().path();
+        count += 1;
+        // `args.txt` holds the extra CLI arguments of a fixture (`--env NAME`).
+        let args = std::fs::read_to_string(dir.join("args.txt")).unwrap_or_default();
+        let env = args.split_whitespace().skip_while(|a| *a != "--env").nth(1);
+        match load(&dir, &options(env)) {
+            Err(LoadError::Invalid(diagnostics)) => {
+                assert!(!diagnostics.is_empty(), "{}", dir.display());
+            }
+            other => panic!("{} should be invalid, got {other:?}", dir.display()),
+        }
+    }
+    assert!(count >= 30, "only {count} invalid fixtures");
+}
+
+#[test]
+fn oversized_manifest_files_are_refused_before_parsing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.yaml");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(tabops_manifest::MAX_FILE_BYTES + 1).unwrap();
+    let started = std::time::Instant::now();
+    let Err(LoadError::Invalid(diagnostics)) = load(&path, &options(None)) else { panic!("expected diagnostics") };
+    assert!(diagnostics.to_string().contains("the limit is 16 MiB"), "{diagnostics}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+}
