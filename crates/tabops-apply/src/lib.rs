@@ -1,3 +1,13 @@
-//! Applying a plan to a site: the audit log today; the inventory fetcher and the executor build on it.
+//! Talking to a site on the reconciler's behalf: read the live inventory ([`inventory::fetch`]), apply a plan
+//! ([`executor::execute`]) and record every write in the hash-chained audit log ([`audit`]).
+//!
+//! Deciding *what* to change is the planner's job (`tabops-plan`); this crate only carries it out.
 
 pub mod audit;
+mod error;
+pub mod executor;
+pub mod inventory;
+pub mod wire;
+
+pub use error::{ActionError, ApplyError};
+pub use executor::{ExecuteOptions, Outcome, execute};

@@ -1,1 +1,29 @@
-//! tabops-tableau
+//! Typed async client for the Tableau Cloud REST API (XML wire format).
+//!
+//! The crate knows nothing about manifests or plans: it offers reads shaped for an inventory fetcher (paged list
+//! endpoints at `pageSize=1000`, pages 2..n fetched concurrently) and writes for an executor (create, update,
+//! delete, publish with streaming uploads and upload sessions, permissions, tags, refresh tasks, jobs).
+//!
+//! Cross-cutting behaviour lives in one place ([`Client`]'s transport): bounded concurrency (default 8, max 16),
+//! retries with exponential backoff and jitter through `backon` (429 honouring `Retry-After` or the detail text,
+//! 5xx, connection failures; non-idempotent writes are never blindly retried after an ambiguous failure, see
+//! [`Error::Ambiguous`]), one transparent re-sign-in on `401002`, request statistics, and secret redaction.
+
+mod auth;
+mod client;
+mod config;
+mod error;
+pub mod models;
+mod secret;
+mod stats;
+pub mod xml;
+
+pub use client::{Client, PublishFileType, PublishMode, PublishRequest, PublishedItem, TagTarget};
+pub use config::{
+    ClientConfig, Credentials, DEFAULT_API_VERSION, DEFAULT_CHUNK_SIZE, DEFAULT_CONCURRENCY, DEFAULT_UPLOAD_THRESHOLD,
+    MAX_CONCURRENCY, RetryPolicy, check_server_url, default_scopes,
+};
+pub use error::{Error, Result};
+pub use models::*;
+pub use secret::Secret;
+pub use stats::RequestStats;

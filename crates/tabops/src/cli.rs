@@ -27,6 +27,14 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Check a manifest offline: syntax, references, schedules, content files. Sends nothing to any site.
     Validate(commands::validate::ValidateArgs),
+    /// Show what `apply` would change on the site, without changing anything.
+    Plan(commands::plan::PlanArgs),
+    /// Make the site match the manifest (or apply a saved plan exactly).
+    Apply(commands::apply::ApplyArgs),
+    /// Check whether the live site still matches the manifest: exit 0 when it does, 2 when it differs.
+    Drift(commands::drift::DriftArgs),
+    /// Work with the audit log.
+    Audit(commands::audit::AuditArgs),
     /// Run the local Tableau REST API emulator.
     Emulator(commands::emulator::EmulatorArgs),
 }

@@ -1,6 +1,12 @@
 //! One module per command. Each exposes an `Args` struct (clap) and `run(args) -> Result<ExitStatus>`.
 
+pub mod apply;
+pub mod audit;
+pub mod drift;
 pub mod emulator;
+pub mod plan;
+mod reconcile;
+mod site;
 pub mod validate;
 
 use crate::cli::{Cli, Command};
@@ -29,6 +35,10 @@ impl From<ExitStatus> for std::process::ExitCode {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Validate(args) => validate::run(args, &cli.global).await,
+        Command::Plan(args) => plan::run(args, &cli.global).await,
+        Command::Apply(args) => apply::run(args, &cli.global).await,
+        Command::Drift(args) => drift::run(args, &cli.global).await,
+        Command::Audit(args) => audit::run(args, &cli.global).await,
         Command::Emulator(args) => emulator::run(args, &cli.global).await,
     }
 }

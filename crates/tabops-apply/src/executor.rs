@@ -1,0 +1,621 @@
+//! Applying a plan: waves in dependency order, bounded concurrency inside a wave, one audit record before and
+//! after every write.
+//!
+//! Failure policy: a failed action never stops independent ones; actions that depend on it (directly or through a
+//! chain) are skipped and say why. Re-running converges: every operation is either idempotent on the site
+//! (overwrite publishes, deletes that find nothing, memberships that already exist) or, for creates whose outcome
+//! is ambiguous (request sent, response lost), read back before it is retried, so nothing is created twice.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+use serde_json::json;
+use tabops_manifest::model::{ContentKind, PermissionTarget};
+use tabops_plan::plan::{GranteeRef, ObjectRef, Operation, ParentChange, PlannedConnection, PublishOp, UpdateContentOp};
+use tabops_plan::{Action, Plan, PlannedAction};
+use tabops_tableau as api;
+
+use crate::audit::AuditLog;
+use crate::error::{ActionError, ApplyError};
+use crate::wire;
+
+/// How to run a plan.
+#[derive(Debug, Clone)]
+pub struct ExecuteOptions {
+    /// Actions of one wave in flight at once (the client bounds requests separately).
+    pub concurrency: usize,
+    /// Longest wait for an asynchronous job (publish accepted as a job).
+    pub job_timeout: Duration,
+    /// The environment, for `${env:NAME}` connection passwords in saved plans.
+    pub environment: BTreeMap<String, String>,
+}
+
+impl Default for ExecuteOptions {
+    fn default() -> Self {
+        ExecuteOptions { concurrency: 8, job_timeout: Duration::from_secs(600), environment: BTreeMap::new() }
+    }
+}
+
+/// How one action ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "status", content = "detail")]
+pub enum Status {
+    Completed,
+    Failed(String),
+    Skipped(String),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionOutcome {
+    pub address: String,
+    pub action: Action,
+    #[serde(flatten)]
+    pub status: Status,
+    pub duration_ms: u64,
+    pub uploaded_bytes: u64,
+}
+
+/// The result of an apply.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Outcome {
+    pub actions: Vec<ActionOutcome>,
+}
+
+impl Outcome {
+    pub fn completed(&self) -> usize {
+        self.actions.iter().filter(|a| a.status == Status::Completed).count()
+    }
+    pub fn failed(&self) -> usize {
+        self.actions.iter().filter(|a| matches!(a.status, Status::Failed(_))).count()
+    }
+    pub fn skipped(&self) -> usize {
+        self.actions.iter().filter(|a| matches!(a.status, Status::Skipped(_))).count()
+    }
+    pub fn uploaded_bytes(&self) -> u64 {
+        self.actions.iter().map(|a| a.uploaded_bytes).sum()
+    }
+    /// `Apply complete: 3 completed, 1 failed, 2 skipped.`
+    pub fn summary_line(&self) -> String {
+        if self.failed() == 0 && self.skipped() == 0 {
+            format!("Apply complete: {} action(s) completed.", self.completed())
+        } else {
+            format!(
+                "Apply finished with errors: {} completed, {} failed, {} skipped.",
+                self.completed(),
+                self.failed(),
+                self.skipped()
+            )
+        }
+    }
+}
+
+/// Applies `plan` through `client`, recording every step in `audit`.
+pub async fn execute(
+    plan: &Plan,
+    client: &api::Client,
+    audit: &AuditLog,
+    options: &ExecuteOptions,
+) -> Result<Outcome, ApplyError> {
+    if !plan.applyable {
+        let reasons: Vec<String> = plan.errors.iter().map(|e| format!("{}: {}", e.address, e.message)).collect();
+        return Err(ApplyError::NotApplyable(reasons.join("; ")));
+    }
+    let started = Instant::now();
+    audit.append(
+        "apply_start",
+        json!({
+            "site": plan.site.content_url,
+            "site_id": plan.site.id,
+            "plan_digest": plan.digest(),
+            "manifest_digest": plan.inputs.manifest_digest,
+            "git": plan.inputs.git,
+            "actions": plan.changes().count(),
+        }),
+    )?;
+    let executor = Executor { client, audit, options, ids: Mutex::new(HashMap::new()), failed: Mutex::new(HashSet::new()) };
+    let mut outcome = Outcome::default();
+    for wave in plan.waves() {
+        let changes: Vec<&PlannedAction> = wave.into_iter().filter(|a| a.action != Action::NoOp).collect();
+        let results: Vec<Result<ActionOutcome, ApplyError>> = stream::iter(changes)
+            .map(|action| executor.run(action))
+            .buffer_unordered(options.concurrency.max(1))
+            .collect()
+            .await;
+        for result in results {
+            outcome.actions.push(result?);
+        }
+    }
+    outcome.actions.sort_by(|a, b| a.address.cmp(&b.address));
+    audit.append(
+        "apply_complete",
+        json!({
+            "completed": outcome.completed(),
+            "failed": outcome.failed(),
+            "skipped": outcome.skipped(),
+            "uploaded_bytes": outcome.uploaded_bytes(),
+            "duration_ms": started.elapsed().as_millis() as u64,
+        }),
+    )?;
+    Ok(outcome)
+}
+
+struct Executor<'a> {
+    client: &'a api::Client,
+    audit: &'a AuditLog,
+    options: &'a ExecuteOptions,
+    /// Address -> live id of everything this apply created (or found already created).
+    ids: Mutex<HashMap<String, String>>,
+    /// Addresses of actions that failed or were skipped.
+    failed: Mutex<HashSet<String>>,
+}
+
+impl Executor<'_> {
+    async fn run(&self, action: &PlannedAction) -> Result<ActionOutcome, ApplyError> {
+        let address = action.id.clone();
+        let blocked = {
+            let failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+            action.depends_on.iter().find(|d| failed.contains(*d)).cloned()
+        };
+        if let Some(dependency) = blocked {
+            let why = format!("depends on {dependency}, which did not complete");
+            self.audit.append("action_skipped", json!({ "address": address, "reason": why }))?;
+            self.mark_failed(&address);
+            return Ok(outcome(action, Status::Skipped(why), Duration::ZERO, 0));
+        }
+        let uploaded = match &action.operation {
+            Operation::Publish(op) => op.file.size,
+            _ => 0,
+        };
+        let mut start = json!({
+            "address": address,
+            "action": action.action,
+            "kind": action.kind,
+            "reason": action.reason,
+            "live_id": action.live_id,
+        });
+        if let Operation::Publish(op) = &action.operation {
+            start["content"] = json!({ "file": op.file.display, "sha256": op.file.sha256, "bytes": op.file.size });
+        }
+        self.audit.append("action_start", start)?;
+        let began = Instant::now();
+        let result = self.perform(action).await;
+        let elapsed = began.elapsed();
+        match result {
+            Ok(id) => {
+                if let Some(id) = &id {
+                    self.ids.lock().unwrap_or_else(|e| e.into_inner()).insert(address.clone(), id.clone());
+                }
+                self.audit.append(
+                    "action_complete",
+                    json!({
+                        "address": address,
+                        "id": id,
+                        "duration_ms": elapsed.as_millis() as u64,
+                        "uploaded_bytes": uploaded,
+                    }),
+                )?;
+                Ok(outcome(action, Status::Completed, elapsed, uploaded))
+            }
+            Err(err) => {
+                let message = error_chain(&err);
+                let code = match &err {
+                    ActionError::Api(api_err) => api_err.code().map(str::to_owned),
+                    _ => None,
+                };
+                tracing::warn!(%address, error = %message, "action failed");
+                self.audit.append(
+                    "action_errored",
+                    json!({ "address": address, "error": message, "code": code, "duration_ms": elapsed.as_millis() as u64 }),
+                )?;
+                self.mark_failed(&address);
+                Ok(outcome(action, Status::Failed(message), elapsed, 0))
+            }
+        }
+    }
+
+    fn mark_failed(&self, address: &str) {
+        self.failed.lock().unwrap_or_else(|e| e.into_inner()).insert(address.to_owned());
+    }
+
+    fn resolve(&self, reference: &ObjectRef) -> Result<String, ActionError> {
+        match reference {
+            ObjectRef::Live(id) => Ok(id.clone()),
+            ObjectRef::Planned(address) => self
+                .ids
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(address)
+                .cloned()
+                .ok_or_else(|| ActionError::MissingReference(address.clone())),
+        }
+    }
+
+    fn resolve_opt(&self, reference: Option<&ObjectRef>) -> Result<Option<String>, ActionError> {
+        reference.map(|r| self.resolve(r)).transpose()
+    }
+
+    /// Performs one operation; returns the live id of the object it created or touched, when there is one.
+    async fn perform(&self, action: &PlannedAction) -> Result<Option<String>, ActionError> {
+        let client = self.client;
+        match &action.operation {
+            Operation::None => Ok(None),
+            Operation::AddUser { name, site_role, auth_setting, full_name, email } => {
+                let new = api::NewUser {
+                    name: name.clone(),
+                    site_role: site_role.as_str().to_owned(),
+                    auth_setting: auth_setting.map(|a| a.as_str().to_owned()),
+                };
+                let user = match client.add_user(&new).await {
+                    Ok(user) => user,
+                    Err(err) if err.is_conflict() || err.is_ambiguous() => {
+                        find_by_name(client.users().await?, name, |u| &u.name).ok_or(err)?
+                    }
+                    Err(err) => return Err(err.into()),
+                };
+                if full_name.is_some() || email.is_some() {
+                    let update = api::UserUpdate { full_name: full_name.clone(), email: email.clone(), ..Default::default() };
+                    client.update_user(&user.id, &update).await?;
+                }
+                Ok(Some(user.id))
+            }
+            Operation::UpdateUser { user, site_role, auth_setting, full_name, email } => {
+                let update = api::UserUpdate {
+                    full_name: full_name.clone(),
+                    email: email.clone(),
+                    site_role: site_role.map(|r| r.as_str().to_owned()),
+                    auth_setting: auth_setting.map(|a| a.as_str().to_owned()),
+                };
+                client.update_user(user, &update).await?;
+                Ok(Some(user.clone()))
+            }
+            Operation::RemoveUser { user } => ignore_missing(client.remove_user(user).await).map(|()| None),
+            Operation::CreateProject { name, parent, description, content_permissions, owner } => {
+                let parent_id = self.resolve_opt(parent.as_ref())?;
+                let new = api::NewProject {
+                    name: name.clone(),
+                    description: description.clone(),
+                    parent_id: parent_id.clone(),
+                    content_permissions: content_permissions.map(|c| c.as_str().to_owned()),
+                };
+                let project = match client.create_project(&new).await {
+                    Ok(project) => project,
+                    Err(err) if err.is_conflict() || err.is_ambiguous() => client
+                        .projects()
+                        .await?
+                        .into_iter()
+                        .find(|p| {
+                            p.name.eq_ignore_ascii_case(name)
+                                && p.parent_id.as_deref().filter(|s| !s.is_empty()) == parent_id.as_deref()
+                        })
+                        .ok_or(err)?,
+                    Err(err) => return Err(err.into()),
+                };
+                if let Some(owner) = self.resolve_opt(owner.as_ref())? {
+                    let update = api::ProjectUpdate { owner_id: Some(owner), ..Default::default() };
+                    client.update_project(&project.id, &update).await?;
+                }
+                Ok(Some(project.id))
+            }
+            Operation::UpdateProject { project, name, parent, description, content_permissions, owner } => {
+                let parent_id = match parent {
+                    None => None,
+                    Some(ParentChange::TopLevel) => Some(String::new()),
+                    Some(ParentChange::Project(reference)) => Some(self.resolve(reference)?),
+                };
+                let update = api::ProjectUpdate {
+                    name: name.clone(),
+                    description: description.clone(),
+                    content_permissions: content_permissions.map(|c| c.as_str().to_owned()),
+                    parent_id,
+                    owner_id: self.resolve_opt(owner.as_ref())?,
+                };
+                client.update_project(project, &update).await?;
+                Ok(Some(project.clone()))
+            }
+            Operation::DeleteProject { project } => ignore_missing(client.delete_project(project).await).map(|()| None),
+            Operation::CreateGroup { name, minimum_site_role } => {
+                let new = api::NewGroup { name: name.clone(), minimum_site_role: minimum_site_role.map(|r| r.as_str().to_owned()) };
+                let group = match client.create_group(&new).await {
+                    Ok(group) => group,
+                    Err(err) if err.is_conflict() || err.is_ambiguous() => {
+                        find_by_name(client.groups().await?, name, |g| &g.name).ok_or(err)?
+                    }
+                    Err(err) => return Err(err.into()),
+                };
+                Ok(Some(group.id))
+            }
+            Operation::UpdateGroup { group, name, minimum_site_role } => {
+                let update =
+                    api::GroupUpdate { name: name.clone(), minimum_site_role: minimum_site_role.map(|r| r.as_str().to_owned()) };
+                client.update_group(group, &update).await?;
+                Ok(Some(group.clone()))
+            }
+            Operation::DeleteGroup { group } => ignore_missing(client.delete_group(group).await).map(|()| None),
+            Operation::AddMember { group, user } => {
+                let (group, user) = (self.resolve(group)?, self.resolve(user)?);
+                match client.add_group_member(&group, &user).await {
+                    Ok(_) => Ok(None),
+                    // Already a member (409011), e.g. after a lost response: the desired state holds.
+                    Err(err) if err.is_conflict() => Ok(None),
+                    Err(err) if err.is_ambiguous() => {
+                        let members = client.group_members(&group).await?;
+                        if members.iter().any(|m| m.id == user) { Ok(None) } else { Err(err.into()) }
+                    }
+                    Err(err) => Err(err.into()),
+                }
+            }
+            Operation::RemoveMember { group, user } => {
+                ignore_missing(client.remove_group_member(group, user).await).map(|()| None)
+            }
+            Operation::Publish(op) => self.publish(op).await.map(Some),
+            Operation::UpdateContent(op) => self.update_content(op).await.map(Some),
+            Operation::DeleteContent { kind, item } => {
+                let result = match kind {
+                    ContentKind::Workbook => client.delete_workbook(item).await,
+                    ContentKind::Datasource => client.delete_datasource(item).await,
+                };
+                ignore_missing(result).map(|()| None)
+            }
+            Operation::SetPermissions { target, object, default_for, grantee, grant, revoke } => {
+                self.set_permissions(*target, object, *default_for, grantee, grant, revoke).await.map(|()| None)
+            }
+            Operation::CreateRefreshTask { kind, item, refresh_type, schedule } => {
+                let task = api::NewRefreshTask {
+                    target: wire::task_target(*kind, self.resolve(item)?),
+                    refresh_type: refresh_type.as_wire().to_owned(),
+                    schedule: wire::to_wire_schedule(schedule),
+                };
+                let created = client.create_refresh_task(&task).await?;
+                Ok(Some(created.id))
+            }
+            Operation::UpdateRefreshTask { task, kind, item, refresh_type, schedule } => {
+                let update = api::RefreshTaskUpdate {
+                    refresh_type: Some(refresh_type.as_wire().to_owned()),
+                    target: Some(wire::task_target(*kind, item.clone())),
+                    schedule: Some(wire::to_wire_schedule(schedule)),
+                };
+                client.update_refresh_task(task, &update).await?;
+                Ok(Some(task.clone()))
+            }
+            Operation::DeleteRefreshTask { task } => ignore_missing(client.delete_refresh_task(task).await).map(|()| None),
+        }
+    }
+
+    /// Publishes with `overwrite=true` always: the planner decided the item should hold this content, so a publish
+    /// repeated after a lost response lands on the same item instead of failing or duplicating it.
+    async fn publish(&self, op: &PublishOp) -> Result<String, ActionError> {
+        let project_id = self.resolve(&op.project)?;
+        if let (Some(existing), Some(relocate)) = (&op.existing, &op.relocate) {
+            let project = self.resolve_opt(relocate.project.as_ref())?;
+            self.update_item(op.kind, existing, relocate.name.clone(), project, None, None, None).await?;
+        }
+        let request = api::PublishRequest {
+            file: op.file.path.clone(),
+            file_type: None,
+            name: op.name.clone(),
+            project_id: project_id.clone(),
+            show_tabs: op.show_tabs.unwrap_or(false),
+            description: op.description.clone(),
+            hidden_views: op.hidden_views.clone(),
+            connections: self.connections(&op.connections)?,
+            mode: api::PublishMode::Overwrite,
+            as_job: false,
+        };
+        let id = self.publish_once_or_again(op.kind, &request).await?;
+        let owner = self.resolve_opt(op.owner.as_ref())?;
+        if owner.is_some() {
+            self.update_item(op.kind, &id, None, None, None, None, owner).await?;
+        }
+        self.retag(op.kind, &id, &op.tags_add, &op.tags_remove).await?;
+        Ok(id)
+    }
+
+    async fn publish_once_or_again(&self, kind: ContentKind, request: &api::PublishRequest) -> Result<String, ActionError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = match kind {
+                ContentKind::Workbook => self.client.publish_workbook(request).await.map(|p| match p {
+                    api::PublishedItem::Item(w) => Ok(w.id),
+                    api::PublishedItem::Job(job) => Err(*job),
+                }),
+                ContentKind::Datasource => self.client.publish_datasource(request).await.map(|p| match p {
+                    api::PublishedItem::Item(d) => Ok(d.id),
+                    api::PublishedItem::Job(job) => Err(*job),
+                }),
+            };
+            match result {
+                Ok(Ok(id)) => return Ok(id),
+                Ok(Err(job)) => {
+                    let done = self.client.wait_for_job(&job.id, self.options.job_timeout).await?;
+                    let id = match kind {
+                        ContentKind::Workbook => done.workbook_id,
+                        ContentKind::Datasource => done.datasource_id,
+                    };
+                    return id.ok_or(ActionError::PublishLost { job: job.id });
+                }
+                Err(err) if err.is_ambiguous() && attempt == 1 => {
+                    tracing::info!(name = %request.name, "publish response lost; publishing again with overwrite");
+                    self.audit
+                        .append("action_retry", json!({ "name": request.name, "reason": error_chain(&err.into()) }))
+                        .ok();
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+
+    fn connections(&self, planned: &[PlannedConnection]) -> Result<Vec<api::ConnectionCredentials>, ActionError> {
+        planned
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.username.is_some() || c.password.is_some())
+            .map(|(index, c)| {
+                let server_address = c.server.clone().ok_or(ActionError::IncompleteConnection { index, field: "server" })?;
+                let username = c.username.clone().ok_or(ActionError::IncompleteConnection { index, field: "username" })?;
+                let password = match &c.password {
+                    Some(secret) => {
+                        let lookup = |name: &str| self.options.environment.get(name).cloned();
+                        let resolved = secret
+                            .resolve(lookup)
+                            .ok_or_else(|| ActionError::MissingSecret { reference: secret.reference() })?;
+                        api::Secret::from(resolved.expose())
+                    }
+                    None => api::Secret::default(),
+                };
+                Ok(api::ConnectionCredentials {
+                    server_address,
+                    server_port: c.port.map(|p| p.to_string()),
+                    username,
+                    password,
+                    embed: c.embed,
+                })
+            })
+            .collect()
+    }
+
+    async fn update_content(&self, op: &UpdateContentOp) -> Result<String, ActionError> {
+        let project = self.resolve_opt(op.project.as_ref())?;
+        let owner = self.resolve_opt(op.owner.as_ref())?;
+        let changes_fields = op.name.is_some()
+            || project.is_some()
+            || op.description.is_some()
+            || op.show_tabs.is_some()
+            || owner.is_some();
+        if changes_fields {
+            self.update_item(op.kind, &op.item, op.name.clone(), project, op.description.clone(), op.show_tabs, owner)
+                .await?;
+        }
+        self.retag(op.kind, &op.item, &op.tags_add, &op.tags_remove).await?;
+        Ok(op.item.clone())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn update_item(
+        &self,
+        kind: ContentKind,
+        id: &str,
+        name: Option<String>,
+        project_id: Option<String>,
+        description: Option<String>,
+        show_tabs: Option<bool>,
+        owner_id: Option<String>,
+    ) -> Result<(), ActionError> {
+        match kind {
+            ContentKind::Workbook => {
+                let update = api::WorkbookUpdate { name, description, show_tabs, project_id, owner_id };
+                self.client.update_workbook(id, &update).await?;
+            }
+            ContentKind::Datasource => {
+                let update = api::DatasourceUpdate { name, description, project_id, owner_id, ..Default::default() };
+                self.client.update_datasource(id, &update).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn retag(&self, kind: ContentKind, id: &str, add: &[String], remove: &[String]) -> Result<(), ActionError> {
+        let target = match kind {
+            ContentKind::Workbook => api::TagTarget::Workbook,
+            ContentKind::Datasource => api::TagTarget::Datasource,
+        };
+        if !add.is_empty() {
+            self.client.add_tags(target, id, add).await?;
+        }
+        for label in remove {
+            ignore_missing(self.client.delete_tag(target, id, label).await)?;
+        }
+        Ok(())
+    }
+
+    async fn set_permissions(
+        &self,
+        target: PermissionTarget,
+        object: &ObjectRef,
+        default_for: Option<ContentKind>,
+        grantee: &GranteeRef,
+        grant: &BTreeMap<tabops_manifest::model::Capability, tabops_manifest::model::Mode>,
+        revoke: &BTreeMap<tabops_manifest::model::Capability, tabops_manifest::model::Mode>,
+    ) -> Result<(), ActionError> {
+        let object_id = self.resolve(object)?;
+        let who = wire::grantee(grantee.kind, self.resolve(&grantee.object)?);
+        let default_kind = default_for.map(|kind| match kind {
+            ContentKind::Workbook => api::DefaultPermissionKind::Workbooks,
+            ContentKind::Datasource => api::DefaultPermissionKind::Datasources,
+        });
+        let api_target = match target {
+            PermissionTarget::Project => api::PermissionTarget::Project(object_id.clone()),
+            PermissionTarget::Workbook => api::PermissionTarget::Workbook(object_id.clone()),
+            PermissionTarget::Datasource => api::PermissionTarget::Datasource(object_id.clone()),
+        };
+        for (capability, mode) in revoke {
+            let result = match default_kind {
+                Some(kind) => {
+                    self.client
+                        .delete_default_permission(&object_id, kind, &who, capability.as_str(), wire::mode(*mode))
+                        .await
+                }
+                None => self.client.delete_permission(&api_target, &who, capability.as_str(), wire::mode(*mode)).await,
+            };
+            ignore_missing(result)?;
+        }
+        if !grant.is_empty() {
+            let rules = api::GranteeCapabilities {
+                grantee: who.clone(),
+                capabilities: grant
+                    .iter()
+                    .map(|(c, m)| api::Capability { name: c.as_str().to_owned(), mode: wire::mode(*m) })
+                    .collect(),
+            };
+            match default_kind {
+                Some(kind) => {
+                    self.client.add_default_permissions(&object_id, kind, &rules).await?;
+                }
+                None => {
+                    self.client.add_permissions(&api_target, &rules).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn outcome(action: &PlannedAction, status: Status, elapsed: Duration, uploaded_bytes: u64) -> ActionOutcome {
+    ActionOutcome {
+        address: action.id.clone(),
+        action: action.action,
+        status,
+        duration_ms: elapsed.as_millis() as u64,
+        uploaded_bytes,
+    }
+}
+
+/// A delete or removal whose target is already gone has reached the desired state.
+fn ignore_missing(result: api::Result<()>) -> Result<(), ActionError> {
+    match result {
+        Err(err) if err.is_not_found() => Ok(()),
+        other => other.map_err(ActionError::from),
+    }
+}
+
+fn find_by_name<T>(items: Vec<T>, name: &str, get: impl Fn(&T) -> &String) -> Option<T> {
+    items.into_iter().find(|item| get(item).eq_ignore_ascii_case(name))
+}
+
+/// `message: cause: cause`, for the audit log and reports.
+fn error_chain(err: &ActionError) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,267 @@
+//! Reading the live site into the planner's [`Inventory`] with the fewest requests the API allows.
+//!
+//! One paged list per object kind (pageSize 1000, later pages fetched concurrently by the client), all kinds at
+//! once. Per-object requests only where Tableau has no list form (permissions, default permissions, group
+//! members), and only for the objects the manifest manages: an object whose permissions the manifest does not
+//! mention is never asked about. Site-wide views are listed only when some workbook hides views.
+
+use std::collections::HashMap;
+
+use futures::future::try_join_all;
+use tabops_manifest::model::{ContentKind, ContentPermissions, Desired, ProjectPath};
+use tabops_plan::inventory::{
+    Inventory, LiveContent, LiveDefaultPermissions, LiveGroup, LiveProject, LiveRefreshTask, LiveSite, LiveUser,
+    TaskTarget,
+};
+use tabops_tableau as api;
+
+use crate::error::ApplyError;
+use crate::wire;
+
+/// Fetches everything the planner needs to diff `desired` against the site `client` is signed in to.
+pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory, ApplyError> {
+    let wants_views = desired.workbooks.iter().any(|w| !w.hidden_views.is_empty());
+    let views = async {
+        if wants_views { client.views().await.map(Some) } else { Ok(None) }
+    };
+    let (projects, users, groups, workbooks, datasources, tasks, views) = tokio::try_join!(
+        read("list projects", client.projects()),
+        read("list users", client.users()),
+        read("list groups", client.groups()),
+        read("list workbooks", client.workbooks()),
+        read("list data sources", client.datasources()),
+        read("list extract-refresh tasks", client.refresh_tasks()),
+        read("list views", views),
+    )?;
+
+    let mut inventory = Inventory {
+        site: LiveSite { id: client.site_id().to_owned(), content_url: client.config().site.clone() },
+        projects: projects.into_iter().map(live_project).collect(),
+        users: users.into_iter().map(live_user).collect(),
+        groups: groups.into_iter().map(live_group).collect(),
+        workbooks: Vec::new(),
+        datasources: datasources.into_iter().map(live_datasource).collect(),
+        refresh_tasks: tasks.into_iter().filter_map(live_task).collect(),
+        permissions: Default::default(),
+        default_permissions: Default::default(),
+    };
+    let mut visible: HashMap<String, Vec<String>> = HashMap::new();
+    for view in views.into_iter().flatten() {
+        if let Some(workbook) = view.workbook_id {
+            visible.entry(workbook).or_default().push(view.name);
+        }
+    }
+    inventory.workbooks = workbooks
+        .into_iter()
+        .map(|w| {
+            let views = wants_views.then(|| visible.remove(&w.id).unwrap_or_default());
+            live_workbook(w, views)
+        })
+        .collect();
+
+    fetch_managed_details(client, desired, &mut inventory).await?;
+    Ok(inventory)
+}
+
+async fn read<T>(
+    what: &'static str,
+    future: impl std::future::Future<Output = api::Result<T>>,
+) -> Result<T, ApplyError> {
+    future.await.map_err(|source| ApplyError::Fetch { what: what.to_owned(), source })
+}
+
+/// What to ask about one managed object.
+enum Detail {
+    Permissions(api::PermissionTarget, String),
+    Defaults(String, ContentKind),
+    Members(String),
+}
+
+/// Permissions, default permissions and members of the objects the manifest manages.
+async fn fetch_managed_details(
+    client: &api::Client,
+    desired: &Desired,
+    inventory: &mut Inventory,
+) -> Result<(), ApplyError> {
+    let tree = ProjectTree::new(&inventory.projects);
+    let mut wanted = Vec::new();
+    for project in &desired.projects {
+        let paths = std::iter::once(&project.path).chain(project.renamed_from.as_ref());
+        let Some(id) = paths.filter_map(|p| tree.resolve(p)).next() else { continue };
+        if project.permissions.is_some() {
+            wanted.push(Detail::Permissions(api::PermissionTarget::Project(id.clone()), id.clone()));
+        }
+        if project.default_permissions.workbooks.is_some() {
+            wanted.push(Detail::Defaults(id.clone(), ContentKind::Workbook));
+        }
+        if project.default_permissions.datasources.is_some() {
+            wanted.push(Detail::Defaults(id.clone(), ContentKind::Datasource));
+        }
+    }
+    let content_ids: HashMap<(ContentKind, String, String), String> = [ContentKind::Workbook, ContentKind::Datasource]
+        .into_iter()
+        .flat_map(|kind| {
+            inventory.content(kind).iter().map(move |c| ((kind, c.project_id.clone(), c.name.to_lowercase()), c.id.clone()))
+        })
+        .collect();
+    for spec in desired.workbooks.iter().chain(&desired.datasources) {
+        if spec.permissions.is_none() {
+            continue;
+        }
+        let current = (spec.project.clone(), spec.name.clone());
+        let candidates = std::iter::once(&current).chain(spec.renamed_from.as_ref());
+        let found = candidates
+            .filter_map(|(path, name)| tree.resolve(path).map(|pid| (spec.kind, pid, name.to_lowercase())))
+            .find_map(|key| content_ids.get(&key).cloned());
+        if let Some(id) = found {
+            let target = match spec.kind {
+                ContentKind::Workbook => api::PermissionTarget::Workbook(id.clone()),
+                ContentKind::Datasource => api::PermissionTarget::Datasource(id.clone()),
+            };
+            wanted.push(Detail::Permissions(target, id));
+        }
+    }
+    let group_ids: HashMap<String, String> =
+        inventory.groups.iter().map(|g| (g.name.to_lowercase(), g.id.clone())).collect();
+    for group in desired.groups.iter().filter(|g| g.members.is_some()) {
+        let names = std::iter::once(&group.name).chain(group.renamed_from.as_ref());
+        if let Some(id) = names.filter_map(|n| group_ids.get(&n.to_lowercase())).next() {
+            wanted.push(Detail::Members(id.clone()));
+        }
+    }
+
+    let results = try_join_all(wanted.into_iter().map(|detail| async move {
+        match &detail {
+            Detail::Permissions(target, _) => {
+                let rows = read("read permissions", client.permissions(target)).await?;
+                Ok::<_, ApplyError>((detail, wire::live_rules(&rows), Vec::new()))
+            }
+            Detail::Defaults(project, kind) => {
+                let which = match kind {
+                    ContentKind::Workbook => api::DefaultPermissionKind::Workbooks,
+                    ContentKind::Datasource => api::DefaultPermissionKind::Datasources,
+                };
+                let rows = read("read default permissions", client.default_permissions(project, which)).await?;
+                Ok((detail, wire::live_rules(&rows), Vec::new()))
+            }
+            Detail::Members(group) => {
+                let members = read("list group members", client.group_members(group)).await?;
+                Ok((detail, Vec::new(), members.into_iter().map(|u| u.id).collect()))
+            }
+        }
+    }))
+    .await?;
+
+    for (detail, rules, members) in results {
+        match detail {
+            Detail::Permissions(_, id) => {
+                inventory.permissions.insert(id, rules);
+            }
+            Detail::Defaults(project, kind) => {
+                let entry = inventory.default_permissions.entry(project).or_insert_with(LiveDefaultPermissions::default);
+                match kind {
+                    ContentKind::Workbook => entry.workbooks = Some(rules),
+                    ContentKind::Datasource => entry.datasources = Some(rules),
+                }
+            }
+            Detail::Members(group) => {
+                if let Some(live) = inventory.groups.iter_mut().find(|g| g.id == group) {
+                    live.members = Some(members);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Live projects indexed for path lookups (names compare case-insensitively).
+struct ProjectTree {
+    children: HashMap<(Option<String>, String), String>,
+}
+
+impl ProjectTree {
+    fn new(projects: &[LiveProject]) -> ProjectTree {
+        let children = projects.iter().map(|p| ((p.parent_id.clone(), p.name.to_lowercase()), p.id.clone())).collect();
+        ProjectTree { children }
+    }
+
+    fn resolve(&self, path: &ProjectPath) -> Option<String> {
+        let mut parent: Option<String> = None;
+        for segment in path.segments() {
+            parent = Some(self.children.get(&(parent, segment.to_lowercase()))?.clone());
+        }
+        parent
+    }
+}
+
+fn live_project(p: api::Project) -> LiveProject {
+    LiveProject {
+        id: p.id,
+        name: p.name,
+        parent_id: p.parent_id.filter(|id| !id.is_empty()),
+        description: p.description,
+        content_permissions: p.content_permissions.as_deref().and_then(ContentPermissions::parse),
+        owner_id: p.owner_id,
+        updated_at: p.updated_at,
+    }
+}
+
+fn live_user(u: api::User) -> LiveUser {
+    LiveUser {
+        id: u.id,
+        name: u.name,
+        site_role: u.site_role.unwrap_or_default(),
+        auth_setting: u.auth_setting,
+        full_name: u.full_name,
+        email: u.email,
+    }
+}
+
+fn live_group(g: api::Group) -> LiveGroup {
+    LiveGroup { id: g.id, name: g.name, minimum_site_role: g.minimum_site_role, members: None }
+}
+
+fn live_workbook(w: api::Workbook, visible_views: Option<Vec<String>>) -> LiveContent {
+    LiveContent {
+        id: w.id,
+        name: w.name,
+        project_id: w.project_id.unwrap_or_default(),
+        description: w.description,
+        owner_id: w.owner_id,
+        tags: w.tags,
+        show_tabs: Some(w.show_tabs),
+        updated_at: w.updated_at,
+        size: w.size,
+        content_url: w.content_url,
+        visible_views,
+    }
+}
+
+fn live_datasource(d: api::Datasource) -> LiveContent {
+    LiveContent {
+        id: d.id,
+        name: d.name,
+        project_id: d.project_id.unwrap_or_default(),
+        description: d.description,
+        owner_id: d.owner_id,
+        tags: d.tags,
+        show_tabs: None,
+        updated_at: d.updated_at,
+        size: d.size,
+        content_url: d.content_url,
+        visible_views: None,
+    }
+}
+
+fn live_task(t: api::RefreshTask) -> Option<LiveRefreshTask> {
+    let refresh_type = wire::refresh_type(&t);
+    let target = match t.target? {
+        api::TaskTarget::Workbook(id) => TaskTarget { kind: ContentKind::Workbook, id },
+        api::TaskTarget::Datasource(id) => TaskTarget { kind: ContentKind::Datasource, id },
+    };
+    let (schedule, schedule_text) = match &t.schedule {
+        Some(wire_schedule) => (wire::normalize_schedule(wire_schedule), wire::describe_schedule(wire_schedule)),
+        None => (None, "no schedule".to_owned()),
+    };
+    Some(LiveRefreshTask { id: t.id, target, refresh_type, schedule, schedule_text })
+}

@@ -1,0 +1,88 @@
+//! Seeded fault injection: per API request, a seeded RNG decides whether to answer 429 (with `Retry-After`),
+//! 500, 503, drop the connection, or apply a write and then drop the connection. The same seed and request
+//! sequence give the same faults.
+
+use std::sync::Mutex;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    TooManyRequests,
+    Internal,
+    Unavailable,
+    /// Close the connection without a response, before doing anything.
+    Reset,
+    /// Apply the request, then close the connection without a response.
+    LostResponse,
+}
+
+#[derive(Debug)]
+pub struct Faults {
+    rate: f64,
+    rng: Mutex<StdRng>,
+}
+
+impl Faults {
+    pub fn new(rate: f64, seed: u64) -> Faults {
+        Faults { rate: rate.clamp(0.0, 1.0), rng: Mutex::new(StdRng::seed_from_u64(seed)) }
+    }
+
+    /// Decide the fault for the next request. Always draws the same amount of randomness per request so the
+    /// sequence only depends on the seed and the order of requests.
+    pub fn decide(&self, is_write: bool, is_sign_in: bool) -> Option<Fault> {
+        if self.rate <= 0.0 {
+            return None;
+        }
+        let (roll, kind) = {
+            let mut rng = self.rng.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            (rng.random::<f64>(), rng.random_range(0..5u8))
+        };
+        if roll >= self.rate {
+            return None;
+        }
+        let fault = match kind {
+            0 => Fault::TooManyRequests,
+            1 => Fault::Internal,
+            2 => Fault::Unavailable,
+            3 => Fault::Reset,
+            _ if is_write => Fault::LostResponse,
+            _ => Fault::Reset,
+        };
+        // Sign-in only ever sees throttling or unavailability.
+        Some(match fault {
+            Fault::TooManyRequests | Fault::Unavailable => fault,
+            _ if is_sign_in => Fault::Unavailable,
+            other => other,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_sequence() {
+        let run = |seed| {
+            let faults = Faults::new(0.5, seed);
+            (0..200).map(|i| faults.decide(i % 3 == 0, false)).collect::<Vec<_>>()
+        };
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7), run(8));
+        let hits = run(7).iter().filter(|f| f.is_some()).count();
+        assert!((60..140).contains(&hits), "about half the requests fail, got {hits}");
+    }
+
+    #[test]
+    fn zero_rate_never_faults_and_sign_in_never_loses_writes() {
+        let none = Faults::new(0.0, 1);
+        assert!((0..100).all(|_| none.decide(true, false).is_none()));
+        let all = Faults::new(1.0, 1);
+        for _ in 0..100 {
+            let fault = all.decide(true, true);
+            assert!(matches!(fault, Some(Fault::TooManyRequests | Fault::Unavailable)), "{fault:?}");
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Publishing workbooks and data sources: multipart or upload-session commit, overwrite/append/asJob, name
+//! conflicts, and extraction of views and connections from the published file.
+
+use std::sync::Arc;
+
+use http::StatusCode;
+
+use super::content::Kind;
+use super::render;
+use super::{Ctx, Reply, tasks};
+use crate::blob::Blob;
+use crate::error::{ApiError, ApiResult};
+use crate::multipart;
+use crate::store::{self, Connection, Content, Datasource, View, Workbook};
+use crate::twb::{self, Analysis};
+use crate::xml::Node;
+
+fn internal(err: impl std::fmt::Display) -> ApiError {
+    ApiError::new(500000, "Internal Server Error", err.to_string())
+}
+
+fn file_ext(kind: Kind, ctx: &Ctx, file_name: Option<&str>) -> ApiResult<String> {
+    let param = match kind {
+        Kind::Workbook => "workbookType",
+        Kind::Datasource => "datasourceType",
+    };
+    let from_name = file_name.and_then(|n| n.rsplit_once('.')).map(|(_, ext)| ext.to_ascii_lowercase());
+    let ext = ctx
+        .query
+        .get(param)
+        .map(|e| e.to_ascii_lowercase())
+        .or(from_name)
+        .ok_or_else(|| ApiError::new(400035, "Bad Request", format!("The '{param}' parameter is required.")))?;
+    let ok = match kind {
+        Kind::Workbook => matches!(ext.as_str(), "twb" | "twbx"),
+        Kind::Datasource => matches!(ext.as_str(), "tds" | "tdsx" | "hyper" | "tde" | "parquet"),
+    };
+    if !ok {
+        let code = if kind == Kind::Workbook { 400020 } else { 400010 };
+        return Err(ApiError::new(code, "Bad Request", format!("Invalid file type '{ext}' for a {}.", kind.noun())));
+    }
+    Ok(ext)
+}
+
+fn payload_connections(node: &Node, analysis: &Analysis) -> Vec<Connection> {
+    let mut connections: Vec<Connection> = analysis
+        .connections
+        .iter()
+        .map(|c| Connection {
+            id: store::new_id(),
+            kind: c.class.clone(),
+            server_address: c.server.clone(),
+            server_port: c.port.clone(),
+            user_name: c.username.clone(),
+            embed_password: false,
+        })
+        .collect();
+    if let Some(list) = node.child("connections") {
+        for conn in list.children_named("connection") {
+            let address = conn.attr("serverAddress").unwrap_or_default();
+            let creds = conn.child("connectionCredentials");
+            let user = creds.and_then(|c| c.attr("name")).unwrap_or_default().to_owned();
+            let embed = creds.and_then(|c| c.attr("embed")).is_some_and(|e| e.eq_ignore_ascii_case("true"));
+            match connections.iter_mut().find(|c| c.server_address.eq_ignore_ascii_case(address)) {
+                Some(existing) => {
+                    existing.user_name = user;
+                    existing.embed_password = embed;
+                    if let Some(port) = conn.attr("serverPort") {
+                        existing.server_port = port.to_owned();
+                    }
+                }
+                None => connections.push(Connection {
+                    id: store::new_id(),
+                    kind: "sqlserver".to_owned(),
+                    server_address: address.to_owned(),
+                    server_port: conn.attr("serverPort").unwrap_or_default().to_owned(),
+                    user_name: user,
+                    embed_password: embed,
+                }),
+            }
+        }
+    }
+    if let Some(creds) = node.child("connectionCredentials")
+        && let Some(first) = connections.first_mut()
+    {
+        first.user_name = creds.attr("name").unwrap_or_default().to_owned();
+        first.embed_password = creds.attr("embed").is_some_and(|e| e.eq_ignore_ascii_case("true"));
+    }
+    connections
+}
+
+pub async fn publish(ctx: &mut Ctx, kind: Kind) -> ApiResult<Reply> {
+    if ctx.flag("overwrite") && ctx.flag("append") {
+        return Err(ApiError::new(400055, "Bad Request", "overwrite and append cannot both be true."));
+    }
+    let body = ctx.body.take().ok_or_else(|| ApiError::bad_request("The request body is missing."))?;
+    let parts = multipart::read(&ctx.shared, ctx.content_type().as_deref(), body).await?;
+    let session_id = ctx.query.get("uploadSessionId").cloned();
+    let (file_name, blob) = match (session_id, parts.file) {
+        (Some(_), Some((_, blob))) => {
+            blob.remove_file();
+            return Err(ApiError::bad_request("A publish cannot have both an uploadSessionId and a file part."));
+        }
+        (Some(id), None) => (None, super::uploads::take(&ctx.shared, &id).await?),
+        (None, Some((name, blob))) => (Some(name), blob),
+        (None, None) => return Err(ApiError::bad_request("The publish request has no file part.")),
+    };
+    let result = finish_publish(ctx, kind, file_name, &blob, parts.payload.as_deref()).await;
+    if result.is_err() {
+        blob.remove_file();
+    }
+    result.map(|(reply, replaced)| {
+        if let Some(old) = replaced {
+            old.remove_file();
+        }
+        reply
+    })
+}
+
+async fn finish_publish(
+    ctx: &mut Ctx,
+    kind: Kind,
+    file_name: Option<String>,
+    blob: &Blob,
+    payload: Option<&[u8]>,
+) -> ApiResult<(Reply, Option<Blob>)> {
+    let ext = file_ext(kind, ctx, file_name.as_deref())?;
+    let root = super::parse_request(payload.unwrap_or_default())?
+        .ok_or_else(|| ApiError::bad_request("The request_payload part is missing or empty."))?;
+    let node = root
+        .child(kind.element())
+        .ok_or_else(|| ApiError::bad_request(format!("Missing {} element.", kind.element())))?;
+    let name = node
+        .attr("name")
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| ApiError::bad_request("A name is required."))?;
+    let analysis = {
+        let blob = blob.clone();
+        let ext = ext.clone();
+        tokio::task::spawn_blocking(move || twb::analyze(&blob, &ext)).await.map_err(internal)?
+    };
+    let overwrite = ctx.flag("overwrite");
+    let append = ctx.flag("append");
+    let shared = Arc::clone(&ctx.shared);
+    let mut state = shared.lock();
+    let project_id = match node.child("project").and_then(|p| p.attr("id")) {
+        Some(id) => {
+            state.project(id).map(|p| p.id.clone()).ok_or_else(|| ApiError::not_found(404005, "Project", id))?
+        }
+        None => state
+            .projects
+            .iter()
+            .find(|p| p.name == "default")
+            .map(|p| p.id.clone())
+            .ok_or_else(|| ApiError::not_found(404005, "Project", "default"))?,
+    };
+    let now = store::now();
+    let existing_id = kind.find_by_name(&state, name, &project_id);
+    if existing_id.is_some() && !overwrite && !append {
+        return Err(ApiError::new(
+            403007,
+            "Forbidden",
+            format!(
+                "A {} named '{name}' already exists in the project; publish with overwrite=true to replace it.",
+                kind.noun()
+            ),
+        ));
+    }
+    if append && (kind == Kind::Workbook || !matches!(ext.as_str(), "hyper" | "tde")) {
+        return Err(ApiError::new(400008, "Bad Request", "append is only supported for .hyper and .tde data sources."));
+    }
+    if append && existing_id.is_none() {
+        return Err(ApiError::not_found(404004, "Datasource", name));
+    }
+    let content = Content {
+        id: existing_id.clone().unwrap_or_else(store::new_id),
+        name: name.to_owned(),
+        description: node.attr("description").unwrap_or_default().to_owned(),
+        content_url: store::content_url_for(name),
+        project_id,
+        owner_id: ctx.session.user_id.clone(),
+        tags: Vec::new(),
+        connections: payload_connections(node, &analysis),
+        file_name: format!("{}.{ext}", name.replace(['/', '\\', '"'], "_")),
+        file_ext: ext.clone(),
+        size: blob.len(),
+        blob: Some(blob.clone()),
+        created_at: now.clone(),
+        updated_at: now,
+        has_extracts: analysis.has_extracts,
+    };
+    let mut replaced = None;
+    let elem = match kind {
+        Kind::Workbook => {
+            let hidden: Vec<&str> = node
+                .child("views")
+                .map(|v| {
+                    v.children_named("view")
+                        .filter(|v| v.attr("hidden") == Some("true"))
+                        .filter_map(|v| v.attr("name"))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let old = existing_id.as_ref().and_then(|id| state.workbooks.iter().position(|w| &w.content.id == id));
+            let old_views = old.map(|i| state.workbooks[i].views.clone()).unwrap_or_default();
+            let views = analysis
+                .sheets
+                .iter()
+                .map(|sheet| View {
+                    id: old_views
+                        .iter()
+                        .find(|v| v.name == sheet.name)
+                        .map(|v| v.id.clone())
+                        .unwrap_or_else(store::new_id),
+                    name: sheet.name.clone(),
+                    content_url: format!("{}/sheets/{}", content.content_url, store::content_url_for(&sheet.name)),
+                    sheet_type: sheet.sheet_type.to_owned(),
+                    hidden: hidden.contains(&sheet.name.as_str()),
+                })
+                .collect();
+            let mut workbook = Workbook {
+                content,
+                show_tabs: node.attr("showTabs").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+                views,
+            };
+            if let Some(i) = old {
+                let previous = std::mem::replace(&mut state.workbooks[i], workbook.clone());
+                workbook.content.created_at = previous.content.created_at.clone();
+                workbook.content.tags = previous.content.tags;
+                state.workbooks[i] = workbook.clone();
+                replaced = previous.content.blob;
+            } else {
+                state.workbooks.push(workbook.clone());
+            }
+            render::workbook(&state, &workbook, true)
+        }
+        Kind::Datasource => {
+            let ds_type = analysis.connections.first().map(|c| c.class.clone()).unwrap_or_else(|| match ext.as_str() {
+                "hyper" | "tde" => "hyper".to_owned(),
+                "parquet" => "parquet".to_owned(),
+                _ => "sqlserver".to_owned(),
+            });
+            let mut datasource = Datasource {
+                content,
+                ds_type,
+                is_certified: node.attr("isCertified").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+                certification_note: node.attr("certificationNote").map(str::to_owned),
+                encrypt_extracts: None,
+                use_remote_query_agent: node
+                    .attr("useRemoteQueryAgent")
+                    .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            };
+            if matches!(ext.as_str(), "hyper" | "tde") {
+                datasource.content.has_extracts = true;
+            }
+            if let Some(i) =
+                existing_id.as_ref().and_then(|id| state.datasources.iter().position(|d| &d.content.id == id))
+            {
+                let previous = &state.datasources[i];
+                datasource.content.created_at = previous.content.created_at.clone();
+                datasource.content.tags = previous.content.tags.clone();
+                if append {
+                    datasource.content.size += previous.content.size;
+                }
+                let previous = std::mem::replace(&mut state.datasources[i], datasource.clone());
+                replaced = previous.content.blob;
+            } else {
+                state.datasources.push(datasource.clone());
+            }
+            render::datasource(&state, &datasource)
+        }
+    };
+    if ctx.flag("asJob") {
+        let job_type = match kind {
+            Kind::Workbook => "PublishWorkbook",
+            Kind::Datasource => "PublishDatasource",
+        };
+        let job = tasks::new_job(job_type, None);
+        let elem = render::job(&job);
+        state.jobs.push(job);
+        return Ok((Reply::Xml(StatusCode::ACCEPTED, vec![elem]), replaced));
+    }
+    Ok((Reply::Xml(StatusCode::CREATED, vec![elem]), replaced))
+}

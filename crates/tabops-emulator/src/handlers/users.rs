@@ -1,0 +1,313 @@
+//! Users (list/get/add/update/remove, groups of a user) and groups (CRUD, membership single and bulk).
+
+use http::StatusCode;
+
+use super::render;
+use super::{Ctx, Reply};
+use crate::error::{ApiError, ApiResult};
+use crate::query;
+use crate::store::{self, Group, State, User};
+use crate::xml::Elem;
+
+const SITE_ROLES: &[&str] = &[
+    "Creator",
+    "Explorer",
+    "ExplorerCanPublish",
+    "SiteAdministratorCreator",
+    "SiteAdministratorExplorer",
+    "Viewer",
+    "Unlicensed",
+    "Guest",
+    "ServerAdministrator",
+    "SupportUser",
+    "SiteAdministrator",
+    "Interactor",
+    "Publisher",
+    "ReadOnly",
+    "UnlicensedWithPublish",
+    "ViewerWithPublish",
+];
+const AUTH_SETTINGS: &[&str] = &["ServerDefault", "SAML", "OpenID", "TableauIDWithMFA"];
+
+fn check_role(role: &str) -> ApiResult<()> {
+    if SITE_ROLES.contains(&role) {
+        Ok(())
+    } else {
+        Err(ApiError::new(400013, "Bad Request", format!("Invalid site role '{role}'.")))
+    }
+}
+
+fn check_auth(auth: &str) -> ApiResult<()> {
+    if AUTH_SETTINGS.contains(&auth) {
+        Ok(())
+    } else {
+        Err(ApiError::new(400000, "Bad Request", format!("Invalid authSetting '{auth}'.")))
+    }
+}
+
+fn user_mut<'a>(state: &'a mut State, id: &str) -> ApiResult<&'a mut User> {
+    state.users.iter_mut().find(|u| u.id == id).ok_or_else(|| ApiError::not_found(404002, "User", id))
+}
+
+fn group_index(state: &State, id: &str) -> ApiResult<usize> {
+    state.groups.iter().position(|g| g.id == id).ok_or_else(|| ApiError::not_found(404012, "Group", id))
+}
+
+pub async fn route_users(ctx: &mut Ctx, method: &str, seg: &[&str]) -> ApiResult<Reply> {
+    match (method, seg) {
+        ("GET", [_]) => {
+            let state = ctx.shared.lock();
+            let users = query::filter_sort(state.users.clone(), &ctx.query)?;
+            let (page, pagination) = query::paginate(users, &ctx.query)?;
+            Reply::ok(vec![pagination, Elem::new("users").children(page.iter().map(render::user).collect::<Vec<_>>())])
+        }
+        ("POST", [_]) => add_user(ctx).await,
+        ("GET", [_, id]) => {
+            let mut state = ctx.shared.lock();
+            Reply::ok(vec![render::user(user_mut(&mut state, id)?)])
+        }
+        ("PUT", [_, id]) => update_user(ctx, id).await,
+        ("DELETE", [_, id]) => remove_user(ctx, id),
+        ("GET", [_, id, groups]) if groups.eq_ignore_ascii_case("groups") => {
+            let state = ctx.shared.lock();
+            if !state.users.iter().any(|u| u.id == *id) {
+                return Err(ApiError::not_found(404002, "User", id));
+            }
+            let groups: Vec<Group> =
+                state.groups.iter().filter(|g| g.members.iter().any(|m| m == id)).cloned().collect();
+            let (page, pagination) = query::paginate(groups, &ctx.query)?;
+            Reply::ok(vec![
+                pagination,
+                Elem::new("groups").children(page.iter().map(render::group).collect::<Vec<_>>()),
+            ])
+        }
+        _ => Err(ApiError::method_not_allowed(method, "users")),
+    }
+}
+
+async fn add_user(ctx: &mut Ctx) -> ApiResult<Reply> {
+    let root = ctx.xml().await?;
+    let node = root.child("user").ok_or_else(|| ApiError::bad_request("Missing user element."))?;
+    let name = node
+        .attr("name")
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| ApiError::bad_request("A user name is required."))?;
+    let role = node.attr("siteRole").ok_or_else(|| ApiError::new(400013, "Bad Request", "A site role is required."))?;
+    check_role(role)?;
+    let auth = node.attr("authSetting").unwrap_or("ServerDefault");
+    check_auth(auth)?;
+    let mut state = ctx.shared.lock();
+    if state.users.iter().any(|u| u.name.eq_ignore_ascii_case(name)) {
+        return Err(ApiError::conflict(409000, format!("User '{name}' already exists on the site.")));
+    }
+    let user = User {
+        id: store::new_id(),
+        name: name.to_owned(),
+        full_name: None,
+        email: name.contains('@').then(|| name.to_owned()),
+        site_role: role.to_owned(),
+        auth_setting: auth.to_owned(),
+        last_login: None,
+    };
+    let elem = render::user(&user);
+    state.users.push(user);
+    Reply::created(elem)
+}
+
+async fn update_user(ctx: &mut Ctx, id: &str) -> ApiResult<Reply> {
+    let root = ctx.xml().await?;
+    let node = root.child("user").ok_or_else(|| ApiError::bad_request("Missing user element."))?;
+    let mut state = ctx.shared.lock();
+    let user = user_mut(&mut state, id)?;
+    if let Some(role) = node.attr("siteRole") {
+        check_role(role)?;
+        user.site_role = role.to_owned();
+    }
+    if let Some(auth) = node.attr("authSetting") {
+        check_auth(auth)?;
+        user.auth_setting = auth.to_owned();
+    }
+    if let Some(full_name) = node.attr("fullName") {
+        user.full_name = Some(full_name.to_owned());
+    }
+    if let Some(email) = node.attr("email") {
+        user.email = Some(email.to_owned());
+    }
+    Reply::ok(vec![render::user(user)])
+}
+
+fn remove_user(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
+    let mut state = ctx.shared.lock();
+    user_mut(&mut state, id)?;
+    let map_to = ctx.query.get("mapAssetsTo").cloned();
+    if let Some(target) = &map_to
+        && !state.users.iter().any(|u| &u.id == target)
+    {
+        return Err(ApiError::not_found(404002, "User", target));
+    }
+    let owns = state.projects.iter().any(|p| p.owner_id == id)
+        || state.workbooks.iter().any(|w| w.content.owner_id == id)
+        || state.datasources.iter().any(|d| d.content.owner_id == id);
+    if owns {
+        let Some(target) = map_to else {
+            return Err(ApiError::conflict(409003, format!("User '{id}' still owns content on the site.")));
+        };
+        for p in state.projects.iter_mut().filter(|p| p.owner_id == id) {
+            p.owner_id = target.clone();
+        }
+        let State { workbooks, datasources, .. } = &mut *state;
+        for c in workbooks.iter_mut().map(|w| &mut w.content).chain(datasources.iter_mut().map(|d| &mut d.content)) {
+            if c.owner_id == id {
+                c.owner_id = target.clone();
+            }
+        }
+    }
+    state.users.retain(|u| u.id != id);
+    for group in &mut state.groups {
+        group.members.retain(|m| m != id);
+    }
+    state.permissions.retain(|r| !(r.grantee_kind == "user" && r.grantee_id == id));
+    drop(state);
+    ctx.shared.sessions.close_user(id);
+    Ok(Reply::NoContent)
+}
+
+pub async fn route_groups(ctx: &mut Ctx, method: &str, seg: &[&str], low: &[&str]) -> ApiResult<Reply> {
+    match (method, low) {
+        ("GET", [_]) => {
+            let state = ctx.shared.lock();
+            let groups = query::filter_sort(state.groups.clone(), &ctx.query)?;
+            let (page, pagination) = query::paginate(groups, &ctx.query)?;
+            Reply::ok(vec![
+                pagination,
+                Elem::new("groups").children(page.iter().map(render::group).collect::<Vec<_>>()),
+            ])
+        }
+        ("POST", [_]) => create_group(ctx).await,
+        ("PUT", [_, _]) => update_group(ctx, seg[1]).await,
+        ("DELETE", [_, _]) => {
+            let mut state = ctx.shared.lock();
+            let index = group_index(&state, seg[1])?;
+            let group = state.groups.remove(index);
+            state.permissions.retain(|r| !(r.grantee_kind == "group" && r.grantee_id == group.id));
+            Ok(Reply::NoContent)
+        }
+        ("GET", [_, _, "users"]) => {
+            let state = ctx.shared.lock();
+            let group = &state.groups[group_index(&state, seg[1])?];
+            let members: Vec<&User> =
+                group.members.iter().filter_map(|m| state.users.iter().find(|u| &u.id == m)).collect();
+            let (page, pagination) = query::paginate(members, &ctx.query)?;
+            Reply::ok(vec![
+                pagination,
+                Elem::new("users").children(page.iter().map(|u| render::user(u)).collect::<Vec<_>>()),
+            ])
+        }
+        ("POST", [_, _, "users"]) => add_members(ctx, seg[1]).await,
+        ("PUT", [_, _, "users", "remove"]) => remove_members(ctx, seg[1]).await,
+        ("DELETE", [_, _, "users", _]) => {
+            let mut state = ctx.shared.lock();
+            let index = group_index(&state, seg[1])?;
+            let user = seg[3];
+            if !state.users.iter().any(|u| u.id == user) {
+                return Err(ApiError::not_found(404002, "User", user));
+            }
+            let group = &mut state.groups[index];
+            if !group.members.iter().any(|m| m == user) {
+                return Err(ApiError::not_found(404002, "User in group", user));
+            }
+            group.members.retain(|m| m != user);
+            Ok(Reply::NoContent)
+        }
+        _ => Err(ApiError::method_not_allowed(method, "groups")),
+    }
+}
+
+fn check_group_name(state: &State, name: &str, except: Option<&str>) -> ApiResult<()> {
+    if name.trim().is_empty() {
+        return Err(ApiError::bad_request("A group name is required."));
+    }
+    if state.groups.iter().any(|g| g.name.eq_ignore_ascii_case(name) && Some(g.id.as_str()) != except) {
+        return Err(ApiError::conflict(409009, format!("A group already exists with the name '{name}'.")));
+    }
+    Ok(())
+}
+
+async fn create_group(ctx: &mut Ctx) -> ApiResult<Reply> {
+    let root = ctx.xml().await?;
+    let node = root.child("group").ok_or_else(|| ApiError::bad_request("Missing group element."))?;
+    if node.child("import").is_some() {
+        return Err(ApiError::new(403011, "Forbidden", "Active Directory groups are not available on Tableau Cloud."));
+    }
+    let name = node.attr("name").unwrap_or_default();
+    let minimum = node.attr("minimumSiteRole").map(str::to_owned);
+    if let Some(role) = &minimum {
+        check_role(role)?;
+    }
+    let mut state = ctx.shared.lock();
+    check_group_name(&state, name, None)?;
+    let group = Group { id: store::new_id(), name: name.to_owned(), minimum_site_role: minimum, members: Vec::new() };
+    let elem = render::group(&group);
+    state.groups.push(group);
+    Reply::created(elem)
+}
+
+async fn update_group(ctx: &mut Ctx, id: &str) -> ApiResult<Reply> {
+    let root = ctx.xml().await?;
+    let node = root.child("group").ok_or_else(|| ApiError::bad_request("Missing group element."))?;
+    let mut state = ctx.shared.lock();
+    let index = group_index(&state, id)?;
+    if let Some(name) = node.attr("name") {
+        check_group_name(&state, name, Some(id))?;
+        state.groups[index].name = name.to_owned();
+    }
+    if let Some(role) = node.attr("minimumSiteRole") {
+        check_role(role)?;
+        state.groups[index].minimum_site_role = Some(role.to_owned());
+    }
+    Reply::ok(vec![render::group(&state.groups[index])])
+}
+
+fn member_ids(root: &crate::xml::Node) -> Vec<String> {
+    match root.child("users") {
+        Some(users) => users.children_named("user").filter_map(|u| u.attr("id")).map(str::to_owned).collect(),
+        None => root.children_named("user").filter_map(|u| u.attr("id")).map(str::to_owned).collect(),
+    }
+}
+
+async fn add_members(ctx: &mut Ctx, group_id: &str) -> ApiResult<Reply> {
+    let root = ctx.xml().await?;
+    let bulk = root.child("users").is_some();
+    let ids = member_ids(&root);
+    if ids.is_empty() {
+        return Err(ApiError::bad_request("No user ids given."));
+    }
+    let mut state = ctx.shared.lock();
+    let index = group_index(&state, group_id)?;
+    for id in &ids {
+        if !state.users.iter().any(|u| &u.id == id) {
+            return Err(ApiError::not_found(404002, "User", id));
+        }
+        if state.groups[index].members.contains(id) {
+            return Err(ApiError::conflict(409011, format!("User '{id}' is already a member of the group.")));
+        }
+    }
+    state.groups[index].members.extend(ids.iter().cloned());
+    let users: Vec<Elem> =
+        ids.iter().filter_map(|id| state.users.iter().find(|u| &u.id == id)).map(render::user).collect();
+    if bulk { Reply::ok(vec![Elem::new("users").children(users)]) } else { Ok(Reply::Xml(StatusCode::OK, users)) }
+}
+
+async fn remove_members(ctx: &mut Ctx, group_id: &str) -> ApiResult<Reply> {
+    let root = ctx.xml().await?;
+    let ids = member_ids(&root);
+    let mut state = ctx.shared.lock();
+    let index = group_index(&state, group_id)?;
+    for id in &ids {
+        if !state.groups[index].members.contains(id) {
+            return Err(ApiError::not_found(404002, "User in group", id));
+        }
+    }
+    state.groups[index].members.retain(|m| !ids.contains(m));
+    Ok(Reply::NoContent)
+}

@@ -1,0 +1,356 @@
+//! The HTTP server: binds the listener, wraps every connection so a fault can drop it without a response,
+//! applies latency/fault/stats hooks around the API dispatcher, and owns start-up, persistence and shutdown.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::connect_info::{ConnectInfo, Connected};
+use axum::extract::{DefaultBodyLimit, State as AxumState};
+use axum::serve::{IncomingStream, Listener};
+use http::{Request, Response, StatusCode};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::auth::Sessions;
+use crate::config::EmulatorConfig;
+use crate::faults::{Fault, Faults};
+use crate::handlers::{self, uploads::Uploads};
+use crate::stats::{Stats, StatsRecorder};
+use crate::store::{self, State};
+
+/// Errors starting the emulator.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error("failed to bind the emulator to {addr}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("failed to load the emulator state")]
+    Load(#[from] store::LoadError),
+    #[error("failed to create the emulator content directory {}", path.display())]
+    ContentDir { path: PathBuf, source: std::io::Error },
+}
+
+/// Everything request handlers share.
+pub struct Shared {
+    pub config: EmulatorConfig,
+    pub state: Mutex<State>,
+    pub sessions: Sessions,
+    pub uploads: Uploads,
+    pub stats: StatsRecorder,
+    pub faults: Faults,
+    pub dirty: AtomicBool,
+    /// Where large uploads spill: the state's blob directory, or a private temp directory.
+    pub spill_dir: PathBuf,
+    temp_dir: Option<PathBuf>,
+}
+
+impl Shared {
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn mark_dirty(&self) {
+        self.dirty.store(true, Ordering::SeqCst);
+    }
+
+    /// Save the state if it changed (blocking IO).
+    fn save_if_dirty(&self) {
+        let Some(path) = &self.config.state_file else { return };
+        if !self.dirty.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        let snapshot = {
+            let mut state = self.lock();
+            if let Err(err) = state.persist_blobs(&self.spill_dir) {
+                tracing::error!(error = %err, "failed to write emulator content files");
+            }
+            state.clone()
+        };
+        if let Err(err) = store::save(path, &snapshot) {
+            self.mark_dirty();
+            tracing::error!(error = %err, path = %path.display(), "failed to save emulator state");
+        }
+    }
+}
+
+/// A running emulator. Dropping it stops serving (and saves the state).
+pub struct Emulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<tokio::sync::watch::Sender<bool>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    saver: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// Bind, load state, and start serving; the emulator accepts requests when this returns.
+    pub async fn start(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
+        let (state, spill_dir, temp_dir) = match &config.state_file {
+            Some(path) => {
+                let state = store::load(path)?.unwrap_or_else(|| State::new(&config.site));
+                (state, store::blob_dir_for(path), None)
+            }
+            None => {
+                let dir = std::env::temp_dir().join(format!("tabops-emulator-{}", uuid::Uuid::new_v4()));
+                (State::new(&config.site), dir.clone(), Some(dir))
+            }
+        };
+        let first_run = config.state_file.as_ref().is_some_and(|p| !p.exists());
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| EmulatorError::Bind { addr: config.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| EmulatorError::Bind { addr: config.listen, source })?;
+        let shared = Arc::new(Shared {
+            faults: Faults::new(config.fault_rate, config.fault_seed),
+            sessions: Sessions::default(),
+            uploads: Uploads::default(),
+            stats: StatsRecorder::default(),
+            dirty: AtomicBool::new(first_run),
+            state: Mutex::new(state),
+            spill_dir,
+            temp_dir,
+            config,
+        });
+        let body_limit = usize::try_from(shared.config.max_body_bytes).unwrap_or(usize::MAX);
+        let router =
+            Router::new().fallback(entry).with_state(Arc::clone(&shared)).layer(DefaultBodyLimit::max(body_limit));
+        let (tx, mut rx) = tokio::sync::watch::channel(false);
+        let make_service = router.into_make_service_with_connect_info::<ConnKill>();
+        let mut server_rx = rx.clone();
+        let server = tokio::spawn(async move {
+            let serve = axum::serve(KillListener(listener), make_service).with_graceful_shutdown(async move {
+                let _ = server_rx.wait_for(|stop| *stop).await;
+            });
+            if let Err(err) = serve.await {
+                tracing::error!(error = %err, "emulator server stopped");
+            }
+        });
+        let saver_shared = Arc::clone(&shared);
+        let saver = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                    _ = rx.wait_for(|stop| *stop) => break,
+                }
+                let shared = Arc::clone(&saver_shared);
+                let _ = tokio::task::spawn_blocking(move || shared.save_if_dirty()).await;
+            }
+        });
+        Ok(Emulator { addr, shared, shutdown: Some(tx), server: Some(server), saver: Some(saver) })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The same counters as `GET /_emulator/stats`.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats.snapshot()
+    }
+
+    /// Stop accepting requests, let in-flight requests finish (up to 5 s), and save the state.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(true);
+        }
+        if let Some(saver) = self.saver.take() {
+            let _ = saver.await;
+        }
+        if let Some(mut server) = self.server.take()
+            && tokio::time::timeout(Duration::from_secs(5), &mut server).await.is_err()
+        {
+            server.abort();
+        }
+        let shared = Arc::clone(&self.shared);
+        let _ = tokio::task::spawn_blocking(move || shared.save_if_dirty()).await;
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(true);
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+        if let Some(saver) = self.saver.take() {
+            saver.abort();
+        }
+        self.shared.save_if_dirty();
+        if let Some(dir) = &self.shared.temp_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A TCP stream that can be killed by a handler: once killed, writes fail (so hyper drops the connection
+/// without sending the response) and the socket is closed with a reset.
+struct KillableStream {
+    inner: TcpStream,
+    kill: Arc<AtomicBool>,
+}
+
+impl KillableStream {
+    fn killed(&self) -> Option<std::io::Error> {
+        if self.kill.load(Ordering::SeqCst) {
+            let _ = self.inner.set_zero_linger();
+            Some(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "emulator fault: connection dropped"))
+        } else {
+            None
+        }
+    }
+}
+
+impl AsyncRead for KillableStream {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        if let Some(err) = self.killed() {
+            return Poll::Ready(Err(err));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for KillableStream {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        if let Some(err) = self.killed() {
+            return Poll::Ready(Err(err));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        if let Some(err) = self.killed() {
+            return Poll::Ready(Err(err));
+        }
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+struct KillListener(TcpListener);
+
+impl Listener for KillListener {
+    type Io = KillableStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.0.accept().await {
+                Ok((stream, addr)) => {
+                    let _ = stream.set_nodelay(true);
+                    return (KillableStream { inner: stream, kill: Arc::new(AtomicBool::new(false)) }, addr);
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "emulator accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
+/// Per-connection handle that lets a handler drop its connection.
+#[derive(Clone)]
+struct ConnKill(Arc<AtomicBool>);
+
+impl Connected<IncomingStream<'_, KillListener>> for ConnKill {
+    fn connect_info(stream: IncomingStream<'_, KillListener>) -> Self {
+        ConnKill(Arc::clone(&stream.io().kill))
+    }
+}
+
+fn plain(status: StatusCode, body: &'static str) -> Response<Body> {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response
+}
+
+/// Entry point of every request: test hooks, then latency, faults and stats around the API dispatcher.
+fn assert_send<T: Send>(value: T) -> T {
+    value
+}
+
+async fn entry(
+    AxumState(shared): AxumState<Arc<Shared>>,
+    ConnectInfo(kill): ConnectInfo<ConnKill>,
+    request: Request<Body>,
+) -> Response<Body> {
+    let path = request.uri().path().to_owned();
+    if let Some(hook) = path.strip_prefix("/_emulator/") {
+        return match (request.method().as_str(), hook) {
+            ("GET", "stats") => match serde_json::to_vec(&shared.stats.snapshot()) {
+                Ok(json) => {
+                    let mut response = Response::new(Body::from(json));
+                    response
+                        .headers_mut()
+                        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+                    response
+                }
+                Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, "stats serialisation failed"),
+            },
+            ("POST", "stats/reset") => {
+                shared.stats.reset();
+                plain(StatusCode::NO_CONTENT, "")
+            }
+            _ => plain(StatusCode::NOT_FOUND, "unknown emulator hook"),
+        };
+    }
+    let method = request.method().as_str().to_owned();
+    let route = handlers::route_template(&path);
+    shared.stats.record_request(&method, &route);
+    if !shared.config.latency.is_zero() {
+        tokio::time::sleep(shared.config.latency).await;
+    }
+    let is_write = matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE");
+    let is_sign_in = route.ends_with("/auth/signin");
+    match shared.faults.decide(is_write, is_sign_in) {
+        None => assert_send(handlers::dispatch(shared, request)).await,
+        Some(Fault::Reset) => {
+            kill.0.store(true, Ordering::SeqCst);
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "")
+        }
+        Some(Fault::LostResponse) => {
+            let _applied = handlers::dispatch(shared, request).await;
+            kill.0.store(true, Ordering::SeqCst);
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "")
+        }
+        Some(fault) => {
+            let accept_json = handlers::wants_json(request.headers());
+            let (code, summary, detail) = match fault {
+                Fault::TooManyRequests => (
+                    429000,
+                    "Too Many Requests",
+                    format!("Too many requests for '{route}'. Please retry after 1 seconds."),
+                ),
+                Fault::Unavailable => (503000, "Service Unavailable", "The service is temporarily unavailable.".into()),
+                _ => (500000, "Internal Server Error", "An unexpected error occurred on the server.".into()),
+            };
+            let mut response =
+                handlers::error_response(&crate::error::ApiError::new(code, summary, detail), accept_json);
+            if fault == Fault::TooManyRequests {
+                response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+            }
+            response
+        }
+    }
+}
+
+pub type Query = HashMap<String, String>;

@@ -1,0 +1,315 @@
+//! The emulated site's state (users, groups, projects, content, tasks, jobs, permissions) and its persistence:
+//! one JSON document written atomically (temp file + rename), blobs as files in a sibling directory.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::blob::Blob;
+use crate::schedule::Schedule;
+
+pub const STATE_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    pub version: u32,
+    pub site: Site,
+    pub users: Vec<User>,
+    pub groups: Vec<Group>,
+    pub projects: Vec<Project>,
+    pub workbooks: Vec<Workbook>,
+    pub datasources: Vec<Datasource>,
+    pub tasks: Vec<Task>,
+    pub jobs: Vec<Job>,
+    pub permissions: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Site {
+    pub id: String,
+    pub name: String,
+    pub content_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub full_name: Option<String>,
+    pub email: Option<String>,
+    pub site_role: String,
+    pub auth_setting: String,
+    pub last_login: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    pub minimum_site_role: Option<String>,
+    pub members: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub parent_id: Option<String>,
+    pub content_permissions: String,
+    pub owner_id: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct View {
+    pub id: String,
+    pub name: String,
+    pub content_url: String,
+    pub sheet_type: String,
+    pub hidden: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Connection {
+    pub id: String,
+    pub kind: String,
+    pub server_address: String,
+    pub server_port: String,
+    pub user_name: String,
+    pub embed_password: bool,
+}
+
+/// Fields shared by workbooks and data sources.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Content {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub content_url: String,
+    pub project_id: String,
+    pub owner_id: String,
+    pub tags: Vec<String>,
+    pub connections: Vec<Connection>,
+    pub file_name: String,
+    pub file_ext: String,
+    pub size: u64,
+    pub blob: Option<Blob>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub has_extracts: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Workbook {
+    pub content: Content,
+    pub show_tabs: bool,
+    pub views: Vec<View>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Datasource {
+    pub content: Content,
+    pub ds_type: String,
+    pub is_certified: bool,
+    pub certification_note: Option<String>,
+    pub encrypt_extracts: Option<String>,
+    pub use_remote_query_agent: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TargetKind {
+    Workbook,
+    Datasource,
+}
+
+impl TargetKind {
+    pub fn element(self) -> &'static str {
+        match self {
+            TargetKind::Workbook => "workbook",
+            TargetKind::Datasource => "datasource",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Task {
+    pub id: String,
+    pub refresh_type: String,
+    pub target_kind: TargetKind,
+    pub target_id: String,
+    pub schedule: Schedule,
+    pub priority: u32,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Job {
+    pub id: String,
+    pub job_type: String,
+    pub created_at: String,
+    pub completed_at: Option<String>,
+    pub finish_code: u8,
+    pub target: Option<(TargetKind, String, String)>,
+    pub polls: u32,
+    #[serde(default)]
+    pub created_ms: u128,
+    pub notes: Option<String>,
+}
+
+/// One permission rule. `resource` is `projects`, `workbooks`, `datasources` or `default:{kind}` (a project's
+/// default permissions for that content kind).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    pub resource: String,
+    pub resource_id: String,
+    pub grantee_kind: String,
+    pub grantee_id: String,
+    pub capability: String,
+    pub mode: String,
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Now as `YYYY-MM-DDTHH:MM:SSZ`, the only timestamp form TSC parses.
+pub fn now() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    )
+}
+
+pub fn now_ms() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
+}
+
+/// A URL-safe content URL derived from a name.
+pub fn content_url_for(name: &str) -> String {
+    name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect()
+}
+
+pub const ADMIN_USER_NAME: &str = "admin@tabops.local";
+
+impl State {
+    /// A fresh site as on Tableau Cloud: a `default` project and one site administrator (the PAT owner).
+    pub fn new(site: &str) -> State {
+        let now = now();
+        let admin = User {
+            id: new_id(),
+            name: ADMIN_USER_NAME.to_owned(),
+            full_name: Some("Tabops Admin".to_owned()),
+            email: Some(ADMIN_USER_NAME.to_owned()),
+            site_role: "SiteAdministratorCreator".to_owned(),
+            auth_setting: "TableauIDWithMFA".to_owned(),
+            last_login: None,
+        };
+        let default_project = Project {
+            id: new_id(),
+            name: "default".to_owned(),
+            description: "The default project that was automatically created by Tableau.".to_owned(),
+            parent_id: None,
+            content_permissions: "ManagedByOwner".to_owned(),
+            owner_id: admin.id.clone(),
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        State {
+            version: STATE_VERSION,
+            site: Site { id: new_id(), name: site.to_owned(), content_url: site.to_owned() },
+            users: vec![admin],
+            groups: Vec::new(),
+            projects: vec![default_project],
+            workbooks: Vec::new(),
+            datasources: Vec::new(),
+            tasks: Vec::new(),
+            jobs: Vec::new(),
+            permissions: Vec::new(),
+        }
+    }
+
+    pub fn admin_id(&self) -> Option<&str> {
+        self.users.iter().find(|u| u.name == ADMIN_USER_NAME).or(self.users.first()).map(|u| u.id.as_str())
+    }
+
+    pub fn user_name(&self, id: &str) -> Option<&str> {
+        self.users.iter().find(|u| u.id == id).map(|u| u.name.as_str())
+    }
+
+    pub fn project(&self, id: &str) -> Option<&Project> {
+        self.projects.iter().find(|p| p.id == id)
+    }
+
+    /// Move every in-memory blob to a file under `dir` (before serialising).
+    pub fn persist_blobs(&mut self, dir: &Path) -> std::io::Result<()> {
+        let contents = self
+            .workbooks
+            .iter_mut()
+            .map(|w| &mut w.content)
+            .chain(self.datasources.iter_mut().map(|d| &mut d.content));
+        for content in contents {
+            if let Some(blob) = &mut content.blob {
+                blob.persist_into(dir)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The directory blobs of a persisted state live in: `{state_file}.blobs/`.
+pub fn blob_dir_for(state_file: &Path) -> PathBuf {
+    let mut name = state_file.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".blobs");
+    state_file.with_file_name(name)
+}
+
+/// Load a persisted state; `Ok(None)` if the file does not exist.
+pub fn load(path: &Path) -> Result<Option<State>, LoadError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(LoadError::Read { path: path.to_owned(), source }),
+    };
+    let state: State =
+        serde_json::from_slice(&bytes).map_err(|source| LoadError::Parse { path: path.to_owned(), source })?;
+    if state.version != STATE_VERSION {
+        return Err(LoadError::Version { path: path.to_owned(), found: state.version });
+    }
+    Ok(Some(state))
+}
+
+/// Write the state atomically: serialise to `{path}.tmp`, fsync, rename over `path`.
+pub fn save(path: &Path, state: &State) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let json = serde_json::to_vec_pretty(state).map_err(std::io::Error::other)?;
+    let mut tmp_name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&json)?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("failed to read emulator state file {}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("failed to parse emulator state file {}", path.display())]
+    Parse { path: PathBuf, source: serde_json::Error },
+    #[error("emulator state file {} has format version {found}, expected {STATE_VERSION}", path.display())]
+    Version { path: PathBuf, found: u32 },
+}

@@ -1,0 +1,456 @@
+//! Wire-level tests: reqwest against a real emulator on 127.0.0.1 with hand-written XML (the reference bytes).
+
+use std::time::Duration;
+
+use tabops_emulator::{DEFAULT_PAT_NAME, DEFAULT_PAT_SECRET, DEFAULT_SITE, Emulator, EmulatorConfig};
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    site: String,
+}
+
+fn attr<'a>(body: &'a str, element: &str, name: &str) -> Option<&'a str> {
+    let start = body.find(&format!("<{element} "))?;
+    let rest = &body[start..];
+    let end = rest.find('>')?;
+    let tag = &rest[..end];
+    let key = format!(" {name}=\"");
+    let at = tag.find(&key)? + key.len();
+    let value = &tag[at..];
+    Some(&value[..value.find('"')?])
+}
+
+fn code(body: &str) -> &str {
+    attr(body, "error", "code").unwrap_or("none")
+}
+
+const SIGN_IN: &str = r#"<tsRequest><credentials personalAccessTokenName="tabops" personalAccessTokenSecret="tabops-local-secret"><site contentUrl="ACME" /></credentials></tsRequest>"#;
+
+async fn sign_in(emulator: &Emulator) -> Client {
+    let http = reqwest::Client::new();
+    let base = format!("{}/api/3.25", emulator.url());
+    let body = http
+        .post(format!("{base}/auth/signin"))
+        .body(SIGN_IN)
+        .send()
+        .await
+        .expect("sign in")
+        .text()
+        .await
+        .expect("body");
+    assert!(body.starts_with("<?xml"), "{body}");
+    let token = attr(&body, "credentials", "token").expect("token").to_owned();
+    let site = attr(&body, "site", "id").expect("site id").to_owned();
+    Client { http, base, token, site }
+}
+
+impl Client {
+    async fn call(&self, method: reqwest::Method, path: &str, body: &str) -> (u16, String) {
+        let url = format!("{}/sites/{}{}", self.base, self.site, path);
+        let response = self
+            .http
+            .request(method, url)
+            .header("x-tableau-auth", &self.token)
+            .header("content-type", "text/xml")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("body"))
+    }
+    async fn get(&self, path: &str) -> (u16, String) {
+        self.call(reqwest::Method::GET, path, "").await
+    }
+    async fn post(&self, path: &str, body: &str) -> (u16, String) {
+        self.call(reqwest::Method::POST, path, body).await
+    }
+    async fn put(&self, path: &str, body: &str) -> (u16, String) {
+        self.call(reqwest::Method::PUT, path, body).await
+    }
+    async fn delete(&self, path: &str) -> (u16, String) {
+        self.call(reqwest::Method::DELETE, path, "").await
+    }
+    async fn multipart(
+        &self,
+        path: &str,
+        payload: &str,
+        file_part: Option<(&str, &str, &[u8])>,
+        tsc_style: bool,
+    ) -> (u16, String) {
+        let boundary = "8433bf7522892b9b50bce84acc83c4a2";
+        let disposition = |name: &str, file: &str| {
+            if tsc_style {
+                format!("form-data; name=\"{name}\"; filename=\"{file}\"")
+            } else {
+                format!("name=\"{name}\"")
+            }
+        };
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: {}\r\nContent-Type: text/xml\r\n\r\n{payload}\r\n",
+                disposition("request_payload", "")
+            )
+            .as_bytes(),
+        );
+        if let Some((name, file, bytes)) = file_part {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: {}\r\nContent-Type: application/octet-stream\r\n\r\n",
+                    disposition(name, file)
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let url = format!("{}/sites/{}{}", self.base, self.site, path);
+        let method = if path.starts_with("/fileUploads/") { reqwest::Method::PUT } else { reqwest::Method::POST };
+        let response = self
+            .http
+            .request(method, url)
+            .header("x-tableau-auth", &self.token)
+            .header("content-type", format!("multipart/mixed; boundary={boundary}"))
+            .body(body)
+            .send()
+            .await
+            .expect("multipart request");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("body"))
+    }
+}
+
+const TWB: &str = "<?xml version='1.0'?><workbook><worksheets><worksheet name='Sales'/><worksheet name='Hidden'/></worksheets><dashboards><dashboard name='Board'/></dashboards></workbook>";
+
+async fn start() -> Emulator {
+    Emulator::start(EmulatorConfig::default()).await.expect("emulator starts")
+}
+
+async fn default_project(c: &Client) -> String {
+    let (_, body) = c.get("/projects?filter=name:eq:Default").await;
+    attr(&body, "project", "id").expect("default project").to_owned()
+}
+
+#[tokio::test]
+async fn auth_errors_and_single_session_per_pat() {
+    let emulator = start().await;
+    let http = reqwest::Client::new();
+    let info = http.get(format!("{}/api/2.4/serverinfo", emulator.url())).send().await.expect("serverinfo");
+    assert_eq!(info.status(), 200);
+    assert!(info.text().await.expect("body").contains("<restApiVersion>"));
+    let bad = SIGN_IN.replace(DEFAULT_PAT_SECRET, "wrong");
+    let body =
+        http.post(format!("{}/api/3.1/auth/signin", emulator.url())).body(bad).send().await.expect("bad sign in");
+    assert_eq!(body.status(), 401);
+    assert_eq!(code(&body.text().await.expect("body")), "401001");
+
+    let first = sign_in(&emulator).await;
+    let missing = http.get(format!("{}/sites/{}/projects", first.base, first.site)).send().await.expect("no token");
+    assert_eq!(missing.status(), 401);
+    assert_eq!(code(&missing.text().await.expect("body")), "401000");
+    assert_eq!(first.get("/projects").await.0, 200);
+    let second = sign_in(&emulator).await;
+    let (status, body) = first.get("/projects").await;
+    assert_eq!((status, code(&body)), (401, "401002"), "old session of the PAT ends");
+    assert_eq!(second.get("/projects").await.0, 200);
+    let other_site = Client { site: "00000000-0000-0000-0000-000000000000".into(), ..second };
+    assert_eq!(code(&other_site.get("/projects").await.1), "404000");
+    let signout = http
+        .post(format!("{}/auth/signout", other_site.base))
+        .header("x-tableau-auth", &other_site.token)
+        .send()
+        .await
+        .expect("signout");
+    assert_eq!(signout.status(), 204);
+    assert_eq!(code(&other_site.get("/projects").await.1), "401002");
+    assert!(DEFAULT_PAT_NAME == "tabops" && DEFAULT_SITE == "acme");
+}
+
+#[tokio::test]
+async fn projects_crud_conflicts_paging_and_filters() {
+    let emulator = start().await;
+    let c = sign_in(&emulator).await;
+    let (status, body) =
+        c.post("/projects?publishSamples=False", "<tsRequest><project name=\"P1\" description=\"d\"").await;
+    assert_eq!((status, code(&body)), (400, "400000"), "malformed xml");
+    let (status, body) = c
+        .post(
+            "/projects?publishSamples=False",
+            r#"<tsRequest><project name="P1" description="d" contentPermissions="LockedToProject" /></tsRequest>"#,
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let p1 = attr(&body, "project", "id").expect("id").to_owned();
+    let (status, body) = c.post("/projects", r#"<tsRequest><project name="p1" /></tsRequest>"#).await;
+    assert_eq!((status, code(&body)), (409, "409006"));
+    let (status, _) =
+        c.post("/projects", &format!(r#"<tsRequest><project name="p1" parentProjectId="{p1}" /></tsRequest>"#)).await;
+    assert_eq!(status, 201, "same name under another parent is fine");
+    let (status, body) =
+        c.put(&format!("/projects/{p1}?publishSamples=False"), "<tsRequest><project /></tsRequest>").await;
+    assert_eq!((status, attr(&body, "project", "description")), (200, Some("d")), "empty PUT is a read");
+    for i in 0..5 {
+        c.post("/projects", &format!(r#"<tsRequest><project name="bulk{i}" /></tsRequest>"#)).await;
+    }
+    let (_, body) = c.get("/projects?pageSize=3&pageNumber=2&sort=name:asc").await;
+    assert!(body.find("<pagination").expect("pagination") < body.find("<projects").expect("list"));
+    assert_eq!(attr(&body, "pagination", "totalAvailable"), Some("8"));
+    let (status, body) = c.get("/projects?pageSize=1001").await;
+    assert_eq!((status, code(&body)), (403, "403014"));
+    let (status, body) = c.get("/projects?pageSize=3&pageNumber=4").await;
+    assert_eq!((status, code(&body)), (400, "400006"));
+    let (_, body) = c.get("/projects?filter=name:in:[bulk1,bulk3],topLevelProject:eq:true").await;
+    assert_eq!(attr(&body, "pagination", "totalAvailable"), Some("2"));
+    let (status, body) = c.delete("/projects/00000000-0000-0000-0000-000000000001").await;
+    assert_eq!((status, code(&body)), (404, "404005"));
+    let default = default_project(&c).await;
+    assert_eq!(code(&c.delete(&format!("/projects/{default}")).await.1), "403003");
+    assert_eq!(c.delete(&format!("/projects/{p1}")).await.0, 204);
+    let (_, body) = c.get("/projects").await;
+    assert_eq!(attr(&body, "pagination", "totalAvailable"), Some("6"), "child project deleted with its parent");
+}
+
+#[tokio::test]
+async fn publish_views_tags_download_and_upload_sessions() {
+    let emulator = start().await;
+    let c = sign_in(&emulator).await;
+    let project = default_project(&c).await;
+    let payload = format!(
+        r#"<tsRequest><workbook name="My WB" showTabs="true"><project id="{project}" /><views><view name="Hidden" hidden="true" /></views></workbook></tsRequest>"#
+    );
+    let (status, body) = c
+        .multipart(
+            "/workbooks?workbookType=twb&overwrite=true",
+            &payload,
+            Some(("tableau_workbook", "B.twb", TWB.as_bytes())),
+            true,
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = attr(&body, "workbook", "id").expect("id").to_owned();
+    assert!(body.contains("name=\"Sales\"") && body.contains("name=\"Board\"") && !body.contains("name=\"Hidden\""));
+    let (status, body) = c
+        .multipart("/workbooks?workbookType=twb", &payload, Some(("tableau_workbook", "B.twb", b"garbage")), false)
+        .await;
+    assert_eq!((status, code(&body)), (403, "403007"), "name exists without overwrite");
+    let (_, body) = c.get("/views?pageSize=1").await;
+    assert_eq!(attr(&body, "pagination", "totalAvailable"), Some("2"));
+    assert_eq!(attr(&body, "workbook", "id"), Some(id.as_str()));
+    let (status, body) = c
+        .put(
+            &format!("/workbooks/{id}/tags"),
+            r#"<tsRequest><tags><tag label="x" /><tag label="&quot;two words&quot;" /></tags></tsRequest>"#,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(body.contains("label=\"two words\""), "{body}");
+    assert_eq!(c.delete(&format!("/workbooks/{id}/tags/two%20words")).await.0, 204);
+    assert_eq!(code(&c.delete(&format!("/workbooks/{id}/tags/nope")).await.1), "404007");
+    let url = format!("{}/sites/{}/workbooks/{id}/content?includeExtract=False", c.base, c.site);
+    let response = c.http.get(url).header("x-tableau-auth", &c.token).send().await.expect("download");
+    assert_eq!(response.headers()["content-disposition"], "name=\"tableau_workbook\"; filename=\"My WB.twb\"");
+    assert_eq!(response.text().await.expect("bytes"), TWB);
+
+    // Upload session: initiate, two appends (without form-data;), commit with payload only.
+    let (status, body) = c.post("/fileUploads", "").await;
+    assert_eq!(status, 201);
+    let session = attr(&body, "fileUpload", "uploadSessionId").expect("session").to_owned();
+    let (before, after) = session.split_once('-').expect("N:hex-N:N");
+    assert!(before.contains(':') && after.contains(':'));
+    let chunk = vec![b'x'; 9 * 1024 * 1024];
+    let (status, _) =
+        c.multipart(&format!("/fileUploads/{session}"), "", Some(("tableau_file", "file", &chunk)), true).await;
+    assert_eq!(status, 200);
+    let (_, body) =
+        c.multipart(&format!("/fileUploads/{session}"), "", Some(("tableau_file", "file", &chunk)), false).await;
+    assert_eq!(attr(&body, "fileUpload", "fileSize"), Some("18"));
+    let (status, body) = c
+        .multipart(&format!("/fileUploads/{session}"), "<tsRequest/>", Some(("tableau_file", "file", b"x")), true)
+        .await;
+    assert_eq!((status, code(&body)), (400, "400019"));
+    let ds_payload =
+        format!(r#"<tsRequest><datasource name="Big"><project id="{project}" /></datasource></tsRequest>"#);
+    let (status, body) = c
+        .multipart(
+            &format!("/datasources?datasourceType=hyper&createnew=true&uploadSessionId={session}"),
+            &ds_payload,
+            None,
+            true,
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(attr(&body, "datasource", "type"), Some("hyper"));
+    let ds = attr(&body, "datasource", "id").expect("ds").to_owned();
+    let url = format!("{}/sites/{}/datasources/{ds}/content", c.base, c.site);
+    let bytes = c
+        .http
+        .get(url)
+        .header("x-tableau-auth", &c.token)
+        .send()
+        .await
+        .expect("download")
+        .bytes()
+        .await
+        .expect("bytes");
+    assert_eq!(bytes.len(), 18 * 1024 * 1024);
+    let (status, body) = c
+        .multipart(&format!("/datasources?datasourceType=hyper&uploadSessionId={session}"), &ds_payload, None, true)
+        .await;
+    assert_eq!((status, code(&body)), (404, "404015"), "a committed session is gone");
+}
+
+#[tokio::test]
+async fn tasks_jobs_and_permissions() {
+    let emulator = Emulator::start(EmulatorConfig {
+        job_polls: 2,
+        job_duration: Duration::from_secs(60),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .expect("start");
+    let c = sign_in(&emulator).await;
+    let project = default_project(&c).await;
+    let payload = format!(r#"<tsRequest><datasource name="DS"><project id="{project}" /></datasource></tsRequest>"#);
+    let (_, body) = c
+        .multipart(
+            "/datasources?datasourceType=tds",
+            &payload,
+            Some((
+                "tableau_datasource",
+                "d.tds",
+                b"<datasource><connection class='postgres' server='db'/></datasource>",
+            )),
+            true,
+        )
+        .await;
+    let ds = attr(&body, "datasource", "id").expect("ds").to_owned();
+    let daily = format!(
+        r#"<tsRequest><extractRefresh type="FullRefresh"><datasource id="{ds}" /></extractRefresh><schedule frequency="Daily"><frequencyDetails start="05:00:00"><intervals><interval hours="24" /></intervals></frequencyDetails></schedule></tsRequest>"#
+    );
+    let (status, body) = c.post("/tasks/extractRefreshes", &daily).await;
+    assert_eq!((status, code(&body)), (409, "409004"));
+    let weekly =
+        daily.replace(r#"frequency="Daily""#, r#"frequency="Weekly""#).replace(r#"hours="24""#, r#"weekDay="Monday""#);
+    let (status, body) = c.post("/tasks/extractRefreshes", &weekly).await;
+    assert_eq!(status, 200, "{body}");
+    let task = attr(&body, "extractRefresh", "id").expect("task").to_owned();
+    let (_, body) = c.get("/tasks/extractRefreshes").await;
+    assert!(body.contains("<task><extractRefresh") && body.contains("<schedule frequency=\"Weekly\""));
+    let (status, body) = c.post(&format!("/tasks/extractRefreshes/{task}/runNow"), "<tsRequest />").await;
+    assert_eq!(status, 200);
+    let job = attr(&body, "job", "id").expect("job").to_owned();
+    assert_eq!(
+        code(&c.post(&format!("/datasources/{ds}/refresh"), "<tsRequest><extractRefresh /></tsRequest>").await.1),
+        "409093"
+    );
+    let (_, body) = c.get(&format!("/jobs/{job}")).await;
+    assert!(!body.contains("completedAt"), "running: {body}");
+    let (_, body) = c.get(&format!("/jobs/{job}")).await;
+    assert_eq!(attr(&body, "job", "finishCode"), Some("0"), "{body}");
+    assert_eq!(c.delete(&format!("/tasks/extractRefreshes/{task}")).await.0, 204);
+    assert_eq!(code(&c.get(&format!("/tasks/extractRefreshes/{task}")).await.1), "404026");
+
+    let (_, body) = c.post("/groups", r#"<tsRequest><group name="G1" minimumSiteRole="Viewer" /></tsRequest>"#).await;
+    let group = attr(&body, "group", "id").expect("group").to_owned();
+    let rule = |cap: &str| {
+        format!(
+            r#"<tsRequest><permissions><granteeCapabilities><group id="{group}" /><capabilities><capability name="{cap}" mode="Allow" /></capabilities></granteeCapabilities></permissions></tsRequest>"#
+        )
+    };
+    let (status, body) = c.put(&format!("/datasources/{ds}/permissions"), &rule("WebAuthoring")).await;
+    assert_eq!((status, code(&body)), (400, "400009"), "not a data source capability");
+    let (status, body) = c.put(&format!("/datasources/{ds}/permissions"), &rule("Connect")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#"<capability name="Connect" mode="Allow"/>"#));
+    assert_eq!(c.delete(&format!("/datasources/{ds}/permissions/groups/{group}/Connect/Allow")).await.0, 204);
+    assert_eq!(
+        code(&c.delete(&format!("/datasources/{ds}/permissions/groups/{group}/Connect/Allow")).await.1),
+        "404013"
+    );
+    let (status, _) = c.put(&format!("/projects/{project}/default-permissions/workbooks"), &rule("ExportImage")).await;
+    assert_eq!(status, 200);
+    let (_, body) = c.get(&format!("/projects/{project}/default-permissions/workbooks")).await;
+    assert!(body.contains("ExportImage"));
+}
+
+#[tokio::test]
+async fn state_persists_across_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state_file = dir.path().join("state.json");
+    let config = EmulatorConfig { state_file: Some(state_file.clone()), ..EmulatorConfig::default() };
+    let emulator = Emulator::start(config.clone()).await.expect("start");
+    let c = sign_in(&emulator).await;
+    c.post("/projects", r#"<tsRequest><project name="Kept" /></tsRequest>"#).await;
+    let project = default_project(&c).await;
+    let payload = format!(r#"<tsRequest><workbook name="W"><project id="{project}" /></workbook></tsRequest>"#);
+    let (status, _) = c
+        .multipart("/workbooks?workbookType=twb", &payload, Some(("tableau_workbook", "w.twb", TWB.as_bytes())), true)
+        .await;
+    assert_eq!(status, 201);
+    emulator.shutdown().await;
+    assert!(state_file.exists());
+    let emulator = Emulator::start(config).await.expect("restart");
+    let c = sign_in(&emulator).await;
+    let (_, body) = c.get("/projects?filter=name:eq:Kept").await;
+    assert_eq!(attr(&body, "pagination", "totalAvailable"), Some("1"));
+    let (_, body) = c.get("/workbooks").await;
+    let id = attr(&body, "workbook", "id").expect("workbook kept").to_owned();
+    let url = format!("{}/sites/{}/workbooks/{id}/content", c.base, c.site);
+    let text =
+        c.http.get(url).header("x-tableau-auth", &c.token).send().await.expect("download").text().await.expect("text");
+    assert_eq!(text, TWB);
+}
+
+#[tokio::test]
+async fn faults_are_reproducible_and_stats_count() {
+    async fn outcomes(seed: u64) -> Vec<String> {
+        let emulator =
+            Emulator::start(EmulatorConfig { fault_rate: 0.5, fault_seed: seed, ..EmulatorConfig::default() })
+                .await
+                .expect("start");
+        let http = reqwest::Client::new();
+        let mut out = Vec::new();
+        for _ in 0..30 {
+            let result = http.get(format!("{}/api/3.25/serverInfo", emulator.url())).send().await;
+            out.push(match result {
+                Ok(r) => {
+                    let retry = r.headers().get("retry-after").is_some();
+                    format!("{}{}", r.status().as_u16(), if retry { "+retry" } else { "" })
+                }
+                Err(_) => "dropped".to_owned(),
+            });
+        }
+        let text = http
+            .get(format!("{}/_emulator/stats", emulator.url()))
+            .send()
+            .await
+            .expect("stats")
+            .text()
+            .await
+            .expect("text");
+        let stats: serde_json::Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(stats["requests_total"], 30);
+        assert_eq!(stats["by_route"]["GET /serverInfo"], 30);
+        out
+    }
+    let first = outcomes(42).await;
+    assert_eq!(first, outcomes(42).await);
+    assert!(first.iter().any(|o| o == "200") && first.iter().any(|o| o != "200"), "{first:?}");
+    assert!(
+        first.iter().any(|o| o == "429+retry")
+            || first.iter().any(|o| o == "dropped")
+            || first.iter().any(|o| o.starts_with('5'))
+    );
+    let emulator = start().await;
+    let c = sign_in(&emulator).await;
+    c.post("/projects", r#"<tsRequest><project name="S" /></tsRequest>"#).await;
+    let stats = emulator.stats();
+    assert_eq!(stats.requests_total, 2);
+    assert_eq!(stats.writes_total, 2);
+    assert_eq!(stats.by_route.get("POST /sites/{id}/projects"), Some(&1));
+    assert!(stats.bytes_received as usize >= SIGN_IN.len());
+}

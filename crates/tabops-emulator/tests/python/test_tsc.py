@@ -1,0 +1,162 @@
+"""tableauserverclient 0.41 against the emulator: the flows real users run."""
+import io
+import os
+import uuid
+import zipfile
+
+import tableauserverclient as TSC
+
+TWB = """<?xml version='1.0' encoding='utf-8' ?>
+<workbook version='18.1'><datasources><datasource name='ds'><connection class='postgres' server='db.example.com' port='5432' username='u'/></datasource></datasources>
+<worksheets><worksheet name='Sales'/><worksheet name='Secret'/></worksheets>
+<dashboards><dashboard name='Overview'/></dashboards></workbook>"""
+
+TDS = """<?xml version='1.0' encoding='utf-8' ?>
+<datasource version='18.1'><connection class='postgres' server='db.example.com' port='5432' username='u'/></datasource>"""
+
+
+def unique(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_sign_in_and_default_project(server):
+    names = [p.name for p in TSC.Pager(server.projects)]
+    assert "default" in names
+    assert server.version != "2.4"  # use_server_version switched to the emulator's restApiVersion
+
+
+def test_nested_projects_and_get_by_id(server):
+    parent = server.projects.create(TSC.ProjectItem(unique("parent"), description="top"))
+    child = server.projects.create(TSC.ProjectItem(unique("child"), parent_id=parent.id))
+    assert child.parent_id == parent.id
+    fetched = server.projects.get_by_id(child.id)  # TSC's empty-PUT read
+    assert fetched.name == child.name
+    child.description = "updated"
+    assert server.projects.update(child).description == "updated"
+    server.projects.delete(parent.id)
+    ids = [p.id for p in TSC.Pager(server.projects)]
+    assert parent.id not in ids and child.id not in ids
+
+
+def test_publish_workbook_overwrite_tags_views_download(server, tmp_path):
+    project = server.projects.create(TSC.ProjectItem(unique("wb")))
+    path = write(tmp_path, "Book.twb", TWB)
+    item = TSC.WorkbookItem(project.id, name="Book")
+    item.hidden_views = ["Secret"]
+    wb = server.workbooks.publish(item, path, TSC.Server.PublishMode.CreateNew)
+    server.workbooks.populate_views(wb)
+    assert sorted(v.name for v in wb.views) == ["Overview", "Sales"]
+    try:
+        server.workbooks.publish(TSC.WorkbookItem(project.id, name="Book"), path, TSC.Server.PublishMode.CreateNew)
+        raise AssertionError("duplicate publish must fail")
+    except TSC.ServerResponseError as err:
+        assert str(err.code).startswith("403")
+    again = server.workbooks.publish(TSC.WorkbookItem(project.id, name="Book"), path, TSC.Server.PublishMode.Overwrite)
+    assert again.id == wb.id
+    wb = server.workbooks.get_by_id(wb.id)
+    wb.tags.update({"alpha", "two words"})
+    wb = server.workbooks.update(wb)
+    assert server.workbooks.get_by_id(wb.id).tags == {"alpha", "two words"}
+    wb.tags.discard("two words")
+    server.workbooks.update(wb)
+    assert server.workbooks.get_by_id(wb.id).tags == {"alpha"}
+    out = server.workbooks.download(wb.id, filepath=str(tmp_path / "dl"), include_extract=False)
+    assert open(out).read() == TWB
+    server.workbooks.populate_connections(wb)
+    assert wb.connections[0].server_address == "db.example.com"
+    views = list(TSC.Pager(server.views))
+    assert any(v.workbook_id == wb.id for v in views)
+
+
+def test_publish_datasource_and_large_upload_session(server, tmp_path, emulator_url):
+    project = server.projects.create(TSC.ProjectItem(unique("ds")))
+    path = write(tmp_path, "Small.tds", TDS)
+    ds = server.datasources.publish(TSC.DatasourceItem(project.id, name="Small"), path, "CreateNew")
+    assert ds.datasource_type == "postgres"
+    big = tmp_path / "Big.hyper"
+    with open(big, "wb") as f:
+        chunk = os.urandom(1024 * 1024)
+        for _ in range(65):
+            f.write(chunk)
+    ds_big = server.datasources.publish(TSC.DatasourceItem(project.id, name="Big"), str(big), "CreateNew")
+    assert ds_big.size >= 65
+    import requests
+
+    routes = requests.get(emulator_url + "/_emulator/stats").json()["by_route"]
+    assert routes.get("PUT /sites/{id}/fileUploads/{id}", 0) >= 2, routes
+    out = server.datasources.download(ds_big.id, filepath=str(tmp_path / "big-dl"))
+    assert os.path.getsize(out) == os.path.getsize(big)
+    job = server.datasources.refresh(ds)
+    job = server.jobs.wait_for_job(job, timeout=30)
+    assert job.finish_code == 0
+
+
+def test_users_groups_membership(server):
+    user = server.users.add(TSC.UserItem(f"{unique('u')}@example.com", "Explorer"))
+    assert user.id
+    user.site_role = "Viewer"
+    assert server.users.update(user).site_role == "Viewer"
+    group = server.groups.create(TSC.GroupItem(unique("g")))
+    server.groups.add_user(group, user.id)
+    server.groups.populate_users(group)
+    assert [u.id for u in group.users] == [user.id]
+    server.groups.remove_user(group, user.id)
+    server.groups.populate_users(group)
+    assert list(group.users) == []
+    found = server.users.filter(name=user.name)
+    assert [u.id for u in found] == [user.id]
+    server.groups.delete(group.id)
+    server.users.remove(user.id)
+
+
+def test_extract_refresh_tasks_and_run_now(server, tmp_path):
+    project = server.projects.create(TSC.ProjectItem(unique("tasks")))
+    wb = server.workbooks.publish(TSC.WorkbookItem(project.id, name="T"), write(tmp_path, "T.twb", TWB), "CreateNew")
+    interval = TSC.WeeklyInterval(TSC.datetime.time(2, 30) if hasattr(TSC, "datetime") else __import__("datetime").time(2, 30), "Monday", "Friday")
+    schedule = TSC.ScheduleItem(None, None, None, None, interval)
+    task = TSC.TaskItem(None, "FullRefresh", None, schedule_item=schedule, target=TSC.Target(wb.id, "workbook"))
+    server.tasks.create(task)
+    tasks = [t for t in server.tasks.get()[0] if t.target.id == wb.id]
+    assert len(tasks) == 1
+    fetched = server.tasks.get_by_id(tasks[0].id)
+    assert fetched.schedule_item.interval_item.interval == ("Monday", "Friday")
+    job = server.tasks.run(fetched)
+    server.tasks.delete(fetched.id)
+    assert not [t for t in server.tasks.get()[0] if t.target.id == wb.id]
+    job_id = job.decode() if isinstance(job, bytes) else None
+    assert job_id is None or job_id
+
+
+def test_permissions_and_default_permissions(server, tmp_path):
+    project = server.projects.create(TSC.ProjectItem(unique("perm")))
+    group = server.groups.create(TSC.GroupItem(unique("pg")))
+    wb = server.workbooks.publish(TSC.WorkbookItem(project.id, name="P"), write(tmp_path, "P.twb", TWB), "CreateNew")
+    rule = TSC.PermissionsRule(group, {TSC.Permission.Capability.Read: TSC.Permission.Mode.Allow})
+    server.workbooks.update_permissions(wb, [rule])
+    server.workbooks.populate_permissions(wb)
+    assert wb.permissions[0].grantee.id == group.id
+    server.workbooks.delete_permission(wb, wb.permissions[0])
+    server.workbooks.populate_permissions(wb)
+    assert wb.permissions == []
+    default_rule = TSC.PermissionsRule(group, {TSC.Permission.Capability.Write: TSC.Permission.Mode.Deny})
+    server.projects.update_workbook_default_permissions(project, [default_rule])
+    server.projects.populate_workbook_default_permissions(project)
+    assert project.default_workbook_permissions[0].capabilities == {"Write": "Deny"}
+    server.projects.update_datasource_default_permissions(project, [TSC.PermissionsRule(group, {"Connect": "Allow"})])
+    server.projects.populate_datasource_default_permissions(project)
+    assert project.default_datasource_permissions[0].capabilities == {"Connect": "Allow"}
+
+
+def test_pager_walks_more_than_one_page(server):
+    prefix = unique("page")
+    for i in range(7):
+        server.projects.create(TSC.ProjectItem(f"{prefix}-{i}"))
+    options = TSC.RequestOptions(pagesize=3)
+    names = [p.name for p in TSC.Pager(server.projects, options) if p.name.startswith(prefix)]
+    assert sorted(names) == [f"{prefix}-{i}" for i in range(7)]

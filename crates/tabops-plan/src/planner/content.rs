@@ -1,0 +1,350 @@
+//! Data sources and workbooks: publish when new or when the publish fingerprint differs from the live marker,
+//! otherwise update in place (description, show_tabs, owner, tags, project moves, renames) with zero upload.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tabops_manifest::model::{ContentKind, ContentSpec};
+
+use crate::inventory::LiveContent;
+use crate::marker::{is_marker, marker_tag, publish_fingerprint, sha_markers, short_marker};
+use crate::origin::content_digest;
+use crate::plan::{
+    Action, Aspect, ContentInput, FieldChange, ObjectKind, ObjectRef, Operation, Origin, PlanErrorKind, PlannedAction,
+    PlannedConnection, PublishOp, Relocate, UpdateContentOp, tag_list,
+};
+
+use super::{ContentState, Ctx, deps_of, val};
+
+/// In-place differences between a content spec and its live item.
+#[derive(Default)]
+struct FieldDiff {
+    changes: Vec<FieldChange>,
+    reasons: Vec<String>,
+    name: Option<String>,
+    project: Option<ObjectRef>,
+    description: Option<String>,
+    show_tabs: Option<bool>,
+    owner: Option<ObjectRef>,
+    tags_add: BTreeSet<String>,
+    tags_remove: BTreeSet<String>,
+}
+
+impl FieldDiff {
+    fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+fn kind_of(kind: ContentKind) -> ObjectKind {
+    match kind {
+        ContentKind::Workbook => ObjectKind::Workbook,
+        ContentKind::Datasource => ObjectKind::Datasource,
+    }
+}
+
+impl<'a> Ctx<'a> {
+    pub(super) fn plan_content(&mut self) {
+        let desired = self.desired;
+        for spec in desired.datasources.iter().chain(&desired.workbooks) {
+            self.plan_one_content(spec);
+        }
+    }
+
+    fn find_live_content(&mut self, spec: &ContentSpec, project: &ObjectRef) -> Option<&'a LiveContent> {
+        let unclaimed = |project_id: &str, name: &str| {
+            self.idx
+                .content_by_location
+                .get(&(spec.kind, project_id, name.to_lowercase()))
+                .copied()
+                .filter(|c| !self.claimed.contains(c.id.as_str()))
+        };
+        let here = match project {
+            ObjectRef::Live(id) => unclaimed(id, &spec.name),
+            ObjectRef::Planned(_) => None,
+        };
+        let old = spec.renamed_from.as_ref().and_then(|(old_project, old_name)| {
+            let old = self.idx.projects_by_path.get(&old_project.key())?;
+            unclaimed(&old.id, old_name)
+        });
+        if let (Some(new), Some(old)) = (here, old)
+            && new.id != old.id
+        {
+            let old_address = self.idx.content_address(spec.kind, old);
+            self.rename_conflict(&spec.address(), &spec.address(), &old_address);
+        }
+        here.or(old)
+    }
+
+    fn plan_one_content(&mut self, spec: &'a ContentSpec) {
+        let address = spec.address();
+        let kind = kind_of(spec.kind);
+        self.content_inputs.push(ContentInput {
+            address: address.clone(),
+            sha256: spec.file.sha256.clone(),
+            size: spec.file.size,
+        });
+        let Some(project) = self.project_ref(&spec.project) else {
+            self.error(
+                PlanErrorKind::MissingProject,
+                &address,
+                format!("project '{}' is neither in the manifest nor on the site", spec.project),
+                None,
+            );
+            return;
+        };
+        let owner = match &spec.owner {
+            None => None,
+            Some(name) => match self.user_ref(name) {
+                Some((r, _)) => Some(r),
+                None => {
+                    self.error(
+                        PlanErrorKind::MissingUser,
+                        &address,
+                        format!("owner '{name}' is neither in the manifest nor on the site"),
+                        None,
+                    );
+                    None
+                }
+            },
+        };
+        let fingerprint = publish_fingerprint(spec);
+        let marker = marker_tag(&fingerprint);
+        let connections: Vec<PlannedConnection> = spec.connections.iter().map(PlannedConnection::from).collect();
+        let hidden_views: Vec<String> = spec.hidden_views.iter().cloned().collect();
+        let content_origin = Origin {
+            address: address.clone(),
+            aspect: Aspect::Content,
+            digest: Some(content_digest(spec, Aspect::Content)),
+        };
+
+        let Some(live) = self.find_live_content(spec, &project) else {
+            let mut tags: BTreeSet<String> = spec.tags.clone().unwrap_or_default();
+            tags.insert(marker.clone());
+            let mut changes = vec![
+                FieldChange::new("file", None, val(&spec.file.display)),
+                FieldChange::new("sha256", None, val(&spec.file.sha256)),
+            ];
+            if let Some(d) = &spec.description {
+                changes.push(FieldChange::new("description", None, val(d)));
+            }
+            if let Some(t) = &spec.tags {
+                changes.push(FieldChange::new("tags", None, val(t)));
+            }
+            if !spec.hidden_views.is_empty() {
+                changes.push(FieldChange::new("hidden_views", None, val(&spec.hidden_views)));
+            }
+            let object = ObjectRef::Planned(address.clone());
+            self.push(PlannedAction {
+                id: address.clone(),
+                kind,
+                action: Action::Create,
+                reason: format!("not on the site: publish {} ({} bytes)", spec.file.display, spec.file.size),
+                changes,
+                depends_on: deps_of([Some(&project), owner.as_ref()]),
+                live_id: None,
+                origin: content_origin,
+                operation: Operation::Publish(Box::new(PublishOp {
+                    kind: spec.kind,
+                    name: spec.name.clone(),
+                    project,
+                    file: spec.file.clone(),
+                    overwrite: false,
+                    existing: None,
+                    relocate: None,
+                    description: spec.description.clone(),
+                    show_tabs: spec.show_tabs,
+                    hidden_views,
+                    connections,
+                    owner,
+                    marker_tag: marker,
+                    tags_add: tag_list(tags),
+                    tags_remove: vec![],
+                })),
+            });
+            self.contents.push(ContentState { spec, live: None, object, address, changed: true });
+            return;
+        };
+        self.claimed.insert(&live.id);
+        self.record_row(&live.id, live);
+        let object = ObjectRef::Live(live.id.clone());
+
+        let diff = self.content_field_diff(spec, live, &project, owner);
+        let live_markers = sha_markers(&live.tags);
+        let marker_matches = live_markers.iter().any(|m| m.eq_ignore_ascii_case(&marker));
+        let hidden_conflict = live
+            .visible_views
+            .as_ref()
+            .is_some_and(|visible| visible.iter().any(|v| spec.hidden_views.iter().any(|h| h.eq_ignore_ascii_case(v))));
+        let mut depends_on = deps_of([Some(&project), diff.owner.as_ref()]);
+        if diff.project.is_some()
+            && let Some(old_project) = self.idx.projects_by_id.get(live.project_id.as_str())
+        {
+            self.moved_out.entry(old_project.id.as_str()).or_default().push(address.clone());
+        }
+
+        if !marker_matches || hidden_conflict {
+            let reason = if hidden_conflict {
+                "hidden views changed: requires republish".to_string()
+            } else if let Some(old) = live_markers.first() {
+                format!("content sha256 changed (marker {} -> {})", short_marker(old), short_marker(&marker))
+            } else {
+                format!("no tabops marker on the live item: publish to record {}", short_marker(&marker))
+            };
+            let mut changes = vec![FieldChange::new(
+                "marker",
+                live_markers.first().map(|m| serde_json::Value::String(m.clone())),
+                val(&marker),
+            )];
+            changes.extend(diff.changes);
+            let mut tags_add = diff.tags_add;
+            tags_add.insert(marker.clone());
+            let mut tags_remove = diff.tags_remove;
+            tags_remove.extend(live_markers.into_iter().filter(|m| !m.eq_ignore_ascii_case(&marker)));
+            let relocate = (diff.name.is_some() || diff.project.is_some())
+                .then(|| Relocate { name: diff.name.clone(), project: diff.project.clone() });
+            let mut reasons = vec![reason];
+            reasons.extend(diff.reasons);
+            depends_on.sort();
+            depends_on.dedup();
+            self.push(PlannedAction {
+                id: address.clone(),
+                kind,
+                action: Action::Replace,
+                reason: reasons.join("; "),
+                changes,
+                depends_on,
+                live_id: Some(live.id.clone()),
+                origin: content_origin,
+                operation: Operation::Publish(Box::new(PublishOp {
+                    kind: spec.kind,
+                    name: spec.name.clone(),
+                    project,
+                    file: spec.file.clone(),
+                    overwrite: true,
+                    existing: Some(live.id.clone()),
+                    relocate,
+                    description: spec.description.clone(),
+                    show_tabs: spec.show_tabs,
+                    hidden_views,
+                    connections,
+                    owner: diff.owner,
+                    marker_tag: marker,
+                    tags_add: tag_list(tags_add),
+                    tags_remove: tag_list(tags_remove),
+                })),
+            });
+            self.contents.push(ContentState { spec, live: Some(live), object, address, changed: true });
+            return;
+        }
+
+        let fields_origin = Origin {
+            address: address.clone(),
+            aspect: Aspect::Fields,
+            digest: Some(content_digest(spec, Aspect::Fields)),
+        };
+        if diff.is_empty() {
+            self.push(PlannedAction {
+                id: address.clone(),
+                kind,
+                action: Action::NoOp,
+                reason: "checksum unchanged: skip publish".into(),
+                changes: vec![],
+                depends_on: vec![],
+                live_id: Some(live.id.clone()),
+                origin: fields_origin,
+                operation: Operation::None,
+            });
+            self.contents.push(ContentState { spec, live: Some(live), object, address, changed: false });
+            return;
+        }
+        let mut reasons = diff.reasons;
+        reasons.push("checksum unchanged: skip publish".into());
+        self.push(PlannedAction {
+            id: address.clone(),
+            kind,
+            action: Action::Update,
+            reason: reasons.join("; "),
+            changes: diff.changes,
+            depends_on,
+            live_id: Some(live.id.clone()),
+            origin: fields_origin,
+            operation: Operation::UpdateContent(Box::new(UpdateContentOp {
+                kind: spec.kind,
+                item: live.id.clone(),
+                name: diff.name,
+                project: diff.project,
+                description: diff.description,
+                show_tabs: diff.show_tabs,
+                owner: diff.owner,
+                tags_add: tag_list(diff.tags_add),
+                tags_remove: tag_list(diff.tags_remove),
+            })),
+        });
+        self.contents.push(ContentState { spec, live: Some(live), object, address, changed: true });
+    }
+
+    fn content_field_diff(
+        &self,
+        spec: &ContentSpec,
+        live: &LiveContent,
+        project: &ObjectRef,
+        owner: Option<ObjectRef>,
+    ) -> FieldDiff {
+        let mut d = FieldDiff::default();
+        if live.name != spec.name {
+            d.changes.push(FieldChange::new("name", val(&live.name), val(&spec.name)));
+            if !live.name.eq_ignore_ascii_case(&spec.name) {
+                d.reasons.push(format!("renamed from '{}'", live.name));
+            }
+            d.name = Some(spec.name.clone());
+        }
+        let moved = match project {
+            ObjectRef::Live(id) => *id != live.project_id,
+            ObjectRef::Planned(_) => true,
+        };
+        if moved {
+            let before = self.idx.path_of(&live.project_id).to_string();
+            d.changes.push(FieldChange::new("project", val(&before), val(spec.project.to_string())));
+            d.reasons.push(format!("moved from '{before}' to '{}'", spec.project));
+            d.project = Some(project.clone());
+        }
+        if let Some(desc) = spec.description.as_ref().filter(|desc| live.description.as_deref() != Some(desc.as_str()))
+        {
+            d.changes.push(FieldChange::new("description", val(&live.description), val(desc)));
+            d.description = Some(desc.clone());
+        }
+        if spec.kind == ContentKind::Workbook
+            && let Some(show) = spec.show_tabs.filter(|s| live.show_tabs != Some(*s))
+        {
+            d.changes.push(FieldChange::new("show_tabs", val(live.show_tabs), val(show)));
+            d.show_tabs = Some(show);
+        }
+        if let Some(o) = owner.filter(|o| match o {
+            ObjectRef::Live(id) => live.owner_id.as_deref() != Some(id.as_str()),
+            ObjectRef::Planned(_) => true,
+        }) {
+            let before = live.owner_id.as_deref().map(|id| self.user_display(id));
+            d.changes.push(FieldChange::new("owner", val(before), spec.owner.as_ref().and_then(val)));
+            d.owner = Some(o);
+        }
+        if let Some(wanted) = &spec.tags {
+            let live_tags: BTreeMap<String, &String> =
+                live.tags.iter().filter(|t| !is_marker(t)).map(|t| (t.to_lowercase(), t)).collect();
+            let wanted_tags: BTreeMap<String, &String> =
+                wanted.iter().filter(|t| !is_marker(t)).map(|t| (t.to_lowercase(), t)).collect();
+            d.tags_add =
+                wanted_tags.iter().filter(|(k, _)| !live_tags.contains_key(*k)).map(|(_, t)| (*t).clone()).collect();
+            d.tags_remove =
+                live_tags.iter().filter(|(k, _)| !wanted_tags.contains_key(*k)).map(|(_, t)| (*t).clone()).collect();
+            if !d.tags_add.is_empty() || !d.tags_remove.is_empty() {
+                let before: BTreeSet<&String> = live_tags.values().copied().collect();
+                let after: BTreeSet<&String> = wanted_tags.values().copied().collect();
+                d.changes.push(FieldChange::new("tags", val(before), val(after)));
+            }
+        }
+        if !d.changes.is_empty() && d.reasons.is_empty() {
+            d.reasons.push("site differs from the manifest".into());
+        }
+        d
+    }
+}

@@ -1,0 +1,278 @@
+//! Explicit and default permissions, managed as complete sets per (object, grantee): missing capabilities are
+//! granted, rules the manifest does not contain are revoked, and a mode flip is a revoke of the old rule plus a
+//! grant of the new one, so one apply converges.
+
+use std::collections::BTreeMap;
+
+use tabops_manifest::model::{Capability, ContentKind, Grantee, GranteeRules, Mode, PermissionTarget};
+
+use crate::inventory::{
+    GranteeKind, LiveGrantee, LiveRule, default_permissions_row_key, permissions_row_key, rules_by_grantee,
+};
+use crate::origin::{content_digest, project_digest};
+use crate::plan::{
+    Action, Aspect, FieldChange, GranteeRef, ObjectKind, ObjectRef, Operation, Origin, PlanErrorKind, PlannedAction,
+};
+
+use super::{Ctx, deps_of, val};
+
+/// One permission set to converge.
+struct SetTarget<'s> {
+    object_address: &'s str,
+    target: PermissionTarget,
+    object: ObjectRef,
+    default_for: Option<ContentKind>,
+    desired: &'s [GranteeRules],
+    /// Live rules (`None` = object is new or rules were not fetched: nothing to revoke).
+    live: Option<&'s Vec<LiveRule>>,
+    owner_id: Option<&'s str>,
+    origin: Origin,
+    /// The object's own action, when this plan changes the object.
+    object_dep: Option<String>,
+}
+
+impl<'a> Ctx<'a> {
+    pub(super) fn plan_permissions(&mut self) {
+        let live = self.live;
+        let projects: Vec<_> =
+            self.projects.iter().map(|s| (s.spec, s.live, s.object.clone(), s.address.clone())).collect();
+        for (spec, live_project, object, address) in projects {
+            let object_dep = matches!(object, ObjectRef::Planned(_)).then(|| address.clone());
+            let owner_id = live_project.and_then(|p| p.owner_id.as_deref());
+            if let Some(rules) = &spec.permissions {
+                let live_rules = live_project.and_then(|p| live.permissions.get(&p.id));
+                if let (Some(p), Some(r)) = (live_project, live_rules) {
+                    self.record_row(&permissions_row_key(&p.id), r);
+                }
+                self.plan_set(SetTarget {
+                    object_address: &address,
+                    target: PermissionTarget::Project,
+                    object: object.clone(),
+                    default_for: None,
+                    desired: rules,
+                    live: live_rules,
+                    owner_id,
+                    origin: Origin {
+                        address: address.clone(),
+                        aspect: Aspect::Permissions,
+                        digest: Some(project_digest(spec, Aspect::Permissions)),
+                    },
+                    object_dep: object_dep.clone(),
+                });
+            }
+            for (kind, set, aspect) in [
+                (ContentKind::Workbook, &spec.default_permissions.workbooks, Aspect::DefaultWorkbookPermissions),
+                (ContentKind::Datasource, &spec.default_permissions.datasources, Aspect::DefaultDatasourcePermissions),
+            ] {
+                let Some(rules) = set else { continue };
+                let live_rules =
+                    live_project.and_then(|p| live.default_permissions.get(&p.id)).and_then(|d| match kind {
+                        ContentKind::Workbook => d.workbooks.as_ref(),
+                        ContentKind::Datasource => d.datasources.as_ref(),
+                    });
+                if let (Some(p), Some(r)) = (live_project, live_rules) {
+                    self.record_row(&default_permissions_row_key(&p.id, kind), r);
+                }
+                self.plan_set(SetTarget {
+                    object_address: &address,
+                    target: PermissionTarget::Project,
+                    object: object.clone(),
+                    default_for: Some(kind),
+                    desired: rules,
+                    live: live_rules,
+                    owner_id: None,
+                    origin: Origin { address: address.clone(), aspect, digest: Some(project_digest(spec, aspect)) },
+                    object_dep: object_dep.clone(),
+                });
+            }
+        }
+        let contents: Vec<_> =
+            self.contents.iter().map(|s| (s.spec, s.live, s.object.clone(), s.address.clone(), s.changed)).collect();
+        for (spec, live_item, object, address, changed) in contents {
+            let Some(rules) = &spec.permissions else { continue };
+            let live_rules = live_item.and_then(|c| live.permissions.get(&c.id));
+            if let (Some(c), Some(r)) = (live_item, live_rules) {
+                self.record_row(&permissions_row_key(&c.id), r);
+            }
+            let target = match spec.kind {
+                ContentKind::Workbook => PermissionTarget::Workbook,
+                ContentKind::Datasource => PermissionTarget::Datasource,
+            };
+            self.plan_set(SetTarget {
+                object_address: &address,
+                target,
+                object,
+                default_for: None,
+                desired: rules,
+                live: live_rules,
+                owner_id: live_item.and_then(|c| c.owner_id.as_deref()),
+                origin: Origin {
+                    address: address.clone(),
+                    aspect: Aspect::Permissions,
+                    digest: Some(content_digest(spec, Aspect::Permissions)),
+                },
+                object_dep: changed.then(|| address.clone()),
+            });
+        }
+    }
+
+    fn grantee_display(&self, grantee: &LiveGrantee) -> String {
+        match grantee.kind {
+            GranteeKind::Group => self
+                .idx
+                .groups_by_id
+                .get(grantee.id.as_str())
+                .map_or_else(|| format!("group:<{}>", grantee.id), |g| format!("group:{}", g.name)),
+            GranteeKind::User => self
+                .idx
+                .users_by_id
+                .get(grantee.id.as_str())
+                .map_or_else(|| format!("user:<{}>", grantee.id), |u| format!("user:{}", u.name)),
+        }
+    }
+
+    fn plan_set(&mut self, set: SetTarget<'_>) {
+        let prefix = match set.default_for {
+            None => format!("permissions:{}", set.object_address),
+            Some(kind) => format!("default_permissions:{}s:{}", kind.as_str(), set.object_address),
+        };
+        let kind = if set.default_for.is_some() { ObjectKind::DefaultPermissions } else { ObjectKind::Permissions };
+        let mut live_rules = set.live.map(|r| rules_by_grantee(r)).unwrap_or_default();
+
+        // Desired grantees, resolved, in a stable order.
+        let mut wanted: Vec<(&GranteeRules, GranteeRef)> = Vec::new();
+        let mut sorted: Vec<&GranteeRules> = set.desired.iter().collect();
+        sorted.sort_by_key(|r| r.grantee.key());
+        for rule in sorted {
+            let resolved = match &rule.grantee {
+                Grantee::Group(name) => self.group_ref(name).map(|(r, _)| (GranteeKind::Group, r)),
+                Grantee::User(name) => self.user_ref(name).map(|(r, _)| (GranteeKind::User, r)),
+            };
+            let Some((gkind, object)) = resolved else {
+                let (error_kind, what) = match &rule.grantee {
+                    Grantee::Group(_) => (PlanErrorKind::MissingGroup, "group"),
+                    Grantee::User(_) => (PlanErrorKind::MissingUser, "user"),
+                };
+                self.error(
+                    error_kind,
+                    format!("{prefix}/{}", rule.grantee),
+                    format!(
+                        "grantee {what} '{}' is neither in the manifest nor on the site",
+                        grantee_name(&rule.grantee)
+                    ),
+                    None,
+                );
+                continue;
+            };
+            wanted.push((rule, GranteeRef { kind: gkind, object }));
+        }
+        for (rule, grantee) in wanted {
+            let live_caps = match &grantee.object {
+                ObjectRef::Live(id) => live_rules.remove(&LiveGrantee { kind: grantee.kind, id: id.clone() }),
+                ObjectRef::Planned(_) => None,
+            }
+            .unwrap_or_default();
+            let address = format!("{prefix}/{}", rule.grantee);
+            let mut depends_on = deps_of([Some(&set.object), Some(&grantee.object)]);
+            depends_on.extend(set.object_dep.clone());
+            self.push_set_action(&set, kind, address, grantee, &rule.capabilities, &live_caps, depends_on);
+        }
+        // Live grantees the manifest does not list: revoke everything (unless they are deleted, or the owner's).
+        for (grantee, caps) in live_rules {
+            if self.removed_grantees.contains(&(grantee.kind, grantee.id.clone())) {
+                continue;
+            }
+            if self.options.ignore_owner_permissions
+                && grantee.kind == GranteeKind::User
+                && set.owner_id == Some(grantee.id.as_str())
+            {
+                continue;
+            }
+            let address = format!("{prefix}/{}", self.grantee_display(&grantee));
+            let gref = GranteeRef { kind: grantee.kind, object: ObjectRef::Live(grantee.id.clone()) };
+            let depends_on = set.object_dep.clone().into_iter().collect();
+            self.push_set_action(&set, kind, address, gref, &BTreeMap::new(), &caps, depends_on);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_set_action(
+        &mut self,
+        set: &SetTarget<'_>,
+        kind: ObjectKind,
+        address: String,
+        grantee: GranteeRef,
+        desired: &BTreeMap<Capability, Mode>,
+        live: &BTreeMap<Capability, Mode>,
+        mut depends_on: Vec<String>,
+    ) {
+        let grant: BTreeMap<Capability, Mode> =
+            desired.iter().filter(|(c, m)| live.get(c) != Some(m)).map(|(c, m)| (*c, *m)).collect();
+        let revoke: BTreeMap<Capability, Mode> =
+            live.iter().filter(|(c, m)| desired.get(c) != Some(m)).map(|(c, m)| (*c, *m)).collect();
+        if grant.is_empty() && revoke.is_empty() {
+            return;
+        }
+        let mut changed: Vec<Capability> = grant.keys().chain(revoke.keys()).copied().collect();
+        changed.sort();
+        changed.dedup();
+        let changes = changed
+            .into_iter()
+            .map(|c| {
+                FieldChange::new(
+                    c.as_str(),
+                    live.get(&c).and_then(|m| val(m.as_str())),
+                    grant.get(&c).and_then(|m| val(m.as_str())),
+                )
+            })
+            .collect();
+        let (action, reason) = if live.is_empty() {
+            (Action::Create, "granted in the manifest".to_string())
+        } else if desired.is_empty() {
+            (Action::Delete, "not in the manifest's complete permission set: revoke".to_string())
+        } else {
+            let flips = grant.keys().filter(|c| revoke.contains_key(c)).count();
+            let mut parts = Vec::new();
+            if grant.len() > flips {
+                parts.push(format!("grant {}", grant.len() - flips));
+            }
+            if flips > 0 {
+                parts.push(format!("flip mode of {flips}"));
+            }
+            if revoke.len() > flips {
+                parts.push(format!("revoke {}", revoke.len() - flips));
+            }
+            (Action::Update, format!("capabilities differ: {}", parts.join(", ")))
+        };
+        depends_on.sort();
+        depends_on.dedup();
+        let live_id = match &set.object {
+            ObjectRef::Live(id) => Some(id.clone()),
+            ObjectRef::Planned(_) => None,
+        };
+        self.push(PlannedAction {
+            id: address,
+            kind,
+            action,
+            reason,
+            changes,
+            depends_on,
+            live_id,
+            origin: set.origin.clone(),
+            operation: Operation::SetPermissions {
+                target: set.target,
+                object: set.object.clone(),
+                default_for: set.default_for,
+                grantee,
+                grant,
+                revoke,
+            },
+        });
+    }
+}
+
+fn grantee_name(grantee: &Grantee) -> &str {
+    match grantee {
+        Grantee::Group(n) | Grantee::User(n) => n,
+    }
+}

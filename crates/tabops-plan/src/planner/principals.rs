@@ -1,0 +1,310 @@
+//! Users, groups and group memberships.
+
+use std::collections::{BTreeSet, HashSet};
+
+use crate::inventory::{GranteeKind, LiveUser};
+use crate::origin::{group_address, group_digest, user_address, user_digest};
+use crate::plan::{
+    Action, Aspect, FieldChange, ObjectKind, ObjectRef, Operation, Origin, PlanErrorKind, PlannedAction,
+    UnmanagedObject,
+};
+
+use super::{Ctx, deps_of, val};
+
+/// The built-in group every site has; never deleted, never reported.
+const ALL_USERS: &str = "all users";
+
+fn differs(live: Option<&str>, desired: &str) -> bool {
+    !live.is_some_and(|l| l.eq_ignore_ascii_case(desired))
+}
+
+impl<'a> Ctx<'a> {
+    pub(super) fn plan_users(&mut self) {
+        let desired = self.desired;
+        for spec in &desired.users {
+            let address = user_address(&spec.name);
+            let origin = Origin { address: address.clone(), aspect: Aspect::Fields, digest: Some(user_digest(spec)) };
+            let key = spec.name.to_lowercase();
+            let Some(live) = self.idx.users_by_name.get(&key).copied() else {
+                let Some(site_role) = spec.site_role else {
+                    self.error(
+                        PlanErrorKind::MissingUser,
+                        &address,
+                        format!("user '{}' is referenced by the manifest but does not exist on the site", spec.name),
+                        Some("add a site_role to the user so tabops adds it, or add the user on the site first"),
+                    );
+                    continue;
+                };
+                let mut changes = vec![FieldChange::new("site_role", None, val(site_role))];
+                for (field, value) in [
+                    ("auth_setting", spec.auth_setting.map(|a| a.as_str().to_string())),
+                    ("full_name", spec.full_name.clone()),
+                    ("email", spec.email.clone()),
+                ] {
+                    if value.is_some() {
+                        changes.push(FieldChange::new(field, None, val(value)));
+                    }
+                }
+                self.user_refs.insert(key, (ObjectRef::Planned(address.clone()), address.clone()));
+                self.push(PlannedAction {
+                    id: address.clone(),
+                    kind: ObjectKind::User,
+                    action: Action::Create,
+                    reason: "not on the site".into(),
+                    changes,
+                    depends_on: vec![],
+                    live_id: None,
+                    origin,
+                    operation: Operation::AddUser {
+                        name: spec.name.clone(),
+                        site_role,
+                        auth_setting: spec.auth_setting,
+                        full_name: spec.full_name.clone(),
+                        email: spec.email.clone(),
+                    },
+                });
+                continue;
+            };
+            self.claimed.insert(&live.id);
+            self.record_row(&live.id, live);
+            self.user_refs.insert(key, (ObjectRef::Live(live.id.clone()), address.clone()));
+            let mut changes = Vec::new();
+            let site_role = spec.site_role.filter(|r| differs(Some(&live.site_role), r.as_str()));
+            if let Some(r) = site_role {
+                changes.push(FieldChange::new("site_role", val(&live.site_role), val(r)));
+            }
+            let auth_setting = spec.auth_setting.filter(|a| differs(live.auth_setting.as_deref(), a.as_str()));
+            if let Some(a) = auth_setting {
+                changes.push(FieldChange::new("auth_setting", val(&live.auth_setting), val(a)));
+            }
+            let full_name = spec.full_name.clone().filter(|n| live.full_name.as_deref() != Some(n));
+            if let Some(n) = &full_name {
+                changes.push(FieldChange::new("full_name", val(&live.full_name), val(n)));
+            }
+            let email = spec.email.clone().filter(|e| differs(live.email.as_deref(), e));
+            if let Some(e) = &email {
+                changes.push(FieldChange::new("email", val(&live.email), val(e)));
+            }
+            if !changes.is_empty() {
+                self.push(PlannedAction {
+                    id: address,
+                    kind: ObjectKind::User,
+                    action: Action::Update,
+                    reason: "site differs from the manifest".into(),
+                    changes,
+                    depends_on: vec![],
+                    live_id: Some(live.id.clone()),
+                    origin,
+                    operation: Operation::UpdateUser {
+                        user: live.id.clone(),
+                        site_role,
+                        auth_setting,
+                        full_name,
+                        email,
+                    },
+                });
+            }
+        }
+        let mut extra: Vec<&LiveUser> =
+            self.live.users.iter().filter(|u| !self.claimed.contains(u.id.as_str())).collect();
+        extra.sort_by_key(|u| u.name.to_lowercase());
+        for user in extra {
+            let address = user_address(&user.name);
+            if desired.settings.prune_users {
+                self.record_row(&user.id, user);
+                self.removed_grantees.insert((GranteeKind::User, user.id.clone()));
+                self.push(PlannedAction {
+                    id: address.clone(),
+                    kind: ObjectKind::User,
+                    action: Action::Delete,
+                    reason: "not in manifest and settings.prune_users is on".into(),
+                    changes: vec![FieldChange::new("site_role", val(&user.site_role), None)],
+                    depends_on: vec![],
+                    live_id: Some(user.id.clone()),
+                    origin: Origin { address, aspect: Aspect::Fields, digest: None },
+                    operation: Operation::RemoveUser { user: user.id.clone() },
+                });
+            } else {
+                self.unmanaged.push(UnmanagedObject { kind: ObjectKind::User, address, id: user.id.clone() });
+            }
+        }
+    }
+
+    pub(super) fn plan_groups(&mut self) {
+        let desired = self.desired;
+        for spec in &desired.groups {
+            let address = group_address(&spec.name);
+            let origin = Origin {
+                address: address.clone(),
+                aspect: Aspect::Fields,
+                digest: Some(group_digest(spec, Aspect::Fields)),
+            };
+            let key = spec.name.to_lowercase();
+            let by_name = self.idx.groups_by_name.get(&key).copied().filter(|g| !self.claimed.contains(g.id.as_str()));
+            let by_old = spec.renamed_from.as_ref().and_then(|old| {
+                self.idx
+                    .groups_by_name
+                    .get(&old.to_lowercase())
+                    .copied()
+                    .filter(|g| !self.claimed.contains(g.id.as_str()))
+            });
+            if let (Some(new), Some(old)) = (by_name, by_old)
+                && new.id != old.id
+            {
+                self.rename_conflict(&address, &new.name, &old.name);
+            }
+            let live = by_name.or(by_old);
+            let Some(live) = live else {
+                self.group_refs.insert(key, (ObjectRef::Planned(address.clone()), address.clone()));
+                let mut changes = vec![FieldChange::new("name", None, val(&spec.name))];
+                if let Some(r) = spec.minimum_site_role {
+                    changes.push(FieldChange::new("minimum_site_role", None, val(r)));
+                }
+                self.push(PlannedAction {
+                    id: address.clone(),
+                    kind: ObjectKind::Group,
+                    action: Action::Create,
+                    reason: "not on the site".into(),
+                    changes,
+                    depends_on: vec![],
+                    live_id: None,
+                    origin,
+                    operation: Operation::CreateGroup {
+                        name: spec.name.clone(),
+                        minimum_site_role: spec.minimum_site_role,
+                    },
+                });
+                continue;
+            };
+            self.claimed.insert(&live.id);
+            self.record_row(&live.id, live);
+            self.group_refs.insert(key, (ObjectRef::Live(live.id.clone()), address.clone()));
+            let mut changes = Vec::new();
+            let mut reason = "site differs from the manifest".to_string();
+            let name = (live.name != spec.name).then(|| spec.name.clone());
+            if let Some(n) = &name {
+                changes.push(FieldChange::new("name", val(&live.name), val(n)));
+                if !live.name.eq_ignore_ascii_case(n) {
+                    reason = format!("renamed from '{}'", live.name);
+                }
+            }
+            let minimum_site_role =
+                spec.minimum_site_role.filter(|r| differs(live.minimum_site_role.as_deref(), r.as_str()));
+            if let Some(r) = minimum_site_role {
+                changes.push(FieldChange::new("minimum_site_role", val(&live.minimum_site_role), val(r)));
+            }
+            if !changes.is_empty() {
+                self.push(PlannedAction {
+                    id: address,
+                    kind: ObjectKind::Group,
+                    action: Action::Update,
+                    reason,
+                    changes,
+                    depends_on: vec![],
+                    live_id: Some(live.id.clone()),
+                    origin,
+                    operation: Operation::UpdateGroup { group: live.id.clone(), name, minimum_site_role },
+                });
+            }
+        }
+        let mut extra: Vec<_> = self
+            .live
+            .groups
+            .iter()
+            .filter(|g| !self.claimed.contains(g.id.as_str()) && g.name.to_lowercase() != ALL_USERS)
+            .collect();
+        extra.sort_by_key(|g| g.name.to_lowercase());
+        for group in extra {
+            let address = group_address(&group.name);
+            if desired.settings.prune_groups {
+                self.record_row(&group.id, group);
+                self.removed_grantees.insert((GranteeKind::Group, group.id.clone()));
+                self.push(PlannedAction {
+                    id: address.clone(),
+                    kind: ObjectKind::Group,
+                    action: Action::Delete,
+                    reason: "not in manifest and settings.prune_groups is on".into(),
+                    changes: vec![FieldChange::new("name", val(&group.name), None)],
+                    depends_on: vec![],
+                    live_id: Some(group.id.clone()),
+                    origin: Origin { address, aspect: Aspect::Fields, digest: None },
+                    operation: Operation::DeleteGroup { group: group.id.clone() },
+                });
+            } else {
+                self.unmanaged.push(UnmanagedObject { kind: ObjectKind::Group, address, id: group.id.clone() });
+            }
+        }
+    }
+
+    /// Exact membership for groups whose `members` the manifest lists.
+    pub(super) fn plan_memberships(&mut self) {
+        let desired = self.desired;
+        for spec in &desired.groups {
+            let Some(members) = &spec.members else { continue };
+            let Some((group, group_address)) = self.group_ref(&spec.name) else { continue };
+            let origin = Origin {
+                address: group_address.clone(),
+                aspect: Aspect::Members,
+                digest: Some(group_digest(spec, Aspect::Members)),
+            };
+            let live_group = match &group {
+                ObjectRef::Live(id) => self.idx.groups_by_id.get(id.as_str()).copied(),
+                ObjectRef::Planned(_) => None,
+            };
+            let live_members: BTreeSet<&str> = live_group
+                .and_then(|g| g.members.as_ref())
+                .map(|m| m.iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            let mut wanted: HashSet<String> = HashSet::new();
+            let mut sorted: Vec<&String> = members.iter().collect();
+            sorted.sort_by_key(|n| n.to_lowercase());
+            for name in sorted {
+                let Some((user, user_address)) = self.user_ref(name) else {
+                    self.error(
+                        PlanErrorKind::MissingUser,
+                        format!("membership:{}/{}", spec.name, name),
+                        format!(
+                            "group '{}' lists member '{name}', who is neither in the manifest nor on the site",
+                            spec.name
+                        ),
+                        Some("list the user under `users:` with a site_role"),
+                    );
+                    continue;
+                };
+                if let ObjectRef::Live(id) = &user {
+                    wanted.insert(id.clone());
+                    if live_members.contains(id.as_str()) {
+                        continue;
+                    }
+                }
+                let display = user_address.strip_prefix("user:").unwrap_or(&user_address).to_string();
+                self.push(PlannedAction {
+                    id: format!("membership:{}/{display}", spec.name),
+                    kind: ObjectKind::Membership,
+                    action: Action::Create,
+                    reason: format!("'{display}' is a member in the manifest"),
+                    changes: vec![],
+                    depends_on: deps_of([Some(&group), Some(&user)]),
+                    live_id: None,
+                    origin: origin.clone(),
+                    operation: Operation::AddMember { group: group.clone(), user },
+                });
+            }
+            let Some(live_group) = live_group else { continue };
+            for member in live_members.iter().filter(|m| !wanted.contains(**m)) {
+                let display = self.idx.users_by_id.get(member).map_or_else(|| member.to_string(), |u| u.name.clone());
+                self.push(PlannedAction {
+                    id: format!("membership:{}/{display}", spec.name),
+                    kind: ObjectKind::Membership,
+                    action: Action::Delete,
+                    reason: "not a member in the manifest (membership is exact)".into(),
+                    changes: vec![],
+                    depends_on: vec![],
+                    live_id: Some(member.to_string()),
+                    origin: origin.clone(),
+                    operation: Operation::RemoveMember { group: live_group.id.clone(), user: member.to_string() },
+                });
+            }
+        }
+    }
+}

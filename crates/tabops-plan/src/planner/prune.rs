@@ -1,0 +1,181 @@
+//! Objects on the site that the manifest does not mention: deleted under a project with `prune: true` (or at top
+//! level when the options say so), otherwise reported as unmanaged and left alone.
+
+use std::collections::HashMap;
+
+use tabops_manifest::model::ContentKind;
+
+use crate::inventory::{LiveContent, LiveProject};
+use crate::plan::{Action, Aspect, FieldChange, ObjectKind, Operation, Origin, PlannedAction, UnmanagedObject};
+
+use super::{Ctx, DeleteWeight, val};
+
+fn kind_of(kind: ContentKind) -> ObjectKind {
+    match kind {
+        ContentKind::Workbook => ObjectKind::Workbook,
+        ContentKind::Datasource => ObjectKind::Datasource,
+    }
+}
+
+impl<'a> Ctx<'a> {
+    pub(super) fn plan_prune(&mut self) {
+        let live = self.live;
+        let mut children: HashMap<&str, Vec<&'a LiveProject>> = HashMap::new();
+        for p in &live.projects {
+            if let Some(parent) = p.parent_id.as_deref() {
+                children.entry(parent).or_default().push(p);
+            }
+        }
+        // Managed projects by live id, with their prune flag and display path.
+        let managed: HashMap<&str, (bool, String)> = self
+            .projects
+            .iter()
+            .filter_map(|s| s.live.map(|l| (l.id.as_str(), (s.spec.prune, s.spec.path.to_string()))))
+            .collect();
+
+        let mut candidates: Vec<&'a LiveProject> = live
+            .projects
+            .iter()
+            .filter(|p| !self.claimed.contains(p.id.as_str()) && !self.referenced_projects.contains(p.id.as_str()))
+            .collect();
+        candidates.sort_by_key(|p| self.idx.path_of(&p.id).key());
+        for project in candidates {
+            let address = format!("project:{}", self.idx.path_of(&project.id));
+            let parent = project.parent_id.as_deref().and_then(|id| self.idx.projects_by_id.get(id)).copied();
+            let reason = match parent {
+                None if project.name.eq_ignore_ascii_case("default") => continue,
+                None if self.options.prune_top_level_projects => {
+                    "not in manifest and top-level pruning is on".to_string()
+                }
+                None => {
+                    self.unmanaged.push(UnmanagedObject { kind: ObjectKind::Project, address, id: project.id.clone() });
+                    continue;
+                }
+                Some(parent) => match managed.get(parent.id.as_str()) {
+                    Some((true, path)) => format!("not in manifest and project '{path}' prunes"),
+                    Some((false, _)) => {
+                        self.unmanaged.push(UnmanagedObject {
+                            kind: ObjectKind::Project,
+                            address,
+                            id: project.id.clone(),
+                        });
+                        continue;
+                    }
+                    // Inside an unmanaged project (reported at its root), or a live container the manifest uses.
+                    None if self.referenced_projects.contains(parent.id.as_str()) => {
+                        self.unmanaged.push(UnmanagedObject {
+                            kind: ObjectKind::Project,
+                            address,
+                            id: project.id.clone(),
+                        });
+                        continue;
+                    }
+                    None => continue,
+                },
+            };
+            self.delete_project(project, address, reason, &children);
+        }
+
+        // Content directly inside managed (or referenced) projects.
+        let mut containers: Vec<(&str, Option<(bool, String)>)> =
+            managed.iter().map(|(id, v)| (*id, Some(v.clone()))).collect();
+        containers
+            .extend(self.referenced_projects.iter().filter(|id| !managed.contains_key(**id)).map(|id| (*id, None)));
+        containers.sort_by(|a, b| a.0.cmp(b.0));
+        for (project_id, managed_by) in containers {
+            let mut items: Vec<(ContentKind, &'a LiveContent)> = self
+                .idx
+                .content_in_project
+                .get(project_id)
+                .map(|v| v.iter().filter(|(_, c)| !self.claimed.contains(c.id.as_str())).copied().collect())
+                .unwrap_or_default();
+            items.sort_by_key(|(k, c)| (*k, c.name.to_lowercase()));
+            for (kind, item) in items {
+                let address = self.idx.content_address(kind, item);
+                match &managed_by {
+                    Some((true, path)) => {
+                        self.record_row(&item.id, item);
+                        self.delete_weights.insert(
+                            address.clone(),
+                            DeleteWeight {
+                                count: 1,
+                                contained: vec![],
+                                content_ids: vec![item.id.clone()],
+                                project_ids: vec![],
+                            },
+                        );
+                        self.push(PlannedAction {
+                            id: address.clone(),
+                            kind: kind_of(kind),
+                            action: Action::Delete,
+                            reason: format!("not in manifest and project '{path}' prunes"),
+                            changes: vec![FieldChange::new("name", val(&item.name), None)],
+                            depends_on: vec![],
+                            live_id: Some(item.id.clone()),
+                            origin: Origin { address, aspect: Aspect::Fields, digest: None },
+                            operation: Operation::DeleteContent { kind, item: item.id.clone() },
+                        });
+                    }
+                    _ => self.unmanaged.push(UnmanagedObject { kind: kind_of(kind), address, id: item.id.clone() }),
+                }
+            }
+        }
+    }
+
+    fn delete_project(
+        &mut self,
+        project: &'a LiveProject,
+        address: String,
+        reason: String,
+        children: &HashMap<&str, Vec<&'a LiveProject>>,
+    ) {
+        // Everything inside goes with it: count it, and wait for actions moving managed objects out.
+        let mut weight = DeleteWeight { count: 0, contained: vec![], content_ids: vec![], project_ids: vec![] };
+        let mut depends_on = Vec::new();
+        let mut stack = vec![project];
+        let mut contents = 0usize;
+        while let Some(p) = stack.pop() {
+            weight.count += 1;
+            weight.project_ids.push(p.id.clone());
+            if p.id != project.id {
+                weight.contained.push(format!("project:{}", self.idx.path_of(&p.id)).to_lowercase());
+            }
+            if let Some(moved) = self.moved_out.get(p.id.as_str()) {
+                depends_on.extend(moved.iter().cloned());
+            }
+            for (kind, item) in self.idx.content_in_project.get(p.id.as_str()).into_iter().flatten() {
+                if self.claimed.contains(item.id.as_str()) {
+                    continue; // managed elsewhere: moved out first
+                }
+                weight.count += 1;
+                contents += 1;
+                weight.content_ids.push(item.id.clone());
+                weight.contained.push(self.idx.content_address(*kind, item).to_lowercase());
+            }
+            stack.extend(
+                children.get(p.id.as_str()).into_iter().flatten().filter(|c| !self.claimed.contains(c.id.as_str())),
+            );
+        }
+        depends_on.sort();
+        depends_on.dedup();
+        self.record_row(&project.id, project);
+        let inside = weight.count - 1;
+        let reason = if inside > 0 {
+            format!("{reason} (deletes {inside} object(s) inside: {} content item(s))", contents)
+        } else {
+            reason
+        };
+        self.delete_weights.insert(address.clone(), weight);
+        self.push(PlannedAction {
+            id: address.clone(),
+            kind: ObjectKind::Project,
+            action: Action::Delete,
+            reason,
+            changes: vec![FieldChange::new("name", val(&project.name), None)],
+            depends_on,
+            live_id: Some(project.id.clone()),
+            origin: Origin { address, aspect: Aspect::Fields, digest: None },
+            operation: Operation::DeleteProject { project: project.id.clone() },
+        });
+    }
+}

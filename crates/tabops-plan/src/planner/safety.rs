@@ -1,0 +1,112 @@
+//! Deletion safety: protection, the deletion limit, and refusing to empty a project or the whole site. Violations
+//! become plan errors: the plan is still rendered but is not applyable.
+
+use std::collections::HashSet;
+
+use crate::plan::{Action, ObjectKind, PlanErrorKind};
+
+use super::{Ctx, DEFAULT_MAX_DELETES};
+
+impl<'a> Ctx<'a> {
+    pub(super) fn check_safety(&mut self) {
+        let mut protected: HashSet<String> = self.options.protected.iter().map(|a| a.to_lowercase()).collect();
+        protected.extend(super::protected_addresses(self.desired));
+
+        let mut total = 0usize;
+        let mut deleted_content: HashSet<String> = HashSet::new();
+        let mut deleted_projects: HashSet<String> = HashSet::new();
+        let mut refusals = Vec::new();
+        for actions in self.deletes.values() {
+            for action in actions.iter().filter(|a| a.action == Action::Delete) {
+                let counted = matches!(
+                    action.kind,
+                    ObjectKind::User
+                        | ObjectKind::Project
+                        | ObjectKind::Group
+                        | ObjectKind::Datasource
+                        | ObjectKind::Workbook
+                        | ObjectKind::RefreshTask
+                );
+                if !counted {
+                    continue;
+                }
+                let weight = self.delete_weights.get(&action.id);
+                total += weight.map_or(1, |w| w.count);
+                if let Some(w) = weight {
+                    deleted_content.extend(w.content_ids.iter().cloned());
+                    deleted_projects.extend(w.project_ids.iter().cloned());
+                }
+                let lower = action.id.to_lowercase();
+                if protected.contains(&lower) {
+                    refusals.push((action.id.clone(), format!("refusing to delete protected {}", action.id)));
+                }
+                for inner in weight.map(|w| w.contained.as_slice()).unwrap_or_default() {
+                    if protected.contains(inner) {
+                        refusals.push((
+                            action.id.clone(),
+                            format!("refusing to delete {}: it contains protected {inner}", action.id),
+                        ));
+                    }
+                }
+            }
+        }
+        for (address, message) in refusals {
+            self.error(
+                PlanErrorKind::Protected,
+                address,
+                message,
+                Some("remove `protect: true` (or add the object back to the manifest) to allow this"),
+            );
+        }
+
+        let limit = self.options.max_deletes.or(self.desired.settings.max_deletes).unwrap_or(DEFAULT_MAX_DELETES);
+        if total > limit as usize {
+            self.error(
+                PlanErrorKind::TooManyDeletes,
+                "site",
+                format!("the plan deletes {total} objects, more than the limit of {limit}"),
+                Some("raise --max-deletes (or settings.max_deletes) if this is intended"),
+            );
+        }
+
+        if !self.options.allow_empty_project {
+            let mut emptied = Vec::new();
+            for state in &self.projects {
+                let Some(live) = state.live else { continue };
+                let items = self.idx.content_in_project.get(live.id.as_str()).map_or(&[][..], Vec::as_slice);
+                if !items.is_empty() && items.iter().all(|(_, c)| deleted_content.contains(&c.id)) {
+                    emptied.push(state.address.clone());
+                }
+            }
+            for address in emptied {
+                self.error(
+                    PlanErrorKind::EmptiesProject,
+                    &address,
+                    format!("the plan deletes every content item of {address}"),
+                    Some("pass --allow-empty-project if this is intended"),
+                );
+            }
+        }
+
+        if !self.options.allow_empty_site {
+            let content_total = self.live.workbooks.len() + self.live.datasources.len();
+            let projects: Vec<&str> = self
+                .live
+                .projects
+                .iter()
+                .filter(|p| !(p.parent_id.is_none() && p.name.eq_ignore_ascii_case("default")))
+                .map(|p| p.id.as_str())
+                .collect();
+            let all_content = content_total > 0 && deleted_content.len() >= content_total;
+            let all_projects = !projects.is_empty() && projects.iter().all(|id| deleted_projects.contains(*id));
+            if all_content || all_projects {
+                self.error(
+                    PlanErrorKind::EmptiesSite,
+                    "site",
+                    "the plan deletes every content item or project of the site".to_string(),
+                    Some("pass --allow-empty-site if this is intended"),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,611 @@
+//! Planner behaviour on plain values: every action kind, safety refusals, idempotency, ordering and waves, stale
+//! detection and determinism.
+
+mod common;
+
+use common::*;
+use tabops_manifest::model::*;
+use tabops_plan::inventory::*;
+use tabops_plan::plan::{Action, ObjectRef, Operation, ParentChange, PlanErrorKind};
+use tabops_plan::{PlanOptions, plan, render};
+
+fn opts() -> PlanOptions {
+    PlanOptions::default()
+}
+
+#[test]
+fn converged_site_plans_no_changes() {
+    let desired = enterprise();
+    let live = converged(&desired);
+    let p = plan(&desired, &live, &opts());
+    assert_eq!(changed_ids(&p), Vec::<String>::new());
+    assert!(p.applyable, "{:?}", p.errors);
+    assert_eq!(p.summary.line(), "No changes. The site matches the manifest.");
+    assert!(p.waves().is_empty());
+    // Content is reported as a no-op with its reason, for verbose output.
+    let noop = by_id(&p, "workbook:Sales/EMEA/Revenue");
+    assert_eq!(noop.action, Action::NoOp);
+    assert_eq!(noop.reason, "checksum unchanged: skip publish");
+    assert_eq!(p.summary.upload_bytes, 0);
+}
+
+#[test]
+fn empty_site_creates_everything_in_dependency_order() {
+    let desired = enterprise();
+    let mut live = Inventory::default();
+    live.users.push(LiveUser {
+        id: "u-carol".into(),
+        name: "carol@acme.com".into(),
+        site_role: "Viewer".into(),
+        auth_setting: None,
+        full_name: None,
+        email: None,
+    });
+    let p = plan(&desired, &live, &opts());
+    assert!(p.applyable, "{:?}", p.errors);
+    let ids: Vec<&str> = p.changes().map(|a| a.id.as_str()).collect();
+    let pos = |id: &str| ids.iter().position(|x| *x == id).unwrap_or_else(|| panic!("{id} missing in {ids:?}"));
+    assert!(pos("user:alice@acme.com") < pos("project:Finance"));
+    assert!(pos("project:Sales") < pos("project:Sales/EMEA"));
+    assert!(pos("project:Sales/EMEA") < pos("group:Sales Analysts"));
+    assert!(pos("group:Sales Analysts") < pos("membership:Sales Analysts/alice@acme.com"));
+    assert!(pos("membership:Sales Analysts/bob@acme.com") < pos("datasource:Sales/Orders"));
+    assert!(pos("datasource:Sales/Orders") < pos("workbook:Sales/EMEA/Revenue"));
+    assert!(pos("workbook:Sales/EMEA/Revenue") < pos("permissions:project:Sales/group:Sales Analysts"));
+    assert!(
+        pos("default_permissions:workbooks:project:Sales/group:Sales Analysts")
+            < pos("refresh:datasource:Sales/Orders#daily-06:00")
+    );
+    assert!(p.changes().all(|a| a.action == Action::Create));
+    assert_eq!(p.summary.upload_bytes, 2048 + 4096 + 512);
+
+    // The EMEA project refers to its parent as planned, and waits for it.
+    let emea = by_id(&p, "project:Sales/EMEA");
+    assert_eq!(emea.depends_on, vec!["project:Sales".to_string()]);
+    match &emea.operation {
+        Operation::CreateProject { parent, .. } => {
+            assert_eq!(parent, &Some(ObjectRef::Planned("project:Sales".into())))
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // Waves: every dependency lies in an earlier wave.
+    let waves = p.waves();
+    let wave_of = |id: &str| waves.iter().position(|w| w.iter().any(|a| a.id == id)).expect("in a wave");
+    for (i, wave) in waves.iter().enumerate() {
+        for a in wave {
+            for d in &a.depends_on {
+                assert!(wave_of(d) < i, "{} depends on {d} in a later wave", a.id);
+            }
+        }
+    }
+    // Sales waits for its owner, alice, who is created in the first wave; EMEA waits for Sales.
+    assert_eq!(wave_of("user:alice@acme.com"), 0);
+    assert_eq!(wave_of("project:Finance"), 0);
+    assert_eq!(wave_of("project:Sales"), 1);
+    assert_eq!(wave_of("project:Sales/EMEA"), 2);
+    assert!(wave_of("workbook:Sales/EMEA/Revenue") >= 2);
+    assert!(wave_of("refresh:datasource:Sales/Orders#daily-06:00") > wave_of("datasource:Sales/Orders"));
+    assert_eq!(waves.iter().map(Vec::len).sum::<usize>(), p.changes().count());
+}
+
+#[test]
+fn project_fields_are_updated_in_place() {
+    let desired = enterprise();
+    let mut live = converged(&desired);
+    live.projects.iter_mut().find(|p| p.name == "Sales").unwrap().description = Some("old".into());
+    let p = plan(&desired, &live, &opts());
+    assert_eq!(changed_ids(&p), vec!["~ project:Sales"]);
+    let a = by_id(&p, "project:Sales");
+    assert_eq!(a.changes.len(), 1);
+    assert_eq!(a.changes[0].field, "description");
+    assert_eq!(a.changes[0].before, Some("old".into()));
+    assert_eq!(a.changes[0].after, Some("Sales analytics".into()));
+    assert_eq!(p.summary.line(), "Plan: 0 to add, 1 to change, 0 to destroy.");
+}
+
+#[test]
+fn project_rename_and_move_via_renamed_from_keep_the_project() {
+    let mut desired = enterprise();
+    let live = converged(&desired);
+    // Rename Sales/EMEA -> Finance/Europe (a move and a rename).
+    let emea = desired.projects.iter_mut().find(|p| p.path == path("Sales/EMEA")).unwrap();
+    emea.path = path("Finance/Europe");
+    emea.renamed_from = Some(path("Sales/EMEA"));
+    desired.workbooks.iter_mut().find(|w| w.name == "Revenue").unwrap().project = path("Finance/Europe");
+    let p = plan(&desired, &live, &opts());
+    assert!(p.applyable, "{:?}", p.errors);
+    assert_eq!(changed_ids(&p), vec!["~ project:Finance/Europe"]);
+    let a = by_id(&p, "project:Finance/Europe");
+    match &a.operation {
+        Operation::UpdateProject { project, name, parent, .. } => {
+            assert_eq!(project, "p-sales_emea");
+            assert_eq!(name.as_deref(), Some("Europe"));
+            assert_eq!(parent, &Some(ParentChange::Project(ObjectRef::Live("p-finance".into()))));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(
+        a.reason.contains("renamed from 'EMEA'") && a.reason.contains("moved from 'Sales' to 'Finance'"),
+        "{}",
+        a.reason
+    );
+}
+
+#[test]
+fn workbook_move_and_rename_update_in_place_without_upload() {
+    let mut desired = enterprise();
+    let live = converged(&desired);
+    let wb = desired.workbooks.iter_mut().find(|w| w.name == "Revenue").unwrap();
+    wb.name = "Revenue 2026".into();
+    wb.project = path("Sales");
+    wb.renamed_from = Some((path("Sales/EMEA"), "Revenue".into()));
+    let p = plan(&desired, &live, &opts());
+    // The publish fingerprint does not depend on name or project: no upload.
+    assert_eq!(changed_ids(&p), vec!["~ workbook:Sales/Revenue 2026"]);
+    let a = by_id(&p, "workbook:Sales/Revenue 2026");
+    match &a.operation {
+        Operation::UpdateContent(op) => {
+            assert_eq!(op.name.as_deref(), Some("Revenue 2026"));
+            assert_eq!(op.project, Some(ObjectRef::Live("p-sales".into())));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(p.summary.upload_bytes, 0);
+    assert!(a.reason.contains("checksum unchanged: skip publish"));
+}
+
+#[test]
+fn content_change_republishes_over_the_existing_item() {
+    let mut desired = enterprise();
+    let live = converged(&desired);
+    let old_marker = marker_of(&live, "Revenue");
+    desired.workbooks.iter_mut().find(|w| w.name == "Revenue").unwrap().file.sha256 = "9".repeat(64);
+    let p = plan(&desired, &live, &opts());
+    assert_eq!(changed_ids(&p), vec!["-/+ workbook:Sales/EMEA/Revenue"]);
+    let a = by_id(&p, "workbook:Sales/EMEA/Revenue");
+    assert_eq!(a.action, Action::Replace);
+    assert!(a.reason.starts_with("content sha256 changed (marker "), "{}", a.reason);
+    let Operation::Publish(op) = &a.operation else { panic!("not a publish") };
+    assert!(op.overwrite);
+    assert_eq!(op.existing.as_deref(), Some(a.live_id.as_deref().unwrap()));
+    assert!(op.tags_add.contains(&op.marker_tag));
+    assert_eq!(op.tags_remove, vec![old_marker]);
+    assert_eq!(p.summary.upload_bytes, 4096);
+    assert_eq!(p.summary.line(), "Plan: 0 to add, 1 to change, 0 to destroy.");
+}
+
+fn marker_of(live: &Inventory, name: &str) -> String {
+    live.workbooks
+        .iter()
+        .find(|w| w.name == name)
+        .unwrap()
+        .tags
+        .iter()
+        .find(|t| t.starts_with("tabops.sha256."))
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn unhidden_view_on_the_site_requires_republish() {
+    let desired = enterprise();
+    let mut live = converged(&desired);
+    live.workbooks.iter_mut().find(|w| w.name == "Revenue").unwrap().visible_views =
+        Some(vec!["Overview".into(), "Scratch".into()]);
+    let p = plan(&desired, &live, &opts());
+    let a = by_id(&p, "workbook:Sales/EMEA/Revenue");
+    assert_eq!(a.action, Action::Replace);
+    assert_eq!(a.reason, "hidden views changed: requires republish");
+}
+
+#[test]
+fn marker_tags_are_never_managed_tags() {
+    let desired = enterprise();
+    let mut live = converged(&desired);
+    let wb = live.workbooks.iter_mut().find(|w| w.name == "Revenue").unwrap();
+    wb.tags.push("tabops.commit.0123456789ab".into());
+    wb.tags.push("stray".into());
+    let p = plan(&desired, &live, &opts());
+    assert_eq!(changed_ids(&p), vec!["~ workbook:Sales/EMEA/Revenue"]);
+    let Operation::UpdateContent(op) = &by_id(&p, "workbook:Sales/EMEA/Revenue").operation else { panic!() };
+    assert_eq!(op.tags_remove, vec!["stray".to_string()]);
+    assert!(op.tags_add.is_empty());
+}
+
+#[test]
+fn permissions_converge_grant_revoke_and_mode_flip() {
+    use Capability::*;
+    let desired = enterprise();
+    let mut live = converged(&desired);
+    let sales = live.permissions.get_mut("p-sales").unwrap();
+    // Sales Leads: Write flipped to Deny on the site; Read missing.
+    let leads = sales.iter_mut().find(|r| r.grantee.id == "g-sales_leads").unwrap();
+    leads.capabilities = [(Write, Mode::Deny)].into();
+    // An extra grantee the manifest does not list.
+    sales.push(LiveRule {
+        grantee: LiveGrantee { kind: GranteeKind::User, id: "u-bob_acme_com".into() },
+        capabilities: [(Read, Mode::Allow)].into(),
+    });
+    let p = plan(&desired, &live, &opts());
+    assert_eq!(
+        changed_ids(&p),
+        vec!["~ permissions:project:Sales/group:Sales Leads", "- permissions:project:Sales/user:bob@acme.com"]
+    );
+    let Operation::SetPermissions { grant, revoke, .. } =
+        &by_id(&p, "permissions:project:Sales/group:Sales Leads").operation
+    else {
+        panic!()
+    };
+    assert_eq!(grant, &[(Read, Mode::Allow), (Write, Mode::Allow)].into());
+    assert_eq!(revoke, &[(Write, Mode::Deny)].into());
+    let Operation::SetPermissions { grant, revoke, .. } =
+        &by_id(&p, "permissions:project:Sales/user:bob@acme.com").operation
+    else {
+        panic!()
+    };
+    assert!(grant.is_empty());
+    assert_eq!(revoke, &[(Read, Mode::Allow)].into());
+}
+
+#[test]
+fn owner_rules_can_be_ignored() {
+    use Capability::*;
+    let desired = enterprise();
+    let mut live = converged(&desired);
+    live.permissions.get_mut("p-sales").unwrap().push(LiveRule {
+        grantee: LiveGrantee { kind: GranteeKind::User, id: "u-alice_acme_com".into() },
+        capabilities: [(Read, Mode::Allow), (Write, Mode::Allow)].into(),
+    });
+    assert_eq!(changed_ids(&plan(&desired, &live, &opts())), vec!["- permissions:project:Sales/user:alice@acme.com"]);
+    let ignoring = PlanOptions { ignore_owner_permissions: true, ..opts() };
+    assert!(!plan(&desired, &live, &ignoring).has_changes());
+}
+
+#[test]
+fn default_permissions_are_complete_sets() {
+    use Capability::*;
+    let desired = enterprise();
+    let mut live = converged(&desired);
+    let defaults = live.default_permissions.get_mut("p-sales").unwrap();
+    defaults.workbooks.as_mut().unwrap()[0].capabilities.remove(&Filter);
+    let p = plan(&desired, &live, &opts());
+    assert_eq!(changed_ids(&p), vec!["~ default_permissions:workbooks:project:Sales/group:Sales Analysts"]);
+    let a = by_id(&p, "default_permissions:workbooks:project:Sales/group:Sales Analysts");
+    let Operation::SetPermissions { default_for, grant, .. } = &a.operation else { panic!() };
+    assert_eq!(*default_for, Some(ContentKind::Workbook));
+    assert_eq!(grant, &[(Filter, Mode::Allow)].into());
+}
+
+#[test]
+fn schedule_change_updates_the_task() {
+    let mut desired = enterprise();
+    let live = converged(&desired);
+    desired.datasources[0].refresh[0].schedule = daily(7, &weekdays());
+    let p = plan(&desired, &live, &opts());
+    assert_eq!(changed_ids(&p), vec!["~ refresh:datasource:Sales/Orders#daily-07:00"]);
+    let a = by_id(&p, "refresh:datasource:Sales/Orders#daily-07:00");
+    let Operation::UpdateRefreshTask { task, schedule, .. } = &a.operation else { panic!() };
+    assert_eq!(task, &live.refresh_tasks[0].id);
+    assert_eq!(schedule.start, TimeOfDay { hour: 7, minute: 0 });
+    // An extra live task for a managed item is deleted; an added desired one created.
+    let mut live2 = converged(&desired);
+    let mut extra = live2.refresh_tasks[0].clone();
+    extra.id = "t-extra".into();
+    extra.schedule = Some(daily(22, &weekdays()));
+    live2.refresh_tasks.push(extra);
+    let p2 = plan(&desired, &live2, &opts());
+    assert_eq!(changed_ids(&p2), vec!["- refresh:datasource:Sales/Orders#daily-22:00"]);
+}
+
+#[test]
+fn prune_deletes_unmanaged_content_only_under_pruning_projects() {
+    let desired = enterprise();
+    let mut live = converged(&desired);
+    live.workbooks.push(live_content("wb-stray", "Stray", "p-sales"));
+    live.workbooks.push(live_content("wb-other", "Other", "p-finance"));
+    live.projects.push(LiveProject {
+        id: "p-old".into(),
+        name: "Old".into(),
+        parent_id: Some("p-sales".into()),
+        description: None,
+        content_permissions: None,
+        owner_id: None,
+        updated_at: None,
+    });
+    live.workbooks.push(live_content("wb-in-old", "Inside", "p-old"));
+    live.projects.push(LiveProject {
+        id: "p-top".into(),
+        name: "Elsewhere".into(),
+        parent_id: None,
+        description: None,
+        content_permissions: None,
+        owner_id: None,
+        updated_at: None,
+    });
+    let p = plan(&desired, &live, &opts());
+    assert!(p.applyable, "{:?}", p.errors);
+    assert_eq!(changed_ids(&p), vec!["- workbook:Sales/Stray", "- project:Sales/Old"]);
+    let old = by_id(&p, "project:Sales/Old");
+    assert_eq!(
+        old.reason,
+        "not in manifest and project 'Sales' prunes (deletes 1 object(s) inside: 1 content item(s))"
+    );
+    let unmanaged: Vec<&str> = p.unmanaged.iter().map(|u| u.address.as_str()).collect();
+    assert_eq!(unmanaged, vec!["project:Elsewhere", "workbook:Finance/Other"]);
+    assert_eq!(p.summary.line(), "Plan: 0 to add, 0 to change, 2 to destroy.");
+    // Top-level pruning only on request; never `default`.
+    let top = plan(&desired, &live, &PlanOptions { prune_top_level_projects: true, ..opts() });
+    assert!(changed_ids(&top).contains(&"- project:Elsewhere".to_string()));
+    assert!(!changed_ids(&top).iter().any(|a| a.contains("default")));
+}
+
+#[test]
+fn protected_delete_is_refused() {
+    let desired = enterprise();
+    let mut live = converged(&desired);
+    live.workbooks.push(live_content("wb-keep", "Keep Me", "p-sales"));
+    let options = PlanOptions { protected: ["workbook:sales/keep me".to_string()].into(), ..opts() };
+    let p = plan(&desired, &live, &options);
+    assert!(!p.applyable);
+    assert_eq!(p.errors.len(), 1);
+    assert_eq!(p.errors[0].kind, PlanErrorKind::Protected);
+    assert_eq!(p.errors[0].address, "workbook:Sales/Keep Me");
+    // Still rendered, with the error.
+    let text = render::text(&p, false, false);
+    assert!(text.contains("refusing to delete protected workbook:Sales/Keep Me"), "{text}");
+}
+
+#[test]
+fn too_many_deletes_are_refused() {
+    let mut desired = enterprise();
+    let mut live = converged(&desired);
+    for i in 0..3 {
+        live.workbooks.push(live_content(&format!("wb-{i}"), &format!("Stray {i}"), "p-sales"));
+    }
+    assert!(plan(&desired, &live, &opts()).applyable);
+    let p = plan(&desired, &live, &PlanOptions { max_deletes: Some(2), ..opts() });
+    assert!(!p.applyable);
+    assert_eq!(p.errors[0].kind, PlanErrorKind::TooManyDeletes);
+    assert_eq!(p.errors[0].message, "the plan deletes 3 objects, more than the limit of 2");
+    // The manifest's setting applies when the CLI gives none.
+    desired.settings.max_deletes = Some(1);
+    assert!(!plan(&desired, &live, &opts()).applyable);
+}
+
+#[test]
+fn emptying_a_project_needs_the_flag() {
+    let mut desired = enterprise();
+    let live = converged(&desired);
+    desired.datasources.clear(); // Orders was the only item in Sales, which prunes.
+    let p = plan(&desired, &live, &opts());
+    assert_eq!(p.errors.iter().map(|e| e.kind).collect::<Vec<_>>(), vec![PlanErrorKind::EmptiesProject]);
+    let allowed = plan(&desired, &live, &PlanOptions { allow_empty_project: true, ..opts() });
+    assert!(allowed.applyable, "{:?}", allowed.errors);
+    assert_eq!(changed_ids(&allowed), vec!["- datasource:Sales/Orders"]);
+}
+
+#[test]
+fn missing_reference_only_user_is_an_error() {
+    let desired = enterprise();
+    let mut live = converged(&desired);
+    live.users.retain(|u| u.name != "carol@acme.com");
+    let p = plan(&desired, &live, &opts());
+    assert!(!p.applyable);
+    assert_eq!(p.errors[0].kind, PlanErrorKind::MissingUser);
+    assert_eq!(p.errors[0].address, "user:carol@acme.com");
+}
+
+#[test]
+fn users_groups_and_memberships() {
+    let mut desired = enterprise();
+    let mut live = converged(&desired);
+    live.users.iter_mut().find(|u| u.name == "bob@acme.com").unwrap().site_role = "Explorer".into();
+    live.users.push(LiveUser {
+        id: "u-zed".into(),
+        name: "zed@acme.com".into(),
+        site_role: "Viewer".into(),
+        auth_setting: None,
+        full_name: None,
+        email: None,
+    });
+    live.groups.push(LiveGroup { id: "g-old".into(), name: "Old Team".into(), minimum_site_role: None, members: None });
+    let analysts = live.groups.iter_mut().find(|g| g.name == "Sales Analysts").unwrap();
+    analysts.members = Some(vec!["u-alice_acme_com".into(), "u-zed".into()]);
+    desired.groups[1].renamed_from = Some("Sales Team".into());
+    live.groups.iter_mut().find(|g| g.name == "Sales Leads").unwrap().name = "Sales Team".into();
+    let p = plan(&desired, &live, &opts());
+    assert_eq!(
+        changed_ids(&p),
+        vec![
+            "~ user:bob@acme.com",
+            "~ group:Sales Leads",
+            "+ membership:Sales Analysts/bob@acme.com",
+            "- membership:Sales Analysts/zed@acme.com",
+        ]
+    );
+    assert_eq!(by_id(&p, "group:Sales Leads").reason, "renamed from 'Sales Team'");
+    let unmanaged: Vec<&str> = p.unmanaged.iter().map(|u| u.address.as_str()).collect();
+    assert_eq!(unmanaged, vec!["user:zed@acme.com", "group:Old Team"]);
+
+    desired.settings.prune_users = true;
+    desired.settings.prune_groups = true;
+    let pruned = plan(&desired, &live, &opts());
+    let ids = changed_ids(&pruned);
+    assert!(
+        ids.contains(&"- user:zed@acme.com".to_string()) && ids.contains(&"- group:Old Team".to_string()),
+        "{ids:?}"
+    );
+    assert!(!ids.iter().any(|i| i.contains("All Users")));
+    // Deletes come last, users after groups.
+    assert_eq!(ids.last().map(String::as_str), Some("- user:zed@acme.com"));
+}
+
+#[test]
+fn stale_plans_are_detected() {
+    let mut desired = enterprise();
+    desired.projects[1].description = Some("new text".into());
+    let live = converged(&enterprise());
+    let p = plan(&desired, &live, &opts());
+    assert!(p.check_fresh(&live).is_ok());
+    // An unrelated object changing does not make the plan stale.
+    let mut unrelated = live.clone();
+    unrelated.workbooks.push(live_content("wb-x", "Elsewhere", "p-default"));
+    assert!(p.check_fresh(&unrelated).is_ok());
+    // The project it updates changing does.
+    let mut changed = live.clone();
+    changed.projects.iter_mut().find(|p| p.name == "Sales").unwrap().updated_at = Some("2026-02-02T00:00:00Z".into());
+    let stale = p.check_fresh(&changed).unwrap_err();
+    assert_eq!(stale.len(), 1);
+    assert_eq!(stale[0].key, "p-sales");
+    // A permission row it depends on changing does too.
+    let mut perms = live.clone();
+    perms.permissions.get_mut("p-sales").unwrap().pop();
+    assert_eq!(p.check_fresh(&perms).unwrap_err()[0].key, "permissions:p-sales");
+}
+
+#[test]
+fn plans_are_deterministic_and_round_trip() {
+    let desired = enterprise();
+    let mut live = converged(&desired);
+    live.workbooks.push(live_content("wb-stray", "Stray", "p-sales"));
+    live.projects.reverse();
+    let a = render::json(&plan(&desired, &live, &opts()));
+    live.users.reverse();
+    live.workbooks.reverse();
+    let p = plan(&desired, &live, &opts());
+    let b = render::json(&p);
+    assert_eq!(a, b);
+    let loaded = tabops_plan::Plan::from_json(&b).expect("loads");
+    assert_eq!(render::json(&loaded), b);
+    assert_eq!(loaded.digest(), p.digest());
+    assert!(tabops_plan::Plan::from_json(&b.replace("\"format_version\": 1", "\"format_version\": 99")).is_err());
+}
+
+#[test]
+fn secrets_never_reach_the_plan_file() {
+    let desired = enterprise();
+    let p = plan(&desired, &Inventory::default(), &opts());
+    let json = render::json(&p);
+    assert!(!json.contains("hunter2-planted-secret"));
+    assert!(json.contains("${env:ORDERS_DB_PASSWORD}"));
+    let loaded = tabops_plan::Plan::from_json(&json).unwrap();
+    let Operation::Publish(op) = &by_id(&loaded, "datasource:Sales/Orders").operation else { panic!() };
+    let secret = op.connections[0]
+        .password
+        .as_ref()
+        .unwrap()
+        .resolve(|name| (name == "ORDERS_DB_PASSWORD").then(|| "s3cret".into()));
+    assert_eq!(secret.map(|s| s.expose().to_string()), Some("s3cret".into()));
+    assert!(!format!("{p:?}").contains("hunter2-planted-secret"));
+    for text in [render::text(&p, false, true), render::markdown(&p).concat()] {
+        assert!(!text.contains("hunter2-planted-secret"));
+    }
+}
+
+#[test]
+fn publish_fingerprint_covers_publish_settings_but_not_passwords() {
+    let base = enterprise().datasources[0].clone();
+    let fp = tabops_plan::publish_fingerprint(&base);
+    let mut other_password = base.clone();
+    other_password.connections[0].password = Some(Secret::from_env("X", "different"));
+    assert_eq!(tabops_plan::publish_fingerprint(&other_password), fp);
+    let mut other_server = base.clone();
+    other_server.connections[0].server = Some("db2.acme.com".into());
+    assert_ne!(tabops_plan::publish_fingerprint(&other_server), fp);
+    let mut renamed = base.clone();
+    renamed.name = "Renamed".into();
+    assert_eq!(tabops_plan::publish_fingerprint(&renamed), fp);
+    let tag = tabops_plan::marker_tag(&fp);
+    assert_eq!(tag.len(), "tabops.sha256.".len() + 32);
+}
+
+#[test]
+fn project_delete_waits_for_managed_content_moving_out_and_respects_protection() {
+    let mut desired = enterprise();
+    let mut live = converged(&desired);
+    live.projects.push(LiveProject {
+        id: "p-old".into(),
+        name: "Old".into(),
+        parent_id: Some("p-sales".into()),
+        description: None,
+        content_permissions: None,
+        owner_id: None,
+        updated_at: None,
+    });
+    live.workbooks.push(live_content("wb-keep", "Keeper", "p-old"));
+    live.workbooks.push(live_content("wb-junk", "Junk", "p-old"));
+    // The manifest moves Keeper out of Old (which is not in the manifest and gets pruned).
+    let mut keeper = content(ContentKind::Workbook, "Keeper", "Sales", file("keeper.twb", "12", 10));
+    keeper.renamed_from = Some((path("Sales/Old"), "Keeper".into()));
+    desired.workbooks.push(keeper);
+    let p = plan(&desired, &live, &opts());
+    assert!(p.applyable, "{:?}", p.errors);
+    let old = by_id(&p, "project:Sales/Old");
+    assert_eq!(old.action, Action::Delete);
+    assert_eq!(old.depends_on, vec!["workbook:Sales/Keeper".to_string()]);
+    assert!(old.reason.contains("1 content item(s)"), "{}", old.reason);
+    let waves = p.waves();
+    let wave_of = |id: &str| waves.iter().position(|w| w.iter().any(|a| a.id == id)).unwrap();
+    assert!(wave_of("workbook:Sales/Keeper") < wave_of("project:Sales/Old"));
+    // Something protected inside the pruned project refuses the delete.
+    let options = PlanOptions { protected: ["workbook:sales/old/junk".to_string()].into(), ..opts() };
+    let refused = plan(&desired, &live, &options);
+    assert_eq!(refused.errors.len(), 1);
+    assert_eq!(refused.errors[0].kind, PlanErrorKind::Protected);
+    assert!(refused.errors[0].message.contains("contains protected workbook:sales/old/junk"));
+}
+
+#[test]
+fn content_into_a_new_project_and_tasks_of_new_content_wait_for_their_parents() {
+    let mut desired = enterprise();
+    let live = converged(&desired);
+    desired.projects.push(project("Marketing"));
+    let mut wb = content(ContentKind::Workbook, "Campaigns", "Marketing", file("c.twbx", "77", 99));
+    wb.refresh = vec![RefreshSpec { refresh_type: RefreshType::Incremental, schedule: daily(5, &weekdays()) }];
+    desired.workbooks.push(wb);
+    let p = plan(&desired, &live, &opts());
+    assert_eq!(
+        changed_ids(&p),
+        vec![
+            "+ project:Marketing",
+            "+ workbook:Marketing/Campaigns",
+            "+ refresh:workbook:Marketing/Campaigns#daily-05:00-incremental"
+        ]
+    );
+    assert_eq!(by_id(&p, "workbook:Marketing/Campaigns").depends_on, vec!["project:Marketing".to_string()]);
+    let task = by_id(&p, "refresh:workbook:Marketing/Campaigns#daily-05:00-incremental");
+    assert_eq!(task.depends_on, vec!["workbook:Marketing/Campaigns".to_string()]);
+    let Operation::CreateRefreshTask { item, .. } = &task.operation else { panic!() };
+    assert_eq!(item, &ObjectRef::Planned("workbook:Marketing/Campaigns".into()));
+    assert_eq!(p.waves().len(), 3);
+}
+
+#[test]
+fn unknown_grantee_is_an_error() {
+    let mut desired = enterprise();
+    let live = converged(&desired);
+    desired.workbooks[0].permissions = Some(vec![viewer_wb("Nobody")]);
+    let p = plan(&desired, &live, &opts());
+    assert_eq!(p.errors.len(), 1);
+    assert_eq!(p.errors[0].kind, PlanErrorKind::MissingGroup);
+}
+
+#[test]
+fn renamed_from_with_both_names_on_the_site_is_a_conflict() {
+    let mut desired = enterprise();
+    let mut live = converged(&desired);
+    live.projects.push(LiveProject {
+        id: "p-old-fin".into(),
+        name: "Old Finance".into(),
+        parent_id: None,
+        description: None,
+        content_permissions: None,
+        owner_id: None,
+        updated_at: None,
+    });
+    desired.projects.iter_mut().find(|p| p.path == path("Finance")).unwrap().renamed_from = Some(path("Old Finance"));
+    let p = plan(&desired, &live, &opts());
+    assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+    assert_eq!(p.errors[0].kind, PlanErrorKind::Conflict);
+    assert_eq!(p.errors[0].message, "both 'Finance' and its renamed_from 'Old Finance' exist on the site");
+}

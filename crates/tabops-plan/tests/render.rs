@@ -1,0 +1,141 @@
+//! Renderer snapshots for a realistic plan (text, verbose text, Markdown, JSON), Markdown splitting, and drift
+//! classification with and without a baseline manifest.
+
+mod common;
+
+use common::*;
+use tabops_manifest::model::*;
+use tabops_plan::drift::{self, classify};
+use tabops_plan::inventory::*;
+use tabops_plan::{Plan, PlanOptions, plan, render};
+
+/// The enterprise manifest against a site that drifted in every way the planner handles.
+fn realistic() -> (Desired, Inventory, Plan) {
+    use Capability::*;
+    let desired = enterprise();
+    let mut live = converged(&desired);
+    // EMEA and its workbook do not exist yet.
+    live.projects.retain(|p| p.name != "EMEA");
+    live.workbooks.retain(|w| w.name != "Revenue");
+    live.permissions.retain(|id, _| !id.contains("revenue"));
+    // bob's role was changed on the site; Sales' description too.
+    live.users.iter_mut().find(|u| u.name == "bob@acme.com").unwrap().site_role = "Explorer".into();
+    live.projects.iter_mut().find(|p| p.name == "Sales").unwrap().description = Some("Sales".into());
+    // Orders was published from an older file.
+    let orders = live.datasources.iter_mut().find(|d| d.name == "Orders").unwrap();
+    for tag in orders.tags.iter_mut().filter(|t| t.starts_with("tabops.sha256.")) {
+        *tag = "tabops.sha256.3fa90000000000000000000000000000".into();
+    }
+    // Stray content under the pruning Sales project; unmanaged content under Finance.
+    live.workbooks.push(live_content("wb-stray", "Scratchpad", "p-sales"));
+    live.workbooks.push(live_content("wb-fin", "Forecast", "p-finance"));
+    // Sales Leads' Write was flipped to Deny on the site.
+    let leads =
+        live.permissions.get_mut("p-sales").unwrap().iter_mut().find(|r| r.grantee.id == "g-sales_leads").unwrap();
+    leads.capabilities.insert(Write, Mode::Deny);
+    // The refresh schedule was moved to 07:00.
+    live.refresh_tasks[0].schedule = Some(daily(7, &weekdays()));
+    live.refresh_tasks[0].schedule_text = "daily at 07:00 on Mon,Tue,Wed,Thu,Fri".into();
+    let p = plan(&desired, &live, &PlanOptions::default());
+    (desired, live, p)
+}
+
+#[test]
+fn text_snapshot() {
+    let (_, _, p) = realistic();
+    assert!(p.applyable, "{:?}", p.errors);
+    insta::assert_snapshot!("text", render::text(&p, false, false));
+    insta::assert_snapshot!("text_verbose", render::text(&p, false, true));
+    assert!(render::text(&p, true, false).contains("\u{1b}["), "colour codes when asked");
+    assert!(!render::text(&p, false, false).contains("\u{1b}["));
+}
+
+#[test]
+fn markdown_snapshot() {
+    let (_, _, p) = realistic();
+    let parts = render::markdown(&p);
+    assert_eq!(parts.len(), 1);
+    insta::assert_snapshot!("markdown", parts[0]);
+}
+
+#[test]
+fn json_snapshot() {
+    let (_, _, p) = realistic();
+    let json = render::json(&p);
+    assert!(json.starts_with("{\n  \"format_version\": 1,"));
+    insta::assert_snapshot!("json", json);
+}
+
+#[test]
+fn empty_plan_says_no_changes() {
+    let desired = enterprise();
+    let p = plan(&desired, &converged(&desired), &PlanOptions::default());
+    assert_eq!(render::text(&p, false, false), "No changes. The site matches the manifest.\n");
+    assert!(render::markdown(&p)[0].contains("**No changes. The site matches the manifest.**"));
+}
+
+#[test]
+fn large_markdown_is_split_into_self_contained_parts() {
+    let mut desired = empty_desired();
+    desired.projects.push(project("Big"));
+    for i in 0..400 {
+        let mut wb = content(ContentKind::Workbook, &format!("Workbook number {i}"), "Big", file("w.twb", "aa", 1));
+        wb.description = Some("x".repeat(40));
+        desired.workbooks.push(wb);
+    }
+    let p = plan(&desired, &Inventory::default(), &PlanOptions::default());
+    let limit = 8_000;
+    let parts = render::markdown_with_limit(&p, limit);
+    assert!(parts.len() > 3, "{} parts", parts.len());
+    let n = parts.len();
+    for (i, part) in parts.iter().enumerate() {
+        assert!(part.len() <= limit, "part {i} is {} chars", part.len());
+        assert!(part.starts_with(&format!("## tabops plan: site `acme` (part {} of {n})", i + 1)));
+        assert!(part.contains("**Plan: 401 to add, 0 to change, 0 to destroy.**"));
+        assert_eq!(part.matches("<details>").count(), part.matches("</details>").count());
+        assert_eq!(part.matches("```").count() % 2, 0);
+    }
+    let all = parts.concat();
+    for i in 0..400 {
+        assert!(all.contains(&format!("+ workbook:Big/Workbook number {i}\n")), "workbook {i} missing");
+    }
+    // The default limit applies the same way.
+    assert!(render::markdown(&p).iter().all(|part| part.len() <= render::MARKDOWN_PART_LIMIT));
+}
+
+#[test]
+fn drift_with_baseline_separates_git_from_site_changes() {
+    let (desired, live, _) = realistic();
+    // Since the last apply (the baseline), git changed Sales' description; the site changed bob's role.
+    let mut baseline = desired.clone();
+    baseline.projects.iter_mut().find(|p| p.path == path("Sales")).unwrap().description = Some("Sales".into());
+    let mut site = converged(&baseline);
+    site.users.iter_mut().find(|u| u.name == "bob@acme.com").unwrap().site_role = "Explorer".into();
+    let p = plan(&desired, &site, &PlanOptions::default());
+    let report = classify(&p, Some(&baseline));
+    let git: Vec<&str> = report.pending_from_git.iter().map(|i| i.address.as_str()).collect();
+    let on_site: Vec<&str> = report.changed_on_site.iter().map(|i| i.address.as_str()).collect();
+    assert_eq!(git, vec!["project:Sales"]);
+    assert_eq!(on_site, vec!["user:bob@acme.com"]);
+    assert!(report.has_drift());
+    let _ = live;
+}
+
+#[test]
+fn drift_without_baseline_uses_markers() {
+    let (_, _, p) = realistic();
+    let report = classify(&p, None);
+    let git: Vec<&str> = report.pending_from_git.iter().map(|i| i.address.as_str()).collect();
+    assert_eq!(git, vec!["datasource:Sales/Orders", "workbook:Sales/EMEA/Revenue"]);
+    assert!(report.changed_on_site.iter().any(|i| i.address == "user:bob@acme.com"));
+    assert_eq!(report.unmanaged.len(), 1);
+    insta::assert_snapshot!("drift_text", drift::render_text(&report));
+    insta::assert_snapshot!("drift_markdown", drift::render_markdown(&report));
+    let json: serde_json::Value = serde_json::from_str(&drift::render_json(&report)).unwrap();
+    assert_eq!(json["format_version"], 1);
+    // A converged site has no drift.
+    let desired = enterprise();
+    let clean = classify(&plan(&desired, &converged(&desired), &PlanOptions::default()), Some(&desired));
+    assert!(!clean.has_drift());
+    assert_eq!(drift::render_text(&clean), "No drift. The site matches the manifest.\n");
+}

@@ -1,0 +1,160 @@
+//! Users, groups and group membership.
+
+use reqwest::Method;
+
+use super::Client;
+use super::paging::ListSpec;
+use super::transport::Call;
+use crate::error::Result;
+use crate::models::{Group, GroupUpdate, NewGroup, NewUser, User, UserUpdate};
+use crate::xml::XmlWriter;
+
+impl Client {
+    /// All site users (paged, `fields=_all_`).
+    pub async fn users(&self) -> Result<Vec<User>> {
+        self.list_all(ListSpec {
+            path: self.site_path("users"),
+            route: "/sites/{site}/users",
+            query: vec![("fields".to_owned(), "_all_".to_owned())],
+            list_element: "users",
+            item_element: "user",
+            parse: User::from_element,
+            operation: "list users".to_owned(),
+        })
+        .await
+    }
+
+    /// One user.
+    pub async fn user(&self, id: &str) -> Result<User> {
+        let call = Call::new(
+            Method::GET,
+            self.site_path(&format!("users/{id}")),
+            "/sites/{site}/users/{id}",
+            format!("read user {id}"),
+        );
+        self.expect_one(&call, "user", User::from_element).await
+    }
+
+    /// Adds a user to the site.
+    pub async fn add_user(&self, user: &NewUser) -> Result<User> {
+        let call = Call::new(
+            Method::POST,
+            self.site_path("users"),
+            "/sites/{site}/users",
+            format!("add user '{}'", user.name),
+        )
+        .xml(user.to_xml());
+        self.expect_one(&call, "user", User::from_element).await
+    }
+
+    /// Updates a user.
+    pub async fn update_user(&self, id: &str, update: &UserUpdate) -> Result<User> {
+        let call = Call::new(
+            Method::PUT,
+            self.site_path(&format!("users/{id}")),
+            "/sites/{site}/users/{id}",
+            format!("update user {id}"),
+        )
+        .xml(update.to_xml());
+        let root = self.call_xml(&call).await?;
+        // The update response echoes the changed fields and may omit the id.
+        let mut user = root.child("user").and_then(User::from_element).unwrap_or_default();
+        if user.id.is_empty() {
+            user.id = id.to_owned();
+            if let Some(e) = root.child("user") {
+                user.name = e.attr_string("name").unwrap_or_default();
+                user.full_name = e.attr_string("fullName");
+                user.email = e.attr_string("email");
+                user.site_role = e.attr_string("siteRole");
+                user.auth_setting = e.attr_string("authSetting");
+            }
+        }
+        Ok(user)
+    }
+
+    /// Removes a user from the site.
+    pub async fn remove_user(&self, id: &str) -> Result<()> {
+        self.delete(format!("users/{id}"), "/sites/{site}/users/{id}", format!("remove user {id}")).await
+    }
+
+    /// All groups (paged).
+    pub async fn groups(&self) -> Result<Vec<Group>> {
+        self.list_all(ListSpec {
+            path: self.site_path("groups"),
+            route: "/sites/{site}/groups",
+            query: Vec::new(),
+            list_element: "groups",
+            item_element: "group",
+            parse: Group::from_element,
+            operation: "list groups".to_owned(),
+        })
+        .await
+    }
+
+    /// Members of a group (paged).
+    pub async fn group_members(&self, group_id: &str) -> Result<Vec<User>> {
+        self.list_all(ListSpec {
+            path: self.site_path(&format!("groups/{group_id}/users")),
+            route: "/sites/{site}/groups/{id}/users",
+            query: Vec::new(),
+            list_element: "users",
+            item_element: "user",
+            parse: User::from_element,
+            operation: format!("list members of group {group_id}"),
+        })
+        .await
+    }
+
+    /// Creates a local group.
+    pub async fn create_group(&self, group: &NewGroup) -> Result<Group> {
+        let call = Call::new(
+            Method::POST,
+            self.site_path("groups"),
+            "/sites/{site}/groups",
+            format!("create group '{}'", group.name),
+        )
+        .xml(group.to_xml());
+        self.expect_one(&call, "group", Group::from_element).await
+    }
+
+    /// Updates a group.
+    pub async fn update_group(&self, id: &str, update: &GroupUpdate) -> Result<Group> {
+        let call = Call::new(
+            Method::PUT,
+            self.site_path(&format!("groups/{id}")),
+            "/sites/{site}/groups/{id}",
+            format!("update group {id}"),
+        )
+        .xml(update.to_xml());
+        self.expect_one(&call, "group", Group::from_element).await
+    }
+
+    /// Deletes a group.
+    pub async fn delete_group(&self, id: &str) -> Result<()> {
+        self.delete(format!("groups/{id}"), "/sites/{site}/groups/{id}", format!("delete group {id}")).await
+    }
+
+    /// Adds a user to a group (409011 if already a member).
+    pub async fn add_group_member(&self, group_id: &str, user_id: &str) -> Result<User> {
+        let mut body = XmlWriter::new();
+        body.start("tsRequest", &[]).empty("user", &[("id", Some(user_id))]).end("tsRequest");
+        let call = Call::new(
+            Method::POST,
+            self.site_path(&format!("groups/{group_id}/users")),
+            "/sites/{site}/groups/{id}/users",
+            format!("add user {user_id} to group {group_id}"),
+        )
+        .xml(body.finish());
+        self.expect_one(&call, "user", User::from_element).await
+    }
+
+    /// Removes a user from a group.
+    pub async fn remove_group_member(&self, group_id: &str, user_id: &str) -> Result<()> {
+        self.delete(
+            format!("groups/{group_id}/users/{user_id}"),
+            "/sites/{site}/groups/{id}/users/{user}",
+            format!("remove user {user_id} from group {group_id}"),
+        )
+        .await
+    }
+}

@@ -1,0 +1,404 @@
+//! Executes one logical REST call: bounded concurrency, retries with backon, error mapping, stats and the
+//! one-time transparent re-sign-in on 401002.
+//!
+//! Retry rules: 429 and 503 (the server refused before applying anything) are retried for every request;
+//! 500/502/504, timeouts and broken connections only for requests that are safe to repeat (GET, idempotent
+//! PUT/DELETE). Connection failures before the request was sent are always retried. A non-idempotent write that
+//! got no usable response becomes [`Error::Ambiguous`] so the caller reads back before retrying.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use bytes::Bytes;
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+
+use super::Client;
+use super::multipart;
+use crate::error::{Error, Result};
+use crate::models::ApiErrorDoc;
+use crate::xml::{self, Element};
+
+/// A request body that can be rebuilt for every attempt.
+#[derive(Debug, Clone)]
+pub(crate) enum CallBody {
+    Empty,
+    Xml(String),
+    /// A body that contains secrets (sign-in); never logged.
+    SecretXml(crate::secret::Secret),
+    Multipart(MultipartSpec),
+}
+
+/// `multipart/mixed` body: the `request_payload` part, then an optional file part streamed from disk.
+#[derive(Debug, Clone)]
+pub(crate) struct MultipartSpec {
+    pub(crate) payload: crate::secret::Secret,
+    pub(crate) file: Option<FilePart>,
+}
+
+/// A byte range of a file on disk sent as one multipart part.
+#[derive(Debug, Clone)]
+pub(crate) struct FilePart {
+    pub(crate) field: &'static str,
+    pub(crate) filename: String,
+    pub(crate) path: PathBuf,
+    pub(crate) offset: u64,
+    pub(crate) len: u64,
+}
+
+/// One logical REST call.
+#[derive(Debug, Clone)]
+pub(crate) struct Call {
+    pub(crate) method: Method,
+    /// Path after `/api/{v}/`, e.g. `sites/{luid}/projects`.
+    pub(crate) path: String,
+    /// Route template for stats, e.g. `/sites/{site}/projects/{id}`.
+    pub(crate) route: &'static str,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) body: CallBody,
+    /// Human description used in errors.
+    pub(crate) operation: String,
+    /// Safe to send twice.
+    pub(crate) idempotent: bool,
+    /// Send the session token.
+    pub(crate) authenticated: bool,
+}
+
+impl Call {
+    pub(crate) fn new(method: Method, path: String, route: &'static str, operation: impl Into<String>) -> Self {
+        let idempotent = matches!(method, Method::GET | Method::PUT | Method::DELETE | Method::HEAD);
+        Call {
+            method,
+            path,
+            route,
+            query: Vec::new(),
+            body: CallBody::Empty,
+            operation: operation.into(),
+            idempotent,
+            authenticated: true,
+        }
+    }
+
+    pub(crate) fn xml(mut self, body: String) -> Self {
+        self.body = CallBody::Xml(body);
+        self
+    }
+
+    pub(crate) fn query(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.query.push((key.to_owned(), value.into()));
+        self
+    }
+
+    pub(crate) fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = idempotent;
+        self
+    }
+}
+
+/// A successful reply.
+pub(crate) enum Reply {
+    Buffered(Bytes),
+    Stream(reqwest::Response),
+    /// A retried DELETE found the resource already gone: the first attempt was applied.
+    GoneAfterRetry,
+}
+
+/// An attempt's failure plus the retry decision.
+struct AttemptError {
+    error: Error,
+    retry: bool,
+    retry_after: Option<Duration>,
+}
+
+impl Client {
+    /// Runs a call and returns its buffered body.
+    pub(crate) async fn call_bytes(&self, call: &Call) -> Result<Bytes> {
+        match self.execute(call, false).await? {
+            Reply::Buffered(bytes) => Ok(bytes),
+            Reply::Stream(resp) => {
+                resp.bytes().await.map_err(|source| Error::Http { operation: call.operation.clone(), source })
+            }
+            Reply::GoneAfterRetry => Ok(Bytes::new()),
+        }
+    }
+
+    /// Runs a call and parses its XML body.
+    pub(crate) async fn call_xml(&self, call: &Call) -> Result<Element> {
+        let bytes = self.call_bytes(call).await?;
+        let text = std::str::from_utf8(&bytes).map_err(|e| Error::Xml {
+            operation: call.operation.clone(),
+            message: format!("body is not UTF-8: {e}"),
+        })?;
+        xml::parse(text).map_err(|message| Error::Xml { operation: call.operation.clone(), message })
+    }
+
+    /// Runs a call whose response body is ignored.
+    pub(crate) async fn call_unit(&self, call: &Call) -> Result<()> {
+        self.call_bytes(call).await.map(|_| ())
+    }
+
+    /// Runs a call and hands back the streaming response (downloads).
+    pub(crate) async fn call_stream(&self, call: &Call) -> Result<reqwest::Response> {
+        match self.execute(call, true).await? {
+            Reply::Stream(resp) => Ok(resp),
+            Reply::Buffered(_) | Reply::GoneAfterRetry => Err(Error::Xml {
+                operation: call.operation.clone(),
+                message: "expected a streamed response".to_owned(),
+            }),
+        }
+    }
+
+    async fn execute(&self, call: &Call, stream: bool) -> Result<Reply> {
+        let mut re_signed = false;
+        loop {
+            let generation = self.inner.session.read().await.generation;
+            match self.execute_with_retries(call, stream).await {
+                Err(e) if e.is_invalid_token() && call.authenticated && !re_signed => {
+                    re_signed = true;
+                    tracing::info!(operation = %call.operation, "session token rejected (401002); signing in again");
+                    Box::pin(self.re_sign_in(generation)).await?;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn execute_with_retries(&self, call: &Call, stream: bool) -> Result<Reply> {
+        let policy = &self.inner.config.retry;
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(policy.base_delay)
+            .with_max_delay(policy.max_delay)
+            .with_max_times(policy.max_attempts.saturating_sub(1))
+            .with_jitter();
+        let attempts = AtomicUsize::new(0);
+        let max_delay = policy.max_delay;
+        let result = (|| async { self.attempt(call, stream, attempts.fetch_add(1, Ordering::SeqCst) + 1).await })
+            .retry(backoff)
+            .when(|e: &AttemptError| e.retry)
+            .adjust(move |e: &AttemptError, delay| match (delay, e.retry_after) {
+                (Some(_), Some(asked)) => Some(asked.min(max_delay)),
+                (delay, _) => delay,
+            })
+            .notify(|e: &AttemptError, delay| {
+                self.inner.stats.retry();
+                tracing::debug!(operation = %call.operation, ?delay, error = %e.error, "retrying after transient failure");
+            })
+            .await;
+        result.map_err(|e| e.error)
+    }
+
+    fn url(&self, call: &Call) -> Result<url::Url> {
+        let mut url = self.inner.api_base.join(&call.path).map_err(|e| Error::Config {
+            message: format!("{}: cannot build URL for path {}: {e}", call.operation, call.path),
+        })?;
+        if !call.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(call.query.iter());
+        }
+        Ok(url)
+    }
+
+    async fn attempt(&self, call: &Call, stream: bool, attempt: usize) -> std::result::Result<Reply, AttemptError> {
+        let fatal = |error: Error| AttemptError { error, retry: false, retry_after: None };
+        let _permit = self
+            .inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| fatal(Error::Config { message: format!("{}: client is shut down", call.operation) }))?;
+        let url = self.url(call).map_err(fatal)?;
+        let mut request = self.inner.http.request(call.method.clone(), url);
+        if call.authenticated {
+            let session = self.inner.session.read().await;
+            let mut value = HeaderValue::from_str(session.token.expose()).map_err(|_| {
+                fatal(Error::Config {
+                    message: format!("{}: session token is not a valid header value", call.operation),
+                })
+            })?;
+            value.set_sensitive(true);
+            request = request.header("X-Tableau-Auth", value);
+        }
+        let mut long_running = stream;
+        let bytes_up = match &call.body {
+            CallBody::Empty => {
+                if call.method != Method::GET && call.method != Method::DELETE {
+                    request = request.header(CONTENT_TYPE, "text/xml").header(CONTENT_LENGTH, 0);
+                }
+                0
+            }
+            CallBody::Xml(body) => {
+                let len = body.len() as u64;
+                request = request.header(CONTENT_TYPE, "text/xml").body(body.clone());
+                len
+            }
+            CallBody::SecretXml(body) => {
+                let len = body.expose().len() as u64;
+                request = request.header(CONTENT_TYPE, "text/xml").body(body.expose().to_owned());
+                len
+            }
+            CallBody::Multipart(spec) => {
+                long_running = true;
+                let (body, len, content_type) =
+                    multipart::body(spec).await.map_err(|error| fatal(error.with_operation(&call.operation)))?;
+                request = request.header(CONTENT_TYPE, content_type).header(CONTENT_LENGTH, len).body(body);
+                len
+            }
+        };
+        if !long_running {
+            request = request.timeout(self.inner.config.timeout);
+        }
+        self.inner.stats.request(call.method.as_str(), call.route, bytes_up);
+        tracing::trace!(operation = %call.operation, method = %call.method, route = call.route, attempt, bytes_up, "sending request");
+
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(source) => return Err(self.transport_failure(call, source)),
+        };
+        let status = response.status();
+        tracing::trace!(operation = %call.operation, status = status.as_u16(), attempt, "response received");
+        if status.is_success() {
+            if stream {
+                return Ok(Reply::Stream(response));
+            }
+            return match response.bytes().await {
+                Ok(bytes) => {
+                    self.inner.stats.bytes_down(bytes.len() as u64);
+                    Ok(Reply::Buffered(bytes))
+                }
+                Err(source) => Err(self.transport_failure(call, source)),
+            };
+        }
+        let header_wait = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = response.bytes().await.unwrap_or_default();
+        self.inner.stats.bytes_down(body.len() as u64);
+        if call.method == Method::DELETE && status == StatusCode::NOT_FOUND && attempt > 1 {
+            tracing::debug!(operation = %call.operation, "retried DELETE found the resource gone; treating as applied");
+            return Ok(Reply::GoneAfterRetry);
+        }
+        let error = api_error(&call.operation, status, &body, header_wait);
+        let retry_after = match &error {
+            Error::Api { retry_after, .. } => *retry_after,
+            _ => None,
+        };
+        let code = status.as_u16();
+        let (retry, error) = match code {
+            429 | 503 => (true, error),
+            500 | 502 | 504 if call.idempotent => (true, error),
+            502 | 504 => (
+                false,
+                Error::Ambiguous { operation: call.operation.clone(), reason: format!("gateway answered HTTP {code}") },
+            ),
+            _ => (false, error),
+        };
+        Err(AttemptError { error, retry, retry_after })
+    }
+
+    fn transport_failure(&self, call: &Call, source: reqwest::Error) -> AttemptError {
+        if source.is_connect() {
+            // The request never reached the server: repeating it cannot duplicate a write.
+            return AttemptError {
+                error: Error::Http { operation: call.operation.clone(), source },
+                retry: true,
+                retry_after: None,
+            };
+        }
+        if !call.idempotent {
+            return AttemptError {
+                error: Error::Ambiguous { operation: call.operation.clone(), reason: transport_reason(&source) },
+                retry: false,
+                retry_after: None,
+            };
+        }
+        let error = if source.is_timeout() {
+            Error::Timeout { operation: call.operation.clone(), after: self.inner.config.timeout }
+        } else {
+            Error::Http { operation: call.operation.clone(), source }
+        };
+        AttemptError { error, retry: true, retry_after: None }
+    }
+}
+
+fn transport_reason(source: &reqwest::Error) -> String {
+    if source.is_timeout() {
+        "timed out waiting for the response".to_owned()
+    } else if source.is_body() || source.is_decode() {
+        "the response body was cut off".to_owned()
+    } else {
+        "the connection failed after the request was sent".to_owned()
+    }
+}
+
+/// Maps a non-2xx response to a typed error.
+pub(crate) fn api_error(operation: &str, status: StatusCode, body: &[u8], header_wait: Option<Duration>) -> Error {
+    let text = String::from_utf8_lossy(body);
+    match xml::parse(&text).ok().as_ref().and_then(ApiErrorDoc::from_root) {
+        Some(doc) => {
+            let retry_after = if status.as_u16() == 429 {
+                header_wait.or_else(|| parse_retry_after(&doc.detail))
+            } else {
+                header_wait
+            };
+            Error::Api {
+                status: status.as_u16(),
+                code: doc.code,
+                summary: doc.summary,
+                detail: doc.detail,
+                operation: operation.to_owned(),
+                retry_after,
+            }
+        }
+        None => Error::UnexpectedStatus {
+            operation: operation.to_owned(),
+            status: status.as_u16(),
+            body_excerpt: text.chars().take(200).collect(),
+        },
+    }
+}
+
+/// Parses "Please retry after 29 minutes." / "retry after 5 seconds" from a 429 detail.
+pub(crate) fn parse_retry_after(detail: &str) -> Option<Duration> {
+    let lower = detail.to_ascii_lowercase();
+    let rest = &lower[lower.find("retry after")? + "retry after".len()..];
+    let mut words = rest.split_whitespace();
+    let amount: u64 = words.next()?.parse().ok()?;
+    let unit = words.next().unwrap_or("seconds");
+    let secs = if unit.starts_with("minute") {
+        amount * 60
+    } else if unit.starts_with("hour") {
+        amount * 3600
+    } else {
+        amount
+    };
+    Some(Duration::from_secs(secs))
+}
+
+impl Error {
+    /// Attaches an operation to errors produced without one (file I/O while building bodies).
+    pub(crate) fn with_operation(self, operation: &str) -> Error {
+        match self {
+            Error::Io { path, source, .. } => Error::Io { operation: operation.to_owned(), path, source },
+            other => other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_from_detail_text() {
+        assert_eq!(
+            parse_retry_after("Too many requests for 'api.rest.refresh_extracts'. Please retry after 29 minutes."),
+            Some(Duration::from_secs(29 * 60))
+        );
+        assert_eq!(parse_retry_after("Retry after 7 seconds"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after("slow down"), None);
+    }
+}

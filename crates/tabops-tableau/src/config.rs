@@ -1,0 +1,242 @@
+//! Client configuration: server URL policy, credentials (PAT or connected app), retries and limits.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// Default REST API version used in paths.
+pub const DEFAULT_API_VERSION: &str = "3.25";
+/// Default number of requests in flight per client.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+/// Hard upper bound on requests in flight per client.
+pub const MAX_CONCURRENCY: usize = 16;
+/// Files of at least this size are published through upload sessions.
+pub const DEFAULT_UPLOAD_THRESHOLD: u64 = 64 * 1024 * 1024;
+/// Largest chunk appended to an upload session.
+pub const DEFAULT_CHUNK_SIZE: u64 = 64 * 1024 * 1024;
+
+/// How the client signs in.
+#[derive(Clone, Debug)]
+pub enum Credentials {
+    /// A personal access token.
+    Pat {
+        /// Token name.
+        name: String,
+        /// Token secret.
+        secret: Secret,
+    },
+    /// A connected app (direct trust): the client signs an HS256 JWT per sign-in.
+    ConnectedApp {
+        /// Connected app client id (JWT `iss`).
+        client_id: String,
+        /// Secret id (JWT header `kid`).
+        secret_id: String,
+        /// Secret value (HMAC key).
+        secret_value: Secret,
+        /// The user to sign in as (JWT `sub`).
+        username: String,
+        /// Scopes (JWT `scp`), e.g. `tableau:content:read`.
+        scopes: Vec<String>,
+    },
+}
+
+impl Credentials {
+    /// Reads credentials from the environment: `TABLEAU_PAT_NAME` + `TABLEAU_PAT_SECRET`, or
+    /// `TABLEAU_CONNECTED_APP_CLIENT_ID` + `_SECRET_ID` + `_SECRET_VALUE` + `TABLEAU_USERNAME` (scopes from
+    /// `TABLEAU_CONNECTED_APP_SCOPES`, comma-separated, defaulting to the scopes tabops needs).
+    pub fn from_env() -> Result<Credentials> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Like [`Credentials::from_env`] with an explicit variable lookup (for tests and embedding).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Credentials> {
+        let get = |key: &str| lookup(key).filter(|v| !v.is_empty());
+        if let (Some(name), Some(secret)) = (get("TABLEAU_PAT_NAME"), get("TABLEAU_PAT_SECRET")) {
+            return Ok(Credentials::Pat { name, secret: Secret::new(secret) });
+        }
+        let app = (
+            get("TABLEAU_CONNECTED_APP_CLIENT_ID"),
+            get("TABLEAU_CONNECTED_APP_SECRET_ID"),
+            get("TABLEAU_CONNECTED_APP_SECRET_VALUE"),
+            get("TABLEAU_USERNAME"),
+        );
+        if let (Some(client_id), Some(secret_id), Some(secret_value), Some(username)) = app {
+            let scopes = get("TABLEAU_CONNECTED_APP_SCOPES")
+                .map(|s| s.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect())
+                .unwrap_or_else(default_scopes);
+            return Ok(Credentials::ConnectedApp {
+                client_id,
+                secret_id,
+                secret_value: Secret::new(secret_value),
+                username,
+                scopes,
+            });
+        }
+        Err(Error::Config {
+            message: "no Tableau credentials: set TABLEAU_PAT_NAME and TABLEAU_PAT_SECRET, or \
+                      TABLEAU_CONNECTED_APP_CLIENT_ID, TABLEAU_CONNECTED_APP_SECRET_ID, \
+                      TABLEAU_CONNECTED_APP_SECRET_VALUE and TABLEAU_USERNAME"
+                .to_owned(),
+        })
+    }
+}
+
+/// Connected-app scopes covering everything tabops reads and writes.
+pub fn default_scopes() -> Vec<String> {
+    [
+        "tableau:content:*",
+        "tableau:users:*",
+        "tableau:groups:*",
+        "tableau:projects:*",
+        "tableau:tasks:*",
+        "tableau:jobs:*",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect()
+}
+
+/// Retry behaviour for transient failures.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Total attempts, including the first (1 = no retries).
+    pub max_attempts: usize,
+    /// First backoff delay.
+    pub base_delay: Duration,
+    /// Largest backoff delay; also caps a server-requested wait.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { max_attempts: 5, base_delay: Duration::from_millis(500), max_delay: Duration::from_secs(60) }
+    }
+}
+
+/// Everything needed to build a [`crate::Client`].
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// Server root, e.g. `https://prod-useast-a.online.tableau.com`.
+    pub server: Url,
+    /// Site contentUrl.
+    pub site: String,
+    /// REST API version for paths, e.g. `3.25`.
+    pub api_version: String,
+    /// Sign-in credentials.
+    pub credentials: Credentials,
+    /// Requests in flight (clamped to 1..=16).
+    pub concurrency: usize,
+    /// Allow plain HTTP to non-loopback hosts.
+    pub allow_insecure_http: bool,
+    /// Retry policy for transient failures.
+    pub retry: RetryPolicy,
+    /// Per-request timeout (uploads and downloads use it as a read-inactivity timeout instead).
+    pub timeout: Duration,
+    /// Default maximum wait in [`crate::Client::wait_for_job`] callers may use.
+    pub job_timeout: Duration,
+    /// Files at least this large are published through upload sessions.
+    pub upload_threshold: u64,
+    /// Chunk size for upload-session appends (at most 64 MiB).
+    pub chunk_size: u64,
+}
+
+impl ClientConfig {
+    /// A configuration with defaults for everything but server, site and credentials.
+    pub fn new(server: Url, site: impl Into<String>, credentials: Credentials) -> Self {
+        Self {
+            server,
+            site: site.into(),
+            api_version: DEFAULT_API_VERSION.to_owned(),
+            credentials,
+            concurrency: DEFAULT_CONCURRENCY,
+            allow_insecure_http: false,
+            retry: RetryPolicy::default(),
+            timeout: Duration::from_secs(120),
+            job_timeout: Duration::from_secs(3600),
+            upload_threshold: DEFAULT_UPLOAD_THRESHOLD,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+        }
+    }
+
+    /// Checks the URL policy and limits.
+    pub fn validate(&self) -> Result<()> {
+        check_server_url(&self.server, self.allow_insecure_http)?;
+        if self.chunk_size == 0 || self.chunk_size > DEFAULT_CHUNK_SIZE {
+            return Err(Error::Config { message: format!("chunk size {} must be 1..=64 MiB", self.chunk_size) });
+        }
+        if self.retry.max_attempts == 0 {
+            return Err(Error::Config { message: "retry.max_attempts must be at least 1".to_owned() });
+        }
+        Ok(())
+    }
+}
+
+/// Accepts `https://` always, `http://` only to loopback hosts unless `allow_insecure` is set.
+pub fn check_server_url(url: &Url, allow_insecure: bool) -> Result<()> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if allow_insecure || is_loopback(url) => Ok(()),
+        "http" => Err(Error::InsecureUrl { url: url.to_string() }),
+        other => Err(Error::Config { message: format!("unsupported URL scheme '{other}' in {url}") }),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).expect("test url")
+    }
+
+    #[test]
+    fn http_only_to_loopback_unless_allowed() {
+        assert!(check_server_url(&url("https://example.com"), false).is_ok());
+        assert!(check_server_url(&url("http://127.0.0.1:8080"), false).is_ok());
+        assert!(check_server_url(&url("http://127.5.6.7"), false).is_ok());
+        assert!(check_server_url(&url("http://[::1]:9"), false).is_ok());
+        assert!(check_server_url(&url("http://LOCALHOST"), false).is_ok());
+        let err = check_server_url(&url("http://example.com"), false).expect_err("must refuse");
+        assert!(matches!(err, Error::InsecureUrl { .. }));
+        assert!(err.to_string().contains("plain HTTP"));
+        assert!(check_server_url(&url("http://example.com"), true).is_ok());
+        assert!(check_server_url(&url("ftp://example.com"), true).is_err());
+    }
+
+    #[test]
+    fn credentials_from_lookup() {
+        let pat = Credentials::from_lookup(|k| match k {
+            "TABLEAU_PAT_NAME" => Some("n".into()),
+            "TABLEAU_PAT_SECRET" => Some("s3cret".into()),
+            _ => None,
+        })
+        .expect("pat");
+        assert!(matches!(&pat, Credentials::Pat { name, secret } if name == "n" && secret.expose() == "s3cret"));
+        assert!(!format!("{pat:?}").contains("s3cret"));
+
+        let app = Credentials::from_lookup(|k| match k {
+            "TABLEAU_CONNECTED_APP_CLIENT_ID" => Some("cid".into()),
+            "TABLEAU_CONNECTED_APP_SECRET_ID" => Some("sid".into()),
+            "TABLEAU_CONNECTED_APP_SECRET_VALUE" => Some("val".into()),
+            "TABLEAU_USERNAME" => Some("me@x.com".into()),
+            "TABLEAU_CONNECTED_APP_SCOPES" => Some("a, b".into()),
+            _ => None,
+        })
+        .expect("app");
+        assert!(matches!(&app, Credentials::ConnectedApp { scopes, .. } if scopes == &["a", "b"]));
+        assert!(Credentials::from_lookup(|_| None).is_err());
+    }
+}

@@ -1,0 +1,174 @@
+//! The client's typed errors.
+//!
+//! Every variant names the operation it belongs to ("publish workbook 'Revenue'"); API errors carry Tableau's
+//! code, summary and detail. Secrets never appear here: request bodies and headers are not captured.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Errors returned by the Tableau REST client.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Tableau answered with an error document (`<error code=…>`).
+    #[error("{operation}: Tableau returned HTTP {status}, error {code} ({summary}): {detail}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// Tableau error code, e.g. `409006`.
+        code: String,
+        /// The `<summary>` text.
+        summary: String,
+        /// The `<detail>` text.
+        detail: String,
+        /// What the client was doing.
+        operation: String,
+        /// How long the server asked us to wait (429 `Retry-After` or detail text).
+        retry_after: Option<Duration>,
+    },
+    /// The server answered with a status and a body that is not a Tableau error document.
+    #[error("{operation}: unexpected HTTP {status} response: {body_excerpt}")]
+    UnexpectedStatus {
+        /// What the client was doing.
+        operation: String,
+        /// HTTP status.
+        status: u16,
+        /// The first bytes of the body.
+        body_excerpt: String,
+    },
+    /// The request could not be sent, or the response could not be read, and retrying is safe or exhausted.
+    #[error("{operation}: HTTP request failed")]
+    Http {
+        /// What the client was doing.
+        operation: String,
+        /// The transport error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A non-idempotent write was sent but no usable response came back: it may or may not have been applied.
+    /// Read the resource back before retrying.
+    #[error("{operation}: the request was sent but no response arrived ({reason}); it may have been applied")]
+    Ambiguous {
+        /// What the client was doing.
+        operation: String,
+        /// Why the outcome is unknown.
+        reason: String,
+    },
+    /// An operation (a request or a job wait) took longer than allowed.
+    #[error("{operation}: timed out after {after:?}")]
+    Timeout {
+        /// What the client was doing.
+        operation: String,
+        /// The limit that was exceeded.
+        after: Duration,
+    },
+    /// A plain-HTTP URL to a non-loopback host without `allow_insecure_http`.
+    #[error(
+        "refusing to send credentials over plain HTTP to {url}: use https://, a loopback address, or allow insecure HTTP explicitly"
+    )]
+    InsecureUrl {
+        /// The rejected server URL.
+        url: String,
+    },
+    /// The configuration is unusable.
+    #[error("invalid client configuration: {message}")]
+    Config {
+        /// What is wrong.
+        message: String,
+    },
+    /// A response body was not the XML the client expected.
+    #[error("{operation}: could not read the response XML: {message}")]
+    Xml {
+        /// What the client was doing.
+        operation: String,
+        /// Parser message or the missing element.
+        message: String,
+    },
+    /// Reading or writing a local file failed.
+    #[error("{operation}: file I/O failed on {}", path.display())]
+    Io {
+        /// What the client was doing.
+        operation: String,
+        /// The file involved.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Building the connected-app JWT failed.
+    #[error("sign in: could not sign the connected-app JWT")]
+    Jwt {
+        /// The signing error.
+        #[source]
+        source: jsonwebtoken::errors::Error,
+    },
+    /// A background job finished with finishCode 1.
+    #[error("job {job_id} ({job_type}) failed: {notes}")]
+    JobFailed {
+        /// Job LUID.
+        job_id: String,
+        /// Job type, e.g. `RefreshExtract`.
+        job_type: String,
+        /// The job's notes (failure reason) if any.
+        notes: String,
+    },
+    /// A background job finished with finishCode 2.
+    #[error("job {job_id} ({job_type}) was cancelled")]
+    JobCancelled {
+        /// Job LUID.
+        job_id: String,
+        /// Job type.
+        job_type: String,
+    },
+}
+
+impl Error {
+    /// Tableau's error code, for API errors.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Error::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// HTTP status, where one was received.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api { status, .. } | Error::UnexpectedStatus { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// True when the failure is transient (429, 5xx, connection problems, timeouts).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Api { status, .. } | Error::UnexpectedStatus { status, .. } => {
+                matches!(status, 429 | 500 | 502 | 503 | 504)
+            }
+            Error::Http { .. } | Error::Timeout { .. } | Error::Ambiguous { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// True when a write may or may not have been applied (read back before retrying).
+    pub fn is_ambiguous(&self) -> bool {
+        matches!(self, Error::Ambiguous { .. })
+    }
+
+    /// True for 404 responses.
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+
+    /// True for 409 responses (name conflicts, already member, duplicate job, …).
+    pub fn is_conflict(&self) -> bool {
+        self.status() == Some(409)
+    }
+
+    /// True when the session token was rejected (401002).
+    pub fn is_invalid_token(&self) -> bool {
+        self.code() == Some("401002")
+    }
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

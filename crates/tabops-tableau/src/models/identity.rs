@@ -1,0 +1,173 @@
+//! Users and groups, plus their write requests.
+
+use crate::xml::{Element, XmlWriter};
+
+use super::opt;
+
+/// A site user.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct User {
+    /// LUID.
+    pub id: String,
+    /// Sign-in name (an email on Cloud).
+    pub name: String,
+    /// Display name.
+    pub full_name: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// Site role, e.g. `Explorer`.
+    pub site_role: Option<String>,
+    /// Authentication, e.g. `SAML`, `TableauIDWithMFA`.
+    pub auth_setting: Option<String>,
+    /// Last sign-in time.
+    pub last_login: Option<String>,
+    /// External auth id.
+    pub external_auth_user_id: Option<String>,
+    /// IdP configuration LUID.
+    pub idp_configuration_id: Option<String>,
+    /// `domain@name`, e.g. `local`.
+    pub domain: Option<String>,
+}
+
+impl User {
+    /// Parses a `user` element.
+    pub fn from_element(e: &Element) -> Option<User> {
+        Some(User {
+            id: e.attr_string("id")?,
+            name: e.attr_string("name").unwrap_or_default(),
+            full_name: opt(e, "fullName"),
+            email: opt(e, "email"),
+            site_role: opt(e, "siteRole"),
+            auth_setting: opt(e, "authSetting"),
+            last_login: opt(e, "lastLogin"),
+            external_auth_user_id: opt(e, "externalAuthUserId"),
+            idp_configuration_id: opt(e, "idpConfigurationId"),
+            domain: e.child("domain").and_then(|d| d.attr_string("name")),
+        })
+    }
+}
+
+/// Body of `POST /users`.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    /// Sign-in name.
+    pub name: String,
+    /// Site role.
+    pub site_role: String,
+    /// Authentication setting (optional on Cloud).
+    pub auth_setting: Option<String>,
+}
+
+impl NewUser {
+    pub(crate) fn to_xml(&self) -> String {
+        let mut w = XmlWriter::new();
+        w.start("tsRequest", &[])
+            .empty(
+                "user",
+                &[
+                    ("name", Some(&self.name)),
+                    ("siteRole", Some(&self.site_role)),
+                    ("authSetting", self.auth_setting.as_deref()),
+                ],
+            )
+            .end("tsRequest");
+        w.finish()
+    }
+}
+
+/// Body of `PUT /users/{id}`; unset fields are unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdate {
+    /// Display name.
+    pub full_name: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// Site role.
+    pub site_role: Option<String>,
+    /// Authentication setting.
+    pub auth_setting: Option<String>,
+}
+
+impl UserUpdate {
+    pub(crate) fn to_xml(&self) -> String {
+        let mut w = XmlWriter::new();
+        w.start("tsRequest", &[])
+            .empty(
+                "user",
+                &[
+                    ("fullName", self.full_name.as_deref()),
+                    ("email", self.email.as_deref()),
+                    ("siteRole", self.site_role.as_deref()),
+                    ("authSetting", self.auth_setting.as_deref()),
+                ],
+            )
+            .end("tsRequest");
+        w.finish()
+    }
+}
+
+/// A group.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Group {
+    /// LUID.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Minimum site role granted on sign-in.
+    pub minimum_site_role: Option<String>,
+    /// Member count (with `fields=_all_`).
+    pub user_count: Option<u64>,
+    /// `domain@name` (`local` for local groups).
+    pub domain: Option<String>,
+}
+
+impl Group {
+    /// Parses a `group` element.
+    pub fn from_element(e: &Element) -> Option<Group> {
+        Some(Group {
+            id: e.attr_string("id")?,
+            name: e.attr_string("name")?,
+            minimum_site_role: opt(e, "minimumSiteRole"),
+            user_count: e.attr_num("userCount"),
+            domain: e.child("domain").and_then(|d| d.attr_string("name")),
+        })
+    }
+}
+
+/// Body of `POST /groups` (local groups).
+#[derive(Debug, Clone, Default)]
+pub struct NewGroup {
+    /// Name.
+    pub name: String,
+    /// Minimum site role.
+    pub minimum_site_role: Option<String>,
+}
+
+impl NewGroup {
+    pub(crate) fn to_xml(&self) -> String {
+        let mut w = XmlWriter::new();
+        w.start("tsRequest", &[])
+            .empty("group", &[("name", Some(&self.name)), ("minimumSiteRole", self.minimum_site_role.as_deref())])
+            .end("tsRequest");
+        w.finish()
+    }
+}
+
+/// Body of `PUT /groups/{id}`.
+#[derive(Debug, Clone, Default)]
+pub struct GroupUpdate {
+    /// New name.
+    pub name: Option<String>,
+    /// New minimum site role.
+    pub minimum_site_role: Option<String>,
+}
+
+impl GroupUpdate {
+    pub(crate) fn to_xml(&self) -> String {
+        let mut w = XmlWriter::new();
+        w.start("tsRequest", &[])
+            .empty("group", &[("name", self.name.as_deref()), ("minimumSiteRole", self.minimum_site_role.as_deref())])
+            .end("tsRequest");
+        w.finish()
+    }
+}

@@ -1,0 +1,144 @@
+//! `tabops apply`: make the site match the manifest. Plans afresh (and asks for confirmation on a terminal unless
+//! `--auto-approve`), or applies a saved plan exactly, refusing it when what it depends on changed since.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use tabops_apply::audit::AuditLog;
+use tabops_apply::executor::{ExecuteOptions, Status};
+use tabops_plan::Plan;
+
+use super::reconcile::{self, Format, ManifestArgs, SafetyArgs};
+use super::site::{self, SiteArgs};
+use super::ExitStatus;
+use crate::cli::GlobalArgs;
+use crate::errors::Hint;
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved by `tabops plan --out FILE`; applied exactly, or refused if it is stale.
+    pub plan: Option<PathBuf>,
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    #[command(flatten)]
+    pub site: SiteArgs,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+    /// Apply without asking for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// The audit log to append to (default: `audit.jsonl` in the state directory).
+    #[arg(long, env = "TABOPS_AUDIT_LOG")]
+    pub audit_log: Option<PathBuf>,
+    /// Format of the plan shown before applying.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    let (plan, site) = match &args.plan {
+        Some(file) => saved_plan(&args, file).await?,
+        None => {
+            let prepared = reconcile::prepare(&args.manifest, &args.site, &args.safety).await?;
+            reconcile::print_plan(&prepared.plan, args.format, global.verbose > 0)?;
+            (prepared.plan, prepared.site)
+        }
+    };
+    if !plan.applyable {
+        site.close().await;
+        return Err(Hint::new(
+            "the plan has errors, so nothing was applied",
+            "fix the errors listed above, or pass the flag the error names",
+        ));
+    }
+    if !plan.has_changes() {
+        site.close().await;
+        return Ok(ExitStatus::Success);
+    }
+    if args.plan.is_none() && !args.auto_approve && !confirm()? {
+        site.close().await;
+        eprintln!("Apply cancelled.");
+        return Ok(ExitStatus::Error);
+    }
+
+    let audit_path = args.audit_log.clone().unwrap_or_else(|| args.site.state_dir.join("audit.jsonl"));
+    let mut audit = AuditLog::open(&audit_path, uuid::Uuid::new_v4().to_string())?;
+    let environment: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    for (name, value) in &environment {
+        if name.contains("PASSWORD") || name.contains("SECRET") || name.contains("TOKEN") {
+            audit.redact(value.clone());
+        }
+    }
+    let options = ExecuteOptions { concurrency: usize::from(args.site.concurrency), environment, ..Default::default() };
+    let outcome = tabops_apply::execute(&plan, &site.client, &audit, &options).await;
+    site.close().await;
+    let outcome = outcome?;
+
+    let mut err = anstream::stderr().lock();
+    for action in &outcome.actions {
+        match &action.status {
+            Status::Completed => {}
+            Status::Failed(why) => writeln!(err, "error: {}: {why}", action.address)?,
+            Status::Skipped(why) => writeln!(err, "skipped: {}: {why}", action.address)?,
+        }
+    }
+    let mut out = anstream::stdout().lock();
+    writeln!(out, "{}", outcome.summary_line())?;
+    writeln!(out, "Audit log: {}", audit_path.display())?;
+    Ok(if outcome.failed() + outcome.skipped() > 0 { ExitStatus::Error } else { ExitStatus::Success })
+}
+
+/// Loads a saved plan and checks it still applies: same manifest, same site, no live row changed since.
+async fn saved_plan(args: &ApplyArgs, file: &std::path::Path) -> anyhow::Result<(Plan, site::Site)> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("failed to read the plan {}", file.display()))?;
+    let plan = Plan::from_json(&text).with_context(|| format!("failed to load the plan {}", file.display()))?;
+    let loaded = reconcile::load_manifest(&args.manifest).await?;
+    if loaded.desired.manifest_digest != plan.inputs.manifest_digest {
+        return Err(Hint::new(
+            format!("the plan {} was made from another version of the manifest", file.display()),
+            "run `tabops plan --out` again on this manifest",
+        ));
+    }
+    let target = site::resolve_target(&args.site, Some(&loaded.desired.site));
+    let site = site::connect(&args.site, &target).await?;
+    if site.client.site_id() != plan.site.id {
+        let label = site.label.clone();
+        site.close().await;
+        return Err(Hint::new(
+            format!("the plan {} was made for another site than {label}", file.display()),
+            "apply it with the same --server and --site it was planned with",
+        ));
+    }
+    let inventory = tabops_apply::inventory::fetch(&site.client, &loaded.desired).await?;
+    if let Err(stale) = plan.check_fresh(&inventory) {
+        site.close().await;
+        let rows: Vec<String> = stale.iter().take(5).map(|row| format!("{row:?}")).collect();
+        return Err(Hint::new(
+            format!(
+                "the plan {} is stale: {} live object(s) it depends on changed since it was made ({})",
+                file.display(),
+                stale.len(),
+                rows.join(", ")
+            ),
+            "run `tabops plan --out` again and review the new plan",
+        ));
+    }
+    Ok((plan, site))
+}
+
+fn confirm() -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Hint::new(
+            "refusing to apply without confirmation: standard input is not a terminal",
+            "pass --auto-approve (CI), or apply a reviewed plan file: tabops apply plan.json",
+        ));
+    }
+    let mut err = anstream::stderr().lock();
+    write!(err, "\nDo you want to perform these actions? Only 'yes' will be accepted: ")?;
+    err.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}

@@ -1,0 +1,37 @@
+//! `tabops drift`: does the live site still match git? Exit 0 when it does, 2 when it differs, 1 on error.
+
+use std::io::Write;
+
+use clap::Args;
+
+use super::reconcile::{self, Format, ManifestArgs, SafetyArgs};
+use super::site::SiteArgs;
+use super::ExitStatus;
+use crate::cli::GlobalArgs;
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    #[command(flatten)]
+    pub site: SiteArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub async fn run(args: DriftArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    let safety = SafetyArgs { max_deletes: None, allow_empty_project: true, allow_empty_site: true };
+    let prepared = reconcile::prepare(&args.manifest, &args.site, &safety).await?;
+    let report = tabops_plan::drift::classify(&prepared.plan, None);
+    let text = match args.format {
+        Format::Text => tabops_plan::drift::render_text(&report),
+        Format::Markdown => tabops_plan::drift::render_markdown(&report),
+        Format::Json => tabops_plan::drift::render_json(&report),
+    };
+    let mut out = anstream::stdout().lock();
+    write!(out, "{text}")?;
+    out.flush()?;
+    prepared.site.close().await;
+    Ok(if prepared.plan.has_changes() { ExitStatus::Changes } else { ExitStatus::Success })
+}

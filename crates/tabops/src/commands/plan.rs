@@ -1,0 +1,47 @@
+//! `tabops plan`: show what an apply would change, without changing anything.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::reconcile::{self, Format, ManifestArgs, SafetyArgs};
+use super::site::SiteArgs;
+use super::ExitStatus;
+use crate::cli::GlobalArgs;
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    #[command(flatten)]
+    pub site: SiteArgs,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Save the plan (JSON) so `tabops apply FILE` applies exactly it.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Exit 2 when the plan has changes (0: none, 1: error).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    let prepared = reconcile::prepare(&args.manifest, &args.site, &args.safety).await?;
+    let plan = &prepared.plan;
+    reconcile::print_plan(plan, args.format, global.verbose > 0)?;
+    if let Some(out) = &args.out {
+        reconcile::write_atomically(out, &tabops_plan::render::json(plan))?;
+        eprintln!("Saved the plan to {}. Apply exactly it with: tabops apply {}", out.display(), out.display());
+    }
+    prepared.site.close().await;
+    Ok(if !plan.applyable {
+        ExitStatus::Error
+    } else if args.detailed_exitcode && plan.has_changes() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}

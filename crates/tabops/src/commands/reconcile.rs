@@ -1,0 +1,133 @@
+//! The pipeline `plan`, `apply` and `drift` share: load the manifest, connect, read the inventory, plan.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use tabops_manifest::{LoadError, LoadOptions, Loaded};
+use tabops_plan::{Plan, PlanOptions};
+
+use super::site::{self, Site, SiteArgs};
+use crate::errors::Hint;
+
+/// Which manifest, and which environment of it.
+#[derive(Debug, Clone, Args)]
+pub struct ManifestArgs {
+    /// The manifest: one YAML file or a directory of them.
+    #[arg(short = 'f', long = "file", env = "TABOPS_MANIFEST", default_value = "tabops")]
+    pub file: PathBuf,
+    /// Select an environment defined under `environments:`.
+    #[arg(long, env = "TABOPS_ENV")]
+    pub env: Option<String>,
+}
+
+/// Safety switches of the planner.
+#[derive(Debug, Clone, Args)]
+pub struct SafetyArgs {
+    /// Refuse a plan that deletes more than this many objects (default: the manifest's `settings.max_deletes`,
+    /// else 10).
+    #[arg(long)]
+    pub max_deletes: Option<u32>,
+    /// Allow a plan that deletes every content item of a project.
+    #[arg(long)]
+    pub allow_empty_project: bool,
+    /// Allow a plan that deletes every project or every content item of the site.
+    #[arg(long)]
+    pub allow_empty_site: bool,
+}
+
+impl SafetyArgs {
+    pub fn options(&self) -> PlanOptions {
+        PlanOptions {
+            max_deletes: self.max_deletes,
+            allow_empty_project: self.allow_empty_project,
+            allow_empty_site: self.allow_empty_site,
+            ..PlanOptions::default()
+        }
+    }
+}
+
+/// Output format of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people: colour on a terminal (respects NO_COLOR).
+    Text,
+    /// For a pull-request comment.
+    Markdown,
+    /// For machines; versioned (`format_version`).
+    Json,
+}
+
+/// Loads the manifest; invalid manifests print their diagnostics and fail before anything is sent.
+pub async fn load_manifest(args: &ManifestArgs) -> anyhow::Result<Loaded> {
+    let options = LoadOptions::from_process(args.env.clone(), true);
+    let file = args.file.clone();
+    let loaded = tokio::task::spawn_blocking(move || tabops_manifest::load(&file, &options)).await?;
+    match loaded {
+        Ok(loaded) => Ok(loaded),
+        Err(LoadError::Invalid(diagnostics)) => {
+            let mut err = anstream::stderr().lock();
+            let _ = write!(err, "{diagnostics}");
+            Err(Hint::new(
+                format!("the manifest `{}` has {} error(s); nothing was sent to the site", args.file.display(), diagnostics.len()),
+                format!("run `tabops validate -f {}` to check it offline", args.file.display()),
+            ))
+        }
+        Err(other) => Err(anyhow::Error::new(other)),
+    }
+}
+
+/// A loaded manifest, a signed-in site and the plan between them.
+pub struct Prepared {
+    pub loaded: Loaded,
+    pub site: Site,
+    pub plan: Plan,
+}
+
+pub async fn prepare(manifest: &ManifestArgs, site_args: &SiteArgs, safety: &SafetyArgs) -> anyhow::Result<Prepared> {
+    let loaded = load_manifest(manifest).await?;
+    let target = site::resolve_target(site_args, Some(&loaded.desired.site));
+    let site = site::connect(site_args, &target).await?;
+    let inventory = tabops_apply::inventory::fetch(&site.client, &loaded.desired)
+        .await
+        .with_context(|| format!("failed to read {}", site.label))?;
+    let plan = tabops_plan::plan(&loaded.desired, &inventory, &safety.options());
+    Ok(Prepared { loaded, site, plan })
+}
+
+/// Colour only on a terminal and only without NO_COLOR.
+pub fn use_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Writes `text` to `path` atomically (temp file + rename), so a reader never sees half a plan.
+pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("failed to create {}", dir.display()))?;
+    let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("tabops")));
+    std::fs::write(&tmp, text).with_context(|| format!("failed to write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("failed to write {}", path.display()))?;
+    Ok(())
+}
+
+/// Prints a plan in the chosen format on stdout.
+pub fn print_plan(plan: &Plan, format: Format, verbose: bool) -> anyhow::Result<()> {
+    let mut out = anstream::stdout().lock();
+    match format {
+        Format::Text => write!(out, "{}", tabops_plan::render::text(plan, use_color(), verbose))?,
+        Format::Json => writeln!(out, "{}", tabops_plan::render::json(plan))?,
+        Format::Markdown => {
+            let parts = tabops_plan::render::markdown(plan);
+            let count = parts.len();
+            for (i, part) in parts.into_iter().enumerate() {
+                write!(out, "{part}")?;
+                if i + 1 < count {
+                    writeln!(out, "\n<!-- tabops: part break -->\n")?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! Which site a command talks to, and how it signs in: resolved from flags, the environment and the manifest's
+//! `site:` block, in that order. `local` (the default) starts the embedded emulator in-process, persisted under
+//! `.tabops/local/` in the working directory, and signs in with its built-in token.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use tabops_emulator::{Emulator, EmulatorConfig};
+use tabops_manifest::model::{Server, SiteTarget};
+use tabops_tableau::{Client, ClientConfig, Credentials};
+
+use crate::errors::Hint;
+
+/// Where the site is and how to reach it.
+#[derive(Debug, Clone, Args)]
+pub struct SiteArgs {
+    /// Tableau server URL (e.g. https://10ax.online.tableau.com), or `local` for the embedded emulator site.
+    /// Overrides the manifest's `site.server`.
+    #[arg(long, env = "TABLEAU_SERVER", global = true)]
+    pub server: Option<String>,
+    /// Site content URL. Overrides the manifest's `site.content_url`.
+    #[arg(long, env = "TABLEAU_SITE", global = true)]
+    pub site: Option<String>,
+    /// Allow plain http:// to a host that is not on loopback (credentials would cross the network in clear).
+    #[arg(long, global = true)]
+    pub allow_insecure_http: bool,
+    /// Requests in flight at once (1 to 16).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=16), global = true)]
+    pub concurrency: u8,
+    /// Directory for local state: the embedded site and the default audit log.
+    #[arg(long, env = "TABOPS_DIR", default_value = ".tabops", global = true)]
+    pub state_dir: PathBuf,
+}
+
+/// A signed-in connection. Holds the embedded emulator, if any, for as long as the command runs.
+pub struct Site {
+    pub client: Client,
+    /// `local (acme)` or the server URL, for messages.
+    pub label: String,
+    emulator: Option<Emulator>,
+}
+
+impl Site {
+    /// Signs out and, for the embedded site, saves its state.
+    pub async fn close(self) {
+        let _ = self.client.sign_out().await;
+        if let Some(emulator) = self.emulator {
+            emulator.shutdown().await;
+        }
+    }
+}
+
+/// The target after flags and environment have been applied over the manifest's (or defaults).
+pub fn resolve_target(args: &SiteArgs, manifest: Option<&SiteTarget>) -> SiteTarget {
+    let server = match args.server.as_deref() {
+        Some(s) if s.eq_ignore_ascii_case("local") => Server::Local,
+        Some(url) => Server::Url(url.to_owned()),
+        None => manifest.map(|t| t.server.clone()).unwrap_or(Server::Local),
+    };
+    let content_url = args
+        .site
+        .clone()
+        .or_else(|| manifest.map(|t| t.content_url.clone()))
+        .unwrap_or_else(|| tabops_emulator::DEFAULT_SITE.to_owned());
+    SiteTarget { server, content_url, api_version: manifest.and_then(|t| t.api_version.clone()) }
+}
+
+/// Connects to `target`, starting the embedded site when it is `local`.
+pub async fn connect(args: &SiteArgs, target: &SiteTarget) -> anyhow::Result<Site> {
+    let (server_url, credentials, emulator, label) = match &target.server {
+        Server::Local => {
+            let state_file = args.state_dir.join("local").join(format!("{}.json", target.content_url.to_lowercase()));
+            let config = EmulatorConfig {
+                site: target.content_url.clone(),
+                state_file: Some(state_file.clone()),
+                ..EmulatorConfig::default()
+            };
+            let emulator = Emulator::start(config)
+                .await
+                .with_context(|| format!("failed to start the embedded site (state in {})", state_file.display()))?;
+            let credentials = Credentials::Pat {
+                name: tabops_emulator::DEFAULT_PAT_NAME.to_owned(),
+                secret: tabops_emulator::DEFAULT_PAT_SECRET.into(),
+            };
+            let label = format!("local site '{}' ({})", target.content_url, state_file.display());
+            (emulator.url(), credentials, Some(emulator), label)
+        }
+        Server::Url(url) => {
+            let credentials = Credentials::from_env().map_err(|err| {
+                Hint::new(
+                    format!("no credentials for {url}: {err}"),
+                    "set TABLEAU_PAT_NAME and TABLEAU_PAT_SECRET (or the TABLEAU_CONNECTED_APP_* variables)",
+                )
+            })?;
+            (url.clone(), credentials, None, format!("site '{}' on {url}", target.content_url))
+        }
+    };
+    let url = url::Url::parse(&server_url).with_context(|| format!("invalid server URL `{server_url}`"))?;
+    let mut config = ClientConfig::new(url, target.content_url.clone(), credentials);
+    if let Some(version) = &target.api_version {
+        config.api_version = version.clone();
+    }
+    config.concurrency = usize::from(args.concurrency);
+    config.allow_insecure_http = args.allow_insecure_http;
+    config.job_timeout = Duration::from_secs(600);
+    let client = Client::sign_in(config).await.with_context(|| format!("failed to sign in to {label}"))?;
+    Ok(Site { client, label, emulator })
+}
