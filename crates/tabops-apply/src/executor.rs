@@ -420,11 +420,11 @@ impl Executor<'_> {
             let result = match kind {
                 ContentKind::Workbook => self.client.publish_workbook(request).await.map(|p| match p {
                     api::PublishedItem::Item(w) => Ok(w.id),
-                    api::PublishedItem::Job(job) => Err(*job),
+                    api::PublishedItem::Job(job) => Err(job),
                 }),
                 ContentKind::Datasource => self.client.publish_datasource(request).await.map(|p| match p {
                     api::PublishedItem::Item(d) => Ok(d.id),
-                    api::PublishedItem::Job(job) => Err(*job),
+                    api::PublishedItem::Job(job) => Err(job),
                 }),
             };
             match result {

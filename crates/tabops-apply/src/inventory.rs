@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use futures::future::try_join_all;
 use tabops_manifest::model::{ContentKind, ContentPermissions, Desired, ProjectPath};
 use tabops_plan::inventory::{
-    Inventory, LiveContent, LiveDefaultPermissions, LiveGroup, LiveProject, LiveRefreshTask, LiveSite, LiveUser,
+    Inventory, LiveContent, LiveGroup, LiveProject, LiveRefreshTask, LiveSite, LiveUser,
     TaskTarget,
 };
 use tabops_tableau as api;
@@ -158,7 +158,7 @@ async fn fetch_managed_details(
                 inventory.permissions.insert(id, rules);
             }
             Detail::Defaults(project, kind) => {
-                let entry = inventory.default_permissions.entry(project).or_insert_with(LiveDefaultPermissions::default);
+                let entry = inventory.default_permissions.entry(project).or_default();
                 match kind {
                     ContentKind::Workbook => entry.workbooks = Some(rules),
                     ContentKind::Datasource => entry.datasources = Some(rules),

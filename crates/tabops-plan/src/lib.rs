@@ -2,7 +2,7 @@
 //!
 //! - [`inventory`]: the live site snapshot the executor's fetcher fills;
 //! - [`planner::plan`]: desired state × inventory → [`Plan`], with no I/O;
-//! - [`plan`]: the plan model (actions, operations, inputs, waves, stale check), serialisable as versioned JSON;
+//! - [`mod@plan`]: the plan model (actions, operations, inputs, waves, stale check), serialisable as versioned JSON;
 //! - [`marker`]: publish fingerprints and the `tabops.sha256.*` marker tags;
 //! - [`render`]: text, Markdown and JSON renderers;
 //! - [`drift`]: classification of a plan into changes pending from git, changes made on the site, unmanaged objects.

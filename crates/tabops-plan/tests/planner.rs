@@ -609,3 +609,11 @@ fn renamed_from_with_both_names_on_the_site_is_a_conflict() {
     assert_eq!(p.errors[0].kind, PlanErrorKind::Conflict);
     assert_eq!(p.errors[0].message, "both 'Finance' and its renamed_from 'Old Finance' exist on the site");
 }
+
+#[test]
+fn empty_and_absent_descriptions_are_equal() {
+    let mut desired = enterprise();
+    desired.projects[0].description = Some(String::new());
+    let live = converged(&enterprise());
+    assert!(!plan(&desired, &live, &opts()).has_changes());
+}

@@ -35,9 +35,11 @@ async fn retry_after_is_honoured_up_to_the_policy_cap() {
     let mut honoured = 0;
     let mut quick = 0;
     for seed in 0..6 {
-        let emu = common::emulator_with(EmulatorConfig { fault_rate: 1.0, fault_seed: seed, ..Default::default() }).await;
+        let emu =
+            common::emulator_with(EmulatorConfig { fault_rate: 1.0, fault_seed: seed, ..Default::default() }).await;
         let mut config = common::config(&emu);
-        config.retry = RetryPolicy { max_attempts: 2, base_delay: Duration::from_millis(1), max_delay: Duration::from_secs(3) };
+        config.retry =
+            RetryPolicy { max_attempts: 2, base_delay: Duration::from_millis(1), max_delay: Duration::from_secs(3) };
         let started = Instant::now();
         let err = Client::sign_in(config).await.expect_err("all attempts fault");
         let elapsed = started.elapsed();
@@ -54,7 +56,8 @@ async fn retry_after_is_honoured_up_to_the_policy_cap() {
     // A cap below the asked wait wins.
     let emu = common::emulator_with(EmulatorConfig { fault_rate: 1.0, fault_seed: 0, ..Default::default() }).await;
     let mut config = common::config(&emu);
-    config.retry = RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(100) };
+    config.retry =
+        RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(100) };
     let started = Instant::now();
     Client::sign_in(config).await.expect_err("all attempts fault");
     assert!(started.elapsed() < Duration::from_millis(600), "{:?}", started.elapsed());

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use owo_colors::OwoColorize;
 
 /// An error message with advice on its own line. Attach with `.map_err(|e| Hint::wrap(e, "..."))` or return
-/// `Hint::new(...)` directly.
+/// `Hint::error(...)` directly.
 #[derive(Debug)]
 pub struct Hint {
     message: String,
@@ -16,7 +16,7 @@ pub struct Hint {
 }
 
 impl Hint {
-    pub fn new(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
+    pub fn error(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
         anyhow::Error::new(Hint { message: message.into(), hint: hint.into() })
     }
 }

@@ -308,7 +308,8 @@ impl<'a> Ctx<'a> {
             d.reasons.push(format!("moved from '{before}' to '{}'", spec.project));
             d.project = Some(project.clone());
         }
-        if let Some(desc) = spec.description.as_ref().filter(|desc| live.description.as_deref() != Some(desc.as_str()))
+        if let Some(desc) =
+            spec.description.as_ref().filter(|desc| live.description.as_deref().unwrap_or("") != desc.as_str())
         {
             d.changes.push(FieldChange::new("description", val(&live.description), val(desc)));
             d.description = Some(desc.clone());

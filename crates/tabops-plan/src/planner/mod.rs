@@ -3,8 +3,12 @@
 //! It matches manifest objects to live objects by name (case-insensitively) or by `renamed_from`, decides one
 //! [`Action`] per object and aspect, and records why. The order of the result is deterministic: users, projects
 //! (parents first), groups, memberships, data sources, workbooks, permissions, refresh tasks; deletes come last, in
-//! reverse. Every live lookup goes through hash maps built once ([`index::LiveIndex`]), so planning is
+//! reverse. Every live lookup goes through hash maps built once (`index::LiveIndex`), so planning is
 //! O(n log n) in the size of the site and manifest.
+//!
+//! Normalisation: an empty description equals an absent one (the server reports `""` or omits the attribute);
+//! names of users, groups, projects and content, tags and site roles compare case-insensitively when matching, but
+//! a case-only rename is still applied.
 //!
 //! Each `plan_*` step is a plain match over "what the manifest says" × "what the site has" for one kind; running
 //! the planner again after a successful apply yields no changes (idempotency, tested).

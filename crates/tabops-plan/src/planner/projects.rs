@@ -133,7 +133,8 @@ impl<'a> Ctx<'a> {
                     Some(r) => ParentChange::Project(r.clone()),
                 })
             };
-            let description = spec.description.clone().filter(|d| live.description.as_deref() != Some(d.as_str()));
+            let description =
+                spec.description.clone().filter(|d| live.description.as_deref().unwrap_or("") != d.as_str());
             if let Some(d) = &description {
                 changes.push(FieldChange::new("description", val(&live.description), val(d)));
             }

@@ -288,7 +288,7 @@ impl Client {
         let operation = format!("download {} {id}", kind.element());
         let call =
             Call::new(Method::GET, self.site_path(&format!("{}/{id}/content", kind.segment())), route, &operation);
-        let response = self.call_stream(&call).await?;
+        let (response, _permit) = self.call_stream(&call).await?;
         let partial = partial_path(dest);
         let io_err = |path: &Path| {
             let operation = operation.clone();

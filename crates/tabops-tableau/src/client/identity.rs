@@ -2,9 +2,9 @@
 
 use reqwest::Method;
 
-use super::Client;
 use super::paging::ListSpec;
 use super::transport::Call;
+use super::{Client, missing};
 use crate::error::Result;
 use crate::models::{Group, GroupUpdate, NewGroup, NewUser, User, UserUpdate};
 use crate::xml::XmlWriter;
@@ -58,18 +58,8 @@ impl Client {
         .xml(update.to_xml());
         let root = self.call_xml(&call).await?;
         // The update response echoes the changed fields and may omit the id.
-        let mut user = root.child("user").and_then(User::from_element).unwrap_or_default();
-        if user.id.is_empty() {
-            user.id = id.to_owned();
-            if let Some(e) = root.child("user") {
-                user.name = e.attr_string("name").unwrap_or_default();
-                user.full_name = e.attr_string("fullName");
-                user.email = e.attr_string("email");
-                user.site_role = e.attr_string("siteRole");
-                user.auth_setting = e.attr_string("authSetting");
-            }
-        }
-        Ok(user)
+        let element = root.child("user").ok_or_else(|| missing(&call, "user"))?;
+        Ok(User::from_element_with_id(element, id))
     }
 
     /// Removes a user from the site.

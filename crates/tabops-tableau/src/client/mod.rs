@@ -40,7 +40,7 @@ struct Inner {
     site_id: OnceLock<String>,
     session: RwLock<Session>,
     re_sign_in_lock: Mutex<()>,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     stats: StatsRecorder,
 }
 
@@ -68,6 +68,8 @@ impl Client {
             .connect_timeout(config.timeout.min(std::time::Duration::from_secs(30)))
             .read_timeout(config.timeout)
             .user_agent(concat!("tabops/", env!("CARGO_PKG_VERSION")))
+            // Never follow redirects: reqwest would carry X-Tableau-Auth to whatever host a redirect names.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|source| Error::Http { operation: "build HTTP client".to_owned(), source })?;
         let mut root = config.server.to_string();
@@ -76,7 +78,7 @@ impl Client {
         }
         let api_base = Url::parse(&format!("{root}api/{}/", config.api_version))
             .map_err(|e| Error::Config { message: format!("invalid server URL or API version: {e}") })?;
-        let permits = Semaphore::new(config.concurrency.clamp(1, MAX_CONCURRENCY));
+        let permits = Arc::new(Semaphore::new(config.concurrency.clamp(1, MAX_CONCURRENCY)));
         let client = Client {
             inner: Arc::new(Inner {
                 http,

@@ -7,6 +7,7 @@
 //! got no usable response becomes [`Error::Ambiguous`] so the caller reads back before retrying.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -100,7 +101,8 @@ impl Call {
 /// A successful reply.
 pub(crate) enum Reply {
     Buffered(Bytes),
-    Stream(reqwest::Response),
+    /// The response plus the concurrency permit, held until the body has been consumed.
+    Stream(reqwest::Response, tokio::sync::OwnedSemaphorePermit),
     /// A retried DELETE found the resource already gone: the first attempt was applied.
     GoneAfterRetry,
 }
@@ -117,7 +119,7 @@ impl Client {
     pub(crate) async fn call_bytes(&self, call: &Call) -> Result<Bytes> {
         match self.execute(call, false).await? {
             Reply::Buffered(bytes) => Ok(bytes),
-            Reply::Stream(resp) => {
+            Reply::Stream(resp, _permit) => {
                 resp.bytes().await.map_err(|source| Error::Http { operation: call.operation.clone(), source })
             }
             Reply::GoneAfterRetry => Ok(Bytes::new()),
@@ -139,10 +141,14 @@ impl Client {
         self.call_bytes(call).await.map(|_| ())
     }
 
-    /// Runs a call and hands back the streaming response (downloads).
-    pub(crate) async fn call_stream(&self, call: &Call) -> Result<reqwest::Response> {
+    /// Runs a call and hands back the streaming response (downloads) with the concurrency permit to hold while
+    /// reading it.
+    pub(crate) async fn call_stream(
+        &self,
+        call: &Call,
+    ) -> Result<(reqwest::Response, tokio::sync::OwnedSemaphorePermit)> {
         match self.execute(call, true).await? {
-            Reply::Stream(resp) => Ok(resp),
+            Reply::Stream(resp, permit) => Ok((resp, permit)),
             Reply::Buffered(_) | Reply::GoneAfterRetry => Err(Error::Xml {
                 operation: call.operation.clone(),
                 message: "expected a streamed response".to_owned(),
@@ -201,15 +207,13 @@ impl Client {
 
     async fn attempt(&self, call: &Call, stream: bool, attempt: usize) -> std::result::Result<Reply, AttemptError> {
         let fatal = |error: Error| AttemptError { error, retry: false, retry_after: None };
-        let _permit = self
-            .inner
-            .permits
-            .acquire()
+        let permit = Arc::clone(&self.inner.permits)
+            .acquire_owned()
             .await
             .map_err(|_| fatal(Error::Config { message: format!("{}: client is shut down", call.operation) }))?;
         let url = self.url(call).map_err(fatal)?;
         let mut request = self.inner.http.request(call.method.clone(), url);
-        if call.authenticated {
+        if call.authenticated && !self.inner.session.read().await.token.is_empty() {
             let session = self.inner.session.read().await;
             let mut value = HeaderValue::from_str(session.token.expose()).map_err(|_| {
                 fatal(Error::Config {
@@ -259,7 +263,7 @@ impl Client {
         tracing::trace!(operation = %call.operation, status = status.as_u16(), attempt, "response received");
         if status.is_success() {
             if stream {
-                return Ok(Reply::Stream(response));
+                return Ok(Reply::Stream(response, permit));
             }
             return match response.bytes().await {
                 Ok(bytes) => {
@@ -269,6 +273,19 @@ impl Client {
                 Err(source) => Err(self.transport_failure(call, source)),
             };
         }
+        if status.is_redirection() {
+            let location =
+                response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+            return Err(fatal(Error::Config {
+                message: format!(
+                    "{}: the server redirected (HTTP {}) to '{location}'; configure that URL as the server \
+                     (Tableau Cloud needs the pod host, e.g. https://prod-useast-a.online.tableau.com)",
+                    call.operation,
+                    status.as_u16()
+                ),
+            }));
+        }
+        drop(permit);
         let header_wait = response
             .headers()
             .get(RETRY_AFTER)
@@ -400,5 +417,28 @@ mod tests {
         );
         assert_eq!(parse_retry_after("Retry after 7 seconds"), Some(Duration::from_secs(7)));
         assert_eq!(parse_retry_after("slow down"), None);
+    }
+
+    #[test]
+    fn error_bodies_map_to_typed_errors() {
+        let body = br#"<tsResponse xmlns="http://tableau.com/api"><error code="429000"><summary>Too Many Requests</summary><detail>Too many requests for 'api.rest.refresh_extracts'. Please retry after 29 minutes.</detail></error></tsResponse>"#;
+        let e = api_error("refresh workbook w1", StatusCode::TOO_MANY_REQUESTS, body, None);
+        assert!(matches!(&e, Error::Api { retry_after: Some(d), .. } if *d == Duration::from_secs(29 * 60)), "{e:?}");
+        assert!(e.is_retryable());
+        assert_eq!(
+            e.to_string(),
+            "refresh workbook w1: Tableau returned HTTP 429, error 429000 (Too Many Requests): Too many requests for 'api.rest.refresh_extracts'. Please retry after 29 minutes."
+        );
+        let e = api_error("x", StatusCode::TOO_MANY_REQUESTS, body, Some(Duration::from_secs(3)));
+        assert!(matches!(&e, Error::Api { retry_after: Some(d), .. } if *d == Duration::from_secs(3)), "header wins");
+
+        let conflict = br#"<ns0:tsResponse xmlns:ns0="http://tableau.com/api"><ns0:error code="409006"><ns0:summary>Resource Conflict</ns0:summary><ns0:detail>A project already exists with the name '_Test'</ns0:detail></ns0:error></ns0:tsResponse>"#;
+        let e = api_error("create project '_Test'", StatusCode::CONFLICT, conflict, None);
+        assert!(e.is_conflict() && !e.is_retryable());
+        assert_eq!(e.code(), Some("409006"));
+
+        let e = api_error("x", StatusCode::BAD_GATEWAY, b"<html>bad gateway</html>", None);
+        assert!(matches!(e, Error::UnexpectedStatus { status: 502, .. }), "{e:?}");
+        assert!(e.is_retryable());
     }
 }

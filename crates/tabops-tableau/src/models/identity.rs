@@ -30,10 +30,15 @@ pub struct User {
 }
 
 impl User {
-    /// Parses a `user` element.
+    /// Parses a `user` element; `None` without `id`.
     pub fn from_element(e: &Element) -> Option<User> {
-        Some(User {
-            id: e.attr_string("id")?,
+        e.attr("id").map(|id| User::from_element_with_id(e, id))
+    }
+
+    /// Parses a `user` element whose `id` may be missing (update responses), using `id` in that case.
+    pub fn from_element_with_id(e: &Element, id: &str) -> User {
+        User {
+            id: e.attr_string("id").unwrap_or_else(|| id.to_owned()),
             name: e.attr_string("name").unwrap_or_default(),
             full_name: opt(e, "fullName"),
             email: opt(e, "email"),
@@ -43,7 +48,7 @@ impl User {
             external_auth_user_id: opt(e, "externalAuthUserId"),
             idp_configuration_id: opt(e, "idpConfigurationId"),
             domain: e.child("domain").and_then(|d| d.attr_string("name")),
-        })
+        }
     }
 }
 

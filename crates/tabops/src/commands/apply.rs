@@ -48,7 +48,7 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> anyhow::Result<ExitSta
     };
     if !plan.applyable {
         site.close().await;
-        return Err(Hint::new(
+        return Err(Hint::error(
             "the plan has errors, so nothing was applied",
             "fix the errors listed above, or pass the flag the error names",
         ));
@@ -59,7 +59,7 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> anyhow::Result<ExitSta
     }
     if args.plan.is_none() && !args.auto_approve && !confirm()? {
         site.close().await;
-        eprintln!("Apply cancelled.");
+        writeln!(anstream::stderr(), "Apply cancelled.")?;
         return Ok(ExitStatus::Error);
     }
 
@@ -96,7 +96,7 @@ async fn saved_plan(args: &ApplyArgs, file: &std::path::Path) -> anyhow::Result<
     let plan = Plan::from_json(&text).with_context(|| format!("failed to load the plan {}", file.display()))?;
     let loaded = reconcile::load_manifest(&args.manifest).await?;
     if loaded.desired.manifest_digest != plan.inputs.manifest_digest {
-        return Err(Hint::new(
+        return Err(Hint::error(
             format!("the plan {} was made from another version of the manifest", file.display()),
             "run `tabops plan --out` again on this manifest",
         ));
@@ -106,7 +106,7 @@ async fn saved_plan(args: &ApplyArgs, file: &std::path::Path) -> anyhow::Result<
     if site.client.site_id() != plan.site.id {
         let label = site.label.clone();
         site.close().await;
-        return Err(Hint::new(
+        return Err(Hint::error(
             format!("the plan {} was made for another site than {label}", file.display()),
             "apply it with the same --server and --site it was planned with",
         ));
@@ -115,7 +115,7 @@ async fn saved_plan(args: &ApplyArgs, file: &std::path::Path) -> anyhow::Result<
     if let Err(stale) = plan.check_fresh(&inventory) {
         site.close().await;
         let rows: Vec<String> = stale.iter().take(5).map(|row| format!("{row:?}")).collect();
-        return Err(Hint::new(
+        return Err(Hint::error(
             format!(
                 "the plan {} is stale: {} live object(s) it depends on changed since it was made ({})",
                 file.display(),
@@ -130,7 +130,7 @@ async fn saved_plan(args: &ApplyArgs, file: &std::path::Path) -> anyhow::Result<
 
 fn confirm() -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
-        return Err(Hint::new(
+        return Err(Hint::error(
             "refusing to apply without confirmation: standard input is not a terminal",
             "pass --auto-approve (CI), or apply a reviewed plan file: tabops apply plan.json",
         ));

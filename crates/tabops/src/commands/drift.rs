@@ -33,5 +33,5 @@ pub async fn run(args: DriftArgs, _global: &GlobalArgs) -> anyhow::Result<ExitSt
     write!(out, "{text}")?;
     out.flush()?;
     prepared.site.close().await;
-    Ok(if prepared.plan.has_changes() { ExitStatus::Changes } else { ExitStatus::Success })
+    Ok(if report.has_drift() { ExitStatus::Changes } else { ExitStatus::Success })
 }

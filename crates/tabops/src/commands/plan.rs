@@ -1,5 +1,6 @@
 //! `tabops plan`: show what an apply would change, without changing anything.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -34,7 +35,8 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitStat
     reconcile::print_plan(plan, args.format, global.verbose > 0)?;
     if let Some(out) = &args.out {
         reconcile::write_atomically(out, &tabops_plan::render::json(plan))?;
-        eprintln!("Saved the plan to {}. Apply exactly it with: tabops apply {}", out.display(), out.display());
+        let shown = out.display();
+        writeln!(anstream::stderr(), "Saved the plan to {shown}. Apply exactly it with: tabops apply {shown}")?;
     }
     prepared.site.close().await;
     Ok(if !plan.applyable {

@@ -69,7 +69,7 @@ pub async fn load_manifest(args: &ManifestArgs) -> anyhow::Result<Loaded> {
         Err(LoadError::Invalid(diagnostics)) => {
             let mut err = anstream::stderr().lock();
             let _ = write!(err, "{diagnostics}");
-            Err(Hint::new(
+            Err(Hint::error(
                 format!("the manifest `{}` has {} error(s); nothing was sent to the site", args.file.display(), diagnostics.len()),
                 format!("run `tabops validate -f {}` to check it offline", args.file.display()),
             ))
@@ -80,7 +80,6 @@ pub async fn load_manifest(args: &ManifestArgs) -> anyhow::Result<Loaded> {
 
 /// A loaded manifest, a signed-in site and the plan between them.
 pub struct Prepared {
-    pub loaded: Loaded,
     pub site: Site,
     pub plan: Plan,
 }
@@ -93,7 +92,7 @@ pub async fn prepare(manifest: &ManifestArgs, site_args: &SiteArgs, safety: &Saf
         .await
         .with_context(|| format!("failed to read {}", site.label))?;
     let plan = tabops_plan::plan(&loaded.desired, &inventory, &safety.options());
-    Ok(Prepared { loaded, site, plan })
+    Ok(Prepared { site, plan })
 }
 
 /// Colour only on a terminal and only without NO_COLOR.

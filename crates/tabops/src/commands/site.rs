@@ -89,7 +89,7 @@ pub async fn connect(args: &SiteArgs, target: &SiteTarget) -> anyhow::Result<Sit
         }
         Server::Url(url) => {
             let credentials = Credentials::from_env().map_err(|err| {
-                Hint::new(
+                Hint::error(
                     format!("no credentials for {url}: {err}"),
                     "set TABLEAU_PAT_NAME and TABLEAU_PAT_SECRET (or the TABLEAU_CONNECTED_APP_* variables)",
                 )

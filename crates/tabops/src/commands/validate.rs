@@ -48,8 +48,7 @@ pub async fn run(args: ValidateArgs, global: &GlobalArgs) -> anyhow::Result<Exit
             let n = diagnostics.len();
             writeln!(
                 err,
-                "\n{} found {n} error{} in `{}`",
-                "validate:",
+                "\nvalidate: found {n} error{} in `{}`",
                 if n == 1 { "" } else { "s" },
                 args.file.display()
             )?;
