@@ -1,6 +1,7 @@
 """tableauserverclient 0.41 against the emulator: the flows real users run."""
 import io
 import os
+import datetime
 import uuid
 import zipfile
 
@@ -118,7 +119,7 @@ def test_users_groups_membership(server):
 def test_extract_refresh_tasks_and_run_now(server, tmp_path):
     project = server.projects.create(TSC.ProjectItem(unique("tasks")))
     wb = server.workbooks.publish(TSC.WorkbookItem(project.id, name="T"), write(tmp_path, "T.twb", TWB), "CreateNew")
-    interval = TSC.WeeklyInterval(TSC.datetime.time(2, 30) if hasattr(TSC, "datetime") else __import__("datetime").time(2, 30), "Monday", "Friday")
+    interval = TSC.WeeklyInterval(datetime.time(2, 30), "Monday", "Friday")
     schedule = TSC.ScheduleItem(None, None, None, None, interval)
     task = TSC.TaskItem(None, "FullRefresh", None, schedule_item=schedule, target=TSC.Target(wb.id, "workbook"))
     server.tasks.create(task)
@@ -126,11 +127,27 @@ def test_extract_refresh_tasks_and_run_now(server, tmp_path):
     assert len(tasks) == 1
     fetched = server.tasks.get_by_id(tasks[0].id)
     assert fetched.schedule_item.interval_item.interval == ("Monday", "Friday")
-    job = server.tasks.run(fetched)
+
+    # TSC 0.41 has no tasks.update(); Tableau Cloud's update is a POST to the task's URL with the new schedule as a
+    # sibling of <extractRefresh>. Send it through TSC's own authenticated request plumbing.
+    update = (
+        '<tsRequest><extractRefresh type="FullRefresh"><workbook id="%s" /></extractRefresh>'
+        '<schedule frequency="Daily"><frequencyDetails start="06:00:00"><intervals>'
+        '<interval hours="24" /><interval weekDay="Tuesday" /></intervals></frequencyDetails></schedule></tsRequest>'
+    ) % wb.id
+    server.tasks.post_request(f"{server.tasks.baseurl}/extractRefreshes/{fetched.id}", update)
+    updated = server.tasks.get_by_id(fetched.id)
+    assert updated.schedule_item.interval_item.start_time == datetime.time(6, 0)
+    assert "Tuesday" in updated.schedule_item.interval_item.interval
+
+    # Run now, then wait for the job the way TSC users do.
+    job_xml = server.tasks.run(updated)
+    job = TSC.JobItem.from_response(job_xml, server.namespace)[0]
+    done = server.jobs.wait_for_job(job.id, timeout=30)
+    assert done.finish_code == TSC.JobItem.FinishCode.Success
+
     server.tasks.delete(fetched.id)
     assert not [t for t in server.tasks.get()[0] if t.target.id == wb.id]
-    job_id = job.decode() if isinstance(job, bytes) else None
-    assert job_id is None or job_id
 
 
 def test_permissions_and_default_permissions(server, tmp_path):
