@@ -1,0 +1,55 @@
+//! tabops-content: a semantic review of changed Tableau content files, for pull-request comments.
+//!
+//! [`review`] compares two versions of a `.twb`, `.twbx`, `.tds`, `.tdsx` or `.hyper` and reports what a reviewer
+//! cares about: worksheets and dashboards added or removed, calculated fields added, removed or changed (with a
+//! unified diff of the formula), parameters and connections changed, data sources renamed, package entries
+//! (extracts) changed. Raw XML noise (ids, thumbnails, window geometry, zone layout, build stamps, zip timestamps
+//! and entry order) is never part of the model, so a noise-only change gives an empty [`Review`].
+//!
+//! [`sheets`] lists the worksheet and dashboard names of one file (to validate `hidden_views`).
+//!
+//! Pure: bytes in, values out. Malformed input gives a [`ContentError`], never a panic.
+
+mod diff;
+mod error;
+mod model;
+mod parse;
+mod render;
+mod source;
+
+pub use diff::{
+    BinaryChange, CalculationChange, ChangeKind, ConnectionChange, DashboardChange, DatasourceChange, EntryChange,
+    FieldChange, ParameterChange, Review, SheetChange,
+};
+pub use error::{ContentError, Side};
+pub use render::NO_SEMANTIC_CHANGES;
+pub use tabops_manifest::model::FileType;
+
+use source::unpack;
+
+/// Compare two versions of a content file of type `file_type`.
+///
+/// Packages are opened and the `.twb`/`.tds` at their root is compared semantically; their other entries are
+/// compared by content digest (timestamps and entry order do not matter). A `.hyper` has no semantic content:
+/// only a change of its size or digest is reported.
+pub fn review(old: &[u8], new: &[u8], file_type: FileType) -> Result<Review, ContentError> {
+    let old_parts = unpack(old, file_type, Side::Old, true)?;
+    let new_parts = unpack(new, file_type, Side::New, true)?;
+    let mut review = Review::empty(file_type);
+    if let (Some(o), Some(n)) = (&old_parts.document, &new_parts.document) {
+        let old_doc = parse::parse(o, file_type, Side::Old)?;
+        let new_doc = parse::parse(n, file_type, Side::New)?;
+        diff::diff_documents(&mut review, &old_doc, &new_doc);
+    }
+    diff::diff_files(&mut review, &old_parts, &new_parts);
+    Ok(review)
+}
+
+/// The worksheet names, then the dashboard (and story) names, of a workbook, in document order. A data source
+/// or `.hyper` file has no sheets.
+pub fn sheets(bytes: &[u8], file_type: FileType) -> Result<Vec<String>, ContentError> {
+    let parts = unpack(bytes, file_type, Side::Input, false)?;
+    let Some(document) = parts.document else { return Ok(Vec::new()) };
+    let doc = parse::parse(&document, file_type, Side::Input)?;
+    Ok(doc.worksheets.into_iter().chain(doc.dashboards.into_iter().map(|d| d.name)).collect())
+}

@@ -1,0 +1,133 @@
+//! Getting at the reviewable parts of a content file: the XML document of a `.twb`/`.tds`, the `.twb`/`.tds` at the
+//! root of a `.twbx`/`.tdsx` package plus digests of its other entries (extracts, images), and the digest of a
+//! `.hyper` file, which has no semantic content of its own.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::io::{Cursor, Read};
+
+use sha2::{Digest, Sha256};
+use tabops_manifest::model::FileType;
+
+use crate::error::{ContentError, Side};
+
+/// The largest XML document read out of a package (decompressed): far above any real workbook.
+pub(crate) const MAX_DOCUMENT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Size and sha256 of a byte stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Digest256 {
+    pub size: u64,
+    pub sha256: String,
+}
+
+impl Digest256 {
+    pub(crate) fn of(bytes: &[u8]) -> Self {
+        Digest256 { size: bytes.len() as u64, sha256: hex::encode(Sha256::digest(bytes)) }
+    }
+}
+
+/// What a content file holds for the review.
+#[derive(Debug)]
+pub(crate) struct Unpacked<'a> {
+    /// The Tableau XML document; `None` for `.hyper`.
+    pub document: Option<Cow<'a, [u8]>>,
+    /// For packages: every entry except the root document, by name (empty unless entries were asked for).
+    pub entries: BTreeMap<String, Digest256>,
+    /// Digest of the whole file.
+    pub whole: Digest256,
+}
+
+/// The extension of the root document a package carries.
+fn root_extension(file_type: FileType) -> &'static str {
+    match file_type {
+        FileType::Twbx => "twb",
+        _ => "tds",
+    }
+}
+
+/// Split a content file into its document and (for packages, when `with_entries`) its other entries.
+pub(crate) fn unpack(
+    bytes: &[u8],
+    file_type: FileType,
+    side: Side,
+    with_entries: bool,
+) -> Result<Unpacked<'_>, ContentError> {
+    let whole = Digest256::of(bytes);
+    match file_type {
+        FileType::Twb | FileType::Tds => {
+            Ok(Unpacked { document: Some(Cow::Borrowed(bytes)), entries: BTreeMap::new(), whole })
+        }
+        FileType::Hyper => Ok(Unpacked { document: None, entries: BTreeMap::new(), whole }),
+        FileType::Twbx | FileType::Tdsx => {
+            let (document, entries) = unpack_package(bytes, file_type, side, with_entries)?;
+            Ok(Unpacked { document: Some(Cow::Owned(document)), entries, whole })
+        }
+    }
+}
+
+type PackageParts = (Vec<u8>, BTreeMap<String, Digest256>);
+
+fn unpack_package(
+    bytes: &[u8],
+    file_type: FileType,
+    side: Side,
+    with_entries: bool,
+) -> Result<PackageParts, ContentError> {
+    let ft = file_type.as_str();
+    let expected = root_extension(file_type);
+    let mut archive =
+        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|source| ContentError::Zip { side, file_type: ft, source })?;
+    let suffix = format!(".{expected}");
+    let mut roots: Vec<usize> = Vec::new();
+    let mut names: Vec<(usize, String)> = Vec::new();
+    for i in 0..archive.len() {
+        let file = archive.by_index_raw(i).map_err(|source| ContentError::ZipEntry {
+            side,
+            file_type: ft,
+            entry: format!("#{i}"),
+            source,
+        })?;
+        if file.is_dir() {
+            continue;
+        }
+        let name = file.name().to_string();
+        if !name.contains('/') && !name.contains('\\') && name.to_ascii_lowercase().ends_with(&suffix) {
+            roots.push(i);
+        }
+        names.push((i, name));
+    }
+    let root = match roots.as_slice() {
+        [] => return Err(ContentError::NoRootDocument { side, file_type: ft, expected }),
+        [one] => *one,
+        many => {
+            let listed: Vec<&str> =
+                many.iter().filter_map(|i| names.iter().find(|(j, _)| j == i).map(|(_, n)| n.as_str())).collect();
+            return Err(ContentError::AmbiguousRootDocument {
+                side,
+                file_type: ft,
+                expected,
+                names: listed.join(", "),
+            });
+        }
+    };
+    let mut document = Vec::new();
+    let mut entries = BTreeMap::new();
+    for (i, name) in names {
+        let entry_err =
+            |source: zip::result::ZipError| ContentError::ZipEntry { side, file_type: ft, entry: name.clone(), source };
+        if i == root {
+            let file = archive.by_index(i).map_err(entry_err)?;
+            file.take(MAX_DOCUMENT_BYTES + 1).read_to_end(&mut document).map_err(|e| entry_err(e.into()))?;
+            if document.len() as u64 > MAX_DOCUMENT_BYTES {
+                return Err(ContentError::TooLarge { side, file_type: ft, entry: name, limit: MAX_DOCUMENT_BYTES });
+            }
+        } else if with_entries {
+            let mut file = archive.by_index(i).map_err(entry_err)?;
+            let mut hasher = Sha256::new();
+            let size = std::io::copy(&mut file, &mut hasher).map_err(|e| entry_err(e.into()))?;
+            entries.insert(name, Digest256 { size, sha256: hex::encode(hasher.finalize()) });
+        }
+    }
+    Ok((document, entries))
+}

@@ -1,0 +1,89 @@
+//! Malformed input gives an error, never a panic: garbage, wrong root elements, truncated and mutated fixtures.
+
+use std::path::PathBuf;
+
+use proptest::prelude::*;
+use tabops_content::{ContentError, FileType, review};
+
+fn fixture(rel: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/content").join(rel);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+#[test]
+fn garbage_is_an_error() {
+    let base = fixture("diff/base.twb");
+    let err = review(&base, b"\x00\x01garbage\xff<<>>", FileType::Twb).unwrap_err();
+    assert!(err.to_string().starts_with("the new twb document"), "{err}");
+    let err = review(b"", &base, FileType::Twb).unwrap_err();
+    assert!(matches!(err, ContentError::NoRoot { .. }), "{err:?}");
+    let err = review(b"not a zip", b"not a zip", FileType::Twbx).unwrap_err();
+    assert_eq!(err.to_string(), "cannot open the old twbx package as a zip archive");
+    assert!(std::error::Error::source(&err).is_some());
+}
+
+#[test]
+fn wrong_root_element_is_an_error() {
+    let tds = fixture("orders.tds");
+    let err = review(&tds, &tds, FileType::Twb).unwrap_err();
+    assert_eq!(err.to_string(), "the old twb document is not a Tableau workbook: its root element is <datasource>");
+}
+
+#[test]
+fn truncated_document_is_an_error() {
+    let base = fixture("diff/base.twb");
+    let cut = &base[..base.len() / 2];
+    let cut = &cut[..cut.iter().rposition(|b| *b == b'>').unwrap() + 1];
+    let err = review(&base, cut, FileType::Twb).unwrap_err();
+    assert!(matches!(err, ContentError::Truncated { .. } | ContentError::Xml { .. }), "{err:?}");
+}
+
+#[test]
+fn mismatched_end_tag_is_an_error() {
+    let err = review(b"<workbook><worksheets></workbook>", b"<workbook/>", FileType::Twb).unwrap_err();
+    assert!(matches!(err, ContentError::Xml { .. }), "{err:?}");
+}
+
+#[test]
+fn every_truncation_of_a_package_is_handled() {
+    let pkg = fixture("revenue.twbx");
+    for len in (0..pkg.len()).step_by(97) {
+        // Either an error or a review, never a panic.
+        let _ = review(&pkg, &pkg[..len], FileType::Twbx);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn mutated_workbook_never_panics(cut in 0usize..22_000, flips in prop::collection::vec((0usize..22_000, any::<u8>()), 0..8)) {
+        let base = fixture("diff/base.twb");
+        let mut bytes = base[..cut.min(base.len())].to_vec();
+        for (at, byte) in flips {
+            if let Some(b) = bytes.get_mut(at) {
+                *b = byte;
+            }
+        }
+        let _ = review(&base, &bytes, FileType::Twb);
+        let _ = tabops_content::sheets(&bytes, FileType::Twb);
+    }
+
+    #[test]
+    fn mutated_package_never_panics(flips in prop::collection::vec((0usize..8_400, any::<u8>()), 1..6)) {
+        let pkg = fixture("revenue.twbx");
+        let mut bytes = pkg.clone();
+        for (at, byte) in flips {
+            if let Some(b) = bytes.get_mut(at) {
+                *b = byte;
+            }
+        }
+        let _ = review(&pkg, &bytes, FileType::Twbx);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = review(&bytes, &bytes, FileType::Twb);
+        let _ = review(&bytes, &bytes, FileType::Tdsx);
+    }
+}
