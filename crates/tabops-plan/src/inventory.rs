@@ -92,6 +92,14 @@ pub struct LiveRefreshTask {
     pub schedule_text: String,
 }
 
+impl LiveRefreshTask {
+    /// The schedule in the manifest's words when it can be expressed there (so before/after read alike), else as
+    /// the server described it.
+    pub fn describe_schedule(&self) -> String {
+        self.schedule.as_ref().map(ToString::to_string).unwrap_or_else(|| self.schedule_text.clone())
+    }
+}
+
 /// Whether a permission grantee is a group or a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
