@@ -14,7 +14,9 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use serde_json::json;
 use tabops_manifest::model::{ContentKind, PermissionTarget};
-use tabops_plan::plan::{GranteeRef, ObjectRef, Operation, ParentChange, PlannedConnection, PublishOp, UpdateContentOp};
+use tabops_plan::plan::{
+    GranteeRef, ObjectRef, Operation, ParentChange, PlannedConnection, PublishOp, UpdateContentOp,
+};
 use tabops_plan::{Action, Plan, PlannedAction};
 use tabops_tableau as api;
 
@@ -115,7 +117,14 @@ pub async fn execute(
             "actions": plan.changes().count(),
         }),
     )?;
-    let executor = Executor { client, audit, options, ids: Mutex::new(HashMap::new()), failed: Mutex::new(HashSet::new()) };
+    let executor = Executor {
+        client,
+        audit,
+        options,
+        ids: Mutex::new(HashMap::new()),
+        failed: Mutex::new(HashSet::new()),
+        commit_marker: commit_marker(plan),
+    };
     let mut outcome = Outcome::default();
     for wave in plan.waves() {
         let changes: Vec<&PlannedAction> = wave.into_iter().filter(|a| a.action != Action::NoOp).collect();
@@ -150,6 +159,8 @@ struct Executor<'a> {
     ids: Mutex<HashMap<String, String>>,
     /// Addresses of actions that failed or were skipped.
     failed: Mutex<HashSet<String>>,
+    /// `tabops.commit.<12 hex>` of the plan's git commit, set on every item this apply publishes.
+    commit_marker: Option<String>,
 }
 
 impl Executor<'_> {
@@ -256,7 +267,8 @@ impl Executor<'_> {
                     Err(err) => return Err(err.into()),
                 };
                 if full_name.is_some() || email.is_some() {
-                    let update = api::UserUpdate { full_name: full_name.clone(), email: email.clone(), ..Default::default() };
+                    let update =
+                        api::UserUpdate { full_name: full_name.clone(), email: email.clone(), ..Default::default() };
                     client.update_user(&user.id, &update).await?;
                 }
                 Ok(Some(user.id))
@@ -317,7 +329,10 @@ impl Executor<'_> {
             }
             Operation::DeleteProject { project } => ignore_missing(client.delete_project(project).await).map(|()| None),
             Operation::CreateGroup { name, minimum_site_role } => {
-                let new = api::NewGroup { name: name.clone(), minimum_site_role: minimum_site_role.map(|r| r.as_str().to_owned()) };
+                let new = api::NewGroup {
+                    name: name.clone(),
+                    minimum_site_role: minimum_site_role.map(|r| r.as_str().to_owned()),
+                };
                 let group = match client.create_group(&new).await {
                     Ok(group) => group,
                     Err(err) if err.is_conflict() || err.is_ambiguous() => {
@@ -328,8 +343,10 @@ impl Executor<'_> {
                 Ok(Some(group.id))
             }
             Operation::UpdateGroup { group, name, minimum_site_role } => {
-                let update =
-                    api::GroupUpdate { name: name.clone(), minimum_site_role: minimum_site_role.map(|r| r.as_str().to_owned()) };
+                let update = api::GroupUpdate {
+                    name: name.clone(),
+                    minimum_site_role: minimum_site_role.map(|r| r.as_str().to_owned()),
+                };
                 client.update_group(group, &update).await?;
                 Ok(Some(group.clone()))
             }
@@ -380,7 +397,9 @@ impl Executor<'_> {
                 client.update_refresh_task(task, &update).await?;
                 Ok(Some(task.clone()))
             }
-            Operation::DeleteRefreshTask { task } => ignore_missing(client.delete_refresh_task(task).await).map(|()| None),
+            Operation::DeleteRefreshTask { task } => {
+                ignore_missing(client.delete_refresh_task(task).await).map(|()| None)
+            }
         }
     }
 
@@ -404,38 +423,81 @@ impl Executor<'_> {
             mode: api::PublishMode::Overwrite,
             as_job: false,
         };
-        let id = self.publish_once_or_again(op.kind, &request).await?;
-        let owner = self.resolve_opt(op.owner.as_ref())?;
+        // Tableau makes the publisher the owner of an overwritten item. When the plan keeps the owner, remember it
+        // and give it back after the publish, or every replace would drift the owner to the signed-in user.
+        let mut owner = self.resolve_opt(op.owner.as_ref())?;
+        let previous_owner = match (&op.existing, &owner) {
+            (Some(existing), None) => self.item_owner(op.kind, existing).await?,
+            _ => None,
+        };
+        let (id, published_owner) = self.publish_once_or_again(op.kind, &request).await?;
+        if owner.is_none() && previous_owner.is_some() && published_owner != previous_owner {
+            owner = previous_owner;
+        }
         if owner.is_some() {
             self.update_item(op.kind, &id, None, None, None, None, owner).await?;
         }
         self.retag(op.kind, &id, &op.tags_add, &op.tags_remove).await?;
+        self.mark_commit(op.kind, &id).await?;
         Ok(id)
     }
 
-    async fn publish_once_or_again(&self, kind: ContentKind, request: &api::PublishRequest) -> Result<String, ActionError> {
+    /// Tags a published item with the commit it came from and drops the commit markers of earlier publishes, so
+    /// `drift` can name the commit that last published it.
+    async fn mark_commit(&self, kind: ContentKind, id: &str) -> Result<(), ActionError> {
+        let Some(marker) = &self.commit_marker else { return Ok(()) };
+        let target = match kind {
+            ContentKind::Workbook => api::TagTarget::Workbook,
+            ContentKind::Datasource => api::TagTarget::Datasource,
+        };
+        let tags = self.client.add_tags(target, id, std::slice::from_ref(marker)).await?;
+        let prefix = tabops_plan::marker::COMMIT_MARKER_PREFIX;
+        for old in tags.iter().filter(|t| {
+            t.get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+                && !t.eq_ignore_ascii_case(marker)
+        }) {
+            ignore_missing(self.client.delete_tag(target, id, old).await)?;
+        }
+        Ok(())
+    }
+
+    /// The owner of a live content item (`None` when the item is gone or has no owner on the wire).
+    async fn item_owner(&self, kind: ContentKind, id: &str) -> Result<Option<String>, ActionError> {
+        let owner = match kind {
+            ContentKind::Workbook => ignore_missing(self.client.workbook(id).await.map(|w| w.owner_id))?,
+            ContentKind::Datasource => ignore_missing(self.client.datasource(id).await.map(|d| d.owner_id))?,
+        };
+        Ok(owner)
+    }
+
+    /// Publishes and returns the item's id and, when the response names it, its owner after the publish.
+    async fn publish_once_or_again(
+        &self,
+        kind: ContentKind,
+        request: &api::PublishRequest,
+    ) -> Result<(String, Option<String>), ActionError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let result = match kind {
                 ContentKind::Workbook => self.client.publish_workbook(request).await.map(|p| match p {
-                    api::PublishedItem::Item(w) => Ok(w.id),
+                    api::PublishedItem::Item(w) => Ok((w.id, w.owner_id)),
                     api::PublishedItem::Job(job) => Err(job),
                 }),
                 ContentKind::Datasource => self.client.publish_datasource(request).await.map(|p| match p {
-                    api::PublishedItem::Item(d) => Ok(d.id),
+                    api::PublishedItem::Item(d) => Ok((d.id, d.owner_id)),
                     api::PublishedItem::Job(job) => Err(job),
                 }),
             };
             match result {
-                Ok(Ok(id)) => return Ok(id),
+                Ok(Ok(published)) => return Ok(published),
                 Ok(Err(job)) => {
                     let done = self.client.wait_for_job(&job.id, self.options.job_timeout).await?;
                     let id = match kind {
                         ContentKind::Workbook => done.workbook_id,
                         ContentKind::Datasource => done.datasource_id,
                     };
-                    return id.ok_or(ActionError::PublishLost { job: job.id });
+                    return id.map(|id| (id, None)).ok_or(ActionError::PublishLost { job: job.id });
                 }
                 Err(err) if err.is_ambiguous() && attempt == 1 => {
                     tracing::info!(name = %request.name, "publish response lost; publishing again with overwrite");
@@ -454,8 +516,10 @@ impl Executor<'_> {
             .enumerate()
             .filter(|(_, c)| c.username.is_some() || c.password.is_some())
             .map(|(index, c)| {
-                let server_address = c.server.clone().ok_or(ActionError::IncompleteConnection { index, field: "server" })?;
-                let username = c.username.clone().ok_or(ActionError::IncompleteConnection { index, field: "username" })?;
+                let server_address =
+                    c.server.clone().ok_or(ActionError::IncompleteConnection { index, field: "server" })?;
+                let username =
+                    c.username.clone().ok_or(ActionError::IncompleteConnection { index, field: "username" })?;
                 let password = match &c.password {
                     Some(secret) => {
                         let lookup = |name: &str| self.options.environment.get(name).cloned();
@@ -593,10 +657,18 @@ fn outcome(action: &PlannedAction, status: Status, elapsed: Duration, uploaded_b
     }
 }
 
+/// The commit marker for a plan made from a git commit: `tabops.commit.<first 12 hex of the commit>`.
+fn commit_marker(plan: &Plan) -> Option<String> {
+    let commit = &plan.inputs.git.as_ref()?.commit;
+    let short: String = commit.chars().take(12).collect();
+    (short.len() == 12 && short.chars().all(|c| c.is_ascii_hexdigit()))
+        .then(|| format!("{}{}", tabops_plan::marker::COMMIT_MARKER_PREFIX, short.to_lowercase()))
+}
+
 /// A delete or removal whose target is already gone has reached the desired state.
-fn ignore_missing(result: api::Result<()>) -> Result<(), ActionError> {
+fn ignore_missing<T: Default>(result: api::Result<T>) -> Result<T, ActionError> {
     match result {
-        Err(err) if err.is_not_found() => Ok(()),
+        Err(err) if err.is_not_found() => Ok(T::default()),
         other => other.map_err(ActionError::from),
     }
 }

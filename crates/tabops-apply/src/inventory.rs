@@ -10,8 +10,7 @@ use std::collections::HashMap;
 use futures::future::try_join_all;
 use tabops_manifest::model::{ContentKind, ContentPermissions, Desired, ProjectPath};
 use tabops_plan::inventory::{
-    Inventory, LiveContent, LiveGroup, LiveProject, LiveRefreshTask, LiveSite, LiveUser,
-    TaskTarget,
+    Inventory, LiveContent, LiveGroup, LiveProject, LiveRefreshTask, LiveSite, LiveUser, TaskTarget,
 };
 use tabops_tableau as api;
 
@@ -21,9 +20,7 @@ use crate::wire;
 /// Fetches everything the planner needs to diff `desired` against the site `client` is signed in to.
 pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory, ApplyError> {
     let wants_views = desired.workbooks.iter().any(|w| !w.hidden_views.is_empty());
-    let views = async {
-        if wants_views { client.views().await.map(Some) } else { Ok(None) }
-    };
+    let views = async { if wants_views { client.views().await.map(Some) } else { Ok(None) } };
     let (projects, users, groups, workbooks, datasources, tasks, views) = tokio::try_join!(
         read("list projects", client.projects()),
         read("list users", client.users()),
@@ -84,10 +81,11 @@ async fn fetch_managed_details(
     inventory: &mut Inventory,
 ) -> Result<(), ApplyError> {
     let tree = ProjectTree::new(&inventory.projects);
+    let renames: HashMap<Vec<String>, &ProjectPath> =
+        desired.projects.iter().filter_map(|p| p.renamed_from.as_ref().map(|old| (p.path.key(), old))).collect();
     let mut wanted = Vec::new();
     for project in &desired.projects {
-        let paths = std::iter::once(&project.path).chain(project.renamed_from.as_ref());
-        let Some(id) = paths.filter_map(|p| tree.resolve(p)).next() else { continue };
+        let Some(id) = tree.resolve_desired(&renames, &project.path) else { continue };
         if project.permissions.is_some() {
             wanted.push(Detail::Permissions(api::PermissionTarget::Project(id.clone()), id.clone()));
         }
@@ -101,7 +99,10 @@ async fn fetch_managed_details(
     let content_ids: HashMap<(ContentKind, String, String), String> = [ContentKind::Workbook, ContentKind::Datasource]
         .into_iter()
         .flat_map(|kind| {
-            inventory.content(kind).iter().map(move |c| ((kind, c.project_id.clone(), c.name.to_lowercase()), c.id.clone()))
+            inventory
+                .content(kind)
+                .iter()
+                .map(move |c| ((kind, c.project_id.clone(), c.name.to_lowercase()), c.id.clone()))
         })
         .collect();
     for spec in desired.workbooks.iter().chain(&desired.datasources) {
@@ -111,7 +112,9 @@ async fn fetch_managed_details(
         let current = (spec.project.clone(), spec.name.clone());
         let candidates = std::iter::once(&current).chain(spec.renamed_from.as_ref());
         let found = candidates
-            .filter_map(|(path, name)| tree.resolve(path).map(|pid| (spec.kind, pid, name.to_lowercase())))
+            .filter_map(|(path, name)| {
+                tree.resolve_desired(&renames, path).map(|pid| (spec.kind, pid, name.to_lowercase()))
+            })
             .find_map(|key| content_ids.get(&key).cloned());
         if let Some(id) = found {
             let target = match spec.kind {
@@ -191,6 +194,20 @@ impl ProjectTree {
             parent = Some(self.children.get(&(parent, segment.to_lowercase()))?.clone());
         }
         parent
+    }
+
+    /// The live id of a project path of the manifest, following `renamed_from` of the project or of any ancestor,
+    /// so a renamed or moved project (and everything under it) is found at its old place.
+    fn resolve_desired(&self, renames: &HashMap<Vec<String>, &ProjectPath>, path: &ProjectPath) -> Option<String> {
+        if let Some(id) = self.resolve(path) {
+            return Some(id);
+        }
+        if let Some(id) = renames.get(&path.key()).and_then(|old| self.resolve(old)) {
+            return Some(id);
+        }
+        let parent = path.parent()?;
+        let parent_id = self.resolve_desired(renames, &parent)?;
+        self.children.get(&(Some(parent_id), path.name().to_lowercase())).cloned()
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod audit;
 mod error;
 pub mod executor;
+pub mod export;
 pub mod inventory;
 pub mod wire;
 

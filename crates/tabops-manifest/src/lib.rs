@@ -5,6 +5,7 @@
 //! content digests; [`json_schema`] describes the file format for editors.
 
 mod diag;
+pub mod git;
 pub mod hash;
 pub mod model;
 mod node;

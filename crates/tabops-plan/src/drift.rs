@@ -26,6 +26,9 @@ pub struct DriftItem {
     pub action: Action,
     pub reason: String,
     pub changes: Vec<FieldChange>,
+    /// Content only: the commit (12 hex) that last published the live item, from its `tabops.commit.*` marker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_commit: Option<String>,
 }
 
 impl From<&PlannedAction> for DriftItem {
@@ -36,6 +39,7 @@ impl From<&PlannedAction> for DriftItem {
             action: a.action,
             reason: a.reason.clone(),
             changes: a.changes.clone(),
+            published_commit: None,
         }
     }
 }
@@ -93,9 +97,35 @@ pub fn classify(plan: &Plan, baseline: Option<&Desired>) -> DriftReport {
     report
 }
 
+/// Names the commit that last published each content item; `tags_of` gives a live item's tags by its id.
+pub fn annotate_commits(report: &mut DriftReport, plan: &Plan, tags_of: impl Fn(&str) -> Option<Vec<String>>) {
+    let mut by_address = std::collections::BTreeMap::new();
+    for action in &plan.actions {
+        let Some(id) = &action.live_id else { continue };
+        let commit = tags_of(id).and_then(|tags| tags.iter().find_map(|t| commit_of_marker(t)));
+        if let Some(commit) = commit {
+            by_address.insert(action.id.clone(), commit);
+        }
+    }
+    for item in report.pending_from_git.iter_mut().chain(report.changed_on_site.iter_mut()) {
+        item.published_commit = by_address.get(&item.address).cloned();
+    }
+}
+
+/// `tabops.commit.0123456789ab` -> `0123456789ab`.
+pub fn commit_of_marker(tag: &str) -> Option<String> {
+    let prefix = crate::marker::COMMIT_MARKER_PREFIX;
+    let head = tag.get(..prefix.len())?;
+    let hex = tag.get(prefix.len()..)?;
+    (head.eq_ignore_ascii_case(prefix) && !hex.is_empty()).then(|| hex.to_lowercase())
+}
+
 fn item_lines(out: &mut String, items: &[DriftItem], indent: &str) {
     for item in items {
         let _ = writeln!(out, "{indent}{} {}  # {}", item.action.glyph(), item.address, item.reason);
+        if let Some(commit) = &item.published_commit {
+            let _ = writeln!(out, "{indent}    (last published by tabops from commit {commit})");
+        }
         for change in &item.changes {
             let (g, line) = crate::render::change_line(change);
             let _ = writeln!(out, "{indent}    {g} {line}");

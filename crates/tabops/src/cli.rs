@@ -37,4 +37,6 @@ pub enum Command {
     Audit(commands::audit::AuditArgs),
     /// Run the local Tableau REST API emulator.
     Emulator(commands::emulator::EmulatorArgs),
+    /// Write the live site as a manifest directory (adopt tabops on an existing site).
+    Export(commands::export::ExportArgs),
 }

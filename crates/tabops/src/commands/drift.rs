@@ -4,9 +4,9 @@ use std::io::Write;
 
 use clap::Args;
 
+use super::ExitStatus;
 use super::reconcile::{self, Format, ManifestArgs, SafetyArgs};
 use super::site::SiteArgs;
-use super::ExitStatus;
 use crate::cli::GlobalArgs;
 
 #[derive(Debug, Args)]
@@ -21,9 +21,18 @@ pub struct DriftArgs {
 }
 
 pub async fn run(args: DriftArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let safety = SafetyArgs { max_deletes: None, allow_empty_project: true, allow_empty_site: true };
+    let safety = SafetyArgs {
+        max_deletes: None,
+        allow_empty_project: true,
+        allow_empty_site: true,
+        protected: Default::default(),
+    };
     let prepared = reconcile::prepare(&args.manifest, &args.site, &safety).await?;
-    let report = tabops_plan::drift::classify(&prepared.plan, None);
+    let mut report = tabops_plan::drift::classify(&prepared.plan, None);
+    let live = &prepared.inventory;
+    tabops_plan::drift::annotate_commits(&mut report, &prepared.plan, |id| {
+        live.workbooks.iter().chain(&live.datasources).find(|c| c.id == id).map(|c| c.tags.clone())
+    });
     let text = match args.format {
         Format::Text => tabops_plan::drift::render_text(&report),
         Format::Markdown => tabops_plan::drift::render_markdown(&report),

@@ -4,8 +4,10 @@ pub mod apply;
 pub mod audit;
 pub mod drift;
 pub mod emulator;
+pub mod export;
 pub mod plan;
 mod reconcile;
+mod review;
 mod site;
 pub mod validate;
 
@@ -40,5 +42,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Drift(args) => drift::run(args, &cli.global).await,
         Command::Audit(args) => audit::run(args, &cli.global).await,
         Command::Emulator(args) => emulator::run(args, &cli.global).await,
+        Command::Export(args) => export::run(args, &cli.global).await,
     }
 }

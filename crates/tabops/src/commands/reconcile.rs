@@ -1,10 +1,12 @@
 //! The pipeline `plan`, `apply` and `drift` share: load the manifest, connect, read the inventory, plan.
 
+use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use tabops_manifest::model::Desired;
 use tabops_manifest::{LoadError, LoadOptions, Loaded};
 use tabops_plan::{Plan, PlanOptions};
 
@@ -20,6 +22,13 @@ pub struct ManifestArgs {
     /// Select an environment defined under `environments:`.
     #[arg(long, env = "TABOPS_ENV")]
     pub env: Option<String>,
+    /// Read the manifest and its content files from this git revision (branch, tag, commit) instead of the work
+    /// tree; `-f` then names the manifest path inside the repository.
+    #[arg(long, value_name = "REF")]
+    pub git_ref: Option<String>,
+    /// The git repository (default: discovered from the current directory); with it, `-f` is relative to its root.
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
 }
 
 /// Safety switches of the planner.
@@ -35,6 +44,9 @@ pub struct SafetyArgs {
     /// Allow a plan that deletes every project or every content item of the site.
     #[arg(long)]
     pub allow_empty_site: bool,
+    /// Addresses protected in addition to the manifest's (e.g. by the `--base` manifest of a review).
+    #[arg(skip)]
+    pub protected: BTreeSet<String>,
 }
 
 impl SafetyArgs {
@@ -43,6 +55,7 @@ impl SafetyArgs {
             max_deletes: self.max_deletes,
             allow_empty_project: self.allow_empty_project,
             allow_empty_site: self.allow_empty_site,
+            protected: self.protected.clone(),
             ..PlanOptions::default()
         }
     }
@@ -59,18 +72,35 @@ pub enum Format {
     Json,
 }
 
+/// Loads the manifest from the work tree or, with `--git-ref`, from a commit; invalid manifests come back as
+/// `Err(LoadError)` for the caller to report.
+pub async fn load_or_diagnose(args: &ManifestArgs) -> anyhow::Result<Result<Loaded, LoadError>> {
+    let options = LoadOptions::from_process(args.env.clone(), true);
+    Ok(match &args.git_ref {
+        Some(reference) => {
+            let (args, reference) = (args.clone(), reference.clone());
+            tokio::task::spawn_blocking(move || super::review::load_at(&args, &reference, &options)).await??
+        }
+        None => {
+            let file = args.file.clone();
+            tokio::task::spawn_blocking(move || tabops_manifest::load(&file, &options)).await?
+        }
+    })
+}
+
 /// Loads the manifest; invalid manifests print their diagnostics and fail before anything is sent.
 pub async fn load_manifest(args: &ManifestArgs) -> anyhow::Result<Loaded> {
-    let options = LoadOptions::from_process(args.env.clone(), true);
-    let file = args.file.clone();
-    let loaded = tokio::task::spawn_blocking(move || tabops_manifest::load(&file, &options)).await?;
-    match loaded {
+    match load_or_diagnose(args).await? {
         Ok(loaded) => Ok(loaded),
         Err(LoadError::Invalid(diagnostics)) => {
             let mut err = anstream::stderr().lock();
             let _ = write!(err, "{diagnostics}");
             Err(Hint::error(
-                format!("the manifest `{}` has {} error(s); nothing was sent to the site", args.file.display(), diagnostics.len()),
+                format!(
+                    "the manifest `{}` has {} error(s); nothing was sent to the site",
+                    args.file.display(),
+                    diagnostics.len()
+                ),
                 format!("run `tabops validate -f {}` to check it offline", args.file.display()),
             ))
         }
@@ -80,8 +110,11 @@ pub async fn load_manifest(args: &ManifestArgs) -> anyhow::Result<Loaded> {
 
 /// A loaded manifest, a signed-in site and the plan between them.
 pub struct Prepared {
+    pub loaded: Loaded,
     pub site: Site,
     pub plan: Plan,
+    /// The live site as read for the plan.
+    pub inventory: tabops_plan::Inventory,
 }
 
 pub async fn prepare(manifest: &ManifestArgs, site_args: &SiteArgs, safety: &SafetyArgs) -> anyhow::Result<Prepared> {
@@ -91,8 +124,59 @@ pub async fn prepare(manifest: &ManifestArgs, site_args: &SiteArgs, safety: &Saf
     let inventory = tabops_apply::inventory::fetch(&site.client, &loaded.desired)
         .await
         .with_context(|| format!("failed to read {}", site.label))?;
-    let plan = tabops_plan::plan(&loaded.desired, &inventory, &safety.options());
-    Ok(Prepared { site, plan })
+    let mut options = safety.options();
+    match load_protected(&site_args.state_dir, site.client.site_id()) {
+        Ok(protected) => options.protected.extend(protected),
+        Err(err) => {
+            site.close().await;
+            return Err(err);
+        }
+    }
+    let mut plan = tabops_plan::plan(&loaded.desired, &inventory, &options);
+    plan.inputs.git = match super::review::git_info(manifest) {
+        Ok(git) => git,
+        Err(err) => {
+            site.close().await;
+            return Err(err);
+        }
+    };
+    Ok(Prepared { loaded, site, plan, inventory })
+}
+
+/// Where the addresses the last applied manifest marked `protect: true` are kept for a site, so that removing a
+/// protected object from the manifest cannot delete it (the planner refuses instead).
+fn protected_file(state_dir: &Path, site_id: &str) -> PathBuf {
+    let name: String = site_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    state_dir.join("protected").join(format!("{name}.json"))
+}
+
+/// The protected addresses recorded for a site by earlier applies (none when nothing was recorded yet).
+pub fn load_protected(state_dir: &Path, site_id: &str) -> anyhow::Result<BTreeSet<String>> {
+    let file = protected_file(state_dir, site_id);
+    let text = match std::fs::read_to_string(&file) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
+        Err(err) => return Err(anyhow::Error::new(err).context(format!("failed to read {}", file.display()))),
+    };
+    serde_json::from_str(&text).map_err(|err| {
+        Hint::error(
+            format!("the protected-object record {} is not a JSON list of addresses: {err}", file.display()),
+            "restore it from a backup, or delete it to forget which removed objects were protected",
+        )
+    })
+}
+
+/// Records the addresses `desired` protects for a site, plus `keep` (the earlier record, after a failed apply).
+pub fn save_protected(
+    state_dir: &Path,
+    site_id: &str,
+    desired: &Desired,
+    keep: &BTreeSet<String>,
+) -> anyhow::Result<()> {
+    let mut protected = tabops_plan::protected_addresses(desired);
+    protected.extend(keep.iter().cloned());
+    let text = serde_json::to_string_pretty(&protected).context("failed to serialise the protected addresses")?;
+    write_atomically(&protected_file(state_dir, site_id), &text)
 }
 
 /// Colour only on a terminal and only without NO_COLOR.

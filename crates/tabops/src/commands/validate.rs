@@ -2,28 +2,22 @@
 //! hint) and exit 1; success prints one summary line on stdout. Never touches the network.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use clap::Args;
-use tabops_manifest::{LoadError, LoadOptions};
+use tabops_manifest::LoadError;
 
 use super::ExitStatus;
+use super::reconcile::{self, ManifestArgs};
 use crate::cli::GlobalArgs;
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// The manifest: one YAML file or a directory of them.
-    #[arg(short = 'f', long = "file", env = "TABOPS_MANIFEST", default_value = "tabops")]
-    pub file: PathBuf,
-    /// Select an environment defined under `environments:`.
-    #[arg(long, env = "TABOPS_ENV")]
-    pub env: Option<String>,
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
 }
 
 pub async fn run(args: ValidateArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let options = LoadOptions::from_process(args.env.clone(), true);
-    let file = args.file.clone();
-    let loaded = tokio::task::spawn_blocking(move || tabops_manifest::load(&file, &options)).await?;
+    let loaded = reconcile::load_or_diagnose(&args.manifest).await?;
     match loaded {
         Ok(loaded) => {
             let mut out = anstream::stdout().lock();
@@ -50,7 +44,7 @@ pub async fn run(args: ValidateArgs, global: &GlobalArgs) -> anyhow::Result<Exit
                 err,
                 "\nvalidate: found {n} error{} in `{}`",
                 if n == 1 { "" } else { "s" },
-                args.file.display()
+                args.manifest.file.display()
             )?;
             Ok(ExitStatus::Error)
         }
