@@ -1,0 +1,626 @@
+//! Turning the site snapshot into manifest documents: one file per top-level project, `people.yaml` with the
+//! groups and every user the other files name, `site.yaml`.
+//!
+//! Everything is expressed the way the planner compares it, so a plan of the export against the same site has
+//! nothing to do: explicit permission sets (a template only when a rule equals it exactly), exact group
+//! memberships, tags without tabops' markers, hidden views as the sheets the site does not show. What the manifest
+//! cannot express (a `ProjectLeader: Deny`, a schedule Tableau Cloud would not accept) is left out with a warning.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+
+use tabops_manifest::model::{
+    AuthSetting, Capability, ContentKind, ContentPermissions, Every, Frequency, Mode, MonthDay, PermissionTarget,
+    RefreshType, Schedule, SiteRole,
+};
+use tabops_plan::marker::is_marker;
+use tabops_tableau as api;
+
+use super::content::{UniqueNames, manifest_reference, slug};
+use super::doc::{
+    ConnectionDoc, ContentDoc, DefaultsDoc, EveryDoc, GroupDoc, Lit, MonthDayDoc, PeopleFile, ProjectDoc, ProjectFile,
+    RefreshDoc, RuleDoc, UserDoc,
+};
+use super::site::{Snapshot, Tree};
+use crate::wire;
+
+/// The group every site has; exported only when a permission rule names it, and never with members.
+pub const ALL_USERS: &str = "All Users";
+
+/// A downloaded content file.
+pub struct Downloaded {
+    /// Relative to the export directory (`content/Sales/Orders.tdsx`).
+    pub relative: PathBuf,
+    /// Workbooks: the sheets in the file, when it could be read.
+    pub sheets: Option<Vec<String>>,
+}
+
+/// What the builder needs besides the snapshot.
+pub struct Inputs<'a> {
+    pub snapshot: &'a Snapshot,
+    pub tree: &'a Tree<'a>,
+    /// Projects exported in full.
+    pub full: &'a BTreeSet<String>,
+    /// Ancestors of exported subtrees, written with their names only.
+    pub ancestors: &'a BTreeSet<String>,
+    pub downloads: &'a HashMap<String, Downloaded>,
+    pub with_permissions: bool,
+    pub with_refresh: bool,
+}
+
+/// The built documents.
+pub struct Built {
+    pub people: PeopleFile,
+    /// `projects/<slug>.yaml` file name and document.
+    pub projects: Vec<(String, ProjectFile)>,
+    pub warnings: Vec<String>,
+    /// Addresses of items with connections that need `password: ${env:...}` added.
+    pub needs_password: Vec<String>,
+    pub refresh_tasks: usize,
+}
+
+struct Builder<'a> {
+    inputs: &'a Inputs<'a>,
+    users: HashMap<&'a str, &'a api::User>,
+    groups: HashMap<&'a str, &'a api::Group>,
+    referenced_users: BTreeSet<&'a str>,
+    all_users_referenced: bool,
+    warnings: Vec<String>,
+    needs_password: Vec<String>,
+    refresh_tasks: usize,
+}
+
+/// Builds every document from the snapshot.
+pub fn build(inputs: &Inputs<'_>) -> Built {
+    let snapshot = inputs.snapshot;
+    let mut b = Builder {
+        inputs,
+        users: snapshot.users.iter().map(|u| (u.id.as_str(), u)).collect(),
+        groups: snapshot.groups.iter().map(|g| (g.id.as_str(), g)).collect(),
+        referenced_users: BTreeSet::new(),
+        all_users_referenced: false,
+        warnings: Vec::new(),
+        needs_password: Vec::new(),
+        refresh_tasks: 0,
+    };
+    let mut names = UniqueNames::default();
+    let mut projects = Vec::new();
+    for root in inputs.tree.children_of(None) {
+        let root_id = root.id.as_str();
+        if !inputs.full.contains(root_id) && !inputs.ancestors.contains(root_id) {
+            continue;
+        }
+        let Some(doc) = b.project(root) else { continue };
+        let (mut datasources, mut workbooks) = (Vec::new(), Vec::new());
+        for d in &snapshot.datasources {
+            if b.in_tree(d.project_id.as_deref(), root_id) {
+                datasources.push(b.content(ContentKind::Datasource, ItemRef::from_datasource(d)));
+            }
+        }
+        for w in &snapshot.workbooks {
+            if b.in_tree(w.project_id.as_deref(), root_id) {
+                workbooks.push(b.content(ContentKind::Workbook, ItemRef::from_workbook(w)));
+            }
+        }
+        let mut datasources: Vec<(String, ContentDoc)> = datasources.into_iter().flatten().collect();
+        let mut workbooks: Vec<(String, ContentDoc)> = workbooks.into_iter().flatten().collect();
+        datasources.sort_by(|a, b| a.0.cmp(&b.0));
+        workbooks.sort_by(|a, b| a.0.cmp(&b.0));
+        let file = names.claim("projects", &slug(&root.name), ".yaml");
+        projects.push((
+            file,
+            ProjectFile {
+                version: 1,
+                projects: vec![doc],
+                datasources: datasources.into_iter().map(|(_, d)| d).collect(),
+                workbooks: workbooks.into_iter().map(|(_, d)| d).collect(),
+            },
+        ));
+    }
+    let people = b.people();
+    Built { people, projects, warnings: b.warnings, needs_password: b.needs_password, refresh_tasks: b.refresh_tasks }
+}
+
+/// The fields workbooks and data sources share.
+struct ItemRef<'a> {
+    id: &'a str,
+    name: &'a str,
+    project_id: Option<&'a str>,
+    description: Option<&'a str>,
+    owner_id: Option<&'a str>,
+    tags: &'a [String],
+    show_tabs: Option<bool>,
+}
+
+impl<'a> ItemRef<'a> {
+    fn from_workbook(w: &'a api::Workbook) -> ItemRef<'a> {
+        ItemRef {
+            id: &w.id,
+            name: &w.name,
+            project_id: w.project_id.as_deref(),
+            description: w.description.as_deref(),
+            owner_id: w.owner_id.as_deref(),
+            tags: &w.tags,
+            show_tabs: Some(w.show_tabs),
+        }
+    }
+    fn from_datasource(d: &'a api::Datasource) -> ItemRef<'a> {
+        ItemRef {
+            id: &d.id,
+            name: &d.name,
+            project_id: d.project_id.as_deref(),
+            description: d.description.as_deref(),
+            owner_id: d.owner_id.as_deref(),
+            tags: &d.tags,
+            show_tabs: None,
+        }
+    }
+}
+
+fn non_empty(text: Option<&str>) -> Option<Lit> {
+    text.filter(|t| !t.is_empty()).map(Lit::new)
+}
+
+impl<'a> Builder<'a> {
+    fn in_tree(&self, project: Option<&str>, root: &str) -> bool {
+        project.is_some_and(|p| self.inputs.full.contains(p) && self.inputs.tree.root_of(p) == root)
+    }
+
+    fn user_name(&mut self, id: Option<&str>, subject: &str, role: &str) -> Option<Lit> {
+        let id = id.filter(|i| !i.is_empty())?;
+        match self.users.get(id) {
+            Some(user) => {
+                self.referenced_users.insert(user.id.as_str());
+                Some(Lit::new(user.name.clone()))
+            }
+            None => {
+                self.warnings.push(format!("{subject}: {role} {id} is not a user of the site; left out"));
+                None
+            }
+        }
+    }
+
+    fn project(&mut self, project: &'a api::Project) -> Option<ProjectDoc> {
+        let inputs = self.inputs;
+        let id = project.id.as_str();
+        let full = inputs.full.contains(id);
+        if !full && !inputs.ancestors.contains(id) {
+            return None;
+        }
+        let children: Vec<ProjectDoc> =
+            inputs.tree.children_of(Some(id)).iter().filter_map(|child| self.project(child)).collect();
+        if !full {
+            return Some(ProjectDoc {
+                name: Lit::new(project.name.clone()),
+                description: None,
+                content_permissions: None,
+                owner: None,
+                permissions: None,
+                default_permissions: DefaultsDoc::default(),
+                projects: children,
+            });
+        }
+        let address = format!("project:{}", inputs.tree.path(id));
+        let owner = self.user_name(project.owner_id.as_deref(), &address, "owner");
+        let (permissions, default_permissions) = if inputs.with_permissions {
+            let explicit =
+                inputs.snapshot.permissions.get(id).map(|rows| self.rules(rows, PermissionTarget::Project, &address));
+            let defaults = DefaultsDoc {
+                workbooks: inputs.snapshot.defaults.get(&(id.to_owned(), ContentKind::Workbook)).map(|rows| {
+                    self.rules(rows, PermissionTarget::Workbook, &format!("{address} (default workbooks)"))
+                }),
+                datasources: inputs.snapshot.defaults.get(&(id.to_owned(), ContentKind::Datasource)).map(|rows| {
+                    self.rules(rows, PermissionTarget::Datasource, &format!("{address} (default data sources)"))
+                }),
+            };
+            (explicit, defaults)
+        } else {
+            (None, DefaultsDoc::default())
+        };
+        Some(ProjectDoc {
+            name: Lit::new(project.name.clone()),
+            description: non_empty(project.description.as_deref()),
+            content_permissions: project
+                .content_permissions
+                .as_deref()
+                .and_then(ContentPermissions::parse)
+                .map(ContentPermissions::as_str),
+            owner,
+            permissions,
+            default_permissions,
+            projects: children,
+        })
+    }
+
+    /// Live rules as manifest rules, groups first, each by name.
+    fn rules(&mut self, rows: &'a [api::GranteeCapabilities], target: PermissionTarget, subject: &str) -> Vec<RuleDoc> {
+        let mut out: Vec<((u8, String), RuleDoc)> = Vec::new();
+        for row in rows {
+            let (group, user) = match row.grantee.kind {
+                api::GranteeKind::Group => match self.groups.get(row.grantee.id.as_str()) {
+                    Some(g) => {
+                        if g.name.eq_ignore_ascii_case(ALL_USERS) {
+                            self.all_users_referenced = true;
+                        }
+                        (Some(g.name.clone()), None)
+                    }
+                    None => {
+                        self.warnings
+                            .push(format!("{subject}: a rule for unknown group {} is left out", row.grantee.id));
+                        continue;
+                    }
+                },
+                api::GranteeKind::User => match self.users.get(row.grantee.id.as_str()) {
+                    Some(u) => {
+                        self.referenced_users.insert(u.id.as_str());
+                        (None, Some(u.name.clone()))
+                    }
+                    None => {
+                        self.warnings
+                            .push(format!("{subject}: a rule for unknown user {} is left out", row.grantee.id));
+                        continue;
+                    }
+                },
+                api::GranteeKind::GroupSet => {
+                    self.warnings.push(format!(
+                        "{subject}: a rule for group set {} is left out (the manifest has no group sets)",
+                        row.grantee.id
+                    ));
+                    continue;
+                }
+            };
+            let mut capabilities: BTreeMap<Capability, Mode> = BTreeMap::new();
+            for c in &row.capabilities {
+                let mode = match c.mode {
+                    api::CapabilityMode::Allow => Mode::Allow,
+                    api::CapabilityMode::Deny => Mode::Deny,
+                };
+                match Capability::parse(&c.name) {
+                    Some(Capability::ProjectLeader) if mode == Mode::Deny => self
+                        .warnings
+                        .push(format!("{subject}: `ProjectLeader: Deny` cannot be written in a manifest; left out")),
+                    Some(cap) if cap.valid_for(target) => {
+                        capabilities.insert(cap, mode);
+                    }
+                    _ => self
+                        .warnings
+                        .push(format!("{subject}: capability `{}` is not managed by tabops; left out", c.name)),
+                }
+            }
+            if capabilities.is_empty() {
+                continue;
+            }
+            let template = TEMPLATE_NAMES.into_iter().find(|t| template(t, target).as_ref() == Some(&capabilities));
+            let key = match (&group, &user) {
+                (Some(g), _) => (0, g.to_lowercase()),
+                (_, Some(u)) => (1, u.to_lowercase()),
+                _ => (2, String::new()),
+            };
+            let capabilities =
+                template.is_none().then(|| capabilities.iter().map(|(c, m)| (c.as_str(), m.as_str())).collect());
+            out.push((key, RuleDoc { group: group.map(Lit), user: user.map(Lit), template, capabilities }));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.into_iter().map(|(_, rule)| rule).collect()
+    }
+
+    fn content(&mut self, kind: ContentKind, item: ItemRef<'a>) -> Option<(String, ContentDoc)> {
+        let inputs = self.inputs;
+        let project_id = item.project_id?;
+        let path = inputs.tree.path(project_id);
+        let address = format!("{}:{}/{}", kind.as_str(), path, item.name.replace('\\', "\\\\").replace('/', "\\/"));
+        let Some(download) = inputs.downloads.get(item.id) else {
+            self.warnings.push(format!("{address}: no content file was downloaded; left out"));
+            return None;
+        };
+        let hidden_views = match (&download.sheets, kind) {
+            (Some(sheets), ContentKind::Workbook) => {
+                let visible: BTreeSet<String> = inputs
+                    .snapshot
+                    .views
+                    .iter()
+                    .filter(|v| v.workbook_id.as_deref() == Some(item.id))
+                    .map(|v| v.name.to_lowercase())
+                    .collect();
+                let mut seen = BTreeSet::new();
+                sheets
+                    .iter()
+                    .filter(|s| !visible.contains(&s.to_lowercase()) && seen.insert(s.to_lowercase()))
+                    .map(|s| Lit::new(s.clone()))
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        let mut tags: BTreeMap<String, &String> = BTreeMap::new();
+        for tag in item.tags.iter().filter(|t| !is_marker(t)) {
+            tags.entry(tag.to_lowercase()).or_insert(tag);
+        }
+        let owner = self.user_name(item.owner_id, &address, "owner");
+        let connections: Vec<ConnectionDoc> = inputs
+            .snapshot
+            .connections
+            .get(item.id)
+            .map(|list| list.iter().filter_map(connection).collect())
+            .unwrap_or_default();
+        if connections.iter().any(|c| c.username.is_some()) {
+            self.needs_password.push(address.clone());
+        }
+        let target = match kind {
+            ContentKind::Workbook => PermissionTarget::Workbook,
+            ContentKind::Datasource => PermissionTarget::Datasource,
+        };
+        let permissions = if inputs.with_permissions {
+            inputs.snapshot.permissions.get(item.id).map(|rows| self.rules(rows, target, &address))
+        } else {
+            None
+        };
+        let refresh = self.refresh(kind, item.id, &address);
+        let doc = ContentDoc {
+            name: Lit::new(item.name),
+            project: path.segments().iter().map(|s| Lit::new(s.clone())).collect(),
+            file: Lit::new(manifest_reference(&download.relative)),
+            description: non_empty(item.description),
+            show_tabs: item.show_tabs.filter(|_| kind == ContentKind::Workbook),
+            hidden_views,
+            tags: tags.into_values().map(|t| Lit::new(t.clone())).collect(),
+            owner,
+            connections,
+            permissions,
+            refresh,
+        };
+        Some((address.to_lowercase(), doc))
+    }
+
+    fn refresh(&mut self, kind: ContentKind, id: &str, address: &str) -> Vec<RefreshDoc> {
+        let tasks: Vec<&api::RefreshTask> = self
+            .inputs
+            .snapshot
+            .tasks
+            .iter()
+            .filter(|t| match &t.target {
+                Some(api::TaskTarget::Workbook(w)) => kind == ContentKind::Workbook && w == id,
+                Some(api::TaskTarget::Datasource(d)) => kind == ContentKind::Datasource && d == id,
+                None => false,
+            })
+            .collect();
+        if tasks.is_empty() {
+            return Vec::new();
+        }
+        if !self.inputs.with_refresh {
+            self.warnings.push(format!(
+                "{address}: {} extract-refresh task(s) not exported (pass --with-refresh); a plan of this manifest \
+                 would delete them",
+                tasks.len()
+            ));
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for task in tasks {
+            let refresh_type = wire::refresh_type(task);
+            let schedule = task.schedule.as_ref().and_then(wire::normalize_schedule);
+            match schedule.as_ref().map(|s| (s, expressible(s))) {
+                Some((s, Ok(()))) => out.push((refresh_doc(refresh_type, s), s.to_string())),
+                Some((_, Err(why))) => self.warnings.push(format!(
+                    "{address}: refresh task {} is left out: {why}; a plan of this manifest would delete it",
+                    task.id
+                )),
+                None => self.warnings.push(format!(
+                    "{address}: refresh task {} has a schedule the manifest cannot express; a plan of this manifest \
+                     would delete it",
+                    task.id
+                )),
+            }
+        }
+        out.sort_by(|a, b| a.1.cmp(&b.1));
+        self.refresh_tasks += out.len();
+        out.into_iter().map(|(doc, _)| doc).collect()
+    }
+
+    fn people(&mut self) -> PeopleFile {
+        let snapshot = self.inputs.snapshot;
+        let mut groups: Vec<&api::Group> = snapshot
+            .groups
+            .iter()
+            .filter(|g| !g.name.eq_ignore_ascii_case(ALL_USERS) || self.all_users_referenced)
+            .collect();
+        groups.sort_by_key(|g| g.name.to_lowercase());
+        let mut group_docs = Vec::new();
+        for group in groups {
+            let all_users = group.name.eq_ignore_ascii_case(ALL_USERS);
+            let members = (!all_users).then(|| {
+                let mut names: Vec<&'a api::User> = snapshot
+                    .members
+                    .get(&group.id)
+                    .map(|ids| ids.iter().filter_map(|id| self.users.get(id.as_str()).copied()).collect())
+                    .unwrap_or_default();
+                names.sort_by_key(|u| u.name.to_lowercase());
+                for user in &names {
+                    self.referenced_users.insert(user.id.as_str());
+                }
+                names.into_iter().map(|u| Lit::new(u.name.clone())).collect()
+            });
+            group_docs.push(GroupDoc {
+                name: Lit::new(group.name.clone()),
+                minimum_site_role: (!all_users)
+                    .then(|| group.minimum_site_role.as_deref().and_then(SiteRole::parse).map(SiteRole::as_str))
+                    .flatten(),
+                members,
+            });
+        }
+        let mut users: Vec<&api::User> =
+            self.referenced_users.iter().filter_map(|id| self.users.get(id).copied()).collect();
+        users.sort_by_key(|u| u.name.to_lowercase());
+        let mut user_docs = Vec::new();
+        for user in users {
+            let site_role = user.site_role.as_deref().and_then(SiteRole::parse);
+            if site_role.is_none() {
+                self.warnings.push(format!(
+                    "user:{}: site role {:?} is not a Tableau Cloud role; exported as a reference only",
+                    user.name,
+                    user.site_role.as_deref().unwrap_or("")
+                ));
+            }
+            user_docs.push(UserDoc {
+                name: Lit::new(user.name.clone()),
+                site_role: site_role.map(SiteRole::as_str),
+                auth_setting: user.auth_setting.as_deref().and_then(AuthSetting::parse).map(AuthSetting::as_str),
+                full_name: non_empty(user.full_name.as_deref()),
+                email: non_empty(user.email.as_deref()),
+            });
+        }
+        PeopleFile { version: 1, users: user_docs, groups: group_docs }
+    }
+}
+
+/// A connection without a password; connections through a published data source carry no credentials of their
+/// own and are left out.
+fn connection(c: &api::Connection) -> Option<ConnectionDoc> {
+    if c.datasource_id.is_some() {
+        return None;
+    }
+    let server = c.server_address.as_deref().filter(|s| !s.is_empty())?;
+    Some(ConnectionDoc {
+        server: Some(Lit::new(server)),
+        port: c.server_port.as_deref().and_then(|p| p.parse().ok()),
+        username: non_empty(c.user_name.as_deref()),
+        embed: c.embed_password.unwrap_or(false),
+    })
+}
+
+/// Whether the manifest accepts the schedule (Tableau Cloud's rules, as the loader checks them).
+fn expressible(s: &Schedule) -> Result<(), String> {
+    let on_boundary = |t: tabops_manifest::model::TimeOfDay| t.minute.is_multiple_of(5);
+    if !on_boundary(s.start) || s.end.is_some_and(|e| !on_boundary(e)) {
+        return Err("its times are not on a 5-minute boundary".into());
+    }
+    match s.frequency {
+        Frequency::Hourly => {
+            if s.end.is_none_or(|end| end <= s.start) {
+                return Err("its hourly window does not end after it starts".into());
+            }
+            let every_ok = match s.every {
+                None => true,
+                Some(Every::Hours(h)) => matches!(h, 1 | 2 | 4 | 6 | 8 | 12),
+                Some(Every::Minutes(m)) => matches!(m, 15 | 30),
+            };
+            if !every_ok {
+                return Err("its interval is not one Tableau Cloud offers".into());
+            }
+            if s.weekdays.is_empty() {
+                return Err("it runs on no weekday".into());
+            }
+        }
+        Frequency::Daily | Frequency::Weekly if s.weekdays.is_empty() => return Err("it runs on no weekday".into()),
+        Frequency::Monthly if s.month_days.is_empty() => return Err("it runs on no day of the month".into()),
+        _ => {}
+    }
+    Ok(())
+}
+
+fn refresh_doc(refresh_type: RefreshType, s: &Schedule) -> RefreshDoc {
+    let hourly = s.frequency == Frequency::Hourly;
+    RefreshDoc {
+        refresh_type: match refresh_type {
+            RefreshType::Full => "full",
+            RefreshType::Incremental => "incremental",
+        },
+        frequency: match s.frequency {
+            Frequency::Hourly => "hourly",
+            Frequency::Daily => "daily",
+            Frequency::Weekly => "weekly",
+            Frequency::Monthly => "monthly",
+        },
+        at: s.start.to_string(),
+        until: s.end.filter(|_| hourly).map(|e| e.to_string()),
+        every: s.every.filter(|_| hourly).map(|e| match e {
+            Every::Hours(h) => EveryDoc::Hours(h),
+            Every::Minutes(m) => EveryDoc::Text(format!("{m}m")),
+        }),
+        weekdays: if s.frequency == Frequency::Monthly {
+            Vec::new()
+        } else {
+            s.weekdays.iter().map(|d| d.as_str().get(..3).unwrap_or(d.as_str())).collect()
+        },
+        month_days: s
+            .month_days
+            .iter()
+            .map(|d| match d {
+                MonthDay::Day(n) => MonthDayDoc::Day(*n),
+                MonthDay::LastDay => MonthDayDoc::Last("last"),
+            })
+            .collect(),
+    }
+}
+
+/// Template names in the order preferred when several are equal (`Viewer` before `Explorer` on projects).
+const TEMPLATE_NAMES: [&str; 6] = ["Viewer", "Explorer", "Publisher", "ProjectLeader", "Administrator", "Denied"];
+
+/// The capabilities a template grants (docs/manifest.md, "Permission rules"); `None` where it is not defined.
+fn template(name: &str, target: PermissionTarget) -> Option<BTreeMap<Capability, Mode>> {
+    use Capability::*;
+    let all = |mode| {
+        Capability::ALL.into_iter().filter(|c| c.valid_for(target) && *c != ProjectLeader).map(|c| (c, mode)).collect()
+    };
+    let allow = |caps: &[Capability]| caps.iter().map(|c| (*c, Mode::Allow)).collect();
+    let wb_viewer = [Read, Filter, ViewComments, AddComment, ExportImage, ExportData];
+    let wb_explorer = [&wb_viewer[..], &[ShareView, ViewUnderlyingData, WebAuthoring, RunExplainData]].concat();
+    let ds_explorer = [Read, Connect, ExportXml];
+    Some(match (name, target) {
+        ("Viewer" | "Explorer", PermissionTarget::Project) => allow(&[Read]),
+        ("Publisher" | "Administrator", PermissionTarget::Project) => allow(&[Read, Write]),
+        ("ProjectLeader", PermissionTarget::Project) => allow(&[Read, Write, ProjectLeader]),
+        ("Viewer", PermissionTarget::Workbook) => allow(&wb_viewer),
+        ("Explorer", PermissionTarget::Workbook) => allow(&wb_explorer),
+        ("Publisher", PermissionTarget::Workbook) => allow(&[&wb_explorer[..], &[ExportXml, Write]].concat()),
+        ("Viewer", PermissionTarget::Datasource) => allow(&[Read, Connect]),
+        ("Explorer", PermissionTarget::Datasource) => allow(&ds_explorer),
+        ("Publisher", PermissionTarget::Datasource) => allow(&[&ds_explorer[..], &[Write, SaveAs]].concat()),
+        ("Administrator", _) => all(Mode::Allow),
+        ("Denied", _) => all(Mode::Deny),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_that_equal_a_template_are_written_as_it() {
+        let viewer = template("Viewer", PermissionTarget::Workbook).unwrap();
+        assert_eq!(
+            TEMPLATE_NAMES.into_iter().find(|t| template(t, PermissionTarget::Workbook).as_ref() == Some(&viewer)),
+            Some("Viewer")
+        );
+        let read_only: BTreeMap<Capability, Mode> = [(Capability::Read, Mode::Allow)].into();
+        let found =
+            TEMPLATE_NAMES.into_iter().find(|t| template(t, PermissionTarget::Project).as_ref() == Some(&read_only));
+        assert_eq!(found, Some("Viewer"));
+        assert!(template("ProjectLeader", PermissionTarget::Workbook).is_none());
+        let denied = template("Denied", PermissionTarget::Datasource).unwrap();
+        assert!(denied.values().all(|m| *m == Mode::Deny) && denied.len() == 8);
+    }
+
+    #[test]
+    fn schedules_outside_cloud_rules_are_not_expressible() {
+        use tabops_manifest::model::{TimeOfDay, Weekday};
+        let base = Schedule {
+            frequency: Frequency::Daily,
+            start: TimeOfDay { hour: 6, minute: 0 },
+            end: None,
+            every: None,
+            weekdays: [Weekday::Monday].into(),
+            month_days: BTreeSet::new(),
+        };
+        assert!(expressible(&base).is_ok());
+        assert!(expressible(&Schedule { start: TimeOfDay { hour: 6, minute: 3 }, ..base.clone() }).is_err());
+        assert!(expressible(&Schedule { weekdays: BTreeSet::new(), ..base.clone() }).is_err());
+        let hourly = Schedule { frequency: Frequency::Hourly, every: Some(Every::Hours(4)), ..base.clone() };
+        assert!(expressible(&hourly).is_err(), "hourly needs an end");
+        let doc =
+            refresh_doc(RefreshType::Incremental, &Schedule { end: Some(TimeOfDay { hour: 22, minute: 0 }), ..hourly });
+        assert_eq!((doc.refresh_type, doc.frequency, doc.at.as_str()), ("incremental", "hourly", "06:00"));
+        assert_eq!(doc.until.as_deref(), Some("22:00"));
+        assert_eq!(doc.weekdays, vec!["Mon"]);
+    }
+}

@@ -1,0 +1,251 @@
+//! Reading the live site for an export: every list once, then the per-object details (group members,
+//! permissions, connections) only for what is exported, and a project tree to turn ids into paths.
+
+use std::collections::{BTreeSet, HashMap};
+
+use futures::future::try_join_all;
+use tabops_manifest::model::{ContentKind, ProjectPath};
+use tabops_tableau as api;
+
+use super::ExportError;
+
+/// Everything read from the site.
+pub struct Snapshot {
+    pub projects: Vec<api::Project>,
+    pub users: Vec<api::User>,
+    pub groups: Vec<api::Group>,
+    pub workbooks: Vec<api::Workbook>,
+    pub datasources: Vec<api::Datasource>,
+    pub tasks: Vec<api::RefreshTask>,
+    pub views: Vec<api::View>,
+    /// Group id -> member user ids.
+    pub members: HashMap<String, Vec<String>>,
+    /// Object id -> explicit rules (projects, workbooks, data sources).
+    pub permissions: HashMap<String, Vec<api::GranteeCapabilities>>,
+    /// (project id, kind) -> default rules.
+    pub defaults: HashMap<(String, ContentKind), Vec<api::GranteeCapabilities>>,
+    /// Item id -> connections.
+    pub connections: HashMap<String, Vec<api::Connection>>,
+}
+
+fn fetch_err(what: &str) -> impl FnOnce(api::Error) -> ExportError + '_ {
+    move |source| ExportError::Fetch { what: what.to_owned(), source: Box::new(source) }
+}
+
+/// The lists: one paged request per kind, all at once.
+pub async fn read_lists(client: &api::Client) -> Result<Snapshot, ExportError> {
+    let (projects, users, groups, workbooks, datasources, tasks, views) = tokio::try_join!(
+        async { client.projects().await.map_err(fetch_err("list projects")) },
+        async { client.users().await.map_err(fetch_err("list users")) },
+        async { client.groups().await.map_err(fetch_err("list groups")) },
+        async { client.workbooks().await.map_err(fetch_err("list workbooks")) },
+        async { client.datasources().await.map_err(fetch_err("list data sources")) },
+        async { client.refresh_tasks().await.map_err(fetch_err("list extract-refresh tasks")) },
+        async { client.views().await.map_err(fetch_err("list views")) },
+    )?;
+    Ok(Snapshot {
+        projects,
+        users,
+        groups,
+        workbooks,
+        datasources,
+        tasks,
+        views,
+        members: HashMap::new(),
+        permissions: HashMap::new(),
+        defaults: HashMap::new(),
+        connections: HashMap::new(),
+    })
+}
+
+/// One per-object read.
+enum Detail {
+    Members(String),
+    Permissions(api::PermissionTarget, String),
+    Defaults(String, ContentKind),
+    Connections(ContentKind, String),
+}
+
+enum Answer {
+    Users(Vec<api::User>),
+    Rules(Vec<api::GranteeCapabilities>),
+    Connections(Vec<api::Connection>),
+}
+
+/// Which objects the details are needed for.
+pub struct DetailRequest<'a> {
+    pub groups: Vec<&'a str>,
+    pub projects: Vec<&'a str>,
+    pub items: Vec<(ContentKind, &'a str)>,
+    pub with_permissions: bool,
+}
+
+/// Reads members, permissions and connections for the exported objects (concurrency is bounded by the client).
+pub async fn read_details(
+    client: &api::Client,
+    snapshot: &mut Snapshot,
+    request: DetailRequest<'_>,
+) -> Result<(), ExportError> {
+    let mut wanted: Vec<Detail> = request.groups.iter().map(|g| Detail::Members((*g).to_owned())).collect();
+    for (kind, id) in &request.items {
+        wanted.push(Detail::Connections(*kind, (*id).to_owned()));
+    }
+    if request.with_permissions {
+        for project in &request.projects {
+            let id = (*project).to_owned();
+            wanted.push(Detail::Permissions(api::PermissionTarget::Project(id.clone()), id.clone()));
+            wanted.push(Detail::Defaults(id.clone(), ContentKind::Workbook));
+            wanted.push(Detail::Defaults(id, ContentKind::Datasource));
+        }
+        for (kind, id) in &request.items {
+            let id = (*id).to_owned();
+            let target = match kind {
+                ContentKind::Workbook => api::PermissionTarget::Workbook(id.clone()),
+                ContentKind::Datasource => api::PermissionTarget::Datasource(id.clone()),
+            };
+            wanted.push(Detail::Permissions(target, id));
+        }
+    }
+    let answers = try_join_all(wanted.into_iter().map(|detail| async move {
+        let answer = match &detail {
+            Detail::Members(group) => {
+                Answer::Users(client.group_members(group).await.map_err(fetch_err("list group members"))?)
+            }
+            Detail::Permissions(target, _) => {
+                Answer::Rules(client.permissions(target).await.map_err(fetch_err("read permissions"))?)
+            }
+            Detail::Defaults(project, kind) => {
+                let which = match kind {
+                    ContentKind::Workbook => api::DefaultPermissionKind::Workbooks,
+                    ContentKind::Datasource => api::DefaultPermissionKind::Datasources,
+                };
+                let rules =
+                    client.default_permissions(project, which).await.map_err(fetch_err("read default permissions"))?;
+                Answer::Rules(rules)
+            }
+            Detail::Connections(kind, id) => {
+                let connections = match kind {
+                    ContentKind::Workbook => client.workbook_connections(id).await,
+                    ContentKind::Datasource => client.datasource_connections(id).await,
+                };
+                Answer::Connections(connections.map_err(fetch_err("list connections"))?)
+            }
+        };
+        Ok::<_, ExportError>((detail, answer))
+    }))
+    .await?;
+    for (detail, answer) in answers {
+        match (detail, answer) {
+            (Detail::Members(group), Answer::Users(users)) => {
+                snapshot.members.insert(group, users.into_iter().map(|u| u.id).collect());
+            }
+            (Detail::Permissions(_, id), Answer::Rules(rules)) => {
+                snapshot.permissions.insert(id, rules);
+            }
+            (Detail::Defaults(project, kind), Answer::Rules(rules)) => {
+                snapshot.defaults.insert((project, kind), rules);
+            }
+            (Detail::Connections(_, id), Answer::Connections(connections)) => {
+                snapshot.connections.insert(id, connections);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The live project hierarchy.
+pub struct Tree<'a> {
+    pub by_id: HashMap<&'a str, &'a api::Project>,
+    /// Parent id -> children, sorted by name.
+    pub children: HashMap<&'a str, Vec<&'a api::Project>>,
+    /// Top-level projects, sorted by name.
+    pub roots: Vec<&'a api::Project>,
+}
+
+impl<'a> Tree<'a> {
+    pub fn new(projects: &'a [api::Project]) -> Tree<'a> {
+        let by_id: HashMap<&str, &api::Project> = projects.iter().map(|p| (p.id.as_str(), p)).collect();
+        let mut children: HashMap<&str, Vec<&api::Project>> = HashMap::new();
+        let mut roots = Vec::new();
+        for project in projects {
+            // A parent that is not listed (unreadable) makes the project a root rather than losing it.
+            match project.parent_id.as_deref().filter(|p| by_id.contains_key(p)) {
+                Some(parent) => children.entry(parent).or_default().push(project),
+                None => roots.push(project),
+            }
+        }
+        let by_name = |a: &&api::Project, b: &&api::Project| {
+            a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id))
+        };
+        for list in children.values_mut() {
+            list.sort_by(by_name);
+        }
+        roots.sort_by(by_name);
+        Tree { by_id, children, roots }
+    }
+
+    pub fn parent(&self, id: &str) -> Option<&'a str> {
+        let project: &'a api::Project = self.by_id.get(id)?;
+        project.parent_id.as_deref().filter(|p| self.by_id.contains_key(p))
+    }
+
+    pub fn children_of<'s>(&'s self, id: Option<&str>) -> &'s [&'a api::Project] {
+        match id {
+            None => &self.roots,
+            Some(id) => self.children.get(id).map(Vec::as_slice).unwrap_or_default(),
+        }
+    }
+
+    /// The names from the top-level project down to `id`.
+    pub fn path(&self, id: &str) -> ProjectPath {
+        let mut segments = Vec::new();
+        let mut current = Some(id);
+        let mut guard = 0;
+        while let Some(at) = current {
+            let Some(project) = self.by_id.get(at) else { break };
+            segments.push(project.name.clone());
+            current = self.parent(at);
+            guard += 1;
+            if guard > 256 {
+                break;
+            }
+        }
+        segments.reverse();
+        ProjectPath::new(segments)
+    }
+
+    /// The project at `path` (names compare case-insensitively).
+    pub fn resolve(&self, path: &ProjectPath) -> Option<&'a str> {
+        let mut parent: Option<&str> = None;
+        for segment in path.segments() {
+            let found = self.children_of(parent).iter().find(|p| p.name.to_lowercase() == segment.to_lowercase())?;
+            parent = Some(found.id.as_str());
+        }
+        parent
+    }
+
+    /// `id` and every project below it.
+    pub fn subtree(&self, id: &'a str, out: &mut BTreeSet<&'a str>) {
+        if !out.insert(id) {
+            return;
+        }
+        for child in self.children_of(Some(id)) {
+            self.subtree(child.id.as_str(), out);
+        }
+    }
+
+    /// The top-level ancestor of `id` (itself when top level).
+    pub fn root_of(&self, id: &'a str) -> &'a str {
+        let mut current = id;
+        let mut guard = 0;
+        while let Some(parent) = self.parent(current) {
+            current = parent;
+            guard += 1;
+            if guard > 256 {
+                break;
+            }
+        }
+        current
+    }
+}

@@ -1,0 +1,149 @@
+//! `tabops export`: adopt tabops on an existing site. Reads the live site (every project, or the `--project`
+//! subtrees) and writes it as a manifest directory split by project, with each item's content downloaded beside
+//! it, then checks that a plan of the export against the same site has no changes.
+//!
+//! Adoption (on by default, `--no-adopt` to skip): content tabops never published carries no `tabops.sha256.*`
+//! checksum marker, so a plan would republish every exported item. Export therefore tags each exported item with
+//! the marker a plan computes for its downloaded file; these tag writes are announced on stderr and recorded in
+//! the audit log like an apply's actions. The planner is unchanged: it never trusts an unmarked item, so a later
+//! change to an exported file is still published.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use tabops_apply::audit::AuditLog;
+use tabops_apply::export::{self, ExportOptions};
+use tabops_manifest::model::ProjectPath;
+
+use super::ExitStatus;
+use super::site::{self, SiteArgs};
+use crate::cli::GlobalArgs;
+use crate::errors::Hint;
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Directory to write the manifest and content into; it must be empty unless --force.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Export only this project and everything below it (a path such as `Sales/EMEA`, `\/` for a `/` in a name).
+    /// Repeatable. Default: every project.
+    #[arg(long = "project", value_name = "PATH")]
+    pub projects: Vec<String>,
+    #[command(flatten)]
+    pub site: SiteArgs,
+    /// Export explicit and default permissions of projects, workbooks and data sources.
+    #[arg(long)]
+    pub with_permissions: bool,
+    /// Export extract-refresh schedules (without it, a plan of the export would delete the site's tasks).
+    #[arg(long)]
+    pub with_refresh: bool,
+    /// Do not tag exported items with their checksum markers (nothing is written to the site; a plan of the
+    /// export will then republish every item).
+    #[arg(long)]
+    pub no_adopt: bool,
+    /// Write into a non-empty directory, replacing site.yaml, people.yaml, projects/ and content/.
+    #[arg(long)]
+    pub force: bool,
+    /// The audit log recording the adoption's tag writes (default: `audit.jsonl` in the state directory).
+    #[arg(long, env = "TABOPS_AUDIT_LOG")]
+    pub audit_log: Option<PathBuf>,
+}
+
+pub async fn run(args: ExportArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    let target = site::resolve_target(&args.site, None);
+    let site = site::connect(&args.site, &target).await?;
+    let options = ExportOptions {
+        out: args.out.clone(),
+        projects: args.projects.iter().map(|p| ProjectPath::parse(p)).collect(),
+        with_permissions: args.with_permissions,
+        with_refresh: args.with_refresh,
+        force: args.force,
+        site: target.clone(),
+    };
+    let audit_path = args.audit_log.clone().unwrap_or_else(|| args.site.state_dir.join("audit.jsonl"));
+    let audit = if args.no_adopt { None } else { Some(AuditLog::open(&audit_path, uuid::Uuid::new_v4().to_string())?) };
+    let result = export::export(&site.client, &options, audit.as_ref()).await;
+    let report = match result {
+        Ok(report) => report,
+        Err(err) => {
+            site.close().await;
+            let not_empty = matches!(err, export::ExportError::NotEmpty { .. });
+            let err = anyhow::Error::new(err).context(format!("failed to export {}", site_label(&target)));
+            return Err(if not_empty {
+                Hint::error(format!("{err:#}"), "choose an empty directory, or pass --force to replace an export")
+            } else {
+                err
+            });
+        }
+    };
+    let changes = export::verify(&site.client, &report.desired)
+        .await
+        .with_context(|| format!("failed to check the export against {}", site.label));
+    site.close().await;
+    let changes = changes?;
+
+    let mut err = anstream::stderr().lock();
+    for warning in &report.warnings {
+        writeln!(err, "warning: {warning}")?;
+    }
+    if !report.needs_password.is_empty() {
+        writeln!(
+            err,
+            "warning: the API never returns connection passwords; before these items can be republished, add \
+             `password: \"${{env:NAME}}\"` to their connections:"
+        )?;
+        for address in &report.needs_password {
+            writeln!(err, "  - {address}")?;
+        }
+    }
+    if !report.adopted.is_empty() {
+        writeln!(
+            err,
+            "Adopted {} item(s): tagged with the checksum marker of their exported file (recorded in {}):",
+            report.adopted.len(),
+            audit_path.display()
+        )?;
+        for adopted in &report.adopted {
+            writeln!(err, "  ~ {} +{}", adopted.address, adopted.marker)?;
+        }
+    }
+    let mut out = anstream::stdout().lock();
+    writeln!(
+        out,
+        "Exported {} to {}: {} project(s), {} group(s), {} user(s), {} data source(s), {} workbook(s), {} refresh \
+         task(s), {} byte(s) of content in {} manifest file(s).",
+        site_label(&target),
+        args.out.display(),
+        report.projects,
+        report.groups,
+        report.users,
+        report.datasources,
+        report.workbooks,
+        report.refresh_tasks,
+        report.downloaded_bytes,
+        report.files.len()
+    )?;
+    if changes.is_empty() {
+        writeln!(out, "Checked: a plan of {} against the site has no changes.", args.out.display())?;
+    } else {
+        writeln!(
+            err,
+            "warning: a plan of {} against the site still has {} change(s):",
+            args.out.display(),
+            changes.len()
+        )?;
+        for change in &changes {
+            writeln!(err, "  - {change}")?;
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn site_label(target: &tabops_manifest::model::SiteTarget) -> String {
+    match &target.server {
+        tabops_manifest::model::Server::Local => format!("local site '{}'", target.content_url),
+        tabops_manifest::model::Server::Url(url) => format!("site '{}' on {url}", target.content_url),
+    }
+}

@@ -1,0 +1,271 @@
+//! `tabops export` end to end: a real emulator on loopback started in the test, the real binary, temp dirs.
+//! The acceptance is the round trip: apply a manifest (or seed a site by other means), export it, and a plan of
+//! the export against the same site has no changes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tabops_emulator::{Emulator, EmulatorConfig};
+
+const PASSWORDS: [(&str, &str); 3] =
+    [("SALES_DB_PASSWORD", "dummy-sales"), ("FINANCE_DB_PASSWORD", "dummy-finance"), ("OPS_DB_PASSWORD", "dummy-ops")];
+
+struct Site {
+    // Dropped before its runtime.
+    emulator: Option<Emulator>,
+    _runtime: tokio::runtime::Runtime,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        if let Some(emulator) = self.emulator.take() {
+            self._runtime.block_on(emulator.shutdown());
+        }
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    fn expect(self, code: i32) -> Run {
+        assert_eq!(self.code, code, "exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        self
+    }
+}
+
+impl Site {
+    fn start() -> Site {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let emulator = runtime.block_on(Emulator::start(EmulatorConfig::default())).unwrap();
+        Site { emulator: Some(emulator), _runtime: runtime, dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn url(&self) -> String {
+        self.emulator.as_ref().map(|e| e.url()).unwrap_or_default()
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let url = self.url();
+        let state = self.path("state");
+        let audit = self.path("audit.jsonl");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tabops"));
+        command
+            .args(args)
+            .args(["--server", &url, "--site", "acme"])
+            .arg("--state-dir")
+            .arg(&state)
+            .env("TABLEAU_PAT_NAME", "tabops")
+            .env("TABLEAU_PAT_SECRET", "tabops-local-secret")
+            .env("TABOPS_AUDIT_LOG", &audit)
+            .env("NO_COLOR", "1")
+            .env_remove("TABLEAU_SERVER")
+            .env_remove("TABLEAU_SITE")
+            .env_remove("TABOPS_MANIFEST")
+            .env_remove("TABOPS_ENV");
+        for (name, value) in PASSWORDS {
+            command.env(name, value);
+        }
+        let output = command.output().expect("run tabops");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    fn apply(&self, manifest: &Path) {
+        let manifest = manifest.to_string_lossy().into_owned();
+        self.run(&["apply", "-f", &manifest, "--auto-approve"]).expect(0);
+    }
+
+    fn export(&self, out: &Path, extra: &[&str]) -> Run {
+        let out = out.to_string_lossy().into_owned();
+        let mut args = vec!["export", "--out", out.as_str()];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
+    /// `plan --detailed-exitcode` of `manifest`: exit 0 and "No changes" when the site matches.
+    fn plan(&self, manifest: &Path) -> Run {
+        let manifest = manifest.to_string_lossy().into_owned();
+        self.run(&["plan", "-f", &manifest, "--detailed-exitcode"])
+    }
+}
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name)
+}
+
+/// Every exported manifest file, in path order, as one text.
+fn manifest_text(dir: &Path) -> String {
+    let mut files: Vec<PathBuf> = ["site.yaml", "people.yaml"].iter().map(|f| dir.join(f)).collect();
+    let mut projects: Vec<PathBuf> =
+        std::fs::read_dir(dir.join("projects")).unwrap().map(|e| e.unwrap().path()).collect();
+    projects.sort();
+    files.extend(projects);
+    files
+        .iter()
+        .map(|f| {
+            let name = f.strip_prefix(dir).unwrap().display().to_string();
+            format!("--- {name}\n{}", std::fs::read_to_string(f).unwrap())
+        })
+        .collect()
+}
+
+fn content_files(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                out.push(path.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &dir.join("content"), &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn enterprise_site_round_trips_through_export() {
+    let site = Site::start();
+    site.apply(&example("enterprise"));
+    let out = site.path("exported");
+    let run = site.export(&out, &["--with-permissions", "--with-refresh"]).expect(0);
+    assert!(run.stdout.contains("Checked: a plan of"), "{}", run.stdout);
+    // Data sources with a database user: the warning lists them for `password: ${env:...}`.
+    assert!(run.stderr.contains("password: \"${env:NAME}\""), "{}", run.stderr);
+    assert!(run.stderr.contains("  - datasource:Sales/Orders\n"), "{}", run.stderr);
+    // The API does not return a connection's database, so the exported connections (and with them the publish
+    // fingerprints) differ from the applied manifest's: every item is re-tagged with its export's marker.
+    assert!(run.stderr.contains("Adopted 13 item(s)"), "{}", run.stderr);
+
+    let plan = site.plan(&out).expect(0);
+    assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
+
+    let text = manifest_text(&out);
+    assert!(text.contains("name: Pricing A/B Tests"), "{text}");
+    assert!(text.contains("template: ProjectLeader"), "{text}");
+    assert!(text.contains("hidden_views:"), "{text}");
+    assert!(text.contains("frequency: hourly"), "{text}");
+    assert!(!text.contains("tabops.sha256"), "marker tags are never exported:\n{text}");
+    assert!(content_files(&out).contains(&"content/Sales/EMEA/Revenue.twbx".to_owned()));
+    assert!(content_files(&out).contains(&"content/Sales/Pricing A_B Tests/Price Test Results.twb".to_owned()));
+}
+
+#[test]
+fn content_tabops_never_published_is_adopted_with_a_recorded_tag_write() {
+    let site = Site::start();
+    site.apply(&example("quickstart"));
+    // Strip the markers, as if the content had been published by hand.
+    let seeded = site.path("seed");
+    site.export(&seeded, &["--no-adopt", "--with-refresh"]).expect(0);
+    strip_markers(&site);
+
+    let out = site.path("exported");
+    let before = site.plan(&seeded);
+    assert_eq!(before.code, 2, "unmarked items are republished without adoption:\n{}", before.stdout);
+    assert!(before.stdout.contains("no tabops marker"), "{}", before.stdout);
+    let run = site.export(&out, &["--with-permissions", "--with-refresh"]).expect(0);
+    assert!(run.stderr.contains("Adopted 3 item(s)"), "{}", run.stderr);
+    assert!(run.stdout.contains("Checked: a plan of"), "{}", run.stdout);
+    site.plan(&out).expect(0);
+    let audit = std::fs::read_to_string(site.path("audit.jsonl")).unwrap();
+    assert!(audit.contains("\"adopt_start\"") && audit.contains("\"adopt_complete\""), "{audit}");
+    let report = tabops_apply::audit::verify(&site.path("audit.jsonl")).unwrap();
+    assert!(report.is_ok(), "{report:?}");
+}
+
+/// Removes every `tabops.*` tag from the site's content through the REST API, as a site whose content was
+/// published by other tools looks.
+fn strip_markers(site: &Site) {
+    let url = site.url();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let config = tabops_tableau::ClientConfig::new(
+            url::Url::parse(&url).unwrap(),
+            "acme".to_owned(),
+            tabops_tableau::Credentials::Pat { name: "tabops".into(), secret: "tabops-local-secret".into() },
+        );
+        let client = tabops_tableau::Client::sign_in(config).await.unwrap();
+        for w in client.workbooks().await.unwrap() {
+            for tag in w.tags.iter().filter(|t| t.starts_with("tabops.")) {
+                client.delete_tag(tabops_tableau::TagTarget::Workbook, &w.id, tag).await.unwrap();
+            }
+        }
+        for d in client.datasources().await.unwrap() {
+            for tag in d.tags.iter().filter(|t| t.starts_with("tabops.")) {
+                client.delete_tag(tabops_tableau::TagTarget::Datasource, &d.id, tag).await.unwrap();
+            }
+        }
+        let _ = client.sign_out().await;
+    });
+}
+
+#[test]
+fn export_refuses_a_non_empty_directory_unless_forced() {
+    let site = Site::start();
+    site.apply(&example("quickstart"));
+    let out = site.path("exported");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "keep me").unwrap();
+    let refused = site.export(&out, &[]).expect(1);
+    assert!(refused.stderr.contains("not empty"), "{}", refused.stderr);
+    assert!(!out.join("site.yaml").exists());
+    site.export(&out, &["--force"]).expect(0);
+    site.export(&out, &["--force", "--with-refresh"]).expect(0);
+    assert_eq!(std::fs::read_to_string(out.join("notes.txt")).unwrap(), "keep me");
+    site.plan(&out).expect(0);
+}
+
+#[test]
+fn a_project_subtree_exports_with_its_ancestors_named_only() {
+    let site = Site::start();
+    site.apply(&example("enterprise"));
+    let out = site.path("emea");
+    site.export(&out, &["--project", "Sales/EMEA", "--with-permissions", "--with-refresh"]).expect(0);
+    let text = manifest_text(&out);
+    assert!(text.contains("- name: Sales\n"), "{text}");
+    assert!(text.contains("name: EMEA"), "{text}");
+    assert!(!text.contains("name: Americas"), "{text}");
+    let files: Vec<_> = std::fs::read_dir(out.join("projects")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(files, vec![std::ffi::OsString::from("sales.yaml")]);
+    assert_eq!(content_files(&out), vec!["content/Sales/EMEA/Revenue.twbx".to_owned()]);
+    site.plan(&out).expect(0);
+    let missing = site.export(&site.path("none"), &["--project", "No Such/Project"]).expect(1);
+    assert!(missing.stderr.contains("no such project"), "{}", missing.stderr);
+}
+
+#[test]
+fn exported_yaml_of_a_small_site() {
+    let site = Site::start();
+    site.apply(&example("quickstart"));
+    let out = site.path("exported");
+    site.export(&out, &["--with-permissions", "--with-refresh"]).expect(0);
+    let text = manifest_text(&out);
+    let url = site.url();
+    insta::with_settings!({ filters => vec![(regex_escape(&url).as_str(), "[SERVER]")] }, {
+        insta::assert_snapshot!("quickstart_export", text);
+    });
+    assert_eq!(
+        content_files(&out),
+        vec!["content/Sales/EMEA/Revenue.twbx", "content/Sales/Orders.tds", "content/Sales/Pipeline.twb"]
+    );
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars().flat_map(|c| if c.is_ascii_alphanumeric() { vec![c] } else { vec!['\\', c] }).collect()
+}
