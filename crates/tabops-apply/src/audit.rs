@@ -236,7 +236,10 @@ pub fn verify(path: &Path) -> Result<VerifyReport, AuditError> {
             report.recovered.push(torn_line);
         }
         if record.prev != prev_digest {
-            fail(&mut report, format!("chain broken: prev is {} but the previous line hashes to {}", record.prev, prev_digest));
+            fail(
+                &mut report,
+                format!("chain broken: prev is {} but the previous line hashes to {}", record.prev, prev_digest),
+            );
             break;
         }
         runs.insert(record.run_id.clone());
@@ -271,8 +274,8 @@ mod tests {
         let report = verify(log.path()).unwrap();
         assert!(report.is_ok(), "{report:?}");
         assert_eq!((report.lines, report.runs), (4, 2));
-        let first: Record = serde_json::from_str(std::fs::read_to_string(log.path()).unwrap().lines().next().unwrap())
-            .unwrap();
+        let first: Record =
+            serde_json::from_str(std::fs::read_to_string(log.path()).unwrap().lines().next().unwrap()).unwrap();
         assert_eq!(first.prev, GENESIS);
     }
 

@@ -79,7 +79,8 @@ impl Ci {
 
     /// Runs one recipe line with `sh -c` in the repository; returns the exit code.
     fn run(&self, recipe: &str, line: &str) -> i32 {
-        let line = line.replace("${{ github.base_ref }}", "main");
+        // GitHub expressions the runner would substitute: the PR's base branch, and on push the commit before it.
+        let line = line.replace("${{ github.base_ref }}", "main").replace("${{ github.event.before }}", "HEAD~1");
         let binary = PathBuf::from(env!("CARGO_BIN_EXE_tabops"));
         let path = std::env::join_paths(
             std::iter::once(binary.parent().unwrap().to_path_buf())
@@ -104,6 +105,7 @@ impl Ci {
             .env("TABLEAU_PAT_SECRET", "tabops-local-secret")
             .env("TABOPS_MANIFEST", "tabops")
             .env("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main")
+            .env("CI_COMMIT_BEFORE_SHA", "HEAD~1")
             .output()
             .unwrap();
         let code = output.status.code().unwrap_or(-1);

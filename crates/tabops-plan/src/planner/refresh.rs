@@ -77,7 +77,11 @@ impl<'a> Ctx<'a> {
                         id,
                         kind: ObjectKind::RefreshTask,
                         action: Action::Update,
-                        reason: format!("schedule changed from '{}' to '{}'", task.describe_schedule(), wanted.schedule),
+                        reason: format!(
+                            "schedule changed from '{}' to '{}'",
+                            task.describe_schedule(),
+                            wanted.schedule
+                        ),
                         changes: vec![FieldChange::new(
                             "schedule",
                             val(task.describe_schedule()),

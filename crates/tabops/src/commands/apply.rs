@@ -1,7 +1,6 @@
 //! `tabops apply`: make the site match the manifest. Plans afresh (and asks for confirmation on a terminal unless
 //! `--auto-approve`), or applies a saved plan exactly, refusing it when what it depends on changed since.
 
-use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -9,7 +8,6 @@ use anyhow::Context;
 use clap::Args;
 use tabops_apply::audit::AuditLog;
 use tabops_apply::executor::{ExecuteOptions, Status};
-use tabops_manifest::Loaded;
 use tabops_plan::Plan;
 
 use super::ExitStatus;
@@ -40,16 +38,14 @@ pub struct ApplyArgs {
 }
 
 pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let (plan, site, loaded) = match &args.plan {
+    let (plan, site) = match &args.plan {
         Some(file) => saved_plan(&args, file).await?,
         None => {
             let prepared = reconcile::prepare(&args.manifest, &args.site, &args.safety).await?;
             reconcile::print_plan(&prepared.plan, args.format, global.verbose > 0)?;
-            (prepared.plan, prepared.site, prepared.loaded)
+            (prepared.plan, prepared.site)
         }
     };
-    let state_dir = &args.site.state_dir;
-    let site_id = site.client.site_id().to_owned();
     if !plan.applyable {
         site.close().await;
         return Err(Hint::error(
@@ -59,8 +55,6 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> anyhow::Result<ExitSta
     }
     if !plan.has_changes() {
         site.close().await;
-        // The site matches: this manifest is now the one last applied, protections included.
-        reconcile::save_protected(state_dir, &site_id, &loaded.desired, &BTreeSet::new())?;
         return Ok(ExitStatus::Success);
     }
     if args.plan.is_none() && !args.auto_approve && !confirm()? {
@@ -80,12 +74,6 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> anyhow::Result<ExitSta
     let options = ExecuteOptions { concurrency: usize::from(args.site.concurrency), environment, ..Default::default() };
     let outcome = tabops_apply::execute(&plan, &site.client, &audit, &options).await;
     site.close().await;
-    // After a partial apply, objects the earlier manifest protected may still be on the site: keep protecting them.
-    let keep = match &outcome {
-        Ok(outcome) if outcome.failed() + outcome.skipped() == 0 => BTreeSet::new(),
-        _ => reconcile::load_protected(state_dir, &site_id)?,
-    };
-    reconcile::save_protected(state_dir, &site_id, &loaded.desired, &keep)?;
     let outcome = outcome?;
 
     let mut err = anstream::stderr().lock();
@@ -103,7 +91,7 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> anyhow::Result<ExitSta
 }
 
 /// Loads a saved plan and checks it still applies: same manifest, same site, no live row changed since.
-async fn saved_plan(args: &ApplyArgs, file: &std::path::Path) -> anyhow::Result<(Plan, site::Site, Loaded)> {
+async fn saved_plan(args: &ApplyArgs, file: &std::path::Path) -> anyhow::Result<(Plan, site::Site)> {
     let text = std::fs::read_to_string(file).with_context(|| format!("failed to read the plan {}", file.display()))?;
     let plan = Plan::from_json(&text).with_context(|| format!("failed to load the plan {}", file.display()))?;
     let loaded = reconcile::load_manifest(&args.manifest).await?;
@@ -137,7 +125,7 @@ async fn saved_plan(args: &ApplyArgs, file: &std::path::Path) -> anyhow::Result<
             "run `tabops plan --out` again and review the new plan",
         ));
     }
-    Ok((plan, site, loaded))
+    Ok((plan, site))
 }
 
 fn confirm() -> anyhow::Result<bool> {

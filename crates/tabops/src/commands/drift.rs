@@ -25,6 +25,7 @@ pub async fn run(args: DriftArgs, _global: &GlobalArgs) -> anyhow::Result<ExitSt
         max_deletes: None,
         allow_empty_project: true,
         allow_empty_site: true,
+        base: None,
         protected: Default::default(),
     };
     let prepared = reconcile::prepare(&args.manifest, &args.site, &safety).await?;

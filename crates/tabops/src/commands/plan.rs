@@ -27,27 +27,15 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes (0: none, 1: error).
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// Also show what the manifest and content changed since this git revision (a pull request's base branch),
-    /// and protect what the base protects.
-    #[arg(long, value_name = "REF")]
-    pub base: Option<String>,
 }
 
 pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let mut safety = args.safety.clone();
-    let base = match &args.base {
-        Some(reference) => Some(super::review::load_base(&args.manifest, reference).await?),
-        None => None,
-    };
-    if let Some((base, _)) = &base {
-        safety.protected.extend(tabops_plan::protected_addresses(&base.desired));
-    }
-    let prepared = reconcile::prepare(&args.manifest, &args.site, &safety).await?;
+    let prepared = reconcile::prepare(&args.manifest, &args.site, &args.safety).await?;
     let plan = &prepared.plan;
-    let review = base
+    let review = prepared
+        .base
         .as_ref()
-        .zip(args.base.as_deref())
-        .map(|(base, reference)| super::review::review(&args.manifest, reference, base, &prepared.loaded.desired));
+        .map(|base| super::review::review(&args.manifest, &base.1, base, &prepared.loaded.desired));
     super::review::print_with_review(review.as_ref(), plan, args.format, global.verbose > 0)?;
     if let Some(out) = &args.out {
         reconcile::write_atomically(out, &tabops_plan::render::json(plan))?;

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use tabops_manifest::model::Desired;
 use tabops_manifest::{LoadError, LoadOptions, Loaded};
 use tabops_plan::{Plan, PlanOptions};
 
@@ -44,7 +43,12 @@ pub struct SafetyArgs {
     /// Allow a plan that deletes every project or every content item of the site.
     #[arg(long)]
     pub allow_empty_site: bool,
-    /// Addresses protected in addition to the manifest's (e.g. by the `--base` manifest of a review).
+    /// The manifest at this git revision: what it protects stays protected, even where this manifest no longer
+    /// lists it (a pull request's base branch, or on merge the commit applied before). `plan` also shows what
+    /// changed since it. Protection thus lives in git history, so every runner computes the same plan.
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
+    /// Addresses protected in addition to the manifest's (filled from `--base`).
     #[arg(skip)]
     pub protected: BTreeSet<String>,
 }
@@ -115,6 +119,8 @@ pub struct Prepared {
     pub plan: Plan,
     /// The live site as read for the plan.
     pub inventory: tabops_plan::Inventory,
+    /// The manifest at `--base` and the revision it names.
+    pub base: Option<(Loaded, String)>,
 }
 
 pub async fn prepare(manifest: &ManifestArgs, site_args: &SiteArgs, safety: &SafetyArgs) -> anyhow::Result<Prepared> {
@@ -125,12 +131,18 @@ pub async fn prepare(manifest: &ManifestArgs, site_args: &SiteArgs, safety: &Saf
         .await
         .with_context(|| format!("failed to read {}", site.label))?;
     let mut options = safety.options();
-    match load_protected(&site_args.state_dir, site.client.site_id()) {
-        Ok(protected) => options.protected.extend(protected),
-        Err(err) => {
-            site.close().await;
-            return Err(err);
-        }
+    let base = match &safety.base {
+        Some(reference) => match super::review::load_base(manifest, reference).await {
+            Ok(base) => Some(base),
+            Err(err) => {
+                site.close().await;
+                return Err(err);
+            }
+        },
+        None => None,
+    };
+    if let Some((base, _)) = &base {
+        options.protected.extend(tabops_plan::protected_addresses(&base.desired));
     }
     let mut plan = tabops_plan::plan(&loaded.desired, &inventory, &options);
     plan.inputs.git = match super::review::git_info(manifest) {
@@ -140,43 +152,7 @@ pub async fn prepare(manifest: &ManifestArgs, site_args: &SiteArgs, safety: &Saf
             return Err(err);
         }
     };
-    Ok(Prepared { loaded, site, plan, inventory })
-}
-
-/// Where the addresses the last applied manifest marked `protect: true` are kept for a site, so that removing a
-/// protected object from the manifest cannot delete it (the planner refuses instead).
-fn protected_file(state_dir: &Path, site_id: &str) -> PathBuf {
-    let name: String = site_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
-    state_dir.join("protected").join(format!("{name}.json"))
-}
-
-/// The protected addresses recorded for a site by earlier applies (none when nothing was recorded yet).
-pub fn load_protected(state_dir: &Path, site_id: &str) -> anyhow::Result<BTreeSet<String>> {
-    let file = protected_file(state_dir, site_id);
-    let text = match std::fs::read_to_string(&file) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
-        Err(err) => return Err(anyhow::Error::new(err).context(format!("failed to read {}", file.display()))),
-    };
-    serde_json::from_str(&text).map_err(|err| {
-        Hint::error(
-            format!("the protected-object record {} is not a JSON list of addresses: {err}", file.display()),
-            "restore it from a backup, or delete it to forget which removed objects were protected",
-        )
-    })
-}
-
-/// Records the addresses `desired` protects for a site, plus `keep` (the earlier record, after a failed apply).
-pub fn save_protected(
-    state_dir: &Path,
-    site_id: &str,
-    desired: &Desired,
-    keep: &BTreeSet<String>,
-) -> anyhow::Result<()> {
-    let mut protected = tabops_plan::protected_addresses(desired);
-    protected.extend(keep.iter().cloned());
-    let text = serde_json::to_string_pretty(&protected).context("failed to serialise the protected addresses")?;
-    write_atomically(&protected_file(state_dir, site_id), &text)
+    Ok(Prepared { loaded, site, plan, inventory, base })
 }
 
 /// Colour only on a terminal and only without NO_COLOR.

@@ -1,0 +1,77 @@
+"""Drift seen by tabops after a change made with tableauserverclient (TSC), the way someone edits a site by hand.
+
+Runs the real binary (TABOPS_BIN, default target/debug/tabops): an emulator on a free port with one PAT for
+tabops and one for TSC, `tabops apply` of examples/quickstart, a workbook description changed through TSC, then
+`tabops drift` must exit 2 and name that workbook (and exit 0 before the change).
+"""
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[4]
+BINARY = os.environ.get("TABOPS_BIN", str(REPO / "target" / "debug" / "tabops"))
+QUICKSTART = REPO / "examples" / "quickstart"
+SITE = "acme"
+TABOPS_PAT = ("tabops", "tabops-local-secret")
+TSC_PAT = ("tsc", "tsc-secret")
+
+
+@pytest.fixture()
+def emulator_url(tmp_path):
+    proc = subprocess.Popen(
+        [BINARY, "emulator", "--listen", "127.0.0.1:0", "--state", str(tmp_path / "site.json"),
+         "--pat", ":".join(TABOPS_PAT), "--pat", ":".join(TSC_PAT)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline().strip()
+        assert line.startswith("listening on http://"), f"unexpected first line {line!r}"
+        yield line.removeprefix("listening on ")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def tabops(url, tmp_path, *args):
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "NO_COLOR": "1",
+        "TABLEAU_PAT_NAME": TABOPS_PAT[0],
+        "TABLEAU_PAT_SECRET": TABOPS_PAT[1],
+    }
+    command = [BINARY, *args, "-f", str(QUICKSTART), "--server", url, "--site", SITE,
+               "--state-dir", str(tmp_path / "state")]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_drift_names_a_workbook_changed_with_tsc(emulator_url, tmp_path):
+    import tableauserverclient as TSC
+
+    applied = tabops(emulator_url, tmp_path, "apply", "--auto-approve", "--audit-log", str(tmp_path / "audit.jsonl"))
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+
+    clean = tabops(emulator_url, tmp_path, "drift")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+    server = TSC.Server(emulator_url, use_server_version=True)
+    server.auth.sign_in(TSC.PersonalAccessTokenAuth(TSC_PAT[0], TSC_PAT[1], site_id=SITE))
+    try:
+        workbooks, _ = server.workbooks.get()
+        assert workbooks, "the apply published no workbook"
+        target = sorted(workbooks, key=lambda w: w.name)[0]
+        target.description = "edited by hand through TSC"
+        server.workbooks.update(target)
+        again = server.workbooks.get_by_id(target.id)
+        assert again.description == "edited by hand through TSC"
+    finally:
+        server.auth.sign_out()
+
+    drift = tabops(emulator_url, tmp_path, "drift")
+    assert drift.returncode == 2, drift.stdout + drift.stderr
+    assert target.name in drift.stdout, drift.stdout
+    others = [w.name for w in workbooks if w.id != target.id]
+    assert all(name not in drift.stdout for name in others), drift.stdout
