@@ -1,0 +1,181 @@
+//! `tabops-bench`: generate the synthetic site, or run the benchmark suite and report (see BENCHMARKS.md).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use tabops_bench::generate::{self, Scale, SyntheticSite};
+use tabops_bench::harness::{self, RunOptions};
+
+/// Benchmarks tabops against the emulator with injected latency, side by side with a TSC baseline.
+#[derive(Debug, Parser)]
+#[command(name = "tabops-bench")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole suite once and report.
+    Run(RunArgs),
+    /// Only write the synthetic site (manifest directory + emulator state file).
+    Generate(GenerateArgs),
+    /// Internal: one measured tabops job in this process (used by `run`).
+    #[command(hide = true, subcommand)]
+    Child(ChildCommand),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Scale factor of the synthetic site (1 = the S: 10,000 workbooks...).
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    /// A tiny, fast run (< 60 s): scale 0.01, 0.05 GB hashed, 80 MiB upload, one plan.
+    #[arg(long)]
+    quick: bool,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Latency injected into every emulator request.
+    #[arg(long, default_value_t = 50)]
+    latency_ms: u64,
+    /// tabops' requests in flight (its default is 8, the maximum 16).
+    #[arg(long, default_value_t = tabops_tableau::DEFAULT_CONCURRENCY)]
+    concurrency: usize,
+    /// Size of the hashed content tree, GB.
+    #[arg(long)]
+    hash_gb: Option<f64>,
+    /// Size of the upload, MiB (at least 64 to go through upload sessions).
+    #[arg(long)]
+    upload_mib: Option<u64>,
+    /// How many times to run the plan.
+    #[arg(long)]
+    plan_runs: Option<usize>,
+    /// Python with tableauserverclient (default: the repository's .venv).
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// Skip the TSC baseline.
+    #[arg(long)]
+    no_baseline: bool,
+    /// Write the results as JSON here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Keep generated files in this directory (default: a temporary directory, removed after the run).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct GenerateArgs {
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Output directory: `manifest/` and `state/acme.json` are written in it.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum ChildCommand {
+    Reconcile {
+        #[arg(long)]
+        server: url::Url,
+        #[arg(long, default_value = generate::SITE)]
+        site: String,
+        #[arg(long)]
+        manifest: PathBuf,
+        #[arg(long, default_value_t = tabops_tableau::DEFAULT_CONCURRENCY)]
+        concurrency: usize,
+        /// Apply the plan, appending to this audit log.
+        #[arg(long)]
+        apply: Option<PathBuf>,
+    },
+    Upload {
+        #[arg(long)]
+        server: url::Url,
+        #[arg(long, default_value = generate::SITE)]
+        site: String,
+        #[arg(long)]
+        file: PathBuf,
+    },
+}
+
+fn print(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let quick = args.quick;
+    let python =
+        if args.no_baseline { None } else { Some(args.python.unwrap_or_else(tabops_bench::baseline::default_python)) };
+    let options = RunOptions {
+        scale_factor: if quick { 0.01 } else { args.scale },
+        seed: args.seed,
+        latency: Duration::from_millis(args.latency_ms),
+        concurrency: args.concurrency,
+        hash_bytes: (args.hash_gb.unwrap_or(if quick { 0.05 } else { 2.0 }) * 1e9) as u64,
+        hash_runs: if quick { 1 } else { 2 },
+        upload_bytes: args.upload_mib.unwrap_or(if quick { 80 } else { 1024 }) << 20,
+        plan_runs: args.plan_runs.unwrap_or(if quick { 1 } else { 2 }),
+        python,
+        work_dir: args.work_dir,
+        exe: std::env::current_exe().context("failed to locate the tabops-bench executable")?,
+    };
+    let results = harness::run(&options).await?;
+    print(&tabops_bench::verdict::summary(&results))?;
+    if let Some(out) = &args.out {
+        let json = serde_json::to_string_pretty(&results)?;
+        std::fs::write(out, json).with_context(|| format!("failed to write {}", out.display()))?;
+    }
+    Ok(if results.checks.iter().all(|c| c.pass) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+async fn child(command: ChildCommand) -> anyhow::Result<ExitCode> {
+    let json = match command {
+        ChildCommand::Reconcile { server, site, manifest, concurrency, apply } => {
+            let options = tabops_bench::reconcile::ReconcileOptions { server, site, manifest, concurrency, apply };
+            serde_json::to_string(&tabops_bench::reconcile::run(&options).await?)?
+        }
+        ChildCommand::Upload { server, site, file } => {
+            serde_json::to_string(&tabops_bench::upload::run(&server, &site, &file).await?)?
+        }
+    };
+    print(&json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => run(args).await,
+        Command::Generate(args) => {
+            let site = SyntheticSite::new(Scale::scaled(args.scale), args.seed);
+            let generated = generate::write(&site, &args.out)?;
+            print(&format!(
+                "manifest: {}\nemulator state: {}\ncontent bytes: {}\n",
+                generated.manifest_dir.display(),
+                generated.state_file.display(),
+                generated.content_bytes
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Child(command) => child(command).await,
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match dispatch(Cli::parse()).await {
+        Ok(code) => code,
+        Err(err) => {
+            let _ = writeln!(std::io::stderr(), "error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
