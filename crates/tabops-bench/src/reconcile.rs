@@ -87,14 +87,19 @@ pub async fn sign_in(server: &url::Url, site: &str, concurrency: usize) -> Resul
 pub async fn run(options: &ReconcileOptions) -> Result<ReconcileReport, ReconcileError> {
     let mut report = ReconcileReport::default();
     let start = Instant::now();
+    // As the CLI does: parse, then hash content files while signing in and reading the site.
     let manifest = options.manifest.clone();
     let loaded = tokio::task::spawn_blocking(move || {
-        tabops_manifest::load(&manifest, &tabops_manifest::LoadOptions::from_process(None, true))
+        tabops_manifest::load(&manifest, &tabops_manifest::LoadOptions::from_process(None, false))
     })
     .await
     .map_err(ReconcileError::Join)?
     .map_err(|source| ReconcileError::Load { path: options.manifest.clone(), source })?;
     report.load_ms = ms(start.elapsed());
+    let hashing = {
+        let mut owned = loaded.clone();
+        tokio::task::spawn_blocking(move || tabops_manifest::hash_content(&mut owned).map(|()| owned))
+    };
 
     let t = Instant::now();
     let server = options.server.to_string();
@@ -108,6 +113,10 @@ pub async fn run(options: &ReconcileOptions) -> Result<ReconcileReport, Reconcil
         .await
         .map_err(|source| ReconcileError::Fetch { server: server.clone(), source })?;
     report.fetch_ms = ms(t.elapsed());
+    let loaded = hashing
+        .await
+        .map_err(ReconcileError::Join)?
+        .map_err(|source| ReconcileError::Load { path: options.manifest.clone(), source })?;
 
     let t = Instant::now();
     let plan = tabops_plan::plan(&loaded.desired, &inventory, &tabops_plan::PlanOptions::default());
@@ -132,7 +141,8 @@ pub async fn run(options: &ReconcileOptions) -> Result<ReconcileReport, Reconcil
             let audit = tabops_apply::audit::AuditLog::open(audit_path, "bench")
                 .map_err(|source| ReconcileError::Audit { path: audit_path.clone(), source })?;
             let t = Instant::now();
-            let execute = tabops_apply::ExecuteOptions { concurrency: options.concurrency, ..Default::default() };
+            let in_flight = options.concurrency.min(tabops_apply::ExecuteOptions::default().concurrency);
+            let execute = tabops_apply::ExecuteOptions { concurrency: in_flight, ..Default::default() };
             let outcome = tabops_apply::execute(&plan, &client, &audit, &execute).await;
             report.apply_ms = ms(t.elapsed());
             let outcome = outcome.map_err(ReconcileError::Apply)?;

@@ -207,6 +207,13 @@ pub fn load_from(source: &dyn Source, path: &Path, options: &LoadOptions) -> Res
     Ok(Loaded { desired, sources: files, root })
 }
 
+/// Computes the content digests of a manifest loaded from the work tree without `hash_content`, so a caller can
+/// hash while it does something else (the CLI reads the live site meanwhile: both take about as long at scale).
+pub fn hash_content(loaded: &mut Loaded) -> Result<(), LoadError> {
+    let names: Vec<String> = loaded.sources.iter().map(|f| display_path(f)).chain([display_path(&loaded.root)]).collect();
+    hash_all(&FsSource, &mut loaded.desired, &names)
+}
+
 fn hash_all(source: &dyn Source, desired: &mut model::Desired, names: &[String]) -> Result<(), LoadError> {
     let results: Vec<(String, std::io::Result<(u64, String)>)> = desired
         .datasources

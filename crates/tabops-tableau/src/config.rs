@@ -11,7 +11,7 @@ use crate::secret::Secret;
 /// Default REST API version used in paths.
 pub const DEFAULT_API_VERSION: &str = "3.25";
 /// Default number of requests in flight per client.
-pub const DEFAULT_CONCURRENCY: usize = 8;
+pub const DEFAULT_CONCURRENCY: usize = 16;
 /// Hard upper bound on requests in flight per client.
 pub const MAX_CONCURRENCY: usize = 16;
 /// Files of at least this size are published through upload sessions.

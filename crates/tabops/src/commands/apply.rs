@@ -71,7 +71,8 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> anyhow::Result<ExitSta
             audit.redact(value.clone());
         }
     }
-    let options = ExecuteOptions { concurrency: usize::from(args.site.concurrency), environment, ..Default::default() };
+    let actions_in_flight = usize::from(args.site.concurrency).min(ExecuteOptions::default().concurrency);
+    let options = ExecuteOptions { concurrency: actions_in_flight, environment, ..Default::default() };
     let outcome = tabops_apply::execute(&plan, &site.client, &audit, &options).await;
     site.close().await;
     let outcome = outcome?;

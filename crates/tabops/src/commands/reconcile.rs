@@ -79,13 +79,20 @@ pub enum Format {
 /// Loads the manifest from the work tree or, with `--git-ref`, from a commit; invalid manifests come back as
 /// `Err(LoadError)` for the caller to report.
 pub async fn load_or_diagnose(args: &ManifestArgs) -> anyhow::Result<Result<Loaded, LoadError>> {
-    let options = LoadOptions::from_process(args.env.clone(), true);
+    load_with(args, true).await
+}
+
+/// As [`load_or_diagnose`]; without `hash_content`, work-tree content digests are left for
+/// [`tabops_manifest::hash_content`] (a commit's content is always hashed while it is read).
+async fn load_with(args: &ManifestArgs, hash_content: bool) -> anyhow::Result<Result<Loaded, LoadError>> {
     Ok(match &args.git_ref {
         Some(reference) => {
+            let options = LoadOptions::from_process(args.env.clone(), true);
             let (args, reference) = (args.clone(), reference.clone());
             tokio::task::spawn_blocking(move || super::review::load_at(&args, &reference, &options)).await??
         }
         None => {
+            let options = LoadOptions::from_process(args.env.clone(), hash_content);
             let file = args.file.clone();
             tokio::task::spawn_blocking(move || tabops_manifest::load(&file, &options)).await?
         }
@@ -94,21 +101,25 @@ pub async fn load_or_diagnose(args: &ManifestArgs) -> anyhow::Result<Result<Load
 
 /// Loads the manifest; invalid manifests print their diagnostics and fail before anything is sent.
 pub async fn load_manifest(args: &ManifestArgs) -> anyhow::Result<Loaded> {
-    match load_or_diagnose(args).await? {
-        Ok(loaded) => Ok(loaded),
-        Err(LoadError::Invalid(diagnostics)) => {
-            let mut err = anstream::stderr().lock();
-            let _ = write!(err, "{diagnostics}");
-            Err(Hint::error(
+    load_with(args, true).await?.map_err(|err| load_error(args, err))
+}
+
+/// Prints an invalid manifest's diagnostics and says that nothing was sent.
+fn load_error(args: &ManifestArgs, err: LoadError) -> anyhow::Error {
+    match err {
+        LoadError::Invalid(diagnostics) => {
+            let mut stderr = anstream::stderr().lock();
+            let _ = write!(stderr, "{diagnostics}");
+            Hint::error(
                 format!(
                     "the manifest `{}` has {} error(s); nothing was sent to the site",
                     args.file.display(),
                     diagnostics.len()
                 ),
                 format!("run `tabops validate -f {}` to check it offline", args.file.display()),
-            ))
+            )
         }
-        Err(other) => Err(anyhow::Error::new(other)),
+        other => anyhow::Error::new(other),
     }
 }
 
@@ -124,12 +135,33 @@ pub struct Prepared {
 }
 
 pub async fn prepare(manifest: &ManifestArgs, site_args: &SiteArgs, safety: &SafetyArgs) -> anyhow::Result<Prepared> {
-    let loaded = load_manifest(manifest).await?;
+    // Content digests are only needed to plan: hash the work tree's content files while signing in and reading
+    // the site (at scale, both take about as long).
+    let hash_later = manifest.git_ref.is_none();
+    let mut loaded = load_with(manifest, !hash_later).await?.map_err(|err| load_error(manifest, err))?;
+    let hashing = hash_later.then(|| {
+        let mut owned = loaded.clone();
+        tokio::task::spawn_blocking(move || tabops_manifest::hash_content(&mut owned).map(|()| owned))
+    });
     let target = site::resolve_target(site_args, Some(&loaded.desired.site));
     let site = site::connect(site_args, &target).await?;
-    let inventory = tabops_apply::inventory::fetch(&site.client, &loaded.desired)
-        .await
-        .with_context(|| format!("failed to read {}", site.label))?;
+    let inventory = match tabops_apply::inventory::fetch(&site.client, &loaded.desired).await {
+        Ok(inventory) => inventory,
+        Err(err) => {
+            let context = format!("failed to read {}", site.label);
+            site.close().await;
+            return Err(anyhow::Error::new(err).context(context));
+        }
+    };
+    if let Some(hashing) = hashing {
+        match hashing.await? {
+            Ok(hashed) => loaded = hashed,
+            Err(err) => {
+                site.close().await;
+                return Err(load_error(manifest, err));
+            }
+        }
+    }
     let mut options = safety.options();
     let base = match &safety.base {
         Some(reference) => match super::review::load_base(manifest, reference).await {

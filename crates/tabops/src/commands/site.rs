@@ -26,9 +26,14 @@ pub struct SiteArgs {
     /// Allow plain http:// to a host that is not on loopback (credentials would cross the network in clear).
     #[arg(long, global = true)]
     pub allow_insecure_http: bool,
-    /// Requests in flight at once (1 to 16).
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=16), global = true)]
+    /// Requests in flight at once (1 to 16; Tableau Cloud expects no more of one client). Writes are further
+    /// limited to 8 actions in flight.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u8).range(1..=16), global = true)]
     pub concurrency: u8,
+    /// Seconds one request may take before it counts as failed (reads are retried; a write whose outcome is
+    /// unknown is read back first).
+    #[arg(long, env = "TABOPS_REQUEST_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub request_timeout: u64,
     /// Directory for local state: the embedded site and the default audit log.
     #[arg(long, env = "TABOPS_DIR", default_value = ".tabops", global = true)]
     pub state_dir: PathBuf,
@@ -105,6 +110,7 @@ pub async fn connect(args: &SiteArgs, target: &SiteTarget) -> anyhow::Result<Sit
     config.concurrency = usize::from(args.concurrency);
     config.allow_insecure_http = args.allow_insecure_http;
     config.job_timeout = Duration::from_secs(600);
+    config.timeout = Duration::from_secs(args.request_timeout);
     let client = Client::sign_in(config).await.with_context(|| format!("failed to sign in to {label}"))?;
     Ok(Site { client, label, emulator })
 }
