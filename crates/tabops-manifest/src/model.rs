@@ -101,15 +101,27 @@ impl ProjectPath {
     }
 }
 
+/// Case-insensitive character stream of one name, for comparisons that must not allocate: paths are compared and
+/// hashed inside every sort and map lookup of the planner, tens of thousands of times at scale.
+fn folded(name: &str) -> impl Iterator<Item = char> + '_ {
+    name.chars().flat_map(char::to_lowercase)
+}
+
 impl PartialEq for ProjectPath {
     fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
+        self.0.len() == other.0.len() && self.0.iter().zip(&other.0).all(|(a, b)| folded(a).eq(folded(b)))
     }
 }
 impl Eq for ProjectPath {}
 impl std::hash::Hash for ProjectPath {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.key().hash(state)
+        for segment in &self.0 {
+            for c in folded(segment) {
+                state.write_u32(c as u32);
+            }
+            // A separator that no character folds to, so ["ab"] and ["a", "b"] hash apart.
+            state.write_u32(u32::MAX);
+        }
     }
 }
 impl PartialOrd for ProjectPath {
@@ -118,8 +130,15 @@ impl PartialOrd for ProjectPath {
     }
 }
 impl Ord for ProjectPath {
+    /// The order of [`ProjectPath::key`]: segment by segment, case-insensitively.
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.key().cmp(&other.key())
+        for (a, b) in self.0.iter().zip(&other.0) {
+            match folded(a).cmp(folded(b)) {
+                std::cmp::Ordering::Equal => continue,
+                unequal => return unequal,
+            }
+        }
+        self.0.len().cmp(&other.0.len())
     }
 }
 
@@ -820,6 +839,26 @@ mod tests {
         let text = path.to_string();
         assert_eq!(text, "R&D/A\\/B/back\\\\slash");
         assert_eq!(ProjectPath::parse(&text).segments(), path.segments());
+    }
+
+    #[test]
+    fn project_path_order_and_hash_agree_with_the_key() {
+        use std::hash::{BuildHasher, RandomState};
+        let paths: Vec<ProjectPath> = ["Sales/EMEA", "sales", "Sales/emea/x", "Sal", "Ä/b", "ä/B", "a/b", "ab"]
+            .iter()
+            .map(|p| ProjectPath::parse(p))
+            .collect();
+        let hasher = RandomState::new();
+        for a in &paths {
+            for b in &paths {
+                assert_eq!(a.cmp(b), a.key().cmp(&b.key()), "{a} vs {b}");
+                assert_eq!(a == b, a.key() == b.key(), "{a} vs {b}");
+                if a == b {
+                    assert_eq!(hasher.hash_one(a), hasher.hash_one(b), "{a} vs {b}");
+                }
+            }
+        }
+        assert_ne!(hasher.hash_one(ProjectPath::parse("a/b")), hasher.hash_one(ProjectPath::parse("ab")));
     }
 
     #[test]

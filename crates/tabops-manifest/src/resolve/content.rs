@@ -9,7 +9,9 @@ use super::projects::{project_ref, undefined_project};
 use super::schedule::resolve_refresh;
 use super::vars::Vars;
 use super::{Context, Cx};
-use crate::model::{ConnectionSpec, ContentFile, ContentKind, ContentSpec, FileType, PermissionTarget, ProjectSpec};
+use crate::model::{
+    ConnectionSpec, ContentFile, ContentKind, ContentSpec, FileType, PermissionTarget, ProjectPath, ProjectSpec,
+};
 use crate::raw::{
     Located, RawConnection, RawConnectionOverride, RawContentRename, RawDatasource, RawProjectRef, RawRefresh, RawRule,
     RawWorkbook,
@@ -84,18 +86,22 @@ pub fn content(
     overrides: &[&Located<RawConnectionOverride>],
 ) -> (Vec<ContentSpec>, Vec<ContentSpec>) {
     let known: Vec<String> = projects.iter().map(|p| p.path.to_string()).collect();
+    // Paths compare case-insensitively; the value is the spelling the project was defined with.
+    let projects: HashMap<&ProjectPath, &ProjectPath> = projects.iter().map(|p| (&p.path, &p.path)).collect();
     let mut seen = HashMap::new();
     let mut datasources = Vec::new();
     let mut workbooks = Vec::new();
     for file in input.files {
         for d in file.raw.datasources.iter().flatten() {
-            if let Some(spec) = item(cx, input, &file.dir, View::from(&d.value), projects, &known, overrides, &mut seen)
+            if let Some(spec) =
+                item(cx, input, &file.dir, View::from(&d.value), &projects, &known, overrides, &mut seen)
             {
                 datasources.push(spec);
             }
         }
         for w in file.raw.workbooks.iter().flatten() {
-            if let Some(spec) = item(cx, input, &file.dir, View::from(&w.value), projects, &known, overrides, &mut seen)
+            if let Some(spec) =
+                item(cx, input, &file.dir, View::from(&w.value), &projects, &known, overrides, &mut seen)
             {
                 workbooks.push(spec);
             }
@@ -113,14 +119,14 @@ fn item(
     input: &Context<'_>,
     dir: &Path,
     v: View<'_>,
-    projects: &[ProjectSpec],
+    projects: &HashMap<&ProjectPath, &ProjectPath>,
     known: &[String],
     overrides: &[&Located<RawConnectionOverride>],
     seen: &mut HashMap<String, crate::node::Pos>,
 ) -> Option<ContentSpec> {
     let name = cx.expand(v.name);
-    let project = project_ref(cx, v.project).and_then(|path| match projects.iter().find(|p| p.path == path) {
-        Some(found) => Some(found.path.clone()),
+    let project = project_ref(cx, v.project).and_then(|path| match projects.get(&path) {
+        Some(found) => Some((*found).clone()),
         None => {
             cx.problems.push(undefined_project(&v.project.map(|_| path), known));
             None
