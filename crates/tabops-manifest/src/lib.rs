@@ -117,63 +117,23 @@ pub fn load_from(source: &dyn Source, path: &Path, options: &LoadOptions) -> Res
     let mut names: Vec<String> = files.iter().map(|f| display_path(f)).collect();
     names.push(display_path(path));
 
+    // Files are read and parsed in parallel (a large site splits its manifest into many files); the manifest
+    // digest and the problems are then gathered in file order, so the result does not depend on scheduling.
+    let parsed: Vec<Result<ParsedFile, LoadError>> =
+        files.par_iter().enumerate().map(|(index, file)| parse_file(source, &root, index, file)).collect();
     let mut problems = Vec::new();
     let mut inputs = Vec::new();
     let mut digest = Sha256::new();
-    for (index, file) in files.iter().enumerate() {
-        let whole = |message: String, hint: Option<String>| Problem {
-            pos: Pos { file: index, line: 0, column: 0 },
-            field: String::new(),
-            message,
-            hint,
-        };
-        let size = source.size(file).map_err(|e| LoadError::Io { path: file.clone(), source: e })?;
-        if size > MAX_FILE_BYTES {
-            let p = yaml::too_large(size);
-            problems.push(whole(p.message, p.hint));
-            continue;
+    for parsed in parsed {
+        let ParsedFile { relative, bytes, input, problems: mut found } = parsed?;
+        if let Some(bytes) = &bytes {
+            digest.update((relative.len() as u64).to_le_bytes());
+            digest.update(relative.as_bytes());
+            digest.update((bytes.len() as u64).to_le_bytes());
+            digest.update(bytes);
         }
-        let bytes = source.read(file).map_err(|e| LoadError::Io { path: file.clone(), source: e })?;
-        let relative = file.strip_prefix(&root).unwrap_or(file).to_string_lossy().replace('\\', "/");
-        digest.update((relative.len() as u64).to_le_bytes());
-        digest.update(relative.as_bytes());
-        digest.update((bytes.len() as u64).to_le_bytes());
-        digest.update(&bytes);
-        let node = match yaml::parse(&bytes) {
-            Ok(Some(node)) => node,
-            Ok(None) => {
-                problems.push(whole(
-                    "the file is empty".into(),
-                    Some(format!("start it with `version: {MANIFEST_VERSION}`")),
-                ));
-                continue;
-            }
-            Err(p) => {
-                problems.push(Problem {
-                    pos: Pos { file: index, line: p.line, column: p.column },
-                    field: String::new(),
-                    message: p.message,
-                    hint: p.hint,
-                });
-                continue;
-            }
-        };
-        let mut reader = Reader::new(index);
-        let raw = RawFile::from_node(&node, &mut reader, "");
-        problems.append(&mut reader.problems);
-        let Some(raw) = raw else { continue };
-        if raw.version.value != MANIFEST_VERSION {
-            problems.push(raw.version.problem(
-                format!(
-                    "unsupported manifest version {}; this tabops reads version {MANIFEST_VERSION}",
-                    raw.version.value
-                ),
-                None,
-            ));
-            continue;
-        }
-        let dir = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
-        inputs.push(resolve::FileInput { raw, dir });
+        problems.append(&mut found);
+        inputs.extend(input);
     }
     // Missing `version`/syntax errors drop a file; resolve what remains so its problems show too.
     let context = resolve::Context {
@@ -207,10 +167,73 @@ pub fn load_from(source: &dyn Source, path: &Path, options: &LoadOptions) -> Res
     Ok(Loaded { desired, sources: files, root })
 }
 
+/// One manifest file read and parsed: its bytes (for the manifest digest), its raw content when it parsed, and the
+/// problems found in it.
+struct ParsedFile {
+    relative: String,
+    bytes: Option<Vec<u8>>,
+    input: Option<resolve::FileInput>,
+    problems: Vec<Problem>,
+}
+
+fn parse_file(source: &dyn Source, root: &Path, index: usize, file: &Path) -> Result<ParsedFile, LoadError> {
+    let io = |e| LoadError::Io { path: file.to_path_buf(), source: e };
+    let relative = file.strip_prefix(root).unwrap_or(file).to_string_lossy().replace('\\', "/");
+    let mut out = ParsedFile { relative, bytes: None, input: None, problems: Vec::new() };
+    let whole = |message: String, hint: Option<String>| Problem {
+        pos: Pos { file: index, line: 0, column: 0 },
+        field: String::new(),
+        message,
+        hint,
+    };
+    let size = source.size(file).map_err(io)?;
+    if size > MAX_FILE_BYTES {
+        let p = yaml::too_large(size);
+        out.problems.push(whole(p.message, p.hint));
+        return Ok(out);
+    }
+    let bytes = source.read(file).map_err(io)?;
+    let node = match yaml::parse(&bytes) {
+        Ok(Some(node)) => node,
+        Ok(None) => {
+            out.problems
+                .push(whole("the file is empty".into(), Some(format!("start it with `version: {MANIFEST_VERSION}`"))));
+            out.bytes = Some(bytes);
+            return Ok(out);
+        }
+        Err(p) => {
+            out.problems.push(Problem {
+                pos: Pos { file: index, line: p.line, column: p.column },
+                field: String::new(),
+                message: p.message,
+                hint: p.hint,
+            });
+            out.bytes = Some(bytes);
+            return Ok(out);
+        }
+    };
+    out.bytes = Some(bytes);
+    let mut reader = Reader::new(index);
+    let raw = RawFile::from_node(&node, &mut reader, "");
+    out.problems.append(&mut reader.problems);
+    let Some(raw) = raw else { return Ok(out) };
+    if raw.version.value != MANIFEST_VERSION {
+        out.problems.push(raw.version.problem(
+            format!("unsupported manifest version {}; this tabops reads version {MANIFEST_VERSION}", raw.version.value),
+            None,
+        ));
+        return Ok(out);
+    }
+    let dir = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+    out.input = Some(resolve::FileInput { raw, dir });
+    Ok(out)
+}
+
 /// Computes the content digests of a manifest loaded from the work tree without `hash_content`, so a caller can
 /// hash while it does something else (the CLI reads the live site meanwhile: both take about as long at scale).
 pub fn hash_content(loaded: &mut Loaded) -> Result<(), LoadError> {
-    let names: Vec<String> = loaded.sources.iter().map(|f| display_path(f)).chain([display_path(&loaded.root)]).collect();
+    let names: Vec<String> =
+        loaded.sources.iter().map(|f| display_path(f)).chain([display_path(&loaded.root)]).collect();
     hash_all(&FsSource, &mut loaded.desired, &names)
 }
 
