@@ -35,4 +35,7 @@ pub enum ActionError {
     /// A publish accepted as a job did not name the item it published.
     #[error("the publish job {job} finished but the published item could not be found")]
     PublishLost { job: String },
+    /// A retry could not be recorded, so it was not sent (nothing is sent without a durable record).
+    #[error("cannot record a retry in the audit log")]
+    Audit(#[from] AuditError),
 }

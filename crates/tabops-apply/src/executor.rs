@@ -22,6 +22,7 @@ use tabops_tableau as api;
 
 use crate::audit::AuditLog;
 use crate::error::{ActionError, ApplyError};
+use crate::refresh_tasks;
 use crate::wire;
 
 /// How to run a plan.
@@ -124,6 +125,7 @@ pub async fn execute(
         ids: Mutex::new(HashMap::new()),
         failed: Mutex::new(HashSet::new()),
         commit_marker: commit_marker(plan),
+        adoptable_tasks: refresh_tasks::adoptable_creates(plan),
     };
     let mut outcome = Outcome::default();
     for wave in plan.waves() {
@@ -161,6 +163,8 @@ struct Executor<'a> {
     failed: Mutex<HashSet<String>>,
     /// `tabops.commit.<12 hex>` of the plan's git commit, set on every item this apply publishes.
     commit_marker: Option<String>,
+    /// Refresh-task creates that adopt an equal live task instead of adding a duplicate (see `refresh_tasks`).
+    adoptable_tasks: HashSet<String>,
 }
 
 impl Executor<'_> {
@@ -192,8 +196,19 @@ impl Executor<'_> {
         }
         self.audit.append("action_start", start)?;
         let began = Instant::now();
-        let result = self.perform(action).await;
+        let (result, retries) = api::record_retries(self.perform(action)).await;
         let elapsed = began.elapsed();
+        for retry in retries {
+            self.audit.append(
+                "action_retry",
+                json!({
+                    "address": address,
+                    "operation": retry.operation,
+                    "reason": retry.reason,
+                    "delay_ms": u64::try_from(retry.delay.as_millis()).unwrap_or(u64::MAX),
+                }),
+            )?;
+        }
         match result {
             Ok(id) => {
                 if let Some(id) = &id {
@@ -385,8 +400,29 @@ impl Executor<'_> {
                     refresh_type: refresh_type.as_wire().to_owned(),
                     schedule: wire::to_wire_schedule(schedule),
                 };
-                let created = client.create_refresh_task(&task).await?;
-                Ok(Some(created.id))
+                let adoptable = self.adoptable_tasks.contains(&action.id);
+                if adoptable
+                    && let Some(existing) =
+                        refresh_tasks::find_equal(client, &task.target, *refresh_type, schedule).await?
+                {
+                    // Created since the plan was made (a concurrent apply): adopt it rather than duplicate it.
+                    return Ok(Some(existing));
+                }
+                match client.create_refresh_task(&task).await {
+                    Ok(created) if adoptable => {
+                        let kept =
+                            refresh_tasks::settle(client, &task.target, *refresh_type, schedule, created.id).await?;
+                        Ok(Some(kept))
+                    }
+                    Ok(created) => Ok(Some(created.id)),
+                    Err(err) if err.is_ambiguous() && adoptable => {
+                        refresh_tasks::find_equal(client, &task.target, *refresh_type, schedule)
+                            .await?
+                            .map(Some)
+                            .ok_or(err.into())
+                    }
+                    Err(err) => Err(err.into()),
+                }
             }
             Operation::UpdateRefreshTask { task, kind, item, refresh_type, schedule } => {
                 let update = api::RefreshTaskUpdate {
@@ -501,9 +537,14 @@ impl Executor<'_> {
                 }
                 Err(err) if err.is_ambiguous() && attempt == 1 => {
                     tracing::info!(name = %request.name, "publish response lost; publishing again with overwrite");
-                    self.audit
-                        .append("action_retry", json!({ "name": request.name, "reason": error_chain(&err.into()) }))
-                        .ok();
+                    self.audit.append(
+                        "action_retry",
+                        json!({
+                            "name": request.name,
+                            "operation": "publish again with overwrite",
+                            "reason": error_chain(&err.into()),
+                        }),
+                    )?;
                 }
                 Err(err) => return Err(err.into()),
             }

@@ -65,6 +65,14 @@ impl Sessions {
         Ok(session.clone())
     }
 
+    /// End every session (test hook `POST /_emulator/sessions/expire`: tokens expire mid-run); returns how many.
+    pub fn expire_all(&self) -> usize {
+        let mut sessions = self.lock();
+        let count = sessions.len();
+        sessions.clear();
+        count
+    }
+
     /// Drop every session of a user (the user was removed from the site).
     pub fn close_user(&self, user_id: &str) {
         self.lock().retain(|_, s| s.user_id != user_id);

@@ -1,8 +1,11 @@
 //! Seeded fault injection: per API request, a seeded RNG decides whether to answer 429 (with `Retry-After`),
 //! 500, 503, drop the connection, or apply a write and then drop the connection. The same seed and request
-//! sequence give the same faults.
+//! sequence give the same faults. Tests can also stall the next requests on demand (`POST /_emulator/stall`) to
+//! make a client time out at a chosen moment.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -22,11 +25,33 @@ pub enum Fault {
 pub struct Faults {
     rate: f64,
     rng: Mutex<StdRng>,
+    /// API requests still to be stalled, and for how long each.
+    stall_remaining: AtomicU64,
+    stall_ms: AtomicU64,
 }
 
 impl Faults {
     pub fn new(rate: f64, seed: u64) -> Faults {
-        Faults { rate: rate.clamp(0.0, 1.0), rng: Mutex::new(StdRng::seed_from_u64(seed)) }
+        Faults {
+            rate: rate.clamp(0.0, 1.0),
+            rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            stall_remaining: AtomicU64::new(0),
+            stall_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// Stall each of the next `requests` API requests by `delay` before answering it.
+    pub fn arm_stall(&self, requests: u64, delay: Duration) {
+        self.stall_ms.store(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), Ordering::SeqCst);
+        self.stall_remaining.store(requests, Ordering::SeqCst);
+    }
+
+    /// The stall for the next request, if one is armed.
+    pub fn take_stall(&self) -> Option<Duration> {
+        self.stall_remaining
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .ok()
+            .map(|_| Duration::from_millis(self.stall_ms.load(Ordering::SeqCst)))
     }
 
     /// Decide the fault for the next request. Always draws the same amount of randomness per request so the
@@ -73,6 +98,16 @@ mod tests {
         assert_ne!(run(7), run(8));
         let hits = run(7).iter().filter(|f| f.is_some()).count();
         assert!((60..140).contains(&hits), "about half the requests fail, got {hits}");
+    }
+
+    #[test]
+    fn stalls_are_counted_down() {
+        let faults = Faults::new(0.0, 1);
+        assert_eq!(faults.take_stall(), None);
+        faults.arm_stall(2, Duration::from_millis(30));
+        assert_eq!(faults.take_stall(), Some(Duration::from_millis(30)));
+        assert_eq!(faults.take_stall(), Some(Duration::from_millis(30)));
+        assert_eq!(faults.take_stall(), None);
     }
 
     #[test]

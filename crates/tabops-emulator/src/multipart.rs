@@ -29,8 +29,13 @@ fn boundary(content_type: &str) -> Option<String> {
     })
 }
 
-fn multipart_error(detail: impl std::fmt::Display) -> ApiError {
-    ApiError::new(400019, "Bad Request", format!("Error parsing the multipart request: {detail}"))
+fn multipart_error(err: multer::Error) -> ApiError {
+    match err {
+        multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
+            ApiError::new(413000, "Payload Too Large", "The request body is too large.")
+        }
+        other => ApiError::new(400019, "Bad Request", format!("Error parsing the multipart request: {other}")),
+    }
 }
 
 /// Read a multipart body; counts bytes into the stats as they arrive.
@@ -45,7 +50,10 @@ pub async fn read(shared: &Arc<Shared>, content_type: Option<&str>, body: Body) 
         }
         chunk
     });
-    let mut multipart = multer::Multipart::new(stream, boundary);
+    // The same cap as every other body (`max_body_bytes`): a publish is the largest request, not an unlimited one.
+    let limit = shared.config.max_body_bytes;
+    let constraints = multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(limit));
+    let mut multipart = multer::Multipart::with_constraints(stream, boundary, constraints);
     let mut parts = Parts::default();
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();

@@ -310,6 +310,21 @@ async fn entry(
                 shared.stats.reset();
                 plain(StatusCode::NO_CONTENT, "")
             }
+            ("POST", "sessions/expire") => {
+                let ended = shared.sessions.expire_all();
+                tracing::info!(sessions = ended, "test hook: all sessions expired");
+                plain(StatusCode::NO_CONTENT, "")
+            }
+            ("POST", "stall") => {
+                let query = parse_hook_query(request.uri().query().unwrap_or_default());
+                match (query.get("requests").map(|v| v.parse::<u64>()), query.get("ms").map(|v| v.parse::<u64>())) {
+                    (Some(Ok(requests)), Some(Ok(ms))) => {
+                        shared.faults.arm_stall(requests, Duration::from_millis(ms));
+                        plain(StatusCode::NO_CONTENT, "")
+                    }
+                    _ => plain(StatusCode::BAD_REQUEST, "stall needs ?requests=N&ms=M (integers)"),
+                }
+            }
             _ => plain(StatusCode::NOT_FOUND, "unknown emulator hook"),
         };
     }
@@ -319,9 +334,22 @@ async fn entry(
     if !shared.config.latency.is_zero() {
         tokio::time::sleep(shared.config.latency).await;
     }
+    if let Some(stall) = shared.faults.take_stall() {
+        tokio::time::sleep(stall).await;
+    }
     let is_write = matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE");
     let is_sign_in = route.ends_with("/auth/signin");
-    match shared.faults.decide(is_write, is_sign_in) {
+    let fault = shared.faults.decide(is_write, is_sign_in);
+    if let Some(fault) = fault {
+        shared.stats.record_fault(match fault {
+            Fault::TooManyRequests => "429",
+            Fault::Internal => "500",
+            Fault::Unavailable => "503",
+            Fault::Reset => "reset",
+            Fault::LostResponse => "lost_response",
+        });
+    }
+    match fault {
         None => assert_send(handlers::dispatch(shared, request)).await,
         Some(Fault::Reset) => {
             kill.0.store(true, Ordering::SeqCst);
@@ -354,3 +382,8 @@ async fn entry(
 }
 
 pub type Query = HashMap<String, String>;
+
+/// `a=1&b=2` of a test-hook URL (values are plain integers, so no percent-decoding is needed).
+fn parse_hook_query(query: &str) -> Query {
+    query.split('&').filter_map(|pair| pair.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
+}

@@ -18,6 +18,10 @@ pub struct Stats {
     pub bytes_received: u64,
     /// Requests with a write method (POST, PUT, PATCH, DELETE).
     pub writes_total: u64,
+    /// Injected faults (`fault_rate`), in total ...
+    pub faults_total: u64,
+    /// ... and per kind: `429`, `500`, `503`, `reset`, `lost_response`.
+    pub faults_by_kind: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Default)]
@@ -34,6 +38,11 @@ impl StatsRecorder {
         if matches!(method, "POST" | "PUT" | "PATCH" | "DELETE") {
             stats.writes_total += 1;
         }
+    }
+    pub fn record_fault(&self, kind: &str) {
+        let mut stats = self.lock();
+        stats.faults_total += 1;
+        *stats.faults_by_kind.entry(kind.to_owned()).or_default() += 1;
     }
     pub fn add_bytes(&self, bytes: u64) {
         self.lock().bytes_received += bytes;

@@ -14,6 +14,7 @@ mod client;
 mod config;
 mod error;
 pub mod models;
+mod retries;
 mod secret;
 mod stats;
 pub mod xml;
@@ -25,5 +26,6 @@ pub use config::{
 };
 pub use error::{Error, Result};
 pub use models::*;
+pub use retries::{RetryNotice, record_retries};
 pub use secret::Secret;
 pub use stats::RequestStats;

@@ -46,6 +46,15 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
             let _ = writeln!(stderr, "{} {}", "hint:".cyan().bold(), hint.hint);
         }
     }
+    // A token rejected even after signing in again: the usual cause is a second client using the same PAT.
+    if err.chain().any(|cause| cause.downcast_ref::<tabops_tableau::Error>().is_some_and(|e| e.is_invalid_token())) {
+        let _ = writeln!(
+            stderr,
+            "{} the session ended again right after signing in: Tableau Cloud allows one session per personal access \
+             token, so another job signing in with the same token ends this one; give concurrent jobs their own tokens",
+            "hint:".cyan().bold()
+        );
+    }
     ExitCode::from(1)
 }
 

@@ -164,6 +164,11 @@ impl Client {
                 Err(e) if e.is_invalid_token() && call.authenticated && !re_signed => {
                     re_signed = true;
                     tracing::info!(operation = %call.operation, "session token rejected (401002); signing in again");
+                    crate::retries::notify(
+                        &call.operation,
+                        "session token rejected (401002); signed in again".to_owned(),
+                        Duration::ZERO,
+                    );
                     Box::pin(self.re_sign_in(generation)).await?;
                 }
                 other => return other,
@@ -189,6 +194,7 @@ impl Client {
             })
             .notify(|e: &AttemptError, delay| {
                 self.inner.stats.retry();
+                crate::retries::notify(&call.operation, e.error.to_string(), delay);
                 tracing::debug!(operation = %call.operation, ?delay, error = %e.error, "retrying after transient failure");
             })
             .await;

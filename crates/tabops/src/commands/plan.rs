@@ -32,9 +32,11 @@ pub struct PlanArgs {
 pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     let prepared = reconcile::prepare(&args.manifest, &args.site, &args.safety).await?;
     let plan = &prepared.plan;
-    let review = prepared.base.as_ref().zip(args.safety.base.as_deref()).map(|(base, reference)| {
-        super::review::review(&args.manifest, reference, base, &prepared.loaded.desired)
-    });
+    let review = prepared
+        .base
+        .as_ref()
+        .zip(args.safety.base.as_deref())
+        .map(|(base, reference)| super::review::review(&args.manifest, reference, base, &prepared.loaded.desired));
     super::review::print_with_review(review.as_ref(), plan, args.format, global.verbose > 0)?;
     if let Some(out) = &args.out {
         reconcile::write_atomically(out, &tabops_plan::render::json(plan))?;

@@ -103,6 +103,13 @@ pub async fn connect(args: &SiteArgs, target: &SiteTarget) -> anyhow::Result<Sit
         }
     };
     let url = url::Url::parse(&server_url).with_context(|| format!("invalid server URL `{server_url}`"))?;
+    // Checked here, before any connection, so the refusal names the flag that overrides it.
+    if let Err(err) = tabops_tableau::check_server_url(&url, args.allow_insecure_http) {
+        return Err(Hint::error(
+            format!("{err} (nothing was sent)"),
+            "use https://, or pass --allow-insecure-http if the network to this host is trusted",
+        ));
+    }
     let mut config = ClientConfig::new(url, target.content_url.clone(), credentials);
     if let Some(version) = &target.api_version {
         config.api_version = version.clone();

@@ -1,0 +1,281 @@
+//! The emulator as a trust boundary (scenarios 4 and 6 of issue #7): requests without a valid token, for another
+//! site's id, with oversized bodies or malformed multipart get the right 4xx and leave the site untouched; and
+//! mutated TSC-shaped XML and multipart bodies (proptest, bounded) never make it fail with a 5xx, drop the
+//! connection or stop serving.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use proptest::prelude::*;
+use tabops_emulator::{Emulator, EmulatorConfig};
+
+const SIGN_IN: &str = r#"<tsRequest><credentials personalAccessTokenName="tabops" personalAccessTokenSecret="tabops-local-secret"><site contentUrl="acme" /></credentials></tsRequest>"#;
+const TWB: &str = "<?xml version='1.0'?><workbook><worksheets><worksheet name='Sales'/></worksheets></workbook>";
+const BOUNDARY: &str = "8433bf7522892b9b50bce84acc83c4a2";
+
+struct Site {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    site: String,
+    project: String,
+}
+
+fn attr(body: &str, element: &str, name: &str) -> Option<String> {
+    let start = body.find(&format!("<{element} "))?;
+    let tag = &body[start..start + body[start..].find('>')?];
+    let key = format!(" {name}=\"");
+    let at = tag.find(&key)? + key.len();
+    Some(tag[at..at + tag[at..].find('"')?].to_owned())
+}
+
+fn error_code(body: &str) -> String {
+    attr(body, "error", "code").unwrap_or_default()
+}
+
+async fn start(config: EmulatorConfig) -> (Emulator, Site) {
+    let emulator = Emulator::start(config).await.expect("emulator starts");
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
+    let base = format!("{}/api/3.25", emulator.url());
+    let body = http.post(format!("{base}/auth/signin")).body(SIGN_IN).send().await.expect("sign in");
+    let body = body.text().await.expect("body");
+    let token = attr(&body, "credentials", "token").expect("token");
+    let site = attr(&body, "site", "id").expect("site id");
+    let mut s = Site { http, base, token, site, project: String::new() };
+    let (status, body) =
+        s.send("POST", "/projects", Some(&s.token.clone()), r#"<tsRequest><project name="Base" /></tsRequest>"#).await;
+    assert_eq!(status, 201, "{body}");
+    s.project = attr(&body, "project", "id").expect("project id");
+    (emulator, s)
+}
+
+impl Site {
+    async fn send(&self, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+        self.send_raw(method, &format!("/sites/{}{path}", self.site), token, body.as_bytes().to_vec(), "text/xml").await
+    }
+
+    async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> (u16, String) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request =
+            self.http.request(method, format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+        if let Some(token) = token {
+            request = request.header("x-tableau-auth", token);
+        }
+        let response = request.send().await.unwrap_or_else(|e| panic!("the emulator dropped {path}: {e}"));
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap_or_default())
+    }
+
+    /// Everything a client can list: the site's state as the API shows it.
+    async fn snapshot(&self) -> String {
+        let mut all = String::new();
+        for path in ["/projects", "/users", "/groups", "/workbooks", "/datasources", "/tasks/extractRefreshes"] {
+            let (status, body) = self.send("GET", path, Some(&self.token), "").await;
+            assert_eq!(status, 200, "{path}: {body}");
+            all.push_str(&body);
+        }
+        all
+    }
+
+    fn multipart_body(&self, payload: &str, file: &[u8]) -> Vec<u8> {
+        let mut body = format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"request_payload\"\r\nContent-Type: text/xml\r\n\r\n\
+             {payload}\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"tableau_workbook\"; filename=\"w.twb\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(file);
+        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        body
+    }
+
+    fn publish_payload(&self, name: &str) -> String {
+        format!(r#"<tsRequest><workbook name="{name}"><project id="{}" /></workbook></tsRequest>"#, self.project)
+    }
+
+    async fn publish(&self, body: Vec<u8>) -> (u16, String) {
+        let path = format!("/sites/{}/workbooks?workbookType=twb&overwrite=true", self.site);
+        let content_type = format!("multipart/mixed; boundary={BOUNDARY}");
+        self.send_raw("POST", &path, Some(&self.token.clone()), body, &content_type).await
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
+}
+
+/// Writes of every kind without a token (401000) or with a wrong one (401002): refused, nothing changes.
+#[tokio::test]
+async fn boundary_requests_without_a_valid_token_change_nothing() {
+    let (_emulator, s) = start(EmulatorConfig::default()).await;
+    let before = s.snapshot().await;
+    let project = s.project.clone();
+    let writes = [
+        ("POST", "/projects".to_owned(), r#"<tsRequest><project name="Evil" /></tsRequest>"#.to_owned()),
+        ("POST", "/groups".to_owned(), r#"<tsRequest><group name="Evil" /></tsRequest>"#.to_owned()),
+        (
+            "POST",
+            "/users".to_owned(),
+            r#"<tsRequest><user name="evil@x.com" siteRole="Creator" /></tsRequest>"#.to_owned(),
+        ),
+        ("PUT", format!("/projects/{project}"), r#"<tsRequest><project name="Renamed" /></tsRequest>"#.to_owned()),
+        ("DELETE", format!("/projects/{project}"), String::new()),
+    ];
+    for (method, path, body) in &writes {
+        let (status, text) = s.send(method, path, None, body).await;
+        assert_eq!((status, error_code(&text).as_str()), (401, "401000"), "{method} {path} without a token: {text}");
+        let (status, text) = s.send(method, path, Some("not-a-token"), body).await;
+        assert_eq!((status, error_code(&text).as_str()), (401, "401002"), "{method} {path} with a bad token: {text}");
+    }
+    let (status, _) = s.publish(s.multipart_body(&s.publish_payload("Evil"), TWB.as_bytes())).await;
+    assert_eq!(status, 201, "the same publish with the token works (the refusals above were about the token)");
+    let after = s.snapshot().await;
+    assert_ne!(before, after);
+    let (status, _) = s.send("DELETE", "/workbooks/none", Some(&s.token), "").await;
+    assert_eq!(status, 404);
+}
+
+/// A valid token used against another site's id is refused (403 or 404 on Tableau, never a write).
+#[tokio::test]
+async fn boundary_another_sites_id_is_refused_and_changes_nothing() {
+    let (_emulator, s) = start(EmulatorConfig::default()).await;
+    let before = s.snapshot().await;
+    let other = "6f1c3c3a-0000-4000-8000-000000000000";
+    for (method, path, body) in [
+        ("GET", format!("/sites/{other}/projects"), String::new()),
+        ("POST", format!("/sites/{other}/projects"), r#"<tsRequest><project name="Cross" /></tsRequest>"#.to_owned()),
+        ("DELETE", format!("/sites/{other}/projects/{}", s.project), String::new()),
+    ] {
+        let (status, text) = s.send_raw(method, &path, Some(&s.token.clone()), body.into_bytes(), "text/xml").await;
+        assert!(matches!(status, 401 | 403 | 404), "{method} {path} for another site: {status} {text}");
+        assert!(!error_code(&text).is_empty(), "a Tableau error document: {text}");
+    }
+    assert_eq!(before, s.snapshot().await, "state changed by a request for another site");
+}
+
+/// Bodies over `max_body_bytes` get 413, XML and multipart alike, and change nothing.
+#[tokio::test]
+async fn boundary_oversized_bodies_get_413_and_change_nothing() {
+    let config = EmulatorConfig { max_body_bytes: 64 * 1024, ..EmulatorConfig::default() };
+    let (_emulator, s) = start(config).await;
+    let before = s.snapshot().await;
+    let padding = "x".repeat(256 * 1024);
+    let xml = format!(r#"<tsRequest><project name="Big" description="{padding}" /></tsRequest>"#);
+    let (status, text) = s.send("POST", "/projects", Some(&s.token), &xml).await;
+    assert_eq!(status, 413, "{text}");
+    let (status, text) = s.publish(s.multipart_body(&s.publish_payload("Big"), padding.as_bytes())).await;
+    assert_eq!(status, 413, "{text}");
+    assert_eq!(before, s.snapshot().await);
+}
+
+/// Broken multipart publishes get 400 and change nothing.
+#[tokio::test]
+async fn boundary_malformed_multipart_gets_400_and_changes_nothing() {
+    let (_emulator, s) = start(EmulatorConfig::default()).await;
+    let before = s.snapshot().await;
+    let good = s.multipart_body(&s.publish_payload("Broken"), TWB.as_bytes());
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty body", Vec::new()),
+        ("no closing boundary", good[..good.len() - 8].to_vec()),
+        ("garbage", b"this is not multipart at all".to_vec()),
+        ("payload only", format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"request_payload\"\r\n\r\n{}\r\n--{BOUNDARY}--\r\n", s.publish_payload("Broken")).into_bytes()),
+        ("file only", format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"tableau_workbook\"; filename=\"w.twb\"\r\n\r\n{TWB}\r\n--{BOUNDARY}--\r\n").into_bytes()),
+        ("payload not XML", s.multipart_body("<tsRequest><workbook", TWB.as_bytes())),
+        ("no headers", format!("--{BOUNDARY}\r\n\r\n\r\n--{BOUNDARY}--\r\n").into_bytes()),
+    ];
+    for (name, body) in cases {
+        let (status, text) = s.publish(body).await;
+        assert!((400..500).contains(&status), "{name}: expected a 4xx, got {status}: {text}");
+    }
+    let path = format!("/sites/{}/workbooks?workbookType=twb", s.site);
+    let (status, text) = s.send_raw("POST", &path, Some(&s.token.clone()), good.clone(), "multipart/mixed").await;
+    assert!((400..500).contains(&status), "multipart without a boundary parameter: {status} {text}");
+    assert_eq!(before, s.snapshot().await);
+}
+
+/// One random edit of a byte string: flip, insert, delete or truncate.
+fn mutate(base: &[u8], edits: &[(u8, usize, u8)]) -> Vec<u8> {
+    let mut bytes = base.to_vec();
+    for &(kind, at, value) in edits {
+        if bytes.is_empty() {
+            bytes.push(value);
+            continue;
+        }
+        let at = at % bytes.len();
+        match kind % 4 {
+            0 => bytes[at] = value,
+            1 => bytes.insert(at, value),
+            2 => {
+                bytes.remove(at);
+            }
+            _ => bytes.truncate(at),
+        }
+    }
+    bytes
+}
+
+fn edits() -> impl Strategy<Value = Vec<(u8, usize, u8)>> {
+    prop::collection::vec(
+        (any::<u8>(), any::<usize>(), prop_oneof![any::<u8>(), Just(b'<'), Just(b'"'), Just(b'&')]),
+        1..6,
+    )
+}
+
+/// Mutated TSC-shaped XML bodies for creates and updates: always an answer, never a 5xx.
+#[test]
+fn fuzz_xml_request_bodies_never_fail_the_server() {
+    let rt = runtime();
+    let (emulator, s) = rt.block_on(start(EmulatorConfig::default()));
+    let project = s.project.clone();
+    let bases: Vec<(&str, String, String)> = vec![
+        ("POST", "/projects".into(), r#"<tsRequest><project name="P" description="d" contentPermissions="LockedToProject" /></tsRequest>"#.into()),
+        ("POST", "/groups".into(), r#"<tsRequest><group name="G" minimumSiteRole="Viewer" /></tsRequest>"#.into()),
+        ("POST", "/users".into(), r#"<tsRequest><user name="u@x.com" siteRole="Viewer" authSetting="ServerDefault" /></tsRequest>"#.into()),
+        ("PUT", format!("/projects/{project}"), r#"<tsRequest><project name="Base" parentProjectId="" /></tsRequest>"#.into()),
+        ("PUT", format!("/projects/{project}/permissions"), r#"<tsRequest><permissions><granteeCapabilities><group id="x" /><capabilities><capability name="Read" mode="Allow" /></capabilities></granteeCapabilities></permissions></tsRequest>"#.into()),
+        ("POST", "/tasks/extractRefreshes".into(), r#"<tsRequest><extractRefresh type="FullRefresh"><datasource id="x" /></extractRefresh><schedule><frequencyDetails start="05:00:00"><intervals><interval weekDay="Monday" /></intervals></frequencyDetails></schedule></tsRequest>"#.into()),
+    ];
+    let config = ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() };
+    let cases = AtomicUsize::new(0);
+    proptest!(config, |(which in 0..bases.len(), edits in edits())| {
+        let (method, path, body) = &bases[which];
+        let mutated = mutate(body.as_bytes(), &edits);
+        let full = format!("/sites/{}{path}", s.site);
+        let (status, text) = rt.block_on(s.send_raw(method, &full, Some(&s.token.clone()), mutated, "text/xml"));
+        prop_assert!(status < 500, "{method} {path}: {status} {text}");
+        cases.fetch_add(1, Ordering::SeqCst);
+    });
+    assert_eq!(cases.load(Ordering::SeqCst), 256);
+    rt.block_on(s.snapshot());
+    rt.block_on(emulator.shutdown());
+}
+
+/// Mutated TSC-shaped multipart publishes: always an answer, never a 5xx.
+#[test]
+fn fuzz_multipart_publishes_never_fail_the_server() {
+    let rt = runtime();
+    let (emulator, s) = rt.block_on(start(EmulatorConfig::default()));
+    let base = s.multipart_body(&s.publish_payload("Fuzz"), TWB.as_bytes());
+    let config = ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() };
+    let (cases, refused) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    proptest!(config, |(edits in edits())| {
+        let mutated = mutate(&base, &edits);
+        let (status, text) = rt.block_on(s.publish(mutated));
+        prop_assert!(status < 500, "{status} {text}");
+        if status >= 400 {
+            refused.fetch_add(1, Ordering::SeqCst);
+        }
+        cases.fetch_add(1, Ordering::SeqCst);
+    });
+    assert_eq!(cases.load(Ordering::SeqCst), 256);
+    assert!(refused.load(Ordering::SeqCst) > 0, "mutations must reach the parser's error paths");
+    rt.block_on(s.snapshot());
+    rt.block_on(emulator.shutdown());
+}

@@ -1,0 +1,362 @@
+//! What the reliability scenarios share: a generated manifest big enough for a plan of several hundred actions,
+//! raw test-hook calls to the emulator, a census of the live site by name (to find duplicates and losses), and the
+//! audit log's events.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::support::{Harness, Run, path_str, workspace};
+
+/// Sizes of a generated manifest.
+#[derive(Debug, Clone, Copy)]
+pub struct Scale {
+    pub top_projects: usize,
+    pub children_per_project: usize,
+    pub users: usize,
+    pub groups: usize,
+    pub members_per_group: usize,
+    pub workbooks: usize,
+    pub datasources: usize,
+}
+
+/// 40 projects, 80 users, 60 groups of 3, 30 workbooks, 30 data sources, permissions and refresh tasks: a first
+/// apply of about 400 actions.
+pub const LARGE: Scale = Scale {
+    top_projects: 10,
+    children_per_project: 3,
+    users: 80,
+    groups: 60,
+    members_per_group: 3,
+    workbooks: 30,
+    datasources: 30,
+};
+
+/// A smaller site for scenarios that apply many times (crashes, concurrency).
+pub const MEDIUM: Scale = Scale {
+    top_projects: 4,
+    children_per_project: 2,
+    users: 20,
+    groups: 10,
+    members_per_group: 3,
+    workbooks: 8,
+    datasources: 8,
+};
+
+/// Writes `manifest.yaml` and copies of the fixture content under `dir`; returns the manifest's path.
+pub fn generate_manifest(dir: &Path, scale: Scale) -> PathBuf {
+    let content = dir.join("content");
+    std::fs::create_dir_all(&content).unwrap();
+    let fixtures = workspace().join("fixtures/content");
+    for file in ["pipeline.twb", "revenue.twb", "revenue.twbx", "orders.tds", "customers.tds", "orders.tdsx"] {
+        std::fs::copy(fixtures.join(file), content.join(file)).unwrap();
+    }
+    let mut y = String::from("version: 1\nsite:\n  server: local\n  content_url: acme\nusers:\n");
+    let roles = ["Creator", "Explorer", "Viewer", "ExplorerCanPublish"];
+    for u in 0..scale.users {
+        let _ = writeln!(
+            y,
+            "  - {{ name: user{u:03}@acme.com, site_role: {}, full_name: User {u} }}",
+            roles[u % roles.len()]
+        );
+    }
+    y.push_str("groups:\n");
+    for g in 0..scale.groups {
+        let members: Vec<String> = (0..scale.members_per_group)
+            .map(|m| format!("user{:03}@acme.com", (g * 7 + m * 13) % scale.users))
+            .collect();
+        let _ = writeln!(y, "  - {{ name: Group {g:02}, members: [{}] }}", members.join(", "));
+    }
+    y.push_str("projects:\n");
+    let mut leaves = Vec::new();
+    for p in 0..scale.top_projects {
+        let _ = writeln!(y, "  - name: Project {p:02}\n    description: generated top-level project {p}");
+        let _ = writeln!(y, "    permissions:\n      - {{ group: Group {:02}, template: Viewer }}", p % scale.groups);
+        let _ = writeln!(y, "      - {{ user: user{:03}@acme.com, template: Publisher }}", p % scale.users);
+        y.push_str("    projects:\n");
+        for c in 0..scale.children_per_project {
+            let _ = writeln!(y, "      - {{ name: Child {c}, description: child {c} of {p} }}");
+            leaves.push(format!("Project {p:02}/Child {c}"));
+        }
+    }
+    y.push_str("datasources:\n");
+    let ds_files = ["orders.tds", "customers.tds", "orders.tdsx"];
+    for d in 0..scale.datasources {
+        let _ = writeln!(
+            y,
+            "  - name: Source {d:02}\n    project: {}\n    file: content/{}\n    tags: [generated]",
+            leaves[d % leaves.len()],
+            ds_files[d % ds_files.len()]
+        );
+        if d % 3 == 0 {
+            y.push_str("    refresh:\n      - { type: full, frequency: daily, at: \"05:00\", weekdays: [Mon, Wed] }\n");
+        }
+    }
+    y.push_str("workbooks:\n");
+    let wb_files = ["pipeline.twb", "revenue.twb", "revenue.twbx"];
+    for w in 0..scale.workbooks {
+        let _ = writeln!(
+            y,
+            "  - name: Book {w:02}\n    project: {}\n    file: content/{}\n    show_tabs: true",
+            leaves[(w * 5) % leaves.len()],
+            wb_files[w % wb_files.len()]
+        );
+        let _ = writeln!(y, "    permissions:\n      - {{ group: Group {:02}, template: Viewer }}", w % scale.groups);
+    }
+    let manifest = dir.join("manifest.yaml");
+    std::fs::write(&manifest, y).unwrap();
+    manifest
+}
+
+/// `POST /_emulator/<hook>` over a raw HTTP/1.1 connection (the test crate has no HTTP client of its own).
+pub fn hook(base_url: &str, hook_and_query: &str) -> u16 {
+    raw_request(base_url, "POST", &format!("/_emulator/{hook_and_query}"), &[], b"").0
+}
+
+/// Sends one HTTP/1.1 request and returns the status and body.
+pub fn raw_request(base_url: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+    let authority = base_url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = TcpStream::connect(authority).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        let _ = write!(head, "{name}: {value}\r\n");
+    }
+    let _ = write!(head, "Content-Length: {}\r\n\r\n", body.len());
+    stream.write_all(head.as_bytes()).unwrap();
+    // A server may answer (413) and close before reading an oversized body: a failed write is fine then.
+    let _ = stream.write_all(body);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+/// Signs in with the default PAT (`POST /auth/signin`) and returns `(token, site_id)`. Ends the session of any
+/// other client signed in with the same PAT (one session per PAT, as on Tableau Cloud).
+pub fn sign_in(base_url: &str, secret: &str) -> (String, String) {
+    let body = format!(
+        r#"<tsRequest><credentials personalAccessTokenName="{}" personalAccessTokenSecret="{secret}"><site contentUrl="acme"/></credentials></tsRequest>"#,
+        tabops_emulator::DEFAULT_PAT_NAME
+    );
+    let (status, text) =
+        raw_request(base_url, "POST", "/api/3.25/auth/signin", &[("Content-Type", "application/xml")], body.as_bytes());
+    assert_eq!(status, 200, "sign-in failed: {text}");
+    let attr = |name: &str, after: &str| -> String {
+        let from = text.find(after).unwrap_or(0);
+        let rest = &text[from..];
+        let start = rest.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        rest[start..start + rest[start..].find('"').unwrap()].to_owned()
+    };
+    (attr("token", "<credentials"), attr("id", "<site"))
+}
+
+/// How many live items of each kind carry each name, read with the real client.
+#[derive(Debug, Default)]
+pub struct Census {
+    pub projects: BTreeMap<String, usize>,
+    pub users: BTreeMap<String, usize>,
+    pub groups: BTreeMap<String, usize>,
+    pub workbooks: BTreeMap<String, usize>,
+    pub datasources: BTreeMap<String, usize>,
+    pub refresh_tasks: BTreeMap<String, usize>,
+}
+
+impl Census {
+    /// Reads the site (signs in with the harness's PAT: run it only when no apply is in flight).
+    pub fn take(harness: &Harness) -> Census {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let url = url::Url::parse(&harness.url()).unwrap();
+            let credentials = tabops_tableau::Credentials::Pat {
+                name: tabops_emulator::DEFAULT_PAT_NAME.to_owned(),
+                secret: harness.pat_secret.clone().into(),
+            };
+            let mut config = tabops_tableau::ClientConfig::new(url, "acme", credentials);
+            // The census reads through the same injected faults: retry more than the default five times so a read
+            // that fails five times in a row (p ~ 0.2^5 per request) cannot fail the check.
+            config.retry.max_attempts = 12;
+            config.retry.base_delay = std::time::Duration::from_millis(50);
+            let client = tabops_tableau::Client::sign_in(config).await.unwrap();
+            let projects = client.projects().await.unwrap();
+            let parents: BTreeMap<String, String> = projects.iter().map(|p| (p.id.clone(), p.name.clone())).collect();
+            let mut census = Census::default();
+            for p in &projects {
+                // Child names repeat under different parents: count them by path.
+                let parent = p.parent_id.as_deref().and_then(|id| parents.get(id)).cloned().unwrap_or_default();
+                *census.projects.entry(format!("{parent}/{}", p.name)).or_default() += 1;
+            }
+            for u in client.users().await.unwrap() {
+                *census.users.entry(u.name).or_default() += 1;
+            }
+            for g in client.groups().await.unwrap() {
+                *census.groups.entry(g.name).or_default() += 1;
+            }
+            for w in client.workbooks().await.unwrap() {
+                *census.workbooks.entry(w.name).or_default() += 1;
+            }
+            for d in client.datasources().await.unwrap() {
+                *census.datasources.entry(d.name).or_default() += 1;
+            }
+            for t in client.refresh_tasks().await.unwrap() {
+                *census.refresh_tasks.entry(task_key(&t)).or_default() += 1;
+            }
+            let _ = client.sign_out().await;
+            census
+        })
+    }
+
+    /// Panics when any name occurs more than once.
+    #[track_caller]
+    pub fn assert_no_duplicates(&self) {
+        for (kind, map) in self.kinds() {
+            let dups: Vec<_> = map.iter().filter(|(_, n)| **n > 1).collect();
+            assert!(dups.is_empty(), "duplicate {kind}: {dups:?}");
+        }
+    }
+
+    /// Panics unless at least the generated site is there (nothing lost).
+    #[track_caller]
+    pub fn assert_complete(&self, scale: Scale) {
+        let count = |map: &BTreeMap<String, usize>, prefix: &str| map.keys().filter(|k| k.contains(prefix)).count();
+        assert_eq!(count(&self.users, "@acme.com"), scale.users, "users: {:?}", self.users.keys());
+        assert_eq!(count(&self.groups, "Group "), scale.groups, "groups");
+        assert_eq!(
+            count(&self.projects, "Project "),
+            scale.top_projects * (1 + scale.children_per_project),
+            "projects: {:?}",
+            self.projects.keys()
+        );
+        assert_eq!(count(&self.workbooks, "Book "), scale.workbooks, "workbooks");
+        assert_eq!(count(&self.datasources, "Source "), scale.datasources, "datasources");
+        assert_eq!(self.refresh_tasks.values().sum::<usize>(), scale.datasources.div_ceil(3), "refresh tasks");
+    }
+
+    fn kinds(&self) -> [(&'static str, &BTreeMap<String, usize>); 6] {
+        [
+            ("projects", &self.projects),
+            ("users", &self.users),
+            ("groups", &self.groups),
+            ("workbooks", &self.workbooks),
+            ("datasources", &self.datasources),
+            ("refresh tasks", &self.refresh_tasks),
+        ]
+    }
+}
+
+fn task_key(task: &tabops_tableau::RefreshTask) -> String {
+    format!("{:?}", task.target)
+}
+
+/// Runs `apply` until it exits 0, at most `max_runs` times; returns every run.
+#[track_caller]
+pub fn apply_until_converged(harness: &Harness, manifest: &Path, max_runs: usize) -> Vec<Run> {
+    let mut runs = Vec::new();
+    for _ in 0..max_runs {
+        let run = harness.tabops(&["apply", "-f", path_str(manifest), "--auto-approve", "--concurrency", "16"]);
+        let done = run.code == 0;
+        runs.push(run);
+        if done {
+            return runs;
+        }
+    }
+    let last = runs.last().expect("at least one run");
+    panic!(
+        "apply did not converge in {max_runs} runs; last:\n--- stdout\n{}\n--- stderr\n{}",
+        last.stdout, last.stderr
+    );
+}
+
+/// `plan --detailed-exitcode` must say "No changes"; an error exit (1, e.g. a read that failed five times in a
+/// row at a high fault rate) is repeated, a plan with changes (2) is a failure.
+#[track_caller]
+pub fn assert_no_changes(harness: &Harness, manifest: &Path) {
+    let mut last = None;
+    for _ in 0..4 {
+        let run = harness.tabops(&["plan", "-f", path_str(manifest), "--detailed-exitcode"]);
+        match run.code {
+            0 => {
+                assert!(run.stdout.contains("No changes."), "{}", run.stdout);
+                return;
+            }
+            2 => panic!("the site did not converge; plan still has changes:\n{}", run.stdout),
+            _ => last = Some(run),
+        }
+    }
+    panic!("plan kept failing: {last:?}");
+}
+
+/// `tabops audit verify LOG`.
+pub fn audit_verify(harness: &Harness) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_tabops"))
+        .env_clear()
+        .env("NO_COLOR", "1")
+        .args(["audit", "verify"])
+        .arg(harness.audit_log())
+        .output()
+        .unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The audit log's records (a torn last line is skipped).
+pub fn audit_events(harness: &Harness) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(harness.audit_log()).unwrap_or_default();
+    text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
+}
+
+/// The `type` field of each record (`action_start`, `action_retry`, ...).
+pub fn event_name(record: &serde_json::Value) -> &str {
+    record["type"].as_str().unwrap_or_default()
+}
+
+/// Starts `tabops apply -f MANIFEST --auto-approve EXTRA...` against the harness's emulator without waiting for it
+/// (same environment as `Harness::tabops`), with stdout and stderr piped.
+pub fn spawn_apply(harness: &Harness, manifest: &Path, extra: &[&str]) -> Child {
+    spawn_apply_as(harness, manifest, extra, tabops_emulator::DEFAULT_PAT_NAME, &harness.pat_secret)
+}
+
+/// [`spawn_apply`] signing in with another PAT.
+pub fn spawn_apply_as(harness: &Harness, manifest: &Path, extra: &[&str], pat_name: &str, pat_secret: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_tabops"))
+        .current_dir(harness.dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .env("TABLEAU_PAT_NAME", pat_name)
+        .env("TABLEAU_PAT_SECRET", pat_secret)
+        .envs(harness.env.iter().map(|(k, v)| (k, v)))
+        .args(["apply", "-f", path_str(manifest), "--auto-approve"])
+        .args(extra)
+        .args(["--server", &harness.url(), "--site", "acme", "--state-dir"])
+        .arg(harness.state_dir())
+        .arg("--audit-log")
+        .arg(harness.audit_log())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for a spawned run and collects its output.
+pub fn finish(child: Child) -> Run {
+    let output = child.wait_with_output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The number of complete lines in the audit log.
+pub fn audit_lines(harness: &Harness) -> usize {
+    std::fs::read(harness.audit_log()).map(|b| b.iter().filter(|c| **c == b'\n').count()).unwrap_or(0)
+}
