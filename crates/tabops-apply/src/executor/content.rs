@@ -1,0 +1,209 @@
+//! Publishing and in-place updates of workbooks and data sources: the content half of the executor.
+
+use tabops_manifest::model::ContentKind;
+use tabops_plan::plan::{PlannedConnection, PublishOp, UpdateContentOp};
+use tabops_tableau as api;
+
+use serde_json::json;
+
+use super::{Executor, error_chain, ignore_missing};
+use crate::error::ActionError;
+
+impl Executor<'_> {
+    /// Publishes with `overwrite=true` always: the planner decided the item should hold this content, so a publish
+    /// repeated after a lost response lands on the same item instead of failing or duplicating it.
+    pub(super) async fn publish(&self, op: &PublishOp) -> Result<String, ActionError> {
+        let project_id = self.resolve(&op.project)?;
+        if let (Some(existing), Some(relocate)) = (&op.existing, &op.relocate) {
+            let project = self.resolve_opt(relocate.project.as_ref())?;
+            self.update_item(op.kind, existing, relocate.name.clone(), project, None, None, None).await?;
+        }
+        let request = api::PublishRequest {
+            file: op.file.path.clone(),
+            file_type: None,
+            name: op.name.clone(),
+            project_id: project_id.clone(),
+            show_tabs: op.show_tabs.unwrap_or(false),
+            description: op.description.clone(),
+            hidden_views: op.hidden_views.clone(),
+            connections: self.connections(&op.connections)?,
+            mode: api::PublishMode::Overwrite,
+            as_job: false,
+        };
+        // Tableau makes the publisher the owner of an overwritten item. When the plan keeps the owner, remember it
+        // and give it back after the publish, or every replace would drift the owner to the signed-in user.
+        let mut owner = self.resolve_opt(op.owner.as_ref())?;
+        let previous_owner = match (&op.existing, &owner) {
+            (Some(existing), None) => self.item_owner(op.kind, existing).await?,
+            _ => None,
+        };
+        let (id, published_owner) = self.publish_once_or_again(op.kind, &request).await?;
+        if owner.is_none() && previous_owner.is_some() && published_owner != previous_owner {
+            owner = previous_owner;
+        }
+        if owner.is_some() {
+            self.update_item(op.kind, &id, None, None, None, None, owner).await?;
+        }
+        self.retag(op.kind, &id, &op.tags_add, &op.tags_remove).await?;
+        self.mark_commit(op.kind, &id).await?;
+        Ok(id)
+    }
+
+    /// Tags a published item with the commit it came from and drops the commit markers of earlier publishes, so
+    /// `drift` can name the commit that last published it.
+    async fn mark_commit(&self, kind: ContentKind, id: &str) -> Result<(), ActionError> {
+        let Some(marker) = &self.commit_marker else { return Ok(()) };
+        let target = match kind {
+            ContentKind::Workbook => api::TagTarget::Workbook,
+            ContentKind::Datasource => api::TagTarget::Datasource,
+        };
+        let tags = self.client.add_tags(target, id, std::slice::from_ref(marker)).await?;
+        let prefix = tabops_plan::marker::COMMIT_MARKER_PREFIX;
+        for old in tags.iter().filter(|t| {
+            t.get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+                && !t.eq_ignore_ascii_case(marker)
+        }) {
+            ignore_missing(self.client.delete_tag(target, id, old).await)?;
+        }
+        Ok(())
+    }
+
+    /// The owner of a live content item (`None` when the item is gone or has no owner on the wire).
+    async fn item_owner(&self, kind: ContentKind, id: &str) -> Result<Option<String>, ActionError> {
+        let owner = match kind {
+            ContentKind::Workbook => ignore_missing(self.client.workbook(id).await.map(|w| w.owner_id))?,
+            ContentKind::Datasource => ignore_missing(self.client.datasource(id).await.map(|d| d.owner_id))?,
+        };
+        Ok(owner)
+    }
+
+    /// Publishes and returns the item's id and, when the response names it, its owner after the publish.
+    async fn publish_once_or_again(
+        &self,
+        kind: ContentKind,
+        request: &api::PublishRequest,
+    ) -> Result<(String, Option<String>), ActionError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = match kind {
+                ContentKind::Workbook => self.client.publish_workbook(request).await.map(|p| match p {
+                    api::PublishedItem::Item(w) => Ok((w.id, w.owner_id)),
+                    api::PublishedItem::Job(job) => Err(job),
+                }),
+                ContentKind::Datasource => self.client.publish_datasource(request).await.map(|p| match p {
+                    api::PublishedItem::Item(d) => Ok((d.id, d.owner_id)),
+                    api::PublishedItem::Job(job) => Err(job),
+                }),
+            };
+            match result {
+                Ok(Ok(published)) => return Ok(published),
+                Ok(Err(job)) => {
+                    let done = self.client.wait_for_job(&job.id, self.options.job_timeout).await?;
+                    let id = match kind {
+                        ContentKind::Workbook => done.workbook_id,
+                        ContentKind::Datasource => done.datasource_id,
+                    };
+                    return id.map(|id| (id, None)).ok_or(ActionError::PublishLost { job: job.id });
+                }
+                Err(err) if err.is_ambiguous() && attempt == 1 => {
+                    tracing::info!(name = %request.name, "publish response lost; publishing again with overwrite");
+                    self.audit.append(
+                        "action_retry",
+                        json!({
+                            "name": request.name,
+                            "operation": "publish again with overwrite",
+                            "reason": error_chain(&err.into()),
+                        }),
+                    )?;
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+
+    fn connections(&self, planned: &[PlannedConnection]) -> Result<Vec<api::ConnectionCredentials>, ActionError> {
+        planned
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.username.is_some() || c.password.is_some())
+            .map(|(index, c)| {
+                let server_address =
+                    c.server.clone().ok_or(ActionError::IncompleteConnection { index, field: "server" })?;
+                let username =
+                    c.username.clone().ok_or(ActionError::IncompleteConnection { index, field: "username" })?;
+                let password = match &c.password {
+                    Some(secret) => {
+                        let lookup = |name: &str| self.options.environment.get(name).cloned();
+                        let resolved = secret
+                            .resolve(lookup)
+                            .ok_or_else(|| ActionError::MissingSecret { reference: secret.reference() })?;
+                        api::Secret::from(resolved.expose())
+                    }
+                    None => api::Secret::default(),
+                };
+                Ok(api::ConnectionCredentials {
+                    server_address,
+                    server_port: c.port.map(|p| p.to_string()),
+                    username,
+                    password,
+                    embed: c.embed,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn update_content(&self, op: &UpdateContentOp) -> Result<String, ActionError> {
+        let project = self.resolve_opt(op.project.as_ref())?;
+        let owner = self.resolve_opt(op.owner.as_ref())?;
+        let changes_fields = op.name.is_some()
+            || project.is_some()
+            || op.description.is_some()
+            || op.show_tabs.is_some()
+            || owner.is_some();
+        if changes_fields {
+            self.update_item(op.kind, &op.item, op.name.clone(), project, op.description.clone(), op.show_tabs, owner)
+                .await?;
+        }
+        self.retag(op.kind, &op.item, &op.tags_add, &op.tags_remove).await?;
+        Ok(op.item.clone())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn update_item(
+        &self,
+        kind: ContentKind,
+        id: &str,
+        name: Option<String>,
+        project_id: Option<String>,
+        description: Option<String>,
+        show_tabs: Option<bool>,
+        owner_id: Option<String>,
+    ) -> Result<(), ActionError> {
+        match kind {
+            ContentKind::Workbook => {
+                let update = api::WorkbookUpdate { name, description, show_tabs, project_id, owner_id };
+                self.client.update_workbook(id, &update).await?;
+            }
+            ContentKind::Datasource => {
+                let update = api::DatasourceUpdate { name, description, project_id, owner_id, ..Default::default() };
+                self.client.update_datasource(id, &update).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn retag(&self, kind: ContentKind, id: &str, add: &[String], remove: &[String]) -> Result<(), ActionError> {
+        let target = match kind {
+            ContentKind::Workbook => api::TagTarget::Workbook,
+            ContentKind::Datasource => api::TagTarget::Datasource,
+        };
+        if !add.is_empty() {
+            self.client.add_tags(target, id, add).await?;
+        }
+        for label in remove {
+            ignore_missing(self.client.delete_tag(target, id, label).await)?;
+        }
+        Ok(())
+    }
+}
