@@ -13,6 +13,7 @@ mod raw;
 mod resolve;
 mod schema;
 mod source;
+pub mod templates;
 mod yaml;
 
 use std::collections::BTreeMap;

@@ -13,6 +13,7 @@ use tabops_manifest::model::{
     AuthSetting, Capability, ContentKind, ContentPermissions, Every, Frequency, Mode, MonthDay, PermissionTarget,
     RefreshType, Schedule, SiteRole,
 };
+use tabops_manifest::templates::{TEMPLATES, template};
 use tabops_plan::marker::is_marker;
 use tabops_tableau as api;
 
@@ -290,7 +291,7 @@ impl<'a> Builder<'a> {
             if capabilities.is_empty() {
                 continue;
             }
-            let template = TEMPLATE_NAMES.into_iter().find(|t| template(t, target).as_ref() == Some(&capabilities));
+            let template = TEMPLATES.into_iter().find(|t| template(t, target).as_ref() == Some(&capabilities));
             let key = match (&group, &user) {
                 (Some(g), _) => (0, g.to_lowercase()),
                 (_, Some(u)) => (1, u.to_lowercase()),
@@ -552,35 +553,6 @@ fn refresh_doc(refresh_type: RefreshType, s: &Schedule) -> RefreshDoc {
     }
 }
 
-/// Template names in the order preferred when several are equal (`Viewer` before `Explorer` on projects).
-const TEMPLATE_NAMES: [&str; 6] = ["Viewer", "Explorer", "Publisher", "ProjectLeader", "Administrator", "Denied"];
-
-/// The capabilities a template grants (docs/manifest.md, "Permission rules"); `None` where it is not defined.
-fn template(name: &str, target: PermissionTarget) -> Option<BTreeMap<Capability, Mode>> {
-    use Capability::*;
-    let all = |mode| {
-        Capability::ALL.into_iter().filter(|c| c.valid_for(target) && *c != ProjectLeader).map(|c| (c, mode)).collect()
-    };
-    let allow = |caps: &[Capability]| caps.iter().map(|c| (*c, Mode::Allow)).collect();
-    let wb_viewer = [Read, Filter, ViewComments, AddComment, ExportImage, ExportData];
-    let wb_explorer = [&wb_viewer[..], &[ShareView, ViewUnderlyingData, WebAuthoring, RunExplainData]].concat();
-    let ds_explorer = [Read, Connect, ExportXml];
-    Some(match (name, target) {
-        ("Viewer" | "Explorer", PermissionTarget::Project) => allow(&[Read]),
-        ("Publisher" | "Administrator", PermissionTarget::Project) => allow(&[Read, Write]),
-        ("ProjectLeader", PermissionTarget::Project) => allow(&[Read, Write, ProjectLeader]),
-        ("Viewer", PermissionTarget::Workbook) => allow(&wb_viewer),
-        ("Explorer", PermissionTarget::Workbook) => allow(&wb_explorer),
-        ("Publisher", PermissionTarget::Workbook) => allow(&[&wb_explorer[..], &[ExportXml, Write]].concat()),
-        ("Viewer", PermissionTarget::Datasource) => allow(&[Read, Connect]),
-        ("Explorer", PermissionTarget::Datasource) => allow(&ds_explorer),
-        ("Publisher", PermissionTarget::Datasource) => allow(&[&ds_explorer[..], &[Write, SaveAs]].concat()),
-        ("Administrator", _) => all(Mode::Allow),
-        ("Denied", _) => all(Mode::Deny),
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -589,12 +561,11 @@ mod tests {
     fn rules_that_equal_a_template_are_written_as_it() {
         let viewer = template("Viewer", PermissionTarget::Workbook).unwrap();
         assert_eq!(
-            TEMPLATE_NAMES.into_iter().find(|t| template(t, PermissionTarget::Workbook).as_ref() == Some(&viewer)),
+            TEMPLATES.into_iter().find(|t| template(t, PermissionTarget::Workbook).as_ref() == Some(&viewer)),
             Some("Viewer")
         );
         let read_only: BTreeMap<Capability, Mode> = [(Capability::Read, Mode::Allow)].into();
-        let found =
-            TEMPLATE_NAMES.into_iter().find(|t| template(t, PermissionTarget::Project).as_ref() == Some(&read_only));
+        let found = TEMPLATES.into_iter().find(|t| template(t, PermissionTarget::Project).as_ref() == Some(&read_only));
         assert_eq!(found, Some("Viewer"));
         assert!(template("ProjectLeader", PermissionTarget::Workbook).is_none());
         let denied = template("Denied", PermissionTarget::Datasource).unwrap();

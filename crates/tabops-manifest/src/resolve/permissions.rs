@@ -6,9 +6,7 @@ use super::Cx;
 use crate::diag::did_you_mean;
 use crate::model::{Capability, Grantee, GranteeRules, Mode, PermissionTarget};
 use crate::raw::{Located, Problem, RawMode, RawRule};
-
-/// Tableau's permission templates.
-pub const TEMPLATES: [&str; 6] = ["Viewer", "Explorer", "Publisher", "ProjectLeader", "Administrator", "Denied"];
+use crate::templates::{TEMPLATES, template};
 
 fn target_name(target: PermissionTarget) -> &'static str {
     match target {
@@ -16,34 +14,6 @@ fn target_name(target: PermissionTarget) -> &'static str {
         PermissionTarget::Workbook => "workbooks",
         PermissionTarget::Datasource => "data sources",
     }
-}
-
-/// The capabilities a template grants on `target`; `None` when the template is not defined for it.
-pub fn template(name: &str, target: PermissionTarget) -> Option<BTreeMap<Capability, Mode>> {
-    use Capability::*;
-    let all = |mode| {
-        Capability::ALL.into_iter().filter(|c| c.valid_for(target) && *c != ProjectLeader).map(|c| (c, mode)).collect()
-    };
-    let allow = |caps: &[Capability]| caps.iter().map(|c| (*c, Mode::Allow)).collect();
-    let wb_viewer = [Read, Filter, ViewComments, AddComment, ExportImage, ExportData];
-    let wb_explorer = [&wb_viewer[..], &[ShareView, ViewUnderlyingData, WebAuthoring, RunExplainData]].concat();
-    let ds_explorer = [Read, Connect, ExportXml];
-    Some(match (name, target) {
-        ("Viewer", PermissionTarget::Project) | ("Explorer", PermissionTarget::Project) => allow(&[Read]),
-        ("Publisher", PermissionTarget::Project) | ("Administrator", PermissionTarget::Project) => {
-            allow(&[Read, Write])
-        }
-        ("ProjectLeader", PermissionTarget::Project) => allow(&[Read, Write, ProjectLeader]),
-        ("Viewer", PermissionTarget::Workbook) => allow(&wb_viewer),
-        ("Explorer", PermissionTarget::Workbook) => allow(&wb_explorer),
-        ("Publisher", PermissionTarget::Workbook) => allow(&[&wb_explorer[..], &[ExportXml, Write]].concat()),
-        ("Viewer", PermissionTarget::Datasource) => allow(&[Read, Connect]),
-        ("Explorer", PermissionTarget::Datasource) => allow(&ds_explorer),
-        ("Publisher", PermissionTarget::Datasource) => allow(&[&ds_explorer[..], &[Write, SaveAs]].concat()),
-        ("Administrator", _) => all(Mode::Allow),
-        ("Denied", _) => all(Mode::Deny),
-        _ => return None,
-    })
 }
 
 fn templates_for(target: PermissionTarget) -> Vec<&'static str> {
