@@ -5,14 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use git2::{Oid, Repository, Signature};
 use tabops_emulator::{Emulator, EmulatorConfig};
 
-const MARKER: &str = "# tabops-recipe";
+mod support;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+const MARKER: &str = "# tabops-recipe";
 
 /// The command lines ending in the marker, in order, with YAML list dashes and the marker stripped.
 fn recipe_commands(file: &Path) -> Vec<String> {
@@ -23,43 +20,16 @@ fn recipe_commands(file: &Path) -> Vec<String> {
         .collect()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-fn commit_all(repo: &Repository, message: &str) -> Oid {
-    let mut index = repo.index().unwrap();
-    index.add_all(["tabops"], git2::IndexAddOption::DEFAULT, None).unwrap();
-    index.write().unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let signature = Signature::now("CI Author", "ci@example.com").unwrap();
-    let parents: Vec<git2::Commit<'_>> = repo.head().ok().and_then(|h| h.peel_to_commit().ok()).into_iter().collect();
-    let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
-    repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents).unwrap()
-}
-
 /// A clone-like repository: `origin/main` at the quickstart, HEAD one pull-request commit ahead.
 fn repository(dir: &Path) {
-    let repo = Repository::init(dir).unwrap();
-    let mut config = repo.config().unwrap();
-    config.set_str("user.name", "CI Author").unwrap();
-    config.set_str("user.email", "ci@example.com").unwrap();
-    copy_dir(&workspace().join("examples/quickstart"), &dir.join("tabops"));
-    let base = commit_all(&repo, "quickstart");
+    let repo = support::init_repo(dir);
+    support::copy_dir(&support::workspace().join("examples/quickstart"), &dir.join("tabops"));
+    let base = support::commit_all(&repo, &["tabops"], "quickstart");
     repo.reference("refs/remotes/origin/main", base, true, "fetched").unwrap();
     let manifest = dir.join("tabops/manifest.yaml");
     let text = std::fs::read_to_string(&manifest).unwrap();
     std::fs::write(&manifest, text.replace("Open opportunities by stage", "Open opportunities by stage (PR)")).unwrap();
-    commit_all(&repo, "pull request");
+    support::commit_all(&repo, &["tabops"], "pull request");
 }
 
 struct Ci {
@@ -137,7 +107,7 @@ fn run_pipeline(recipes: &[&str]) {
     let ci = Ci::start();
     let mut ran = 0;
     for recipe in recipes {
-        let file = workspace().join("examples/ci").join(recipe);
+        let file = support::workspace().join("examples/ci").join(recipe);
         let commands = recipe_commands(&file);
         assert!(!commands.is_empty(), "{recipe} has no `{MARKER}` lines");
         for line in &commands {
@@ -172,7 +142,7 @@ fn gitlab_recipe_runs_against_the_emulator() {
 
 #[test]
 fn recipe_lines_are_found_and_cleaned() {
-    let commands = recipe_commands(&workspace().join("examples/ci/gitlab-ci.yml"));
+    let commands = recipe_commands(&support::workspace().join("examples/ci/gitlab-ci.yml"));
     assert!(commands.iter().all(|c| c.starts_with("tabops ") && !c.contains(MARKER)), "{commands:?}");
     assert!(commands.iter().any(|c| c.contains("--base \"origin/$CI_MERGE_REQUEST_TARGET_BRANCH_NAME\"")));
 }

@@ -5,8 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use git2::{Oid, Repository, Signature};
+use git2::{Oid, Repository};
 use tabops_emulator::{Emulator, EmulatorConfig};
+
+mod support;
 
 /// An emulator on its own runtime (it keeps serving while the test blocks on the binary) and a temp dir.
 struct Site {
@@ -69,40 +71,16 @@ fn quickstart() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 /// A repository with the quickstart under `tabops/`, hermetic config.
 fn init_repo(dir: &Path) -> Repository {
-    let repo = Repository::init(dir).unwrap();
-    let mut config = repo.config().unwrap();
-    config.set_str("user.name", "Test Author").unwrap();
-    config.set_str("user.email", "author@example.com").unwrap();
-    copy_dir(&quickstart(), &dir.join("tabops"));
+    let repo = support::init_repo(dir);
+    support::copy_dir(&quickstart(), &dir.join("tabops"));
     repo
 }
 
-/// Commits every file of the work tree (additions, changes, removals) on HEAD.
+/// Commits the manifest directory (additions, changes, removals) on HEAD.
 fn commit_all(repo: &Repository, message: &str) -> Oid {
-    let mut index = repo.index().unwrap();
-    index.add_all(["tabops"], git2::IndexAddOption::DEFAULT, None).unwrap();
-    index.update_all(["tabops"], None).unwrap();
-    index.write().unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let signature = Signature::now("Test Author", "author@example.com").unwrap();
-    let parents: Vec<git2::Commit<'_>> = repo.head().ok().and_then(|h| h.peel_to_commit().ok()).into_iter().collect();
-    let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
-    repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents).unwrap()
+    support::commit_all(repo, &["tabops"], message)
 }
 
 /// The pull request's change: a description, a new group, a changed workbook file, a removed user.
@@ -146,7 +124,7 @@ fn git_ref_plans_exactly_like_the_work_tree_at_that_commit() {
 
     let from_git = json(&site.ok(&repo_dir, &["plan", "-f", "tabops", "--git-ref", "base", "--format", "json"]));
     let checkout = site.dir.path().join("checkout");
-    copy_dir(&quickstart(), &checkout);
+    support::copy_dir(&quickstart(), &checkout);
     let from_disk = json(&site.ok(&checkout, &["plan", "-f", ".", "--format", "json"]));
 
     assert_eq!(from_git["inputs"]["manifest_digest"], from_disk["inputs"]["manifest_digest"]);

@@ -177,7 +177,7 @@ fn every_kind_of_change_plans_applies_and_converges() {
     edit(&sales, "      - name: Pricing A/B Tests", &format!("{archive}      - name: Pricing A/B Tests"));
     h.apply(&manifest);
     h.assert_converged(&manifest);
-    commit_everything(h.dir.path(), "protect the archive");
+    support::commit_all(&support::init_repo(h.dir.path()), &["ent"], "protect the archive");
     edit(&sales, archive, "");
     let before = h.stats();
     let refused = h.tabops(&["plan", "-f", path_str(&manifest), "--base", "HEAD"]).expect(1);
@@ -338,17 +338,4 @@ fn secrets_never_leak() {
     }
     // The emulator did receive the passwords (so the test would see a leak if the client logged its bodies).
     assert!(h.stats().bytes_received > 0);
-}
-
-/// Commits every file under `dir` in a repository there (created on first use), with a hermetic identity.
-fn commit_everything(dir: &std::path::Path, message: &str) {
-    let repo = git2::Repository::open(dir).or_else(|_| git2::Repository::init(dir)).unwrap();
-    let mut index = repo.index().unwrap();
-    index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).unwrap();
-    index.write().unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let signature = git2::Signature::now("Test Author", "author@example.com").unwrap();
-    let parents: Vec<git2::Commit<'_>> = repo.head().ok().and_then(|h| h.peel_to_commit().ok()).into_iter().collect();
-    let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
-    repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents).unwrap();
 }

@@ -216,3 +216,26 @@ pub fn edit(file: &Path, from: &str, to: &str) {
     assert_eq!(text.matches(from).count(), 1, "`{from}` must occur exactly once in {}", file.display());
     std::fs::write(file, text.replacen(from, to, 1)).unwrap();
 }
+
+/// A git repository at `dir` (created if needed) with a pinned identity, so commits never depend on the machine's
+/// git configuration.
+pub fn init_repo(dir: &Path) -> git2::Repository {
+    let repo = git2::Repository::open(dir).or_else(|_| git2::Repository::init(dir)).unwrap();
+    let mut config = repo.config().unwrap();
+    config.set_str("user.name", "Test Author").unwrap();
+    config.set_str("user.email", "author@example.com").unwrap();
+    repo
+}
+
+/// Commits everything under `pathspecs` (additions, changes and removals) on HEAD.
+pub fn commit_all(repo: &git2::Repository, pathspecs: &[&str], message: &str) -> git2::Oid {
+    let mut index = repo.index().unwrap();
+    index.add_all(pathspecs, git2::IndexAddOption::DEFAULT, None).unwrap();
+    index.update_all(pathspecs, None).unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let signature = git2::Signature::now("Test Author", "author@example.com").unwrap();
+    let parents: Vec<git2::Commit<'_>> = repo.head().ok().and_then(|h| h.peel_to_commit().ok()).into_iter().collect();
+    let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
+    repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents).unwrap()
+}
