@@ -319,3 +319,51 @@ fn live_tags(site: &Site, name: &str) -> Vec<String> {
         workbooks.into_iter().find(|w| w.name == name).map(|w| w.tags).unwrap_or_default()
     })
 }
+
+/// `drift --base REF`: with the manifest as last applied, a difference in an object whose manifest changed since
+/// is pending from git, and one in an object whose manifest did not change was made on the site.
+#[test]
+fn drift_with_a_base_tells_pull_request_changes_from_site_changes() {
+    let site = Site::start();
+    let repo_dir = site.dir.path().join("repo");
+    let _ = two_commits(&repo_dir);
+    site.ok(&repo_dir, &["apply", "-f", "tabops", "--git-ref", "base", "--auto-approve"]);
+
+    // Out of band: someone edits the data source's description on the site (the manifest never changed it).
+    site.runtime.block_on(async {
+        let url = url::Url::parse(&site.url()).unwrap();
+        let credentials = tabops_tableau::Credentials::Pat {
+            name: "tabops".into(),
+            secret: tabops_emulator::DEFAULT_PAT_SECRET.into(),
+        };
+        let client =
+            tabops_tableau::Client::sign_in(tabops_tableau::ClientConfig::new(url, "acme", credentials)).await.unwrap();
+        let orders = client.datasources().await.unwrap().into_iter().find(|d| d.name == "Orders").unwrap();
+        let update = tabops_tableau::DatasourceUpdate {
+            description: Some("edited in the browser".into()),
+            ..Default::default()
+        };
+        client.update_datasource(&orders.id, &update).await.unwrap();
+    });
+
+    let (code, out, err) = site.tabops(&repo_dir, &["drift", "-f", "tabops", "--base", "base", "--format", "json"]);
+    assert_eq!(code, 2, "{out}{err}");
+    let report = json(&out);
+    let addresses = |key: &str| -> Vec<String> {
+        report[key].as_array().unwrap().iter().map(|i| i["address"].as_str().unwrap().to_owned()).collect()
+    };
+    let (pending, on_site) = (addresses("pending_from_git"), addresses("changed_on_site"));
+    assert!(pending.contains(&"workbook:Sales/Pipeline".to_owned()), "pending: {pending:?}");
+    assert!(on_site.contains(&"datasource:Sales/Orders".to_owned()), "on site: {on_site:?}");
+    assert!(!on_site.contains(&"workbook:Sales/Pipeline".to_owned()), "on site: {on_site:?}");
+    assert!(!pending.contains(&"datasource:Sales/Orders".to_owned()), "pending: {pending:?}");
+    // A group the pull request adds is not content: only the base tells that it comes from git.
+    assert!(pending.contains(&"group:Finance Readers".to_owned()), "pending: {pending:?}");
+    let text = site.tabops(&repo_dir, &["drift", "-f", "tabops", "--base", "base"]).1;
+    assert!(!text.contains("heuristic"), "with a base the split is exact:\n{text}");
+    let (_, without, _) = site.tabops(&repo_dir, &["drift", "-f", "tabops", "--format", "json"]);
+    let without = json(&without);
+    let guessed: Vec<&str> =
+        without["changed_on_site"].as_array().unwrap().iter().filter_map(|i| i["address"].as_str()).collect();
+    assert!(guessed.contains(&"group:Finance Readers"), "without a base the group is guessed as a site change");
+}

@@ -18,6 +18,12 @@ pub struct DriftArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// The manifest as last applied (a git revision, e.g. the commit of the last successful apply). A difference
+    /// in an object whose manifest changed since then is reported as pending from git; one in an object whose
+    /// manifest did not change was made on the site. Without it, only content (through its markers) can be told
+    /// apart. Objects protected at REF stay protected.
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
 }
 
 pub async fn run(args: DriftArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
@@ -25,11 +31,12 @@ pub async fn run(args: DriftArgs, _global: &GlobalArgs) -> anyhow::Result<ExitSt
         max_deletes: None,
         allow_empty_project: true,
         allow_empty_site: true,
-        base: None,
+        base: args.base.clone(),
         protected: Default::default(),
     };
     let prepared = reconcile::prepare(&args.manifest, &args.site, &safety).await?;
-    let mut report = tabops_plan::drift::classify(&prepared.plan, None);
+    let baseline = prepared.base.as_ref().map(|(base, _)| &base.desired);
+    let mut report = tabops_plan::drift::classify(&prepared.plan, baseline);
     let live = &prepared.inventory;
     tabops_plan::drift::annotate_commits(&mut report, &prepared.plan, |id| {
         live.workbooks.iter().chain(&live.datasources).find(|c| c.id == id).map(|c| c.tags.clone())
