@@ -12,4 +12,4 @@ mod refresh_tasks;
 pub mod wire;
 
 pub use error::{ActionError, ApplyError};
-pub use executor::{ExecuteOptions, Outcome, execute};
+pub use executor::{ExecuteOptions, Hook, Outcome, execute, execute_with_hook};

@@ -97,12 +97,38 @@ impl Outcome {
     }
 }
 
+/// Observes an apply as it runs (a progress display, say). The audit log is not a hook: it must be written, and a
+/// failure to write it stops the apply, while a hook can only watch.
+pub trait Hook: Sync {
+    /// The apply is about to run `actions` changes.
+    fn apply_started(&self, _actions: usize) {}
+    /// One action is about to be sent.
+    fn action_started(&self, _action: &PlannedAction) {}
+    /// One action ended (completed, failed or skipped).
+    fn action_finished(&self, _outcome: &ActionOutcome) {}
+}
+
+/// The hook that watches nothing.
+struct NoHook;
+impl Hook for NoHook {}
+
 /// Applies `plan` through `client`, recording every step in `audit`.
 pub async fn execute(
     plan: &Plan,
     client: &api::Client,
     audit: &AuditLog,
     options: &ExecuteOptions,
+) -> Result<Outcome, ApplyError> {
+    execute_with_hook(plan, client, audit, options, &NoHook).await
+}
+
+/// [`execute`], telling `hook` about every action as it starts and ends.
+pub async fn execute_with_hook(
+    plan: &Plan,
+    client: &api::Client,
+    audit: &AuditLog,
+    options: &ExecuteOptions,
+    hook: &dyn Hook,
 ) -> Result<Outcome, ApplyError> {
     if !plan.applyable {
         let reasons: Vec<String> = plan.errors.iter().map(|e| format!("{}: {}", e.address, e.message)).collect();
@@ -130,10 +156,18 @@ pub async fn execute(
         adoptable_tasks: refresh_tasks::adoptable_creates(plan),
     };
     let mut outcome = Outcome::default();
+    hook.apply_started(plan.changes().count());
     for wave in plan.waves() {
         let changes: Vec<&PlannedAction> = wave.into_iter().filter(|a| a.action != Action::NoOp).collect();
         let results: Vec<Result<ActionOutcome, ApplyError>> = stream::iter(changes)
-            .map(|action| executor.run(action))
+            .map(|action| async {
+                hook.action_started(action);
+                let result = executor.run(action).await;
+                if let Ok(done) = &result {
+                    hook.action_finished(done);
+                }
+                result
+            })
             .buffer_unordered(options.concurrency.max(1))
             .collect()
             .await;
@@ -233,7 +267,7 @@ impl Executor<'_> {
                     ActionError::Api(api_err) => api_err.code().map(str::to_owned),
                     _ => None,
                 };
-                tracing::warn!(%address, error = %message, "action failed");
+                tracing::info!(%address, error = %message, "action failed");
                 self.audit.append(
                     "action_errored",
                     json!({ "address": address, "error": message, "code": code, "duration_ms": elapsed.as_millis() as u64 }),

@@ -73,7 +73,9 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> anyhow::Result<ExitSta
     }
     let actions_in_flight = usize::from(args.site.concurrency).min(ExecuteOptions::default().concurrency);
     let options = ExecuteOptions { concurrency: actions_in_flight, environment, ..Default::default() };
-    let outcome = tabops_apply::execute(&plan, &site.client, &audit, &options).await;
+    let progress = super::progress::Progress::new();
+    let outcome = tabops_apply::execute_with_hook(&plan, &site.client, &audit, &options, &progress).await;
+    progress.finish();
     site.close().await;
     let outcome = outcome?;
 

@@ -6,6 +6,7 @@ pub mod drift;
 pub mod emulator;
 pub mod export;
 pub mod plan;
+mod progress;
 mod reconcile;
 mod review;
 mod site;
