@@ -119,7 +119,20 @@ fn load_error(args: &ManifestArgs, err: LoadError) -> anyhow::Error {
                 format!("run `tabops validate -f {}` to check it offline", args.file.display()),
             )
         }
-        other => anyhow::Error::new(other),
+        other => unreadable(args, other),
+    }
+}
+
+/// A manifest that could not be read at all; a missing one says how to point at it.
+pub fn unreadable(args: &ManifestArgs, err: LoadError) -> anyhow::Error {
+    match &err {
+        LoadError::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound && *path == args.file => {
+            Hint::error(
+                format!("there is no manifest at `{}`", args.file.display()),
+                "pass -f PATH: a manifest file, or a directory of YAML files (the default is `tabops`)",
+            )
+        }
+        _ => anyhow::Error::new(err),
     }
 }
 

@@ -93,10 +93,11 @@ pub async fn connect(args: &SiteArgs, target: &SiteTarget) -> anyhow::Result<Sit
             (emulator.url(), credentials, Some(emulator), label)
         }
         Server::Url(url) => {
-            let credentials = Credentials::from_env().map_err(|err| {
+            let credentials = Credentials::from_env().map_err(|_| {
                 Hint::error(
-                    format!("no credentials for {url}: {err}"),
-                    "set TABLEAU_PAT_NAME and TABLEAU_PAT_SECRET (or the TABLEAU_CONNECTED_APP_* variables)",
+                    format!("no credentials to sign in to {url}"),
+                    "set TABLEAU_PAT_NAME and TABLEAU_PAT_SECRET (a personal access token), or \
+                     TABLEAU_CONNECTED_APP_CLIENT_ID, _SECRET_ID, _SECRET_VALUE and TABLEAU_USERNAME (a connected app)",
                 )
             })?;
             (url.clone(), credentials, None, format!("site '{}' on {url}", target.content_url))

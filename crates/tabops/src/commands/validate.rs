@@ -48,6 +48,6 @@ pub async fn run(args: ValidateArgs, global: &GlobalArgs) -> anyhow::Result<Exit
             )?;
             Ok(ExitStatus::Error)
         }
-        Err(other) => Err(other.into()),
+        Err(other) => Err(reconcile::unreadable(&args.manifest, other)),
     }
 }
