@@ -12,7 +12,8 @@
 //! intact one. `verify` reports such lines as recovered rather than as a broken chain.
 //!
 //! Secrets: records are built by the executor from plan data that never holds secret values, and as a second line
-//! of defence every value registered with [`AuditLog::redact`] is replaced by `<redacted>` before a line is written.
+//! of defence every value registered with [`AuditLog::redact`] is replaced by `<redacted>` inside the record's string
+//! values before a line is written (never across the JSON syntax, so the line stays valid whatever the secret is).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -84,7 +85,8 @@ impl AuditLog {
         &self.run_id
     }
 
-    /// Never write `secret` to the log: any occurrence in a record is replaced by `<redacted>`.
+    /// Never write `secret` to the log: occurrences in a record's string values are replaced by `<redacted>` (see
+    /// [`MIN_SUBSTRING_SECRET`] for very short secrets).
     pub fn redact(&mut self, secret: impl Into<String>) {
         let secret = secret.into();
         if !secret.is_empty() {
@@ -124,7 +126,8 @@ impl AuditLog {
         file.sync_data()
     }
 
-    fn line(&self, kind: &str, data: serde_json::Value, prev: &str) -> String {
+    fn line(&self, kind: &str, mut data: serde_json::Value, prev: &str) -> String {
+        self.redact_value(&mut data);
         let record = Record {
             kind: kind.to_string(),
             time: now_rfc3339(),
@@ -132,13 +135,34 @@ impl AuditLog {
             prev: prev.to_string(),
             data,
         };
-        let mut line = serde_json::to_string(&record).unwrap_or_default();
-        for secret in &self.redactions {
-            line = line.replace(secret.as_str(), "<redacted>");
+        serde_json::to_string(&record).unwrap_or_default()
+    }
+
+    /// Redacts inside string values only, so the record stays valid JSON whatever the secret looks like.
+    fn redact_value(&self, value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(text) => {
+                for secret in &self.redactions {
+                    if secret.chars().count() >= MIN_SUBSTRING_SECRET {
+                        if text.contains(secret.as_str()) {
+                            *text = text.replace(secret.as_str(), "<redacted>");
+                        }
+                    } else if text == secret {
+                        *text = "<redacted>".to_owned();
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|item| self.redact_value(item)),
+            serde_json::Value::Object(fields) => fields.values_mut().for_each(|field| self.redact_value(field)),
+            _ => {}
         }
-        line
     }
 }
+
+/// Secrets at least this long are redacted wherever they appear inside a string; shorter ones only where a whole
+/// string equals them. Replacing every `a` of a record because some password is `a` would destroy the record
+/// (and protect nothing: such a secret is not recognisable in text anyway).
+const MIN_SUBSTRING_SECRET: usize = 6;
 
 struct Tail {
     /// sha256 of the last complete line, if any.
@@ -333,6 +357,25 @@ mod tests {
         let text = std::fs::read_to_string(log.path()).unwrap();
         assert!(!text.contains("hunter2-secret"));
         assert!(text.contains("<redacted>"));
+        assert!(verify(log.path()).unwrap().is_ok());
+    }
+
+    #[test]
+    fn short_secrets_keep_every_line_valid_and_the_chain_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = log_in(&dir, "run-1");
+        for secret in ["a", "1", "\"", ":"] {
+            log.redact(secret);
+        }
+        log.redact("s3cret-sales-XYZ");
+        log.append("apply_start", json!({"actions": 118, "site": "acme"})).unwrap();
+        log.append("action_errored", json!({"error": "login failed with s3cret-sales-XYZ", "password": "a"})).unwrap();
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        for line in text.lines() {
+            serde_json::from_str::<Record>(line).unwrap_or_else(|e| panic!("invalid line {line}: {e}"));
+        }
+        assert!(text.contains(r#""type":"apply_start""#) && text.contains(r#""actions":118"#), "{text}");
+        assert!(text.contains(r#""password":"<redacted>""#) && !text.contains("s3cret-sales-XYZ"), "{text}");
         assert!(verify(log.path()).unwrap().is_ok());
     }
 

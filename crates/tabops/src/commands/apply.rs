@@ -66,8 +66,20 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> anyhow::Result<ExitSta
     let audit_path = args.audit_log.clone().unwrap_or_else(|| args.site.state_dir.join("audit.jsonl"));
     let mut audit = AuditLog::open(&audit_path, uuid::Uuid::new_v4().to_string())?;
     let environment: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    // Defence in depth (nothing the executor records holds a secret): the connection passwords this plan sends, and
+    // anything in the environment that looks like a credential, are redacted from the audit log.
+    let lookup = |name: &str| environment.get(name).cloned();
+    for action in plan.changes() {
+        if let tabops_plan::plan::Operation::Publish(publish) = &action.operation {
+            for password in publish.connections.iter().filter_map(|c| c.password.as_ref()) {
+                if let Some(secret) = password.resolve(lookup) {
+                    audit.redact(secret.expose());
+                }
+            }
+        }
+    }
     for (name, value) in &environment {
-        if name.contains("PASSWORD") || name.contains("SECRET") || name.contains("TOKEN") {
+        if ["PASSWORD", "SECRET", "TOKEN"].iter().any(|word| name.to_ascii_uppercase().contains(word)) {
             audit.redact(value.clone());
         }
     }
