@@ -325,6 +325,17 @@ async fn entry(
                     _ => plain(StatusCode::BAD_REQUEST, "stall needs ?requests=N&ms=M (integers)"),
                 }
             }
+            ("POST", "jobs/fail-next") => {
+                let query = parse_hook_query(request.uri().query().unwrap_or_default());
+                match query.get("count").map_or(Ok(1), |v| v.parse::<u32>()) {
+                    Ok(count) => {
+                        shared.lock().failing_refreshes += count;
+                        shared.mark_dirty();
+                        plain(StatusCode::NO_CONTENT, "")
+                    }
+                    Err(_) => plain(StatusCode::BAD_REQUEST, "fail-next takes ?count=N (an integer)"),
+                }
+            }
             _ => plain(StatusCode::NOT_FOUND, "unknown emulator hook"),
         };
     }

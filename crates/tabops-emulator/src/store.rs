@@ -22,6 +22,9 @@ pub struct State {
     pub tasks: Vec<Task>,
     pub jobs: Vec<Job>,
     pub permissions: Vec<Rule>,
+    /// Test hook (`POST /_emulator/jobs/fail-next`): how many of the next extract-refresh jobs will fail.
+    #[serde(default)]
+    pub failing_refreshes: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -156,6 +159,9 @@ pub struct Job {
     #[serde(default)]
     pub created_ms: u128,
     pub notes: Option<String>,
+    /// Completes with finishCode 1 and notes (armed by the fail-next test hook).
+    #[serde(default)]
+    pub fails: bool,
 }
 
 /// One permission rule. `resource` is `projects`, `workbooks`, `datasources` or `default:{kind}` (a project's
@@ -233,6 +239,7 @@ impl State {
             tasks: Vec::new(),
             jobs: Vec::new(),
             permissions: Vec::new(),
+            failing_refreshes: 0,
         }
     }
 

@@ -142,3 +142,32 @@ async fn workbook_refresh_now_waits_to_success() {
     let done = client.wait_for_job(&job.id, Duration::from_secs(20)).await.expect("done");
     assert!(done.completed_at.is_some());
 }
+
+#[tokio::test]
+async fn a_failed_refresh_job_is_a_typed_error_with_the_servers_notes() {
+    let emu = common::emulator().await;
+    let client = common::client(&emu).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let datasource = publish_datasource(&client, dir.path()).await;
+    // The emulator's test hook: the next extract refresh fails (finishCode 1, with notes), as a broken one does.
+    let armed = reqwest::Client::new()
+        .post(format!("{}/_emulator/jobs/fail-next?count=1", emu.url()))
+        .send()
+        .await
+        .expect("hook");
+    assert_eq!(armed.status(), 204);
+
+    let job = client.refresh_datasource(&datasource).await.expect("refresh queued");
+    match client.wait_for_job(&job.id, Duration::from_secs(20)).await {
+        Err(Error::JobFailed { job_id, job_type, notes }) => {
+            assert_eq!(job_id, job.id);
+            assert_eq!(job_type, "RefreshExtract");
+            assert!(notes.contains("asked to fail"), "notes: {notes}");
+        }
+        other => panic!("expected a failed job, got {other:?}"),
+    }
+    // Only the armed job fails: the next refresh succeeds.
+    let next = client.refresh_datasource(&datasource).await.expect("second refresh");
+    let done = client.wait_for_job(&next.id, Duration::from_secs(20)).await.expect("succeeds");
+    assert_eq!(done.state(), JobState::Succeeded);
+}

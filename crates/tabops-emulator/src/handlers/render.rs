@@ -179,7 +179,10 @@ impl Queryable for Group {
 pub fn job(j: &Job) -> Elem {
     let done = j.completed_at.is_some();
     let target = j.target.as_ref().map(|(kind, id, name)| {
-        Elem::new("extractRefreshJob").child(Elem::new(kind.element()).attr("id", id).attr("name", name))
+        let notes = j.notes.as_ref().map(|n| Elem::new("notes").text(n));
+        Elem::new("extractRefreshJob")
+            .child(Elem::new(kind.element()).attr("id", id).attr("name", name))
+            .opt_child(notes)
     });
     Elem::new("job")
         .attr("id", &j.id)

@@ -23,8 +23,13 @@ pub fn new_job(job_type: &str, target: Option<(TargetKind, String, String)>) -> 
         polls: 0,
         created_ms: store::now_ms(),
         notes: None,
+        fails: false,
     }
 }
+
+/// What a failed refresh says in its notes (Tableau puts the engine's error there).
+const FAILED_REFRESH_NOTES: &str = "com.tableausoftware.nativeapi.dll.DataSourceException: the emulator was asked to fail this refresh \
+     (POST /_emulator/jobs/fail-next)";
 
 /// Complete the job if it is old enough or has been polled enough.
 fn settle(config: &EmulatorConfig, job: &mut Job) {
@@ -34,7 +39,10 @@ fn settle(config: &EmulatorConfig, job: &mut Job) {
     let age = store::now_ms().saturating_sub(job.created_ms);
     if job.polls >= config.job_polls || age >= config.job_duration.as_millis() {
         job.completed_at = Some(store::now());
-        job.finish_code = 0;
+        job.finish_code = if job.fails { 1 } else { 0 };
+        if job.fails {
+            job.notes = Some(FAILED_REFRESH_NOTES.to_owned());
+        }
     }
 }
 
@@ -59,7 +67,11 @@ pub fn queue_refresh(
             format!("Job for {what} '{name}' is already queued. Not queuing a duplicate."),
         ));
     }
-    let job = new_job("RefreshExtract", Some((kind, id.to_owned(), name.to_owned())));
+    let mut job = new_job("RefreshExtract", Some((kind, id.to_owned(), name.to_owned())));
+    if state.failing_refreshes > 0 {
+        state.failing_refreshes -= 1;
+        job.fails = true;
+    }
     let elem = render::job(&job);
     state.jobs.push(job);
     Ok(elem)

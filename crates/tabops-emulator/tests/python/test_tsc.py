@@ -177,3 +177,22 @@ def test_pager_walks_more_than_one_page(server):
     options = TSC.RequestOptions(pagesize=3)
     names = [p.name for p in TSC.Pager(server.projects, options) if p.name.startswith(prefix)]
     assert sorted(names) == [f"{prefix}-{i}" for i in range(7)]
+
+
+def test_failed_refresh_raises_from_wait_for_job(server, tmp_path, emulator_url):
+    """A refresh that fails on the server (finishCode 1, with notes) makes TSC's wait_for_job raise."""
+    import urllib.request
+
+    from tableauserverclient.server.endpoint.exceptions import JobFailedException
+
+    project = server.projects.create(TSC.ProjectItem(unique("fail")))
+    wb = server.workbooks.publish(TSC.WorkbookItem(project.id, name="F"), write(tmp_path, "F.twb", TWB), "CreateNew")
+    hook = urllib.request.Request(f"{emulator_url}/_emulator/jobs/fail-next?count=1", method="POST")
+    assert urllib.request.urlopen(hook).status == 204
+    job = server.workbooks.refresh(wb)
+    try:
+        server.jobs.wait_for_job(job, timeout=30)
+    except JobFailedException as failed:
+        assert "asked to fail" in str(failed)
+    else:
+        raise AssertionError("wait_for_job returned for a failed refresh")
