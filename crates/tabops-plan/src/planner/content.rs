@@ -92,21 +92,7 @@ impl<'a> Ctx<'a> {
             );
             return;
         };
-        let owner = match &spec.owner {
-            None => None,
-            Some(name) => match self.user_ref(name) {
-                Some((r, _)) => Some(r),
-                None => {
-                    self.error(
-                        PlanErrorKind::MissingUser,
-                        &address,
-                        format!("owner '{name}' is neither in the manifest nor on the site"),
-                        None,
-                    );
-                    None
-                }
-            },
-        };
+        let owner = self.owner_ref(spec.owner.as_deref(), &address);
         let fingerprint = publish_fingerprint(spec);
         let marker = marker_tag(&fingerprint);
         let connections: Vec<PlannedConnection> = spec.connections.iter().map(PlannedConnection::from).collect();

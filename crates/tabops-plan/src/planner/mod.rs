@@ -172,6 +172,24 @@ impl<'a> Ctx<'a> {
     }
 
     /// A user by name: the manifest's (live or to be created) or any live user. Returns the ref and its address.
+    /// The owner an object of `address` should have: `None` when the manifest does not manage it, or (with a plan
+    /// error) when the user is neither in the manifest nor on the site.
+    pub fn owner_ref(&mut self, owner: Option<&str>, address: &str) -> Option<ObjectRef> {
+        let name = owner?;
+        match self.user_ref(name) {
+            Some((reference, _)) => Some(reference),
+            None => {
+                self.error(
+                    PlanErrorKind::MissingUser,
+                    address,
+                    format!("owner '{name}' is neither in the manifest nor on the site"),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
     pub fn user_ref(&self, name: &str) -> Option<(ObjectRef, String)> {
         let key = name.to_lowercase();
         self.user_refs.get(&key).cloned().or_else(|| {

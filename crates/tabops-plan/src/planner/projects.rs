@@ -46,21 +46,7 @@ impl<'a> Ctx<'a> {
                     }
                 },
             };
-            let owner = match &spec.owner {
-                None => None,
-                Some(name) => match self.user_ref(name) {
-                    Some((r, _)) => Some(r),
-                    None => {
-                        self.error(
-                            PlanErrorKind::MissingUser,
-                            &address,
-                            format!("owner '{name}' is neither in the manifest nor on the site"),
-                            None,
-                        );
-                        None
-                    }
-                },
-            };
+            let owner = self.owner_ref(spec.owner.as_deref(), &address);
             let Some(live) = live else {
                 let mut changes = vec![FieldChange::new("name", None, val(spec.path.name()))];
                 for (field, value) in [
