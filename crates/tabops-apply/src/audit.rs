@@ -9,7 +9,8 @@
 //!
 //! A crash can leave a torn last line (no newline). The next writer does not rewrite history: it terminates the
 //! fragment with a newline and appends a `log_recovered` record that names the torn line and links to the last
-//! intact one. `verify` reports such lines as recovered rather than as a broken chain.
+//! intact one. `verify` reports such lines as recovered rather than as a broken chain. (A crash between a whole
+//! record and its newline lost nothing: the next writer only ends that line and links to it.)
 //!
 //! Secrets: records are built by the executor from plan data that never holds secret values, and as a second line
 //! of defence every value registered with [`AuditLog::redact`] is replaced by `<redacted>` inside the record's string
@@ -107,22 +108,30 @@ impl AuditLog {
     fn append_locked(&self, file: &mut File, kind: &str, data: serde_json::Value) -> io::Result<()> {
         let tail = read_tail(file)?;
         let mut prev = tail.last_line_digest.unwrap_or_else(|| GENESIS.to_string());
+        // Everything this call writes goes out in one `write`, so a crash tears at most one line.
+        let mut out = String::new();
         if let Some(torn) = tail.torn {
-            // Terminate the fragment so it becomes its own (invalid) line, then record the recovery.
-            file.write_all(b"\n")?;
+            // The fragment becomes its own line. A writer killed between a whole record and its newline left
+            // nothing out: that line joins the chain as it is. Anything else is acknowledged by a recovery record
+            // that links to the last intact line, so history is never rewritten.
+            out.push('\n');
             let torn_digest = hex::encode(Sha256::digest(&torn));
-            let recovered = self.line(
-                "log_recovered",
-                serde_json::json!({ "torn_bytes": torn.len(), "torn_sha256": torn_digest }),
-                &prev,
-            );
-            file.write_all(recovered.as_bytes())?;
-            file.write_all(b"\n")?;
-            prev = hex::encode(Sha256::digest(recovered.as_bytes()));
+            if serde_json::from_slice::<Record>(&torn).is_ok() {
+                prev = torn_digest;
+            } else {
+                let recovered = self.line(
+                    "log_recovered",
+                    serde_json::json!({ "torn_bytes": torn.len(), "torn_sha256": torn_digest }),
+                    &prev,
+                );
+                prev = hex::encode(Sha256::digest(recovered.as_bytes()));
+                out.push_str(&recovered);
+                out.push('\n');
+            }
         }
-        let line = self.line(kind, data, &prev);
-        file.write_all(line.as_bytes())?;
-        file.write_all(b"\n")?;
+        out.push_str(&self.line(kind, data, &prev));
+        out.push('\n');
+        file.write_all(out.as_bytes())?;
         file.sync_data()
     }
 
@@ -346,6 +355,23 @@ mod tests {
         assert!(healed.is_ok(), "{healed:?}");
         assert_eq!(healed.recovered, vec![2]);
         assert_eq!(healed.lines, 4);
+    }
+
+    /// A writer killed after a whole record but before its newline: the next writer ends the line and chains from
+    /// it (it was never torn), instead of linking past it and breaking the chain.
+    #[test]
+    fn a_whole_record_missing_only_its_newline_joins_the_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_in(&dir, "run-1");
+        log.append("apply_start", json!({})).unwrap();
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        std::fs::write(log.path(), text.trim_end_matches('\n')).unwrap();
+        assert!(verify(log.path()).unwrap().first_error.is_some(), "an unterminated last line is reported");
+
+        log_in(&dir, "run-2").append("apply_start", json!({})).unwrap();
+        let healed = verify(log.path()).unwrap();
+        assert!(healed.is_ok(), "{healed:?}");
+        assert_eq!((healed.lines, healed.runs, healed.recovered.len()), (2, 2, 0));
     }
 
     #[test]
