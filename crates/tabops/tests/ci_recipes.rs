@@ -2,12 +2,11 @@
 //! `sh -c`, with the CI's variables set) against an emulator on 127.0.0.1, inside a real temporary git repository
 //! holding the quickstart as `tabops/` with a pull-request commit on top of `origin/main`.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use tabops_emulator::{Emulator, EmulatorConfig};
+use std::path::Path;
 
 mod support;
+
+use support::{Harness, Run};
 
 const MARKER: &str = "# tabops-recipe";
 
@@ -32,73 +31,44 @@ fn repository(dir: &Path) {
     support::commit_all(&repo, &["tabops"], "pull request");
 }
 
+/// The emulator site and a repository with the pull request, as the recipes see them.
 struct Ci {
-    emulator: Option<Emulator>,
-    runtime: tokio::runtime::Runtime,
-    dir: tempfile::TempDir,
+    site: Harness,
 }
 
 impl Ci {
     fn start() -> Ci {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let emulator = runtime.block_on(Emulator::start(EmulatorConfig::default())).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        repository(&dir.path().join("repo"));
-        Ci { emulator: Some(emulator), runtime, dir }
+        let site = Harness::start();
+        repository(&site.dir.path().join("repo"));
+        Ci { site }
     }
 
     /// Runs one recipe line with `sh -c` in the repository; returns the exit code.
     fn run(&self, recipe: &str, line: &str) -> i32 {
         // GitHub expressions the runner would substitute: the PR's base branch, and on push the commit before it.
         let line = line.replace("${{ github.base_ref }}", "main").replace("${{ github.event.before }}", "HEAD~1");
-        let binary = PathBuf::from(env!("CARGO_BIN_EXE_tabops"));
-        let path = std::env::join_paths(
-            std::iter::once(binary.parent().unwrap().to_path_buf())
-                .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
-        )
-        .unwrap();
-        let home = self.dir.path().join("home");
-        std::fs::create_dir_all(&home).unwrap();
-        let url = self.emulator.as_ref().unwrap().url();
-        let output = Command::new("sh")
-            .arg("-c")
-            .arg(&line)
-            .current_dir(self.dir.path().join("repo"))
-            .env_clear()
-            .env("PATH", path)
-            .env("HOME", &home)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("NO_COLOR", "1")
-            .env("TABLEAU_SERVER", url)
-            .env("TABLEAU_SITE", "acme")
-            .env("TABLEAU_PAT_NAME", "tabops")
-            .env("TABLEAU_PAT_SECRET", "tabops-local-secret")
-            .env("TABOPS_MANIFEST", "tabops")
-            .env("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main")
-            .env("CI_COMMIT_BEFORE_SHA", "HEAD~1")
-            .output()
-            .unwrap();
-        let code = output.status.code().unwrap_or(-1);
+        let run = Run::of(
+            self.site
+                .ci_command("sh", &self.site.dir.path().join("repo"))
+                .arg("-c")
+                .arg(&line)
+                .env("TABOPS_MANIFEST", "tabops")
+                .env("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main")
+                .env("CI_COMMIT_BEFORE_SHA", "HEAD~1"),
+        );
         let accepted = if line.contains("drift") || line.contains("--detailed-exitcode") { [0, 2] } else { [0, 0] };
         assert!(
-            accepted.contains(&code),
-            "{recipe}: `{line}` exited {code}\n--- stdout\n{}\n--- stderr\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
+            accepted.contains(&run.code),
+            "{recipe}: `{line}` exited {}\n--- stdout\n{}\n--- stderr\n{}",
+            run.code,
+            run.stdout,
+            run.stderr
         );
-        code
+        run.code
     }
 
     fn file(&self, name: &str) -> String {
-        std::fs::read_to_string(self.dir.path().join("repo").join(name)).unwrap_or_default()
-    }
-}
-
-impl Drop for Ci {
-    fn drop(&mut self) {
-        if let Some(emulator) = self.emulator.take() {
-            self.runtime.block_on(emulator.shutdown());
-        }
+        std::fs::read_to_string(self.site.dir.path().join("repo").join(name)).unwrap_or_default()
     }
 }
 

@@ -3,69 +3,12 @@
 //! system or global config, explicit signatures), the real binary, and an emulator on 127.0.0.1.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use git2::{Oid, Repository};
-use tabops_emulator::{Emulator, EmulatorConfig};
 
 mod support;
 
-/// An emulator on its own runtime (it keeps serving while the test blocks on the binary) and a temp dir.
-struct Site {
-    emulator: Option<Emulator>,
-    runtime: tokio::runtime::Runtime,
-    dir: tempfile::TempDir,
-}
-
-impl Site {
-    fn start() -> Site {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let emulator = runtime.block_on(Emulator::start(EmulatorConfig::default())).unwrap();
-        Site { emulator: Some(emulator), runtime, dir: tempfile::tempdir().unwrap() }
-    }
-
-    fn url(&self) -> String {
-        self.emulator.as_ref().unwrap().url()
-    }
-
-    /// Runs tabops in `cwd` against the emulator, with a hermetic environment.
-    fn tabops(&self, cwd: &Path, args: &[&str]) -> (i32, String, String) {
-        let home = self.dir.path().join("home");
-        std::fs::create_dir_all(&home).unwrap();
-        let output = Command::new(env!("CARGO_BIN_EXE_tabops"))
-            .current_dir(cwd)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &home)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("NO_COLOR", "1")
-            .env("TABLEAU_SERVER", self.url())
-            .env("TABLEAU_SITE", "acme")
-            .env("TABLEAU_PAT_NAME", "tabops")
-            .env("TABLEAU_PAT_SECRET", "tabops-local-secret")
-            .env("TABOPS_DIR", self.dir.path().join("state"))
-            .args(args)
-            .output()
-            .unwrap();
-        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
-    }
-
-    #[track_caller]
-    fn ok(&self, cwd: &Path, args: &[&str]) -> String {
-        let (code, out, err) = self.tabops(cwd, args);
-        assert_eq!(code, 0, "tabops {args:?} failed\n--- stdout\n{out}\n--- stderr\n{err}");
-        out
-    }
-}
-
-impl Drop for Site {
-    fn drop(&mut self) {
-        if let Some(emulator) = self.emulator.take() {
-            self.runtime.block_on(emulator.shutdown());
-        }
-    }
-}
+use support::{Harness, Run};
 
 fn quickstart() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart")
@@ -116,16 +59,16 @@ fn json(text: &str) -> serde_json::Value {
 
 #[test]
 fn git_ref_plans_exactly_like_the_work_tree_at_that_commit() {
-    let site = Site::start();
+    let site = Harness::start();
     let repo_dir = site.dir.path().join("repo");
     let (_repo, first, _) = two_commits(&repo_dir);
     // The work tree is at the second commit, plus an uncommitted edit `--git-ref` must not see.
     std::fs::write(repo_dir.join("tabops/content/orders.tds"), b"<datasource uncommitted='1'/>").unwrap();
 
-    let from_git = json(&site.ok(&repo_dir, &["plan", "-f", "tabops", "--git-ref", "base", "--format", "json"]));
+    let from_git = json(&site.ok_in(&repo_dir, &["plan", "-f", "tabops", "--git-ref", "base", "--format", "json"]));
     let checkout = site.dir.path().join("checkout");
     support::copy_dir(&quickstart(), &checkout);
-    let from_disk = json(&site.ok(&checkout, &["plan", "-f", ".", "--format", "json"]));
+    let from_disk = json(&site.ok_in(&checkout, &["plan", "-f", ".", "--format", "json"]));
 
     assert_eq!(from_git["inputs"]["manifest_digest"], from_disk["inputs"]["manifest_digest"]);
     assert_eq!(from_git["inputs"]["content"], from_disk["inputs"]["content"]);
@@ -137,8 +80,8 @@ fn git_ref_plans_exactly_like_the_work_tree_at_that_commit() {
     assert!(from_disk["inputs"]["git"].is_null(), "a manifest outside any repository has no provenance");
 
     // Same text plan, line for line (file paths are not part of the text).
-    let text_git = site.ok(&repo_dir, &["plan", "-f", "tabops", "--git-ref", "base"]);
-    let text_disk = site.ok(&checkout, &["plan", "-f", "."]);
+    let text_git = site.ok_in(&repo_dir, &["plan", "-f", "tabops", "--git-ref", "base"]);
+    let text_disk = site.ok_in(&checkout, &["plan", "-f", "."]);
     assert_eq!(text_git, text_disk);
     // Content was published from materialised blobs, never from the (edited) work tree.
     let blobs = repo_dir.join(".tabops/git-blobs");
@@ -147,20 +90,20 @@ fn git_ref_plans_exactly_like_the_work_tree_at_that_commit() {
 
 #[test]
 fn work_tree_provenance_reports_branch_author_and_dirty() {
-    let site = Site::start();
+    let site = Harness::start();
     let repo_dir = site.dir.path().join("repo");
     let (repo, _, second) = two_commits(&repo_dir);
     let branch = repo.head().unwrap().shorthand().unwrap().to_owned();
-    let clean = json(&site.ok(&repo_dir, &["plan", "-f", "tabops", "--format", "json"]));
+    let clean = json(&site.ok_in(&repo_dir, &["plan", "-f", "tabops", "--format", "json"]));
     assert_eq!(clean["inputs"]["git"]["commit"], second.to_string());
     assert_eq!(clean["inputs"]["git"]["branch"], branch.as_str());
     assert_eq!(clean["inputs"]["git"]["dirty"], false);
     // A file outside the manifest's directory does not make it dirty; an untracked content file does.
     std::fs::write(repo_dir.join("NOTES.md"), "unrelated").unwrap();
-    let still = json(&site.ok(&repo_dir, &["plan", "-f", "tabops", "--format", "json"]));
+    let still = json(&site.ok_in(&repo_dir, &["plan", "-f", "tabops", "--format", "json"]));
     assert_eq!(still["inputs"]["git"]["dirty"], false);
     std::fs::write(repo_dir.join("tabops/content/new.twb"), "<workbook/>").unwrap();
-    let dirty = json(&site.ok(&repo_dir, &["plan", "-f", "tabops", "--format", "json"]));
+    let dirty = json(&site.ok_in(&repo_dir, &["plan", "-f", "tabops", "--format", "json"]));
     assert_eq!(dirty["inputs"]["git"]["dirty"], true);
 }
 
@@ -175,23 +118,23 @@ fn filters() -> insta::Settings {
 
 #[test]
 fn base_review_shows_manifest_and_content_changes() {
-    let site = Site::start();
+    let site = Harness::start();
     let repo_dir = site.dir.path().join("repo");
     let (_repo, first, _) = two_commits(&repo_dir);
 
-    let markdown = site.ok(&repo_dir, &["plan", "-f", "tabops", "--base", "base", "--format", "markdown"]);
+    let markdown = site.ok_in(&repo_dir, &["plan", "-f", "tabops", "--base", "base", "--format", "markdown"]);
     let review_end = markdown.find("\n## ").map(|i| i + 1).unwrap_or(markdown.len());
     let (review, live) = markdown.split_at(markdown[1..].find("\n## ").map(|i| i + 2).unwrap_or(review_end));
     assert!(review.starts_with("## Changes in this pull request"), "{markdown}");
     assert!(!live.is_empty(), "the live plan follows the review:\n{markdown}");
     filters().bind(|| insta::assert_snapshot!("base_review_markdown", review));
 
-    let text = site.ok(&repo_dir, &["plan", "-f", "tabops", "--base", "base"]);
+    let text = site.ok_in(&repo_dir, &["plan", "-f", "tabops", "--base", "base"]);
     let review_text: String = text.split("\n\n").next().unwrap_or_default().to_owned();
     filters().bind(|| insta::assert_snapshot!("base_review_text", review_text));
 
-    let both = json(&site.ok(&repo_dir, &["plan", "-f", "tabops", "--base", "base", "--format", "json"]));
-    let plain = json(&site.ok(&repo_dir, &["plan", "-f", "tabops", "--format", "json"]));
+    let both = json(&site.ok_in(&repo_dir, &["plan", "-f", "tabops", "--base", "base", "--format", "json"]));
+    let plain = json(&site.ok_in(&repo_dir, &["plan", "-f", "tabops", "--format", "json"]));
     assert_eq!(both["plan"], plain, "the plan JSON is unchanged under `plan`");
     assert_eq!(both["review"]["base_commit"], first.to_string());
     let changes = both["review"]["changes"].as_array().unwrap();
@@ -208,7 +151,7 @@ fn base_review_shows_manifest_and_content_changes() {
 
 #[test]
 fn base_protects_what_the_base_protects() {
-    let site = Site::start();
+    let site = Harness::start();
     let repo_dir = site.dir.path().join("repo");
     let repo = init_repo(&repo_dir);
     let manifest = repo_dir.join("tabops/manifest.yaml");
@@ -220,7 +163,7 @@ fn base_protects_what_the_base_protects() {
     std::fs::write(&manifest, &protected).unwrap();
     let first = commit_all(&repo, "protect the pipeline");
     repo.branch("base", &repo.find_commit(first).unwrap(), false).unwrap();
-    site.ok(&repo_dir, &["apply", "-f", "tabops", "--auto-approve"]);
+    site.ok_in(&repo_dir, &["apply", "-f", "tabops", "--auto-approve"]);
     // The pull request drops the protected workbook from the manifest.
     let start = protected.find("  - name: Pipeline\n").unwrap();
     let end = protected[start..].find("\n\n").map(|i| start + i + 2).unwrap();
@@ -230,10 +173,10 @@ fn base_protects_what_the_base_protects() {
     // A fresh state dir: no protection recorded by the earlier apply, so only `--base` can protect.
     let fresh = site.dir.path().join("fresh-state");
     let fresh = fresh.to_str().unwrap();
-    let unprotected = json(&site.ok(&repo_dir, &["plan", "-f", "tabops", "--format", "json", "--state-dir", fresh]));
+    let unprotected = json(&site.ok_in(&repo_dir, &["plan", "-f", "tabops", "--format", "json", "--state-dir", fresh]));
     assert_eq!(unprotected["summary"]["destroy"], 1, "without --base the pruned workbook would be deleted");
-    let (code, out, _) =
-        site.tabops(&repo_dir, &["plan", "-f", "tabops", "--base", "base", "--format", "json", "--state-dir", fresh]);
+    let Run { code, stdout: out, .. } = site
+        .tabops_in(&repo_dir, &["plan", "-f", "tabops", "--base", "base", "--format", "json", "--state-dir", fresh]);
     assert_eq!(code, 1, "a plan deleting a protected object is refused:\n{out}");
     let both = json(&out);
     assert_eq!(both["plan"]["applyable"], false);
@@ -245,7 +188,7 @@ fn base_protects_what_the_base_protects() {
 
 #[test]
 fn symlink_escaping_the_manifest_root_in_a_commit_is_refused() {
-    let site = Site::start();
+    let site = Harness::start();
     let repo_dir = site.dir.path().join("repo");
     let repo = init_repo(&repo_dir);
     std::fs::write(repo_dir.join("secret.twb"), "<workbook/>").unwrap();
@@ -256,7 +199,7 @@ fn symlink_escaping_the_manifest_root_in_a_commit_is_refused() {
     index.add_path(Path::new("secret.twb")).unwrap();
     index.write().unwrap();
     commit_all(&repo, "a symlink out of the manifest");
-    let (code, _, err) = site.tabops(&repo_dir, &["plan", "-f", "tabops", "--git-ref", "HEAD"]);
+    let Run { code, stderr: err, .. } = site.tabops_in(&repo_dir, &["plan", "-f", "tabops", "--git-ref", "HEAD"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("pipeline.twb"), "{err}");
     assert!(err.to_lowercase().contains("outside"), "{err}");
@@ -264,17 +207,17 @@ fn symlink_escaping_the_manifest_root_in_a_commit_is_refused() {
 
 #[test]
 fn apply_records_the_commit_and_drift_names_it() {
-    let site = Site::start();
+    let site = Harness::start();
     let repo_dir = site.dir.path().join("repo");
     let (repo, _, second) = two_commits(&repo_dir);
     let audit = site.dir.path().join("audit.jsonl");
     let audit_arg = audit.to_str().unwrap();
-    site.ok(&repo_dir, &["apply", "-f", "tabops", "--git-ref", "HEAD", "--auto-approve", "--audit-log", audit_arg]);
+    site.ok_in(&repo_dir, &["apply", "-f", "tabops", "--git-ref", "HEAD", "--auto-approve", "--audit-log", audit_arg]);
     let log = std::fs::read_to_string(&audit).unwrap();
     let start = log.lines().map(json).find(|l| l.to_string().contains("apply_start")).expect("apply_start record");
     assert!(start.to_string().contains(&second.to_string()), "apply_start carries the commit: {start}");
     assert_eq!(
-        site.ok(&repo_dir, &["drift", "-f", "tabops"]).lines().next(),
+        site.ok_in(&repo_dir, &["drift", "-f", "tabops"]).lines().next(),
         Some("No drift. The site matches the manifest.")
     );
 
@@ -284,7 +227,8 @@ fn apply_records_the_commit_and_drift_names_it() {
     bytes.extend_from_slice(b"<!-- third -->\n");
     std::fs::write(&twb, bytes).unwrap();
     let third = commit_all(&repo, "third");
-    let (code, out, err) = site.tabops(&repo_dir, &["drift", "-f", "tabops", "--format", "json"]);
+    let Run { code, stdout: out, stderr: err } =
+        site.tabops_in(&repo_dir, &["drift", "-f", "tabops", "--format", "json"]);
     assert_eq!(code, 2, "{out}{err}");
     let report = json(&out);
     let pipeline = report["pending_from_git"]
@@ -295,19 +239,19 @@ fn apply_records_the_commit_and_drift_names_it() {
         .cloned()
         .expect("pipeline pending");
     assert_eq!(pipeline["published_commit"], second.to_string()[..12]);
-    let text = site.tabops(&repo_dir, &["drift", "-f", "tabops"]).1;
+    let text = site.tabops_in(&repo_dir, &["drift", "-f", "tabops"]).stdout;
     assert!(text.contains(&format!("from commit {}", &second.to_string()[..12])), "{text}");
 
     // Publishing again replaces the commit marker rather than adding a second one.
-    site.ok(&repo_dir, &["apply", "-f", "tabops", "--auto-approve", "--audit-log", audit_arg]);
+    site.ok_in(&repo_dir, &["apply", "-f", "tabops", "--auto-approve", "--audit-log", audit_arg]);
     let tags = live_tags(&site, "Pipeline");
     let markers: Vec<&String> = tags.iter().filter(|t| t.starts_with("tabops.commit.")).collect();
     assert_eq!(markers, vec![&format!("tabops.commit.{}", &third.to_string()[..12])], "{tags:?}");
 }
 
 /// The tags of a live workbook, read through the REST client.
-fn live_tags(site: &Site, name: &str) -> Vec<String> {
-    site.runtime.block_on(async {
+fn live_tags(site: &Harness, name: &str) -> Vec<String> {
+    site.block_on(async {
         let url = url::Url::parse(&site.url()).unwrap();
         let credentials = tabops_tableau::Credentials::Pat {
             name: "tabops".into(),
@@ -324,13 +268,13 @@ fn live_tags(site: &Site, name: &str) -> Vec<String> {
 /// is pending from git, and one in an object whose manifest did not change was made on the site.
 #[test]
 fn drift_with_a_base_tells_pull_request_changes_from_site_changes() {
-    let site = Site::start();
+    let site = Harness::start();
     let repo_dir = site.dir.path().join("repo");
     let _ = two_commits(&repo_dir);
-    site.ok(&repo_dir, &["apply", "-f", "tabops", "--git-ref", "base", "--auto-approve"]);
+    site.ok_in(&repo_dir, &["apply", "-f", "tabops", "--git-ref", "base", "--auto-approve"]);
 
     // Out of band: someone edits the data source's description on the site (the manifest never changed it).
-    site.runtime.block_on(async {
+    site.block_on(async {
         let url = url::Url::parse(&site.url()).unwrap();
         let credentials = tabops_tableau::Credentials::Pat {
             name: "tabops".into(),
@@ -346,7 +290,8 @@ fn drift_with_a_base_tells_pull_request_changes_from_site_changes() {
         client.update_datasource(&orders.id, &update).await.unwrap();
     });
 
-    let (code, out, err) = site.tabops(&repo_dir, &["drift", "-f", "tabops", "--base", "base", "--format", "json"]);
+    let Run { code, stdout: out, stderr: err } =
+        site.tabops_in(&repo_dir, &["drift", "-f", "tabops", "--base", "base", "--format", "json"]);
     assert_eq!(code, 2, "{out}{err}");
     let report = json(&out);
     let addresses = |key: &str| -> Vec<String> {
@@ -359,9 +304,9 @@ fn drift_with_a_base_tells_pull_request_changes_from_site_changes() {
     assert!(!pending.contains(&"datasource:Sales/Orders".to_owned()), "pending: {pending:?}");
     // A group the pull request adds is not content: only the base tells that it comes from git.
     assert!(pending.contains(&"group:Finance Readers".to_owned()), "pending: {pending:?}");
-    let text = site.tabops(&repo_dir, &["drift", "-f", "tabops", "--base", "base"]).1;
+    let text = site.tabops_in(&repo_dir, &["drift", "-f", "tabops", "--base", "base"]).stdout;
     assert!(!text.contains("heuristic"), "with a base the split is exact:\n{text}");
-    let (_, without, _) = site.tabops(&repo_dir, &["drift", "-f", "tabops", "--format", "json"]);
+    let without = site.tabops_in(&repo_dir, &["drift", "-f", "tabops", "--format", "json"]).stdout;
     let without = json(&without);
     let guessed: Vec<&str> =
         without["changed_on_site"].as_array().unwrap().iter().filter_map(|i| i["address"].as_str()).collect();

@@ -108,6 +108,19 @@ fn crash_kill9_last_ten_points() {
     assert!(killed >= 7, "most kill points must land mid-run, only {killed} did");
 }
 
+/// The crash soak: `TABOPS_SOAK_SEEDS=20 cargo test -p tabops --test reliability crash_soak -- --ignored --nocapture`
+/// kills applies at 20 points for each of that many further seeds.
+#[test]
+#[ignore = "soak run; see RELIABILITY.md"]
+fn crash_soak() {
+    let seeds: u64 = std::env::var("TABOPS_SOAK_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let mut killed = 0;
+    for seed in 100..100 + seeds {
+        killed += run_points(&kill_points(seed));
+    }
+    eprintln!("crash soak: {} kill points over {seeds} seeds, {killed} landed mid-run; all converged", 20 * seeds);
+}
+
 /// A line torn by a crash mid-write: `audit verify` reports it by line, the next apply terminates the
 /// fragment, records `log_recovered`, and the chain verifies again.
 #[test]

@@ -22,6 +22,16 @@ pub struct Run {
 }
 
 impl Run {
+    /// Runs `cmd` to completion and captures its exit code and output.
+    pub fn of(cmd: &mut Command) -> Run {
+        let output = cmd.output().unwrap();
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     /// Panics with both streams when the exit code is not `code`.
     #[track_caller]
     pub fn expect(self, code: i32) -> Run {
@@ -109,12 +119,53 @@ impl Harness {
         if args.first() == Some(&"apply") {
             cmd.arg("--audit-log").arg(self.audit_log());
         }
-        let output = cmd.output().unwrap();
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        Run::of(&mut cmd)
+    }
+
+    /// `program` in `cwd`, configured the way a CI job configures tabops: the site from `TABLEAU_*` variables
+    /// (no flags), state under the temp dir (`TABOPS_DIR`), a hermetic HOME and git configuration, and the built
+    /// binary first on PATH.
+    pub fn ci_command(&self, program: &str, cwd: &Path) -> Command {
+        let binary = PathBuf::from(env!("CARGO_BIN_EXE_tabops"));
+        let path = std::env::join_paths(
+            std::iter::once(binary.parent().unwrap().to_path_buf())
+                .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+        )
+        .unwrap();
+        let home = self.dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let mut cmd = Command::new(program);
+        cmd.current_dir(cwd)
+            .env_clear()
+            .env("PATH", path)
+            .env("HOME", &home)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("NO_COLOR", "1")
+            .env("TABLEAU_SERVER", self.url())
+            .env("TABLEAU_SITE", "acme")
+            .env("TABLEAU_PAT_NAME", tabops_emulator::DEFAULT_PAT_NAME)
+            .env("TABLEAU_PAT_SECRET", &self.pat_secret)
+            .env("TABOPS_DIR", self.state_dir())
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd
+    }
+
+    /// `tabops ARGS` in `cwd`, configured as in CI (see [`Harness::ci_command`]).
+    pub fn tabops_in(&self, cwd: &Path, args: &[&str]) -> Run {
+        Run::of(self.ci_command(env!("CARGO_BIN_EXE_tabops"), cwd).args(args))
+    }
+
+    /// `tabops ARGS` in `cwd`, expected to succeed; its standard output.
+    #[track_caller]
+    pub fn ok_in(&self, cwd: &Path, args: &[&str]) -> String {
+        let run = self.tabops_in(cwd, args);
+        assert_eq!(run.code, 0, "tabops {args:?} failed\n--- stdout\n{}\n--- stderr\n{}", run.stdout, run.stderr);
+        run.stdout
+    }
+
+    /// Runs a future (a client talking to the emulator, say) on the harness's runtime.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
     }
 
     /// `apply -f MANIFEST --auto-approve`, expected to succeed.
