@@ -170,7 +170,7 @@ fn base_protects_what_the_base_protects() {
     std::fs::write(&manifest, format!("{}{}", &protected[..start], &protected[end..])).unwrap();
     commit_all(&repo, "drop the pipeline");
 
-    // A fresh state dir: no protection recorded by the earlier apply, so only `--base` can protect.
+    // A fresh state dir, as on a new CI runner: the protection comes from `--base` alone.
     let fresh = site.dir.path().join("fresh-state");
     let fresh = fresh.to_str().unwrap();
     let unprotected = json(&site.ok_in(&repo_dir, &["plan", "-f", "tabops", "--format", "json", "--state-dir", fresh]));
