@@ -95,26 +95,29 @@ pub use super::publish::publish;
 pub fn list(ctx: &Ctx, kind: Kind) -> ApiResult<Reply> {
     let state = ctx.shared.lock();
     let rows: Vec<ContentRow<'_>> = match kind {
-        Kind::Workbook => {
-            state.workbooks.iter().map(|w| ContentRow { state: &state, content: &w.content, kind_type: "" }).collect()
-        }
+        Kind::Workbook => state
+            .workbooks
+            .iter()
+            .enumerate()
+            .map(|(index, w)| ContentRow { state: &state, content: &w.content, kind_type: "", index })
+            .collect(),
         Kind::Datasource => state
             .datasources
             .iter()
-            .map(|d| ContentRow { state: &state, content: &d.content, kind_type: &d.ds_type })
+            .enumerate()
+            .map(|(index, d)| ContentRow { state: &state, content: &d.content, kind_type: &d.ds_type, index })
             .collect(),
     };
     let rows = query::filter_sort(rows, &ctx.query)?;
     let (page, pagination) = query::paginate(rows, &ctx.query)?;
-    let items = page.iter().filter_map(|row| match kind {
-        Kind::Workbook => {
-            state.workbooks.iter().find(|w| w.content.id == row.content.id).map(|w| render::workbook(&state, w, false))
-        }
-        Kind::Datasource => {
-            state.datasources.iter().find(|d| d.content.id == row.content.id).map(|d| render::datasource(&state, d))
-        }
-    });
-    Reply::ok(vec![pagination, Elem::new(kind.collection()).children(items.collect::<Vec<_>>())])
+    let items: Vec<Elem> = page
+        .iter()
+        .map(|row| match kind {
+            Kind::Workbook => render::workbook(&state, &state.workbooks[row.index], false),
+            Kind::Datasource => render::datasource(&state, &state.datasources[row.index]),
+        })
+        .collect();
+    Reply::ok(vec![pagination, Elem::new(kind.collection()).children(items)])
 }
 
 struct ViewRow<'a> {

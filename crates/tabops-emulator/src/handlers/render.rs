@@ -101,6 +101,8 @@ pub struct ContentRow<'a> {
     pub state: &'a State,
     pub content: &'a Content,
     pub kind_type: &'a str,
+    /// Position in the state's list of workbooks or data sources (whichever the row is).
+    pub index: usize,
 }
 
 impl Queryable for ContentRow<'_> {
