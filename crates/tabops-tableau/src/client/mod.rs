@@ -7,6 +7,7 @@ mod multipart;
 mod paging;
 mod permissions;
 mod publish;
+mod slots;
 mod transport;
 
 pub use content::TagTarget;
@@ -15,7 +16,7 @@ pub use publish::{PublishFileType, PublishMode, PublishRequest, PublishedItem};
 use std::sync::{Arc, OnceLock};
 
 use reqwest::Method;
-use tokio::sync::{Mutex, RwLock, Semaphore};
+use tokio::sync::{Mutex, RwLock};
 use url::Url;
 
 use crate::auth;
@@ -40,7 +41,7 @@ struct Inner {
     site_id: OnceLock<String>,
     session: RwLock<Session>,
     re_sign_in_lock: Mutex<()>,
-    permits: Arc<Semaphore>,
+    slots: slots::Slots,
     stats: StatsRecorder,
 }
 
@@ -78,7 +79,7 @@ impl Client {
         }
         let api_base = Url::parse(&format!("{root}api/{}/", config.api_version))
             .map_err(|e| Error::Config { message: format!("invalid server URL or API version: {e}") })?;
-        let permits = Arc::new(Semaphore::new(config.concurrency.clamp(1, MAX_CONCURRENCY)));
+        let slots = slots::Slots::new(config.concurrency.clamp(1, MAX_CONCURRENCY));
         let client = Client {
             inner: Arc::new(Inner {
                 http,
@@ -87,7 +88,7 @@ impl Client {
                 site_id: OnceLock::new(),
                 session: RwLock::new(Session { token: Secret::default(), user_id: None, generation: 0 }),
                 re_sign_in_lock: Mutex::new(()),
-                permits,
+                slots,
                 stats: StatsRecorder::default(),
             }),
         };

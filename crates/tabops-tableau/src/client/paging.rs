@@ -1,9 +1,10 @@
 //! Paged list reads: page 1 at pageSize=1000, then all remaining pages concurrently (bounded by the client's
-//! semaphore), concatenated in page order.
+//! request slots, ahead of the calls not yet admitted: see `slots`), concatenated in page order.
 
 use reqwest::Method;
 
 use super::Client;
+use super::slots::Priority;
 use super::transport::Call;
 use crate::error::{Error, Result};
 use crate::models::Pagination;
@@ -31,6 +32,9 @@ impl Client {
             call.query = spec.query.clone();
             call.query.push(("pageSize".to_owned(), size.to_string()));
             call.query.push(("pageNumber".to_owned(), page.to_string()));
+            if page > 1 {
+                call.priority = Priority::Continuation;
+            }
             call
         };
         let read_items = |call: &Call, root: &Element| -> Result<Vec<T>> {

@@ -7,7 +7,6 @@
 //! got no usable response becomes [`Error::Ambiguous`] so the caller reads back before retrying.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -18,6 +17,7 @@ use reqwest::{Method, StatusCode};
 
 use super::Client;
 use super::multipart;
+use super::slots::{Priority, Slot};
 use crate::error::{Error, Result};
 use crate::models::ApiErrorDoc;
 use crate::xml::{self, Element};
@@ -65,6 +65,8 @@ pub(crate) struct Call {
     pub(crate) idempotent: bool,
     /// Send the session token.
     pub(crate) authenticated: bool,
+    /// Which queue it waits in for a request slot.
+    pub(crate) priority: Priority,
 }
 
 impl Call {
@@ -79,6 +81,7 @@ impl Call {
             operation: operation.into(),
             idempotent,
             authenticated: true,
+            priority: Priority::Normal,
         }
     }
 
@@ -98,11 +101,20 @@ impl Call {
     }
 }
 
+/// Bodies at least this big are parsed off the calling task (see [`Client::call_xml`]).
+const PARSE_INLINE_BYTES: usize = 64 * 1024;
+
+fn parse_body(bytes: &[u8], operation: &str) -> Result<Element> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| Error::Xml { operation: operation.to_owned(), message: format!("body is not UTF-8: {e}") })?;
+    xml::parse(text).map_err(|message| Error::Xml { operation: operation.to_owned(), message })
+}
+
 /// A successful reply.
 pub(crate) enum Reply {
     Buffered(Bytes),
     /// The response plus the concurrency permit, held until the body has been consumed.
-    Stream(reqwest::Response, tokio::sync::OwnedSemaphorePermit),
+    Stream(reqwest::Response, Slot),
     /// A retried DELETE found the resource already gone: the first attempt was applied.
     GoneAfterRetry,
 }
@@ -126,14 +138,18 @@ impl Client {
         }
     }
 
-    /// Runs a call and parses its XML body.
+    /// Runs a call and parses its XML body. Large bodies (1,000-item list pages) are parsed on a blocking thread:
+    /// a read's calls share one task, and a 10 ms parse there would hold up every other response and request.
     pub(crate) async fn call_xml(&self, call: &Call) -> Result<Element> {
         let bytes = self.call_bytes(call).await?;
-        let text = std::str::from_utf8(&bytes).map_err(|e| Error::Xml {
+        if bytes.len() < PARSE_INLINE_BYTES {
+            return parse_body(&bytes, &call.operation);
+        }
+        let operation = call.operation.clone();
+        tokio::task::spawn_blocking(move || parse_body(&bytes, &operation)).await.map_err(|e| Error::Xml {
             operation: call.operation.clone(),
-            message: format!("body is not UTF-8: {e}"),
-        })?;
-        xml::parse(text).map_err(|message| Error::Xml { operation: call.operation.clone(), message })
+            message: format!("the parser task failed: {e}"),
+        })?
     }
 
     /// Runs a call whose response body is ignored.
@@ -143,10 +159,7 @@ impl Client {
 
     /// Runs a call and hands back the streaming response (downloads) with the concurrency permit to hold while
     /// reading it.
-    pub(crate) async fn call_stream(
-        &self,
-        call: &Call,
-    ) -> Result<(reqwest::Response, tokio::sync::OwnedSemaphorePermit)> {
+    pub(crate) async fn call_stream(&self, call: &Call) -> Result<(reqwest::Response, Slot)> {
         match self.execute(call, true).await? {
             Reply::Stream(resp, permit) => Ok((resp, permit)),
             Reply::Buffered(_) | Reply::GoneAfterRetry => Err(Error::Xml {
@@ -213,8 +226,10 @@ impl Client {
 
     async fn attempt(&self, call: &Call, stream: bool, attempt: usize) -> std::result::Result<Reply, AttemptError> {
         let fatal = |error: Error| AttemptError { error, retry: false, retry_after: None };
-        let permit = Arc::clone(&self.inner.permits)
-            .acquire_owned()
+        let permit = self
+            .inner
+            .slots
+            .acquire(call.priority)
             .await
             .map_err(|_| fatal(Error::Config { message: format!("{}: client is shut down", call.operation) }))?;
         let url = self.url(call).map_err(fatal)?;
