@@ -170,8 +170,10 @@ pub struct Inventory {
 /// sha256 (hex) of a row's canonical JSON. Struct fields serialise in declaration order and maps are `BTreeMap`s,
 /// so equal rows always give equal digests.
 pub fn row_digest<T: Serialize>(row: &T) -> String {
-    let bytes = serde_json::to_vec(row).unwrap_or_default();
-    hex::encode(Sha256::digest(&bytes))
+    let mut hasher = Sha256::new();
+    // Writing into a hasher cannot fail, and rows have string keys only.
+    let _ = serde_json::to_writer(&mut hasher, row);
+    hex::encode(hasher.finalize())
 }
 
 /// The key a permission row is recorded under in a plan's inputs.

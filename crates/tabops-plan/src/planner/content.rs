@@ -97,11 +97,9 @@ impl<'a> Ctx<'a> {
         let marker = marker_tag(&fingerprint);
         let connections: Vec<PlannedConnection> = spec.connections.iter().map(PlannedConnection::from).collect();
         let hidden_views: Vec<String> = spec.hidden_views.iter().cloned().collect();
-        let content_origin = Origin {
-            address: address.clone(),
-            aspect: Aspect::Content,
-            digest: Some(content_digest(spec, Aspect::Content)),
-        };
+        // The content aspect's digest is the publish fingerprint (see `content_digest`).
+        let content_origin =
+            || Origin { address: address.clone(), aspect: Aspect::Content, digest: Some(fingerprint.clone()) };
 
         let Some(live) = self.find_live_content(spec, &project) else {
             let mut tags: BTreeSet<String> = spec.tags.clone().unwrap_or_default();
@@ -128,7 +126,7 @@ impl<'a> Ctx<'a> {
                 changes,
                 depends_on: deps_of([Some(&project), owner.as_ref()]),
                 live_id: None,
-                origin: content_origin,
+                origin: content_origin(),
                 operation: Operation::Publish(Box::new(PublishOp {
                     kind: spec.kind,
                     name: spec.name.clone(),
@@ -200,7 +198,7 @@ impl<'a> Ctx<'a> {
                 changes,
                 depends_on,
                 live_id: Some(live.id.clone()),
-                origin: content_origin,
+                origin: content_origin(),
                 operation: Operation::Publish(Box::new(PublishOp {
                     kind: spec.kind,
                     name: spec.name.clone(),
