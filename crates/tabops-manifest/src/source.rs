@@ -74,24 +74,24 @@ impl Source for FsSource {
                 Component::RootDir | Component::Prefix(_) => return Err(PathProblem::Absolute),
             }
         }
-        let full = inside.iter().fold(root.to_path_buf(), |p, part| p.join(part));
-        let meta = match std::fs::symlink_metadata(&full) {
-            Ok(meta) => meta,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Err(PathProblem::Missing),
-            Err(err) => return Err(PathProblem::Unreadable(err.to_string())),
-        };
-        let canonical_root = root.canonicalize().map_err(|e| PathProblem::Unreadable(e.to_string()))?;
-        let canonical = match full.canonicalize() {
-            Ok(path) => path,
-            Err(err) if err.kind() == io::ErrorKind::NotFound && meta.file_type().is_symlink() => {
-                return Err(PathProblem::Missing);
+        // One lstat per component below the root: a path without symlinks and without `..` cannot leave the root,
+        // so only a symlink needs resolving (the root's own ancestors may be symlinks; that is not an escape).
+        let mut full = root.to_path_buf();
+        for (i, part) in inside.iter().enumerate() {
+            full.push(part);
+            let meta = match std::fs::symlink_metadata(&full) {
+                Ok(meta) => meta,
+                Err(err) if err.kind() == io::ErrorKind::NotFound => return Err(PathProblem::Missing),
+                Err(err) => return Err(PathProblem::Unreadable(err.to_string())),
+            };
+            if meta.file_type().is_symlink() {
+                return resolve_symlinked(root, &full, &inside[i + 1..]);
             }
-            Err(err) => return Err(PathProblem::Unreadable(err.to_string())),
-        };
-        if !canonical.starts_with(&canonical_root) {
-            return Err(PathProblem::SymlinkOutside(canonical));
+            if i + 1 == inside.len() && !meta.is_file() {
+                return Err(PathProblem::NotAFile);
+            }
         }
-        if !canonical.is_file() {
+        if inside.is_empty() {
             return Err(PathProblem::NotAFile);
         }
         Ok(full)
@@ -104,6 +104,24 @@ impl Source for FsSource {
             crate::hash::file_digest(path)
         }
     }
+}
+
+/// `link` (a symlink under `root`) followed by `rest`: allowed when it resolves inside the root to a file.
+fn resolve_symlinked(root: &Path, link: &Path, rest: &[&std::ffi::OsStr]) -> Result<PathBuf, PathProblem> {
+    let full = rest.iter().fold(link.to_path_buf(), |path, part| path.join(part));
+    let canonical_root = root.canonicalize().map_err(|e| PathProblem::Unreadable(e.to_string()))?;
+    let canonical = match full.canonicalize() {
+        Ok(path) => path,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Err(PathProblem::Missing),
+        Err(err) => return Err(PathProblem::Unreadable(err.to_string())),
+    };
+    if !canonical.starts_with(&canonical_root) {
+        return Err(PathProblem::SymlinkOutside(canonical));
+    }
+    if !canonical.is_file() {
+        return Err(PathProblem::NotAFile);
+    }
+    Ok(full)
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
@@ -123,4 +141,53 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    /// `root/` holds `content/a.twb`, links inside it, and links out of it to `outside/`.
+    fn tree() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(root.join("content")).unwrap();
+        std::fs::create_dir_all(dir.path().join("outside")).unwrap();
+        std::fs::write(root.join("content/a.twb"), "<workbook/>").unwrap();
+        std::fs::write(dir.path().join("outside/b.twb"), "<workbook/>").unwrap();
+        symlink(root.join("content/a.twb"), root.join("content/link.twb")).unwrap();
+        symlink(root.join("content"), root.join("alias")).unwrap();
+        symlink(dir.path().join("outside"), root.join("escape")).unwrap();
+        symlink(dir.path().join("outside/b.twb"), root.join("content/out.twb")).unwrap();
+        symlink(root.join("content/gone.twb"), root.join("content/dangling.twb")).unwrap();
+        (dir, root)
+    }
+
+    fn check(root: &Path, relative: &str) -> Result<PathBuf, PathProblem> {
+        FsSource.content_file(root, root, relative)
+    }
+
+    #[test]
+    fn plain_files_and_links_that_stay_inside_are_accepted() {
+        let (_dir, root) = tree();
+        assert_eq!(check(&root, "content/a.twb").unwrap(), root.join("content/a.twb"));
+        assert_eq!(check(&root, "./content/../content/a.twb").unwrap(), root.join("content/a.twb"));
+        assert_eq!(check(&root, "content/link.twb").unwrap(), root.join("content/link.twb"));
+        assert_eq!(check(&root, "alias/a.twb").unwrap(), root.join("alias/a.twb"));
+    }
+
+    #[test]
+    fn escapes_missing_files_and_directories_are_refused() {
+        let (_dir, root) = tree();
+        assert!(matches!(check(&root, "escape/b.twb"), Err(PathProblem::SymlinkOutside(_))));
+        assert!(matches!(check(&root, "content/out.twb"), Err(PathProblem::SymlinkOutside(_))));
+        assert!(matches!(check(&root, "../outside/b.twb"), Err(PathProblem::Traversal)));
+        assert!(matches!(check(&root, "/etc/passwd"), Err(PathProblem::Absolute)));
+        assert!(matches!(check(&root, "content/dangling.twb"), Err(PathProblem::Missing)));
+        assert!(matches!(check(&root, "content/none.twb"), Err(PathProblem::Missing)));
+        assert!(matches!(check(&root, "content"), Err(PathProblem::NotAFile)));
+        assert!(matches!(check(&root, "alias"), Err(PathProblem::NotAFile)));
+        assert!(matches!(check(&root, "."), Err(PathProblem::NotAFile)));
+    }
 }
