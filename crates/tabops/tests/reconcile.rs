@@ -261,6 +261,12 @@ fn drift_detects_an_out_of_band_change() {
     let json = h.tabops(&["drift", "-f", path_str(&manifest), "--format", "json"]).expect(2);
     assert!(json.stdout.contains("Operations/Quality"), "{}", json.stdout);
     assert!(!json.stdout.contains("Sales/EMEA"), "only the changed project drifted: {}", json.stdout);
+
+    // `plan` and `drift` sign out while they plan and print; every session still ends.
+    h.tabops(&["plan", "-f", path_str(&manifest)]).expect(0);
+    let stats = h.stats();
+    assert_eq!(route(&stats, "POST /auth/signin"), 6, "{:?}", stats.by_route);
+    assert_eq!(route(&stats, "POST /auth/signout"), 6, "{:?}", stats.by_route);
 }
 
 /// Replaces what varies between runs (ids, digests, times, temp paths) so a plan can be snapshotted.

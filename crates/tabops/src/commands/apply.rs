@@ -41,7 +41,8 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> anyhow::Result<ExitSta
     let (plan, site) = match &args.plan {
         Some(file) => saved_plan(&args, file).await?,
         None => {
-            let prepared = reconcile::prepare(&args.manifest, &args.site, &args.safety).await?;
+            let prepared =
+                reconcile::prepare(&args.manifest, &args.site, &args.safety, reconcile::Session::Keep).await?;
             reconcile::print_plan(&prepared.plan, args.format, global.verbose > 0)?;
             (prepared.plan, prepared.site)
         }

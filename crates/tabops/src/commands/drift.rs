@@ -34,7 +34,8 @@ pub async fn run(args: DriftArgs, _global: &GlobalArgs) -> anyhow::Result<ExitSt
         base: args.base.clone(),
         protected: Default::default(),
     };
-    let prepared = reconcile::prepare(&args.manifest, &args.site, &safety).await?;
+    let prepared =
+        reconcile::prepare(&args.manifest, &args.site, &safety, reconcile::Session::SignOutAfterRead).await?;
     let baseline = prepared.base.as_ref().map(|(base, _)| &base.desired);
     let mut report = tabops_plan::drift::classify(&prepared.plan, baseline);
     let live = &prepared.inventory;

@@ -30,7 +30,8 @@ pub struct PlanArgs {
 }
 
 pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let prepared = reconcile::prepare(&args.manifest, &args.site, &args.safety).await?;
+    let prepared =
+        reconcile::prepare(&args.manifest, &args.site, &args.safety, reconcile::Session::SignOutAfterRead).await?;
     let plan = &prepared.plan;
     let review = prepared
         .base

@@ -147,7 +147,21 @@ pub struct Prepared {
     pub base: Option<(Loaded, String)>,
 }
 
-pub async fn prepare(manifest: &ManifestArgs, site_args: &SiteArgs, safety: &SafetyArgs) -> anyhow::Result<Prepared> {
+/// What [`prepare`] does with the session once the site has been read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Session {
+    /// Keep it: the caller writes to the site next (`apply`).
+    Keep,
+    /// Sign out while planning and printing (`plan`, `drift`): nothing more is sent.
+    SignOutAfterRead,
+}
+
+pub async fn prepare(
+    manifest: &ManifestArgs,
+    site_args: &SiteArgs,
+    safety: &SafetyArgs,
+    session: Session,
+) -> anyhow::Result<Prepared> {
     // Content digests are only needed to plan: hash the work tree's content files while signing in and reading
     // the site (at scale, both take about as long).
     let hash_later = manifest.git_ref.is_none();
@@ -157,7 +171,7 @@ pub async fn prepare(manifest: &ManifestArgs, site_args: &SiteArgs, safety: &Saf
         tokio::task::spawn_blocking(move || tabops_manifest::hash_content(&mut owned).map(|()| owned))
     });
     let target = site::resolve_target(site_args, Some(&loaded.desired.site));
-    let site = site::connect(site_args, &target).await?;
+    let mut site = site::connect(site_args, &target).await?;
     let inventory = match tabops_apply::inventory::fetch(&site.client, &loaded.desired).await {
         Ok(inventory) => inventory,
         Err(err) => {
@@ -166,6 +180,9 @@ pub async fn prepare(manifest: &ManifestArgs, site_args: &SiteArgs, safety: &Saf
             return Err(anyhow::Error::new(err).context(context));
         }
     };
+    if session == Session::SignOutAfterRead {
+        site.sign_out_early();
+    }
     if let Some(hashing) = hashing {
         match hashing.await? {
             Ok(hashed) => loaded = hashed,

@@ -45,12 +45,33 @@ pub struct Site {
     /// `local (acme)` or the server URL, for messages.
     pub label: String,
     emulator: Option<Emulator>,
+    /// A sign-out already under way (see [`Site::sign_out_early`]).
+    signing_out: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Site {
-    /// Signs out and, for the embedded site, saves its state.
+    /// Starts signing out in the background, for a command that is done with the site but still has work to do
+    /// (planning, printing): the round trip overlaps that work instead of following it. [`Site::close`] waits
+    /// for it.
+    pub fn sign_out_early(&mut self) {
+        if self.signing_out.is_none() {
+            let client = self.client.clone();
+            self.signing_out = Some(tokio::spawn(async move {
+                let _ = client.sign_out().await;
+            }));
+        }
+    }
+
+    /// Signs out (or waits for the early sign-out) and, for the embedded site, saves its state.
     pub async fn close(self) {
-        let _ = self.client.sign_out().await;
+        match self.signing_out {
+            Some(signing_out) => {
+                let _ = signing_out.await;
+            }
+            None => {
+                let _ = self.client.sign_out().await;
+            }
+        }
         if let Some(emulator) = self.emulator {
             emulator.shutdown().await;
         }
@@ -120,5 +141,5 @@ pub async fn connect(args: &SiteArgs, target: &SiteTarget) -> anyhow::Result<Sit
     config.job_timeout = Duration::from_secs(600);
     config.timeout = Duration::from_secs(args.request_timeout);
     let client = Client::sign_in(config).await.with_context(|| format!("failed to sign in to {label}"))?;
-    Ok(Site { client, label, emulator })
+    Ok(Site { client, label, emulator, signing_out: None })
 }
