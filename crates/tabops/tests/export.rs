@@ -3,102 +3,37 @@
 //! the export against the same site has no changes.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use tabops_emulator::{Emulator, EmulatorConfig};
+mod support;
 
-const PASSWORDS: [(&str, &str); 3] =
-    [("SALES_DB_PASSWORD", "dummy-sales"), ("FINANCE_DB_PASSWORD", "dummy-finance"), ("OPS_DB_PASSWORD", "dummy-ops")];
+use support::{Harness, Run, path_str};
 
-struct Site {
-    // Dropped before its runtime.
-    emulator: Option<Emulator>,
-    _runtime: tokio::runtime::Runtime,
-    dir: tempfile::TempDir,
+/// The harness's commands for this file: apply, export and the no-changes plan of a manifest.
+trait ExportSite {
+    fn path(&self, name: &str) -> PathBuf;
+    fn apply_example(&self, name: &str);
+    fn export(&self, out: &Path, extra: &[&str]) -> Run;
+    /// `plan --detailed-exitcode` of `manifest`: exit 0 and "No changes" when the site matches.
+    fn plan(&self, manifest: &Path) -> Run;
 }
 
-impl Drop for Site {
-    fn drop(&mut self) {
-        if let Some(emulator) = self.emulator.take() {
-            self._runtime.block_on(emulator.shutdown());
-        }
-    }
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    #[track_caller]
-    fn expect(self, code: i32) -> Run {
-        assert_eq!(self.code, code, "exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
-        self
-    }
-}
-
-impl Site {
-    fn start() -> Site {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let emulator = runtime.block_on(Emulator::start(EmulatorConfig::default())).unwrap();
-        Site { emulator: Some(emulator), _runtime: runtime, dir: tempfile::tempdir().unwrap() }
-    }
-
-    fn url(&self) -> String {
-        self.emulator.as_ref().map(|e| e.url()).unwrap_or_default()
-    }
-
+impl ExportSite for Harness {
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    fn run(&self, args: &[&str]) -> Run {
-        let url = self.url();
-        let state = self.path("state");
-        let audit = self.path("audit.jsonl");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tabops"));
-        command
-            .args(args)
-            .args(["--server", &url, "--site", "acme"])
-            .arg("--state-dir")
-            .arg(&state)
-            .env("TABLEAU_PAT_NAME", "tabops")
-            .env("TABLEAU_PAT_SECRET", "tabops-local-secret")
-            .env("TABOPS_AUDIT_LOG", &audit)
-            .env("NO_COLOR", "1")
-            .env_remove("TABLEAU_SERVER")
-            .env_remove("TABLEAU_SITE")
-            .env_remove("TABOPS_MANIFEST")
-            .env_remove("TABOPS_ENV");
-        for (name, value) in PASSWORDS {
-            command.env(name, value);
-        }
-        let output = command.output().expect("run tabops");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
-    fn apply(&self, manifest: &Path) {
-        let manifest = manifest.to_string_lossy().into_owned();
-        self.run(&["apply", "-f", &manifest, "--auto-approve"]).expect(0);
+    fn apply_example(&self, name: &str) {
+        self.apply(&example(name));
     }
 
     fn export(&self, out: &Path, extra: &[&str]) -> Run {
-        let out = out.to_string_lossy().into_owned();
-        let mut args = vec!["export", "--out", out.as_str()];
+        let mut args = vec!["export", "--out", path_str(out)];
         args.extend_from_slice(extra);
-        self.run(&args)
+        self.tabops(&args)
     }
 
-    /// `plan --detailed-exitcode` of `manifest`: exit 0 and "No changes" when the site matches.
     fn plan(&self, manifest: &Path) -> Run {
-        let manifest = manifest.to_string_lossy().into_owned();
-        self.run(&["plan", "-f", &manifest, "--detailed-exitcode"])
+        self.tabops(&["plan", "-f", path_str(manifest), "--detailed-exitcode"])
     }
 }
 
@@ -141,8 +76,8 @@ fn content_files(dir: &Path) -> Vec<String> {
 
 #[test]
 fn enterprise_site_round_trips_through_export() {
-    let site = Site::start();
-    site.apply(&example("enterprise"));
+    let site = Harness::start();
+    site.apply_example("enterprise");
     let out = site.path("exported");
     let run = site.export(&out, &["--with-permissions", "--with-refresh"]).expect(0);
     assert!(run.stdout.contains("Checked: a plan of"), "{}", run.stdout);
@@ -168,8 +103,8 @@ fn enterprise_site_round_trips_through_export() {
 
 #[test]
 fn content_tabops_never_published_is_adopted_with_a_recorded_tag_write() {
-    let site = Site::start();
-    site.apply(&example("quickstart"));
+    let site = Harness::start();
+    site.apply_example("quickstart");
     // Strip the markers, as if the content had been published by hand.
     let seeded = site.path("seed");
     site.export(&seeded, &["--no-adopt", "--with-refresh"]).expect(0);
@@ -191,16 +126,9 @@ fn content_tabops_never_published_is_adopted_with_a_recorded_tag_write() {
 
 /// Removes every `tabops.*` tag from the site's content through the REST API, as a site whose content was
 /// published by other tools looks.
-fn strip_markers(site: &Site) {
-    let url = site.url();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    runtime.block_on(async {
-        let config = tabops_tableau::ClientConfig::new(
-            url::Url::parse(&url).unwrap(),
-            "acme".to_owned(),
-            tabops_tableau::Credentials::Pat { name: "tabops".into(), secret: "tabops-local-secret".into() },
-        );
-        let client = tabops_tableau::Client::sign_in(config).await.unwrap();
+fn strip_markers(site: &Harness) {
+    let client = site.client();
+    site.block_on(async {
         for w in client.workbooks().await.unwrap() {
             for tag in w.tags.iter().filter(|t| t.starts_with("tabops.")) {
                 client.delete_tag(tabops_tableau::TagTarget::Workbook, &w.id, tag).await.unwrap();
@@ -217,8 +145,8 @@ fn strip_markers(site: &Site) {
 
 #[test]
 fn export_refuses_a_non_empty_directory_unless_forced() {
-    let site = Site::start();
-    site.apply(&example("quickstart"));
+    let site = Harness::start();
+    site.apply_example("quickstart");
     let out = site.path("exported");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("notes.txt"), "keep me").unwrap();
@@ -233,8 +161,8 @@ fn export_refuses_a_non_empty_directory_unless_forced() {
 
 #[test]
 fn a_project_subtree_exports_with_its_ancestors_named_only() {
-    let site = Site::start();
-    site.apply(&example("enterprise"));
+    let site = Harness::start();
+    site.apply_example("enterprise");
     let out = site.path("emea");
     site.export(&out, &["--project", "Sales/EMEA", "--with-permissions", "--with-refresh"]).expect(0);
     let text = manifest_text(&out);
@@ -251,8 +179,8 @@ fn a_project_subtree_exports_with_its_ancestors_named_only() {
 
 #[test]
 fn exported_yaml_of_a_small_site() {
-    let site = Site::start();
-    site.apply(&example("quickstart"));
+    let site = Harness::start();
+    site.apply_example("quickstart");
     let out = site.path("exported");
     site.export(&out, &["--with-permissions", "--with-refresh"]).expect(0);
     let text = manifest_text(&out);

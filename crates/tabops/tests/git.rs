@@ -251,14 +251,8 @@ fn apply_records_the_commit_and_drift_names_it() {
 
 /// The tags of a live workbook, read through the REST client.
 fn live_tags(site: &Harness, name: &str) -> Vec<String> {
+    let client = site.client();
     site.block_on(async {
-        let url = url::Url::parse(&site.url()).unwrap();
-        let credentials = tabops_tableau::Credentials::Pat {
-            name: "tabops".into(),
-            secret: tabops_emulator::DEFAULT_PAT_SECRET.into(),
-        };
-        let client =
-            tabops_tableau::Client::sign_in(tabops_tableau::ClientConfig::new(url, "acme", credentials)).await.unwrap();
         let workbooks = client.workbooks().await.unwrap();
         workbooks.into_iter().find(|w| w.name == name).map(|w| w.tags).unwrap_or_default()
     })
@@ -274,14 +268,8 @@ fn drift_with_a_base_tells_pull_request_changes_from_site_changes() {
     site.ok_in(&repo_dir, &["apply", "-f", "tabops", "--git-ref", "base", "--auto-approve"]);
 
     // Out of band: someone edits the data source's description on the site (the manifest never changed it).
+    let client = site.client();
     site.block_on(async {
-        let url = url::Url::parse(&site.url()).unwrap();
-        let credentials = tabops_tableau::Credentials::Pat {
-            name: "tabops".into(),
-            secret: tabops_emulator::DEFAULT_PAT_SECRET.into(),
-        };
-        let client =
-            tabops_tableau::Client::sign_in(tabops_tableau::ClientConfig::new(url, "acme", credentials)).await.unwrap();
         let orders = client.datasources().await.unwrap().into_iter().find(|d| d.name == "Orders").unwrap();
         let update = tabops_tableau::DatasourceUpdate {
             description: Some("edited in the browser".into()),

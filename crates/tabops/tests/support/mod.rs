@@ -96,7 +96,8 @@ impl Harness {
         to
     }
 
-    /// Runs `tabops ARGS --server URL --site acme --state-dir TMP [--audit-log TMP]` with a clean environment.
+    /// Runs `tabops ARGS --server URL --site acme --state-dir TMP [--audit-log TMP]` with a clean environment (the
+    /// audit log for the commands that write one).
     pub fn tabops(&self, args: &[&str]) -> Run {
         self.tabops_env(args, &[])
     }
@@ -116,7 +117,7 @@ impl Harness {
             .args(args)
             .args(["--server", &url, "--site", "acme", "--state-dir"])
             .arg(&state);
-        if args.first() == Some(&"apply") {
+        if matches!(args.first(), Some(&"apply" | &"export")) {
             cmd.arg("--audit-log").arg(self.audit_log());
         }
         Run::of(&mut cmd)
@@ -161,6 +162,17 @@ impl Harness {
         let run = self.tabops_in(cwd, args);
         assert_eq!(run.code, 0, "tabops {args:?} failed\n--- stdout\n{}\n--- stderr\n{}", run.stdout, run.stderr);
         run.stdout
+    }
+
+    /// A REST client signed in to the emulator with the harness's token, to set up or inspect the site directly.
+    pub fn client(&self) -> tabops_tableau::Client {
+        let url = url::Url::parse(&self.url()).unwrap();
+        let credentials = tabops_tableau::Credentials::Pat {
+            name: tabops_emulator::DEFAULT_PAT_NAME.to_owned(),
+            secret: self.pat_secret.clone().into(),
+        };
+        self.block_on(tabops_tableau::Client::sign_in(tabops_tableau::ClientConfig::new(url, "acme", credentials)))
+            .expect("sign in to the emulator")
     }
 
     /// Runs a future (a client talking to the emulator, say) on the harness's runtime.
