@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use git2::{ObjectType, Oid, Repository, StatusOptions, Tree};
 
 use crate::model::{Desired, FileType};
-use crate::source::{PathProblem, Source};
+use crate::source::{PathProblem, Source, below_root};
 
 /// How many symlinks are followed for one path before giving up (loops).
 const MAX_SYMLINKS: usize = 16;
@@ -314,26 +314,10 @@ impl Source for GitSource {
     }
 
     fn content_file(&self, root: &Path, base: &Path, relative: &str) -> Result<PathBuf, PathProblem> {
-        let rel = Path::new(relative);
-        if rel.is_absolute() || relative.starts_with('/') || relative.starts_with('\\') || rel.has_root() {
-            return Err(PathProblem::Absolute);
-        }
+        let inside = below_root(root, base, relative)?;
         let root_parts = components(root).ok_or(PathProblem::Traversal)?;
-        let base_rel = base.strip_prefix(root).unwrap_or(Path::new(""));
-        let mut inside: Vec<String> = Vec::new();
-        for component in base_rel.components().chain(rel.components()) {
-            match component {
-                Component::Normal(part) => inside.push(part.to_string_lossy().into_owned()),
-                Component::CurDir => {}
-                Component::ParentDir => {
-                    if inside.pop().is_none() {
-                        return Err(PathProblem::Traversal);
-                    }
-                }
-                Component::RootDir | Component::Prefix(_) => return Err(PathProblem::Absolute),
-            }
-        }
-        let full: Vec<String> = root_parts.iter().cloned().chain(inside).collect();
+        let full: Vec<String> =
+            root_parts.iter().cloned().chain(inside.iter().map(|part| part.to_string_lossy().into_owned())).collect();
         let resolved = self.follow(&root_parts, full)?;
         Ok(join(&resolved))
     }

@@ -1,6 +1,7 @@
 //! All file access of the loader goes through [`Source`], so a manifest and its content files can later be read
 //! from a git commit (git2) as well as from the working tree without changing the loader.
 
+use std::ffi::OsStr;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
@@ -56,24 +57,7 @@ impl Source for FsSource {
         Ok(out)
     }
     fn content_file(&self, root: &Path, base: &Path, relative: &str) -> Result<PathBuf, PathProblem> {
-        let rel = Path::new(relative);
-        if rel.is_absolute() || relative.starts_with('/') || relative.starts_with('\\') || rel.has_root() {
-            return Err(PathProblem::Absolute);
-        }
-        let base_rel = base.strip_prefix(root).unwrap_or(Path::new(""));
-        let mut inside: Vec<&std::ffi::OsStr> = Vec::new();
-        for component in base_rel.components().chain(rel.components()) {
-            match component {
-                Component::Normal(part) => inside.push(part),
-                Component::CurDir => {}
-                Component::ParentDir => {
-                    if inside.pop().is_none() {
-                        return Err(PathProblem::Traversal);
-                    }
-                }
-                Component::RootDir | Component::Prefix(_) => return Err(PathProblem::Absolute),
-            }
-        }
+        let inside = below_root(root, base, relative)?;
         // One lstat per component below the root: a path without symlinks and without `..` cannot leave the root,
         // so only a symlink needs resolving (the root's own ancestors may be symlinks; that is not an escape).
         let mut full = root.to_path_buf();
@@ -106,8 +90,32 @@ impl Source for FsSource {
     }
 }
 
+/// The components of `relative` (a content path written in a manifest file in `base`) below `root`, with `.` and
+/// `..` applied; refused when it is absolute or when `..` climbs out of the root. Both sources start from this.
+pub(crate) fn below_root<'a>(root: &Path, base: &'a Path, relative: &'a str) -> Result<Vec<&'a OsStr>, PathProblem> {
+    let rel = Path::new(relative);
+    if rel.is_absolute() || relative.starts_with('/') || relative.starts_with('\\') || rel.has_root() {
+        return Err(PathProblem::Absolute);
+    }
+    let base_rel = base.strip_prefix(root).unwrap_or(Path::new(""));
+    let mut inside = Vec::new();
+    for component in base_rel.components().chain(rel.components()) {
+        match component {
+            Component::Normal(part) => inside.push(part),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if inside.pop().is_none() {
+                    return Err(PathProblem::Traversal);
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => return Err(PathProblem::Absolute),
+        }
+    }
+    Ok(inside)
+}
+
 /// `link` (a symlink under `root`) followed by `rest`: allowed when it resolves inside the root to a file.
-fn resolve_symlinked(root: &Path, link: &Path, rest: &[&std::ffi::OsStr]) -> Result<PathBuf, PathProblem> {
+fn resolve_symlinked(root: &Path, link: &Path, rest: &[&OsStr]) -> Result<PathBuf, PathProblem> {
     let full = rest.iter().fold(link.to_path_buf(), |path, part| path.join(part));
     let canonical_root = root.canonicalize().map_err(|e| PathProblem::Unreadable(e.to_string()))?;
     let canonical = match full.canonicalize() {
