@@ -7,9 +7,10 @@
 //! it, writes the new line and syncs it to disk before returning. So an `action_start` record is on disk before the
 //! request it announces is sent, and two applies writing to the same log interleave whole, linked lines.
 //!
-//! A crash can leave a torn last line (no newline). The next writer does not rewrite history: it terminates the
-//! fragment with a newline and appends a `log_recovered` record that names the torn line and links to the last
-//! intact one. `verify` reports such lines as recovered rather than as a broken chain. (A crash between a whole
+//! A crash can leave a torn last line (no newline), and a kill during the append that recovers it can tear that
+//! one too. The next writer does not rewrite history: it ends the last line with a newline and appends one
+//! `log_recovered` record that names every unreadable line since the last whole record (by sha256) and links to
+//! that record. `verify` reports such lines as recovered rather than as a broken chain. (A crash between a whole
 //! record and its newline lost nothing: the next writer only ends that line and links to it.)
 //!
 //! Secrets: records are built by the executor from plan data that never holds secret values, and as a second line
@@ -107,27 +108,26 @@ impl AuditLog {
 
     fn append_locked(&self, file: &mut File, kind: &str, data: serde_json::Value) -> io::Result<()> {
         let tail = read_tail(file)?;
-        let mut prev = tail.last_line_digest.unwrap_or_else(|| GENESIS.to_string());
-        // Everything this call writes goes out in one `write`, so a crash tears at most one line.
+        let mut prev = tail.anchor.unwrap_or_else(|| GENESIS.to_string());
+        // Everything this call writes goes out in one `write`. The kernel may still cut it short when the process is
+        // killed, but only as a prefix: whatever it leaves unreadable, the next append acknowledges.
         let mut out = String::new();
-        if let Some(torn) = tail.torn {
-            // The fragment becomes its own line. A writer killed between a whole record and its newline left
-            // nothing out: that line joins the chain as it is. Anything else is acknowledged by a recovery record
-            // that links to the last intact line, so history is never rewritten.
+        if tail.unterminated {
             out.push('\n');
-            let torn_digest = hex::encode(Sha256::digest(&torn));
-            if serde_json::from_slice::<Record>(&torn).is_ok() {
-                prev = torn_digest;
-            } else {
-                let recovered = self.line(
-                    "log_recovered",
-                    serde_json::json!({ "torn_bytes": torn.len(), "torn_sha256": torn_digest }),
-                    &prev,
-                );
-                prev = hex::encode(Sha256::digest(recovered.as_bytes()));
-                out.push_str(&recovered);
-                out.push('\n');
-            }
+        }
+        if !tail.unreadable.is_empty() {
+            // Lines a crash left unreadable (a torn record, or a torn recovery record after it) stay as they are:
+            // one recovery record names them all and links to the last intact record, so history is never rewritten.
+            let digests: Vec<String> = tail.unreadable.iter().map(|line| hex::encode(Sha256::digest(line))).collect();
+            let bytes: usize = tail.unreadable.iter().map(Vec::len).sum();
+            let recovered = self.line(
+                "log_recovered",
+                serde_json::json!({ "torn_lines": digests.len(), "torn_bytes": bytes, "torn_sha256": digests }),
+                &prev,
+            );
+            prev = hex::encode(Sha256::digest(recovered.as_bytes()));
+            out.push_str(&recovered);
+            out.push('\n');
         }
         out.push_str(&self.line(kind, data, &prev));
         out.push('\n');
@@ -174,12 +174,20 @@ impl AuditLog {
 const MIN_SUBSTRING_SECRET: usize = 6;
 
 struct Tail {
-    /// sha256 of the last complete line, if any.
-    last_line_digest: Option<String>,
-    /// Bytes after the last newline (a line torn by a crash).
-    torn: Option<Vec<u8>>,
+    /// sha256 of the last line that is a whole record: what the next record links to.
+    anchor: Option<String>,
+    /// Lines after the anchor that are not records (torn by a crash), oldest first, the unterminated one included.
+    unreadable: Vec<Vec<u8>>,
+    /// The file does not end with a newline.
+    unterminated: bool,
 }
 
+fn is_record(line: &[u8]) -> bool {
+    serde_json::from_slice::<Record>(line).is_ok()
+}
+
+/// Reads the end of the log: the last whole record and whatever a crash left after it. A whole record that only
+/// lacks its newline (a writer killed right before it) counts as whole: nothing of it was lost.
 fn read_tail(file: &mut File) -> io::Result<Tail> {
     let len = file.seek(SeekFrom::End(0))?;
     let start = len.saturating_sub(TAIL_WINDOW);
@@ -187,16 +195,25 @@ fn read_tail(file: &mut File) -> io::Result<Tail> {
     let mut buf = Vec::with_capacity((len - start) as usize);
     file.read_to_end(&mut buf)?;
     file.seek(SeekFrom::End(0))?;
-    let (complete, torn) = match buf.iter().rposition(|&b| b == b'\n') {
-        Some(pos) => (&buf[..pos], &buf[pos + 1..]),
-        None if start == 0 => (&buf[..0], &buf[..]),
-        None => (&buf[..], &buf[..0]),
-    };
-    let last_line = complete.rsplit(|&b| b == b'\n').next().filter(|line| !line.is_empty());
-    Ok(Tail {
-        last_line_digest: last_line.map(|line| hex::encode(Sha256::digest(line))),
-        torn: (!torn.is_empty()).then(|| torn.to_vec()),
-    })
+    let unterminated = buf.last().is_some_and(|&b| b != b'\n');
+    let body = buf.strip_suffix(b"\n").unwrap_or(&buf);
+    let mut lines: Vec<&[u8]> = body.split(|&b| b == b'\n').collect();
+    if start > 0 {
+        lines.remove(0); // the window starts mid-line
+    }
+    let mut unreadable = Vec::new();
+    let mut anchor = None;
+    while let Some(line) = lines.pop() {
+        if is_record(line) {
+            anchor = Some(hex::encode(Sha256::digest(line)));
+            break;
+        }
+        if !line.is_empty() || !lines.is_empty() {
+            unreadable.push(line.to_vec());
+        }
+    }
+    unreadable.reverse();
+    Ok(Tail { anchor, unreadable, unterminated })
 }
 
 fn now_rfc3339() -> String {
@@ -234,7 +251,8 @@ pub fn verify(path: &Path) -> Result<VerifyReport, AuditError> {
     let mut report = VerifyReport { lines: 0, runs: 0, recovered: Vec::new(), first_error: None };
     let mut runs = std::collections::BTreeSet::new();
     let mut prev_digest = GENESIS.to_string();
-    let mut pending_torn: Option<(usize, String)> = None;
+    // Unreadable lines since the last record (a crash mid-write): the next record must acknowledge them all.
+    let mut pending: Vec<(usize, String)> = Vec::new();
     let mut buf = Vec::new();
     loop {
         buf.clear();
@@ -245,42 +263,40 @@ pub fn verify(path: &Path) -> Result<VerifyReport, AuditError> {
         let line_no = report.lines;
         let terminated = buf.last() == Some(&b'\n');
         let line = if terminated { &buf[..buf.len() - 1] } else { &buf[..] };
-        let fail = |report: &mut VerifyReport, reason: String| {
-            report.first_error.get_or_insert((line_no, reason));
-        };
         let record: Record = match serde_json::from_slice(line) {
             Ok(record) if terminated => record,
             _ => {
-                if pending_torn.is_some() {
-                    fail(&mut report, "a second unreadable line before any recovery record".into());
-                    break;
-                }
-                pending_torn = Some((line_no, hex::encode(Sha256::digest(line))));
+                pending.push((line_no, hex::encode(Sha256::digest(line))));
                 continue;
             }
         };
-        if let Some((torn_line, torn_digest)) = pending_torn.take() {
-            let acknowledged = record.kind == "log_recovered"
-                && record.data.get("torn_sha256").and_then(|v| v.as_str()) == Some(torn_digest.as_str());
-            if !acknowledged {
-                report.first_error.get_or_insert((torn_line, "line is not valid JSON (torn or edited)".into()));
+        if !pending.is_empty() {
+            let acknowledged: Vec<&str> = match (record.kind.as_str(), record.data.get("torn_sha256")) {
+                ("log_recovered", Some(serde_json::Value::Array(digests))) => {
+                    digests.iter().filter_map(|d| d.as_str()).collect()
+                }
+                _ => Vec::new(),
+            };
+            if !acknowledged.iter().copied().eq(pending.iter().map(|(_, digest)| digest.as_str())) {
+                report.first_error.get_or_insert((pending[0].0, "line is not valid JSON (torn or edited)".into()));
                 break;
             }
-            report.recovered.push(torn_line);
+            report.recovered.extend(pending.drain(..).map(|(line, _)| line));
         }
         if record.prev != prev_digest {
-            fail(
-                &mut report,
+            report.first_error.get_or_insert((
+                line_no,
                 format!("chain broken: prev is {} but the previous line hashes to {}", record.prev, prev_digest),
-            );
+            ));
             break;
         }
         runs.insert(record.run_id.clone());
         prev_digest = hex::encode(Sha256::digest(line));
     }
-    if let Some((torn_line, _)) = pending_torn {
-        // A torn final line: the writer crashed mid-line and nothing has been appended since. Reported, not fatal.
-        report.first_error.get_or_insert((torn_line, "last line is torn (the writer stopped mid-line)".into()));
+    if let Some((first, _)) = pending.first() {
+        // The writer crashed mid-line and nothing has been appended since. Reported, not fatal: the next append
+        // records the recovery.
+        report.first_error.get_or_insert((*first, "last line is torn (the writer stopped mid-line)".into()));
     }
     report.runs = runs.len();
     Ok(report)
@@ -372,6 +388,61 @@ mod tests {
         let healed = verify(log.path()).unwrap();
         assert!(healed.is_ok(), "{healed:?}");
         assert_eq!((healed.lines, healed.runs, healed.recovered.len()), (2, 2, 0));
+    }
+
+    /// A kill can cut the recovering append short too (the kernel stops a write at a page boundary for a fatal
+    /// signal), leaving a second unreadable line after the first: the next append acknowledges both.
+    #[test]
+    fn a_torn_recovery_is_recovered_with_the_line_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_in(&dir, "run-1");
+        log.append("apply_start", json!({})).unwrap();
+        let mut file = OpenOptions::new().append(true).open(log.path()).unwrap();
+        file.write_all(b"{\"type\":\"action_start\",\"ti\n{\"type\":\"log_recov").unwrap();
+        drop(file);
+        let torn = verify(log.path()).unwrap();
+        assert_eq!(torn.first_error.as_ref().map(|(line, _)| *line), Some(2), "{torn:?}");
+
+        log_in(&dir, "run-2").append("apply_start", json!({})).unwrap();
+        let healed = verify(log.path()).unwrap();
+        assert!(healed.is_ok(), "{healed:?}");
+        assert_eq!((healed.lines, healed.recovered.clone()), (5, vec![2, 3]));
+        log_in(&dir, "run-3").append("apply_start", json!({})).unwrap();
+        assert!(verify(log.path()).unwrap().is_ok());
+    }
+
+    /// Valid JSON that is not a record is not part of the chain either: acknowledged like any torn line.
+    #[test]
+    fn json_that_is_not_a_record_is_acknowledged_not_chained() {
+        for fragment in [&b"{\"a\":1}"[..], b"\"x\"", b"123", b""] {
+            let dir = tempfile::tempdir().unwrap();
+            let log = log_in(&dir, "run-1");
+            log.append("apply_start", json!({})).unwrap();
+            let mut file = OpenOptions::new().append(true).open(log.path()).unwrap();
+            file.write_all(fragment).unwrap();
+            file.write_all(b"\n").unwrap();
+            drop(file);
+            assert!(!verify(log.path()).unwrap().is_ok(), "{fragment:?} is reported until recovered");
+            log_in(&dir, "run-2").append("apply_start", json!({})).unwrap();
+            let healed = verify(log.path()).unwrap();
+            assert!(healed.is_ok(), "{fragment:?}: {healed:?}");
+            assert_eq!(healed.recovered, vec![2]);
+        }
+    }
+
+    /// Only a recovery record that names exactly the unreadable lines heals them: garbage inserted in the middle
+    /// of a log (an edit, not a crash) stays an error.
+    #[test]
+    fn an_unacknowledged_unreadable_line_in_the_middle_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_in(&dir, "run-1");
+        log.append("apply_start", json!({})).unwrap();
+        log.append("apply_complete", json!({})).unwrap();
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        let (first, rest) = text.split_once('\n').unwrap();
+        std::fs::write(log.path(), format!("{first}\nnot a record\n{rest}")).unwrap();
+        let report = verify(log.path()).unwrap();
+        assert_eq!(report.first_error.as_ref().map(|(line, _)| *line), Some(2), "{report:?}");
     }
 
     #[test]
