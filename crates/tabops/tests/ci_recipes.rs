@@ -52,6 +52,7 @@ impl Ci {
                 .ci_command("sh", &self.site.dir.path().join("repo"))
                 .arg("-c")
                 .arg(&line)
+                .env_remove("TABOPS_DIR") // a CI job keeps state in the checkout's default `.tabops`
                 .env("TABOPS_MANIFEST", "tabops")
                 .env("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main")
                 .env("CI_COMMIT_BEFORE_SHA", "HEAD~1"),

@@ -114,13 +114,20 @@ fn content_tabops_never_published_is_adopted_with_a_recorded_tag_write() {
     let before = site.plan(&seeded);
     assert_eq!(before.code, 2, "unmarked items are republished without adoption:\n{}", before.stdout);
     assert!(before.stdout.contains("no tabops marker"), "{}", before.stdout);
-    let run = site.export(&out, &["--with-permissions", "--with-refresh"]).expect(0);
+    // Configured as in CI: the audit log named by TABOPS_AUDIT_LOG.
+    let audit_log = site.path("adoption-audit.jsonl");
+    let run = Run::of(
+        site.ci_command(env!("CARGO_BIN_EXE_tabops"), site.dir.path())
+            .args(["export", "--out", path_str(&out), "--with-permissions", "--with-refresh"])
+            .env("TABOPS_AUDIT_LOG", &audit_log),
+    )
+    .expect(0);
     assert!(run.stderr.contains("Adopted 3 item(s)"), "{}", run.stderr);
     assert!(run.stdout.contains("Checked: a plan of"), "{}", run.stdout);
     site.plan(&out).expect(0);
-    let audit = std::fs::read_to_string(site.path("audit.jsonl")).unwrap();
+    let audit = std::fs::read_to_string(&audit_log).unwrap();
     assert!(audit.contains("\"adopt_start\"") && audit.contains("\"adopt_complete\""), "{audit}");
-    let report = tabops_apply::audit::verify(&site.path("audit.jsonl")).unwrap();
+    let report = tabops_apply::audit::verify(&audit_log).unwrap();
     assert!(report.is_ok(), "{report:?}");
 }
 

@@ -146,10 +146,15 @@ impl Client {
             return parse_body(&bytes, &call.operation);
         }
         let operation = call.operation.clone();
-        tokio::task::spawn_blocking(move || parse_body(&bytes, &operation)).await.map_err(|e| Error::Xml {
-            operation: call.operation.clone(),
-            message: format!("the parser task failed: {e}"),
-        })?
+        match tokio::task::spawn_blocking(move || parse_body(&bytes, &operation)).await {
+            Ok(parsed) => parsed,
+            // A panic in the parser stays a panic, as it would be parsing inline.
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            Err(err) => Err(Error::Xml {
+                operation: call.operation.clone(),
+                message: format!("the parser task was cancelled: {err}"),
+            }),
+        }
     }
 
     /// Runs a call whose response body is ignored.

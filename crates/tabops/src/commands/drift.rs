@@ -47,9 +47,14 @@ pub async fn run(args: DriftArgs, _global: &GlobalArgs) -> anyhow::Result<ExitSt
         Format::Markdown => tabops_plan::drift::render_markdown(&report),
         Format::Json => tabops_plan::drift::render_json(&report),
     };
+    let printed = write_stdout(&text);
+    prepared.site.close().await;
+    printed?;
+    Ok(if report.has_drift() { ExitStatus::Changes } else { ExitStatus::Success })
+}
+
+fn write_stdout(text: &str) -> std::io::Result<()> {
     let mut out = anstream::stdout().lock();
     write!(out, "{text}")?;
-    out.flush()?;
-    prepared.site.close().await;
-    Ok(if report.has_drift() { ExitStatus::Changes } else { ExitStatus::Success })
+    out.flush()
 }

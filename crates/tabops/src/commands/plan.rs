@@ -32,6 +32,22 @@ pub struct PlanArgs {
 pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     let prepared =
         reconcile::prepare(&args.manifest, &args.site, &args.safety, reconcile::Session::SignOutAfterRead).await?;
+    // Close the site whatever printing does (a closed pipe, a full disk): the sign-out is already under way.
+    let printed = report(&args, global, &prepared);
+    prepared.site.close().await;
+    printed?;
+    let plan = &prepared.plan;
+    Ok(if !plan.applyable {
+        ExitStatus::Error
+    } else if args.detailed_exitcode && plan.has_changes() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// Prints the plan (with the review of `--base`) and saves it with `--out`.
+fn report(args: &PlanArgs, global: &GlobalArgs, prepared: &reconcile::Prepared) -> anyhow::Result<()> {
     let plan = &prepared.plan;
     let review = prepared
         .base
@@ -44,12 +60,5 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitStat
         let shown = out.display();
         writeln!(anstream::stderr(), "Saved the plan to {shown}. Apply exactly it with: tabops apply {shown}")?;
     }
-    prepared.site.close().await;
-    Ok(if !plan.applyable {
-        ExitStatus::Error
-    } else if args.detailed_exitcode && plan.has_changes() {
-        ExitStatus::Changes
-    } else {
-        ExitStatus::Success
-    })
+    Ok(())
 }

@@ -165,56 +165,53 @@ pub async fn prepare(
     // Content digests are only needed to plan: hash the work tree's content files while signing in and reading
     // the site (at scale, both take about as long).
     let hash_later = manifest.git_ref.is_none();
-    let mut loaded = load_with(manifest, !hash_later).await?.map_err(|err| load_error(manifest, err))?;
+    let loaded = load_with(manifest, !hash_later).await?.map_err(|err| load_error(manifest, err))?;
     let hashing = hash_later.then(|| {
         let mut owned = loaded.clone();
         tokio::task::spawn_blocking(move || tabops_manifest::hash_content(&mut owned).map(|()| owned))
     });
     let target = site::resolve_target(site_args, Some(&loaded.desired.site));
     let mut site = site::connect(site_args, &target).await?;
-    let inventory = match tabops_apply::inventory::fetch(&site.client, &loaded.desired).await {
-        Ok(inventory) => inventory,
+    match read_and_plan(manifest, safety, session, &mut site, loaded, hashing).await {
+        Ok((loaded, plan, inventory, base)) => Ok(Prepared { loaded, site, plan, inventory, base }),
         Err(err) => {
-            let context = format!("failed to read {}", site.label);
             site.close().await;
-            return Err(anyhow::Error::new(err).context(context));
+            Err(err)
         }
-    };
+    }
+}
+
+type Planned = (Loaded, Plan, tabops_plan::Inventory, Option<(Loaded, String)>);
+
+/// The part of [`prepare`] after signing in; on error the caller closes the site.
+async fn read_and_plan(
+    manifest: &ManifestArgs,
+    safety: &SafetyArgs,
+    session: Session,
+    site: &mut Site,
+    mut loaded: Loaded,
+    hashing: Option<tokio::task::JoinHandle<Result<Loaded, LoadError>>>,
+) -> anyhow::Result<Planned> {
+    let inventory = tabops_apply::inventory::fetch(&site.client, &loaded.desired)
+        .await
+        .with_context(|| format!("failed to read {}", site.label))?;
     if session == Session::SignOutAfterRead {
         site.sign_out_early();
     }
     if let Some(hashing) = hashing {
-        match hashing.await? {
-            Ok(hashed) => loaded = hashed,
-            Err(err) => {
-                site.close().await;
-                return Err(load_error(manifest, err));
-            }
-        }
+        loaded = hashing.await?.map_err(|err| load_error(manifest, err))?;
     }
     let mut options = safety.options();
     let base = match &safety.base {
-        Some(reference) => match super::review::load_base(manifest, reference).await {
-            Ok(base) => Some(base),
-            Err(err) => {
-                site.close().await;
-                return Err(err);
-            }
-        },
+        Some(reference) => Some(super::review::load_base(manifest, reference).await?),
         None => None,
     };
     if let Some((base, _)) = &base {
         options.protected.extend(tabops_plan::protected_addresses(&base.desired));
     }
     let mut plan = tabops_plan::plan(&loaded.desired, &inventory, &options);
-    plan.inputs.git = match super::review::git_info(manifest) {
-        Ok(git) => git,
-        Err(err) => {
-            site.close().await;
-            return Err(err);
-        }
-    };
-    Ok(Prepared { loaded, site, plan, inventory, base })
+    plan.inputs.git = super::review::git_info(manifest)?;
+    Ok((loaded, plan, inventory, base))
 }
 
 /// Colour only on a terminal and only without NO_COLOR.

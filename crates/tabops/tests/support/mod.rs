@@ -124,8 +124,8 @@ impl Harness {
     }
 
     /// `program` in `cwd`, configured the way a CI job configures tabops: the site from `TABLEAU_*` variables
-    /// (no flags), state under the temp dir (`TABOPS_DIR`), a hermetic HOME and git configuration, and the built
-    /// binary first on PATH.
+    /// (no flags), a hermetic HOME and git configuration, and the built binary first on PATH. State goes under the
+    /// temp dir (`TABOPS_DIR`; remove it to test the default, `.tabops` in the working directory).
     pub fn ci_command(&self, program: &str, cwd: &Path) -> Command {
         let binary = PathBuf::from(env!("CARGO_BIN_EXE_tabops"));
         let path = std::env::join_paths(
@@ -146,8 +146,7 @@ impl Harness {
             .env("TABLEAU_SITE", "acme")
             .env("TABLEAU_PAT_NAME", tabops_emulator::DEFAULT_PAT_NAME)
             .env("TABLEAU_PAT_SECRET", &self.pat_secret)
-            .env("TABOPS_DIR", self.state_dir())
-            .envs(self.env.iter().map(|(k, v)| (k, v)));
+            .env("TABOPS_DIR", self.state_dir());
         cmd
     }
 
