@@ -185,6 +185,20 @@ mod tests {
         assert_eq!(check(&root, "alias/a.twb").unwrap(), root.join("alias/a.twb"));
     }
 
+    /// The root itself may be reached through a symlink (a checkout under a linked home, say): that is no escape.
+    #[test]
+    fn a_root_reached_through_a_symlink_is_fine() {
+        let (dir, root) = tree();
+        let linked_root = dir.path().join("linked-root");
+        symlink(&root, &linked_root).unwrap();
+        assert_eq!(check(&linked_root, "content/a.twb").unwrap(), linked_root.join("content/a.twb"));
+        assert_eq!(check(&linked_root, "alias/a.twb").unwrap(), linked_root.join("alias/a.twb"));
+        assert!(matches!(check(&linked_root, "escape/b.twb"), Err(PathProblem::SymlinkOutside(_))));
+        // A manifest file in a linked directory names its content relative to that directory.
+        let in_alias = FsSource.content_file(&root, &root.join("alias"), "a.twb");
+        assert_eq!(in_alias.unwrap(), root.join("alias/a.twb"));
+    }
+
     #[test]
     fn escapes_missing_files_and_directories_are_refused() {
         let (_dir, root) = tree();
