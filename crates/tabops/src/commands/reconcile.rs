@@ -170,9 +170,14 @@ pub async fn prepare(
         let mut owned = loaded.clone();
         tokio::task::spawn_blocking(move || tabops_manifest::hash_content(&mut owned).map(|()| owned))
     });
+    // Provenance (commit, author, dirty) walks the work tree's status: also done while the site is read.
+    let provenance = {
+        let manifest = manifest.clone();
+        tokio::task::spawn_blocking(move || super::review::git_info(&manifest))
+    };
     let target = site::resolve_target(site_args, Some(&loaded.desired.site));
     let mut site = site::connect(site_args, &target).await?;
-    match read_and_plan(manifest, safety, session, &mut site, loaded, hashing).await {
+    match read_and_plan(manifest, safety, session, &mut site, loaded, hashing, provenance).await {
         Ok((loaded, plan, inventory, base)) => Ok(Prepared { loaded, site, plan, inventory, base }),
         Err(err) => {
             site.close().await;
@@ -191,6 +196,7 @@ async fn read_and_plan(
     site: &mut Site,
     mut loaded: Loaded,
     hashing: Option<tokio::task::JoinHandle<Result<Loaded, LoadError>>>,
+    provenance: tokio::task::JoinHandle<anyhow::Result<Option<tabops_plan::plan::GitInfo>>>,
 ) -> anyhow::Result<Planned> {
     let inventory = tabops_apply::inventory::fetch(&site.client, &loaded.desired)
         .await
@@ -210,7 +216,7 @@ async fn read_and_plan(
         options.protected.extend(tabops_plan::protected_addresses(&base.desired));
     }
     let mut plan = tabops_plan::plan(&loaded.desired, &inventory, &options);
-    plan.inputs.git = super::review::git_info(manifest)?;
+    plan.inputs.git = provenance.await??;
     Ok((loaded, plan, inventory, base))
 }
 
