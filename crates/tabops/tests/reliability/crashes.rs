@@ -121,10 +121,8 @@ fn crash_soak() {
     eprintln!("crash soak: {} kill points over {seeds} seeds, {killed} landed mid-run; all converged", 20 * seeds);
 }
 
-/// A line torn by a crash mid-write: `audit verify` reports it by line, the next apply terminates the
-/// fragment, records `log_recovered`, and the chain verifies again.
-#[test]
-fn crash_torn_audit_line_is_recovered_by_the_next_run() {
+/// Kills an apply once its audit log has 10 lines, then leaves the log's end as `damage` says a crash could.
+fn killed_apply_with_damaged_log(damage: impl FnOnce(&std::path::Path)) -> (Harness, std::path::PathBuf) {
     let harness = Harness::start();
     let manifest = common::generate_manifest(harness.dir.path(), CRASH);
     let mut child = common::spawn_apply(&harness, &manifest, &[]);
@@ -133,20 +131,61 @@ fn crash_torn_audit_line_is_recovered_by_the_next_run() {
     }
     child.kill().unwrap();
     let _ = child.wait();
-    let mut log = std::fs::OpenOptions::new().append(true).open(harness.audit_log()).unwrap();
-    log.write_all(br#"{"type":"action_start","time":"2026-"#).unwrap();
-    drop(log);
+    damage(&harness.audit_log());
+    (harness, manifest)
+}
 
+fn append_bytes(log: &std::path::Path, bytes: &[u8]) {
+    std::fs::OpenOptions::new().append(true).open(log).unwrap().write_all(bytes).unwrap();
+}
+
+/// Re-runs until converged; the log then verifies, and `recovered` says whether a recovery record was needed.
+fn assert_recovered(harness: &Harness, manifest: &std::path::Path, recovered: bool) {
+    common::apply_until_converged(harness, manifest, 3);
+    let events = common::audit_events(harness);
+    let recoveries = events.iter().filter(|e| common::event_name(e) == "log_recovered").count();
+    assert_eq!(recoveries, usize::from(recovered), "log_recovered records");
+    let verify = common::audit_verify(harness);
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    common::assert_no_changes(harness, manifest);
+    Census::take(harness).assert_no_duplicates();
+}
+
+/// A line torn by a crash mid-write: `audit verify` reports it by line, the next apply terminates the
+/// fragment, records `log_recovered`, and the chain verifies again.
+#[test]
+fn crash_torn_audit_line_is_recovered_by_the_next_run() {
+    let (harness, manifest) =
+        killed_apply_with_damaged_log(|log| append_bytes(log, br#"{"type":"action_start","time":"2026-"#));
     let torn = common::audit_verify(&harness);
     // Until a run recovers it, a torn last line is reported (exit 1, naming the line) rather than passed over.
     assert_eq!(torn.code, 1, "{}\n{}", torn.stdout, torn.stderr);
     assert!(torn.stdout.contains("last line is torn"), "{}\n{}", torn.stdout, torn.stderr);
+    assert_recovered(&harness, &manifest, true);
+}
 
-    common::apply_until_converged(&harness, &manifest, 3);
+/// Regression (CI, the 16 ms kill point): killed between a whole record and its newline. Nothing was lost, so the
+/// next apply ends the line and chains from it; no recovery record, and the log verifies.
+#[test]
+fn crash_between_a_record_and_its_newline_needs_no_recovery() {
+    let (harness, manifest) = killed_apply_with_damaged_log(|log| {
+        // Up to the last whole line (should the kill itself have torn one), without its newline.
+        let text = std::fs::read_to_string(log).unwrap();
+        let whole = &text[..text.rfind('\n').unwrap()];
+        std::fs::write(log, whole).unwrap();
+    });
+    assert_recovered(&harness, &manifest, false);
+}
+
+/// Regression (review): the recovering append itself cut short by a kill leaves two unreadable lines; the next
+/// apply acknowledges both in one recovery record.
+#[test]
+fn crash_during_a_recovery_is_recovered_by_the_next_run() {
+    let (harness, manifest) = killed_apply_with_damaged_log(|log| {
+        append_bytes(log, b"{\"type\":\"action_start\",\"ti\n{\"type\":\"log_recovered\",\"time\":\"20");
+    });
+    assert_recovered(&harness, &manifest, true);
     let events = common::audit_events(&harness);
-    assert!(events.iter().any(|e| common::event_name(e) == "log_recovered"), "the next run records the recovery");
-    let verify = common::audit_verify(&harness);
-    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
-    common::assert_no_changes(&harness, &manifest);
-    Census::take(&harness).assert_no_duplicates();
+    let recovery = events.iter().find(|e| common::event_name(e) == "log_recovered").unwrap();
+    assert_eq!(recovery["data"]["torn_lines"], 2, "{recovery}");
 }
