@@ -196,10 +196,11 @@ fn read_tail(file: &mut File) -> io::Result<Tail> {
     file.read_to_end(&mut buf)?;
     file.seek(SeekFrom::End(0))?;
     let unterminated = buf.last().is_some_and(|&b| b != b'\n');
+    // The lines as `verify` reads them: an empty file has none, "\n" has one (empty) line.
     let body = buf.strip_suffix(b"\n").unwrap_or(&buf);
-    let mut lines: Vec<&[u8]> = body.split(|&b| b == b'\n').collect();
-    if start > 0 {
-        lines.remove(0); // the window starts mid-line
+    let mut lines: Vec<&[u8]> = if buf.is_empty() { Vec::new() } else { body.split(|&b| b == b'\n').collect() };
+    if start > 0 && !lines.is_empty() {
+        lines.remove(0); // the window may start mid-line
     }
     let mut unreadable = Vec::new();
     let mut anchor = None;
@@ -208,9 +209,7 @@ fn read_tail(file: &mut File) -> io::Result<Tail> {
             anchor = Some(hex::encode(Sha256::digest(line)));
             break;
         }
-        if !line.is_empty() || !lines.is_empty() {
-            unreadable.push(line.to_vec());
-        }
+        unreadable.push(line.to_vec());
     }
     unreadable.reverse();
     Ok(Tail { anchor, unreadable, unterminated })
@@ -409,6 +408,32 @@ mod tests {
         assert_eq!((healed.lines, healed.recovered.clone()), (5, vec![2, 3]));
         log_in(&dir, "run-3").append("apply_start", json!({})).unwrap();
         assert!(verify(log.path()).unwrap().is_ok());
+    }
+
+    /// Blank lines are unreadable lines like any other, also as the whole content of the file.
+    #[test]
+    fn blank_lines_are_acknowledged() {
+        for content in ["\n", "\n\n", " ", "\r\n"] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("audit.jsonl");
+            std::fs::write(&path, content).unwrap();
+            let log = AuditLog::open(&path, "run-1").unwrap();
+            log.append("apply_start", json!({})).unwrap();
+            let report = verify(&path).unwrap();
+            assert!(report.is_ok(), "{content:?}: {report:?}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_in(&dir, "run-1");
+        log.append("apply_start", json!({})).unwrap();
+        append_raw(log.path(), b"\n");
+        log.append("apply_complete", json!({})).unwrap();
+        let report = verify(log.path()).unwrap();
+        assert!(report.is_ok(), "{report:?}");
+        assert_eq!(report.recovered, vec![2]);
+    }
+
+    fn append_raw(path: &Path, bytes: &[u8]) {
+        OpenOptions::new().append(true).open(path).unwrap().write_all(bytes).unwrap();
     }
 
     /// Valid JSON that is not a record is not part of the chain either: acknowledged like any torn line.
