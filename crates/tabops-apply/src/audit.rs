@@ -187,20 +187,38 @@ fn is_record(line: &[u8]) -> bool {
 }
 
 /// Reads the end of the log: the last whole record and whatever a crash left after it. A whole record that only
-/// lacks its newline (a writer killed right before it) counts as whole: nothing of it was lost.
+/// lacks its newline (a writer killed right before it) counts as whole: nothing of it was lost. Reads
+/// [`TAIL_WINDOW`] bytes, and more (four times as much each round, up to the whole file) while that holds no
+/// whole record: a very long error message or a large torn fragment must not make the next record link to nothing.
 fn read_tail(file: &mut File) -> io::Result<Tail> {
     let len = file.seek(SeekFrom::End(0))?;
-    let start = len.saturating_sub(TAIL_WINDOW);
-    file.seek(SeekFrom::Start(start))?;
-    let mut buf = Vec::with_capacity((len - start) as usize);
-    file.read_to_end(&mut buf)?;
-    file.seek(SeekFrom::End(0))?;
+    let mut window = TAIL_WINDOW;
+    loop {
+        let start = len.saturating_sub(window);
+        // One byte before the window says whether it starts on a line boundary.
+        let from = start.saturating_sub(1);
+        file.seek(SeekFrom::Start(from))?;
+        let mut buf = Vec::with_capacity((len - from) as usize);
+        file.read_to_end(&mut buf)?;
+        let starts_mid_line = start > 0 && buf.first() != Some(&b'\n');
+        let buf = if start > 0 { &buf[1..] } else { &buf[..] };
+        let tail = parse_tail(buf, starts_mid_line);
+        if tail.anchor.is_some() || start == 0 {
+            file.seek(SeekFrom::End(0))?;
+            return Ok(tail);
+        }
+        window = window.saturating_mul(4);
+    }
+}
+
+/// [`read_tail`] on the bytes read; `starts_mid_line`: the first line is the end of one that began earlier.
+fn parse_tail(buf: &[u8], starts_mid_line: bool) -> Tail {
     let unterminated = buf.last().is_some_and(|&b| b != b'\n');
     // The lines as `verify` reads them: an empty file has none, "\n" has one (empty) line.
-    let body = buf.strip_suffix(b"\n").unwrap_or(&buf);
+    let body = buf.strip_suffix(b"\n").unwrap_or(buf);
     let mut lines: Vec<&[u8]> = if buf.is_empty() { Vec::new() } else { body.split(|&b| b == b'\n').collect() };
-    if start > 0 && !lines.is_empty() {
-        lines.remove(0); // the window may start mid-line
+    if starts_mid_line && !lines.is_empty() {
+        lines.remove(0);
     }
     let mut unreadable = Vec::new();
     let mut anchor = None;
@@ -212,7 +230,7 @@ fn read_tail(file: &mut File) -> io::Result<Tail> {
         unreadable.push(line.to_vec());
     }
     unreadable.reverse();
-    Ok(Tail { anchor, unreadable, unterminated })
+    Tail { anchor, unreadable, unterminated }
 }
 
 fn now_rfc3339() -> String {
@@ -234,6 +252,10 @@ pub struct VerifyReport {
     pub recovered: Vec<usize>,
     /// The first line where the chain fails, with the reason.
     pub first_error: Option<(usize, String)>,
+    /// sha256 of the last record checked ([`GENESIS`] for an empty log). A chain cannot vouch for its own end:
+    /// truncating the log at a line, or rewriting its last record, leaves a valid chain. Kept somewhere else (the
+    /// CI job's output), the head shows that the log still ends where it did.
+    pub head: String,
 }
 
 impl VerifyReport {
@@ -242,12 +264,22 @@ impl VerifyReport {
     }
 }
 
+/// Whether a `log_recovered` record names exactly these unreadable lines, in order.
+fn acknowledges(record: &Record, pending: &[(usize, String)]) -> bool {
+    let Some(serde_json::Value::Array(digests)) = record.data.get("torn_sha256") else { return false };
+    !pending.is_empty()
+        && record.data.get("torn_lines").and_then(|n| n.as_u64()) == Some(pending.len() as u64)
+        && digests.len() == pending.len()
+        && digests.iter().zip(pending).all(|(digest, (_, expected))| digest.as_str() == Some(expected.as_str()))
+}
+
 /// Checks the hash chain of the log at `path`.
 pub fn verify(path: &Path) -> Result<VerifyReport, AuditError> {
     let read_err = |source| AuditError::Read { path: path.to_path_buf(), source };
     let file = File::open(path).map_err(read_err)?;
     let mut reader = BufReader::new(file);
-    let mut report = VerifyReport { lines: 0, runs: 0, recovered: Vec::new(), first_error: None };
+    let mut report =
+        VerifyReport { lines: 0, runs: 0, recovered: Vec::new(), first_error: None, head: GENESIS.to_owned() };
     let mut runs = std::collections::BTreeSet::new();
     let mut prev_digest = GENESIS.to_string();
     // Unreadable lines since the last record (a crash mid-write): the next record must acknowledge them all.
@@ -269,19 +301,19 @@ pub fn verify(path: &Path) -> Result<VerifyReport, AuditError> {
                 continue;
             }
         };
-        if !pending.is_empty() {
-            let acknowledged: Vec<&str> = match (record.kind.as_str(), record.data.get("torn_sha256")) {
-                ("log_recovered", Some(serde_json::Value::Array(digests))) => {
-                    digests.iter().filter_map(|d| d.as_str()).collect()
-                }
-                _ => Vec::new(),
+        // Unreadable lines must be followed by a recovery record naming exactly them, and a recovery record must
+        // name exactly the unreadable lines before it (so deleting a recovered line is caught too).
+        let is_recovery = record.kind == "log_recovered";
+        if (is_recovery || !pending.is_empty()) && !(is_recovery && acknowledges(&record, &pending)) {
+            let reason = if pending.is_empty() {
+                (line_no, "recovery record without the unreadable lines it names (deleted?)".to_owned())
+            } else {
+                (pending[0].0, "line is not valid JSON (torn or edited)".to_owned())
             };
-            if !acknowledged.iter().copied().eq(pending.iter().map(|(_, digest)| digest.as_str())) {
-                report.first_error.get_or_insert((pending[0].0, "line is not valid JSON (torn or edited)".into()));
-                break;
-            }
-            report.recovered.extend(pending.drain(..).map(|(line, _)| line));
+            report.first_error.get_or_insert(reason);
+            break;
         }
+        report.recovered.extend(pending.drain(..).map(|(line, _)| line));
         if record.prev != prev_digest {
             report.first_error.get_or_insert((
                 line_no,
@@ -298,6 +330,7 @@ pub fn verify(path: &Path) -> Result<VerifyReport, AuditError> {
         report.first_error.get_or_insert((*first, "last line is torn (the writer stopped mid-line)".into()));
     }
     report.runs = runs.len();
+    report.head = prev_digest;
     Ok(report)
 }
 
@@ -325,6 +358,14 @@ mod tests {
         let first: Record =
             serde_json::from_str(std::fs::read_to_string(log.path()).unwrap().lines().next().unwrap()).unwrap();
         assert_eq!(first.prev, GENESIS);
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        assert_eq!(report.head, hex::encode(Sha256::digest(text.lines().last().unwrap())));
+        // Cutting the last record off leaves a valid chain: only a head kept elsewhere shows it.
+        let shorter: String = text.lines().take(3).map(|line| format!("{line}\n")).collect();
+        std::fs::write(log.path(), shorter).unwrap();
+        let truncated = verify(log.path()).unwrap();
+        assert!(truncated.is_ok());
+        assert_ne!(truncated.head, report.head);
     }
 
     #[test]
@@ -408,6 +449,61 @@ mod tests {
         assert_eq!((healed.lines, healed.recovered.clone()), (5, vec![2, 3]));
         log_in(&dir, "run-3").append("apply_start", json!({})).unwrap();
         assert!(verify(log.path()).unwrap().is_ok());
+    }
+
+    /// Lines longer than the tail window (a huge error message, large torn fragments) and a window starting
+    /// exactly on a line: the next record still links to the last whole one and names every torn line.
+    #[test]
+    fn lines_longer_than_the_tail_window_keep_the_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_in(&dir, "run-1");
+        log.append("apply_start", json!({})).unwrap();
+        log.append("action_errored", json!({ "error": "e".repeat(TAIL_WINDOW as usize + 10) })).unwrap();
+        log.append("apply_complete", json!({})).unwrap();
+        assert!(verify(log.path()).unwrap().is_ok());
+
+        for _ in 0..4 {
+            append_raw(log.path(), &[b'x'; 300 * 1024]);
+            append_raw(log.path(), b"\n");
+        }
+        append_raw(log.path(), &[b'{'; 1_200_000]);
+        log.append("apply_start", json!({})).unwrap();
+        let report = verify(log.path()).unwrap();
+        assert!(report.is_ok(), "{:?}", report.first_error);
+        assert_eq!(report.recovered.len(), 5);
+
+        // The last record plus its newline exactly fills the window.
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_in(&dir, "run-1");
+        log.append("apply_start", json!({})).unwrap();
+        let before = std::fs::metadata(log.path()).unwrap().len();
+        log.append("action_errored", json!({ "error": "" })).unwrap();
+        let empty_line = std::fs::metadata(log.path()).unwrap().len() - before;
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_in(&dir, "run-1");
+        log.append("apply_start", json!({})).unwrap();
+        let filler = "e".repeat((TAIL_WINDOW - empty_line) as usize);
+        log.append("action_errored", json!({ "error": filler })).unwrap();
+        let last = std::fs::read(log.path()).unwrap().split(|&b| b == b'\n').rev().nth(1).unwrap().len() as u64;
+        assert_eq!(last + 1, TAIL_WINDOW, "the test builds a line that fills the window");
+        log.append("apply_complete", json!({})).unwrap();
+        assert!(verify(log.path()).unwrap().is_ok());
+    }
+
+    /// A recovered torn line is part of the record: deleting it is caught like any deletion.
+    #[test]
+    fn deleting_a_recovered_line_is_detected() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_in(&dir, "run-1");
+        log.append("apply_start", json!({})).unwrap();
+        append_raw(log.path(), b"{\"type\":\"action_sta");
+        log.append("apply_start", json!({})).unwrap();
+        assert!(verify(log.path()).unwrap().is_ok());
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        std::fs::write(log.path(), format!("{}\n{}\n{}\n", lines[0], lines[2], lines[3])).unwrap();
+        let report = verify(log.path()).unwrap();
+        assert_eq!(report.first_error.as_ref().map(|(line, _)| *line), Some(2), "{report:?}");
     }
 
     /// Blank lines are unreadable lines like any other, also as the whole content of the file.
