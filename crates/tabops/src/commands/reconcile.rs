@@ -166,18 +166,19 @@ pub async fn prepare(
     // the site (at scale, both take about as long).
     let hash_later = manifest.git_ref.is_none();
     let loaded = load_with(manifest, !hash_later).await?.map_err(|err| load_error(manifest, err))?;
-    let hashing = hash_later.then(|| {
-        let mut owned = loaded.clone();
-        tokio::task::spawn_blocking(move || tabops_manifest::hash_content(&mut owned).map(|()| owned))
-    });
-    // Provenance (commit, author, dirty) walks the work tree's status: also done while the site is read.
-    let provenance = {
-        let manifest = manifest.clone();
-        tokio::task::spawn_blocking(move || super::review::git_info(&manifest))
+    let overlapped = Overlapped {
+        hashing: hash_later.then(|| {
+            let mut owned = loaded.clone();
+            tokio::task::spawn_blocking(move || tabops_manifest::hash_content(&mut owned).map(|()| owned))
+        }),
+        provenance: {
+            let manifest = manifest.clone();
+            tokio::task::spawn_blocking(move || super::review::git_info(&manifest))
+        },
     };
     let target = site::resolve_target(site_args, Some(&loaded.desired.site));
     let mut site = site::connect(site_args, &target).await?;
-    match read_and_plan(manifest, safety, session, &mut site, loaded, hashing, provenance).await {
+    match read_and_plan(manifest, safety, session, &mut site, loaded, overlapped).await {
         Ok((loaded, plan, inventory, base)) => Ok(Prepared { loaded, site, plan, inventory, base }),
         Err(err) => {
             site.close().await;
@@ -186,6 +187,15 @@ pub async fn prepare(
     }
 }
 
+/// Local work started before signing in, to run while the site is read.
+struct Overlapped {
+    /// The work tree's content digests (a commit's content is hashed while it is read).
+    hashing: Option<tokio::task::JoinHandle<Result<Loaded, LoadError>>>,
+    /// Git provenance: commit, branch, author, and whether the work tree is dirty (a status walk).
+    provenance: tokio::task::JoinHandle<anyhow::Result<Option<tabops_plan::plan::GitInfo>>>,
+}
+
+/// Everything of [`Prepared`] but the site.
 type Planned = (Loaded, Plan, tabops_plan::Inventory, Option<(Loaded, String)>);
 
 /// The part of [`prepare`] after signing in; on error the caller closes the site.
@@ -195,8 +205,7 @@ async fn read_and_plan(
     session: Session,
     site: &mut Site,
     mut loaded: Loaded,
-    hashing: Option<tokio::task::JoinHandle<Result<Loaded, LoadError>>>,
-    provenance: tokio::task::JoinHandle<anyhow::Result<Option<tabops_plan::plan::GitInfo>>>,
+    overlapped: Overlapped,
 ) -> anyhow::Result<Planned> {
     let inventory = tabops_apply::inventory::fetch(&site.client, &loaded.desired)
         .await
@@ -204,7 +213,7 @@ async fn read_and_plan(
     if session == Session::SignOutAfterRead {
         site.sign_out_early();
     }
-    if let Some(hashing) = hashing {
+    if let Some(hashing) = overlapped.hashing {
         loaded = hashing.await?.map_err(|err| load_error(manifest, err))?;
     }
     let mut options = safety.options();
@@ -216,7 +225,7 @@ async fn read_and_plan(
         options.protected.extend(tabops_plan::protected_addresses(&base.desired));
     }
     let mut plan = tabops_plan::plan(&loaded.desired, &inventory, &options);
-    plan.inputs.git = provenance.await??;
+    plan.inputs.git = overlapped.provenance.await??;
     Ok((loaded, plan, inventory, base))
 }
 
