@@ -95,8 +95,6 @@ impl<'a> Ctx<'a> {
         let owner = self.owner_ref(spec.owner.as_deref(), &address);
         let fingerprint = publish_fingerprint(spec);
         let marker = marker_tag(&fingerprint);
-        let connections: Vec<PlannedConnection> = spec.connections.iter().map(PlannedConnection::from).collect();
-        let hidden_views: Vec<String> = spec.hidden_views.iter().cloned().collect();
         // The content aspect's digest is the publish fingerprint (see `content_digest`).
         let content_origin =
             || Origin { address: address.clone(), aspect: Aspect::Content, digest: Some(fingerprint.clone()) };
@@ -128,21 +126,9 @@ impl<'a> Ctx<'a> {
                 live_id: None,
                 origin: content_origin(),
                 operation: Operation::Publish(Box::new(PublishOp {
-                    kind: spec.kind,
-                    name: spec.name.clone(),
-                    project,
-                    file: spec.file.clone(),
-                    overwrite: false,
-                    existing: None,
-                    relocate: None,
-                    description: spec.description.clone(),
-                    show_tabs: spec.show_tabs,
-                    hidden_views,
-                    connections,
                     owner,
-                    marker_tag: marker,
                     tags_add: tag_list(tags),
-                    tags_remove: vec![],
+                    ..new_publish(spec, project, marker)
                 })),
             });
             self.contents.push(ContentState { spec, live: None, object, address, changed: true });
@@ -200,21 +186,13 @@ impl<'a> Ctx<'a> {
                 live_id: Some(live.id.clone()),
                 origin: content_origin(),
                 operation: Operation::Publish(Box::new(PublishOp {
-                    kind: spec.kind,
-                    name: spec.name.clone(),
-                    project,
-                    file: spec.file.clone(),
                     overwrite: true,
                     existing: Some(live.id.clone()),
                     relocate,
-                    description: spec.description.clone(),
-                    show_tabs: spec.show_tabs,
-                    hidden_views,
-                    connections,
                     owner: diff.owner,
-                    marker_tag: marker,
                     tags_add: tag_list(tags_add),
                     tags_remove: tag_list(tags_remove),
+                    ..new_publish(spec, project, marker)
                 })),
             });
             self.contents.push(ContentState { spec, live: Some(live), object, address, changed: true });
@@ -331,5 +309,27 @@ impl<'a> Ctx<'a> {
             d.reasons.push("site differs from the manifest".into());
         }
         d
+    }
+}
+
+/// A publish of `spec`'s file as a new item in `project`, marked with `marker_tag`; a publish over an existing item
+/// overrides what differs.
+fn new_publish(spec: &ContentSpec, project: ObjectRef, marker_tag: String) -> PublishOp {
+    PublishOp {
+        kind: spec.kind,
+        name: spec.name.clone(),
+        project,
+        file: spec.file.clone(),
+        overwrite: false,
+        existing: None,
+        relocate: None,
+        description: spec.description.clone(),
+        show_tabs: spec.show_tabs,
+        hidden_views: spec.hidden_views.iter().cloned().collect(),
+        connections: spec.connections.iter().map(PlannedConnection::from).collect(),
+        owner: None,
+        marker_tag,
+        tags_add: Vec::new(),
+        tags_remove: Vec::new(),
     }
 }
