@@ -49,7 +49,8 @@ pub async fn run(server: &url::Url, site: &str, file: &Path) -> Result<UploadRep
         .await
         .map_err(|source| UploadError::Api { what: "list projects", source: Box::new(source) })?;
     let project = projects.into_iter().find(|p| p.name == "default").ok_or(UploadError::NoProject)?;
-    let bytes = std::fs::metadata(file).map_err(|source| UploadError::Write { path: file.to_owned(), source })?.len();
+    let (bytes, planned_sha256) = tabops_manifest::hash::file_digest(file)
+        .map_err(|source| UploadError::Write { path: file.to_owned(), source })?;
     let request = PublishRequest {
         file: file.to_owned(),
         file_type: None,
@@ -61,6 +62,8 @@ pub async fn run(server: &url::Url, site: &str, file: &Path) -> Result<UploadRep
         connections: Vec::new(),
         mode: PublishMode::Overwrite,
         as_job: false,
+        // As the executor publishes: the bytes are hashed while they stream, so the figure includes that cost.
+        expected: Some(tabops_tableau::ExpectedFile { size: bytes, sha256: planned_sha256 }),
     };
     let start = Instant::now();
     let published = client

@@ -322,14 +322,8 @@ impl Source for GitSource {
         Ok(join(&resolved))
     }
 
-    fn digest(&self, path: &Path, file_type: FileType) -> io::Result<(u64, String)> {
-        let file = self.materialise(path)?;
-        if file_type.is_package() {
-            let size = std::fs::metadata(&file)?.len();
-            Ok((size, crate::hash::package_digest(&file)?))
-        } else {
-            crate::hash::file_digest(&file)
-        }
+    fn digest(&self, path: &Path, file_type: FileType) -> io::Result<crate::hash::Digests> {
+        crate::hash::content_digests(&self.materialise(path)?, file_type.is_package())
     }
 }
 

@@ -18,6 +18,24 @@ pub fn file_digest(path: &Path) -> io::Result<(u64, String)> {
     Ok((size, hex::encode(hasher.finalize())))
 }
 
+/// What a content file hashes to: its size, the digest the planner compares (canonical for packages), and the
+/// sha256 of its bytes as uploaded, which the client checks while it streams them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digests {
+    pub size: u64,
+    /// The canonical digest for packages ([`package_digest`]), else equal to `file_sha256`.
+    pub sha256: String,
+    /// sha256 of the file's bytes, exactly as `sha256sum` prints it.
+    pub file_sha256: String,
+}
+
+/// Both digests of a content file. A package is read twice (its raw bytes, then its entries); a plain file once.
+pub fn content_digests(path: &Path, package: bool) -> io::Result<Digests> {
+    let (size, file_sha256) = file_digest(path)?;
+    let sha256 = if package { package_digest(path)? } else { file_sha256.clone() };
+    Ok(Digests { size, sha256, file_sha256 })
+}
+
 /// The canonical digest of a zip package: sha256 over the file entries sorted by name, each contributing
 /// `len(name) as u64 LE`, the name bytes, `len(content) as u64 LE` and the decompressed content. Directory
 /// entries, timestamps, compression, entry order and extra fields do not count.

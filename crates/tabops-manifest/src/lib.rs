@@ -239,17 +239,18 @@ pub fn hash_content(loaded: &mut Loaded) -> Result<(), LoadError> {
 }
 
 fn hash_all(source: &dyn Source, desired: &mut model::Desired, names: &[String]) -> Result<(), LoadError> {
-    let results: Vec<(String, std::io::Result<(u64, String)>)> = desired
+    let results: Vec<(String, std::io::Result<()>)> = desired
         .datasources
         .par_iter_mut()
         .chain(desired.workbooks.par_iter_mut())
         .map(|item| {
             let result = source.digest(&item.file.path, item.file.file_type);
-            if let Ok((size, sha)) = &result {
-                item.file.size = *size;
-                item.file.sha256.clone_from(sha);
-            }
-            (item.address(), result.map(|_| (0, String::new())))
+            let result = result.map(|digests| {
+                item.file.size = digests.size;
+                item.file.sha256 = digests.sha256;
+                item.file.file_sha256 = digests.file_sha256;
+            });
+            (item.address(), result)
         })
         .collect();
     let problems: Vec<Diagnostic> = results

@@ -537,6 +537,11 @@ pub struct ContentFile {
     pub size: u64,
     /// Hex sha256: the canonical digest for packages, the plain file digest otherwise.
     pub sha256: String,
+    /// Hex sha256 of the file's bytes as uploaded (equal to `sha256` except for packages). The client hashes the
+    /// bytes while it streams them and aborts the publish unless they hash to this, so what is published is what
+    /// was planned, even if the file changes on disk in between.
+    #[serde(default)]
+    pub file_sha256: String,
 }
 
 /// One data connection to embed or rewrite at publish time.

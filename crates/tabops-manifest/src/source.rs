@@ -32,8 +32,8 @@ pub trait Source: Sync {
     fn manifest_files(&self, dir: &Path) -> io::Result<Vec<PathBuf>>;
     /// Resolve `relative` (as written in a manifest file in `base`) to a content file inside `root`.
     fn content_file(&self, root: &Path, base: &Path, relative: &str) -> Result<PathBuf, PathProblem>;
-    /// `(size, hex sha256)` of a content file: the canonical digest for packages.
-    fn digest(&self, path: &Path, file_type: FileType) -> io::Result<(u64, String)>;
+    /// The digests of a content file: the canonical digest for packages, and the raw bytes' sha256.
+    fn digest(&self, path: &Path, file_type: FileType) -> io::Result<crate::hash::Digests>;
 }
 
 /// The working tree.
@@ -80,13 +80,8 @@ impl Source for FsSource {
         }
         Ok(full)
     }
-    fn digest(&self, path: &Path, file_type: FileType) -> io::Result<(u64, String)> {
-        if file_type.is_package() {
-            let size = std::fs::metadata(path)?.len();
-            Ok((size, crate::hash::package_digest(path)?))
-        } else {
-            crate::hash::file_digest(path)
-        }
+    fn digest(&self, path: &Path, file_type: FileType) -> io::Result<crate::hash::Digests> {
+        crate::hash::content_digests(path, file_type.is_package())
     }
 }
 

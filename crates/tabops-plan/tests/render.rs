@@ -217,3 +217,65 @@ fn oversized_review_is_cut_with_its_fence_closed() {
         assert!(all.contains(&a.id), "{} missing", a.id);
     }
 }
+
+/// A plan whose site data carries a Markdown break-out (a newline and a code fence in a project name), a terminal
+/// escape sequence, and an error message with HTML and link syntax.
+fn hostile() -> Plan {
+    let (_, _, mut p) = realistic();
+    let name = "Evil\n```\n</details>\n# pwned \u{1b}[2J\u{1b}]0;owned\u{7}";
+    p.unmanaged[0].address = format!("project:{name}");
+    p.actions[0].reason = format!("renamed from {name}");
+    p.errors.push(tabops_plan::plan::PlanError {
+        kind: tabops_plan::plan::PlanErrorKind::Protected,
+        address: format!("project:{name}"),
+        message: "see <img src=x onerror=alert(1)> and [docs](javascript:alert(1)) `x`".into(),
+        hint: Some("**bold** _it_ | pipe".into()),
+    });
+    p
+}
+
+/// The lines of a Markdown document that are not inside a code fence: where a name could change the layout.
+fn outside_fences(part: &str) -> Vec<&str> {
+    let mut inside = false;
+    let mut out = Vec::new();
+    for line in part.lines() {
+        if line.trim_start().starts_with("```") {
+            inside = !inside;
+            continue;
+        }
+        if !inside {
+            out.push(line);
+        }
+    }
+    assert!(!inside, "a fence was left open:\n{part}");
+    out
+}
+
+#[test]
+fn markdown_keeps_hostile_names_inside_their_block() {
+    let part = render::markdown(&hostile()).concat();
+    assert!(!part.contains('\u{1b}'), "raw escape in Markdown:\n{part}");
+    let layout = outside_fences(&part);
+    let opened = layout.iter().filter(|l| l.contains("<details>")).count();
+    let closed = layout.iter().filter(|l| l.contains("</details>")).count();
+    assert_eq!(opened, closed, "a name closed a block early:\n{part}");
+    assert!(!layout.iter().any(|l| l.starts_with("# pwned")), "a name started a heading:\n{part}");
+    // Inside the fence, the name is one line with its newlines and fence shown as text.
+    assert!(part.contains("project:Evil\\u{a}'''\\u{a}</details>\\u{a}# pwned"), "{part}");
+    assert!(part.contains("\\<img src=x onerror=alert(1)\\>"), "HTML escaped:\n{part}");
+    assert!(part.contains("\\[docs\\](javascript:alert(1))"), "links escaped:\n{part}");
+}
+
+#[test]
+fn text_shows_terminal_escapes_from_site_data_as_text() {
+    let p = hostile();
+    for color in [false, true] {
+        let text = render::text(&p, color, true);
+        let without_our_colours =
+            if color { text.replace("\u{1b}[", "").replace('\u{1b}', "<RAW ESC>") } else { text.clone() };
+        assert!(!without_our_colours.contains("<RAW ESC>") && !text.contains("\u{1b}]0;"), "{text:?}");
+        assert!(!text.contains('\u{7}'), "BEL from site data: {text:?}");
+        assert!(text.contains("\\u{1b}[2J"), "shown as an escape: {text:?}");
+        assert!(!text.contains("Evil\n"), "a newline in a name split the line: {text:?}");
+    }
+}

@@ -94,6 +94,22 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The file's bytes, as they were being uploaded, did not hash to the digest the publish was planned with (the
+    /// file changed on disk since). The upload was cut off before it completed, so nothing was published.
+    #[error(
+        "{operation}: {} changed since it was planned: its bytes hash to sha256 {actual}, the plan expects {expected}; the upload was aborted",
+        path.display()
+    )]
+    ContentChanged {
+        /// What the client was doing.
+        operation: String,
+        /// The file being uploaded.
+        path: PathBuf,
+        /// The planned sha256 (hex).
+        expected: String,
+        /// What the bytes read hashed to (hex), or a size mismatch.
+        actual: String,
+    },
     /// Building the connected-app JWT failed.
     #[error("sign in: could not sign the connected-app JWT")]
     Jwt {

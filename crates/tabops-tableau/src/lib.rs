@@ -19,7 +19,7 @@ mod secret;
 mod stats;
 pub mod xml;
 
-pub use client::{Client, PublishFileType, PublishMode, PublishRequest, PublishedItem, TagTarget};
+pub use client::{Client, ExpectedFile, PublishFileType, PublishMode, PublishRequest, PublishedItem, TagTarget};
 pub use config::{
     ClientConfig, Credentials, DEFAULT_API_VERSION, DEFAULT_CHUNK_SIZE, DEFAULT_CONCURRENCY, DEFAULT_UPLOAD_THRESHOLD,
     MAX_CONCURRENCY, RetryPolicy, check_server_url, default_scopes,

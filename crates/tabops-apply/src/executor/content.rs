@@ -29,6 +29,10 @@ impl Executor<'_> {
             connections: self.connections(&op.connections)?,
             mode: api::PublishMode::Overwrite,
             as_job: false,
+            // Only the planned bytes are published: the client hashes the file while it streams it and cuts the
+            // upload off if it changed since the plan (a plan from an older tabops, without the digest, is refused
+            // before it gets here).
+            expected: Some(api::ExpectedFile { size: op.file.size, sha256: op.file.file_sha256.clone() }),
         };
         // Tableau makes the publisher the owner of an overwritten item. When the plan keeps the owner, remember it
         // and give it back after the publish, or every replace would drift the owner to the signed-in user.

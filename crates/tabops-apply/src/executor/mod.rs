@@ -228,7 +228,12 @@ impl Executor<'_> {
             "live_id": action.live_id,
         });
         if let Operation::Publish(op) = &action.operation {
-            start["content"] = json!({ "file": op.file.display, "sha256": op.file.sha256, "bytes": op.file.size });
+            start["content"] = json!({
+                "file": op.file.display,
+                "sha256": op.file.sha256,
+                "file_sha256": op.file.file_sha256,
+                "bytes": op.file.size,
+            });
         }
         self.audit.append("action_start", start)?;
         let began = Instant::now();
@@ -250,15 +255,18 @@ impl Executor<'_> {
                 if let Some(id) = &id {
                     self.ids.lock().unwrap_or_else(|e| e.into_inner()).insert(address.clone(), id.clone());
                 }
-                self.audit.append(
-                    "action_complete",
-                    json!({
-                        "address": address,
-                        "id": id,
-                        "duration_ms": elapsed.as_millis() as u64,
-                        "uploaded_bytes": uploaded,
-                    }),
-                )?;
+                let mut complete = json!({
+                    "address": address,
+                    "id": id,
+                    "duration_ms": elapsed.as_millis() as u64,
+                    "uploaded_bytes": uploaded,
+                });
+                if let Operation::Publish(op) = &action.operation {
+                    // What was sent, not what was meant to be: the client completes an upload only when the bytes it
+                    // streamed hash to this digest.
+                    complete["sent"] = json!({ "file_sha256": op.file.file_sha256, "bytes": op.file.size });
+                }
+                self.audit.append("action_complete", complete)?;
                 Ok(outcome(action, Status::Completed, elapsed, uploaded))
             }
             Err(err) => {

@@ -212,7 +212,7 @@ fn content_file(
                 .strip_prefix(input.root)
                 .map(|p| p.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"))
                 .unwrap_or_else(|_| relative.clone());
-            Some(ContentFile { path, display, file_type, size: 0, sha256: String::new() })
+            Some(ContentFile { path, display, file_type, size: 0, sha256: String::new(), file_sha256: String::new() })
         }
         Err(problem) => {
             let (message, hint) = match problem {

@@ -5,6 +5,7 @@
 //! versioned ([`FORMAT_VERSION`]) and its order is deterministic: the same inputs give the same bytes.
 
 mod action;
+pub mod file;
 mod operation;
 
 use std::collections::{BTreeMap, HashMap};
@@ -50,6 +51,27 @@ pub struct ContentInput {
     pub size: u64,
 }
 
+/// The deletion limits a plan was checked against, as in force (flags, else the manifest's settings, else the
+/// defaults). `apply PLAN` plans again with limits no looser than these ([`SafetyLimits::tightest`]), so an edited
+/// plan file cannot loosen them. A plan file without them reads as the strictest limits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SafetyLimits {
+    pub max_deletes: u32,
+    pub allow_empty_project: bool,
+    pub allow_empty_site: bool,
+}
+
+impl SafetyLimits {
+    /// The stricter of two limits, field by field.
+    pub fn tightest(self, other: SafetyLimits) -> SafetyLimits {
+        SafetyLimits {
+            max_deletes: self.max_deletes.min(other.max_deletes),
+            allow_empty_project: self.allow_empty_project && other.allow_empty_project,
+            allow_empty_site: self.allow_empty_site && other.allow_empty_site,
+        }
+    }
+}
+
 /// What the plan was computed from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inputs {
@@ -57,6 +79,9 @@ pub struct Inputs {
     pub content: Vec<ContentInput>,
     /// Live id (or permission row key) -> row digest, for every live row the plan depends on.
     pub inventory_rows: BTreeMap<String, String>,
+    /// The deletion limits it was checked against.
+    #[serde(default)]
+    pub safety: SafetyLimits,
     pub git: Option<GitInfo>,
 }
 
@@ -161,6 +186,16 @@ pub enum PlanFileError {
     Parse(#[source] serde_json::Error),
     #[error("the saved plan has format version {found}, this tabops reads version {FORMAT_VERSION}")]
     FormatVersion { found: u64 },
+    #[error("the plan key (TABOPS_PLAN_KEY) is {length} bytes long; at least {} are needed", file::MIN_KEY_BYTES)]
+    WeakKey { length: usize },
+    #[error("the saved plan is not signed, and TABOPS_PLAN_KEY requires a signed plan")]
+    Unsigned,
+    #[error("the saved plan is signed, but TABOPS_PLAN_KEY is not set, so its signature cannot be checked")]
+    SignedWithoutKey,
+    #[error(
+        "the saved plan's signature does not match: the file was changed after it was signed, or signed with another key"
+    )]
+    BadSignature,
 }
 
 impl Plan {
@@ -290,6 +325,7 @@ mod tests {
                 manifest_digest: String::new(),
                 content: vec![],
                 inventory_rows: BTreeMap::new(),
+                safety: SafetyLimits::default(),
                 git: None,
             },
             actions,

@@ -30,7 +30,7 @@ use tabops_manifest::model::{ContentSpec, Desired, ProjectPath, ProjectSpec};
 use crate::inventory::{GranteeKind, Inventory, LiveContent, LiveProject, row_digest};
 use crate::plan::{
     Action, ContentInput, FORMAT_VERSION, Inputs, ObjectKind, ObjectRef, Plan, PlanError, PlanErrorKind, PlanSite,
-    PlannedAction, Summary, UnmanagedObject,
+    PlannedAction, SafetyLimits, Summary, UnmanagedObject,
 };
 use index::LiveIndex;
 
@@ -54,6 +54,9 @@ pub struct PlanOptions {
     /// Addresses protected in addition to the manifest's `protect:` flags, e.g. from the manifest last applied
     /// (see [`protected_addresses`]), so removing a protected object from the manifest cannot delete it.
     pub protected: BTreeSet<String>,
+    /// Limits the plan may not be looser than, whatever the options above say: a saved plan's, when it is planned
+    /// again to be applied, so a plan file can tighten the apply job's limits but never loosen them.
+    pub ceiling: Option<SafetyLimits>,
 }
 
 /// The addresses a manifest marks `protect: true`, lower-cased (for [`PlanOptions::protected`]).
@@ -130,6 +133,8 @@ pub(crate) struct Ctx<'a> {
     pub projects: Vec<ProjectState<'a>>,
     pub contents: Vec<ContentState<'a>>,
     pub delete_weights: HashMap<String, DeleteWeight>,
+    /// The deletion limits the plan was checked against (set by `check_safety`).
+    pub safety: SafetyLimits,
 }
 
 impl<'a> Ctx<'a> {
@@ -145,6 +150,7 @@ impl<'a> Ctx<'a> {
             unmanaged: Vec::new(),
             rows: BTreeMap::new(),
             content_inputs: Vec::new(),
+            safety: SafetyLimits::default(),
             user_refs: HashMap::new(),
             group_refs: HashMap::new(),
             project_refs: HashMap::new(),
@@ -242,6 +248,7 @@ impl<'a> Ctx<'a> {
                 manifest_digest: self.desired.manifest_digest.clone(),
                 content: self.content_inputs,
                 inventory_rows: self.rows,
+                safety: self.safety,
                 git: None,
             },
             actions,

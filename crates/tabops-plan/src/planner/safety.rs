@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use crate::plan::{Action, ObjectKind, PlanErrorKind};
+use crate::plan::{Action, ObjectKind, PlanErrorKind, SafetyLimits};
 
 use super::{Ctx, DEFAULT_MAX_DELETES};
 
@@ -59,7 +59,16 @@ impl<'a> Ctx<'a> {
             );
         }
 
-        let limit = self.options.max_deletes.or(self.desired.settings.max_deletes).unwrap_or(DEFAULT_MAX_DELETES);
+        let mut limits = SafetyLimits {
+            max_deletes: self.options.max_deletes.or(self.desired.settings.max_deletes).unwrap_or(DEFAULT_MAX_DELETES),
+            allow_empty_project: self.options.allow_empty_project,
+            allow_empty_site: self.options.allow_empty_site,
+        };
+        if let Some(ceiling) = self.options.ceiling {
+            limits = limits.tightest(ceiling);
+        }
+        self.safety = limits;
+        let limit = limits.max_deletes;
         if total > limit as usize {
             self.error(
                 PlanErrorKind::TooManyDeletes,
@@ -69,7 +78,7 @@ impl<'a> Ctx<'a> {
             );
         }
 
-        if !self.options.allow_empty_project {
+        if !limits.allow_empty_project {
             let mut emptied = Vec::new();
             for state in &self.projects {
                 let Some(live) = state.live else { continue };
@@ -88,7 +97,7 @@ impl<'a> Ctx<'a> {
             }
         }
 
-        if !self.options.allow_empty_site {
+        if !limits.allow_empty_site {
             let content_total = self.live.workbooks.len() + self.live.datasources.len();
             let projects: Vec<&str> = self
                 .live

@@ -14,7 +14,7 @@ use std::fmt::Write;
 
 use crate::plan::{Action, ObjectKind, Plan, PlannedAction};
 
-use super::change_line;
+use super::{change_line, visible};
 
 /// Maximum characters of one Markdown part.
 pub const MARKDOWN_PART_LIMIT: usize = 60_000;
@@ -22,12 +22,33 @@ pub const MARKDOWN_PART_LIMIT: usize = 60_000;
 const HEADER_RESERVE: usize = 400;
 
 fn entry(action: &PlannedAction) -> String {
-    let mut s = format!("{} {}\n#   {}\n", action.action.glyph(), action.id, action.reason);
+    let mut s = format!("{} {}\n#   {}\n", action.action.glyph(), visible(&action.id), visible(&action.reason));
     for change in &action.changes {
         let (g, line) = change_line(change);
-        let _ = writeln!(s, "{g}     {line}");
+        let _ = writeln!(s, "{g}     {}", visible(&line));
     }
-    s.replace("```", "'''")
+    in_fence(&s)
+}
+
+/// Text placed inside a code fence: newlines in names are already escaped by [`visible`], so what remains is a
+/// run of backticks that could close the fence.
+fn in_fence(text: &str) -> String {
+    text.replace("```", "'''")
+}
+
+/// Text placed in Markdown prose (the errors list): control characters escaped, and every character that Markdown
+/// or HTML would interpret backslash-escaped, so a name cannot open a link, a tag, a heading or a code block.
+fn prose(text: &str) -> String {
+    // Newlines are escaped by `visible`, so nothing here starts a line: the characters that matter mid-line.
+    const SPECIAL: &[char] = &['\\', '`', '*', '_', '[', ']', '<', '>', '|', '~', '&'];
+    let mut out = String::with_capacity(text.len());
+    for c in visible(text).chars() {
+        if SPECIAL.contains(&c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn counts_text(add: usize, change: usize, destroy: usize) -> String {
@@ -154,6 +175,7 @@ fn details_blocks(title: &str, entries: &[Entry], budget: usize, fence: &str) ->
 
 /// The Markdown shown under an action: a one-line label, then the caller's review.
 fn review_block(address: &str, review: &str) -> String {
+    let address = visible(address);
     let ticks = if address.contains('`') { "``" } else { "`" };
     format!("**Content review** of {ticks}{address}{ticks}:\n\n{}", review.trim_end_matches('\n'))
 }
@@ -206,17 +228,20 @@ pub fn markdown_with_reviews(plan: &Plan, reviews: &BTreeMap<String, String>, li
     if !plan.errors.is_empty() {
         let mut s = String::from("### Errors: the plan cannot be applied\n\n");
         for e in &plan.errors {
-            let _ = write!(s, "- **{}**: {}", e.address, e.message);
+            let _ = write!(s, "- **{}**: {}", prose(&e.address), prose(&e.message));
             if let Some(hint) = &e.hint {
-                let _ = write!(s, " _(hint: {hint})_");
+                let _ = write!(s, " _(hint: {})_", prose(hint));
             }
             s.push('\n');
         }
         blocks.push(s);
     }
     if !plan.unmanaged.is_empty() {
-        let entries: Vec<Entry> =
-            plan.unmanaged.iter().map(|u| Entry::plain(format!("{} (id {})\n", u.address, u.id))).collect();
+        let entries: Vec<Entry> = plan
+            .unmanaged
+            .iter()
+            .map(|u| Entry::plain(in_fence(&format!("{} (id {})\n", visible(&u.address), visible(&u.id)))))
+            .collect();
         let title = format!("Unmanaged objects, left alone ({})", plan.unmanaged.len());
         blocks.extend(details_blocks(&title, &entries, budget, "text"));
     }
@@ -239,7 +264,7 @@ pub fn markdown_with_reviews(plan: &Plan, reviews: &BTreeMap<String, String>, li
         .into_iter()
         .enumerate()
         .map(|(i, blocks)| {
-            let mut s = format!("## tabops plan: site `{}`", plan.site.content_url);
+            let mut s = format!("## tabops plan: site `{}`", visible(&plan.site.content_url).replace('`', "'"));
             if n > 1 {
                 let _ = write!(s, " (part {} of {n})", i + 1);
             }

@@ -19,6 +19,26 @@ pub fn json(plan: &Plan) -> String {
     out
 }
 
+/// `text` with every character that could act on a terminal or a Markdown layout instead of being shown made
+/// visible as a `\u{..}` escape: control characters (ESC starts terminal sequences; newlines would end a line or
+/// a code fence early) and the bidirectional overrides that make text read other than it is. Names and messages
+/// come from the site and the manifest, so a renderer never prints them raw.
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    let hostile = |c: char| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(hostile) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if hostile(c) {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// A JSON value shown compactly (`"text"`, `true`, `["a","b"]`).
 pub(crate) fn show(value: &Option<Value>) -> String {
     match value {

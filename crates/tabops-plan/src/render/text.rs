@@ -7,7 +7,7 @@ use owo_colors::OwoColorize;
 
 use crate::plan::{Action, Plan};
 
-use super::change_line;
+use super::{change_line, visible};
 
 fn paint(text: &str, glyph: char, color: bool) -> String {
     if !color {
@@ -37,7 +37,8 @@ pub fn text(plan: &Plan, color: bool, verbose: bool) -> String {
     let mut out = String::new();
     let shown: Vec<_> = plan.actions.iter().filter(|a| verbose || a.action != Action::NoOp).collect();
     if !shown.is_empty() {
-        let _ = writeln!(out, "tabops will perform the following actions on site '{}':", plan.site.content_url);
+        let _ =
+            writeln!(out, "tabops will perform the following actions on site '{}':", visible(&plan.site.content_url));
         let _ = writeln!(out);
     }
     for action in shown {
@@ -46,20 +47,20 @@ pub fn text(plan: &Plan, color: bool, verbose: bool) -> String {
             out,
             "{} {}",
             paint(&glyph, glyph_key(action.action), color),
-            if color { action.id.bold().to_string() } else { action.id.clone() }
+            if color { visible(&action.id).bold().to_string() } else { visible(&action.id).into_owned() }
         );
-        let reason = format!("# {}", action.reason);
+        let reason = format!("# {}", visible(&action.reason));
         let _ = writeln!(out, "      {}", if color { reason.dimmed().to_string() } else { reason });
         for change in &action.changes {
             let (g, line) = change_line(change);
-            let _ = writeln!(out, "      {}", paint(&format!("{g} {line}"), g, color));
+            let _ = writeln!(out, "      {}", paint(&format!("{g} {}", visible(&line)), g, color));
         }
         let _ = writeln!(out);
     }
     if !plan.unmanaged.is_empty() {
         let _ = writeln!(out, "Unmanaged objects (on the site, not in the manifest; left alone):");
         for u in &plan.unmanaged {
-            let _ = writeln!(out, "  {} (id {})", u.address, u.id);
+            let _ = writeln!(out, "  {} (id {})", visible(&u.address), visible(&u.id));
         }
         let _ = writeln!(out);
     }
@@ -68,9 +69,9 @@ pub fn text(plan: &Plan, color: bool, verbose: bool) -> String {
         let _ = writeln!(out, "{}", if color { heading.red().bold().to_string() } else { heading.to_string() });
         for e in &plan.errors {
             let label = if color { "error".red().bold().to_string() } else { "error".to_string() };
-            let _ = writeln!(out, "  {label}: {}: {}", e.address, e.message);
+            let _ = writeln!(out, "  {label}: {}: {}", visible(&e.address), visible(&e.message));
             if let Some(hint) = &e.hint {
-                let _ = writeln!(out, "    hint: {hint}");
+                let _ = writeln!(out, "    hint: {}", visible(hint));
             }
         }
         let _ = writeln!(out);

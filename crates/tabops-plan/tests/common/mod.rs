@@ -49,6 +49,7 @@ pub fn file(name: &str, sha: &str, size: u64) -> ContentFile {
         file_type: FileType::from_extension(ext).expect("known extension"),
         size,
         sha256: sha.repeat(64 / sha.len().max(1)),
+        file_sha256: sha.repeat(64 / sha.len().max(1)),
     }
 }
 

@@ -11,7 +11,7 @@ mod slots;
 mod transport;
 
 pub use content::TagTarget;
-pub use publish::{PublishFileType, PublishMode, PublishRequest, PublishedItem};
+pub use publish::{ExpectedFile, PublishFileType, PublishMode, PublishRequest, PublishedItem};
 
 use std::sync::{Arc, OnceLock};
 

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use reqwest::Method;
+use sha2::{Digest, Sha256};
 
+use super::multipart::DigestTap;
 use super::transport::{Call, CallBody, FilePart, MultipartSpec};
 use super::{Client, missing};
 use crate::error::{Error, Result};
@@ -98,6 +100,17 @@ pub struct PublishRequest {
     pub mode: PublishMode,
     /// Publish asynchronously (returns a job).
     pub as_job: bool,
+    /// The file as planned: the upload is aborted unless the bytes sent are exactly these.
+    pub expected: Option<ExpectedFile>,
+}
+
+/// What a file must be for its upload to complete: its size and the sha256 of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedFile {
+    /// Size in bytes.
+    pub size: u64,
+    /// Hex sha256 of the bytes.
+    pub sha256: String,
 }
 
 /// The result of a publish: the item, or the job when published with `as_job`.
@@ -149,6 +162,17 @@ impl Client {
             .await
             .map_err(|source| Error::Io { operation: operation.clone(), path: request.file.clone(), source })?
             .len();
+        if let Some(expected) = &request.expected
+            && expected.size != size
+        {
+            return Err(Error::ContentChanged {
+                operation,
+                path: request.file.clone(),
+                expected: expected.sha256.clone(),
+                actual: format!("a file of {size} bytes, not the planned {}", expected.size),
+            });
+        }
+        let expected = request.expected.as_ref().map(|e| e.sha256.clone());
         let payload = Secret::new(match kind {
             ContentKind::Workbook => workbook_payload(request),
             ContentKind::Datasource => datasource_payload(request),
@@ -168,19 +192,24 @@ impl Client {
         let filename =
             request.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".to_owned());
         let file_part = if size >= self.inner.config.upload_threshold {
-            let session = self.upload_file(&request.file, size, &operation).await?;
+            let session = self.upload_file(&request.file, size, expected, &operation).await?;
             call = call.query("uploadSessionId", session);
             None
         } else {
-            Some(FilePart { field: file_field, filename, path: request.file.clone(), offset: 0, len: size })
+            let digest = expected.map(|expected| DigestTap::new(Sha256::new(), Some(expected)));
+            Some(FilePart { field: file_field, filename, path: request.file.clone(), offset: 0, len: size, digest })
         };
-        call.body = CallBody::Multipart(MultipartSpec { payload, file: file_part });
-        let root = self.call_xml(&call).await?;
-        Ok((root, call))
+        call.body = CallBody::Multipart(MultipartSpec { payload, file: file_part.clone() });
+        match self.call_xml(&call).await {
+            Ok(root) => Ok((root, call)),
+            Err(err) => Err(changed(file_part.as_ref(), &operation).unwrap_or(err)),
+        }
     }
 
-    /// Uploads a file through an upload session in chunks; returns the session id to commit with.
-    async fn upload_file(&self, path: &Path, size: u64, operation: &str) -> Result<String> {
+    /// Uploads a file through an upload session in chunks; returns the session id to commit with. With `expected`,
+    /// the chunks are hashed as they stream, and the last one is cut off (the session is never committed) unless
+    /// the whole file hashes to it.
+    async fn upload_file(&self, path: &Path, size: u64, expected: Option<String>, operation: &str) -> Result<String> {
         let init = Call::new(
             Method::POST,
             self.site_path("fileUploads"),
@@ -194,9 +223,12 @@ impl Client {
         let chunk = self.inner.config.chunk_size.max(1);
         let mut offset = 0u64;
         let mut index = 0u64;
+        let mut running = Sha256::new();
         while offset < size {
             let len = chunk.min(size - offset);
             index += 1;
+            let last = offset + len == size;
+            let digest = expected.as_ref().map(|e| DigestTap::new(running.clone(), last.then(|| e.clone())));
             let mut append = Call::new(
                 Method::PUT,
                 self.site_path(&format!("fileUploads/{}", session.upload_session_id)),
@@ -213,14 +245,41 @@ impl Client {
                     path: path.to_path_buf(),
                     offset,
                     len,
+                    digest: digest.clone(),
                 }),
             });
-            self.call_unit(&append).await?;
+            if let Err(err) = self.call_unit(&append).await {
+                let part = digest.map(|digest| FilePart {
+                    field: "tableau_file",
+                    filename: String::new(),
+                    path: path.to_path_buf(),
+                    offset,
+                    len,
+                    digest: Some(digest),
+                });
+                return Err(changed(part.as_ref(), operation).unwrap_or(err));
+            }
+            if let Some(streamed) = digest.as_ref().and_then(DigestTap::streamed) {
+                running = streamed;
+            }
             offset += len;
         }
         tracing::debug!(operation, chunks = index, bytes = size, "upload session complete");
         Ok(session.upload_session_id)
     }
+}
+
+/// The typed error for a part whose bytes did not hash as planned (the transport only saw a cut-off body).
+fn changed(part: Option<&FilePart>, operation: &str) -> Option<Error> {
+    let part = part?;
+    let tap = part.digest.as_ref()?;
+    let actual = tap.mismatch()?;
+    Some(Error::ContentChanged {
+        operation: operation.to_owned(),
+        path: part.path.clone(),
+        expected: tap.expected().unwrap_or_default().to_owned(),
+        actual,
+    })
 }
 
 fn connection_xml(w: &mut XmlWriter, c: &ConnectionCredentials) {

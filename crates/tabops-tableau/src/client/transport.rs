@@ -47,6 +47,9 @@ pub(crate) struct FilePart {
     pub(crate) path: PathBuf,
     pub(crate) offset: u64,
     pub(crate) len: u64,
+    /// Hashes the bytes as they are streamed (and, on the file's last part, refuses to finish a body whose bytes
+    /// do not hash to the planned digest).
+    pub(crate) digest: Option<super::multipart::DigestTap>,
 }
 
 /// One logical REST call.
@@ -426,6 +429,9 @@ impl Error {
     pub(crate) fn with_operation(self, operation: &str) -> Error {
         match self {
             Error::Io { path, source, .. } => Error::Io { operation: operation.to_owned(), path, source },
+            Error::ContentChanged { path, expected, actual, .. } => {
+                Error::ContentChanged { operation: operation.to_owned(), path, expected, actual }
+            }
             other => other,
         }
     }

@@ -9,6 +9,8 @@ use clap::Args;
 use tabops_apply::audit::AuditLog;
 use tabops_apply::executor::{ExecuteOptions, Status};
 use tabops_plan::Plan;
+use tabops_plan::plan::PlanFileError;
+use tabops_plan::plan::file::{self as plan_file, PlanKey};
 
 use super::ExitStatus;
 use super::reconcile::{self, Format, ManifestArgs, SafetyArgs};
@@ -106,42 +108,54 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> anyhow::Result<ExitSta
     Ok(if outcome.failed() + outcome.skipped() > 0 { ExitStatus::Error } else { ExitStatus::Success })
 }
 
-/// Loads a saved plan and checks it still applies: same manifest, same site, no live row changed since.
+/// The key that signs and verifies plan files, from `TABOPS_PLAN_KEY` (unset or empty: none).
+pub fn plan_key() -> anyhow::Result<Option<PlanKey>> {
+    match std::env::var("TABOPS_PLAN_KEY") {
+        Ok(text) if !text.trim().is_empty() => PlanKey::new(&text).map(Some).map_err(|err| {
+            Hint::error(err.to_string(), "generate one with `openssl rand -hex 32` and keep it in the CI secret store")
+        }),
+        _ => Ok(None),
+    }
+}
+
+/// Applies a saved plan only as the plan made again now: reads the file (checking its signature), plans afresh
+/// from the same manifest, content files and live site with this run's safety flags, and returns the fresh plan
+/// when it equals the saved one. The file itself is never executed (see `tabops_plan::plan::file`).
 async fn saved_plan(args: &ApplyArgs, file: &std::path::Path) -> anyhow::Result<(Plan, site::Site)> {
+    let key = plan_key()?;
     let text = std::fs::read_to_string(file).with_context(|| format!("failed to read the plan {}", file.display()))?;
-    let plan = Plan::from_json(&text).with_context(|| format!("failed to load the plan {}", file.display()))?;
-    let loaded = reconcile::load_manifest(&args.manifest).await?;
-    if loaded.desired.manifest_digest != plan.inputs.manifest_digest {
-        return Err(Hint::error(
-            format!("the plan {} was made from another version of the manifest", file.display()),
-            "run `tabops plan --out` again on this manifest",
+    let (saved, _) = plan_file::from_file(&text, key.as_ref()).map_err(|err| {
+        let hint = match err {
+            PlanFileError::SignedWithoutKey => "set TABOPS_PLAN_KEY to the key the plan job signed with",
+            PlanFileError::Unsigned | PlanFileError::BadSignature => {
+                "apply only the plan your own plan job wrote and signed; run `tabops plan --out` again"
+            }
+            _ => "run `tabops plan --out` again with this version of tabops",
+        };
+        Hint::error(format!("failed to load the plan {}: {err}", file.display()), hint)
+    })?;
+    // Plan again no looser than the plan job did: its limits are the ceiling of this run's.
+    let mut safety = args.safety.clone();
+    safety.ceiling = Some(saved.inputs.safety);
+    let prepared = reconcile::prepare(&args.manifest, &args.site, &safety, reconcile::Session::Keep).await?;
+    let refuse = |why: String, hint: &str| Hint::error(format!("refusing the plan {}: {why}", file.display()), hint);
+    let fresh = prepared.plan;
+    if !fresh.applyable {
+        prepared.site.close().await;
+        let visible = tabops_plan::render::visible;
+        let errors: Vec<String> =
+            fresh.errors.iter().map(|e| format!("{}: {}", visible(&e.address), visible(&e.message))).collect();
+        return Err(refuse(
+            format!("planned again now, it has {} error(s): {}", errors.len(), errors.join("; ")),
+            "pass apply the same safety flags the plan was made with (--max-deletes, --allow-empty-project, \
+             --allow-empty-site), or plan again",
         ));
     }
-    let target = site::resolve_target(&args.site, Some(&loaded.desired.site));
-    let site = site::connect(&args.site, &target).await?;
-    if site.client.site_id() != plan.site.id {
-        let label = site.label.clone();
-        site.close().await;
-        return Err(Hint::error(
-            format!("the plan {} was made for another site than {label}", file.display()),
-            "apply it with the same --server and --site it was planned with",
-        ));
+    if let Err(mismatch) = plan_file::check_saved(&saved, &fresh) {
+        prepared.site.close().await;
+        return Err(refuse(mismatch.to_string(), "run `tabops plan --out` again and review the new plan"));
     }
-    let inventory = tabops_apply::inventory::fetch(&site.client, &loaded.desired).await?;
-    if let Err(stale) = plan.check_fresh(&inventory) {
-        site.close().await;
-        let rows: Vec<String> = stale.iter().take(5).map(|row| format!("{row:?}")).collect();
-        return Err(Hint::error(
-            format!(
-                "the plan {} is stale: {} live object(s) it depends on changed since it was made ({})",
-                file.display(),
-                stale.len(),
-                rows.join(", ")
-            ),
-            "run `tabops plan --out` again and review the new plan",
-        ));
-    }
-    Ok((plan, site))
+    Ok((fresh, prepared.site))
 }
 
 fn confirm() -> anyhow::Result<bool> {

@@ -33,6 +33,7 @@ pub async fn run(args: DriftArgs, _global: &GlobalArgs) -> anyhow::Result<ExitSt
         allow_empty_site: true,
         base: args.base.clone(),
         protected: Default::default(),
+        ceiling: None,
     };
     let prepared =
         reconcile::prepare(&args.manifest, &args.site, &safety, reconcile::Session::SignOutAfterRead).await?;

@@ -30,10 +30,12 @@ pub struct PlanArgs {
 }
 
 pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    // A weak or unreadable key is refused before anything is sent.
+    let key = if args.out.is_some() { super::apply::plan_key()? } else { None };
     let prepared =
         reconcile::prepare(&args.manifest, &args.site, &args.safety, reconcile::Session::SignOutAfterRead).await?;
     // Close the site whatever printing does (a closed pipe, a full disk): the sign-out is already under way.
-    let printed = report(&args, global, &prepared);
+    let printed = report(&args, global, &prepared, key.as_ref());
     prepared.site.close().await;
     printed?;
     let plan = &prepared.plan;
@@ -47,7 +49,12 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitStat
 }
 
 /// Prints the plan (with the review of `--base`) and saves it with `--out`.
-fn report(args: &PlanArgs, global: &GlobalArgs, prepared: &reconcile::Prepared) -> anyhow::Result<()> {
+fn report(
+    args: &PlanArgs,
+    global: &GlobalArgs,
+    prepared: &reconcile::Prepared,
+    key: Option<&tabops_plan::plan::file::PlanKey>,
+) -> anyhow::Result<()> {
     let plan = &prepared.plan;
     let review = prepared
         .base
@@ -56,9 +63,14 @@ fn report(args: &PlanArgs, global: &GlobalArgs, prepared: &reconcile::Prepared) 
         .map(|(base, reference)| super::review::review(&args.manifest, reference, base, &prepared.loaded.desired));
     super::review::print_with_review(review.as_ref(), plan, args.format, global.verbose > 0)?;
     if let Some(out) = &args.out {
-        reconcile::write_atomically(out, &tabops_plan::render::json(plan))?;
+        reconcile::write_atomically(out, &tabops_plan::plan::file::to_file(plan, key))?;
         let shown = out.display();
-        writeln!(anstream::stderr(), "Saved the plan to {shown}. Apply exactly it with: tabops apply {shown}")?;
+        let signed = if key.is_some() { "signed with TABOPS_PLAN_KEY" } else { "unsigned" };
+        writeln!(
+            anstream::stderr(),
+            "Saved the plan to {shown} ({signed}). Apply exactly it with: tabops apply {shown} -f {}",
+            args.manifest.file.display()
+        )?;
     }
     Ok(())
 }

@@ -51,6 +51,9 @@ pub struct SafetyArgs {
     /// Addresses protected in addition to the manifest's (filled from `--base`).
     #[arg(skip)]
     pub protected: BTreeSet<String>,
+    /// Limits no looser than which to plan (a saved plan's, when `apply PLAN` plans it again).
+    #[arg(skip)]
+    pub ceiling: Option<tabops_plan::plan::SafetyLimits>,
 }
 
 impl SafetyArgs {
@@ -60,6 +63,7 @@ impl SafetyArgs {
             allow_empty_project: self.allow_empty_project,
             allow_empty_site: self.allow_empty_site,
             protected: self.protected.clone(),
+            ceiling: self.ceiling,
             ..PlanOptions::default()
         }
     }
@@ -97,11 +101,6 @@ async fn load_with(args: &ManifestArgs, hash_content: bool) -> anyhow::Result<Re
             tokio::task::spawn_blocking(move || tabops_manifest::load(&file, &options)).await?
         }
     })
-}
-
-/// Loads the manifest; invalid manifests print their diagnostics and fail before anything is sent.
-pub async fn load_manifest(args: &ManifestArgs) -> anyhow::Result<Loaded> {
-    load_with(args, true).await?.map_err(|err| load_error(args, err))
 }
 
 /// Prints an invalid manifest's diagnostics and says that nothing was sent.

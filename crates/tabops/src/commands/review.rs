@@ -190,7 +190,7 @@ fn objects(desired: &Desired) -> BTreeMap<String, Object> {
         let mut value = to_value(c);
         if let Some(file) = value.get_mut("file").and_then(Value::as_object_mut) {
             // Where the bytes sit differs between a commit and the work tree; the digest says whether they differ.
-            for key in ["path", "sha256", "size"] {
+            for key in ["path", "sha256", "file_sha256", "size"] {
                 file.remove(key);
             }
         }
