@@ -119,7 +119,9 @@ impl Client {
                 )));
             }
             if delivered > page_size {
-                return Err(limit(format!("page {page} holds {delivered} items, more than its page size of {page_size}")));
+                return Err(limit(format!(
+                    "page {page} holds {delivered} items, more than its page size of {page_size}"
+                )));
             }
             total_delivered += delivered;
             items.extend(page_items);

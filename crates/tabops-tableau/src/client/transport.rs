@@ -170,13 +170,11 @@ impl Client {
     pub(crate) async fn call_bytes(&self, call: &Call) -> Result<Bytes> {
         match self.execute(call, false).await? {
             Reply::Buffered(bytes) => Ok(bytes),
-            Reply::Stream(resp, _permit) => {
-                match read_limited(resp, MAX_RESPONSE_BODY).await {
-                    Ok(Ok(bytes)) => Ok(bytes),
-                    Ok(Err(_)) => Err(body_too_large(&call.operation, MAX_RESPONSE_BODY)),
-                    Err(source) => Err(Error::Http { operation: call.operation.clone(), source }),
-                }
-            }
+            Reply::Stream(resp, _permit) => match read_limited(resp, MAX_RESPONSE_BODY).await {
+                Ok(Ok(bytes)) => Ok(bytes),
+                Ok(Err(_)) => Err(body_too_large(&call.operation, MAX_RESPONSE_BODY)),
+                Err(source) => Err(Error::Http { operation: call.operation.clone(), source }),
+            },
             Reply::GoneAfterRetry => Ok(Bytes::new()),
         }
     }
