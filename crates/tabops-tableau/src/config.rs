@@ -19,6 +19,11 @@ pub const DEFAULT_UPLOAD_THRESHOLD: u64 = 64 * 1024 * 1024;
 /// Largest chunk appended to an upload session.
 pub const DEFAULT_CHUNK_SIZE: u64 = 64 * 1024 * 1024;
 
+/// Largest content file downloaded: 25 GiB, the size Tableau Cloud says an individual workbook or data source
+/// should not exceed ("Capacity Set at the Site", help.tableau.com/current/online/en-us/cloud_manager_capacity_site.htm).
+/// A server streaming more is cut off instead of filling the disk.
+pub const DEFAULT_MAX_DOWNLOAD_BYTES: u64 = 25 * 1024 * 1024 * 1024;
+
 /// How the client signs in.
 #[derive(Clone, Debug)]
 pub enum Credentials {
@@ -142,6 +147,8 @@ pub struct ClientConfig {
     pub upload_threshold: u64,
     /// Chunk size for upload-session appends (at most 64 MiB).
     pub chunk_size: u64,
+    /// Largest file a download may write; a longer download is stopped and its partial file removed.
+    pub max_download_bytes: u64,
 }
 
 impl ClientConfig {
@@ -159,6 +166,7 @@ impl ClientConfig {
             job_timeout: Duration::from_secs(3600),
             upload_threshold: DEFAULT_UPLOAD_THRESHOLD,
             chunk_size: DEFAULT_CHUNK_SIZE,
+            max_download_bytes: DEFAULT_MAX_DOWNLOAD_BYTES,
         }
     }
 

@@ -83,6 +83,15 @@ pub enum Error {
         /// Parser message or the missing element.
         message: String,
     },
+    /// A server answered with more than tabops will hold: a body over its size limit, a list that claims more
+    /// pages or items than a site can have, or one that delivers fewer than it claims.
+    #[error("{operation}: {message}")]
+    Limit {
+        /// What the client was doing.
+        operation: String,
+        /// Which limit, and what the server sent.
+        message: String,
+    },
     /// Reading or writing a local file failed.
     #[error("{operation}: file I/O failed on {}", path.display())]
     Io {

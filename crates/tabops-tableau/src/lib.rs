@@ -19,10 +19,14 @@ mod secret;
 mod stats;
 pub mod xml;
 
-pub use client::{Client, ExpectedFile, PublishFileType, PublishMode, PublishRequest, PublishedItem, TagTarget};
+pub use client::{
+    Client, ExpectedFile, MAX_LIST_ITEMS, MAX_LIST_PAGES, PublishFileType, PublishMode, PublishRequest, PublishedItem,
+    TagTarget,
+};
 pub use config::{
-    ClientConfig, Credentials, DEFAULT_API_VERSION, DEFAULT_CHUNK_SIZE, DEFAULT_CONCURRENCY, DEFAULT_UPLOAD_THRESHOLD,
-    MAX_CONCURRENCY, RetryPolicy, check_server_url, default_scopes,
+    ClientConfig, Credentials, DEFAULT_API_VERSION, DEFAULT_CHUNK_SIZE, DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_UPLOAD_THRESHOLD, MAX_CONCURRENCY, RetryPolicy, check_server_url,
+    default_scopes,
 };
 pub use error::{Error, Result};
 pub use models::*;

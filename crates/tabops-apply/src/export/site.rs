@@ -154,6 +154,54 @@ pub async fn read_details(
     Ok(())
 }
 
+/// Deepest project nesting an export accepts (a top-level project is depth 1). A manifest holds at most 64 levels
+/// of YAML nesting, and each project level takes two of them (the project and its `projects:` list) with up to five
+/// more below the deepest project (permission rules and their capabilities), so a manifest can express projects
+/// about 29 deep; 24 is the limit with room to spare. Tableau sites nest a handful of levels in practice.
+pub const MAX_PROJECT_DEPTH: usize = 24;
+
+/// Checks the project hierarchy the site reports before anything walks it: parents that form a cycle (a broken or
+/// hostile server: walking up from such a project never reaches the top, and `export` overflowed its stack on
+/// one) and nesting deeper than [`MAX_PROJECT_DEPTH`] are refused, naming the projects. Linear: each project's
+/// depth is computed once.
+pub fn check_hierarchy(projects: &[api::Project]) -> Result<(), ExportError> {
+    let by_id: HashMap<&str, &api::Project> = projects.iter().map(|p| (p.id.as_str(), p)).collect();
+    let mut depth: HashMap<&str, usize> = HashMap::with_capacity(projects.len());
+    for project in projects {
+        let mut chain: Vec<&str> = Vec::new();
+        let mut on_chain: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let mut cursor = Some(project.id.as_str());
+        let mut base = 0;
+        while let Some(id) = cursor {
+            if let Some(known) = depth.get(id) {
+                base = *known;
+                break;
+            }
+            let Some(p) = by_id.get(id) else { break };
+            if !on_chain.insert(id) {
+                let start = chain.iter().position(|c| *c == id).unwrap_or(0);
+                let names: Vec<String> = chain[start..]
+                    .iter()
+                    .filter_map(|c| by_id.get(c).map(|p| format!("'{}' ({})", p.name, p.id)))
+                    .collect();
+                return Err(ExportError::ProjectCycle { projects: names.join(" -> ") });
+            }
+            chain.push(id);
+            // A parent that is not listed makes the project top level (as `Tree` treats it).
+            cursor = p.parent_id.as_deref().filter(|parent| by_id.contains_key(parent));
+        }
+        for id in chain.into_iter().rev() {
+            base += 1;
+            depth.insert(id, base);
+            if base > MAX_PROJECT_DEPTH {
+                let name = by_id.get(id).map(|p| p.name.as_str()).unwrap_or_default();
+                return Err(ExportError::TooDeep { project: format!("'{name}' ({id})"), depth: base });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The live project hierarchy.
 pub struct Tree<'a> {
     pub by_id: HashMap<&'a str, &'a api::Project>,

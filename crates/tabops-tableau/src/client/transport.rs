@@ -104,6 +104,45 @@ impl Call {
     }
 }
 
+/// Largest XML response body read (success): 16 MiB. An honest 1,000-item list page is 0.7-2 MB (the
+/// benchmark's workbook page is 682 KB), and a project's permissions with thousands of rules a few MB; a server
+/// sending more is refused instead of held (a 300 MB body was read whole: 2.3 GB resident). With 16 requests in
+/// flight, at most 256 MiB of bodies are buffered at once.
+pub(crate) const MAX_RESPONSE_BODY: usize = 16 * 1024 * 1024;
+/// Largest error body read (non-2xx): only the error document and an excerpt are needed.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Reads a body of at most `limit` bytes: refused from its `Content-Length` before reading when that is larger,
+/// and otherwise cut off as soon as it grows past the limit. `Ok(Err(read))` means over the limit, with the bytes
+/// read so far (at most `limit`).
+async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> std::result::Result<std::result::Result<Bytes, Bytes>, reqwest::Error> {
+    if response.content_length().is_some_and(|len| len > limit as u64) {
+        return Ok(Err(Bytes::new()));
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            body.extend_from_slice(&chunk[..limit - body.len()]);
+            return Ok(Err(body.freeze()));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Ok(body.freeze()))
+}
+
+fn body_too_large(operation: &str, limit: usize) -> Error {
+    Error::Limit {
+        operation: operation.to_owned(),
+        message: format!(
+            "the response body is larger than {} MiB, the most tabops reads from one response",
+            limit / (1024 * 1024)
+        ),
+    }
+}
+
 /// Bodies at least this big are parsed off the calling task (see [`Client::call_xml`]).
 const PARSE_INLINE_BYTES: usize = 64 * 1024;
 
@@ -134,9 +173,11 @@ impl Client {
     pub(crate) async fn call_bytes(&self, call: &Call) -> Result<Bytes> {
         match self.execute(call, false).await? {
             Reply::Buffered(bytes) => Ok(bytes),
-            Reply::Stream(resp, _permit) => {
-                resp.bytes().await.map_err(|source| Error::Http { operation: call.operation.clone(), source })
-            }
+            Reply::Stream(resp, _permit) => match read_limited(resp, MAX_RESPONSE_BODY).await {
+                Ok(Ok(bytes)) => Ok(bytes),
+                Ok(Err(_)) => Err(body_too_large(&call.operation, MAX_RESPONSE_BODY)),
+                Err(source) => Err(Error::Http { operation: call.operation.clone(), source }),
+            },
             Reply::GoneAfterRetry => Ok(Bytes::new()),
         }
     }
@@ -294,10 +335,15 @@ impl Client {
             if stream {
                 return Ok(Reply::Stream(response, permit));
             }
-            return match response.bytes().await {
-                Ok(bytes) => {
+            return match read_limited(response, MAX_RESPONSE_BODY).await {
+                Ok(Ok(bytes)) => {
                     self.inner.stats.bytes_down(bytes.len() as u64);
                     Ok(Reply::Buffered(bytes))
+                }
+                // Not retried: the same server would send the same body again.
+                Ok(Err(read)) => {
+                    self.inner.stats.bytes_down(read.len() as u64);
+                    Err(fatal(body_too_large(&call.operation, MAX_RESPONSE_BODY)))
                 }
                 Err(source) => Err(self.transport_failure(call, source)),
             };
@@ -321,7 +367,10 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body = response.bytes().await.unwrap_or_default();
+        let body = match read_limited(response, MAX_ERROR_BODY).await {
+            Ok(Ok(body) | Err(body)) => body,
+            Err(_) => Bytes::new(),
+        };
         self.inner.stats.bytes_down(body.len() as u64);
         if call.method == Method::DELETE && status == StatusCode::NOT_FOUND && attempt > 1 {
             tracing::debug!(operation = %call.operation, "retried DELETE found the resource gone; treating as applied");

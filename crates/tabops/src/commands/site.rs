@@ -34,6 +34,10 @@ pub struct SiteArgs {
     /// unknown is read back first).
     #[arg(long, env = "TABOPS_REQUEST_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
     pub request_timeout: u64,
+    /// Largest content file a download (`export`) may write, in MiB; a server sending more is cut off and the
+    /// partial file removed. Default 25 GiB, the most Tableau Cloud says one workbook or data source should be.
+    #[arg(long, env = "TABOPS_MAX_DOWNLOAD_MIB", default_value_t = 25 * 1024, value_parser = clap::value_parser!(u64).range(1..=1024 * 1024), global = true)]
+    pub max_download_mib: u64,
     /// Directory for local state: the embedded site and the default audit log.
     #[arg(long, env = "TABOPS_DIR", default_value = ".tabops", global = true)]
     pub state_dir: PathBuf,
@@ -140,6 +144,7 @@ pub async fn connect(args: &SiteArgs, target: &SiteTarget) -> anyhow::Result<Sit
     config.allow_insecure_http = args.allow_insecure_http;
     config.job_timeout = Duration::from_secs(600);
     config.timeout = Duration::from_secs(args.request_timeout);
+    config.max_download_bytes = args.max_download_mib * 1024 * 1024;
     let client = Client::sign_in(config).await.with_context(|| format!("failed to sign in to {label}"))?;
     Ok(Site { client, label, emulator, signing_out: None })
 }
