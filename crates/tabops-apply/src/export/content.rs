@@ -110,28 +110,39 @@ pub fn sniff(path: &Path, kind: ContentKind) -> std::io::Result<FileType> {
 /// The worksheets, dashboards and stories of a `.twb` (or the `.twb` inside a `.twbx`); `None` when the file
 /// cannot be read as a workbook.
 pub fn sheets(path: &Path, file_type: FileType) -> Option<Vec<String>> {
-    let document = match file_type {
+    // A downloaded file is untrusted: never read more than MAX_DOC, nor more than a package entry declares.
+    let mut bytes = Vec::new();
+    match file_type {
         FileType::Twb => {
             let file = std::fs::File::open(path).ok()?;
-            let mut text = String::new();
-            file.take(MAX_DOC).read_to_string(&mut text).ok()?;
-            text
+            let len = file.metadata().ok()?.len();
+            if len > MAX_DOC {
+                return None;
+            }
+            bytes.reserve_exact(usize::try_from(len).ok()?);
+            file.take(MAX_DOC + 1).read_to_end(&mut bytes).ok()?;
+            if bytes.len() as u64 > MAX_DOC {
+                return None;
+            }
         }
         FileType::Twbx => {
             let file = std::fs::File::open(path).ok()?;
             let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).ok()?;
+            tabops_manifest::package::survey(&mut archive).ok()?;
             let index = (0..archive.len()).find(|i| {
                 archive.by_index_raw(*i).is_ok_and(|e| {
                     let name = e.name().to_lowercase();
                     name.ends_with(".twb") && !name.contains('/') && e.size() <= MAX_DOC
                 })
             })?;
-            let mut text = String::new();
-            archive.by_index(index).ok()?.read_to_string(&mut text).ok()?;
-            text
+            let entry = archive.by_index(index).ok()?;
+            let (name, declared) = (entry.name().to_owned(), entry.size());
+            bytes.reserve_exact(usize::try_from(declared).ok()?);
+            tabops_manifest::package::bounded(entry, &name, declared).read_to_end(&mut bytes).ok()?;
         }
         _ => return None,
-    };
+    }
+    let document = String::from_utf8(bytes).ok()?;
     let root = tabops_tableau::xml::parse(&document).ok()?;
     let mut names = Vec::new();
     for (list, item) in [("worksheets", "worksheet"), ("dashboards", "dashboard")] {
