@@ -131,6 +131,58 @@ mod tests {
         assert_eq!(out, vec![7u8; 5000]);
     }
 
+    /// A stored zip whose central directory lists `names`, every entry pointing at the one local header at 0.
+    fn overlapping(names: &[&str], data: &[u8]) -> Vec<u8> {
+        let header = |out: &mut Vec<u8>, name: &str| {
+            out.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0x21, 0]); // version, flags, stored, time, date
+            out.extend_from_slice(&0u32.to_le_bytes()); // crc (never checked: nothing is inflated)
+            out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        };
+        let mut out = 0x0403_4b50u32.to_le_bytes().to_vec();
+        header(&mut out, names[0]);
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(names[0].as_bytes());
+        out.extend_from_slice(data);
+        let start = out.len() as u32;
+        for name in names {
+            out.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+            out.extend_from_slice(&20u16.to_le_bytes());
+            header(&mut out, name);
+            out.extend_from_slice(&[0u8; 12]);
+            out.extend_from_slice(&0u32.to_le_bytes());
+            out.extend_from_slice(name.as_bytes());
+        }
+        let len = out.len() as u32 - start;
+        out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+        out.extend_from_slice(&[0u8; 4]);
+        out.extend_from_slice(&(names.len() as u16).to_le_bytes());
+        out.extend_from_slice(&(names.len() as u16).to_le_bytes());
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&start.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn entries_sharing_one_stream_are_refused_before_inflating() {
+        let one = overlapping(&["a.twb"], b"<workbook/>");
+        survey(&mut zip::ZipArchive::new(Cursor::new(one)).unwrap()).unwrap();
+        let two = overlapping(&["a.twb", "b.hyper"], b"<workbook/>");
+        let err = survey(&mut zip::ZipArchive::new(Cursor::new(two)).unwrap()).unwrap_err();
+        assert!(matches!(&err, PackageError::Overlapping { first, second } if first == "a.twb" && second == "b.hyper"), "{err}");
+    }
+
+    #[test]
+    fn too_many_entries_are_refused() {
+        let names: Vec<String> = (0..=MAX_PACKAGE_ENTRIES).map(|i| format!("e{i}")).collect();
+        let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b""[..])).collect();
+        let bytes = package(&entries);
+        let err = survey(&mut zip::ZipArchive::new(Cursor::new(bytes)).unwrap()).unwrap_err();
+        assert!(matches!(err, PackageError::TooManyEntries { found, .. } if found == MAX_PACKAGE_ENTRIES + 1), "{err}");
+    }
+
     #[test]
     fn an_entry_that_inflates_past_its_declaration_is_refused() {
         let mut out = Vec::new();
