@@ -38,9 +38,13 @@ pub enum ContentError {
         #[source]
         source: quick_xml::Error,
     },
-    #[error("the {side} {file_type} document has more than {limit} attributes on one <{element}> (near byte {position})")]
+    #[error(
+        "the {side} {file_type} document has more than {limit} attributes on one <{element}> (near byte {position})"
+    )]
     TooManyAttributes { side: Side, file_type: &'static str, position: u64, element: String, limit: usize },
-    #[error("the {side} {file_type} document repeats attribute `{attribute}` on one <{element}> (near byte {position})")]
+    #[error(
+        "the {side} {file_type} document repeats attribute `{attribute}` on one <{element}> (near byte {position})"
+    )]
     DuplicateAttribute { side: Side, file_type: &'static str, position: u64, element: String, attribute: String },
     #[error("the {side} {file_type} document has no XML root element")]
     NoRoot { side: Side, file_type: &'static str },

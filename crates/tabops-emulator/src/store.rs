@@ -302,7 +302,8 @@ pub fn load(path: &Path) -> Result<Option<State>, LoadError> {
 /// rebased onto this state file's blob directory; it must not be a symlink or anything but a regular file.
 fn confine_blobs(state: &mut State, path: &Path) -> Result<(), LoadError> {
     let dir = blob_dir_for(path);
-    let contents = state.workbooks.iter_mut().map(|w| &mut w.content).chain(state.datasources.iter_mut().map(|d| &mut d.content));
+    let contents =
+        state.workbooks.iter_mut().map(|w| &mut w.content).chain(state.datasources.iter_mut().map(|d| &mut d.content));
     for content in contents {
         let Some(Blob::File { path: blob, .. }) = &mut content.blob else { continue };
         let refuse = |reason: &'static str| LoadError::Blob { path: path.to_owned(), blob: blob.clone(), reason };

@@ -500,8 +500,11 @@ async fn non_loopback_listen_needs_a_private_token() {
         let err = Emulator::start(config).await.err().expect("refused");
         assert!(err.to_string().contains("not a loopback address"), "{err}");
     }
-    let config =
-        EmulatorConfig { listen: public, pats: vec![("ci".into(), "a-private-secret".into())], ..EmulatorConfig::default() };
+    let config = EmulatorConfig {
+        listen: public,
+        pats: vec![("ci".into(), "a-private-secret".into())],
+        ..EmulatorConfig::default()
+    };
     let emulator = Emulator::start(config).await.expect("a private token may serve other hosts");
     emulator.shutdown().await;
 }
@@ -512,7 +515,8 @@ async fn non_loopback_listen_needs_a_private_token() {
 async fn planted_state_with_foreign_blob_paths_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let state_file = dir.path().join("acme.json");
-    let (emulator, s) = start(EmulatorConfig { state_file: Some(state_file.clone()), ..EmulatorConfig::default() }).await;
+    let (emulator, s) =
+        start(EmulatorConfig { state_file: Some(state_file.clone()), ..EmulatorConfig::default() }).await;
     let (status, text) = s.publish(s.multipart_body(&s.publish_payload("Kept"), TWB.as_bytes())).await;
     assert_eq!(status, 201, "{text}");
     emulator.shutdown().await;

@@ -171,7 +171,10 @@ mod tests {
         survey(&mut zip::ZipArchive::new(Cursor::new(one)).unwrap()).unwrap();
         let two = overlapping(&["a.twb", "b.hyper"], b"<workbook/>");
         let err = survey(&mut zip::ZipArchive::new(Cursor::new(two)).unwrap()).unwrap_err();
-        assert!(matches!(&err, PackageError::Overlapping { first, second } if first == "a.twb" && second == "b.hyper"), "{err}");
+        assert!(
+            matches!(&err, PackageError::Overlapping { first, second } if first == "a.twb" && second == "b.hyper"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -100,7 +100,12 @@ fn local_state_file(state_dir: &Path, content_url: &str) -> anyhow::Result<PathB
     let state_file = local.join(format!("{}.json", content_url.to_lowercase()));
     let confined = state_file.parent() == Some(local.as_path())
         && state_file.file_name().is_some_and(|name| Path::new(name).components().count() == 1);
-    anyhow::ensure!(confined, "the embedded site's state file {} would be outside {}", state_file.display(), local.display());
+    anyhow::ensure!(
+        confined,
+        "the embedded site's state file {} would be outside {}",
+        state_file.display(),
+        local.display()
+    );
     Ok(state_file)
 }
 
