@@ -23,6 +23,17 @@ pub struct Session {
     last_used: Instant,
 }
 
+impl Session {
+    /// Who is signed in, for tying objects to their creator: the PAT (a token is one principal even across its
+    /// re-sign-ins), or the user for a connected-app session.
+    pub fn principal(&self) -> String {
+        match &self.pat_name {
+            Some(pat) => format!("pat:{pat}"),
+            None => format!("user:{}", self.user_id),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Sessions {
     inner: Mutex<HashMap<String, Session>>,

@@ -13,6 +13,10 @@ pub const DEFAULT_PAT_NAME: &str = "tabops";
 /// Secret of the default personal access token (a local, well-known value; the emulator is loopback only).
 pub const DEFAULT_PAT_SECRET: &str = "tabops-local-secret";
 
+/// How long an idle upload session lives by default. Tableau does not document it; an hour is far longer than
+/// any pause between two chunks of a healthy upload.
+pub const DEFAULT_UPLOAD_IDLE: Duration = Duration::from_secs(60 * 60);
+
 /// How an [`crate::Emulator`] is started.
 #[derive(Clone)]
 pub struct EmulatorConfig {
@@ -38,6 +42,12 @@ pub struct EmulatorConfig {
     pub job_duration: Duration,
     /// ... or once it has been polled this many times, whichever comes first.
     pub job_polls: u32,
+    /// Serve the state-changing test hooks (`POST /_emulator/...`: reset stats, expire sessions, stall requests,
+    /// fail jobs). Off by default: anyone who can reach the emulator could use them, without a token.
+    /// `GET /_emulator/stats` is always served.
+    pub test_hooks: bool,
+    /// An upload session (`fileUploads`) not appended to for this long is dropped with its bytes.
+    pub upload_idle: Duration,
 }
 
 impl Default for EmulatorConfig {
@@ -54,11 +64,19 @@ impl Default for EmulatorConfig {
             max_body_bytes: 80 * 1024 * 1024,
             job_duration: Duration::from_millis(300),
             job_polls: 2,
+            test_hooks: false,
+            upload_idle: DEFAULT_UPLOAD_IDLE,
         }
     }
 }
 
 impl EmulatorConfig {
+    /// Whether signing in needs a secret that is not published in this repository: PATs are configured (so the
+    /// default token is not accepted) and none of them has the default secret.
+    pub(crate) fn has_private_token(&self) -> bool {
+        !self.pats.is_empty() && self.pats.iter().all(|(_, secret)| secret != DEFAULT_PAT_SECRET)
+    }
+
     /// The PATs in effect: the configured ones, or the default token.
     pub(crate) fn effective_pats(&self) -> Vec<(String, String)> {
         if self.pats.is_empty() {
@@ -84,6 +102,8 @@ impl fmt::Debug for EmulatorConfig {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("job_duration", &self.job_duration)
             .field("job_polls", &self.job_polls)
+            .field("test_hooks", &self.test_hooks)
+            .field("upload_idle", &self.upload_idle)
             .finish()
     }
 }

@@ -122,6 +122,7 @@ pub fn sheets(path: &Path, file_type: FileType) -> Option<Vec<String>> {
         FileType::Twbx => {
             let file = std::fs::File::open(path).ok()?;
             let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).ok()?;
+            tabops_manifest::package::survey(&mut archive).ok()?;
             let index = (0..archive.len()).find(|i| {
                 archive.by_index_raw(*i).is_ok_and(|e| {
                     let name = e.name().to_lowercase();

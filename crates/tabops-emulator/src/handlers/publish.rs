@@ -101,7 +101,7 @@ pub async fn publish(ctx: &mut Ctx, kind: Kind) -> ApiResult<Reply> {
             blob.remove_file();
             return Err(ApiError::bad_request("A publish cannot have both an uploadSessionId and a file part."));
         }
-        (Some(id), None) => (None, super::uploads::take(&ctx.shared, &id).await?),
+        (Some(id), None) => (None, super::uploads::take(&ctx.shared, &ctx.session, &id).await?),
         (None, Some((name, blob))) => (Some(name), blob),
         (None, None) => return Err(ApiError::bad_request("The publish request has no file part.")),
     };
