@@ -472,8 +472,12 @@ async fn group_minimum_site_role_is_answered_in_the_import_element() {
     assert_eq!(attr(&body, "group", "minimumSiteRole"), None, "{body}");
     let (_, list) = c.get("/groups").await;
     assert!(list.contains(r#"siteRole="Explorer""#) && !list.contains("minimumSiteRole"), "{list}");
-    let (status, body) =
-        c.put(&format!("/groups/{group}"), r#"<tsRequest><group name="Analysts" minimumSiteRole="Viewer" /></tsRequest>"#).await;
+    let (status, body) = c
+        .put(
+            &format!("/groups/{group}"),
+            r#"<tsRequest><group name="Analysts" minimumSiteRole="Viewer" /></tsRequest>"#,
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(attr(&body, "import", "siteRole"), Some("Viewer"));
     // The reference lists the name of Update Group as optional (TSC always sends it): a role-only update keeps it.
@@ -498,8 +502,9 @@ async fn tasks_list_with_repository_type_names_and_create_answers_request_names(
     let project = default_project(&c).await;
     let payload = format!(r#"<tsRequest><datasource name="DS"><project id="{project}" /></datasource></tsRequest>"#);
     let file: &[u8] = b"<datasource><connection class='postgres' server='db'/></datasource>";
-    let (_, body) =
-        c.multipart("/datasources?datasourceType=tds", &payload, Some(("tableau_datasource", "d.tds", file)), true).await;
+    let (_, body) = c
+        .multipart("/datasources?datasourceType=tds", &payload, Some(("tableau_datasource", "d.tds", file)), true)
+        .await;
     let ds = attr(&body, "datasource", "id").expect("ds").to_owned();
     let create = |kind: &str| {
         format!(
@@ -533,12 +538,16 @@ async fn tasks_list_with_repository_type_names_and_create_answers_request_names(
 async fn values_cloud_rejects_are_rejected() {
     let emulator = start().await;
     let c = sign_in(&emulator).await;
-    for role in ["SiteAdministrator", "Interactor", "Publisher", "ReadOnly", "UnlicensedWithPublish", "ViewerWithPublish"] {
-        let (status, body) =
-            c.post("/users", &format!(r#"<tsRequest><user name="{role}@acme.com" siteRole="{role}" /></tsRequest>"#)).await;
+    for role in
+        ["SiteAdministrator", "Interactor", "Publisher", "ReadOnly", "UnlicensedWithPublish", "ViewerWithPublish"]
+    {
+        let (status, body) = c
+            .post("/users", &format!(r#"<tsRequest><user name="{role}@acme.com" siteRole="{role}" /></tsRequest>"#))
+            .await;
         assert_eq!(status, 400, "{role}: {body}");
-        let (status, _) =
-            c.post("/groups", &format!(r#"<tsRequest><group name="G{role}" minimumSiteRole="{role}" /></tsRequest>"#)).await;
+        let (status, _) = c
+            .post("/groups", &format!(r#"<tsRequest><group name="G{role}" minimumSiteRole="{role}" /></tsRequest>"#))
+            .await;
         assert_eq!(status, 400, "{role} as a group's minimum");
     }
     let (status, body) =
@@ -560,7 +569,9 @@ async fn values_cloud_rejects_are_rejected() {
     assert_eq!(status, 400, "{body}");
 
     let task = |schedule: &str| {
-        format!(r#"<tsRequest><extractRefresh type="FullRefresh"><workbook id="{wb}" /></extractRefresh>{schedule}</tsRequest>"#)
+        format!(
+            r#"<tsRequest><extractRefresh type="FullRefresh"><workbook id="{wb}" /></extractRefresh>{schedule}</tsRequest>"#
+        )
     };
     let cases = [
         (

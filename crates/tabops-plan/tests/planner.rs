@@ -283,7 +283,11 @@ fn daily_every_n_hours_differs_from_once_a_day_at_the_same_time() {
     let mut desired = enterprise();
     let live = converged(&desired);
     let once = desired.datasources[0].refresh[0].schedule.clone();
-    let repeating = Schedule { every: Some(Every::Hours(2)), end: Some(TimeOfDay { hour: 20, minute: once.start.minute }), ..once.clone() };
+    let repeating = Schedule {
+        every: Some(Every::Hours(2)),
+        end: Some(TimeOfDay { hour: 20, minute: once.start.minute }),
+        ..once.clone()
+    };
     desired.datasources[0].refresh[0].schedule = repeating.clone();
     let p = plan(&desired, &live, &opts());
     let changed = changed_ids(&p);

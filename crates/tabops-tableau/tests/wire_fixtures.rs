@@ -123,14 +123,20 @@ fn check(name: &str) {
             assert_eq!(daily.intervals[0], Interval::Hours(24));
             assert_eq!(tasks[1].target, Some(TaskTarget::Workbook("8d9eafb0-6666-4f70-b182-4d5e6f708192".into())));
             assert_eq!(tasks[1].consecutive_failed_count, Some(2));
-            assert_eq!(tasks[2].schedule.as_ref().map(|s| s.intervals.clone()), Some(vec![Interval::MonthDay("LastDay".into())]));
+            assert_eq!(
+                tasks[2].schedule.as_ref().map(|s| s.intervals.clone()),
+                Some(vec![Interval::MonthDay("LastDay".into())])
+            );
             let window = tasks[3].schedule.as_ref().expect("schedule");
             assert_eq!((window.intervals[0].clone(), window.end.as_deref()), (Interval::Hours(2), Some("20:00:00")));
             assert_eq!(tasks[4].schedule, None);
         }
         "task_create_incremental.xml" => {
-            let task = RefreshTask::from_element(root.child("extractRefresh").expect("extractRefresh"), root.child("schedule"))
-                .expect("task");
+            let task = RefreshTask::from_element(
+                root.child("extractRefresh").expect("extractRefresh"),
+                root.child("schedule"),
+            )
+            .expect("task");
             assert!(task.is_incremental(), "IncrementalRefresh");
             assert_eq!(task.schedule.map(|s| s.frequency), Some(Frequency::Weekly), "the sibling schedule");
         }

@@ -189,7 +189,9 @@ impl RefreshTask {
     /// `extractType`), the lenient `Incremental`, or the schema's `incremental="true"` attribute.
     pub fn is_incremental(&self) -> bool {
         let by_type = self.refresh_type.as_deref().is_some_and(|t| {
-            ["IncrementExtractTask", "IncrementalRefresh", "Incremental"].iter().any(|name| t.eq_ignore_ascii_case(name))
+            ["IncrementExtractTask", "IncrementalRefresh", "Incremental"]
+                .iter()
+                .any(|name| t.eq_ignore_ascii_case(name))
         });
         by_type || self.incremental == Some(true)
     }
