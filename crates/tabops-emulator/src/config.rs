@@ -38,6 +38,9 @@ pub struct EmulatorConfig {
     pub fault_seed: u64,
     /// Largest accepted request body.
     pub max_body_bytes: u64,
+    /// Largest file a single-request publish (no upload session) may carry. Tableau asks for an upload session
+    /// above 64 MB (REST reference, Publish Workbook/Data Source; TSC `FILESIZE_LIMIT`/`FILESIZE_LIMIT_MB` = 64 MiB).
+    pub max_single_publish_bytes: u64,
     /// A job completes once it is this old ...
     pub job_duration: Duration,
     /// ... or once it has been polled this many times, whichever comes first.
@@ -62,6 +65,7 @@ impl Default for EmulatorConfig {
             fault_rate: 0.0,
             fault_seed: 0,
             max_body_bytes: 80 * 1024 * 1024,
+            max_single_publish_bytes: 64 * 1024 * 1024,
             job_duration: Duration::from_millis(300),
             job_polls: 2,
             test_hooks: false,
@@ -100,6 +104,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("fault_rate", &self.fault_rate)
             .field("fault_seed", &self.fault_seed)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_single_publish_bytes", &self.max_single_publish_bytes)
             .field("job_duration", &self.job_duration)
             .field("job_polls", &self.job_polls)
             .field("test_hooks", &self.test_hooks)

@@ -175,6 +175,28 @@ async fn boundary_oversized_bodies_get_413_and_change_nothing() {
     assert_eq!(before, s.snapshot().await);
 }
 
+/// A single-request publish whose file is over the single-request limit (64 MB on Tableau Cloud: REST reference,
+/// TSC `FILESIZE_LIMIT`) gets 413 and changes nothing; one at the limit is published.
+#[tokio::test]
+async fn boundary_single_request_publish_over_the_limit_gets_413() {
+    assert_eq!(EmulatorConfig::default().max_single_publish_bytes, 64 * 1024 * 1024);
+    let config = EmulatorConfig { max_single_publish_bytes: 4096, ..EmulatorConfig::default() };
+    let (_emulator, s) = start(config).await;
+    let before = s.snapshot().await;
+    let file = |size: usize| {
+        let mut twb = TWB.to_owned();
+        twb.push_str(&format!("<!--{}-->", "x".repeat(size - TWB.len() - 7)));
+        assert_eq!(twb.len(), size);
+        twb
+    };
+    let (status, text) = s.publish(s.multipart_body(&s.publish_payload("Big"), file(4097).as_bytes())).await;
+    assert_eq!((status, error_code(&text).as_str()), (413, "413000"), "{text}");
+    assert!(text.contains("upload session"), "{text}");
+    assert_eq!(before, s.snapshot().await);
+    let (status, text) = s.publish(s.multipart_body(&s.publish_payload("Fits"), file(4096).as_bytes())).await;
+    assert_eq!(status, 201, "{text}");
+}
+
 /// Broken multipart publishes get 400 and change nothing.
 #[tokio::test]
 async fn boundary_malformed_multipart_gets_400_and_changes_nothing() {
