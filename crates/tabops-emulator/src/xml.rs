@@ -119,9 +119,14 @@ impl Elem {
 }
 
 /// Whether `child` of `parent` is one item of a list (rendered as an array in JSON even when alone): the
-/// children of plural container elements, and the grantee entries of a permissions document.
+/// children of plural container elements, and the grantee entries of a permissions document. Elements whose
+/// name ends in `s` without being lists (`credentials`, `granteeCapabilities`, `frequencyDetails`, …) are not.
 fn is_list_item(parent: &str, child: &str) -> bool {
-    (parent.ends_with('s') && !matches!(parent, "credentials" | "permissions" | "contentsCounts"))
+    (parent.ends_with('s')
+        && !matches!(
+            parent,
+            "credentials" | "permissions" | "contentsCounts" | "granteeCapabilities" | "frequencyDetails"
+        ))
         || child == "granteeCapabilities"
 }
 
@@ -372,6 +377,15 @@ mod tests {
         let tags = Elem::new("tags").child(Elem::new("tag").attr("label", "x"));
         assert_eq!(tags.to_json_named(), serde_json::json!({"tags": {"tag": [{"label": "x"}]}}));
         assert_eq!(Elem::new("projects").to_json_named(), serde_json::json!({"projects": {}}));
+        let grant = Elem::new("permissions").child(
+            Elem::new("granteeCapabilities")
+                .child(Elem::new("group").attr("id", "g"))
+                .child(Elem::new("capabilities").child(Elem::new("capability").attr("name", "Read"))),
+        );
+        assert_eq!(
+            grant.to_json_named(),
+            serde_json::json!({"permissions": {"granteeCapabilities": [{"group": {"id": "g"}, "capabilities": {"capability": [{"name": "Read"}]}}]}})
+        );
     }
 
     #[test]
