@@ -34,6 +34,10 @@ pub struct SiteArgs {
     /// unknown is read back first).
     #[arg(long, env = "TABOPS_REQUEST_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
     pub request_timeout: u64,
+    /// Seconds tabops may wait, per request, when Tableau throttles it (429 with Retry-After). A longer wait
+    /// stops the command with a message naming it, instead of retrying before Tableau would accept the request.
+    #[arg(long, env = "TABOPS_MAX_RETRY_WAIT", default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=86_400), global = true)]
+    pub max_retry_wait: u64,
     /// Directory for local state: the embedded site and the default audit log.
     #[arg(long, env = "TABOPS_DIR", default_value = ".tabops", global = true)]
     pub state_dir: PathBuf,
@@ -140,6 +144,7 @@ pub async fn connect(args: &SiteArgs, target: &SiteTarget) -> anyhow::Result<Sit
     config.allow_insecure_http = args.allow_insecure_http;
     config.job_timeout = Duration::from_secs(600);
     config.timeout = Duration::from_secs(args.request_timeout);
+    config.retry.max_retry_wait = Duration::from_secs(args.max_retry_wait);
     let client = Client::sign_in(config).await.with_context(|| format!("failed to sign in to {label}"))?;
     Ok(Site { client, label, emulator, signing_out: None })
 }
