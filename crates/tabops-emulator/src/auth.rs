@@ -39,13 +39,7 @@ impl Sessions {
     }
 
     /// Open a session; a PAT's earlier sessions end (one session per PAT, as on Tableau Cloud).
-    fn open(
-        &self,
-        user_id: String,
-        site_id: String,
-        pat_name: Option<String>,
-        scopes: Option<Vec<String>>,
-    ) -> String {
+    fn open(&self, user_id: String, site_id: String, pat_name: Option<String>, scopes: Option<Vec<String>>) -> String {
         let token: String = rand::rng().sample_iter(&Alphanumeric).take(32).map(char::from).collect();
         let mut sessions = self.lock();
         if let Some(pat) = &pat_name {

@@ -120,7 +120,9 @@ async fn a_jwt_session_gets_401002_for_a_method_outside_its_scopes() {
     let (token, base) = session(&["tableau:content:read"]).await;
     let list = http.get(format!("{base}/projects")).header("x-tableau-auth", &token).send().await.expect("list");
     assert_eq!(list.status().as_u16(), 200, "content:read lists projects");
-    for (method, path) in [("POST", "/projects"), ("GET", "/users"), ("GET", "/groups"), ("GET", "/tasks/extractRefreshes")] {
+    for (method, path) in
+        [("POST", "/projects"), ("GET", "/users"), ("GET", "/groups"), ("GET", "/tasks/extractRefreshes")]
+    {
         let mut request = http
             .request(method.parse().expect("method"), format!("{base}{path}"))
             .header("x-tableau-auth", &token)

@@ -208,7 +208,7 @@ pub(crate) fn human_duration(d: Duration) -> String {
     if secs >= 3600 {
         let (h, m) = (secs / 3600, (secs % 3600) / 60);
         if m == 0 { format!("{h} h") } else { format!("{h} h {m} min") }
-    } else if secs >= 60 && secs % 60 == 0 {
+    } else if secs >= 60 && secs.is_multiple_of(60) {
         format!("{} min", secs / 60)
     } else if secs >= 60 {
         format!("{} min {} s", secs / 60, secs % 60)

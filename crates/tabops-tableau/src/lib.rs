@@ -21,9 +21,9 @@ pub mod xml;
 
 pub use client::{Client, PublishFileType, PublishMode, PublishRequest, PublishedItem, TagTarget};
 pub use config::{
-    ClientConfig, Credentials, DEFAULT_API_VERSION, DEFAULT_CHUNK_SIZE, DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRY_WAIT,
-    DEFAULT_UPLOAD_THRESHOLD, MAX_CONCURRENCY, RetryPolicy, check_server_url, default_scopes,
-    READ_SCOPES, EXPORT_SCOPES, APPLY_SCOPES,
+    APPLY_SCOPES, ClientConfig, Credentials, DEFAULT_API_VERSION, DEFAULT_CHUNK_SIZE, DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_RETRY_WAIT, DEFAULT_UPLOAD_THRESHOLD, EXPORT_SCOPES, MAX_CONCURRENCY, READ_SCOPES, RetryPolicy,
+    check_server_url, default_scopes,
 };
 pub use error::{Error, Result};
 pub use models::*;

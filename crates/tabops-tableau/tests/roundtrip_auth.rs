@@ -71,14 +71,13 @@ async fn requests_after_sign_out_fail_without_re_sign_in() {
 
 #[tokio::test]
 async fn connected_app_jwt_sign_in() {
-    let emu =
-        common::emulator_with(EmulatorConfig {
-            jwt_secret: Some("app-secret-value".into()),
-            jwt_client_id: Some("client-123".into()),
-            jwt_secret_id: Some("secret-456".into()),
-            ..Default::default()
-        })
-        .await;
+    let emu = common::emulator_with(EmulatorConfig {
+        jwt_secret: Some("app-secret-value".into()),
+        jwt_client_id: Some("client-123".into()),
+        jwt_secret_id: Some("secret-456".into()),
+        ..Default::default()
+    })
+    .await;
     let mut config = ClientConfig::new(
         emu.url().parse().expect("url"),
         DEFAULT_SITE,

@@ -38,8 +38,12 @@ async fn retry_after_is_honoured_in_full_within_the_budget() {
         let emu =
             common::emulator_with(EmulatorConfig { fault_rate: 1.0, fault_seed: seed, ..Default::default() }).await;
         let mut config = common::config(&emu);
-        config.retry =
-            RetryPolicy { max_attempts: 2, base_delay: Duration::from_millis(1), max_delay: Duration::from_secs(3), ..RetryPolicy::default() };
+        config.retry = RetryPolicy {
+            max_attempts: 2,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_secs(3),
+            ..RetryPolicy::default()
+        };
         let started = Instant::now();
         let err = Client::sign_in(config).await.expect_err("all attempts fault");
         let elapsed = started.elapsed();
@@ -69,7 +73,11 @@ async fn retry_after_is_honoured_in_full_within_the_budget() {
 /// once, with an error that names the wait and the flag that raises the budget.
 #[tokio::test]
 async fn a_retry_after_beyond_the_budget_stops_at_once_naming_the_wait() {
-    let server = scripted(vec![throttled("1740", "Too many requests for 'api.rest.refresh_extracts'. Please retry after 29 minutes.")]).await;
+    let server = scripted(vec![throttled(
+        "1740",
+        "Too many requests for 'api.rest.refresh_extracts'. Please retry after 29 minutes.",
+    )])
+    .await;
     let started = Instant::now();
     let err = Client::sign_in(server.config()).await.expect_err("throttled");
     assert!(started.elapsed() < Duration::from_secs(2), "no waiting, no early retries: {:?}", started.elapsed());
@@ -112,10 +120,14 @@ async fn the_retry_budget_covers_the_sum_of_the_waits_of_one_call() {
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_millis(1950) && elapsed < Duration::from_secs(4), "{elapsed:?}");
     assert_eq!(server.requests(), 3);
-    assert!(matches!(&err, Error::Throttled { wait, budget, .. } if *wait == Duration::from_secs(1) && *budget == Duration::from_millis(500)), "{err:?}");
+    assert!(
+        matches!(&err, Error::Throttled { wait, budget, .. } if *wait == Duration::from_secs(1) && *budget == Duration::from_millis(500)),
+        "{err:?}"
+    );
 }
 
 /// A canned HTTP response.
+#[derive(Clone)]
 struct Canned {
     status: &'static str,
     headers: Vec<(String, String)>,
@@ -161,7 +173,11 @@ impl Scripted {
             "acme",
             tabops_tableau::Credentials::Pat { name: "n".into(), secret: tabops_tableau::Secret::new("s") },
         );
-        config.retry = RetryPolicy { base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(50), ..RetryPolicy::default() };
+        config.retry = RetryPolicy {
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(50),
+            ..RetryPolicy::default()
+        };
         config
     }
 }
@@ -176,8 +192,7 @@ async fn scripted(responses: Vec<Canned>) -> Scripted {
         loop {
             let Ok((mut stream, _)) = listener.accept().await else { return };
             let seen = std::sync::Arc::clone(&seen);
-            let responses: Vec<(String, Vec<(String, String)>, String)> =
-                responses.iter().map(|c| (c.status.to_owned(), c.headers.clone(), c.body.clone())).collect();
+            let responses = responses.clone();
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 loop {
@@ -206,7 +221,7 @@ async fn scripted(responses: Vec<Canned>) -> Scripted {
                     }
                     buf.drain(..header_end + length);
                     let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let (status, headers, body) = &responses[n.min(responses.len() - 1)];
+                    let Canned { status, headers, body } = &responses[n.min(responses.len() - 1)];
                     let mut out = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\n", body.len());
                     for (k, v) in headers {
                         out.push_str(&format!("{k}: {v}\r\n"));

@@ -340,7 +340,8 @@ impl Client {
             }));
         }
         drop(permit);
-        let header_wait = response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after_header);
+        let header_wait =
+            response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after_header);
         let body = response.bytes().await.unwrap_or_default();
         self.inner.stats.bytes_down(body.len() as u64);
         if call.method == Method::DELETE && status == StatusCode::NOT_FOUND && attempt > 1 {
