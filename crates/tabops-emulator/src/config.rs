@@ -28,6 +28,11 @@ pub struct EmulatorConfig {
     pub pats: Vec<(String, String)>,
     /// HS256 secret for connected-app JWT sign-in; `None` disables JWT sign-in.
     pub jwt_secret: Option<String>,
+    /// The connected app's client id: a JWT's `iss` must equal it (`None`: any issuer is accepted).
+    pub jwt_client_id: Option<String>,
+    /// The id of the connected app's secret: a JWT header's `kid` must equal it (`None`: any `kid` is accepted,
+    /// but one must be present).
+    pub jwt_secret_id: Option<String>,
     /// JSON file the site is loaded from at start and saved to (atomically) on writes and shutdown.
     pub state_file: Option<PathBuf>,
     /// Delay added to every API request.
@@ -60,6 +65,8 @@ impl Default for EmulatorConfig {
             site: DEFAULT_SITE.to_owned(),
             pats: Vec::new(),
             jwt_secret: None,
+            jwt_client_id: None,
+            jwt_secret_id: None,
             state_file: None,
             latency: Duration::ZERO,
             fault_rate: 0.0,
@@ -99,6 +106,8 @@ impl fmt::Debug for EmulatorConfig {
             .field("site", &self.site)
             .field("pats", &pat_names)
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<redacted>"))
+            .field("jwt_client_id", &self.jwt_client_id)
+            .field("jwt_secret_id", &self.jwt_secret_id)
             .field("state_file", &self.state_file)
             .field("latency", &self.latency)
             .field("fault_rate", &self.fault_rate)

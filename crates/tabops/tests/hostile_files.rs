@@ -273,6 +273,7 @@ fn zip_bomb_on_the_site_is_refused_by_export_in_bounded_memory() {
             connections: Vec::new(),
             mode: tabops_tableau::PublishMode::CreateNew,
             as_job: false,
+            expected: None,
         };
         client.publish_workbook(&request).await.unwrap();
         let _ = client.sign_out().await;

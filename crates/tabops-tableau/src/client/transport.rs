@@ -219,6 +219,11 @@ impl Client {
     }
 
     async fn execute(&self, call: &Call, stream: bool) -> Result<Reply> {
+        // A connected app's JWT that lacks the method's scope makes Tableau answer 401002 (the same code as an
+        // expired session): say which scope is missing instead of signing in again and failing the same way.
+        if let Some(scope) = crate::auth::missing_scope(&self.inner.config.credentials, &call.method, call.route) {
+            return Err(Error::MissingScope { operation: call.operation.clone(), scope: scope.to_owned() });
+        }
         let mut re_signed = false;
         loop {
             let generation = self.inner.session.read().await.generation;
@@ -246,12 +251,26 @@ impl Client {
             .with_max_times(policy.max_attempts.saturating_sub(1))
             .with_jitter();
         let attempts = AtomicUsize::new(0);
-        let max_delay = policy.max_delay;
+        // Server-requested waits are honoured exactly while they fit in the budget; a wait that does not fit
+        // stops the call (recorded here, turned into `Error::Throttled` below) instead of retrying too early.
+        let budget = policy.max_retry_wait;
+        // (waited so far, the wait that did not fit)
+        let waits = std::sync::Mutex::new((Duration::ZERO, None::<Duration>));
         let result = (|| async { self.attempt(call, stream, attempts.fetch_add(1, Ordering::SeqCst) + 1).await })
             .retry(backoff)
             .when(|e: &AttemptError| e.retry)
-            .adjust(move |e: &AttemptError, delay| match (delay, e.retry_after) {
-                (Some(_), Some(asked)) => Some(asked.min(max_delay)),
+            .adjust(|e: &AttemptError, delay| match (delay, e.retry_after) {
+                (Some(_), Some(asked)) => {
+                    let mut waits = waits.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let total = waits.0.saturating_add(asked);
+                    if total > budget {
+                        waits.1 = Some(asked);
+                        None
+                    } else {
+                        waits.0 = total;
+                        Some(asked)
+                    }
+                }
                 (delay, _) => delay,
             })
             .notify(|e: &AttemptError, delay| {
@@ -260,7 +279,16 @@ impl Client {
                 tracing::debug!(operation = %call.operation, ?delay, error = %e.error, "retrying after transient failure");
             })
             .await;
-        result.map_err(|e| e.error)
+        let (waited, refused) = *waits.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        result.map_err(|e| match refused {
+            Some(wait) => Error::Throttled {
+                operation: call.operation.clone(),
+                wait,
+                budget: budget.saturating_sub(waited),
+                source: Box::new(e.error),
+            },
+            None => e.error,
+        })
     }
 
     fn url(&self, call: &Call) -> Result<url::Url> {
@@ -361,12 +389,8 @@ impl Client {
             }));
         }
         drop(permit);
-        let header_wait = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let header_wait =
+            response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after_header);
         let body = match read_limited(response, MAX_ERROR_BODY).await {
             Ok(Ok(body) | Err(body)) => body,
             Err(_) => Bytes::new(),
@@ -454,6 +478,17 @@ pub(crate) fn api_error(operation: &str, status: StatusCode, body: &[u8], header
             body_excerpt: text.chars().take(200).collect(),
         },
     }
+}
+
+/// A `Retry-After` header value: delay-seconds, or an HTTP-date (RFC 9110 §10.2.3), as the wait from now.
+pub(crate) fn parse_retry_after_header(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
+    let wait = at - time::OffsetDateTime::now_utc();
+    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
 }
 
 /// Parses "Please retry after 29 minutes." / "retry after 5 seconds" from a 429 detail.

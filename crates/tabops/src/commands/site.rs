@@ -38,6 +38,10 @@ pub struct SiteArgs {
     /// partial file removed. Default 25 GiB, the most Tableau Cloud says one workbook or data source should be.
     #[arg(long, env = "TABOPS_MAX_DOWNLOAD_MIB", default_value_t = 25 * 1024, value_parser = clap::value_parser!(u64).range(1..=1024 * 1024), global = true)]
     pub max_download_mib: u64,
+    /// Seconds tabops may wait, per request, when Tableau throttles it (429 with Retry-After). A longer wait
+    /// stops the command with a message naming it, instead of retrying before Tableau would accept the request.
+    #[arg(long, env = "TABOPS_MAX_RETRY_WAIT", default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=86_400), global = true)]
+    pub max_retry_wait: u64,
     /// Directory for local state: the embedded site and the default audit log.
     #[arg(long, env = "TABOPS_DIR", default_value = ".tabops", global = true)]
     pub state_dir: PathBuf,
@@ -172,6 +176,7 @@ pub async fn connect(args: &SiteArgs, target: &SiteTarget) -> anyhow::Result<Sit
     config.job_timeout = Duration::from_secs(600);
     config.timeout = Duration::from_secs(args.request_timeout);
     config.max_download_bytes = args.max_download_mib * 1024 * 1024;
+    config.retry.max_retry_wait = Duration::from_secs(args.max_retry_wait);
     let client = Client::sign_in(config).await.with_context(|| format!("failed to sign in to {label}"))?;
     Ok(Site { client, label, emulator, signing_out: None })
 }
