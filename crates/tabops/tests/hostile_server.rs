@@ -257,7 +257,8 @@ fn run_tabops(server: &HostileServer, dir: &Path, args: &[&str], extra_env: &[(&
 /// Exit 1 (not a signal), an `error:` line containing `phrase`, under 300 MB and the time bound.
 #[track_caller]
 fn assert_clean_refusal(run: &Watched, phrase: &str) {
-    eprintln!("figures: exit {:?}, peak RSS {} kB, {:?}", run.code, run.peak_rss_kb, run.elapsed);
+    let error = run.stderr.lines().map(str::trim).collect::<Vec<_>>().join(" | ");
+    eprintln!("figures: exit {:?}, peak RSS {} kB, {:?}: {error}", run.code, run.peak_rss_kb, run.elapsed);
     assert_eq!(run.code, Some(1), "expected a clean exit 1 (None = killed by a signal)\n{}", run.stderr);
     assert!(run.stderr.lines().any(|l| l.starts_with("error:")), "no `error:` line:\n{}", run.stderr);
     assert!(run.stderr.contains(phrase), "expected `{phrase}` in:\n{}", run.stderr);
