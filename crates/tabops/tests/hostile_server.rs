@@ -490,3 +490,45 @@ fn export_stops_a_download_over_the_size_limit_and_removes_the_partial_file() {
         assert!(server.writes().is_empty(), "{:?}", server.writes());
     }
 }
+
+/// The honest counterpart: a server that serves pages of 100 (not the 1,000 asked for) with 2,500 users gets all
+/// 25 pages requested, each once, never more than 16 at a time (the sliding window), and `plan` succeeds.
+#[test]
+fn an_honest_list_of_many_pages_is_read_whole_in_a_bounded_window() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let (now, most) = (Arc::clone(&in_flight), Arc::clone(&peak));
+    let server = HostileServer::start(move |method, path| {
+        if !is_list(method, path, "users") {
+            return None;
+        }
+        let current = now.fetch_add(1, Ordering::SeqCst) + 1;
+        most.fetch_max(current, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(30));
+        let page: u64 = path.split("pageNumber=").nth(1).and_then(|p| p.split('&').next()?.parse().ok()).unwrap_or(1);
+        let items: String = (0..100)
+            .map(|i| {
+                let n = (page - 1) * 100 + i;
+                format!(r#"<user id="u{n}" name="user{n}@acme.com" siteRole="Viewer"/>"#)
+            })
+            .collect();
+        now.fetch_sub(1, Ordering::SeqCst);
+        Some(Reply::Xml(list_page("users", page, 100, 2500, &items)))
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = manifest(dir.path());
+    let run = run_tabops(&server, dir.path(), &["plan", "-f", manifest.to_str().unwrap()], &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let mut pages: Vec<u64> = server
+        .seen()
+        .iter()
+        .filter(|s| is_list(&s.method, &s.path, "users"))
+        .filter_map(|s| s.path.split("pageNumber=").nth(1)?.split('&').next()?.parse().ok())
+        .collect();
+    pages.sort_unstable();
+    assert_eq!(pages, (1..=25).collect::<Vec<u64>>(), "every page exactly once");
+    let peak = peak.load(Ordering::SeqCst);
+    assert!((2..=16).contains(&peak), "pages in flight at once: {peak}");
+    assert!(run.peak_rss_kb < MAX_RSS_KB);
+}
