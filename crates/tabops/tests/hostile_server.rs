@@ -532,3 +532,28 @@ fn an_honest_list_of_many_pages_is_read_whole_in_a_bounded_window() {
     assert!((2..=16).contains(&peak), "pages in flight at once: {peak}");
     assert!(run.peak_rss_kb < MAX_RSS_KB);
 }
+
+/// `plan` and `drift` build project paths from the same lying parents: they finish (the cycle's projects get a
+/// path each, walked once) instead of looping, and report the site as it is.
+#[test]
+fn plan_and_drift_finish_on_project_parents_that_form_a_cycle() {
+    for (command, expected) in [("plan", 0), ("drift", 2)] {
+        let server = HostileServer::start(|method, path| {
+            is_list(method, path, "projects").then(|| {
+                Reply::Xml(list_page(
+                    "projects",
+                    1,
+                    1000,
+                    3,
+                    r#"<project id="p-a" name="A" parentProjectId="p-b"/><project id="p-b" name="B" parentProjectId="p-c"/><project id="p-c" name="C" parentProjectId="p-a"/>"#,
+                ))
+            })
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = manifest(dir.path());
+        let run = run_tabops(&server, dir.path(), &[command, "-f", manifest.to_str().unwrap()], &[]);
+        assert_eq!(run.code, Some(expected), "{command}\n{}", run.stderr);
+        assert!(run.peak_rss_kb < MAX_RSS_KB);
+        assert!(server.writes().is_empty());
+    }
+}
