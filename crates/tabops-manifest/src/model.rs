@@ -795,6 +795,11 @@ pub struct UserSpec {
     pub name: String,
     pub site_role: Option<SiteRole>,
     pub auth_setting: Option<AuthSetting>,
+    /// The name of the site's authentication configuration the user signs in with (`idpConfigurationId` on the
+    /// wire, resolved against the live site by the planner). Never set together with `auth_setting`.
+    /// Skipped when unset, so the digests of users that do not name one are what they were before it existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_provider: Option<String>,
     pub full_name: Option<String>,
     pub email: Option<String>,
 }

@@ -181,6 +181,9 @@ pub enum Operation {
         name: String,
         site_role: SiteRole,
         auth_setting: Option<AuthSetting>,
+        /// `idpConfigurationId` of the manifest's `identity_provider` (sent instead of `authSetting`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        idp_configuration_id: Option<String>,
         full_name: Option<String>,
         email: Option<String>,
     },
@@ -188,6 +191,8 @@ pub enum Operation {
         user: String,
         site_role: Option<SiteRole>,
         auth_setting: Option<AuthSetting>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        idp_configuration_id: Option<String>,
         full_name: Option<String>,
         email: Option<String>,
     },
