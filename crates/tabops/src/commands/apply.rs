@@ -168,11 +168,12 @@ async fn saved_plan(args: &ApplyArgs, file: &std::path::Path) -> anyhow::Result<
 /// only show `${env:NAME}`), so this is the first point that needs them, and it comes before the first write.
 fn require_secrets(plan: &Plan) -> anyhow::Result<()> {
     let mut missing: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
-    let lookup = |name: &str| std::env::var(name).ok();
+    // Empty counts as unset, as in the manifest loader (GitHub expands an undefined secret to "").
+    let lookup = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
     for action in plan.changes() {
         let tabops_plan::plan::Operation::Publish(publish) = &action.operation else { continue };
         for password in publish.connections.iter().filter_map(|c| c.password.as_ref()) {
-            if password.resolve(lookup).is_none() {
+            if password.resolve(lookup).is_none_or(|secret| secret.expose().is_empty()) {
                 let reference = password.reference();
                 let name = reference.strip_prefix("${env:").and_then(|r| r.strip_suffix('}')).unwrap_or(&reference);
                 missing
