@@ -50,7 +50,9 @@ impl SecretRef {
     /// `None` when the reference names no variable or the variable is not set.
     pub fn resolve(&self, lookup: impl Fn(&str) -> Option<String>) -> Option<Secret> {
         match self {
-            SecretRef::Resolved(secret) => Some(secret.clone()),
+            SecretRef::Resolved(secret) if secret.is_resolved() => Some(secret.clone()),
+            // Loaded while its variable was unset (a plan made without secrets): read the variable now.
+            SecretRef::Resolved(_) => Secret::resolve(&self.reference(), lookup),
             SecretRef::Reference(reference) => Secret::resolve(reference, lookup),
         }
     }
