@@ -57,8 +57,26 @@ impl Credentials {
         Self::from_lookup(|key| std::env::var(key).ok())
     }
 
+    /// Like [`Credentials::from_env`], but a connected app asks only for the scopes `access` needs (least
+    /// privilege: a `plan` or `drift` job's token cannot write) unless `TABLEAU_CONNECTED_APP_SCOPES` is set.
+    pub fn from_env_for(access: Access) -> Result<Credentials> {
+        Self::from_lookup_for(|key| std::env::var(key).ok(), access)
+    }
+
     /// Like [`Credentials::from_env`] with an explicit variable lookup (for tests and embedding).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Credentials> {
+        Self::lookup_with_default(lookup, default_scopes)
+    }
+
+    /// Like [`Credentials::from_env_for`] with an explicit variable lookup.
+    pub fn from_lookup_for(lookup: impl Fn(&str) -> Option<String>, access: Access) -> Result<Credentials> {
+        Self::lookup_with_default(lookup, || access.scopes())
+    }
+
+    fn lookup_with_default(
+        lookup: impl Fn(&str) -> Option<String>,
+        default: impl FnOnce() -> Vec<String>,
+    ) -> Result<Credentials> {
         let get = |key: &str| lookup(key).filter(|v| !v.is_empty());
         if let (Some(name), Some(secret)) = (get("TABLEAU_PAT_NAME"), get("TABLEAU_PAT_SECRET")) {
             return Ok(Credentials::Pat { name, secret: Secret::new(secret) });
@@ -72,7 +90,7 @@ impl Credentials {
         if let (Some(client_id), Some(secret_id), Some(secret_value), Some(username)) = app {
             let scopes = get("TABLEAU_CONNECTED_APP_SCOPES")
                 .map(|s| s.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect())
-                .unwrap_or_else(default_scopes);
+                .unwrap_or_else(default);
             return Ok(Credentials::ConnectedApp {
                 client_id,
                 secret_id,
@@ -103,6 +121,15 @@ pub const READ_SCOPES: &[&str] = &[
 
 /// What `tabops export` needs beyond [`READ_SCOPES`]: downloading the content files.
 pub const EXPORT_SCOPES: &[&str] = &["tableau:workbooks:download", "tableau:datasources:download"];
+
+/// What `tabops export` needs beyond [`EXPORT_SCOPES`] when it adopts the site (the default): writing and replacing
+/// the checksum marker tags.
+pub const ADOPT_SCOPES: &[&str] = &[
+    "tableau:workbook_tags:update",
+    "tableau:workbook_tags:delete",
+    "tableau:datasource_tags:update",
+    "tableau:datasource_tags:delete",
+];
 
 /// What `tabops apply` needs beyond [`READ_SCOPES`]: every write the executor can make, and reading and
 /// cancelling the refresh jobs it starts.
@@ -143,6 +170,32 @@ pub const APPLY_SCOPES: &[&str] = &[
 /// [`crate::Error::MissingScope`] naming the scope.
 pub fn default_scopes() -> Vec<String> {
     READ_SCOPES.iter().chain(EXPORT_SCOPES).chain(APPLY_SCOPES).map(|s| (*s).to_owned()).collect()
+}
+
+/// What a command does to a site, and so which connected-app scopes it asks for by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// `plan` and `drift`: [`READ_SCOPES`].
+    Read,
+    /// `export --no-adopt`: [`READ_SCOPES`] and [`EXPORT_SCOPES`].
+    Export,
+    /// `export` (adopting the site): [`READ_SCOPES`], [`EXPORT_SCOPES`] and [`ADOPT_SCOPES`].
+    ExportAndAdopt,
+    /// `apply`: [`READ_SCOPES`] and [`APPLY_SCOPES`].
+    Apply,
+}
+
+impl Access {
+    /// The scopes of every method this kind of command calls, no more.
+    pub fn scopes(self) -> Vec<String> {
+        let extra: &[&[&str]] = match self {
+            Access::Read => &[],
+            Access::Export => &[EXPORT_SCOPES],
+            Access::ExportAndAdopt => &[EXPORT_SCOPES, ADOPT_SCOPES],
+            Access::Apply => &[APPLY_SCOPES],
+        };
+        READ_SCOPES.iter().chain(extra.iter().copied().flatten()).map(|s| (*s).to_owned()).collect()
+    }
 }
 
 /// Default budget for the waits Tableau asks for with `Retry-After` during one call (5 minutes).
@@ -274,6 +327,42 @@ mod tests {
         assert!(err.to_string().contains("plain HTTP"));
         assert!(check_server_url(&url("http://example.com"), true).is_ok());
         assert!(check_server_url(&url("ftp://example.com"), true).is_err());
+    }
+
+    #[test]
+    fn each_command_asks_a_connected_app_for_only_the_scopes_it_needs() {
+        let app = |key: &str| match key {
+            "TABLEAU_CONNECTED_APP_CLIENT_ID" => Some("c".to_owned()),
+            "TABLEAU_CONNECTED_APP_SECRET_ID" => Some("i".to_owned()),
+            "TABLEAU_CONNECTED_APP_SECRET_VALUE" => Some("v".to_owned()),
+            "TABLEAU_USERNAME" => Some("u".to_owned()),
+            _ => None,
+        };
+        let scopes = |access| match Credentials::from_lookup_for(app, access).expect("app") {
+            Credentials::ConnectedApp { scopes, .. } => scopes,
+            Credentials::Pat { .. } => unreachable!("no PAT variables"),
+        };
+        let read = scopes(Access::Read);
+        assert_eq!(read, READ_SCOPES.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
+        assert!(read.iter().all(|s| s.ends_with(":read")), "plan and drift cannot write: {read:?}");
+        let export = scopes(Access::Export);
+        assert!(export.iter().all(|s| s.ends_with(":read") || s.ends_with(":download")), "{export:?}");
+        let adopt = scopes(Access::ExportAndAdopt);
+        assert!(adopt.iter().all(|s| export.contains(s) || s.contains("_tags:")), "adoption only tags: {adopt:?}");
+        let apply = scopes(Access::Apply);
+        assert!(!apply.iter().any(|s| s.ends_with(":download")), "apply downloads nothing: {apply:?}");
+        let mut union: Vec<String> = adopt.into_iter().chain(apply).collect();
+        union.sort();
+        union.dedup();
+        let mut defaults = default_scopes();
+        defaults.sort();
+        assert_eq!(union, defaults, "together the commands need exactly the default scopes");
+        // The variable still wins.
+        let narrowed = Credentials::from_lookup_for(
+            |key| if key == "TABLEAU_CONNECTED_APP_SCOPES" { Some("tableau:content:read".into()) } else { app(key) },
+            Access::Apply,
+        );
+        assert!(matches!(narrowed, Ok(Credentials::ConnectedApp { scopes, .. }) if scopes == ["tableau:content:read"]));
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! A connected app with exactly the scopes tabops requests by default runs the whole workflow (apply, drift,
-//! export) against an emulator that validates the JWT and enforces each method's scope as Tableau Cloud does;
+//! A connected app with the scopes each command requests by default (its own calls' scopes, no more) runs the
+//! whole workflow (apply, drift, export) against an emulator that validates the JWT and enforces each method's scope as Tableau Cloud does;
 //! a connected app limited to the read scopes can plan and drift, and its apply stops naming the missing scope.
 
 use std::path::Path;

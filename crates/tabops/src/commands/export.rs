@@ -16,6 +16,7 @@ use clap::Args;
 use tabops_apply::audit::AuditLog;
 use tabops_apply::export::{self, ExportOptions};
 use tabops_manifest::model::ProjectPath;
+use tabops_tableau::Access;
 
 use super::ExitStatus;
 use super::site::{self, SiteArgs};
@@ -53,7 +54,8 @@ pub struct ExportArgs {
 
 pub async fn run(args: ExportArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     let target = site::resolve_target(&args.site, None);
-    let site = site::connect(&args.site, &target).await?;
+    let access = if args.no_adopt { Access::Export } else { Access::ExportAndAdopt };
+    let site = site::connect(&args.site, &target, access).await?;
     let options = ExportOptions {
         out: args.out.clone(),
         projects: args.projects.iter().map(|p| ProjectPath::parse(p)).collect(),

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use tabops_manifest::{LoadError, LoadOptions, Loaded};
 use tabops_plan::{Plan, PlanOptions};
+use tabops_tableau::Access;
 
 use super::site::{self, Site, SiteArgs};
 use crate::errors::Hint;
@@ -179,7 +180,11 @@ pub async fn prepare(
         },
     };
     let target = site::resolve_target(site_args, Some(&loaded.desired.site));
-    let mut site = site::connect(site_args, &target).await?;
+    let access = match session {
+        Session::Keep => Access::Apply,
+        Session::SignOutAfterRead => Access::Read,
+    };
+    let mut site = site::connect(site_args, &target, access).await?;
     match read_and_plan(manifest, safety, session, &mut site, loaded, overlapped).await {
         Ok((loaded, plan, inventory, base)) => Ok(Prepared { loaded, site, plan, inventory, base }),
         Err(err) => {

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use tabops_emulator::{Emulator, EmulatorConfig};
 use tabops_manifest::model::{Server, SiteTarget};
-use tabops_tableau::{Client, ClientConfig, Credentials};
+use tabops_tableau::{Access, Client, ClientConfig, Credentials};
 
 use crate::errors::Hint;
 
@@ -118,7 +118,8 @@ fn local_state_file(state_dir: &Path, content_url: &str) -> anyhow::Result<PathB
 }
 
 /// Connects to `target`, starting the embedded site when it is `local`.
-pub async fn connect(args: &SiteArgs, target: &SiteTarget) -> anyhow::Result<Site> {
+/// `access` says what the command does to the site: a connected app asks only for the scopes that needs.
+pub async fn connect(args: &SiteArgs, target: &SiteTarget, access: Access) -> anyhow::Result<Site> {
     // `--site` and `TABLEAU_SITE` bypass the manifest's validation: check again before the name is used anywhere.
     if !tabops_manifest::valid_content_url(&target.content_url) {
         return Err(Hint::error(
@@ -149,7 +150,7 @@ pub async fn connect(args: &SiteArgs, target: &SiteTarget) -> anyhow::Result<Sit
             (emulator.url(), credentials, Some(emulator), label)
         }
         Server::Url(url) => {
-            let credentials = Credentials::from_env().map_err(|_| {
+            let credentials = Credentials::from_env_for(access).map_err(|_| {
                 Hint::error(
                     format!("no credentials to sign in to {url}"),
                     "set TABLEAU_PAT_NAME and TABLEAU_PAT_SECRET (a personal access token), or \
