@@ -110,6 +110,21 @@ def test_groups_users_and_membership_in_json(rest):
     rest.call("DELETE", f"users/{user['id']}", expect=204)
 
 
+def test_identity_providers_in_json(rest):
+    configurations = rest.call("GET", "site-auth-configurations", expect=200)["siteAuthConfigurations"]
+    by_name = {c["idpConfigurationName"]: c for c in configurations["siteAuthConfiguration"]}
+    saml = by_name["Initial SAML"]
+    assert saml["authSetting"] == "SAML" and saml["enabled"] == "true"
+    email = f"{unique('json-idp')}@example.com"
+    body = {"user": {"name": email, "siteRole": "Viewer", "idpConfigurationId": saml["idpConfigurationId"]}}
+    user = rest.call("POST", "users", body, expect=201)["user"]
+    assert user["idpConfigurationId"] == saml["idpConfigurationId"] and user["authSetting"] == "SAML"
+    both = {"user": {"name": unique("json-both"), "siteRole": "Viewer", "authSetting": "SAML",
+                     "idpConfigurationId": saml["idpConfigurationId"]}}
+    assert rest.call("POST", "users", both, expect=400)["error"]["code"] == "400000"
+    rest.call("DELETE", f"users/{user['id']}", expect=204)
+
+
 def test_permissions_in_json(rest):
     project = rest.call("POST", "projects", {"project": {"name": unique("json-perm")}}, expect=201)["project"]
     group = rest.call("POST", "groups", {"group": {"name": unique("json-perm-group")}}, expect=201)["group"]
