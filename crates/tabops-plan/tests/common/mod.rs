@@ -264,6 +264,7 @@ pub fn converged(desired: &Desired) -> Inventory {
             size: Some(c.file.size),
             content_url: None,
             visible_views: None,
+            connections: None,
         };
         match c.kind {
             ContentKind::Workbook => inv.workbooks.push(item),
@@ -298,6 +299,7 @@ pub fn live_content(id: &str, name: &str, project_id: &str) -> LiveContent {
         size: Some(100),
         content_url: None,
         visible_views: None,
+        connections: None,
     }
 }
 

@@ -1,0 +1,156 @@
+//! Per-environment connection servers reach the site (issue 10, item 0).
+//!
+//! In a publish request a connection's `serverAddress` is only a match key for the credentials (TSC issue #337, the
+//! maintainers' explanation): the item is published with the file's own server. tabops therefore points each
+//! connection at the environment's server with Update Workbook/Data Source Connection after the publish, reads the
+//! live connections of the items whose manifest lists `connections:`, and plans/drifts connection fields of their
+//! own. These tests drive the real binary against the emulator and check the result through the REST client.
+
+mod support;
+
+use support::{Harness, path_str, route};
+use tabops_tableau::{Connection, ConnectionUpdate, ContentKind};
+
+/// The database servers of the enterprise example's `prod` environment.
+const PROD_SERVERS: [&str; 3] = ["pg-sales.acme.internal", "fin-db.acme.internal", "ops-db.acme.internal"];
+
+fn enterprise() -> std::path::PathBuf {
+    support::workspace().join("examples/enterprise")
+}
+
+/// Every connection of every workbook and data source on the site, as `(item name, connection)`.
+fn all_connections(h: &Harness) -> Vec<(String, Connection)> {
+    let client = h.client();
+    h.block_on(async {
+        let mut out = Vec::new();
+        for d in client.datasources().await.unwrap() {
+            for c in client.datasource_connections(&d.id).await.unwrap() {
+                out.push((d.name.clone(), c));
+            }
+        }
+        for w in client.workbooks().await.unwrap() {
+            for c in client.workbook_connections(&w.id).await.unwrap() {
+                out.push((w.name.clone(), c));
+            }
+        }
+        out
+    })
+}
+
+/// The database (not extract) connections among them.
+fn database_connections(h: &Harness) -> Vec<(String, Connection)> {
+    all_connections(h).into_iter().filter(|(_, c)| c.connection_type.as_deref() == Some("postgres")).collect()
+}
+
+#[test]
+fn prod_apply_points_every_connection_at_the_production_server_and_converges() {
+    let h = Harness::start();
+    let manifest = enterprise();
+    let prod_env = [("PROD_OPS_DB_PASSWORD", "prod-ops")];
+    let run = h.tabops_env(&["apply", "-f", path_str(&manifest), "--env", "prod", "--auto-approve"], &prod_env);
+    assert_eq!(run.code, 0, "prod apply failed\n{}\n{}", run.stdout, run.stderr);
+
+    let connections = database_connections(&h);
+    assert!(connections.len() >= 13, "expected a connection per item, got {connections:#?}");
+    for (item, c) in &connections {
+        let server = c.server_address.as_deref().unwrap_or_default();
+        assert!(PROD_SERVERS.contains(&server), "{item}: connection still points at {server:?}: {c:?}");
+        assert_eq!(c.embed_password, Some(true), "{item}: credentials not embedded: {c:?}");
+        assert_eq!(c.server_port.as_deref(), Some("5432"), "{item}: {c:?}");
+        let expected_user = if server == "ops-db.acme.internal" { "svc_tableau_ops_prod" } else { "" };
+        if !expected_user.is_empty() {
+            assert_eq!(c.user_name.as_deref(), Some(expected_user), "{item}: {c:?}");
+        }
+    }
+    // The publish credentials matched the file's connections; nothing was invented next to them: a data source
+    // whose file has one database connection has exactly one.
+    let customers: Vec<_> = all_connections(&h).into_iter().filter(|(item, _)| item == "Customers").collect();
+    assert_eq!(customers.len(), 1, "{customers:#?}");
+
+    let plan = h.tabops_env(&["plan", "-f", path_str(&manifest), "--env", "prod", "--detailed-exitcode"], &prod_env);
+    assert_eq!(plan.code, 0, "second plan is not empty\n{}\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+}
+
+#[test]
+fn plan_reads_connections_only_for_items_that_list_them() {
+    let h = Harness::start();
+    let manifest = h.copy_example("enterprise", "ent");
+    h.apply(&manifest);
+    let before = h.stats();
+    h.tabops(&["plan", "-f", path_str(&manifest)]).expect(0);
+    let after = h.stats();
+    let reads = |s: &tabops_emulator::Stats| {
+        route(s, "GET /sites/{id}/workbooks/{id}/connections")
+            + route(s, "GET /sites/{id}/datasources/{id}/connections")
+    };
+    // 13 items of the example list `connections:`.
+    assert_eq!(reads(&after) - reads(&before), 13);
+
+    // Without `connections:` in the manifest, no connection is read.
+    for file in ["projects/sales.yaml", "projects/finance.yaml", "projects/operations.yaml"] {
+        let path = manifest.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let kept: Vec<&str> = text
+            .lines()
+            .scan(false, |skipping, line| {
+                let indent = line.len() - line.trim_start().len();
+                if line.trim_start().starts_with("connections:") {
+                    *skipping = true;
+                    return Some(None);
+                }
+                if *skipping && (indent > 4 || line.trim().is_empty()) {
+                    return Some(None);
+                }
+                *skipping = false;
+                Some(Some(line))
+            })
+            .flatten()
+            .collect();
+        std::fs::write(&path, kept.join("\n")).unwrap();
+    }
+    let before = h.stats();
+    h.tabops(&["plan", "-f", path_str(&manifest)]).expect(0);
+    assert_eq!(reads(&h.stats()) - reads(&before), 0);
+}
+
+#[test]
+fn connection_changed_in_the_web_ui_is_drift_and_apply_points_it_back() {
+    let h = Harness::start();
+    let manifest = h.copy_example("enterprise", "ent");
+    h.apply(&manifest);
+    h.tabops(&["drift", "-f", path_str(&manifest)]).expect(0);
+
+    let client = h.client();
+    let (id, connection) = h.block_on(async {
+        let ds = client.datasources().await.unwrap().into_iter().find(|d| d.name == "Customers").unwrap();
+        let c = client.datasource_connections(&ds.id).await.unwrap().remove(0);
+        (ds.id, c)
+    });
+    assert_eq!(connection.server_address.as_deref(), Some("pg-dev.acme.internal"));
+    let update = ConnectionUpdate { server_address: Some("rogue.example.com".into()), ..Default::default() };
+    let changed = h.block_on(client.update_connection(ContentKind::Datasource, &id, &connection.id, &update)).unwrap();
+    assert_eq!(changed.server_address.as_deref(), Some("rogue.example.com"));
+
+    let drift = h.tabops(&["drift", "-f", path_str(&manifest)]).expect(2);
+    assert!(drift.stdout.contains("Sales/Customers"), "{}", drift.stdout);
+    assert!(drift.stdout.contains("connections[0].server"), "{}", drift.stdout);
+    assert!(drift.stdout.contains("rogue.example.com"), "{}", drift.stdout);
+
+    let before = h.stats();
+    h.apply(&manifest);
+    let after = h.stats();
+    assert_eq!(
+        route(&after, "PUT /sites/{id}/datasources/{id}/connections/{id}")
+            - route(&before, "PUT /sites/{id}/datasources/{id}/connections/{id}"),
+        1
+    );
+    assert_eq!(
+        route(&after, "POST /sites/{id}/datasources"),
+        route(&before, "POST /sites/{id}/datasources"),
+        "no republish"
+    );
+    let now = h.block_on(client.datasource_connections(&id)).unwrap().remove(0);
+    assert_eq!(now.server_address.as_deref(), Some("pg-dev.acme.internal"));
+    h.assert_converged(&manifest);
+}
