@@ -108,3 +108,98 @@ pub fn plan_connections(desired: &[PlannedConnection], live: &[LiveConnection]) 
     }
     plan
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::SecretRef;
+
+    fn wanted(server: &str, port: Option<u16>, user: &str) -> PlannedConnection {
+        PlannedConnection {
+            server: Some(server.into()),
+            port,
+            database: None,
+            username: Some(user.into()),
+            password: Some(SecretRef::Reference("${env:DB_PASSWORD}".into())),
+            embed: true,
+        }
+    }
+
+    fn live(id: &str, kind: &str, server: &str, port: Option<&str>, user: Option<&str>, embed: bool) -> LiveConnection {
+        LiveConnection {
+            id: id.into(),
+            connection_type: Some(kind.into()),
+            server: server.into(),
+            port: port.map(str::to_owned),
+            username: user.map(str::to_owned),
+            embed_password: embed,
+        }
+    }
+
+    fn fields(plan: &ConnectionPlan) -> Vec<String> {
+        plan.diffs.iter().flat_map(|d| d.changes.iter().map(|c| c.field.clone())).collect()
+    }
+
+    #[test]
+    fn an_equal_connection_is_no_change_even_though_its_password_cannot_be_read() {
+        let plan = plan_connections(
+            &[wanted("PG.acme", Some(5432), "svc")],
+            &[live("c1", "postgres", "pg.acme", Some("5432"), Some("svc"), true)],
+        );
+        assert_eq!(plan, ConnectionPlan::default());
+    }
+
+    #[test]
+    fn an_entry_pairs_first_with_its_own_server_then_in_order_with_what_is_left() {
+        let live = [
+            live("a", "postgres", "pg-dev", Some("5432"), Some("svc"), true),
+            live("b", "postgres", "fin-db", Some("5432"), Some("svc"), true),
+        ];
+        // The second entry names b's server, so it pairs with b; the first takes what is left, a.
+        let plan =
+            plan_connections(&[wanted("pg-prod", Some(5432), "svc"), wanted("fin-db", Some(5432), "svc")], &live);
+        assert_eq!(plan.diffs.len(), 1, "{plan:#?}");
+        assert_eq!(plan.diffs[0].index, 0);
+        assert_eq!(plan.diffs[0].update.id, "a");
+        assert_eq!(fields(&plan), ["connections[0].server"]);
+        assert!(plan.unmatched.is_empty());
+    }
+
+    #[test]
+    fn extract_and_published_source_connections_are_never_paired() {
+        let live = [
+            live("x", "hyper", "", None, None, false),
+            live("p", "sqlproxy", "10ax.online.tableau.com", Some("443"), Some("me"), false),
+            live("d", "dataengine", "", None, None, false),
+        ];
+        let plan = plan_connections(&[wanted("pg-prod", Some(5432), "svc")], &live);
+        assert!(plan.diffs.is_empty(), "{plan:#?}");
+        assert_eq!(plan.unmatched, [0]);
+    }
+
+    #[test]
+    fn server_port_user_and_embed_are_fields_of_their_own() {
+        let plan = plan_connections(
+            &[wanted("pg-prod", Some(6432), "svc_prod")],
+            &[live("a", "postgres", "pg-dev", Some("5432"), Some("svc"), false)],
+        );
+        assert_eq!(
+            fields(&plan),
+            ["connections[0].server", "connections[0].port", "connections[0].username", "connections[0].embed"]
+        );
+        let update = &plan.diffs[0].update;
+        assert_eq!(update.id, "a");
+        assert_eq!(update.connection.server.as_deref(), Some("pg-prod"));
+        // The change rows name the password nowhere.
+        let shown = serde_json::to_string(&plan.diffs[0].changes).unwrap();
+        assert!(!shown.contains("password") && !shown.contains("DB_PASSWORD"), "{shown}");
+    }
+
+    #[test]
+    fn an_entry_without_a_port_accepts_any_port() {
+        let mut entry = wanted("pg-dev", None, "svc");
+        entry.port = None;
+        let plan = plan_connections(&[entry], &[live("a", "postgres", "pg-dev", Some("5432"), Some("svc"), true)]);
+        assert!(plan.diffs.is_empty(), "{plan:#?}");
+    }
+}

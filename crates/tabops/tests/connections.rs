@@ -8,8 +8,11 @@
 
 mod support;
 
-use support::{Harness, path_str, route};
-use tabops_tableau::{Connection, ConnectionUpdate, ContentKind};
+use support::{Harness, content_writes, path_str, route};
+use tabops_tableau::{
+    Connection, ConnectionCredentials, ConnectionUpdate, ContentKind, NewProject, PublishMode, PublishRequest,
+    PublishedItem, Secret,
+};
 
 /// The database servers of the enterprise example's `prod` environment.
 const PROD_SERVERS: [&str; 3] = ["pg-sales.acme.internal", "fin-db.acme.internal", "ops-db.acme.internal"];
@@ -70,6 +73,84 @@ fn prod_apply_points_every_connection_at_the_production_server_and_converges() {
     let plan = h.tabops_env(&["plan", "-f", path_str(&manifest), "--env", "prod", "--detailed-exitcode"], &prod_env);
     assert_eq!(plan.code, 0, "second plan is not empty\n{}\n{}", plan.stdout, plan.stderr);
     assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+
+    // A password cannot be read back, so it is no reason to write: the second apply sends nothing.
+    let before = h.stats();
+    let again = h.tabops_env(&["apply", "-f", path_str(&manifest), "--env", "prod", "--auto-approve"], &prod_env);
+    assert_eq!(again.code, 0, "second apply failed\n{}\n{}", again.stdout, again.stderr);
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    assert_eq!(content_writes(&h.stats()) - content_writes(&before), 0, "second apply wrote to the site");
+
+    // The passwords went to the site but appear nowhere tabops writes.
+    let audit = std::fs::read_to_string(h.audit_log()).unwrap_or_default();
+    for secret in ["prod-ops", "dev-sales", "dev-finance", "dev-ops"] {
+        for (what, text) in [("stdout", &run.stdout), ("stderr", &run.stderr), ("audit log", &audit)] {
+            assert!(!text.contains(secret), "a password appears in the {what}");
+        }
+    }
+}
+
+/// Publishes `content/customers.tds` of the enterprise example (one `postgres` connection to
+/// `pg-dev.acme.internal:5432`) into a new `project` with `credentials`; returns its connections as the site lists them.
+fn publish_customers(h: &Harness, project: &str, credentials: Vec<ConnectionCredentials>) -> Vec<Connection> {
+    let client = h.client();
+    h.block_on(async {
+        let project = client.create_project(&NewProject { name: project.into(), ..Default::default() }).await.unwrap();
+        let request = PublishRequest {
+            file: enterprise().join("content/customers.tds"),
+            name: "Customers".into(),
+            project_id: project.id,
+            connections: credentials,
+            mode: PublishMode::CreateNew,
+            ..Default::default()
+        };
+        let PublishedItem::Item(ds) = client.publish_datasource(&request).await.unwrap() else {
+            panic!("published as a job")
+        };
+        client.datasource_connections(&ds.id).await.unwrap()
+    })
+}
+
+fn credentials(server: &str, port: Option<&str>, user: &str) -> ConnectionCredentials {
+    ConnectionCredentials {
+        server_address: server.into(),
+        server_port: port.map(str::to_owned),
+        username: user.into(),
+        password: Secret::new("pw"),
+        embed: true,
+    }
+}
+
+#[test]
+fn publish_credentials_for_a_server_not_in_the_file_are_ignored_not_invented() {
+    let h = Harness::start();
+    let connections =
+        publish_customers(&h, "Creds", vec![credentials("pg-sales.acme.internal", Some("5432"), "svc_prod")]);
+    assert_eq!(connections.len(), 1, "a connection was invented: {connections:#?}");
+    let c = &connections[0];
+    assert_eq!(c.connection_type.as_deref(), Some("postgres"));
+    assert_eq!(c.server_address.as_deref(), Some("pg-dev.acme.internal"), "the match key changed the server");
+    assert_eq!(c.server_port.as_deref(), Some("5432"));
+    assert_eq!(c.user_name.as_deref(), Some("svc_tableau"), "credentials attached to a connection they do not match");
+    assert_eq!(c.embed_password, Some(false));
+}
+
+#[test]
+fn publish_credentials_attach_to_the_file_connection_with_that_server_and_port() {
+    let h = Harness::start();
+    // Same server, other port: not this connection.
+    let other_port =
+        publish_customers(&h, "Other port", vec![credentials("PG-DEV.acme.internal", Some("6432"), "svc_other")]);
+    assert_eq!(other_port[0].user_name.as_deref(), Some("svc_tableau"), "{other_port:#?}");
+    assert_eq!(other_port[0].embed_password, Some(false));
+
+    // The server (case-insensitive) and port of the file's connection: the credentials are its own.
+    let matched =
+        publish_customers(&h, "Matched", vec![credentials("PG-DEV.acme.internal", Some("5432"), "svc_embedded")]);
+    assert_eq!(matched.len(), 1, "{matched:#?}");
+    assert_eq!(matched[0].server_address.as_deref(), Some("pg-dev.acme.internal"));
+    assert_eq!(matched[0].user_name.as_deref(), Some("svc_embedded"));
+    assert_eq!(matched[0].embed_password, Some(true));
 }
 
 #[test]

@@ -6,9 +6,10 @@ Data Source Connection. After `tabops apply --env prod` of the enterprise exampl
 must show every database connection on the production server, and TSC's `update_connection` must change one.
 """
 import os
-import pathlib
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
+import zipfile
 
 import tableauserverclient as TSC
 
@@ -37,6 +38,37 @@ def tabops(emulator_url, tmp_path, *args):
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
 
 
+def file_connections(path):
+    """The database connections a content file holds: one per named connection of its data sources (the
+    `<named-connection><connection class server port dbname>` elements of the .twb/.tds, inside the package for
+    .twbx/.tdsx), as (class, server, port, dbname)."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            name = next(n for n in z.namelist() if n.endswith((".twb", ".tds")))
+            root = ET.fromstring(z.read(name))
+    else:
+        root = ET.parse(path).getroot()
+    found = set()
+    for named in root.iter("named-connection"):
+        for c in named.iter("connection"):
+            found.add((c.get("class"), c.get("server"), c.get("port"), c.get("dbname")))
+    return found
+
+
+def manifest_files(manifest):
+    """Item name -> content file, read from the example's project files (`name:` then `file:` lines)."""
+    files = {}
+    for yaml in (manifest / "projects").glob("*.yaml"):
+        name = None
+        for line in yaml.read_text().splitlines():
+            stripped = line.strip().lstrip("- ").strip()
+            if stripped.startswith("name:"):
+                name = stripped.split(":", 1)[1].strip()
+            elif stripped.startswith("file:") and name:
+                files[name] = (yaml.parent / stripped.split(":", 1)[1].strip()).resolve()
+    return files
+
+
 def sign_in(emulator_url):
     # Signed in after tabops ran: one session per token, as on Cloud, so tabops' sign-in would end this one.
     srv = TSC.Server(emulator_url, use_server_version=True)
@@ -51,6 +83,7 @@ def test_prod_apply_connections_read_back_through_populate_connections(emulator_
                  "--audit-log", str(tmp_path / "audit.jsonl"))
     assert run.returncode == 0, run.stdout + run.stderr
 
+    files = manifest_files(manifest)
     srv = sign_in(emulator_url)
     try:
         seen = set()
@@ -68,7 +101,10 @@ def test_prod_apply_connections_read_back_through_populate_connections(emulator_
                 assert c.embed_password is True
                 if c.server_address == "ops-db.acme.internal":
                     assert c.username == "svc_tableau_ops_prod"
-            # Nothing invented next to the file's connections (the emulator used to add a `sqlserver` one).
+            # As many database connections as the file holds, and nothing invented next to them (the emulator
+            # used to add a `sqlserver` connection for each publish credential).
+            in_file = file_connections(files[item.name])
+            assert len(database) == len(in_file), f"{item.name}: {len(database)} connections, file has {in_file}"
             assert all(c.connection_type in ("postgres", "hyper") for c in item.connections), item.connections
             seen.add(item.name)
         assert seen == ENTERPRISE_ITEMS
