@@ -235,3 +235,31 @@ fn connection_changed_in_the_web_ui_is_drift_and_apply_points_it_back() {
     assert_eq!(now.server_address.as_deref(), Some("pg-dev.acme.internal"));
     h.assert_converged(&manifest);
 }
+
+#[test]
+fn a_saved_plan_of_a_connection_change_applies_and_holds_no_password() {
+    let h = Harness::start();
+    let manifest = h.copy_example("enterprise", "ent");
+    h.apply(&manifest);
+    let client = h.client();
+    let id = h.block_on(async {
+        let ds = client.datasources().await.unwrap().into_iter().find(|d| d.name == "Customers").unwrap();
+        let c = client.datasource_connections(&ds.id).await.unwrap().remove(0);
+        let update = ConnectionUpdate { user_name: Some("someone_else".into()), ..Default::default() };
+        client.update_connection(ContentKind::Datasource, &ds.id, &c.id, &update).await.unwrap();
+        ds.id
+    });
+
+    let plan_file = h.dir.path().join("plan.json");
+    h.tabops(&["plan", "-f", path_str(&manifest), "--out", path_str(&plan_file)]).expect(0);
+    let saved = std::fs::read_to_string(&plan_file).unwrap();
+    assert!(saved.contains("connections[0].username"), "{saved}");
+    assert!(saved.contains("${env:SALES_DB_PASSWORD}"), "the plan keeps the reference");
+    assert!(!saved.contains("dev-sales"), "the plan holds a password");
+
+    h.tabops(&["apply", path_str(&plan_file), "-f", path_str(&manifest)]).expect(0);
+    let now = h.block_on(client.datasource_connections(&id)).unwrap().remove(0);
+    assert_eq!(now.user_name.as_deref(), Some("svc_tableau"));
+    assert_eq!(now.embed_password, Some(true));
+    h.assert_converged(&manifest);
+}
