@@ -263,3 +263,37 @@ fn a_saved_plan_of_a_connection_change_applies_and_holds_no_password() {
     assert_eq!(now.embed_password, Some(true));
     h.assert_converged(&manifest);
 }
+
+#[test]
+fn a_republish_gets_new_connection_ids_and_apply_points_them_again() {
+    let h = Harness::start();
+    let manifest = h.copy_example("enterprise", "ent");
+    let prod_env = [("PROD_OPS_DB_PASSWORD", "prod-ops")];
+    let apply = |h: &Harness| {
+        let run = h.tabops_env(&["apply", "-f", path_str(&manifest), "--env", "prod", "--auto-approve"], &prod_env);
+        assert_eq!(run.code, 0, "prod apply failed\n{}\n{}", run.stdout, run.stderr);
+    };
+    apply(&h);
+    let customers = |h: &Harness| {
+        all_connections(h).into_iter().filter(|(item, _)| item == "Customers").map(|(_, c)| c).collect::<Vec<_>>()
+    };
+    let first = customers(&h);
+    assert_eq!(first.len(), 1);
+
+    // A new version of the file (still naming the development server) is published over the item.
+    let file = manifest.join("content/customers.tds");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replacen("<datasource ", "<!-- v2 -->\n<datasource ", 1)).unwrap();
+    let before = h.stats();
+    apply(&h);
+    let after = h.stats();
+    assert_eq!(route(&after, "POST /sites/{id}/datasources") - route(&before, "POST /sites/{id}/datasources"), 1);
+
+    let second = customers(&h);
+    assert_eq!(second.len(), 1, "{second:#?}");
+    assert_ne!(second[0].id, first[0].id, "the republished item's connection has a new id");
+    assert_eq!(second[0].server_address.as_deref(), Some("pg-sales.acme.internal"), "{second:#?}");
+    assert_eq!(second[0].embed_password, Some(true));
+    let plan = h.tabops_env(&["plan", "-f", path_str(&manifest), "--env", "prod", "--detailed-exitcode"], &prod_env);
+    assert_eq!(plan.code, 0, "plan after the republish is not empty\n{}\n{}", plan.stdout, plan.stderr);
+}
