@@ -3,15 +3,16 @@
 //! One paged list per object kind (pageSize 1000, later pages fetched concurrently by the client), all kinds at
 //! once. Per-object requests only where Tableau has no list form (permissions, default permissions, group
 //! members), and only for the objects the manifest manages: an object whose permissions the manifest does not
-//! mention is never asked about. Site-wide views are listed only when some workbook hides views.
+//! mention is never asked about. Site-wide views are listed only when some workbook hides views; an item's
+//! connections are read only when its manifest entry lists `connections:`.
 
 use std::collections::HashMap;
 
 use futures::future::try_join_all;
 use tabops_manifest::model::{ContentKind, ContentPermissions, Desired, ProjectPath};
 use tabops_plan::inventory::{
-    Inventory, LiveContent, LiveGroup, LiveIdentityProvider, LiveProject, LiveRefreshTask, LiveSite, LiveUser,
-    TaskTarget,
+    Inventory, LiveConnection, LiveContent, LiveGroup, LiveIdentityProvider, LiveProject, LiveRefreshTask, LiveSite,
+    LiveUser, TaskTarget,
 };
 use tabops_tableau as api;
 
@@ -107,13 +108,15 @@ enum Detail {
     Permissions(api::PermissionTarget, String),
     Defaults(String, ContentKind),
     Members(String),
+    Connections(ContentKind, String),
 }
 
-/// A detail read back: the rules (permissions) or member ids (groups).
+/// A detail read back: the rules (permissions), member ids (groups) or connections (content).
 struct Row {
     detail: Detail,
     rules: Vec<tabops_plan::inventory::LiveRule>,
     members: Vec<String>,
+    connections: Vec<LiveConnection>,
 }
 
 /// Old paths of renamed projects, keyed by their new path.
@@ -171,7 +174,8 @@ fn content_details(
         })
         .collect();
     let mut wanted = Vec::new();
-    for spec in desired.workbooks.iter().chain(&desired.datasources).filter(|s| s.permissions.is_some()) {
+    let managed = |s: &&tabops_manifest::model::ContentSpec| s.permissions.is_some() || !s.connections.is_empty();
+    for spec in desired.workbooks.iter().chain(&desired.datasources).filter(managed) {
         let current = (spec.project.clone(), spec.name.clone());
         let found = std::iter::once(&current).chain(spec.renamed_from.as_ref()).find_map(|(path, name)| {
             let project = tree.resolve_desired(renames, path)?;
@@ -182,7 +186,12 @@ fn content_details(
                 ContentKind::Workbook => api::PermissionTarget::Workbook(id.clone()),
                 ContentKind::Datasource => api::PermissionTarget::Datasource(id.clone()),
             };
-            wanted.push(Detail::Permissions(target, id));
+            if !spec.connections.is_empty() {
+                wanted.push(Detail::Connections(spec.kind, id.clone()));
+            }
+            if spec.permissions.is_some() {
+                wanted.push(Detail::Permissions(target, id));
+            }
         }
     }
     wanted
@@ -191,6 +200,7 @@ fn content_details(
 /// Reads the details concurrently (the client bounds how many requests are in flight).
 async fn read_details(client: &api::Client, wanted: Vec<Detail>) -> Result<Vec<Row>, ApplyError> {
     try_join_all(wanted.into_iter().map(|detail| async move {
+        let mut connections = Vec::new();
         let (rules, members) = match &detail {
             Detail::Permissions(target, _) => {
                 let rows = read("read permissions", client.permissions(target)).await?;
@@ -208,8 +218,18 @@ async fn read_details(client: &api::Client, wanted: Vec<Detail>) -> Result<Vec<R
                 let members = read("list group members", client.group_members(group)).await?;
                 (Vec::new(), members.into_iter().map(|u| u.id).collect())
             }
+            Detail::Connections(kind, id) => {
+                let list = match kind {
+                    ContentKind::Workbook => read("list workbook connections", client.workbook_connections(id)).await?,
+                    ContentKind::Datasource => {
+                        read("list data source connections", client.datasource_connections(id)).await?
+                    }
+                };
+                connections = list.into_iter().map(live_connection).collect();
+                (Vec::new(), Vec::new())
+            }
         };
-        Ok::<_, ApplyError>(Row { detail, rules, members })
+        Ok::<_, ApplyError>(Row { detail, rules, members, connections })
     }))
     .await
 }
@@ -218,7 +238,7 @@ async fn read_details(client: &api::Client, wanted: Vec<Detail>) -> Result<Vec<R
 fn record(inventory: &mut Inventory, rows: Vec<Row>) {
     let group_index: HashMap<String, usize> =
         inventory.groups.iter().enumerate().map(|(i, g)| (g.id.clone(), i)).collect();
-    for Row { detail, rules, members } in rows {
+    for Row { detail, rules, members, connections } in rows {
         match detail {
             Detail::Permissions(_, id) => {
                 inventory.permissions.insert(id, rules);
@@ -233,6 +253,15 @@ fn record(inventory: &mut Inventory, rows: Vec<Row>) {
             Detail::Members(group) => {
                 if let Some(&i) = group_index.get(&group) {
                     inventory.groups[i].members = Some(members);
+                }
+            }
+            Detail::Connections(kind, id) => {
+                let items = match kind {
+                    ContentKind::Workbook => &mut inventory.workbooks,
+                    ContentKind::Datasource => &mut inventory.datasources,
+                };
+                if let Some(item) = items.iter_mut().find(|c| c.id == id) {
+                    item.connections = Some(connections);
                 }
             }
         }
@@ -318,6 +347,7 @@ fn live_workbook(w: api::Workbook, visible_views: Option<Vec<String>>) -> LiveCo
         size: w.size,
         content_url: w.content_url,
         visible_views,
+        connections: None,
     }
 }
 
@@ -334,6 +364,19 @@ fn live_datasource(d: api::Datasource) -> LiveContent {
         size: d.size,
         content_url: d.content_url,
         visible_views: None,
+        connections: None,
+    }
+}
+
+/// A connection as the planner compares it.
+pub(crate) fn live_connection(c: api::Connection) -> LiveConnection {
+    LiveConnection {
+        id: c.id,
+        connection_type: c.connection_type,
+        server: c.server_address.unwrap_or_default(),
+        port: c.server_port.filter(|p| !p.is_empty()),
+        username: c.user_name.filter(|u| !u.is_empty()),
+        embed_password: c.embed_password.unwrap_or(false),
     }
 }
 

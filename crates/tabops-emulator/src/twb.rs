@@ -21,6 +21,9 @@ pub struct SheetInfo {
 pub struct ConnectionInfo {
     pub class: String,
     pub server: String,
+    /// The database: two data sources of one workbook on the same server but different databases are two
+    /// connections on the site (as Tableau lists a workbook's connections, one per data source).
+    pub dbname: String,
     pub port: String,
     pub username: String,
 }
@@ -148,6 +151,7 @@ fn inspect(reader: &Reader<&[u8]>, e: &quick_xml::events::BytesStart<'_>, path: 
             let info = ConnectionInfo {
                 class,
                 server: attr(b"server").unwrap_or_default(),
+                dbname: attr(b"dbname").unwrap_or_default(),
                 port: attr(b"port").unwrap_or_default(),
                 username: attr(b"username").unwrap_or_default(),
             };

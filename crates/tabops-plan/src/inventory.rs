@@ -87,6 +87,22 @@ pub struct LiveContent {
     pub content_url: Option<String>,
     /// Workbooks only: names of the views that are not hidden; `None` when not fetched.
     pub visible_views: Option<Vec<String>>,
+    /// The item's connections, read only for items whose manifest entry lists `connections:`; `None` when not
+    /// fetched (left out of the row digest then, so items without managed connections digest as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<Vec<LiveConnection>>,
+}
+
+/// One connection of a published workbook or data source, as `GET …/connections` answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveConnection {
+    pub id: String,
+    /// Connection type (`postgres`, `hyper`, `sqlproxy`, …).
+    pub connection_type: Option<String>,
+    pub server: String,
+    pub port: Option<String>,
+    pub username: Option<String>,
+    pub embed_password: bool,
 }
 
 /// The item an extract-refresh task refreshes.

@@ -7,6 +7,7 @@
 //! - [`render`]: text, Markdown and JSON renderers;
 //! - [`drift`]: classification of a plan into changes pending from git, changes made on the site, unmanaged objects.
 
+pub mod connections;
 pub mod drift;
 pub mod inventory;
 pub mod marker;

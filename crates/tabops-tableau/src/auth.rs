@@ -80,11 +80,13 @@ pub(crate) fn required_scope(method: &reqwest::Method, route: &str) -> Option<&'
         (M::PUT, ["projects", "{id}"]) => "tableau:projects:update",
         (M::DELETE, ["projects", "{id}"]) => "tableau:projects:delete",
         (M::POST, ["workbooks"]) => "tableau:workbooks:create",
-        (M::PUT, ["workbooks", "{id}"]) => "tableau:workbooks:update",
+        (M::PUT, ["workbooks", "{id}"] | ["workbooks", "{id}", "connections", "{id}"]) => "tableau:workbooks:update",
         (M::DELETE, ["workbooks", "{id}"]) => "tableau:workbooks:delete",
         (M::GET, ["workbooks", "{id}", "content"]) => "tableau:workbooks:download",
         (M::POST, ["datasources"]) => "tableau:datasources:create",
-        (M::PUT, ["datasources", "{id}"]) => "tableau:datasources:update",
+        (M::PUT, ["datasources", "{id}"] | ["datasources", "{id}", "connections", "{id}"]) => {
+            "tableau:datasources:update"
+        }
         (M::DELETE, ["datasources", "{id}"]) => "tableau:datasources:delete",
         (M::GET, ["datasources", "{id}", "content"]) => "tableau:datasources:download",
         (M::PUT, ["workbooks", "{id}", "tags"]) => "tableau:workbook_tags:update",
@@ -175,6 +177,8 @@ mod tests {
         ("GET", "/sites/{site}/workbooks/{id}/views"),
         ("GET", "/sites/{site}/workbooks/{id}/connections"),
         ("GET", "/sites/{site}/datasources/{id}/connections"),
+        ("PUT", "/sites/{site}/workbooks/{id}/connections/{id}"),
+        ("PUT", "/sites/{site}/datasources/{id}/connections/{id}"),
         ("PUT", "/sites/{site}/workbooks/{id}"),
         ("PUT", "/sites/{site}/datasources/{id}"),
         ("DELETE", "/sites/{site}/workbooks/{id}"),

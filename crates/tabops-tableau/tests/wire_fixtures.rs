@@ -113,6 +113,22 @@ fn check(name: &str) {
             assert_eq!(connections[1].server_port.as_deref(), Some("5432"));
             assert_eq!(connections[1].user_name, None);
         }
+        "workbook_connections.xml" => {
+            let connections = all(name, &root, "connections", "connection", Connection::from_element);
+            assert_eq!(connections[0].connection_type.as_deref(), Some("dataengine"));
+            assert_eq!(connections[0].server_address.as_deref().unwrap_or_default(), "");
+            assert_eq!(connections[1].server_address.as_deref(), Some("fin-db.acme.internal"));
+            assert_eq!(connections[1].server_port.as_deref(), Some("5432"));
+            assert_eq!(connections[1].embed_password, Some(true));
+            assert_eq!(connections[1].datasource_name.as_deref(), Some("Ledger"));
+        }
+        "connection_update.xml" => {
+            let connection = one(name, &root, "connection", Connection::from_element);
+            assert_eq!(connection.id, "b6c7d8e9-ffff-4809-9a1b-d6e7f8091a2b");
+            assert_eq!(connection.server_address.as_deref(), Some("pg-sales.acme.internal"));
+            assert_eq!(connection.user_name.as_deref(), Some("svc_tableau"));
+            assert_eq!(connection.embed_password, None, "no embedPassword in the answer");
+        }
         "tasks_list_types.xml" => {
             let tasks = RefreshTask::list_from(root.child("tasks").expect("tasks"));
             assert_eq!(tasks.len(), 5, "every listed task parses");
@@ -182,6 +198,8 @@ fn the_client_parses_every_wire_fixture() {
         "views.xml",
         "datasources_all_fields.xml",
         "connections.xml",
+        "workbook_connections.xml",
+        "connection_update.xml",
         "tasks_list_types.xml",
         "permissions_workbook.xml",
         "default_permissions_workbooks.xml",

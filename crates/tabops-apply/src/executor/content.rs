@@ -1,7 +1,8 @@
 //! Publishing and in-place updates of workbooks and data sources: the content half of the executor.
 
 use tabops_manifest::model::ContentKind;
-use tabops_plan::plan::{PlannedConnection, PublishOp, UpdateContentOp};
+use tabops_plan::connections::plan_connections;
+use tabops_plan::plan::{ConnectionUpdateOp, PlannedConnection, PublishOp, UpdateContentOp};
 use tabops_tableau as api;
 
 use serde_json::json;
@@ -48,6 +49,7 @@ impl Executor<'_> {
         if owner.is_some() {
             self.update_item(op.kind, &id, None, None, None, None, owner).await?;
         }
+        self.point_connections(op.kind, &id, &op.connections).await?;
         self.retag(op.kind, &id, &op.tags_add, &op.tags_remove).await?;
         self.mark_commit(op.kind, &id).await?;
         Ok(id)
@@ -126,6 +128,57 @@ impl Executor<'_> {
         }
     }
 
+    /// Points the connections of a just-published item at the manifest's servers. The publish request's
+    /// `serverAddress` only matched credentials to the file's connections (the file's own server is what Tableau
+    /// publishes), so the item's connections are read back (their ids are new after every publish) and each one
+    /// that differs is updated with Update Workbook/Data Source Connection.
+    async fn point_connections(
+        &self,
+        kind: ContentKind,
+        id: &str,
+        planned: &[PlannedConnection],
+    ) -> Result<(), ActionError> {
+        if planned.is_empty() {
+            return Ok(());
+        }
+        let live = match kind {
+            ContentKind::Workbook => self.client.workbook_connections(id).await?,
+            ContentKind::Datasource => self.client.datasource_connections(id).await?,
+        };
+        let live: Vec<_> = live.into_iter().map(crate::inventory::live_connection).collect();
+        for diff in plan_connections(planned, &live).diffs {
+            self.update_connection(kind, id, &diff.update).await?;
+        }
+        Ok(())
+    }
+
+    async fn update_connection(&self, kind: ContentKind, id: &str, op: &ConnectionUpdateOp) -> Result<(), ActionError> {
+        let c = &op.connection;
+        let password = match c.password.as_ref().filter(|_| c.embed) {
+            Some(secret) => {
+                let lookup = |name: &str| self.options.environment.get(name).cloned();
+                let resolved = secret
+                    .resolve(lookup)
+                    .ok_or_else(|| ActionError::MissingSecret { reference: secret.reference() })?;
+                Some(api::Secret::from(resolved.expose()))
+            }
+            None => None,
+        };
+        let update = api::ConnectionUpdate {
+            server_address: c.server.clone(),
+            server_port: c.port.map(|p| p.to_string()),
+            user_name: c.username.clone(),
+            password,
+            embed_password: Some(c.embed),
+        };
+        let kind = match kind {
+            ContentKind::Workbook => api::ContentKind::Workbook,
+            ContentKind::Datasource => api::ContentKind::Datasource,
+        };
+        self.client.update_connection(kind, id, &op.id, &update).await?;
+        Ok(())
+    }
+
     fn connections(&self, planned: &[PlannedConnection]) -> Result<Vec<api::ConnectionCredentials>, ActionError> {
         planned
             .iter()
@@ -168,6 +221,9 @@ impl Executor<'_> {
         if changes_fields {
             self.update_item(op.kind, &op.item, op.name.clone(), project, op.description.clone(), op.show_tabs, owner)
                 .await?;
+        }
+        for connection in &op.connections {
+            self.update_connection(op.kind, &op.item, connection).await?;
         }
         self.retag(op.kind, &op.item, &op.tags_add, &op.tags_remove).await?;
         Ok(op.item.clone())

@@ -42,6 +42,13 @@ fn file_ext(kind: Kind, ctx: &Ctx, file_name: Option<&str>) -> ApiResult<String>
     Ok(ext)
 }
 
+/// The connections of a published file, with the credentials of the publish request attached.
+///
+/// As on Tableau, a `<connections><connection serverAddress=… serverPort=…>` entry of the request is a match key:
+/// its credentials go to the file's connection(s) with that server (and port, when both name one); it never
+/// changes a connection's server, and an entry that matches no connection of the file is ignored (TSC issue #337,
+/// the maintainers' explanation; TSC issue #660: credentials that match nothing leave the file's connection as it
+/// was). The server is changed afterwards with Update Workbook/Data Source Connection.
 fn payload_connections(node: &Node, analysis: &Analysis) -> Vec<Connection> {
     let mut connections: Vec<Connection> = analysis
         .connections
@@ -58,25 +65,18 @@ fn payload_connections(node: &Node, analysis: &Analysis) -> Vec<Connection> {
     if let Some(list) = node.child("connections") {
         for conn in list.children_named("connection") {
             let address = conn.attr("serverAddress").unwrap_or_default();
+            let port = conn.attr("serverPort").filter(|p| !p.is_empty());
             let creds = conn.child("connectionCredentials");
-            let user = creds.and_then(|c| c.attr("name")).unwrap_or_default().to_owned();
+            let user = creds.and_then(|c| c.attr("name")).unwrap_or_default();
             let embed = creds.and_then(|c| c.attr("embed")).is_some_and(|e| e.eq_ignore_ascii_case("true"));
-            match connections.iter_mut().find(|c| c.server_address.eq_ignore_ascii_case(address)) {
-                Some(existing) => {
-                    existing.user_name = user;
-                    existing.embed_password = embed;
-                    if let Some(port) = conn.attr("serverPort") {
-                        existing.server_port = port.to_owned();
-                    }
-                }
-                None => connections.push(Connection {
-                    id: store::new_id(),
-                    kind: "sqlserver".to_owned(),
-                    server_address: address.to_owned(),
-                    server_port: conn.attr("serverPort").unwrap_or_default().to_owned(),
-                    user_name: user,
-                    embed_password: embed,
-                }),
+            let matches = |c: &Connection| {
+                !address.is_empty()
+                    && c.server_address.eq_ignore_ascii_case(address)
+                    && port.is_none_or(|p| c.server_port.is_empty() || c.server_port == p)
+            };
+            for existing in connections.iter_mut().filter(|c| matches(c)) {
+                existing.user_name = user.to_owned();
+                existing.embed_password = embed;
             }
         }
     }

@@ -171,6 +171,17 @@ pub struct UpdateContentOp {
     pub owner: Option<ObjectRef>,
     pub tags_add: Vec<String>,
     pub tags_remove: Vec<String>,
+    /// Connections to point at the manifest's server, port, user name and embed setting.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<ConnectionUpdateOp>,
+}
+
+/// One Update Workbook/Data Source Connection call: the live connection and what it should become.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionUpdateOp {
+    /// The live connection's id.
+    pub id: String,
+    pub connection: PlannedConnection,
 }
 
 /// Everything the executor needs for one action.

@@ -5,12 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tabops_manifest::model::{ContentKind, ContentSpec};
 
+use crate::connections::plan_connections;
 use crate::inventory::LiveContent;
 use crate::marker::{is_marker, marker_tag, publish_fingerprint, sha_markers, short_marker};
 use crate::origin::content_digest;
 use crate::plan::{
-    Action, Aspect, ContentInput, FieldChange, ObjectKind, ObjectRef, Operation, Origin, PlanErrorKind, PlannedAction,
-    PlannedConnection, PublishOp, Relocate, UpdateContentOp, tag_list,
+    Action, Aspect, ConnectionUpdateOp, ContentInput, FieldChange, ObjectKind, ObjectRef, Operation, Origin,
+    PlanErrorKind, PlannedAction, PlannedConnection, PublishOp, Relocate, UpdateContentOp, tag_list,
 };
 
 use super::{ContentState, Ctx, deps_of, val};
@@ -27,6 +28,7 @@ struct FieldDiff {
     owner: Option<ObjectRef>,
     tags_add: BTreeSet<String>,
     tags_remove: BTreeSet<String>,
+    connections: Vec<ConnectionUpdateOp>,
 }
 
 impl FieldDiff {
@@ -240,6 +242,7 @@ impl<'a> Ctx<'a> {
                 owner: diff.owner,
                 tags_add: tag_list(diff.tags_add),
                 tags_remove: tag_list(diff.tags_remove),
+                connections: diff.connections,
             })),
         });
         self.contents.push(ContentState { spec, live: Some(live), object, address, changed: true });
@@ -303,6 +306,13 @@ impl<'a> Ctx<'a> {
                 let before: BTreeSet<&String> = live_tags.values().copied().collect();
                 let after: BTreeSet<&String> = wanted_tags.values().copied().collect();
                 d.changes.push(FieldChange::new("tags", val(before), val(after)));
+            }
+        }
+        if let Some(live_connections) = live.connections.as_deref().filter(|_| !spec.connections.is_empty()) {
+            let desired: Vec<PlannedConnection> = spec.connections.iter().map(PlannedConnection::from).collect();
+            for diff in plan_connections(&desired, live_connections).diffs {
+                d.changes.extend(diff.changes);
+                d.connections.push(diff.update);
             }
         }
         if !d.changes.is_empty() && d.reasons.is_empty() {

@@ -273,6 +273,7 @@ pub fn converged(desired: &Desired) -> Inventory {
             size: Some(c.file.size),
             content_url: None,
             visible_views: None,
+            connections: None,
         };
         match c.kind {
             ContentKind::Workbook => inv.workbooks.push(item),
@@ -307,6 +308,7 @@ pub fn live_content(id: &str, name: &str, project_id: &str) -> LiveContent {
         size: Some(100),
         content_url: None,
         visible_views: None,
+        connections: None,
     }
 }
 

@@ -11,8 +11,8 @@ use super::transport::Call;
 use super::{Client, encode_segment, missing};
 use crate::error::{Error, Result};
 use crate::models::{
-    Connection, ContentKind, Datasource, DatasourceUpdate, Job, NewProject, Project, ProjectUpdate, View, Workbook,
-    WorkbookUpdate, tags_xml,
+    Connection, ConnectionUpdate, ContentKind, Datasource, DatasourceUpdate, Job, NewProject, Project, ProjectUpdate,
+    View, Workbook, WorkbookUpdate, tags_xml,
 };
 use crate::xml::{Element, XmlWriter};
 
@@ -168,6 +168,29 @@ impl Client {
         let root = self.call_xml(&call).await?;
         let list = root.child("connections").ok_or_else(|| missing(&call, "connections"))?;
         Ok(list.children_named("connection").filter_map(Connection::from_element).collect())
+    }
+
+    /// Updates one connection of a workbook or data source (Update Workbook Connection / Update Data Source
+    /// Connection) and returns it as the server answers it.
+    pub async fn update_connection(
+        &self,
+        kind: ContentKind,
+        id: &str,
+        connection_id: &str,
+        update: &ConnectionUpdate,
+    ) -> Result<Connection> {
+        let route = match kind {
+            ContentKind::Workbook => "/sites/{site}/workbooks/{id}/connections/{id}",
+            ContentKind::Datasource => "/sites/{site}/datasources/{id}/connections/{id}",
+        };
+        let call = Call::new(
+            Method::PUT,
+            self.site_path(&format!("{}/{id}/connections/{}", kind.segment(), encode_segment(connection_id))),
+            route,
+            format!("update connection {connection_id} of {} {id}", kind.element()),
+        )
+        .xml(update.to_xml());
+        self.expect_one(&call, "connection", Connection::from_element).await
     }
 
     /// Updates a workbook's name, description, showTabs, project or owner.

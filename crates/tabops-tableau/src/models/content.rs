@@ -346,6 +346,44 @@ pub struct ConnectionCredentials {
     pub embed: bool,
 }
 
+/// Update body for one connection (`PUT /{workbooks|datasources}/{id}/connections/{connection-id}`, Update Workbook
+/// Connection / Update Data Source Connection). The shape is TSC's `RequestFactory.Connection.update_req`: a
+/// `connection` element with `serverAddress`, `serverPort`, `userName`, `password` and `embedPassword` attributes,
+/// each only when set. This is the documented way to point a published connection at another server: the
+/// `serverAddress` of a publish request only selects which connection of the file credentials belong to.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionUpdate {
+    /// New server address.
+    pub server_address: Option<String>,
+    /// New server port.
+    pub server_port: Option<String>,
+    /// New database user name.
+    pub user_name: Option<String>,
+    /// New password (redacted in Debug).
+    pub password: Option<Secret>,
+    /// Whether to embed the password.
+    pub embed_password: Option<bool>,
+}
+
+impl ConnectionUpdate {
+    pub(crate) fn to_xml(&self) -> String {
+        let embed = self.embed_password.map(bool_str);
+        let mut w = XmlWriter::new();
+        w.start("tsRequest", &[]).empty(
+            "connection",
+            &[
+                ("serverAddress", self.server_address.as_deref()),
+                ("serverPort", self.server_port.as_deref()),
+                ("userName", self.user_name.as_deref()),
+                ("password", self.password.as_ref().map(|p| p.expose())),
+                ("embedPassword", embed),
+            ],
+        );
+        w.end("tsRequest");
+        w.finish()
+    }
+}
+
 /// Update body for workbooks (`PUT /workbooks/{id}`).
 #[derive(Debug, Clone, Default)]
 pub struct WorkbookUpdate {
