@@ -9,6 +9,8 @@
 //! `content/.download-0`), took 49 s of CPU (200,000 attributes), or held a 300 MB body whole (2.3 GB resident,
 //! exit 0). Figures are in RELIABILITY.md ("Hostile server").
 
+#![allow(clippy::print_stderr, reason = "each run prints its figures (exit, peak RSS, time) for RELIABILITY.md")]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -255,7 +257,8 @@ fn run_tabops(server: &HostileServer, dir: &Path, args: &[&str], extra_env: &[(&
 /// Exit 1 (not a signal), an `error:` line containing `phrase`, under 300 MB and the time bound.
 #[track_caller]
 fn assert_clean_refusal(run: &Watched, phrase: &str) {
-    eprintln!("figures: exit {:?}, peak RSS {} kB, {:?}", run.code, run.peak_rss_kb, run.elapsed);
+    let error = run.stderr.lines().map(str::trim).collect::<Vec<_>>().join(" | ");
+    eprintln!("figures: exit {:?}, peak RSS {} kB, {:?}: {error}", run.code, run.peak_rss_kb, run.elapsed);
     assert_eq!(run.code, Some(1), "expected a clean exit 1 (None = killed by a signal)\n{}", run.stderr);
     assert!(run.stderr.lines().any(|l| l.starts_with("error:")), "no `error:` line:\n{}", run.stderr);
     assert!(run.stderr.contains(phrase), "expected `{phrase}` in:\n{}", run.stderr);
@@ -485,5 +488,72 @@ fn export_stops_a_download_over_the_size_limit_and_removes_the_partial_file() {
             files_below(&out).into_iter().filter(|f| f.contains(".download-") || f.ends_with(".part")).collect();
         assert!(left.is_empty(), "partial downloads left behind: {left:?}");
         assert!(server.writes().is_empty(), "{:?}", server.writes());
+    }
+}
+
+/// The honest counterpart: a server that serves pages of 100 (not the 1,000 asked for) with 2,500 users gets all
+/// 25 pages requested, each once, never more than 16 at a time (the sliding window), and `plan` succeeds.
+#[test]
+fn an_honest_list_of_many_pages_is_read_whole_in_a_bounded_window() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let (now, most) = (Arc::clone(&in_flight), Arc::clone(&peak));
+    let server = HostileServer::start(move |method, path| {
+        if !is_list(method, path, "users") {
+            return None;
+        }
+        let current = now.fetch_add(1, Ordering::SeqCst) + 1;
+        most.fetch_max(current, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(30));
+        let page: u64 = path.split("pageNumber=").nth(1).and_then(|p| p.split('&').next()?.parse().ok()).unwrap_or(1);
+        let items: String = (0..100)
+            .map(|i| {
+                let n = (page - 1) * 100 + i;
+                format!(r#"<user id="u{n}" name="user{n}@acme.com" siteRole="Viewer"/>"#)
+            })
+            .collect();
+        now.fetch_sub(1, Ordering::SeqCst);
+        Some(Reply::Xml(list_page("users", page, 100, 2500, &items)))
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = manifest(dir.path());
+    let run = run_tabops(&server, dir.path(), &["plan", "-f", manifest.to_str().unwrap()], &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let mut pages: Vec<u64> = server
+        .seen()
+        .iter()
+        .filter(|s| is_list(&s.method, &s.path, "users"))
+        .filter_map(|s| s.path.split("pageNumber=").nth(1)?.split('&').next()?.parse().ok())
+        .collect();
+    pages.sort_unstable();
+    assert_eq!(pages, (1..=25).collect::<Vec<u64>>(), "every page exactly once");
+    let peak = peak.load(Ordering::SeqCst);
+    assert!((2..=16).contains(&peak), "pages in flight at once: {peak}");
+    assert!(run.peak_rss_kb < MAX_RSS_KB);
+}
+
+/// `plan` and `drift` build project paths from the same lying parents: they finish (the cycle's projects get a
+/// path each, walked once) instead of looping, and report the site as it is.
+#[test]
+fn plan_and_drift_finish_on_project_parents_that_form_a_cycle() {
+    for (command, expected) in [("plan", 0), ("drift", 2)] {
+        let server = HostileServer::start(|method, path| {
+            is_list(method, path, "projects").then(|| {
+                Reply::Xml(list_page(
+                    "projects",
+                    1,
+                    1000,
+                    3,
+                    r#"<project id="p-a" name="A" parentProjectId="p-b"/><project id="p-b" name="B" parentProjectId="p-c"/><project id="p-c" name="C" parentProjectId="p-a"/>"#,
+                ))
+            })
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = manifest(dir.path());
+        let run = run_tabops(&server, dir.path(), &[command, "-f", manifest.to_str().unwrap()], &[]);
+        assert_eq!(run.code, Some(expected), "{command}\n{}", run.stderr);
+        assert!(run.peak_rss_kb < MAX_RSS_KB);
+        assert!(server.writes().is_empty());
     }
 }

@@ -297,3 +297,55 @@ impl<'a> Tree<'a> {
         current
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(id: &str, parent: Option<&str>) -> api::Project {
+        api::Project {
+            id: id.to_owned(),
+            name: format!("P{id}"),
+            description: None,
+            parent_id: parent.map(str::to_owned),
+            content_permissions: None,
+            owner_id: None,
+            created_at: None,
+            updated_at: None,
+        }
+    }
+
+    #[test]
+    fn a_cycle_of_parents_is_refused_naming_its_projects() {
+        // 1 is top level; 2 -> 3 -> 4 -> 2 is a cycle; 5 hangs below the cycle.
+        let projects = vec![
+            project("1", None),
+            project("2", Some("4")),
+            project("3", Some("2")),
+            project("4", Some("3")),
+            project("5", Some("3")),
+        ];
+        let err = check_hierarchy(&projects).unwrap_err();
+        let ExportError::ProjectCycle { projects: names } = &err else { panic!("{err:?}") };
+        for id in ["2", "3", "4"] {
+            assert!(names.contains(&format!("'P{id}' ({id})")), "{names}");
+        }
+        assert!(!names.contains("(1)") && !names.contains("(5)"), "{names}");
+        // A project that is its own parent.
+        assert!(matches!(check_hierarchy(&[project("x", Some("x"))]), Err(ExportError::ProjectCycle { .. })));
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_is_accepted_and_deeper_is_refused() {
+        let chain = |depth: usize| -> Vec<api::Project> {
+            (0..depth).map(|i| project(&i.to_string(), i.checked_sub(1).map(|p| p.to_string()).as_deref())).collect()
+        };
+        assert!(check_hierarchy(&chain(MAX_PROJECT_DEPTH)).is_ok());
+        let err = check_hierarchy(&chain(MAX_PROJECT_DEPTH + 1)).unwrap_err();
+        assert!(matches!(err, ExportError::TooDeep { depth, .. } if depth == MAX_PROJECT_DEPTH + 1), "{err:?}");
+        // A 100,000-deep chain is refused without walking it recursively, and a parent that is not listed makes
+        // a project top level.
+        assert!(matches!(check_hierarchy(&chain(100_000)), Err(ExportError::TooDeep { .. })));
+        assert!(check_hierarchy(&[project("a", Some("unlisted"))]).is_ok());
+    }
+}

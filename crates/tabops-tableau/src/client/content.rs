@@ -292,10 +292,10 @@ impl Client {
         let limit = self.inner.config.max_download_bytes;
         let too_large = |what: String| Error::Limit {
             operation: operation.clone(),
-            message: format!("{what}, more than the download limit of {limit} bytes; the partial file was removed"),
+            message: format!("{what}, more than the download limit of {limit} bytes"),
         };
         if let Some(len) = response.content_length().filter(|len| *len > limit) {
-            return Err(too_large(format!("the server announces {len} bytes")));
+            return Err(too_large(format!("the server announces {len} bytes (nothing was written)")));
         }
         let partial = partial_path(dest);
         let io_err = |path: &Path| {
@@ -311,7 +311,9 @@ impl Client {
                 self.inner.stats.bytes_down(written);
                 return Ok(written);
             }
-            Ok(Err(written)) => too_large(format!("the server sent more than {written} bytes")),
+            Ok(Err(written)) => {
+                too_large(format!("the server sent more than {written} bytes (the partial file was removed)"))
+            }
             Err(BodyError::Http(source)) => Error::Http { operation: operation.clone(), source },
             Err(BodyError::Io(source)) => io_err(&partial)(source),
         };
