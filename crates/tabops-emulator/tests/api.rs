@@ -648,7 +648,7 @@ fn rules(body: &str) -> Vec<(String, String, String)> {
     for block in body.split("<granteeCapabilities>").skip(1) {
         let grantee = attr(block, "group", "id").or_else(|| attr(block, "user", "id")).unwrap_or_default();
         for cap in block.split("<capability ").skip(1) {
-            let tag = format!("<capability {}", &cap[..cap.find('>').unwrap_or(cap.len())]);
+            let tag = format!("<capability {}>", &cap[..cap.find('>').unwrap_or(cap.len())]);
             let name = attr(&tag, "capability", "name").unwrap_or_default();
             let mode = attr(&tag, "capability", "mode").unwrap_or_default();
             out.push((grantee.to_owned(), name.to_owned(), mode.to_owned()));

@@ -232,7 +232,8 @@ impl<'a> Ctx<'a> {
         self.push(PlannedAction {
             id: id.clone(),
             kind,
-            action: Action::Delete,
+            // Not a delete of anything the plan knows of: it converges rules that appear with the object.
+            action: Action::Update,
             reason: format!(
                 "created by this plan, Tableau copies {source} permissions onto it: revoke those not in the \
                  manifest's complete set"
