@@ -482,6 +482,17 @@ fn users_groups_and_memberships() {
 }
 
 #[test]
+fn all_users_spelt_in_another_case_is_the_same_group_and_never_renamed() {
+    // Tableau's own group cannot be renamed (help: to_add_users_groups.htm); names compare case-insensitively.
+    let mut desired = enterprise();
+    desired.groups.push(group("all users", None));
+    let live = converged(&enterprise());
+    let p = plan(&desired, &live, &opts());
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    assert!(!changed_ids(&p).iter().any(|i| i.to_lowercase().contains("all users")), "{:?}", changed_ids(&p));
+}
+
+#[test]
 fn stale_plans_are_detected() {
     let mut desired = enterprise();
     desired.projects[1].description = Some("new text".into());

@@ -58,7 +58,7 @@ fn a_manifest_deny_over_a_copied_allow_converges_in_one_apply() {
     let manifest = h.dir.path().join("deny.yaml");
     std::fs::write(
         &manifest,
-        "version: 1\nsite: { server: local, content_url: acme }\nprojects:\n  - name: Private\n    permissions:\n      \
+        "version: 1\nsite: { server: local, content_url: acme }\ngroups:\n  - name: All Users\nprojects:\n  - name: Private\n    permissions:\n      \
          - { group: All Users, capabilities: { Read: Deny } }\n",
     )
     .unwrap();
