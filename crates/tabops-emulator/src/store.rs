@@ -253,8 +253,21 @@ pub fn content_url_for(name: &str) -> String {
 
 pub const ADMIN_USER_NAME: &str = "admin@tabops.local";
 
+/// The group every site has and every user of the site is in (Tableau help: to_add_users_groups.htm, "All Users").
+pub const ALL_USERS: &str = "All Users";
+
+/// What a new Tableau Cloud site's `default` project grants `All Users`: the Viewer template on the project, the
+/// Viewer template as the default for workbooks and the Connect template as the default for data sources
+/// (Tableau help: permissions_projects.htm, permissions_project_defaults.htm, permissions_capabilities.htm).
+const DEFAULT_PROJECT_ALL_USERS: &[(&str, &[&str])] = &[
+    ("projects", &["Read"]),
+    ("default:workbooks", &["Read", "Filter", "ViewComments", "AddComment", "ExportImage", "ExportData"]),
+    ("default:datasources", &["Read", "Connect"]),
+];
+
 impl State {
-    /// A fresh site as on Tableau Cloud: a `default` project and one site administrator (the PAT owner).
+    /// A fresh site as on Tableau Cloud: a `default` project granting `All Users` what a new site grants it, the
+    /// `All Users` group and one site administrator (the PAT owner), who is in it.
     pub fn new(site: &str) -> State {
         let now = now();
         let admin = User {
@@ -277,6 +290,25 @@ impl State {
             created_at: now.clone(),
             updated_at: now,
         };
+        let all_users = Group {
+            id: new_id(),
+            name: ALL_USERS.to_owned(),
+            minimum_site_role: None,
+            members: vec![admin.id.clone()],
+        };
+        let permissions = DEFAULT_PROJECT_ALL_USERS
+            .iter()
+            .flat_map(|(resource, caps)| {
+                caps.iter().map(|cap| Rule {
+                    resource: (*resource).to_owned(),
+                    resource_id: default_project.id.clone(),
+                    grantee_kind: "group".to_owned(),
+                    grantee_id: all_users.id.clone(),
+                    capability: (*cap).to_owned(),
+                    mode: "Allow".to_owned(),
+                })
+            })
+            .collect();
         State {
             version: STATE_VERSION,
             site: Site {
@@ -286,13 +318,13 @@ impl State {
                 auth_configurations: default_auth_configurations(),
             },
             users: vec![admin],
-            groups: Vec::new(),
+            groups: vec![all_users],
             projects: vec![default_project],
             workbooks: Vec::new(),
             datasources: Vec::new(),
             tasks: Vec::new(),
             jobs: Vec::new(),
-            permissions: Vec::new(),
+            permissions,
             failing_refreshes: 0,
         }
     }
@@ -307,6 +339,48 @@ impl State {
 
     pub fn project(&self, id: &str) -> Option<&Project> {
         self.projects.iter().find(|p| p.id == id)
+    }
+
+    /// The top-level `default` project (Tableau compares project names case-insensitively).
+    pub fn default_project_id(&self) -> Option<&str> {
+        self.projects
+            .iter()
+            .find(|p| p.parent_id.is_none() && p.name.eq_ignore_ascii_case("default"))
+            .map(|p| p.id.as_str())
+    }
+
+    /// Whether `id` is the site's `All Users` group.
+    pub fn is_all_users(&self, group_id: &str) -> bool {
+        self.groups.iter().any(|g| g.id == group_id && g.name.eq_ignore_ascii_case(ALL_USERS))
+    }
+
+    /// A state written without `All Users` (an older emulator, a generated site) gets it, holding every user:
+    /// Tableau has it on every site.
+    pub fn ensure_all_users(&mut self) {
+        if !self.groups.iter().any(|g| g.name.eq_ignore_ascii_case(ALL_USERS)) {
+            let members = self.users.iter().map(|u| u.id.clone()).collect();
+            self.groups.push(Group { id: new_id(), name: ALL_USERS.to_owned(), minimum_site_role: None, members });
+        }
+    }
+
+    /// A new user joins `All Users`, as on Tableau.
+    pub fn join_all_users(&mut self, user_id: &str) {
+        if let Some(group) = self.groups.iter_mut().find(|g| g.name.eq_ignore_ascii_case(ALL_USERS)) {
+            group.members.push(user_id.to_owned());
+        }
+    }
+
+    /// Copy the rules of `from` (resource `from_resource`) onto a newly created object: Tableau starts a new project
+    /// with its parent's (or the default project's) permissions and default permissions, and published content
+    /// with its project's default permissions for that content type (help: permissions_project_defaults.htm).
+    pub fn copy_rules(&mut self, from_resource: &str, from_id: &str, to_resource: &str, to_id: &str) {
+        let copied: Vec<Rule> = self
+            .permissions
+            .iter()
+            .filter(|r| r.resource == from_resource && r.resource_id == from_id)
+            .map(|r| Rule { resource: to_resource.to_owned(), resource_id: to_id.to_owned(), ..r.clone() })
+            .collect();
+        self.permissions.extend(copied);
     }
 
     /// Move every in-memory blob to a file under `dir` (before serialising).
@@ -346,6 +420,7 @@ pub fn load(path: &Path) -> Result<Option<State>, LoadError> {
     }
     let mut state = state;
     confine_blobs(&mut state, path)?;
+    state.ensure_all_users();
     Ok(Some(state))
 }
 

@@ -600,3 +600,195 @@ async fn values_cloud_rejects_are_rejected() {
     assert_eq!(attr(&body, "frequencyDetails", "end"), Some("20:00:00"));
     assert!(body.contains(r#"<interval hours="2"/>"#), "{body}");
 }
+
+/// The `All Users` group's id and its members' ids.
+async fn all_users(c: &Client) -> (String, String) {
+    let (_, body) = c.get("/groups?filter=name:eq:All%20Users").await;
+    let id = attr(&body, "group", "id").expect("All Users on a fresh site").to_owned();
+    let (_, members) = c.get(&format!("/groups/{id}/users")).await;
+    (id, members)
+}
+
+#[tokio::test]
+async fn every_site_has_all_users_holding_every_user_as_users_come_and_go() {
+    let emulator = start().await;
+    let c = sign_in(&emulator).await;
+    let (group, members) = all_users(&c).await;
+    assert!(members.contains(r#"name="admin@tabops.local""#), "the site administrator is in it: {members}");
+    let (status, body) =
+        c.post("/users", r#"<tsRequest><user name="new@acme.com" siteRole="Viewer" /></tsRequest>"#).await;
+    assert_eq!(status, 201, "{body}");
+    let user = attr(&body, "user", "id").expect("user").to_owned();
+    let (_, members) = all_users(&c).await;
+    assert!(members.contains(&format!(r#"id="{user}""#)), "a new user joins All Users: {members}");
+    assert_eq!(c.delete(&format!("/users/{user}")).await.0, 204);
+    let (_, members) = all_users(&c).await;
+    assert!(!members.contains(&format!(r#"id="{user}""#)), "a removed user leaves it: {members}");
+
+    // It cannot be renamed, deleted or have its membership edited (help: to_add_users_groups.htm,
+    // groups_delete.htm; the codes are inferred).
+    let (status, body) =
+        c.put(&format!("/groups/{group}"), r#"<tsRequest><group name="Everyone" /></tsRequest>"#).await;
+    assert_eq!((status, code(&body)), (403, "403000"), "rename: {body}");
+    let (status, body) = c.delete(&format!("/groups/{group}")).await;
+    assert_eq!((status, code(&body)), (403, "403000"), "delete: {body}");
+    let admin = attr(&members, "user", "id").expect("admin").to_owned();
+    let (status, body) = c.delete(&format!("/groups/{group}/users/{admin}")).await;
+    assert_eq!((status, code(&body)), (403, "403000"), "remove a member: {body}");
+    let (status, body) =
+        c.post(&format!("/groups/{group}/users"), &format!(r#"<tsRequest><user id="{admin}" /></tsRequest>"#)).await;
+    assert_eq!((status, code(&body)), (403, "403000"), "add a member: {body}");
+    let (_, body) = c.get("/groups?filter=name:eq:All%20Users").await;
+    assert_eq!(attr(&body, "group", "id"), Some(group.as_str()), "still there, same name");
+}
+
+/// `(grantee id, capability, mode)` of every rule in a permissions response.
+fn rules(body: &str) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for block in body.split("<granteeCapabilities>").skip(1) {
+        let grantee = attr(block, "group", "id").or_else(|| attr(block, "user", "id")).unwrap_or_default();
+        for cap in block.split("<capability ").skip(1) {
+            let tag = format!("<capability {}>", &cap[..cap.find('>').unwrap_or(cap.len())]);
+            let name = attr(&tag, "capability", "name").unwrap_or_default();
+            let mode = attr(&tag, "capability", "mode").unwrap_or_default();
+            out.push((grantee.to_owned(), name.to_owned(), mode.to_owned()));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn new_projects_and_published_content_start_with_copied_permissions() {
+    let emulator = start().await;
+    let c = sign_in(&emulator).await;
+    let (all, _) = all_users(&c).await;
+    let default = default_project(&c).await;
+    let default_rules = rules(&c.get(&format!("/projects/{default}/permissions")).await.1);
+    assert!(default_rules.iter().any(|(g, cap, _)| g == &all && cap == "Read"), "{default_rules:?}");
+    let default_wb = rules(&c.get(&format!("/projects/{default}/default-permissions/workbooks")).await.1);
+    let default_ds = rules(&c.get(&format!("/projects/{default}/default-permissions/datasources")).await.1);
+
+    // A top-level project: the default project's rules and default rules (help: permissions_projects.htm).
+    let (status, body) = c.post("/projects", r#"<tsRequest><project name="Top" /></tsRequest>"#).await;
+    assert_eq!(status, 201, "{body}");
+    let top = attr(&body, "project", "id").expect("top").to_owned();
+    assert_eq!(rules(&c.get(&format!("/projects/{top}/permissions")).await.1), default_rules);
+    assert_eq!(rules(&c.get(&format!("/projects/{top}/default-permissions/workbooks")).await.1), default_wb);
+    assert_eq!(rules(&c.get(&format!("/projects/{top}/default-permissions/datasources")).await.1), default_ds);
+
+    // A nested project: its parent's, as they are when it is created.
+    let (_, body) = c.post("/groups", r#"<tsRequest><group name="Parent readers" /></tsRequest>"#).await;
+    let readers = attr(&body, "group", "id").expect("group").to_owned();
+    let grant = |cap: &str, mode: &str| {
+        format!(
+            r#"<tsRequest><permissions><granteeCapabilities><group id="{readers}" /><capabilities><capability name="{cap}" mode="{mode}" /></capabilities></granteeCapabilities></permissions></tsRequest>"#
+        )
+    };
+    assert_eq!(c.put(&format!("/projects/{top}/permissions"), &grant("Write", "Allow")).await.0, 200);
+    let wb_default = grant("ExportData", "Deny");
+    assert_eq!(c.put(&format!("/projects/{top}/default-permissions/workbooks"), &wb_default).await.0, 200);
+    let payload = format!(r#"<tsRequest><project name="Child" parentProjectId="{top}" /></tsRequest>"#);
+    let (_, body) = c.post("/projects", &payload).await;
+    let child = attr(&body, "project", "id").expect("child").to_owned();
+    let top_rules = rules(&c.get(&format!("/projects/{top}/permissions")).await.1);
+    assert!(top_rules.contains(&(readers.clone(), "Write".into(), "Allow".into())));
+    assert_eq!(rules(&c.get(&format!("/projects/{child}/permissions")).await.1), top_rules);
+    let top_wb = rules(&c.get(&format!("/projects/{top}/default-permissions/workbooks")).await.1);
+    assert_eq!(rules(&c.get(&format!("/projects/{child}/default-permissions/workbooks")).await.1), top_wb);
+
+    // Published content: its project's default permissions for its type (help: permissions_project_defaults.htm).
+    let payload = format!(r#"<tsRequest><workbook name="Book"><project id="{top}" /></workbook></tsRequest>"#);
+    let (status, body) = c
+        .multipart("/workbooks?workbookType=twb", &payload, Some(("tableau_workbook", "B.twb", TWB.as_bytes())), true)
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let wb = attr(&body, "workbook", "id").expect("wb").to_owned();
+    let wb_rules = rules(&c.get(&format!("/workbooks/{wb}/permissions")).await.1);
+    assert_eq!(wb_rules, top_wb);
+    assert!(wb_rules.contains(&(readers.clone(), "ExportData".into(), "Deny".into())), "{wb_rules:?}");
+    let payload = format!(r#"<tsRequest><datasource name="DS"><project id="{top}" /></datasource></tsRequest>"#);
+    let tds = b"<datasource><connection class='postgres' server='db'/></datasource>";
+    let (status, body) = c
+        .multipart("/datasources?datasourceType=tds", &payload, Some(("tableau_datasource", "d.tds", tds)), true)
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let ds = attr(&body, "datasource", "id").expect("ds").to_owned();
+    assert_eq!(rules(&c.get(&format!("/datasources/{ds}/permissions")).await.1), default_ds);
+}
+
+#[tokio::test]
+async fn a_rule_in_the_other_mode_is_ignored_until_the_held_one_is_deleted() {
+    // "If a specified permission has already been granted or denied for a given user or group, the system ignores
+    // it" (REST reference, Add Project/Workbook/Data Source Permissions).
+    let emulator = start().await;
+    let c = sign_in(&emulator).await;
+    let (all, _) = all_users(&c).await;
+    let (_, body) = c.post("/projects", r#"<tsRequest><project name="Modes" /></tsRequest>"#).await;
+    let project = attr(&body, "project", "id").expect("project").to_owned();
+    let deny = format!(
+        r#"<tsRequest><permissions><granteeCapabilities><group id="{all}" /><capabilities><capability name="Read" mode="Deny" /></capabilities></granteeCapabilities></permissions></tsRequest>"#
+    );
+    let path = format!("/projects/{project}/permissions");
+    let (status, _) = c.put(&path, &deny).await;
+    assert_eq!(status, 200);
+    let held = rules(&c.get(&path).await.1);
+    assert!(held.contains(&(all.clone(), "Read".into(), "Allow".into())), "the copied Allow stays: {held:?}");
+    assert!(!held.contains(&(all.clone(), "Read".into(), "Deny".into())), "{held:?}");
+    assert_eq!(c.delete(&format!("{path}/groups/{all}/Read/Allow")).await.0, 204);
+    c.put(&path, &deny).await;
+    let held = rules(&c.get(&path).await.1);
+    assert!(held.contains(&(all.clone(), "Read".into(), "Deny".into())), "{held:?}");
+}
+
+#[tokio::test]
+async fn an_overwrite_publish_keeps_id_tags_and_rules_and_takes_owner_description_and_tabs_anew() {
+    // Kept: the item (id), its tags and permissions (a new revision of the same item). Reset: the
+    // publisher becomes the owner (help: owner.htm, "When you publish ... you become its owner"); description and
+    // showTabs come from the request (TSC #1590: publish with Overwrite sets the description; showTabs is
+    // optional, false when absent). The tags and rules being kept is inferred.
+    let emulator = start().await;
+    let c = sign_in(&emulator).await;
+    let project = default_project(&c).await;
+    let (_, body) =
+        c.post("/users", r#"<tsRequest><user name="owner@acme.com" siteRole="Creator" /></tsRequest>"#).await;
+    let other = attr(&body, "user", "id").expect("user").to_owned();
+    let first = format!(
+        r#"<tsRequest><workbook name="Kept" description="first" showTabs="true"><project id="{project}" /></workbook></tsRequest>"#
+    );
+    let publish = |payload: String| {
+        let c = &c;
+        async move {
+            c.multipart(
+                "/workbooks?workbookType=twb&overwrite=true",
+                &payload,
+                Some(("tableau_workbook", "K.twb", TWB.as_bytes())),
+                true,
+            )
+            .await
+        }
+    };
+    let (status, body) = publish(first).await;
+    assert_eq!(status, 201, "{body}");
+    let id = attr(&body, "workbook", "id").expect("id").to_owned();
+    c.put(&format!("/workbooks/{id}/tags"), r#"<tsRequest><tags><tag label="keep" /></tags></tsRequest>"#).await;
+    c.put(
+        &format!("/workbooks/{id}"),
+        &format!(r#"<tsRequest><workbook><owner id="{other}" /></workbook></tsRequest>"#),
+    )
+    .await;
+    assert_eq!(attr(&c.get(&format!("/workbooks/{id}")).await.1, "owner", "id"), Some(other.as_str()));
+    let rules_before = rules(&c.get(&format!("/workbooks/{id}/permissions")).await.1);
+    assert!(!rules_before.is_empty(), "copied from the default project's workbook defaults");
+
+    let second = format!(r#"<tsRequest><workbook name="Kept"><project id="{project}" /></workbook></tsRequest>"#);
+    let (status, body) = publish(second).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(attr(&body, "workbook", "id"), Some(id.as_str()), "same item");
+    let (_, body) = c.get(&format!("/workbooks/{id}")).await;
+    assert!(body.contains(r#"label="keep""#), "tags kept: {body}");
+    assert_ne!(attr(&body, "owner", "id"), Some(other.as_str()), "the publisher owns it now: {body}");
+    assert_eq!(attr(&body, "workbook", "showTabs"), Some("false"), "{body}");
+    assert!(attr(&body, "workbook", "description").is_none_or(str::is_empty), "{body}");
+    assert_eq!(rules(&c.get(&format!("/workbooks/{id}/permissions")).await.1), rules_before, "rules kept");
+}

@@ -57,7 +57,26 @@ fn empty_site_creates_everything_in_dependency_order() {
         pos("default_permissions:workbooks:project:Sales/group:Sales Analysts")
             < pos("refresh:datasource:Sales/Orders#daily-06:00")
     );
-    assert!(p.changes().all(|a| a.action == Action::Create));
+    // Everything is created, except that Tableau copies rules onto each new object with a managed permission set:
+    // one update per set revokes them first, and the set's grants wait for it.
+    for a in p.changes() {
+        match &a.operation {
+            Operation::RevokeCopiedPermissions { .. } => assert_eq!(a.action, Action::Update, "{}", a.id),
+            _ => assert_eq!(a.action, Action::Create, "{}", a.id),
+        }
+    }
+    let revoke = by_id(&p, "permissions:project:Sales");
+    assert!(matches!(revoke.operation, Operation::RevokeCopiedPermissions { .. }), "{revoke:?}");
+    assert!(revoke.depends_on.contains(&"project:Sales".to_string()), "{:?}", revoke.depends_on);
+    assert!(
+        by_id(&p, "permissions:project:Sales/group:Sales Analysts")
+            .depends_on
+            .contains(&"permissions:project:Sales".to_string())
+    );
+    assert!(matches!(
+        by_id(&p, "default_permissions:workbooks:project:Sales").operation,
+        Operation::RevokeCopiedPermissions { default_for: Some(ContentKind::Workbook), .. }
+    ));
     assert_eq!(p.summary.upload_bytes, 2048 + 4096 + 512);
 
     // The EMEA project refers to its parent as planned, and waits for it.
@@ -462,6 +481,17 @@ fn users_groups_and_memberships() {
     assert!(!ids.iter().any(|i| i.contains("All Users")));
     // Deletes come last, users after groups.
     assert_eq!(ids.last().map(String::as_str), Some("- user:zed@acme.com"));
+}
+
+#[test]
+fn all_users_spelt_in_another_case_is_the_same_group_and_never_renamed() {
+    // Tableau's own group cannot be renamed (help: to_add_users_groups.htm); names compare case-insensitively.
+    let mut desired = enterprise();
+    desired.groups.push(group("all users", None));
+    let live = converged(&enterprise());
+    let p = plan(&desired, &live, &opts());
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    assert!(!changed_ids(&p).iter().any(|i| i.to_lowercase().contains("all users")), "{:?}", changed_ids(&p));
 }
 
 #[test]

@@ -440,6 +440,9 @@ impl Executor<'_> {
             Operation::SetPermissions { target, object, default_for, grantee, grant, revoke } => {
                 self.set_permissions(*target, object, *default_for, grantee, grant, revoke).await.map(|()| None)
             }
+            Operation::RevokeCopiedPermissions { target, object, default_for, keep } => {
+                self.revoke_copied_permissions(*target, object, *default_for, keep).await.map(|()| None)
+            }
             Operation::CreateRefreshTask { kind, item, refresh_type, schedule } => {
                 let task = api::NewRefreshTask {
                     target: wire::task_target(*kind, self.resolve(item)?),

@@ -3,14 +3,77 @@
 use std::collections::BTreeMap;
 
 use tabops_manifest::model::{Capability, ContentKind, Mode, PermissionTarget};
-use tabops_plan::plan::{GranteeRef, ObjectRef};
+use tabops_plan::plan::{GranteeRef, KeptRules, ObjectRef};
 use tabops_tableau as api;
 
 use super::{Executor, ignore_missing};
 use crate::error::ActionError;
 use crate::wire;
 
+fn api_target(target: PermissionTarget, object_id: &str) -> api::PermissionTarget {
+    match target {
+        PermissionTarget::Project => api::PermissionTarget::Project(object_id.to_owned()),
+        PermissionTarget::Workbook => api::PermissionTarget::Workbook(object_id.to_owned()),
+        PermissionTarget::Datasource => api::PermissionTarget::Datasource(object_id.to_owned()),
+    }
+}
+
+fn default_kind(kind: ContentKind) -> api::DefaultPermissionKind {
+    match kind {
+        ContentKind::Workbook => api::DefaultPermissionKind::Workbooks,
+        ContentKind::Datasource => api::DefaultPermissionKind::Datasources,
+    }
+}
+
 impl Executor<'_> {
+    /// Read back the rules Tableau copied onto an object created in this apply and delete every rule the
+    /// manifest's complete set does not hold with the same mode (a copied Allow where the manifest says Deny goes
+    /// too: Tableau ignores an added rule whose capability the grantee already holds in the other mode).
+    pub(super) async fn revoke_copied_permissions(
+        &self,
+        target: PermissionTarget,
+        object: &ObjectRef,
+        default_for: Option<ContentKind>,
+        keep: &[KeptRules],
+    ) -> Result<(), ActionError> {
+        let object_id = self.resolve(object)?;
+        let api_target = api_target(target, &object_id);
+        let mut kept: Vec<(api::Grantee, &BTreeMap<Capability, Mode>)> = Vec::with_capacity(keep.len());
+        for rules in keep {
+            kept.push((wire::grantee(rules.grantee.kind, self.resolve(&rules.grantee.object)?), &rules.capabilities));
+        }
+        let live = match default_for {
+            Some(kind) => self.client.default_permissions(&object_id, default_kind(kind)).await?,
+            None => self.client.permissions(&api_target).await?,
+        };
+        for rules in live {
+            let wanted = kept.iter().find(|(g, _)| *g == rules.grantee).map(|(_, caps)| *caps);
+            for cap in rules.capabilities {
+                let stays = wanted
+                    .is_some_and(|caps| caps.iter().any(|(c, m)| c.as_str() == cap.name && wire::mode(*m) == cap.mode));
+                if stays {
+                    continue;
+                }
+                let result = match default_for {
+                    Some(kind) => {
+                        self.client
+                            .delete_default_permission(
+                                &object_id,
+                                default_kind(kind),
+                                &rules.grantee,
+                                &cap.name,
+                                cap.mode,
+                            )
+                            .await
+                    }
+                    None => self.client.delete_permission(&api_target, &rules.grantee, &cap.name, cap.mode).await,
+                };
+                ignore_missing(result)?;
+            }
+        }
+        Ok(())
+    }
+
     pub(super) async fn set_permissions(
         &self,
         target: PermissionTarget,

@@ -192,15 +192,19 @@ async fn add(ctx: &mut Ctx, resource: &str, id: &str) -> ApiResult<Reply> {
         }
     }
     for rule in new_rules {
-        // One mode per capability and grantee: a new Allow replaces a Deny and vice versa.
-        state.permissions.retain(|r| {
-            !(r.resource == rule.resource
+        // One mode per capability and grantee, and "if a specified permission has already been granted or denied
+        // for a given user or group, the system ignores it" (REST reference, Add Project/Workbook/Data Source
+        // Permissions): an Allow does not replace a Deny or vice versa; the old rule must be deleted first.
+        let held = state.permissions.iter().any(|r| {
+            r.resource == rule.resource
                 && r.resource_id == rule.resource_id
                 && r.grantee_kind == rule.grantee_kind
                 && r.grantee_id == rule.grantee_id
-                && r.capability == rule.capability)
+                && r.capability == rule.capability
         });
-        state.permissions.push(rule);
+        if !held {
+            state.permissions.push(rule);
+        }
     }
     Reply::ok(vec![rules_elem(&state, resource, id)])
 }

@@ -93,7 +93,26 @@ async fn create(ctx: &mut Ctx) -> ApiResult<Reply> {
         updated_at: now,
     };
     let elem = render::project(&state, &project);
+    let source = project.parent_id.clone().or_else(|| state.default_project_id().map(str::to_owned));
+    let new_id = project.id.clone();
     state.projects.push(project);
+    // "When a new top-level project is created, it inherits its default permission rules (for all content types)
+    // from the Default project. When a new project is created nested inside another project, the child project
+    // inherits its default permission rules from the parent project" (help: permissions_projects.htm); the
+    // project's own rules come along, as GtheSheep/terraform-provider-tableau#63 saw All Users on every project.
+    if let Some(source) = source {
+        let mut resources: Vec<String> = state
+            .permissions
+            .iter()
+            .filter(|r| r.resource_id == source && (r.resource == "projects" || r.resource.starts_with("default:")))
+            .map(|r| r.resource.clone())
+            .collect();
+        resources.sort();
+        resources.dedup();
+        for resource in resources {
+            state.copy_rules(&resource, &source, &resource, &new_id);
+        }
+    }
     Reply::created(elem)
 }
 
@@ -106,7 +125,7 @@ async fn update(ctx: &mut Ctx, id: &str) -> ApiResult<Reply> {
     };
     let mut next = current.clone();
     if let Some(name) = node.attr("name") {
-        if current.name == "default" && current.parent_id.is_none() && name != current.name {
+        if current.name.eq_ignore_ascii_case("default") && current.parent_id.is_none() && name != current.name {
             return Err(ApiError::new(403005, "Forbidden", "The default project cannot be renamed."));
         }
         next.name = name.to_owned();
@@ -145,7 +164,7 @@ async fn update(ctx: &mut Ctx, id: &str) -> ApiResult<Reply> {
 fn delete(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let mut state = ctx.shared.lock();
     let project = state.project(id).ok_or_else(|| ApiError::not_found(404005, "Project", id))?;
-    if project.name == "default" && project.parent_id.is_none() {
+    if project.name.eq_ignore_ascii_case("default") && project.parent_id.is_none() {
         return Err(ApiError::new(403003, "Forbidden", "The default project cannot be deleted."));
     }
     let mut doomed = vec![id.to_owned()];

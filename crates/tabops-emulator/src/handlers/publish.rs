@@ -160,10 +160,8 @@ async fn finish_publish(
             state.project(id).map(|p| p.id.clone()).ok_or_else(|| ApiError::not_found(404005, "Project", id))?
         }
         None => state
-            .projects
-            .iter()
-            .find(|p| p.name == "default")
-            .map(|p| p.id.clone())
+            .default_project_id()
+            .map(str::to_owned)
             .ok_or_else(|| ApiError::not_found(404005, "Project", "default"))?,
     };
     let now = store::now();
@@ -242,6 +240,7 @@ async fn finish_publish(
                 state.workbooks[i] = workbook.clone();
                 replaced = previous.content.blob;
             } else {
+                state.copy_rules("default:workbooks", &workbook.content.project_id, "workbooks", &workbook.content.id);
                 state.workbooks.push(workbook.clone());
             }
             render::workbook(&state, &workbook, true)
@@ -277,6 +276,8 @@ async fn finish_publish(
                 let previous = std::mem::replace(&mut state.datasources[i], datasource.clone());
                 replaced = previous.content.blob;
             } else {
+                let (project, id) = (&datasource.content.project_id, &datasource.content.id);
+                state.copy_rules("default:datasources", project, "datasources", id);
                 state.datasources.push(datasource.clone());
             }
             render::datasource(&state, &datasource)

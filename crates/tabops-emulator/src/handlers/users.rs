@@ -148,7 +148,9 @@ async fn add_user(ctx: &mut Ctx) -> ApiResult<Reply> {
         idp_configuration_id: idp,
     };
     let elem = render::user(&user);
+    let id = user.id.clone();
     state.users.push(user);
+    state.join_all_users(&id);
     Reply::created(elem)
 }
 
@@ -228,6 +230,7 @@ pub async fn route_groups(ctx: &mut Ctx, method: &str, seg: &[&str], low: &[&str
         ("DELETE", [_, _]) => {
             let mut state = ctx.shared.lock();
             let index = group_index(&state, seg[1])?;
+            refuse_all_users(&state, seg[1], "deleted")?;
             let group = state.groups.remove(index);
             state.permissions.retain(|r| !(r.grantee_kind == "group" && r.grantee_id == group.id));
             Ok(Reply::NoContent)
@@ -248,6 +251,7 @@ pub async fn route_groups(ctx: &mut Ctx, method: &str, seg: &[&str], low: &[&str
         ("DELETE", [_, _, "users", _]) => {
             let mut state = ctx.shared.lock();
             let index = group_index(&state, seg[1])?;
+            refuse_all_users(&state, seg[1], "edited")?;
             let user = seg[3];
             if !state.users.iter().any(|u| u.id == user) {
                 return Err(ApiError::not_found(404002, "User", user));
@@ -313,6 +317,9 @@ async fn update_group(ctx: &mut Ctx, id: &str) -> ApiResult<Reply> {
     let mut state = ctx.shared.lock();
     let index = group_index(&state, id)?;
     if let Some(name) = node.attr("name") {
+        if state.is_all_users(id) && name != state.groups[index].name {
+            refuse_all_users(&state, id, "renamed")?;
+        }
         check_group_name(&state, name, Some(id))?;
         state.groups[index].name = name.to_owned();
     }
@@ -328,6 +335,21 @@ async fn update_group(ctx: &mut Ctx, id: &str) -> ApiResult<Reply> {
         state.groups[index].minimum_site_role = Some(role.to_owned());
     }
     Reply::ok(vec![render::group(&state.groups[index])])
+}
+
+/// `All Users` is Tableau's own: it holds every user of the site and cannot be renamed, deleted or have its
+/// membership edited (help: to_add_users_groups.htm, groups_delete.htm; rename and membership inferred from "becomes a member automatically"). The REST reference names no code for it (inferred); the emulator answers 403 as for
+/// the default project it equally protects.
+fn refuse_all_users(state: &State, group_id: &str, what: &str) -> ApiResult<()> {
+    if state.is_all_users(group_id) {
+        let detail = match what {
+            "edited" => "The membership of the 'All Users' group cannot be edited: it holds every user of the site.",
+            "renamed" => "The 'All Users' group cannot be renamed.",
+            _ => "The 'All Users' group cannot be deleted.",
+        };
+        return Err(ApiError::new(403000, "Forbidden", detail));
+    }
+    Ok(())
 }
 
 fn member_ids(root: &crate::xml::Node) -> Vec<String> {
@@ -346,6 +368,7 @@ async fn add_members(ctx: &mut Ctx, group_id: &str) -> ApiResult<Reply> {
     }
     let mut state = ctx.shared.lock();
     let index = group_index(&state, group_id)?;
+    refuse_all_users(&state, group_id, "edited")?;
     for id in &ids {
         if !state.users.iter().any(|u| &u.id == id) {
             return Err(ApiError::not_found(404002, "User", id));
@@ -365,6 +388,7 @@ async fn remove_members(ctx: &mut Ctx, group_id: &str) -> ApiResult<Reply> {
     let ids = member_ids(&root);
     let mut state = ctx.shared.lock();
     let index = group_index(&state, group_id)?;
+    refuse_all_users(&state, group_id, "edited")?;
     for id in &ids {
         if !state.groups[index].members.contains(id) {
             return Err(ApiError::not_found(404002, "User in group", id));

@@ -194,17 +194,90 @@ def test_permissions_and_default_permissions(server, tmp_path):
     rule = TSC.PermissionsRule(group, {TSC.Permission.Capability.Read: TSC.Permission.Mode.Allow})
     server.workbooks.update_permissions(wb, [rule])
     server.workbooks.populate_permissions(wb)
-    assert wb.permissions[0].grantee.id == group.id
-    server.workbooks.delete_permission(wb, wb.permissions[0])
+    [mine] = [r for r in wb.permissions if r.grantee.id == group.id]
+    server.workbooks.delete_permission(wb, mine)
     server.workbooks.populate_permissions(wb)
-    assert wb.permissions == []
+    assert [r for r in wb.permissions if r.grantee.id == group.id] == []
     default_rule = TSC.PermissionsRule(group, {TSC.Permission.Capability.Write: TSC.Permission.Mode.Deny})
     server.projects.update_workbook_default_permissions(project, [default_rule])
     server.projects.populate_workbook_default_permissions(project)
-    assert project.default_workbook_permissions[0].capabilities == {"Write": "Deny"}
+    [mine] = [r for r in project.default_workbook_permissions if r.grantee.id == group.id]
+    assert mine.capabilities == {"Write": "Deny"}
     server.projects.update_datasource_default_permissions(project, [TSC.PermissionsRule(group, {"Connect": "Allow"})])
     server.projects.populate_datasource_default_permissions(project)
-    assert project.default_datasource_permissions[0].capabilities == {"Connect": "Allow"}
+    [mine] = [r for r in project.default_datasource_permissions if r.grantee.id == group.id]
+    assert mine.capabilities == {"Connect": "Allow"}
+
+
+def all_users_group(server):
+    [group] = [g for g in TSC.Pager(server.groups) if g.name == "All Users"]
+    return group
+
+
+def member_ids(server, group):
+    server.groups.populate_users(group)
+    return {u.id for u in group.users}
+
+
+def test_all_users_is_present_and_holds_every_user_through_tsc(server):
+    # Help to_add_users_groups.htm: "The All Users group exists in every site by default. Every user added ...
+    # becomes a member of the All Users group automatically."
+    group = all_users_group(server)
+    users = {u.id for u in TSC.Pager(server.users)}
+    assert member_ids(server, group) == users
+    user = server.users.add(TSC.UserItem(f"{unique('all')}@example.com", "Viewer"))
+    assert user.id in member_ids(server, group)
+    server.users.remove(user.id)
+    assert user.id not in member_ids(server, group)
+
+
+def test_all_users_cannot_be_renamed_deleted_or_edited_through_tsc(server):
+    # Help groups_delete.htm: "You can delete any group with the exception of the All Users group." Renaming and
+    # membership edits are refused too (inferred from "becomes a member automatically"); the code is inferred.
+    group = all_users_group(server)
+    someone = next(iter(member_ids(server, group)))
+    attempts = [
+        lambda: server.groups.delete(group.id),
+        lambda: server.groups.remove_user(group, someone),
+        lambda: server.groups.add_user(group, someone),
+    ]
+    renamed = all_users_group(server)
+    renamed.name = "Everyone"
+    attempts.append(lambda: server.groups.update(renamed))
+    for attempt in attempts:
+        try:
+            attempt()
+            raise AssertionError("All Users must refuse the change")
+        except TSC.ServerResponseError as err:
+            assert str(err.code) == "403000", err
+    assert all_users_group(server).id == group.id
+
+
+def test_permissions_are_copied_to_a_new_project_and_to_published_content_through_tsc(server, tmp_path):
+    # Help permissions_projects.htm: a new top-level project inherits the Default project's rules, a nested one its
+    # parent's; permissions_project_defaults.htm: published content starts with its project's default permissions.
+    everyone = all_users_group(server)
+    [default] = [p for p in TSC.Pager(server.projects) if p.name.lower() == "default" and p.parent_id is None]
+    server.projects.populate_permissions(default)
+    server.projects.populate_workbook_default_permissions(default)
+
+    def rules(items):
+        return sorted((r.grantee.id, sorted(r.capabilities.items())) for r in items)
+
+    assert any(r.grantee.id == everyone.id for r in default.permissions)
+    top = server.projects.create(TSC.ProjectItem(unique("copied")))
+    server.projects.populate_permissions(top)
+    assert rules(top.permissions) == rules(default.permissions)
+    readers = server.groups.create(TSC.GroupItem(unique("readers")))
+    server.projects.update_workbook_default_permissions(top, [TSC.PermissionsRule(readers, {"ExportData": "Deny"})])
+    child = server.projects.create(TSC.ProjectItem(unique("child"), parent_id=top.id))
+    server.projects.populate_workbook_default_permissions(top)
+    server.projects.populate_workbook_default_permissions(child)
+    assert rules(child.default_workbook_permissions) == rules(top.default_workbook_permissions)
+    wb = server.workbooks.publish(TSC.WorkbookItem(child.id, name="C"), write(tmp_path, "C.twb", TWB), "CreateNew")
+    server.workbooks.populate_permissions(wb)
+    assert rules(wb.permissions) == rules(child.default_workbook_permissions)
+    assert any(r.grantee.id == readers.id and r.capabilities == {"ExportData": "Deny"} for r in wb.permissions)
 
 
 def test_pager_walks_more_than_one_page(server):

@@ -76,6 +76,9 @@ pub fn users(cx: &mut Cx<'_>, files: &[FileInput]) -> Vec<UserSpec> {
     out
 }
 
+/// The group every Tableau site has, holding every user of the site (compared case-insensitively).
+pub const ALL_USERS: &str = "All Users";
+
 /// All groups, sorted by name; registers them for reference checks. Call after [`users`].
 pub fn groups(cx: &mut Cx<'_>, files: &[FileInput]) -> Vec<GroupSpec> {
     let mut seen = HashMap::new();
@@ -94,6 +97,28 @@ pub fn groups(cx: &mut Cx<'_>, files: &[FileInput]) -> Vec<GroupSpec> {
         if done.insert(name.to_lowercase(), ()).is_some() {
             continue;
         }
+        if name.eq_ignore_ascii_case(ALL_USERS)
+            && let Some(members) = &raw.members
+        {
+            let at = members.first().map_or(&raw.name, |m| m);
+            cx.problems.push(at.problem(
+                format!("`members:` for group `{name}`: Tableau keeps it holding every user of the site"),
+                Some(
+                    "its membership cannot be edited (Tableau help: to_add_users_groups.htm); remove `members:` and list the group \
+                     only to grant it permissions"
+                        .to_owned(),
+                ),
+            ));
+        }
+        let renamed_from = cx.expand_opt(&raw.renamed_from);
+        if let (Some(old), Some(at)) = (&renamed_from, &raw.renamed_from)
+            && old.eq_ignore_ascii_case(ALL_USERS)
+        {
+            cx.problems.push(at.problem(
+                format!("group `{name}` is `renamed_from: {ALL_USERS}`, which Tableau does not allow"),
+                Some("the All Users group cannot be renamed (Tableau help: to_add_users_groups.htm)".to_owned()),
+            ));
+        }
         let members = raw.members.as_ref().map(|members| {
             let mut set = BTreeSet::new();
             for member in members {
@@ -108,7 +133,7 @@ pub fn groups(cx: &mut Cx<'_>, files: &[FileInput]) -> Vec<GroupSpec> {
             minimum_site_role: site_role(cx, &raw.minimum_site_role),
             members,
             protect: raw.protect.as_ref().is_some_and(|b| b.value),
-            renamed_from: cx.expand_opt(&raw.renamed_from),
+            renamed_from,
         });
     }
     out.sort_by_key(|g| g.name.to_lowercase());

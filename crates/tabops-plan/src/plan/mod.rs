@@ -18,8 +18,8 @@ pub use action::{
 };
 pub(crate) use operation::tag_list;
 pub use operation::{
-    ConnectionUpdateOp, GranteeRef, ObjectRef, Operation, ParentChange, PlannedConnection, PublishOp, Relocate,
-    SecretRef, UpdateContentOp,
+    ConnectionUpdateOp, GranteeRef, KeptRules, ObjectRef, Operation, ParentChange, PlannedConnection, PublishOp,
+    Relocate, SecretRef, UpdateContentOp,
 };
 
 use crate::inventory::Inventory;

@@ -125,6 +125,13 @@ pub struct GranteeRef {
     pub object: ObjectRef,
 }
 
+/// One grantee's rules in a managed permission set: what a copied rule must match to stay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptRules {
+    pub grantee: GranteeRef,
+    pub capabilities: BTreeMap<Capability, Mode>,
+}
+
 /// Rename and/or move an existing content item before publishing over it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Relocate {
@@ -267,6 +274,17 @@ pub enum Operation {
         grantee: GranteeRef,
         grant: BTreeMap<Capability, Mode>,
         revoke: BTreeMap<Capability, Mode>,
+    },
+    /// Tableau copies rules onto an object it creates (a new project gets its parent's or the default project's
+    /// permissions and default permissions, new content its project's default permissions for its type): read the
+    /// created object's rules back and delete every one the manifest's complete set (`keep`) does not contain, so
+    /// the set's grant actions, which depend on this one, converge it in the same apply.
+    RevokeCopiedPermissions {
+        target: PermissionTarget,
+        object: ObjectRef,
+        /// `Some(kind)` for a project's default permissions for that content kind.
+        default_for: Option<ContentKind>,
+        keep: Vec<KeptRules>,
     },
     CreateRefreshTask {
         kind: ContentKind,

@@ -194,6 +194,10 @@ impl<'a> Ctx<'a> {
                     owner: diff.owner,
                     tags_add: tag_list(tags_add),
                     tags_remove: tag_list(tags_remove),
+                    // An overwrite publish takes its description and showTabs from the request (TSC #1590; REST
+                    // reference, Publish Workbook): where the manifest leaves them alone, send what the item has.
+                    description: spec.description.clone().or_else(|| live.description.clone()),
+                    show_tabs: spec.show_tabs.or(live.show_tabs),
                     ..new_publish(spec, project, marker)
                 })),
             });

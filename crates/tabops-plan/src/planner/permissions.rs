@@ -11,7 +11,8 @@ use crate::inventory::{
 };
 use crate::origin::{content_digest, project_digest};
 use crate::plan::{
-    Action, Aspect, FieldChange, GranteeRef, ObjectKind, ObjectRef, Operation, Origin, PlanErrorKind, PlannedAction,
+    Action, Aspect, FieldChange, GranteeRef, KeptRules, ObjectKind, ObjectRef, Operation, Origin, PlanErrorKind,
+    PlannedAction,
 };
 
 use super::{Ctx, deps_of, val};
@@ -166,6 +167,7 @@ impl<'a> Ctx<'a> {
             };
             wanted.push((rule, GranteeRef { kind: gkind, object }));
         }
+        let revoke_copied = self.plan_revoke_copied(&set, &prefix, kind, &wanted);
         for (rule, grantee) in wanted {
             let live_caps = match &grantee.object {
                 ObjectRef::Live(id) => live_rules.remove(&LiveGrantee { kind: grantee.kind, id: id.clone() }),
@@ -175,6 +177,7 @@ impl<'a> Ctx<'a> {
             let address = format!("{prefix}/{}", rule.grantee);
             let mut depends_on = deps_of([Some(&set.object), Some(&grantee.object)]);
             depends_on.extend(set.object_dep.clone());
+            depends_on.extend(revoke_copied.clone());
             self.push_set_action(&set, kind, address, grantee, &rule.capabilities, &live_caps, depends_on);
         }
         // Live grantees the manifest does not list: revoke everything (unless they are deleted, or the owner's).
@@ -193,6 +196,60 @@ impl<'a> Ctx<'a> {
             let depends_on = set.object_dep.clone().into_iter().collect();
             self.push_set_action(&set, kind, address, gref, &BTreeMap::new(), &caps, depends_on);
         }
+    }
+
+    /// For an object this plan creates, Tableau copies rules onto it (a new top-level project gets the default
+    /// project's permissions and default permissions, a nested one its parent's, new content its project's default
+    /// permissions for its type): plan one action that reads them back and revokes what the manifest's complete set
+    /// does not contain. Returns its id, which the set's grant actions depend on.
+    fn plan_revoke_copied(
+        &mut self,
+        set: &SetTarget<'_>,
+        prefix: &str,
+        kind: ObjectKind,
+        wanted: &[(&GranteeRules, GranteeRef)],
+    ) -> Option<String> {
+        if set.live.is_some() || !matches!(set.object, ObjectRef::Planned(_)) {
+            return None;
+        }
+        let source = match (set.target, set.default_for) {
+            (PermissionTarget::Project, _) if set.object_address.contains('/') => "its parent project's",
+            (PermissionTarget::Project, None) => "the default project's",
+            (PermissionTarget::Project, Some(_)) => "the default project's default",
+            _ => "its project's default",
+        };
+        // A grantee created in this plan is resolved when the kept rules are compared, so it must exist by then.
+        let mut depends_on =
+            deps_of(std::iter::once(Some(&set.object)).chain(wanted.iter().map(|(_, g)| Some(&g.object))));
+        depends_on.extend(set.object_dep.clone());
+        depends_on.sort();
+        depends_on.dedup();
+        let keep = wanted
+            .iter()
+            .map(|(rule, grantee)| KeptRules { grantee: grantee.clone(), capabilities: rule.capabilities.clone() })
+            .collect();
+        let id = prefix.to_owned();
+        self.push(PlannedAction {
+            id: id.clone(),
+            kind,
+            // Not a delete of anything the plan knows of: it converges rules that appear with the object.
+            action: Action::Update,
+            reason: format!(
+                "created by this plan, Tableau copies {source} permissions onto it: revoke those not in the \
+                 manifest's complete set"
+            ),
+            changes: Vec::new(),
+            depends_on,
+            live_id: None,
+            origin: set.origin.clone(),
+            operation: Operation::RevokeCopiedPermissions {
+                target: set.target,
+                object: set.object.clone(),
+                default_for: set.default_for,
+                keep,
+            },
+        });
+        Some(id)
     }
 
     #[allow(clippy::too_many_arguments)]

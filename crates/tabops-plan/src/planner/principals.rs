@@ -230,7 +230,9 @@ impl<'a> Ctx<'a> {
             self.group_refs.insert(key, (ObjectRef::Live(live.id.clone()), address.clone()));
             let mut changes = Vec::new();
             let mut reason = "site differs from the manifest".to_string();
-            let name = (live.name != spec.name).then(|| spec.name.clone());
+            // `All Users` is Tableau's own and cannot be renamed: a manifest spelling it in another case is the
+            // same group, not a rename.
+            let name = (live.name != spec.name && live.name.to_lowercase() != ALL_USERS).then(|| spec.name.clone());
             if let Some(n) = &name {
                 changes.push(FieldChange::new("name", val(&live.name), val(n)));
                 if !live.name.eq_ignore_ascii_case(n) {

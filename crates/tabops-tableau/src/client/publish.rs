@@ -305,7 +305,9 @@ fn workbook_payload(r: &PublishRequest) -> String {
         "workbook",
         &[
             ("name", Some(&r.name)),
-            ("showTabs", r.show_tabs.then_some("true")),
+            // Sent either way: an overwrite publish takes showTabs from the request, so leaving out `false` would
+            // not keep an item's tabs hidden (the planner passes the item's own value when the manifest says none).
+            ("showTabs", Some(if r.show_tabs { "true" } else { "false" })),
             ("description", r.description.as_deref()),
         ],
     );
@@ -363,6 +365,16 @@ mod tests {
             r#"<tsRequest><workbook name="My WB" showTabs="true"><project id="p1" /><connections><connection serverAddress="db.example.com" serverPort="5432"><connectionCredentials name="dbuser" password="dbpass" embed="true" /></connection></connections><views><view name="Sheet 2" hidden="true" /></views></workbook></tsRequest>"#
         );
         assert!(!format!("{r:?}").contains("dbpass"));
+    }
+
+    #[test]
+    fn show_tabs_false_is_sent_on_publish() {
+        // An overwrite publish takes showTabs from the request: a manifest's `show_tabs: false` must reach it.
+        let r = PublishRequest { name: "W".into(), project_id: "p1".into(), show_tabs: false, ..Default::default() };
+        assert_eq!(
+            workbook_payload(&r),
+            r#"<tsRequest><workbook name="W" showTabs="false"><project id="p1" /></workbook></tsRequest>"#
+        );
     }
 
     #[test]
