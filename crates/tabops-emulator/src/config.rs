@@ -38,6 +38,9 @@ pub struct EmulatorConfig {
     pub job_duration: Duration,
     /// ... or once it has been polled this many times, whichever comes first.
     pub job_polls: u32,
+    /// Directory the XML request and response bodies are appended to (one JSON-lines file per emulator), for the
+    /// wire-shape guard. Defaults to the `TABOPS_EMULATOR_WIRE_LOG` environment variable; `None` records nothing.
+    pub wire_log: Option<PathBuf>,
 }
 
 impl Default for EmulatorConfig {
@@ -54,6 +57,7 @@ impl Default for EmulatorConfig {
             max_body_bytes: 80 * 1024 * 1024,
             job_duration: Duration::from_millis(300),
             job_polls: 2,
+            wire_log: std::env::var_os(crate::wire_log::ENV_VAR).filter(|v| !v.is_empty()).map(PathBuf::from),
         }
     }
 }
@@ -84,6 +88,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("job_duration", &self.job_duration)
             .field("job_polls", &self.job_polls)
+            .field("wire_log", &self.wire_log)
             .finish()
     }
 }

@@ -1,0 +1,483 @@
+//! The wire-shape guard's oracle: a table of the XML shapes of the Tableau REST API, derived by hand from the
+//! official schema (`ts-api_3_29.xsd`, repository `tableau/rest-api-samples`, path
+//! `java11/src/main/xsd/ts-api_3_29.xsd`) for the elements tabops and the emulator use, and a checker that holds
+//! recorded traffic ([`crate::wire_log`]) against it. Neither the client nor the emulator wrote the table, so a
+//! shape both agree on but Tableau does not define shows up here.
+//!
+//! Table format (`wire/ts-api-3.29.shapes`), one statement a line, `#` starts a comment:
+//!
+//! ```text
+//! schema VERSION NAMESPACE SOURCE...        the schema the table was derived from
+//! root NAME TYPE                            a document element
+//! type NAME                                 starts the block of a complex type
+//!   attr NAME                               an attribute of the type
+//!   attr NAME = V1 V2 ...                   an attribute restricted to an enumeration
+//!   child NAME TYPE                         a child element; TYPE `-` is a simple (text-only) element
+//!   text                                    the type has simple content (text inside)
+//!   attr NAME += V ... ! REASON             values Tableau really uses beyond the XSD's enumeration
+//! ```
+//!
+//! Any `attr`/`child` line may end with `! REASON`: an exception, a shape Tableau and its clients really use that the
+//! XSD does not define, with the source that shows it. The checker counts how often each exception was needed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use quick_xml::events::Event;
+
+use crate::wire_log::WireRecord;
+
+/// The namespace every Tableau REST API document lives in.
+pub const TABLEAU_NS: &str = "http://tableau.com/api";
+
+/// Errors loading the shape table or the recorded traffic.
+#[derive(Debug, thiserror::Error)]
+pub enum ShapeError {
+    #[error("shape table line {line}: {message}")]
+    Table { line: usize, message: String },
+    #[error("failed to read the wire log {path}")]
+    Read { path: String, source: std::io::Error },
+    #[error("wire log {path} line {line} is not a record")]
+    Record { path: String, line: usize, source: serde_json::Error },
+}
+
+#[derive(Debug, Default)]
+struct Attr {
+    /// Allowed values; empty means any.
+    values: Vec<String>,
+    /// Values outside the XSD's enumeration that Tableau really uses (`attr NAME += V ! reason`).
+    extra_values: Vec<String>,
+    /// Why the attribute (or its extra values) is an exception; `None` for plain XSD facts.
+    exception: Option<String>,
+    /// Whether the whole attribute is an exception (not just some values).
+    whole: bool,
+}
+
+#[derive(Debug)]
+struct Child {
+    ty: String,
+    exception: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Type {
+    attrs: HashMap<String, Attr>,
+    children: HashMap<String, Child>,
+    text: bool,
+}
+
+/// The parsed shape table.
+#[derive(Debug, Default)]
+pub struct ShapeTable {
+    /// Schema version the table was derived from, e.g. `3.29`.
+    pub version: String,
+    roots: HashMap<String, String>,
+    types: HashMap<String, Type>,
+}
+
+/// The outcome of checking documents.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub requests_checked: usize,
+    pub responses_checked: usize,
+    /// Bodies with nothing to check (empty bodies, multipart parts without XML).
+    pub empty: usize,
+    /// Requests not sent by a checked client (e.g. the hostile tests' deliberately malformed bodies).
+    pub requests_from_other_clients: usize,
+    /// Bodies cut off before their XML ended (abandoned or larger than the capture limit).
+    pub truncated: usize,
+    /// Request bodies the emulator never read (it answered first: an injected fault, a failed sign-in).
+    pub unread: usize,
+    /// Requests the emulator rejected as invalid (400): deliberate bad input of error-path tests. Tableau's answer
+    /// to them (the error response) is checked.
+    pub rejected: usize,
+    /// Violations: message -> (count, first route it was seen on).
+    pub violations: BTreeMap<String, (usize, String)>,
+    /// Exceptions the traffic needed: `type/name` -> count.
+    pub exceptions_used: BTreeMap<String, usize>,
+}
+
+impl Report {
+    pub fn violation_count(&self) -> usize {
+        self.violations.values().map(|(n, _)| n).sum()
+    }
+
+    fn violate(&mut self, message: String, route: &str) {
+        self.violations.entry(message).or_insert_with(|| (0, route.to_owned())).0 += 1;
+    }
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "wire shapes: requests checked {}, responses checked {}, violations {}",
+            self.requests_checked,
+            self.responses_checked,
+            self.violation_count()
+        )?;
+        writeln!(
+            f,
+            "  not checked: {} empty, {} unread, {} truncated, {} rejected as invalid (400), {} requests from other clients",
+            self.empty, self.unread, self.truncated, self.rejected, self.requests_from_other_clients
+        )?;
+        for (name, count) in &self.exceptions_used {
+            writeln!(f, "  exception used {count}x: {name}")?;
+        }
+        for (message, (count, route)) in &self.violations {
+            writeln!(f, "  VIOLATION {count}x (first on {route}): {message}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ShapeTable {
+    /// Parse a table in the format described in the module documentation.
+    pub fn parse(text: &str) -> Result<ShapeTable, ShapeError> {
+        let mut table = ShapeTable::default();
+        let mut current: Option<String> = None;
+        for (index, raw) in text.lines().enumerate() {
+            let line = index + 1;
+            let err = |message: &str| ShapeError::Table { line, message: message.to_owned() };
+            let content = raw.split('#').next().unwrap_or_default();
+            let (content, exception) = match content.split_once('!') {
+                Some((shape, reason)) => (shape, Some(reason.trim().to_owned())),
+                None => (content, None),
+            };
+            let words: Vec<&str> = content.split_whitespace().collect();
+            match words.as_slice() {
+                [] => {}
+                ["schema", version, ns, ..] => {
+                    if *ns != TABLEAU_NS {
+                        return Err(err("the schema namespace must be http://tableau.com/api"));
+                    }
+                    table.version = (*version).to_owned();
+                }
+                ["root", name, ty] => {
+                    table.roots.insert((*name).to_owned(), (*ty).to_owned());
+                }
+                ["type", name] => {
+                    if table.types.insert((*name).to_owned(), Type::default()).is_some() {
+                        return Err(err(&format!("type {name} is defined twice")));
+                    }
+                    current = Some((*name).to_owned());
+                }
+                [kind, rest @ ..] => {
+                    let ty = current
+                        .as_ref()
+                        .and_then(|name| table.types.get_mut(name))
+                        .ok_or_else(|| err("attr/child/text outside a type block"))?;
+                    match (*kind, rest) {
+                        ("attr", [name]) => {
+                            let whole = exception.is_some();
+                            ty.attrs.insert((*name).to_owned(), Attr { exception, whole, ..Attr::default() });
+                        }
+                        ("attr", [name, "=", values @ ..]) if !values.is_empty() => {
+                            let values = values.iter().map(|v| (*v).to_owned()).collect();
+                            let whole = exception.is_some();
+                            ty.attrs.insert((*name).to_owned(), Attr { values, exception, whole, ..Attr::default() });
+                        }
+                        ("attr", [name, "+=", values @ ..]) if !values.is_empty() => {
+                            let attr = ty
+                                .attrs
+                                .get_mut(*name)
+                                .filter(|a| !a.values.is_empty())
+                                .ok_or_else(|| err(&format!("`+=` needs an enumerated attr {name} above it")))?;
+                            if exception.is_none() {
+                                return Err(err("extra values are an exception: end the line with `! reason`"));
+                            }
+                            attr.extra_values.extend(values.iter().map(|v| (*v).to_owned()));
+                            attr.exception = exception;
+                        }
+                        ("child", [name, child_ty]) => {
+                            ty.children.insert((*name).to_owned(), Child { ty: (*child_ty).to_owned(), exception });
+                        }
+                        ("text", []) => ty.text = true,
+                        _ => return Err(err(&format!("cannot read `{}`", content.trim()))),
+                    }
+                }
+            }
+        }
+        if table.version.is_empty() {
+            return Err(ShapeError::Table { line: 0, message: "no `schema` line names the schema version".into() });
+        }
+        for (name, ty) in &table.types {
+            for (child, spec) in &ty.children {
+                if spec.ty != "-" && !table.types.contains_key(&spec.ty) {
+                    return Err(ShapeError::Table {
+                        line: 0,
+                        message: format!("type {name}: child {child} has undefined type {}", spec.ty),
+                    });
+                }
+            }
+        }
+        Ok(table)
+    }
+
+    /// Load the table file at `path`.
+    pub fn load(path: &Path) -> Result<ShapeTable, ShapeError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ShapeError::Read { path: path.display().to_string(), source })?;
+        ShapeTable::parse(&text)
+    }
+
+    /// Check one XML document and add its findings to `report`; returns the number of violations it had. A
+    /// response must declare the Tableau namespace on its document element; a request may also leave it out (TSC's
+    /// request factory builds an unqualified `<tsRequest>`, and Tableau accepts it), but no other namespace.
+    pub fn check_document(&self, xml: &str, route: &str, is_request: bool, report: &mut Report) -> usize {
+        let before = report.violation_count();
+        let mut reader = quick_xml::Reader::from_str(xml);
+        // (type name, element path) of the open elements; type `-` is a simple element.
+        let mut stack: Vec<(String, String)> = Vec::new();
+        let mut seen_root = false;
+        loop {
+            let event = match reader.read_event() {
+                Ok(event) => event,
+                Err(err) => {
+                    report.violate(format!("not well-formed XML: {err}"), route);
+                    break;
+                }
+            };
+            match event {
+                Event::Start(ref e) | Event::Empty(ref e) => {
+                    let empty = matches!(event, Event::Empty(_));
+                    let qname = e.name();
+                    let name = String::from_utf8_lossy(qname.local_name().as_ref()).into_owned();
+                    let prefix = qname.prefix().map(|p| String::from_utf8_lossy(p.as_ref()).into_owned());
+                    let (ty, path) = match stack.last() {
+                        None => {
+                            if seen_root {
+                                report.violate("more than one document element".into(), route);
+                                break;
+                            }
+                            seen_root = true;
+                            let ns_attr = match &prefix {
+                                Some(p) => format!("xmlns:{p}"),
+                                None => "xmlns".to_owned(),
+                            };
+                            let ns = e
+                                .attributes()
+                                .flatten()
+                                .find(|a| a.key.as_ref() == ns_attr.as_bytes())
+                                .map(|a| String::from_utf8_lossy(&a.value).into_owned());
+                            let unqualified_request = is_request && prefix.is_none() && ns.is_none();
+                            if ns.as_deref() != Some(TABLEAU_NS) && !unqualified_request {
+                                report.violate(
+                                    format!("<{name}> is not in the namespace {TABLEAU_NS} (found {ns:?})"),
+                                    route,
+                                );
+                            }
+                            match self.roots.get(&name) {
+                                Some(ty) => (ty.clone(), name.clone()),
+                                None => {
+                                    report.violate(format!("<{name}> is not a document element of the API"), route);
+                                    break;
+                                }
+                            }
+                        }
+                        Some((parent_ty, parent_path)) => {
+                            let path = format!("{parent_path}/{name}");
+                            match self.types.get(parent_ty).and_then(|t| t.children.get(&name)) {
+                                Some(child) => {
+                                    if let Some(reason) = &child.exception {
+                                        let key = format!("{parent_ty}/{name} ({reason})");
+                                        *report.exceptions_used.entry(key).or_default() += 1;
+                                    }
+                                    (child.ty.clone(), path)
+                                }
+                                None => {
+                                    report.violate(format!("{path}: <{name}> is not a child of {parent_ty}"), route);
+                                    // Skip the unknown subtree: its contents cannot be typed.
+                                    if !empty && reader.read_to_end(qname).is_err() {
+                                        break;
+                                    }
+                                    continue;
+                                }
+                            }
+                        }
+                    };
+                    self.check_attributes(e, &ty, &path, route, report);
+                    if !empty {
+                        stack.push((ty, path));
+                    }
+                }
+                Event::End(_) => {
+                    stack.pop();
+                }
+                Event::Text(ref t) => {
+                    if let Some((ty, path)) = stack.last() {
+                        let is_blank = t.iter().all(u8::is_ascii_whitespace);
+                        let allows_text = ty == "-" || self.types.get(ty).is_some_and(|t| t.text);
+                        if !is_blank && !allows_text {
+                            report.violate(format!("{path}: {ty} has no text content"), route);
+                        }
+                    }
+                }
+                Event::CData(_) => {
+                    if let Some((ty, path)) = stack.last() {
+                        if ty != "-" && !self.types.get(ty).is_some_and(|t| t.text) {
+                            report.violate(format!("{path}: {ty} has no text content"), route);
+                        }
+                    }
+                }
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        if !seen_root {
+            report.violate("no document element".into(), route);
+        }
+        report.violation_count() - before
+    }
+
+    fn check_attributes(
+        &self,
+        e: &quick_xml::events::BytesStart<'_>,
+        ty: &str,
+        path: &str,
+        route: &str,
+        report: &mut Report,
+    ) {
+        let spec = self.types.get(ty);
+        for attr in e.attributes() {
+            let attr = match attr {
+                Ok(attr) => attr,
+                Err(err) => {
+                    report.violate(format!("{path}: malformed attribute: {err}"), route);
+                    continue;
+                }
+            };
+            let key = attr.key;
+            if key.as_ref() == b"xmlns"
+                || key.prefix().is_some_and(|p| matches!(p.as_ref(), b"xmlns" | b"xsi" | b"xml"))
+            {
+                continue;
+            }
+            let name = String::from_utf8_lossy(key.local_name().as_ref()).into_owned();
+            let Some(allowed) = spec.and_then(|t| t.attrs.get(&name)) else {
+                report.violate(format!("{path}: attribute {name} is not defined for {ty}"), route);
+                continue;
+            };
+            let mut used_exception = allowed.whole;
+            if !allowed.values.is_empty() {
+                let value = attr.unescape_value().map(|v| v.into_owned()).unwrap_or_default();
+                if allowed.extra_values.contains(&value) {
+                    used_exception = true;
+                } else if !allowed.values.iter().any(|v| *v == value) {
+                    report.violate(
+                        format!("{path}: {name}=\"{value}\" is not one of {ty}'s values {:?}", allowed.values),
+                        route,
+                    );
+                }
+            }
+            if let Some(reason) = allowed.exception.as_ref().filter(|_| used_exception) {
+                *report.exceptions_used.entry(format!("{ty}@{name} ({reason})")).or_default() += 1;
+            }
+        }
+    }
+
+    /// Check one recorded body. Requests are checked only when their user agent starts with one of
+    /// `request_clients` (the clients whose output the guard vouches for); every XML response is checked.
+    pub fn check_record(&self, record: &WireRecord, request_clients: &[&str], report: &mut Report) {
+        let is_request = record.kind == "request";
+        if is_request && !request_clients.iter().any(|c| record.user_agent.starts_with(c)) {
+            report.requests_from_other_clients += 1;
+            return;
+        }
+        if is_request && record.status == Some(400) {
+            report.rejected += 1;
+            return;
+        }
+        if !record.complete && record.body.is_empty() {
+            report.unread += 1;
+            return;
+        }
+        let route = format!("{} {} {}", record.kind, record.method, record.route);
+        let xml = if record.content_type.to_ascii_lowercase().starts_with("multipart/") {
+            match multipart_payload(&record.body, &record.content_type) {
+                Payload::Xml(xml) => xml,
+                Payload::Missing => {
+                    report.empty += 1;
+                    return;
+                }
+                Payload::Truncated => {
+                    report.truncated += 1;
+                    return;
+                }
+            }
+        } else if !record.complete {
+            report.truncated += 1;
+            return;
+        } else {
+            record.body.as_str()
+        };
+        if xml.trim().is_empty() {
+            report.empty += 1;
+            return;
+        }
+        self.check_document(xml, &route, is_request, report);
+        if is_request {
+            report.requests_checked += 1;
+        } else {
+            report.responses_checked += 1;
+        }
+    }
+
+    /// Check every record in every `*.jsonl` file of `dir`.
+    pub fn check_dir(&self, dir: &Path, request_clients: &[&str]) -> Result<Report, ShapeError> {
+        let read_err = |source| ShapeError::Read { path: dir.display().to_string(), source };
+        let mut report = Report::default();
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map_err(read_err)?
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+            .collect();
+        files.sort();
+        for path in files {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|source| ShapeError::Read { path: path.display().to_string(), source })?;
+            for (index, line) in text.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let record: WireRecord = serde_json::from_str(line).map_err(|source| ShapeError::Record {
+                    path: path.display().to_string(),
+                    line: index + 1,
+                    source,
+                })?;
+                self.check_record(&record, request_clients, &mut report);
+            }
+        }
+        Ok(report)
+    }
+}
+
+enum Payload<'a> {
+    Xml(&'a str),
+    Missing,
+    Truncated,
+}
+
+/// The `request_payload` part of a (possibly cut-off) multipart body.
+fn multipart_payload<'a>(body: &'a str, content_type: &str) -> Payload<'a> {
+    let Some(boundary) = content_type.split(';').map(str::trim).find_map(|p| p.strip_prefix("boundary=")) else {
+        return Payload::Missing;
+    };
+    let delimiter = format!("--{}", boundary.trim_matches('"'));
+    let mut parts = body.split(delimiter.as_str()).skip(1).peekable();
+    while let Some(part) = parts.next() {
+        let Some((headers, content)) = part.split_once("\r\n\r\n") else {
+            return if parts.peek().is_none() { Payload::Truncated } else { Payload::Missing };
+        };
+        if !headers.to_ascii_lowercase().contains("name=\"request_payload\"") {
+            continue;
+        }
+        if parts.peek().is_none() {
+            // No delimiter after the part: the capture ended inside it.
+            return Payload::Truncated;
+        }
+        return Payload::Xml(content.strip_suffix("\r\n").unwrap_or(content));
+    }
+    Payload::Missing
+}
