@@ -30,6 +30,44 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// How far back from the end of the file to look for the last line (records are far smaller than this).
 const TAIL_WINDOW: u64 = 1 << 20;
 
+/// Longest line `verify` reads: records are a few hundred bytes, a long error message a few KiB. Without a cap a
+/// file without newlines (or `/dev/zero`) would be read into memory until the process aborts.
+const MAX_LINE_BYTES: u64 = 16 << 20;
+
+/// Furthest back from the end the writer looks for the last whole record (four line caps: torn fragments after
+/// the last record included). Past it the file is refused rather than read whole.
+const MAX_TAIL_WINDOW: u64 = 4 * MAX_LINE_BYTES;
+
+/// Opens the log itself and nothing else: not through a symlink in its last component (`O_NOFOLLOW`), and only
+/// a regular file (a FIFO would hang the apply, `/dev/zero` would never end). `O_NONBLOCK` makes opening a FIFO
+/// fail or return at once instead of waiting for a reader; it changes nothing for a regular file.
+/// The flags close the race between the check on the path (for a clear message) and the open.
+fn open_regular(path: &Path, options: &mut OpenOptions) -> io::Result<File> {
+    let symlink = || io::Error::new(io::ErrorKind::InvalidInput, "it is a symbolic link, not a regular file");
+    let irregular = || io::Error::new(io::ErrorKind::InvalidInput, "it is not a regular file");
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => return Err(symlink()),
+        Ok(meta) if !meta.is_file() => return Err(irregular()),
+        _ => {}
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(|err| {
+        #[cfg(unix)]
+        if err.raw_os_error() == Some(libc::ELOOP) {
+            return symlink();
+        }
+        err
+    })?;
+    if !file.metadata()?.is_file() {
+        return Err(irregular());
+    }
+    Ok(file)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
     #[error("cannot open audit log {}", path.display())]
@@ -71,10 +109,7 @@ impl AuditLog {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| AuditError::Open { path: path.clone(), source })?;
         }
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
+        open_regular(&path, OpenOptions::new().create(true).append(true))
             .map_err(|source| AuditError::Open { path: path.clone(), source })?;
         Ok(AuditLog { path, run_id: run_id.into(), redactions: Vec::new() })
     }
@@ -99,7 +134,7 @@ impl AuditLog {
     /// Appends one event and syncs it to disk before returning.
     pub fn append(&self, kind: &str, data: serde_json::Value) -> Result<(), AuditError> {
         let write_err = |source| AuditError::Write { path: self.path.clone(), source };
-        let mut file = OpenOptions::new().read(true).append(true).open(&self.path).map_err(write_err)?;
+        let mut file = open_regular(&self.path, OpenOptions::new().read(true).append(true)).map_err(write_err)?;
         file.lock().map_err(write_err)?;
         let result = self.append_locked(&mut file, kind, data);
         let _ = file.unlock();
@@ -207,6 +242,12 @@ fn read_tail(file: &mut File) -> io::Result<Tail> {
             file.seek(SeekFrom::End(0))?;
             return Ok(tail);
         }
+        if window >= MAX_TAIL_WINDOW {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the last {MAX_TAIL_WINDOW} bytes of the log hold no whole record (not an audit log?)"),
+            ));
+        }
         window = window.saturating_mul(4);
     }
 }
@@ -276,7 +317,7 @@ fn acknowledges(record: &Record, pending: &[(usize, String)]) -> bool {
 /// Checks the hash chain of the log at `path`.
 pub fn verify(path: &Path) -> Result<VerifyReport, AuditError> {
     let read_err = |source| AuditError::Read { path: path.to_path_buf(), source };
-    let file = File::open(path).map_err(read_err)?;
+    let file = open_regular(path, OpenOptions::new().read(true)).map_err(read_err)?;
     let mut reader = BufReader::new(file);
     let mut report =
         VerifyReport { lines: 0, runs: 0, recovered: Vec::new(), first_error: None, head: GENESIS.to_owned() };
@@ -287,11 +328,15 @@ pub fn verify(path: &Path) -> Result<VerifyReport, AuditError> {
     let mut buf = Vec::new();
     loop {
         buf.clear();
-        if reader.read_until(b'\n', &mut buf).map_err(read_err)? == 0 {
+        if (&mut reader).take(MAX_LINE_BYTES + 1).read_until(b'\n', &mut buf).map_err(read_err)? == 0 {
             break;
         }
         report.lines += 1;
         let line_no = report.lines;
+        if buf.len() as u64 > MAX_LINE_BYTES {
+            report.first_error.get_or_insert((line_no, format!("line is longer than {MAX_LINE_BYTES} bytes")));
+            break;
+        }
         let terminated = buf.last() == Some(&b'\n');
         let line = if terminated { &buf[..buf.len() - 1] } else { &buf[..] };
         let record: Record = match serde_json::from_slice(line) {

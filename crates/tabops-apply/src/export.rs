@@ -64,6 +64,16 @@ pub enum ExportError {
     UnknownProject { path: String },
     #[error("cannot read the site: {what} failed")]
     Fetch { what: String, source: Box<api::Error> },
+    #[error(
+        "cannot export: the site's project parents form a cycle: {projects} (a project cannot be its own ancestor; \
+         the server's project list is broken)"
+    )]
+    ProjectCycle { projects: String },
+    #[error(
+        "cannot export: project {project} is nested {depth} levels deep; a manifest can express at most {} levels",
+        site::MAX_PROJECT_DEPTH
+    )]
+    TooDeep { project: String, depth: usize },
     #[error("cannot download the content of {address}")]
     Download { address: String, source: Box<api::Error> },
     #[error("cannot write the export to `{}`", path.display())]
@@ -109,6 +119,8 @@ pub async fn export(
 ) -> Result<ExportReport, ExportError> {
     prepare_dir(&options.out, options.force)?;
     let mut snapshot = site::read_lists(client).await?;
+    // Before anything walks the tree (paths, subtrees, directories all follow parents).
+    site::check_hierarchy(&snapshot.projects)?;
 
     // Which projects, groups and items are exported.
     let (full, ancestors) = {
@@ -261,6 +273,9 @@ async fn download_all(
     items: &[(ContentKind, String, String, Option<String>)],
 ) -> Result<(HashMap<String, Downloaded>, u64), ExportError> {
     let content_dir = out.join("content");
+    // Whatever happens below, no staging file outlives this function: a failed or cancelled download leaves its
+    // `.download-N` (or `.part`) file, and the ones renamed into place are gone from the staging path already.
+    let _staging = StagingFiles((0..items.len()).map(|index| content::staging_path(&content_dir, index)).collect());
     let staged = try_join_all(items.iter().enumerate().map(|(index, (kind, id, name, project))| {
         let stage = content::staging_path(&content_dir, index);
         let address = format!(
@@ -312,6 +327,25 @@ async fn download_all(
         downloads.insert(id.clone(), Downloaded { relative, sheets });
     }
     Ok((downloads, total))
+}
+
+/// Staging paths removed (with their `.part` siblings) when dropped.
+struct StagingFiles(Vec<PathBuf>);
+
+impl Drop for StagingFiles {
+    fn drop(&mut self) {
+        for path in &self.0 {
+            let mut part = path.clone().into_os_string();
+            part.push(".part");
+            for path in [path.as_path(), Path::new(&part)] {
+                if let Err(err) = std::fs::remove_file(path)
+                    && err.kind() != std::io::ErrorKind::NotFound
+                {
+                    tracing::warn!(path = %path.display(), error = %err, "could not remove a staged download");
+                }
+            }
+        }
+    }
 }
 
 /// The directory (below `content/`) of a project: its ancestors' directories, then its own unique name.

@@ -50,7 +50,8 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
     )?;
 
     let mut visible: HashMap<String, Vec<String>> = HashMap::new();
-    for view in views.into_iter().flatten() {
+    // A listed view marked `hidden="true"` (the schema's `viewType` attribute) is not shown.
+    for view in views.into_iter().flatten().filter(|v| !v.hidden) {
         if let Some(workbook) = view.workbook_id {
             visible.entry(workbook).or_default().push(view.name);
         }

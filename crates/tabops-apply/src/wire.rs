@@ -50,7 +50,21 @@ pub fn normalize_schedule(wire: &api::Schedule) -> Option<Schedule> {
             weekdays,
             month_days: BTreeSet::new(),
         },
-        Frequency::Daily | Frequency::Weekly => {
+        // A Daily schedule that repeats every N hours has an end; `hours="24"` (every = None) is once a day, and its
+        // `end`, which Cloud may echo as the start (TSC asset `tasks_with_interval.xml`), means nothing.
+        Frequency::Daily => match every {
+            Some(every @ Every::Hours(_)) => Schedule {
+                frequency,
+                start,
+                end: Some(TimeOfDay::parse(wire.end.as_deref()?)?),
+                every: Some(every),
+                weekdays,
+                month_days: BTreeSet::new(),
+            },
+            Some(Every::Minutes(_)) => return None,
+            None => Schedule { frequency, start, end: None, every: None, weekdays, month_days: BTreeSet::new() },
+        },
+        Frequency::Weekly => {
             Schedule { frequency, start, end: None, every: None, weekdays, month_days: BTreeSet::new() }
         }
         Frequency::Monthly => {
@@ -71,7 +85,14 @@ pub fn to_wire_schedule(schedule: &Schedule) -> api::Schedule {
             };
             std::iter::once(every).chain(weekdays()).collect()
         }
-        Frequency::Daily => std::iter::once(api::Interval::Hours(24)).chain(weekdays()).collect(),
+        // Once a day is `hours="24"`: without it Cloud runs a Daily task every hour (tableau-migration-sdk issue #89).
+        Frequency::Daily => {
+            let hours = match schedule.every {
+                Some(Every::Hours(h)) => u32::from(h),
+                _ => 24,
+            };
+            std::iter::once(api::Interval::Hours(hours)).chain(weekdays()).collect()
+        }
         Frequency::Weekly => weekdays().collect(),
         Frequency::Monthly => schedule
             .month_days
@@ -90,7 +111,10 @@ pub fn to_wire_schedule(schedule: &Schedule) -> api::Schedule {
             Frequency::Monthly => api::Frequency::Monthly,
         },
         start: schedule.start.to_wire(),
-        end: schedule.end.map(TimeOfDay::to_wire),
+        end: match schedule.frequency {
+            Frequency::Hourly | Frequency::Daily => schedule.end.map(TimeOfDay::to_wire),
+            Frequency::Weekly | Frequency::Monthly => None,
+        },
         intervals,
         next_run_at: None,
     }
@@ -112,12 +136,9 @@ pub fn describe_schedule(wire: &api::Schedule) -> String {
     format!("{} at {}{end} [{}]", wire.frequency.as_str(), wire.start, intervals.join(", "))
 }
 
-/// Full or incremental, from a task as listed (`type="FullRefresh"|"IncrementalRefresh"`, or Cloud's
-/// `type="RefreshExtractTask"` with an `incremental` attribute).
+/// Full or incremental, from a task in any of the forms Tableau sends (see [`api::RefreshTask::is_incremental`]).
 pub fn refresh_type(task: &api::RefreshTask) -> RefreshType {
-    let incremental = task.incremental == Some(true)
-        || task.refresh_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("IncrementalRefresh"));
-    if incremental { RefreshType::Incremental } else { RefreshType::Full }
+    if task.is_incremental() { RefreshType::Incremental } else { RefreshType::Full }
 }
 
 pub fn task_target(kind: ContentKind, id: String) -> api::TaskTarget {
@@ -203,6 +224,12 @@ mod tests {
                 ..schedule(Frequency::Hourly)
             },
             Schedule { weekdays: weekdays.clone(), ..schedule(Frequency::Daily) },
+            Schedule {
+                end: Some(TimeOfDay { hour: 20, minute: 0 }),
+                every: Some(Every::Hours(2)),
+                weekdays: weekdays.clone(),
+                ..schedule(Frequency::Daily)
+            },
             Schedule { weekdays, ..schedule(Frequency::Weekly) },
             Schedule { month_days: [MonthDay::Day(1), MonthDay::LastDay].into(), ..schedule(Frequency::Monthly) },
         ];
@@ -240,5 +267,51 @@ mod tests {
         assert_eq!(normalize_schedule(&wire), None);
         let odd_seconds = api::Schedule { frequency: api::Frequency::Weekly, start: "06:00:30".into(), ..wire };
         assert_eq!(normalize_schedule(&odd_seconds), None);
+    }
+
+    /// Daily every 2 hours from 12:00 to 20:00 (the schedule PSTableauREST's Cloud integration test creates) is not
+    /// "daily at 12:00": interval and end survive the round trip, so drift sees the difference.
+    #[test]
+    fn daily_every_n_hours_keeps_its_interval_and_end() {
+        let wire = api::Schedule {
+            frequency: api::Frequency::Daily,
+            start: "12:00:00".into(),
+            end: Some("20:00:00".into()),
+            intervals: vec![
+                api::Interval::Hours(2),
+                api::Interval::WeekDay("Sunday".into()),
+                api::Interval::WeekDay("Monday".into()),
+            ],
+            next_run_at: None,
+        };
+        let normal = normalize_schedule(&wire).expect("expressible");
+        assert_eq!(normal.every, Some(Every::Hours(2)));
+        assert_eq!(normal.end, Some(TimeOfDay { hour: 20, minute: 0 }));
+        let once = Schedule {
+            start: TimeOfDay { hour: 12, minute: 0 },
+            weekdays: [Weekday::Sunday, Weekday::Monday].into(),
+            ..schedule(Frequency::Daily)
+        };
+        assert_ne!(normal, once);
+        let sent = to_wire_schedule(&normal);
+        assert_eq!(sent.intervals[0], api::Interval::Hours(2));
+        assert_eq!(normalize_schedule(&sent), Some(normal.clone()));
+        assert_eq!(to_wire_schedule(&normal).end.as_deref(), Some("20:00:00"));
+    }
+
+    /// TSC asset `tasks_with_interval.xml`: Cloud lists a once-a-day task with `hours="24"` and `end` equal to the
+    /// start; that is plain daily.
+    #[test]
+    fn daily_hours_24_with_an_echoed_end_is_once_a_day() {
+        let wire = api::Schedule {
+            frequency: api::Frequency::Daily,
+            start: "18:20:00".into(),
+            end: Some("18:20:00".into()),
+            intervals: vec![api::Interval::Hours(24), api::Interval::WeekDay("Tuesday".into())],
+            next_run_at: None,
+        };
+        let normal = normalize_schedule(&wire).expect("expressible");
+        assert_eq!((normal.every, normal.end), (None, None));
+        assert_eq!(to_wire_schedule(&normal).end, None);
     }
 }

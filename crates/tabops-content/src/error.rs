@@ -38,6 +38,14 @@ pub enum ContentError {
         #[source]
         source: quick_xml::Error,
     },
+    #[error(
+        "the {side} {file_type} document has more than {limit} attributes on one <{element}> (near byte {position})"
+    )]
+    TooManyAttributes { side: Side, file_type: &'static str, position: u64, element: String, limit: usize },
+    #[error(
+        "the {side} {file_type} document repeats attribute `{attribute}` on one <{element}> (near byte {position})"
+    )]
+    DuplicateAttribute { side: Side, file_type: &'static str, position: u64, element: String, attribute: String },
     #[error("the {side} {file_type} document has no XML root element")]
     NoRoot { side: Side, file_type: &'static str },
     #[error("the {side} {file_type} document is not a Tableau {expected}: its root element is <{found}>")]
@@ -63,6 +71,13 @@ pub enum ContentError {
     NoRootDocument { side: Side, file_type: &'static str, expected: &'static str },
     #[error("the {side} {file_type} package has several .{expected} files at its root: {names}")]
     AmbiguousRootDocument { side: Side, file_type: &'static str, expected: &'static str, names: String },
+    #[error("refusing the {side} {file_type} package")]
+    Package {
+        side: Side,
+        file_type: &'static str,
+        #[source]
+        source: tabops_manifest::package::PackageError,
+    },
     #[error("entry `{entry}` of the {side} {file_type} package is larger than {limit} bytes")]
     TooLarge { side: Side, file_type: &'static str, entry: String, limit: u64 },
 }

@@ -8,6 +8,7 @@ use std::io::{Cursor, Read};
 
 use sha2::{Digest, Sha256};
 use tabops_manifest::model::FileType;
+use tabops_manifest::package;
 
 use crate::error::{ContentError, Side};
 
@@ -78,6 +79,8 @@ fn unpack_package(
     let expected = root_extension(file_type);
     let mut archive =
         zip::ZipArchive::new(Cursor::new(bytes)).map_err(|source| ContentError::Zip { side, file_type: ft, source })?;
+    // A package is untrusted: entry count, declared total and overlapping entries are checked before inflating.
+    package::survey(&mut archive).map_err(|source| ContentError::Package { side, file_type: ft, source })?;
     let suffix = format!(".{expected}");
     let mut roots: Vec<usize> = Vec::new();
     let mut names: Vec<(usize, String)> = Vec::new();
@@ -118,14 +121,19 @@ fn unpack_package(
             |source: zip::result::ZipError| ContentError::ZipEntry { side, file_type: ft, entry: name.clone(), source };
         if i == root {
             let file = archive.by_index(i).map_err(entry_err)?;
-            file.take(MAX_DOCUMENT_BYTES + 1).read_to_end(&mut document).map_err(|e| entry_err(e.into()))?;
-            if document.len() as u64 > MAX_DOCUMENT_BYTES {
+            let declared = file.size();
+            if declared > MAX_DOCUMENT_BYTES {
                 return Err(ContentError::TooLarge { side, file_type: ft, entry: name, limit: MAX_DOCUMENT_BYTES });
             }
+            // Reserved from the declaration (capped above), read through a reader that fails past it.
+            document.reserve_exact(usize::try_from(declared).unwrap_or(0));
+            package::bounded(file, &name, declared).read_to_end(&mut document).map_err(|e| entry_err(e.into()))?;
         } else if with_entries {
-            let mut file = archive.by_index(i).map_err(entry_err)?;
+            let file = archive.by_index(i).map_err(entry_err)?;
+            let declared = file.size();
             let mut hasher = Sha256::new();
-            let size = std::io::copy(&mut file, &mut hasher).map_err(|e| entry_err(e.into()))?;
+            let size = std::io::copy(&mut package::bounded(file, &name, declared), &mut hasher)
+                .map_err(|e| entry_err(e.into()))?;
             entries.insert(name, Digest256 { size, sha256: hex::encode(hasher.finalize()) });
         }
     }

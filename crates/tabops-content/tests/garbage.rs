@@ -87,3 +87,46 @@ proptest! {
         let _ = review(&bytes, &bytes, FileType::Tdsx);
     }
 }
+
+/// A package whose root `.twb` declares 1,000 bytes but holds 5,000 (stored, so the sizes are easy to patch): the
+/// lie is caught one byte past the declaration, before the rest is read (issue 19).
+#[test]
+fn a_root_document_larger_than_it_declares_is_refused() {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("Book.twb", stored).unwrap();
+    let body = format!("<workbook>{}</workbook>", " ".repeat(5000));
+    zip.write_all(body.as_bytes()).unwrap();
+    let mut bytes = zip.finish().unwrap().into_inner();
+    bytes[22..26].copy_from_slice(&1000u32.to_le_bytes());
+    let central = bytes.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+    bytes[central + 24..central + 28].copy_from_slice(&1000u32.to_le_bytes());
+    let err = tabops_content::sheets(&bytes, FileType::Twbx).unwrap_err();
+    let mut chain = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        chain.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    assert!(chain.contains("inflates to more than the 1000 bytes it declares"), "{chain}");
+}
+
+/// quick-xml's duplicate check is quadratic; an element with 200,000 attributes is refused in milliseconds, and a
+/// duplicate attribute is still an error (issue 19).
+#[test]
+fn attribute_floods_and_duplicates_are_refused_quickly() {
+    let mut twb = String::from("<workbook><datasources><datasource name='d'");
+    for i in 0..200_000 {
+        twb.push_str(&format!(" a{i}='x'"));
+    }
+    twb.push_str("/></datasources></workbook>");
+    let started = std::time::Instant::now();
+    let err = tabops_content::sheets(twb.as_bytes(), FileType::Twb).unwrap_err();
+    assert!(matches!(err, ContentError::TooManyAttributes { .. }), "{err:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+    let duplicate = b"<workbook><worksheets><worksheet name='A' name='B'/></worksheets></workbook>";
+    let err = tabops_content::sheets(duplicate, FileType::Twb).unwrap_err();
+    assert!(matches!(err, ContentError::DuplicateAttribute { .. }), "{err:?}");
+    assert!(err.to_string().contains("repeats attribute `name` on one <worksheet>"), "{err}");
+}

@@ -1,5 +1,6 @@
-//! Sign-in (personal access token with Cloud's one-session-per-token rule, connected-app JWT HS256), sign-out,
-//! and token checks (401000 missing, 401002 invalid or expired). Tokens and secrets are never logged.
+//! Sign-in (personal access token with Cloud's one-session-per-token rule, connected-app JWT HS256 validated as
+//! Tableau does), sign-out, token checks (401000 missing, 401002 invalid or expired) and the connected-app scope
+//! each REST method requires (a JWT session without it gets 401002). Tokens and secrets are never logged.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -20,12 +21,27 @@ pub struct Session {
     pub user_id: String,
     pub site_id: String,
     pat_name: Option<String>,
+    /// The JWT's `scp` for a connected-app session; `None` for a PAT session (every method allowed).
+    pub scopes: Option<Vec<String>>,
     last_used: Instant,
+}
+
+impl Session {
+    /// Who is signed in, for tying objects to their creator: the PAT (a token is one principal even across its
+    /// re-sign-ins), or the user for a connected-app session.
+    pub fn principal(&self) -> String {
+        match &self.pat_name {
+            Some(pat) => format!("pat:{pat}"),
+            None => format!("user:{}", self.user_id),
+        }
+    }
 }
 
 #[derive(Default)]
 pub struct Sessions {
     inner: Mutex<HashMap<String, Session>>,
+    /// `jti` values of accepted JWTs with their `exp`: a JWT is good for one sign-in.
+    used_jtis: Mutex<HashMap<String, i64>>,
 }
 
 impl Sessions {
@@ -34,13 +50,13 @@ impl Sessions {
     }
 
     /// Open a session; a PAT's earlier sessions end (one session per PAT, as on Tableau Cloud).
-    fn open(&self, user_id: String, site_id: String, pat_name: Option<String>) -> String {
+    fn open(&self, user_id: String, site_id: String, pat_name: Option<String>, scopes: Option<Vec<String>>) -> String {
         let token: String = rand::rng().sample_iter(&Alphanumeric).take(32).map(char::from).collect();
         let mut sessions = self.lock();
         if let Some(pat) = &pat_name {
             sessions.retain(|_, s| s.pat_name.as_ref() != Some(pat));
         }
-        sessions.insert(token.clone(), Session { user_id, site_id, pat_name, last_used: Instant::now() });
+        sessions.insert(token.clone(), Session { user_id, site_id, pat_name, scopes, last_used: Instant::now() });
         token
     }
 
@@ -119,9 +135,158 @@ fn parse_credentials(body: &[u8]) -> ApiResult<Credentials> {
     })
 }
 
+/// The longest a connected-app JWT may be valid for: Tableau rejects an `exp` more than 10 minutes ahead.
+const JWT_MAX_LIFETIME_SECS: i64 = 10 * 60;
+/// Clock skew tolerated on `exp` in both directions.
+const JWT_LEEWAY_SECS: i64 = 30;
+
 #[derive(serde::Deserialize)]
 struct JwtClaims {
     sub: String,
+    iss: String,
+    exp: i64,
+    jti: String,
+    scp: Scp,
+}
+
+/// `scp` is a list of scope strings (a single string is accepted as a list of one).
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Scp {
+    List(Vec<String>),
+    One(String),
+}
+
+/// A connected-app sign-in failure: 401001 with the connected-app error number Tableau appends to the detail
+/// (Tableau's "Troubleshoot connected apps" table: 5 user not found, 16 login failed, 126 connected app not
+/// found, 127 secret not found).
+fn jwt_error(number: u32, why: &str) -> ApiError {
+    tracing::debug!(reason = why, "connected-app sign-in refused");
+    ApiError::new(401001, "Signin Error", format!("Error signing in to Tableau Server ({number})"))
+}
+
+/// Validates a connected-app (direct trust) JWT as Tableau does: HS256 signature with the app's secret; header
+/// `kid` = the secret id; claims `iss` = the client id, `aud` = `tableau`, `sub` a user of the site, `exp` in the
+/// future but at most 10 minutes ahead, a `jti` not used before, and `scp`. Returns the user id and the scopes.
+fn validate_jwt(shared: &Shared, jwt: &str) -> ApiResult<(String, Vec<String>)> {
+    let config = &shared.config;
+    let secret = config.jwt_secret.as_ref().ok_or_else(|| jwt_error(126, "no connected app configured"))?;
+    let header = jsonwebtoken::decode_header(jwt).map_err(|_| jwt_error(16, "malformed JWT header"))?;
+    if header.alg != jsonwebtoken::Algorithm::HS256 {
+        return Err(jwt_error(16, "algorithm is not HS256"));
+    }
+    let kid = header.kid.ok_or_else(|| jwt_error(127, "no kid in the JWT header"))?;
+    if config.jwt_secret_id.as_ref().is_some_and(|expected| expected != &kid) {
+        return Err(jwt_error(127, "kid is not the connected app's secret id"));
+    }
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.set_audience(&["tableau"]);
+    validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+    validation.leeway = JWT_LEEWAY_SECS as u64;
+    let key = jsonwebtoken::DecodingKey::from_secret(secret.as_bytes());
+    let claims = jsonwebtoken::decode::<JwtClaims>(jwt, &key, &validation)
+        .map_err(|e| jwt_error(16, &format!("JWT rejected: {e}")))?
+        .claims;
+    if config.jwt_client_id.as_ref().is_some_and(|expected| expected != &claims.iss) {
+        return Err(jwt_error(126, "iss is not the connected app's client id"));
+    }
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    if claims.exp > now + JWT_MAX_LIFETIME_SECS + JWT_LEEWAY_SECS {
+        return Err(jwt_error(16, "exp is more than 10 minutes ahead"));
+    }
+    if claims.jti.trim().is_empty() {
+        return Err(jwt_error(16, "empty jti"));
+    }
+    {
+        let mut used = shared.sessions.used_jtis.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        used.retain(|_, exp| *exp + JWT_LEEWAY_SECS >= now);
+        if used.insert(claims.jti.clone(), claims.exp).is_some() {
+            return Err(jwt_error(16, "jti already used"));
+        }
+    }
+    let scopes = match claims.scp {
+        Scp::List(list) => list,
+        Scp::One(one) => one.split_whitespace().map(str::to_owned).collect(),
+    };
+    if scopes.is_empty() {
+        return Err(jwt_error(16, "no scopes in scp"));
+    }
+    let state = shared.lock();
+    let user = state.users.iter().find(|u| u.name == claims.sub).ok_or_else(|| jwt_error(5, "unknown sub"))?;
+    Ok((user.id.clone(), scopes))
+}
+
+/// The connected-app scope a REST method requires, by HTTP method and the path segments after
+/// `/sites/{site-id}/` (lower-cased). `None`: the method needs no scope, or the emulator does not serve it to
+/// connected apps (answered by the handler as usual). Settled from the REST API reference's "JWT Access Scope" of
+/// each method (see `docs/tableau-cloud.md`).
+pub fn required_scope(method: &str, rest: &[&str]) -> Option<&'static str> {
+    let scope = match (method, rest) {
+        ("GET", ["projects" | "workbooks" | "datasources" | "views"])
+        | ("GET", ["workbooks" | "datasources", _])
+        | ("GET", ["workbooks", _, "views"])
+        | ("GET", ["workbooks" | "datasources", _, "connections"]) => "tableau:content:read",
+        ("POST", ["projects"]) => "tableau:projects:create",
+        ("PUT", ["projects", _]) => "tableau:projects:update",
+        ("DELETE", ["projects", _]) => "tableau:projects:delete",
+        ("POST", ["workbooks"]) => "tableau:workbooks:create",
+        ("PUT", ["workbooks", _]) => "tableau:workbooks:update",
+        ("DELETE", ["workbooks", _]) => "tableau:workbooks:delete",
+        ("GET", ["workbooks", _, "content"]) => "tableau:workbooks:download",
+        ("POST", ["datasources"]) => "tableau:datasources:create",
+        ("PUT", ["datasources", _]) => "tableau:datasources:update",
+        ("DELETE", ["datasources", _]) => "tableau:datasources:delete",
+        ("GET", ["datasources", _, "content"]) => "tableau:datasources:download",
+        ("PUT", ["workbooks", _, "tags"]) => "tableau:workbook_tags:update",
+        ("DELETE", ["workbooks", _, "tags", _]) => "tableau:workbook_tags:delete",
+        ("PUT", ["datasources", _, "tags"]) => "tableau:datasource_tags:update",
+        ("DELETE", ["datasources", _, "tags", _]) => "tableau:datasource_tags:delete",
+        ("POST", ["workbooks" | "datasources", _, "refresh"]) => "tableau:tasks:run",
+        ("POST", ["fileuploads"]) | ("PUT", ["fileuploads", _]) => "tableau:file_uploads:create",
+        ("GET", ["users"] | ["users", _]) => "tableau:users:read",
+        ("POST", ["users"]) => "tableau:users:create",
+        ("PUT", ["users", _]) => "tableau:users:update",
+        ("DELETE", ["users", _]) => "tableau:users:delete",
+        ("GET", ["groups"] | ["groups", _, "users"]) => "tableau:groups:read",
+        ("POST", ["groups"]) => "tableau:groups:create",
+        ("PUT", ["groups", _]) | ("POST", ["groups", _, "users"]) | ("PUT", ["groups", _, "users", "remove"]) => {
+            "tableau:groups:update"
+        }
+        ("DELETE", ["groups", _, "users", _]) => "tableau:groups:update",
+        ("DELETE", ["groups", _]) => "tableau:groups:delete",
+        ("GET", ["jobs", ..]) => "tableau:jobs:read",
+        ("PUT", ["jobs", _]) => "tableau:jobs:update",
+        ("GET", ["tasks", "extractrefreshes", ..]) => "tableau:tasks:read",
+        ("POST", ["tasks", "extractrefreshes"]) => "tableau:tasks:create",
+        ("POST", ["tasks", "extractrefreshes", _]) => "tableau:tasks:update",
+        ("DELETE", ["tasks", "extractrefreshes", _]) => "tableau:tasks:delete",
+        ("POST", ["tasks", "extractrefreshes", _, "runnow"]) => "tableau:tasks:run",
+        ("GET", [_, _, "permissions" | "default-permissions", ..]) => "tableau:permissions:read",
+        ("PUT", [_, _, "permissions" | "default-permissions", ..]) => "tableau:permissions:update",
+        ("DELETE", [_, _, "permissions" | "default-permissions", ..]) => "tableau:permissions:delete",
+        _ => return None,
+    };
+    Some(scope)
+}
+
+/// Checks a session's scopes for a method: a connected-app session without the required scope (or a wildcard
+/// action such as `tableau:projects:*`) gets what Tableau Cloud answers, 401002 (tableauserverclient issues
+/// #1320 and #1581: a JWT session calling a method outside its scopes).
+pub fn check_scope(session: &Session, method: &str, rest: &[&str]) -> ApiResult<()> {
+    let Some(scopes) = &session.scopes else { return Ok(()) };
+    let Some(required) = required_scope(method, rest) else { return Ok(()) };
+    let covered = scopes.iter().any(|granted| {
+        granted == required
+            || granted.strip_suffix('*').is_some_and(|prefix| {
+                prefix.ends_with(':') && required.starts_with(prefix) && !required[prefix.len()..].contains(':')
+            })
+    });
+    if covered {
+        Ok(())
+    } else {
+        tracing::debug!(required, "connected-app session lacks the method's scope");
+        Err(ApiError::new(401002, "Unauthorized Access", "Invalid authentication credentials were provided."))
+    }
 }
 
 /// `POST /auth/signin`: returns the `credentials` element.
@@ -135,30 +300,22 @@ pub fn sign_in(shared: &Shared, body: &[u8]) -> ApiResult<Elem> {
     if !creds.site.as_deref().unwrap_or_default().eq_ignore_ascii_case(&site_url) {
         return Err(sign_in_error());
     }
-    let (user_id, pat_name) = match (&creds.pat_name, &creds.pat_secret, &creds.jwt) {
+    let (user_id, pat_name, scopes) = match (&creds.pat_name, &creds.pat_secret, &creds.jwt) {
         (Some(name), Some(secret), None) if creds.name.is_none() => {
             let known = shared.config.effective_pats().iter().any(|(n, s)| n == name && s == secret);
             if !known {
                 return Err(sign_in_error());
             }
-            (admin_id, Some(name.clone()))
+            (admin_id, Some(name.clone()), None)
         }
         (None, None, Some(jwt)) => {
-            let secret = shared.config.jwt_secret.as_ref().ok_or_else(sign_in_error)?;
-            let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
-            validation.validate_aud = false;
-            validation.set_required_spec_claims(&["exp", "sub"]);
-            let key = jsonwebtoken::DecodingKey::from_secret(secret.as_bytes());
-            let claims = jsonwebtoken::decode::<JwtClaims>(jwt, &key, &validation).map_err(|_| sign_in_error())?.claims;
-            let state = shared.lock();
-            let user =
-                state.users.iter().find(|u| u.name.eq_ignore_ascii_case(&claims.sub)).ok_or_else(sign_in_error)?;
-            (user.id.clone(), None)
+            let (user_id, scopes) = validate_jwt(shared, jwt)?;
+            (user_id, None, Some(scopes))
         }
         (None, None, None) if creds.name.is_some() => return Err(sign_in_error()),
         _ => return Err(ApiError::bad_request("Provide exactly one of a personal access token or a JWT.")),
     };
-    let token = shared.sessions.open(user_id.clone(), site_id.clone(), pat_name);
+    let token = shared.sessions.open(user_id.clone(), site_id.clone(), pat_name, scopes);
     {
         let mut state = shared.lock();
         let now = crate::store::now();

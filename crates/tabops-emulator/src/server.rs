@@ -33,6 +33,11 @@ pub enum EmulatorError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("failed to load the emulator state")]
     Load(#[from] store::LoadError),
+    #[error(
+        "refusing to listen on {addr}, which is not a loopback address, with the well-known default token: the \
+         emulator is a test server; pass a PAT of your own (--pat NAME:SECRET) to serve other hosts"
+    )]
+    PublicWithDefaultToken { addr: SocketAddr },
     #[error("failed to create the emulator content directory {}", path.display())]
     ContentDir { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
@@ -94,6 +99,12 @@ pub struct Emulator {
 impl Emulator {
     /// Bind, load state, and start serving; the emulator accepts requests when this returns.
     pub async fn start(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
+        if !config.listen.ip().is_loopback() {
+            if !config.has_private_token() {
+                return Err(EmulatorError::PublicWithDefaultToken { addr: config.listen });
+            }
+            tracing::warn!(addr = %config.listen, "the emulator is a test server and listens beyond loopback");
+        }
         let (state, spill_dir, temp_dir) = match &config.state_file {
             Some(path) => {
                 let state = store::load(path)?.unwrap_or_else(|| State::new(&config.site));
@@ -312,6 +323,9 @@ async fn entry(
                 }
                 Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, "stats serialisation failed"),
             },
+            ("POST", _) if !shared.config.test_hooks => {
+                plain(StatusCode::FORBIDDEN, "state-changing test hooks are off (start the emulator with --test-hooks)")
+            }
             ("POST", "stats/reset") => {
                 shared.stats.reset();
                 plain(StatusCode::NO_CONTENT, "")
@@ -324,22 +338,27 @@ async fn entry(
             ("POST", "stall") => {
                 let query = parse_hook_query(request.uri().query().unwrap_or_default());
                 match (query.get("requests").map(|v| v.parse::<u64>()), query.get("ms").map(|v| v.parse::<u64>())) {
-                    (Some(Ok(requests)), Some(Ok(ms))) => {
+                    (Some(Ok(requests)), Some(Ok(ms))) if requests <= MAX_STALL_REQUESTS && ms <= MAX_STALL_MS => {
                         shared.faults.arm_stall(requests, Duration::from_millis(ms));
                         plain(StatusCode::NO_CONTENT, "")
                     }
-                    _ => plain(StatusCode::BAD_REQUEST, "stall needs ?requests=N&ms=M (integers)"),
+                    _ => plain(
+                        StatusCode::BAD_REQUEST,
+                        "stall needs ?requests=N&ms=M, integers with N at most 1000 and M at most 60000",
+                    ),
                 }
             }
             ("POST", "jobs/fail-next") => {
                 let query = parse_hook_query(request.uri().query().unwrap_or_default());
                 match query.get("count").map_or(Ok(1), |v| v.parse::<u32>()) {
-                    Ok(count) => {
-                        shared.lock().failing_refreshes += count;
+                    Ok(count) if count <= MAX_FAILING_JOBS => {
+                        let mut state = shared.lock();
+                        state.failing_refreshes = state.failing_refreshes.saturating_add(count).min(MAX_FAILING_JOBS);
+                        drop(state);
                         shared.mark_dirty();
                         plain(StatusCode::NO_CONTENT, "")
                     }
-                    Err(_) => plain(StatusCode::BAD_REQUEST, "fail-next takes ?count=N (an integer)"),
+                    _ => plain(StatusCode::BAD_REQUEST, "fail-next takes ?count=N, an integer of at most 1000"),
                 }
             }
             _ => plain(StatusCode::NOT_FOUND, "unknown emulator hook"),
@@ -397,6 +416,11 @@ async fn entry(
         }
     }
 }
+
+/// Bounds of the test hooks' parameters: a stall of `u64::MAX` ms would hang every later request forever.
+const MAX_STALL_REQUESTS: u64 = 1000;
+const MAX_STALL_MS: u64 = 60_000;
+const MAX_FAILING_JOBS: u32 = 1000;
 
 pub type Query = HashMap<String, String>;
 

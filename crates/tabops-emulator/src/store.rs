@@ -290,7 +290,39 @@ pub fn load(path: &Path) -> Result<Option<State>, LoadError> {
     if state.version != STATE_VERSION {
         return Err(LoadError::Version { path: path.to_owned(), found: state.version });
     }
+    let mut state = state;
+    confine_blobs(&mut state, path)?;
     Ok(Some(state))
+}
+
+/// Every blob a state file names must be one of our own files in its blob directory: the file is read, served to
+/// clients and deleted when its item is replaced, so a planted `"path": "/home/me/.ssh/id_rsa"` would be an
+/// arbitrary read and delete. A blob's file name must be `<uuid>.bin` in a directory named after the state file
+/// (so a state file moved with its blobs, or loaded through another path, still loads), and the blob is then
+/// rebased onto this state file's blob directory; it must not be a symlink or anything but a regular file.
+fn confine_blobs(state: &mut State, path: &Path) -> Result<(), LoadError> {
+    let dir = blob_dir_for(path);
+    let contents =
+        state.workbooks.iter_mut().map(|w| &mut w.content).chain(state.datasources.iter_mut().map(|d| &mut d.content));
+    for content in contents {
+        let Some(Blob::File { path: blob, .. }) = &mut content.blob else { continue };
+        let refuse = |reason: &'static str| LoadError::Blob { path: path.to_owned(), blob: blob.clone(), reason };
+        let name = blob.file_name().and_then(|n| n.to_str()).ok_or_else(|| refuse("has no file name"))?;
+        let own_name = name.strip_suffix(".bin").is_some_and(|stem| uuid::Uuid::try_parse(stem).is_ok());
+        if !own_name {
+            return Err(refuse("is not named <uuid>.bin"));
+        }
+        if blob.parent().and_then(Path::file_name) != dir.file_name() {
+            return Err(refuse("is not in the state file's blob directory"));
+        }
+        let rebased = dir.join(name);
+        match std::fs::symlink_metadata(&rebased) {
+            Ok(meta) if !meta.file_type().is_file() => return Err(refuse("is a symlink or not a regular file")),
+            _ => {}
+        }
+        *blob = rebased;
+    }
+    Ok(())
 }
 
 /// Write the state atomically: serialise to `{path}.tmp`, fsync, rename over `path`.
@@ -317,6 +349,8 @@ pub enum LoadError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("failed to parse emulator state file {}", path.display())]
     Parse { path: PathBuf, source: serde_json::Error },
+    #[error("refusing emulator state file {}: its content file {} {reason}", path.display(), blob.display())]
+    Blob { path: PathBuf, blob: PathBuf, reason: &'static str },
     #[error("emulator state file {} has format version {found}, expected {STATE_VERSION}", path.display())]
     Version { path: PathBuf, found: u32 },
 }

@@ -34,6 +34,11 @@ pub struct Analysis {
 
 /// Largest embedded .twb/.tds we read.
 const MAX_DOC: u64 = 256 * 1024 * 1024;
+/// Package entries looked at (for the root document and extracts); real packages have far fewer.
+const MAX_ENTRIES: usize = 10_000;
+/// Attributes looked at on one element: Tableau's carry a few dozen. Those past this are ignored, so one element
+/// with 200,000 attributes costs no more than one with 256.
+const MAX_ATTRIBUTES: usize = 256;
 
 /// Analyse a stored file (blocking: call from `spawn_blocking`).
 pub fn analyze(blob: &Blob, ext: &str) -> Analysis {
@@ -55,8 +60,8 @@ fn analyze_reader<R: Read + Seek>(mut reader: R, ext: &str) -> Option<Analysis> 
         let mut archive = zip::ZipArchive::new(reader).ok()?;
         let mut has_extracts = false;
         let mut doc_index = None;
-        for i in 0..archive.len() {
-            let entry = archive.by_index(i).ok()?;
+        for i in 0..archive.len().min(MAX_ENTRIES) {
+            let entry = archive.by_index_raw(i).ok()?;
             let name = entry.name().to_lowercase();
             if name.ends_with(".hyper") || name.ends_with(".tde") {
                 has_extracts = true;
@@ -67,7 +72,14 @@ fn analyze_reader<R: Read + Seek>(mut reader: R, ext: &str) -> Option<Analysis> 
         }
         let mut doc = Vec::new();
         if let Some(i) = doc_index {
-            archive.by_index(i).ok()?.read_to_end(&mut doc).ok()?;
+            // The declared size is only a claim: read at most one byte past it (and past MAX_DOC), and a document
+            // that inflates further is opaque content (a 1,000-byte .twb that inflates to 1 GiB cost 1.09 GB).
+            let entry = archive.by_index(i).ok()?;
+            let declared = entry.size().min(MAX_DOC);
+            entry.take(declared + 1).read_to_end(&mut doc).ok()?;
+            if doc.len() as u64 > declared {
+                doc.clear();
+            }
         }
         let mut analysis = analyze_xml(&doc).unwrap_or_default();
         analysis.has_extracts |= has_extracts;
@@ -105,8 +117,11 @@ pub fn analyze_xml(doc: &[u8]) -> Option<Analysis> {
 }
 
 fn inspect(reader: &Reader<&[u8]>, e: &quick_xml::events::BytesStart<'_>, path: &[Vec<u8>], out: &mut Analysis) {
+    // Without quick-xml's duplicate check, which compares each attribute with every earlier one (quadratic).
     let attr = |key: &[u8]| -> Option<String> {
         e.attributes()
+            .with_checks(false)
+            .take(MAX_ATTRIBUTES)
             .flatten()
             .find(|a| a.key.as_ref() == key)
             .and_then(|a| a.decode_and_unescape_value(reader.decoder()).ok().map(|v| v.into_owned()))

@@ -82,23 +82,29 @@ impl Elem {
         serde_json::Value::Object(map)
     }
 
-    /// JSON rendering for clients that ask for `Accept: application/json` (attributes as strings, repeated
-    /// children as arrays under the singular name).
+    /// JSON rendering for clients that ask for `Accept: application/json`, in Tableau's mapping: attributes as
+    /// string members; an element with only text as that string; text next to attributes or children under
+    /// `value` (`"productVersion": {"value": "2025.1", "build": "…"}`, as Tableau's tableau-mcp client reads it);
+    /// the children of a list element (`projects`, `tags`, `capabilities`, …) as an array under the singular
+    /// name even when there is one (`"tags": {"tag": [{"label": "x"}]}`), an empty list as `{}`.
     pub fn to_json(&self) -> serde_json::Value {
-        let mut map = serde_json::Map::new();
-        for (key, value) in &self.attrs {
-            map.insert(key.clone(), serde_json::Value::String(value.clone()));
-        }
         if let Some(text) = &self.text
             && self.children.is_empty()
             && self.attrs.is_empty()
         {
             return serde_json::Value::String(text.clone());
         }
+        let mut map = serde_json::Map::new();
+        for (key, value) in &self.attrs {
+            map.insert(key.clone(), serde_json::Value::String(value.clone()));
+        }
+        if let Some(text) = &self.text {
+            map.insert("value".to_owned(), serde_json::Value::String(text.clone()));
+        }
         for child in &self.children {
             let value = child.to_json();
-            let repeated =
-                self.children.iter().filter(|c| c.name == child.name).count() > 1 || is_list_item(&self.name);
+            let repeated = is_list_item(&self.name, &child.name)
+                || self.children.iter().filter(|c| c.name == child.name).count() > 1;
             if repeated {
                 match map.entry(child.name.clone()).or_insert_with(|| serde_json::Value::Array(Vec::new())) {
                     serde_json::Value::Array(items) => items.push(value),
@@ -112,8 +118,78 @@ impl Elem {
     }
 }
 
-fn is_list_item(parent: &str) -> bool {
-    parent.ends_with('s') && !matches!(parent, "credentials" | "permissions" | "contentsCounts")
+/// Whether `child` of `parent` is one item of a list (rendered as an array in JSON even when alone): the
+/// children of plural container elements, and the grantee entries of a permissions document. Elements whose
+/// name ends in `s` without being lists (`credentials`, `granteeCapabilities`, `frequencyDetails`, …) are not.
+fn is_list_item(parent: &str, child: &str) -> bool {
+    (parent.ends_with('s')
+        && !matches!(
+            parent,
+            "credentials" | "permissions" | "contentsCounts" | "granteeCapabilities" | "frequencyDetails"
+        ))
+        || child == "granteeCapabilities"
+}
+
+/// Converts a JSON request body in Tableau's mapping (the XML `tsRequest`'s children as top-level members,
+/// attributes as scalar members, repeated elements as arrays under the singular name, element text under
+/// `value`) into the same tree an XML body parses to, so every handler accepts both.
+pub fn from_json(value: &serde_json::Value) -> Result<Node, String> {
+    let serde_json::Value::Object(members) = value else {
+        return Err("the JSON request body must be an object".to_owned());
+    };
+    let mut root = Node { name: "tsRequest".to_owned(), ..Node::default() };
+    // A body wrapped in `tsRequest` (as some clients send) is accepted too.
+    let members = match members.get("tsRequest") {
+        Some(serde_json::Value::Object(inner)) if members.len() == 1 => inner,
+        _ => members,
+    };
+    fill_from_json(&mut root, members);
+    Ok(root)
+}
+
+fn fill_from_json(node: &mut Node, members: &serde_json::Map<String, serde_json::Value>) {
+    for (key, value) in members {
+        match value {
+            serde_json::Value::Null => {}
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    if let Some(child) = json_element(key, item) {
+                        node.children.push(child);
+                    }
+                }
+            }
+            serde_json::Value::Object(_) => {
+                if let Some(child) = json_element(key, value) {
+                    node.children.push(child);
+                }
+            }
+            scalar => {
+                let text = json_scalar(scalar);
+                if key == "value" {
+                    node.text.push_str(&text);
+                }
+                node.attrs.push((key.clone(), text));
+            }
+        }
+    }
+}
+
+fn json_element(name: &str, value: &serde_json::Value) -> Option<Node> {
+    let mut node = Node { name: name.to_owned(), ..Node::default() };
+    match value {
+        serde_json::Value::Null => return None,
+        serde_json::Value::Object(members) => fill_from_json(&mut node, members),
+        serde_json::Value::Array(_) => return None,
+        scalar => node.text = json_scalar(scalar),
+    }
+    Some(node)
+}
+
+fn json_scalar(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 fn escape_into(value: &str, out: &mut String) {
@@ -178,6 +254,9 @@ impl Node {
     }
 }
 
+/// Most attributes one request element may carry: Tableau's request elements have at most a dozen or so.
+const MAX_ATTRIBUTES: usize = 256;
+
 /// Parse a document into its root element. Errors are human-readable parse failures.
 pub fn parse(bytes: &[u8]) -> Result<Node, String> {
     let mut reader = Reader::from_reader(bytes);
@@ -239,8 +318,17 @@ fn attach(stack: &mut [Node], root: &mut Option<Node>, node: Node) {
 fn node_from(reader: &Reader<&[u8]>, start: &quick_xml::events::BytesStart<'_>) -> Result<Node, String> {
     let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
     let mut attrs = Vec::new();
-    for attr in start.attributes() {
+    // quick-xml's duplicate check compares each attribute with every earlier one: 200,000 attributes in an
+    // unauthenticated sign-in body burned 23 s. The count is capped and duplicates found with a set instead.
+    let mut seen = std::collections::HashSet::new();
+    for attr in start.attributes().with_checks(false) {
         let attr = attr.map_err(|e| e.to_string())?;
+        if seen.len() >= MAX_ATTRIBUTES {
+            return Err(format!("more than {MAX_ATTRIBUTES} attributes on one <{name}>"));
+        }
+        if !seen.insert(attr.key.into_inner()) {
+            return Err(format!("duplicate attribute `{}` on <{name}>", String::from_utf8_lossy(attr.key.as_ref())));
+        }
         let key = attr.key.as_ref();
         if key == b"xmlns" || key.starts_with(b"xmlns:") {
             continue;
@@ -287,6 +375,47 @@ mod tests {
         assert!(parse(b"<tsRequest><project></tsRequest>").is_err());
         assert!(parse(b"").is_err());
         assert!(parse(b"<a/><b/>").is_err());
+    }
+
+    #[test]
+    fn json_puts_text_beside_attributes_under_value_and_lists_as_arrays() {
+        let info = Elem::new("serverInfo")
+            .child(Elem::new("productVersion").attr("build", "20251.25.0101").text("2025.1"))
+            .child(Elem::new("restApiVersion").text("3.25"));
+        assert_eq!(
+            info.to_json_named(),
+            serde_json::json!({"serverInfo": {"productVersion": {"build": "20251.25.0101", "value": "2025.1"}, "restApiVersion": "3.25"}})
+        );
+        let tags = Elem::new("tags").child(Elem::new("tag").attr("label", "x"));
+        assert_eq!(tags.to_json_named(), serde_json::json!({"tags": {"tag": [{"label": "x"}]}}));
+        assert_eq!(Elem::new("projects").to_json_named(), serde_json::json!({"projects": {}}));
+        let grant = Elem::new("permissions").child(
+            Elem::new("granteeCapabilities")
+                .child(Elem::new("group").attr("id", "g"))
+                .child(Elem::new("capabilities").child(Elem::new("capability").attr("name", "Read"))),
+        );
+        assert_eq!(
+            grant.to_json_named(),
+            serde_json::json!({"permissions": {"granteeCapabilities": [{"group": {"id": "g"}, "capabilities": {"capability": [{"name": "Read"}]}}]}})
+        );
+    }
+
+    #[test]
+    fn json_requests_parse_to_the_same_tree_as_xml() {
+        let json: serde_json::Value = serde_json::from_str(
+            r#"{"permissions": {"granteeCapabilities": [{"group": {"id": "g1"}, "capabilities": {"capability": [{"name": "Read", "mode": "Allow"}, {"name": "Write", "mode": "Deny"}]}}]}, "n": {"value": "a & b", "x": 1, "on": true}}"#,
+        )
+        .expect("json");
+        let root = from_json(&json).expect("converts");
+        assert_eq!(root.name, "tsRequest");
+        let grantee = root.find("granteeCapabilities").expect("grantee");
+        assert_eq!(grantee.child("group").and_then(|g| g.attr("id")), Some("g1"));
+        let caps: Vec<_> = grantee.find("capabilities").expect("caps").children_named("capability").collect();
+        assert_eq!(caps.len(), 2);
+        assert_eq!(caps[1].attr("mode"), Some("Deny"));
+        let n = root.child("n").expect("n");
+        assert_eq!((n.text.as_str(), n.attr("x"), n.attr("on")), ("a & b", Some("1"), Some("true")));
+        assert!(from_json(&serde_json::json!([1, 2])).is_err());
     }
 
     #[test]

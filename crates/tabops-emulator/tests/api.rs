@@ -454,3 +454,149 @@ async fn faults_are_reproducible_and_stats_count() {
     assert_eq!(stats.by_route.get("POST /sites/{id}/projects"), Some(&1));
     assert!(stats.bytes_received as usize >= SIGN_IN.len());
 }
+
+/// A group's minimum site role is answered in `<import domainName siteRole grantLicenseMode/>`, where Tableau puts
+/// it (TSC `models/group_item.py`, asset `group_update.xml`), never as a `minimumSiteRole` attribute; requests keep
+/// TSC's `GroupRequest` form (`minimumSiteRole` on `<group>`), and a group without a role has no `import`.
+#[tokio::test]
+async fn group_minimum_site_role_is_answered_in_the_import_element() {
+    let emulator = start().await;
+    let c = sign_in(&emulator).await;
+    let (status, body) =
+        c.post("/groups", r#"<tsRequest><group name="Analysts" minimumSiteRole="Explorer" /></tsRequest>"#).await;
+    assert_eq!(status, 201, "{body}");
+    let group = attr(&body, "group", "id").expect("group").to_owned();
+    assert_eq!(attr(&body, "import", "siteRole"), Some("Explorer"), "{body}");
+    assert_eq!(attr(&body, "import", "grantLicenseMode"), Some("onLogin"));
+    assert_eq!(attr(&body, "import", "domainName"), Some("local"));
+    assert_eq!(attr(&body, "group", "minimumSiteRole"), None, "{body}");
+    let (_, list) = c.get("/groups").await;
+    assert!(list.contains(r#"siteRole="Explorer""#) && !list.contains("minimumSiteRole"), "{list}");
+    let (status, body) = c
+        .put(
+            &format!("/groups/{group}"),
+            r#"<tsRequest><group name="Analysts" minimumSiteRole="Viewer" /></tsRequest>"#,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(attr(&body, "import", "siteRole"), Some("Viewer"));
+    // The reference lists the name of Update Group as optional (TSC always sends it): a role-only update keeps it.
+    let (status, body) =
+        c.put(&format!("/groups/{group}"), r#"<tsRequest><group minimumSiteRole="Creator" /></tsRequest>"#).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((attr(&body, "group", "name"), attr(&body, "import", "siteRole")), (Some("Analysts"), Some("Creator")));
+    let (_, body) = c.post("/groups", r#"<tsRequest><group name="Plain" /></tsRequest>"#).await;
+    assert!(!body.contains("<import"), "{body}");
+    let (status, body) =
+        c.post("/groups", r#"<tsRequest><group name="Bad" grantLicenseMode="onLogin" /></tsRequest>"#).await;
+    assert_eq!(status, 400, "grantLicenseMode needs a minimum site role: {body}");
+}
+
+/// Tasks list and read with the repository's type names, `RefreshExtractTask` (full; TSC assets `tasks_with_*.xml`)
+/// and `IncrementExtractTask` (incremental); create answers the request names `FullRefresh`/`IncrementalRefresh`
+/// (TSC asset `tasks_create_extract_task.xml`); `Incremental` is not a create type (schema `extractType`).
+#[tokio::test]
+async fn tasks_list_with_repository_type_names_and_create_answers_request_names() {
+    let emulator = start().await;
+    let c = sign_in(&emulator).await;
+    let project = default_project(&c).await;
+    let payload = format!(r#"<tsRequest><datasource name="DS"><project id="{project}" /></datasource></tsRequest>"#);
+    let file: &[u8] = b"<datasource><connection class='postgres' server='db'/></datasource>";
+    let (_, body) = c
+        .multipart("/datasources?datasourceType=tds", &payload, Some(("tableau_datasource", "d.tds", file)), true)
+        .await;
+    let ds = attr(&body, "datasource", "id").expect("ds").to_owned();
+    let create = |kind: &str| {
+        format!(
+            r#"<tsRequest><extractRefresh type="{kind}"><datasource id="{ds}" /></extractRefresh><schedule frequency="Weekly"><frequencyDetails start="05:00:00"><intervals><interval weekDay="Monday" /></intervals></frequencyDetails></schedule></tsRequest>"#
+        )
+    };
+    let (status, body) = c.post("/tasks/extractRefreshes", &create("IncrementalRefresh")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(attr(&body, "extractRefresh", "type"), Some("IncrementalRefresh"));
+    let incremental = attr(&body, "extractRefresh", "id").expect("id").to_owned();
+    let (_, body) = c.post("/tasks/extractRefreshes", &create("FullRefresh")).await;
+    assert_eq!(attr(&body, "extractRefresh", "type"), Some("FullRefresh"));
+    let full = attr(&body, "extractRefresh", "id").expect("id").to_owned();
+    let (status, body) = c.post("/tasks/extractRefreshes", &create("Incremental")).await;
+    assert_eq!(status, 400, "{body}");
+
+    let (_, body) = c.get(&format!("/tasks/extractRefreshes/{incremental}")).await;
+    assert_eq!(attr(&body, "extractRefresh", "type"), Some("IncrementExtractTask"), "{body}");
+    assert!(!body.contains("incremental="), "{body}");
+    let (_, body) = c.get(&format!("/tasks/extractRefreshes/{full}")).await;
+    assert_eq!(attr(&body, "extractRefresh", "type"), Some("RefreshExtractTask"), "{body}");
+    let (_, list) = c.get("/tasks/extractRefreshes").await;
+    assert_eq!(list.matches(r#"type="IncrementExtractTask""#).count(), 1, "{list}");
+    assert_eq!(list.matches(r#"type="RefreshExtractTask""#).count(), 1, "{list}");
+}
+
+/// Values outside the schema (ts-api_3_29.xsd) that Tableau Cloud rejects: legacy site roles (not in
+/// `siteRoleType`) and the capability `CreateRefreshMetrics` (not in `capabilityType`); schedules with an end off
+/// the 5-minute grid, a window whose end minute differs from the start, or more than 7 day intervals (409004).
+#[tokio::test]
+async fn values_cloud_rejects_are_rejected() {
+    let emulator = start().await;
+    let c = sign_in(&emulator).await;
+    for role in
+        ["SiteAdministrator", "Interactor", "Publisher", "ReadOnly", "UnlicensedWithPublish", "ViewerWithPublish"]
+    {
+        let (status, body) = c
+            .post("/users", &format!(r#"<tsRequest><user name="{role}@acme.com" siteRole="{role}" /></tsRequest>"#))
+            .await;
+        assert_eq!(status, 400, "{role}: {body}");
+        let (status, _) = c
+            .post("/groups", &format!(r#"<tsRequest><group name="G{role}" minimumSiteRole="{role}" /></tsRequest>"#))
+            .await;
+        assert_eq!(status, 400, "{role} as a group's minimum");
+    }
+    let (status, body) =
+        c.post("/users", r#"<tsRequest><user name="ok@acme.com" siteRole="ExplorerCanPublish" /></tsRequest>"#).await;
+    assert_eq!(status, 201, "{body}");
+
+    let project = default_project(&c).await;
+    let payload = format!(r#"<tsRequest><workbook name="W"><project id="{project}" /></workbook></tsRequest>"#);
+    let twb: &[u8] = b"<workbook><worksheets><worksheet name='S'/></worksheets></workbook>";
+    let (_, body) =
+        c.multipart("/workbooks?workbookType=twb", &payload, Some(("tableau_workbook", "w.twb", twb)), true).await;
+    let wb = attr(&body, "workbook", "id").expect("workbook").to_owned();
+    let (_, body) = c.post("/groups", r#"<tsRequest><group name="Readers" /></tsRequest>"#).await;
+    let group = attr(&body, "group", "id").expect("group").to_owned();
+    let rule = format!(
+        r#"<tsRequest><permissions><granteeCapabilities><group id="{group}" /><capabilities><capability name="CreateRefreshMetrics" mode="Allow" /></capabilities></granteeCapabilities></permissions></tsRequest>"#
+    );
+    let (status, body) = c.put(&format!("/workbooks/{wb}/permissions"), &rule).await;
+    assert_eq!(status, 400, "{body}");
+
+    let task = |schedule: &str| {
+        format!(
+            r#"<tsRequest><extractRefresh type="FullRefresh"><workbook id="{wb}" /></extractRefresh>{schedule}</tsRequest>"#
+        )
+    };
+    let cases = [
+        (
+            "end off the 5-minute grid",
+            r#"<schedule frequency="Hourly"><frequencyDetails start="06:00:00" end="18:03:00"><intervals><interval hours="1" /><interval weekDay="Monday" /></intervals></frequencyDetails></schedule>"#.to_owned(),
+        ),
+        (
+            "hourly end minute differs from start",
+            r#"<schedule frequency="Hourly"><frequencyDetails start="06:00:00" end="18:30:00"><intervals><interval hours="2" /><interval weekDay="Monday" /></intervals></frequencyDetails></schedule>"#.to_owned(),
+        ),
+        (
+            "8 month days",
+            format!(
+                r#"<schedule frequency="Monthly"><frequencyDetails start="06:00:00"><intervals>{}</intervals></frequencyDetails></schedule>"#,
+                (1..=8).map(|d| format!(r#"<interval monthDay="{d}" />"#)).collect::<String>()
+            ),
+        ),
+    ];
+    for (name, schedule) in cases {
+        let (status, body) = c.post("/tasks/extractRefreshes", &task(&schedule)).await;
+        assert_eq!((status, code(&body)), (409, "409004"), "{name}: {body}");
+    }
+    let daily_window = r#"<schedule frequency="Daily"><frequencyDetails start="12:00:00" end="20:00:00"><intervals><interval hours="2" /><interval weekDay="Sunday" /><interval weekDay="Monday" /></intervals></frequencyDetails></schedule>"#;
+    let (status, body) = c.post("/tasks/extractRefreshes", &task(daily_window)).await;
+    assert_eq!(status, 200, "Daily every 2 hours 12:00-20:00 (PSTableauREST's Cloud test): {body}");
+    assert_eq!(attr(&body, "frequencyDetails", "end"), Some("20:00:00"));
+    assert!(body.contains(r#"<interval hours="2"/>"#), "{body}");
+}

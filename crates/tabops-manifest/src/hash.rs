@@ -42,6 +42,8 @@ pub fn content_digests(path: &Path, package: bool) -> io::Result<Digests> {
 pub fn package_digest(path: &Path) -> io::Result<String> {
     let file = File::open(path)?;
     let mut archive = zip::ZipArchive::new(io::BufReader::new(file)).map_err(to_io)?;
+    // A package is untrusted: entry count, declared total and overlapping entries are checked before inflating.
+    crate::package::survey(&mut archive)?;
     let mut entries: Vec<(String, usize)> = Vec::with_capacity(archive.len());
     for index in 0..archive.len() {
         let entry = archive.by_index_raw(index).map_err(to_io)?;
@@ -55,12 +57,14 @@ pub fn package_digest(path: &Path) -> io::Result<String> {
     }
     let mut hasher = Sha256::new();
     for (name, index) in entries {
-        let mut entry = archive.by_index(index).map_err(to_io)?;
+        let entry = archive.by_index(index).map_err(to_io)?;
+        let declared = entry.size();
         hasher.update((name.len() as u64).to_le_bytes());
         hasher.update(name.as_bytes());
-        hasher.update(entry.size().to_le_bytes());
-        let read = stream(&mut entry, &mut hasher)?;
-        if read != entry.size() {
+        hasher.update(declared.to_le_bytes());
+        // Never more than the declared size comes out (a lying entry fails one byte past it).
+        let read = stream(&mut crate::package::bounded(entry, &name, declared), &mut hasher)?;
+        if read != declared {
             return Err(io::Error::new(io::ErrorKind::InvalidData, format!("zip entry `{name}` has a wrong size")));
         }
     }

@@ -9,6 +9,7 @@ pub mod git;
 pub mod hash;
 pub mod model;
 mod node;
+pub mod package;
 mod raw;
 mod resolve;
 mod schema;
@@ -23,6 +24,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 pub use diag::{Diagnostic, Diagnostics};
+pub use resolve::valid_content_url;
 pub use schema::json_schema;
 #[doc(hidden)]
 pub use schema::{schema_key_table, top_level_keys};

@@ -689,16 +689,17 @@ impl fmt::Display for TimeOfDay {
 }
 
 /// A normalised Tableau Cloud schedule. Two schedules Tableau treats as the same compare equal:
-/// - `Daily` always carries no `every` (the wire's `hours="24"` is implied) and its weekday set;
+/// - a once-a-day `Daily` carries no `every` and no `end` (the wire's `hours="24"` is implied); a `Daily` that
+///   repeats every N hours carries `every` and `end`; both carry their weekday set;
 /// - `Weekly`/`Daily`/`Hourly` carry weekdays as a set, `Monthly` carries month days as a set;
 /// - fields that do not apply to a frequency are empty/`None`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Schedule {
     pub frequency: Frequency,
     pub start: TimeOfDay,
-    /// Hourly only: the end of the daily window.
+    /// Hourly, and Daily with `every`: the end of the daily window.
     pub end: Option<TimeOfDay>,
-    /// Hourly only.
+    /// Hourly (always set), and Daily when it repeats every N hours (2, 4, 6, 8, 12) within `start..end`.
     pub every: Option<Every>,
     pub weekdays: BTreeSet<Weekday>,
     pub month_days: BTreeSet<MonthDay>,
@@ -717,7 +718,16 @@ impl fmt::Display for Schedule {
                 let end = self.end.map(|e| e.to_string()).unwrap_or_default();
                 write!(f, "hourly every {every} {}-{end} on {}", self.start, days(&self.weekdays))
             }
-            Frequency::Daily => write!(f, "daily at {} on {}", self.start, days(&self.weekdays)),
+            Frequency::Daily => match (self.every, self.end) {
+                (Some(every), Some(end)) => {
+                    let every = match every {
+                        Every::Hours(h) => format!("{h}h"),
+                        Every::Minutes(m) => format!("{m}m"),
+                    };
+                    write!(f, "daily every {every} {}-{end} on {}", self.start, days(&self.weekdays))
+                }
+                _ => write!(f, "daily at {} on {}", self.start, days(&self.weekdays)),
+            },
             Frequency::Weekly => write!(f, "weekly at {} on {}", self.start, days(&self.weekdays)),
             Frequency::Monthly => {
                 let md = self

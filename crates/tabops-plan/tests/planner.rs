@@ -276,6 +276,28 @@ fn default_permissions_are_complete_sets() {
     assert_eq!(grant, &[(Filter, Mode::Allow)].into());
 }
 
+/// "Daily every 2 hours, 12:00-20:00" (the schedule PSTableauREST's Cloud integration test creates) is not "daily
+/// at 12:00": the planner updates the task when only the interval and the end differ, and is converged once equal.
+#[test]
+fn daily_every_n_hours_differs_from_once_a_day_at_the_same_time() {
+    let mut desired = enterprise();
+    let live = converged(&desired);
+    let once = desired.datasources[0].refresh[0].schedule.clone();
+    let repeating = Schedule {
+        every: Some(Every::Hours(2)),
+        end: Some(TimeOfDay { hour: 20, minute: once.start.minute }),
+        ..once.clone()
+    };
+    desired.datasources[0].refresh[0].schedule = repeating.clone();
+    let p = plan(&desired, &live, &opts());
+    let changed = changed_ids(&p);
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(changed[0].starts_with("~ refresh:datasource:Sales/Orders#daily-"), "{changed:?}");
+    let converged_live = converged(&desired);
+    assert!(changed_ids(&plan(&desired, &converged_live, &opts())).is_empty(), "equal schedules plan nothing");
+    assert_ne!(repeating, once);
+}
+
 #[test]
 fn schedule_change_updates_the_task() {
     let mut desired = enterprise();

@@ -19,6 +19,11 @@ pub const DEFAULT_UPLOAD_THRESHOLD: u64 = 64 * 1024 * 1024;
 /// Largest chunk appended to an upload session.
 pub const DEFAULT_CHUNK_SIZE: u64 = 64 * 1024 * 1024;
 
+/// Largest content file downloaded: 25 GiB, the size Tableau Cloud says an individual workbook or data source
+/// should not exceed ("Capacity Set at the Site", help.tableau.com/current/online/en-us/cloud_manager_capacity_site.htm).
+/// A server streaming more is cut off instead of filling the disk.
+pub const DEFAULT_MAX_DOWNLOAD_BYTES: u64 = 25 * 1024 * 1024 * 1024;
+
 /// How the client signs in.
 #[derive(Clone, Debug)]
 pub enum Credentials {
@@ -85,20 +90,63 @@ impl Credentials {
     }
 }
 
-/// Connected-app scopes covering everything tabops reads and writes.
+/// Connected-app scopes that `tabops plan` and `tabops drift` need: the reads of the site inventory
+/// (`validate` is offline and needs none). The table of every scope, its methods and the command that needs it is
+/// in `docs/tableau-cloud.md`.
+pub const READ_SCOPES: &[&str] = &[
+    "tableau:content:read",
+    "tableau:users:read",
+    "tableau:groups:read",
+    "tableau:tasks:read",
+    "tableau:permissions:read",
+];
+
+/// What `tabops export` needs beyond [`READ_SCOPES`]: downloading the content files.
+pub const EXPORT_SCOPES: &[&str] = &["tableau:workbooks:download", "tableau:datasources:download"];
+
+/// What `tabops apply` needs beyond [`READ_SCOPES`]: every write the executor can make, and reading and
+/// cancelling the refresh jobs it starts.
+pub const APPLY_SCOPES: &[&str] = &[
+    "tableau:projects:create",
+    "tableau:projects:update",
+    "tableau:projects:delete",
+    "tableau:workbooks:create",
+    "tableau:workbooks:update",
+    "tableau:workbooks:delete",
+    "tableau:datasources:create",
+    "tableau:datasources:update",
+    "tableau:datasources:delete",
+    "tableau:file_uploads:create",
+    "tableau:workbook_tags:update",
+    "tableau:workbook_tags:delete",
+    "tableau:datasource_tags:update",
+    "tableau:datasource_tags:delete",
+    "tableau:users:create",
+    "tableau:users:update",
+    "tableau:users:delete",
+    "tableau:groups:create",
+    "tableau:groups:update",
+    "tableau:groups:delete",
+    "tableau:tasks:create",
+    "tableau:tasks:update",
+    "tableau:tasks:delete",
+    "tableau:tasks:run",
+    "tableau:jobs:read",
+    "tableau:jobs:update",
+    "tableau:permissions:update",
+    "tableau:permissions:delete",
+];
+
+/// The connected-app scopes tabops requests when `TABLEAU_CONNECTED_APP_SCOPES` is not set: exactly the scopes
+/// of the methods it calls (plan, drift, apply and export), no wildcards. To narrow a connected app further
+/// (e.g. a drift-only job), set the variable to [`READ_SCOPES`]; a call outside the scopes then fails with
+/// [`crate::Error::MissingScope`] naming the scope.
 pub fn default_scopes() -> Vec<String> {
-    [
-        "tableau:content:*",
-        "tableau:users:*",
-        "tableau:groups:*",
-        "tableau:projects:*",
-        "tableau:tasks:*",
-        "tableau:jobs:*",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect()
+    READ_SCOPES.iter().chain(EXPORT_SCOPES).chain(APPLY_SCOPES).map(|s| (*s).to_owned()).collect()
 }
+
+/// Default budget for the waits Tableau asks for with `Retry-After` during one call (5 minutes).
+pub const DEFAULT_MAX_RETRY_WAIT: Duration = Duration::from_secs(5 * 60);
 
 /// Retry behaviour for transient failures.
 #[derive(Clone, Debug)]
@@ -107,13 +155,22 @@ pub struct RetryPolicy {
     pub max_attempts: usize,
     /// First backoff delay.
     pub base_delay: Duration,
-    /// Largest backoff delay; also caps a server-requested wait.
+    /// Largest backoff delay (for failures that do not say how long to wait).
     pub max_delay: Duration,
+    /// Budget for the waits the server asks for (429 `Retry-After` or "retry after N minutes") during one call.
+    /// A wait within the budget is honoured exactly, never shortened; one that would exceed it stops the call
+    /// at once with [`crate::Error::Throttled`] naming the wait, instead of retrying early for nothing.
+    pub max_retry_wait: Duration,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { max_attempts: 5, base_delay: Duration::from_millis(500), max_delay: Duration::from_secs(60) }
+        Self {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(60),
+            max_retry_wait: DEFAULT_MAX_RETRY_WAIT,
+        }
     }
 }
 
@@ -142,6 +199,8 @@ pub struct ClientConfig {
     pub upload_threshold: u64,
     /// Chunk size for upload-session appends (at most 64 MiB).
     pub chunk_size: u64,
+    /// Largest file a download may write; a longer download is stopped and its partial file removed.
+    pub max_download_bytes: u64,
 }
 
 impl ClientConfig {
@@ -159,6 +218,7 @@ impl ClientConfig {
             job_timeout: Duration::from_secs(3600),
             upload_threshold: DEFAULT_UPLOAD_THRESHOLD,
             chunk_size: DEFAULT_CHUNK_SIZE,
+            max_download_bytes: DEFAULT_MAX_DOWNLOAD_BYTES,
         }
     }
 

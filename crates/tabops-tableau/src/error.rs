@@ -25,6 +25,37 @@ pub enum Error {
         /// How long the server asked us to wait (429 `Retry-After` or detail text).
         retry_after: Option<Duration>,
     },
+    /// Tableau asked to wait longer than the retry budget allows (429 with a long `Retry-After`): the call was
+    /// stopped instead of being retried before the server would accept it.
+    #[error(
+        "{operation}: Tableau is throttling requests and asked to retry after {} (more than the retry budget of {}); \
+         stopped instead of retrying early. Run again later, or raise --max-retry-wait (TABOPS_MAX_RETRY_WAIT) to wait",
+        human_duration(*wait),
+        human_duration(*budget)
+    )]
+    Throttled {
+        /// What the client was doing.
+        operation: String,
+        /// The wait Tableau asked for.
+        wait: Duration,
+        /// The budget that it exceeds (what remained of [`crate::RetryPolicy::max_retry_wait`]).
+        budget: Duration,
+        /// The 429 response.
+        #[source]
+        source: Box<Error>,
+    },
+    /// The connected app's JWT does not grant a scope the call needs (Tableau would answer 401002).
+    #[error(
+        "{operation}: the connected-app scopes do not include '{scope}', which this call needs; add it to \
+         TABLEAU_CONNECTED_APP_SCOPES (and to the connected app's allowed scopes), or leave that variable unset to \
+         request the scopes tabops needs"
+    )]
+    MissingScope {
+        /// What the client was doing.
+        operation: String,
+        /// The scope Tableau requires for this method.
+        scope: String,
+    },
     /// The server answered with a status and a body that is not a Tableau error document.
     #[error("{operation}: unexpected HTTP {status} response: {body_excerpt}")]
     UnexpectedStatus {
@@ -81,6 +112,15 @@ pub enum Error {
         /// What the client was doing.
         operation: String,
         /// Parser message or the missing element.
+        message: String,
+    },
+    /// A server answered with more than tabops will hold: a body over its size limit, a list that claims more
+    /// pages or items than a site can have, or one that delivers fewer than it claims.
+    #[error("{operation}: {message}")]
+    Limit {
+        /// What the client was doing.
+        operation: String,
+        /// Which limit, and what the server sent.
         message: String,
     },
     /// Reading or writing a local file failed.
@@ -150,6 +190,7 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Api { status, .. } | Error::UnexpectedStatus { status, .. } => Some(*status),
+            Error::Throttled { .. } => Some(429),
             _ => None,
         }
     }
@@ -183,6 +224,23 @@ impl Error {
     /// True when the session token was rejected (401002).
     pub fn is_invalid_token(&self) -> bool {
         self.code() == Some("401002")
+    }
+}
+
+/// `29 min`, `1 h 5 min`, `45 s`: a wait as a person would say it.
+pub(crate) fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs >= 3600 {
+        let (h, m) = (secs / 3600, (secs % 3600) / 60);
+        if m == 0 { format!("{h} h") } else { format!("{h} h {m} min") }
+    } else if secs >= 60 && secs.is_multiple_of(60) {
+        format!("{} min", secs / 60)
+    } else if secs >= 60 {
+        format!("{} min {} s", secs / 60, secs % 60)
+    } else if secs > 0 || d.is_zero() {
+        format!("{secs} s")
+    } else {
+        format!("{} ms", d.as_millis())
     }
 }
 

@@ -19,10 +19,14 @@ mod secret;
 mod stats;
 pub mod xml;
 
-pub use client::{Client, ExpectedFile, PublishFileType, PublishMode, PublishRequest, PublishedItem, TagTarget};
+pub use client::{
+    Client, ExpectedFile, MAX_LIST_ITEMS, MAX_LIST_PAGES, PublishFileType, PublishMode, PublishRequest, PublishedItem,
+    TagTarget,
+};
 pub use config::{
-    ClientConfig, Credentials, DEFAULT_API_VERSION, DEFAULT_CHUNK_SIZE, DEFAULT_CONCURRENCY, DEFAULT_UPLOAD_THRESHOLD,
-    MAX_CONCURRENCY, RetryPolicy, check_server_url, default_scopes,
+    APPLY_SCOPES, ClientConfig, Credentials, DEFAULT_API_VERSION, DEFAULT_CHUNK_SIZE, DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_RETRY_WAIT, DEFAULT_UPLOAD_THRESHOLD, EXPORT_SCOPES, MAX_CONCURRENCY,
+    READ_SCOPES, RetryPolicy, check_server_url, default_scopes,
 };
 pub use error::{Error, Result};
 pub use models::*;

@@ -71,9 +71,13 @@ async fn requests_after_sign_out_fail_without_re_sign_in() {
 
 #[tokio::test]
 async fn connected_app_jwt_sign_in() {
-    let emu =
-        common::emulator_with(EmulatorConfig { jwt_secret: Some("app-secret-value".into()), ..Default::default() })
-            .await;
+    let emu = common::emulator_with(EmulatorConfig {
+        jwt_secret: Some("app-secret-value".into()),
+        jwt_client_id: Some("client-123".into()),
+        jwt_secret_id: Some("secret-456".into()),
+        ..Default::default()
+    })
+    .await;
     let mut config = ClientConfig::new(
         emu.url().parse().expect("url"),
         DEFAULT_SITE,
@@ -109,4 +113,50 @@ async fn plain_http_to_remote_host_is_refused_before_any_request() {
     );
     let err = Client::sign_in(config).await.expect_err("refused");
     assert!(matches!(err, Error::InsecureUrl { .. }), "{err:?}");
+}
+
+/// A connected app whose `scp` lacks a method's scope: Tableau would answer 401002, the same code as an expired
+/// session, so the client would sign in again and fail the same way. It names the missing scope instead, before
+/// sending the request; the emulator's own scope check (401002) is what it would otherwise meet.
+#[tokio::test]
+async fn a_call_outside_the_connected_app_scopes_fails_naming_the_missing_scope() {
+    let emu = common::emulator_with(EmulatorConfig {
+        jwt_secret: Some("app-secret-value".into()),
+        jwt_client_id: Some("client-123".into()),
+        jwt_secret_id: Some("secret-456".into()),
+        ..Default::default()
+    })
+    .await;
+    let mut config = ClientConfig::new(
+        emu.url().parse().expect("url"),
+        DEFAULT_SITE,
+        Credentials::ConnectedApp {
+            client_id: "client-123".into(),
+            secret_id: "secret-456".into(),
+            secret_value: Secret::new("app-secret-value"),
+            username: "admin@tabops.local".into(),
+            scopes: tabops_tableau::READ_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        },
+    );
+    config.retry.max_attempts = 1;
+    let client = Client::sign_in(config).await.expect("jwt sign in");
+    client.projects().await.expect("reads are within the read scopes");
+    client.groups().await.expect("reads are within the read scopes");
+    let err = client
+        .create_project(&tabops_tableau::NewProject {
+            name: "Outside the scopes".into(),
+            description: None,
+            parent_id: None,
+            content_permissions: None,
+        })
+        .await
+        .expect_err("no tableau:projects:create");
+    assert!(matches!(&err, Error::MissingScope { scope, .. } if scope == "tableau:projects:create"), "{err:?}");
+    let message = err.to_string();
+    assert!(
+        message.contains("create project 'Outside the scopes'") && message.contains("'tableau:projects:create'"),
+        "{message}"
+    );
+    assert_eq!(emu.stats().by_route.get("POST /sites/{id}/projects").copied().unwrap_or(0), 0, "nothing was sent");
+    assert_eq!(client.stats().re_sign_ins, 0);
 }

@@ -14,8 +14,12 @@ fn faulty(rate: f64, seed: u64) -> EmulatorConfig {
 
 fn patient(emu: &tabops_emulator::Emulator) -> tabops_tableau::ClientConfig {
     let mut config = common::config(emu);
-    config.retry =
-        RetryPolicy { max_attempts: 10, base_delay: Duration::from_millis(5), max_delay: Duration::from_millis(50) };
+    config.retry = RetryPolicy {
+        max_attempts: 10,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(50),
+        ..RetryPolicy::default()
+    };
     config
 }
 
@@ -98,8 +102,12 @@ async fn idempotent_deletes_survive_lost_responses() {
 async fn exhausted_retries_surface_the_last_error() {
     let emu = common::emulator_with(faulty(1.0, 1)).await;
     let mut config = common::config(&emu);
-    config.retry =
-        RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(5) };
+    config.retry = RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        ..RetryPolicy::default()
+    };
     let err = Client::sign_in(config).await.expect_err("every attempt fails");
     assert!(matches!(err.status(), Some(429 | 503)), "{err}");
     assert!(err.is_retryable());
@@ -116,8 +124,12 @@ async fn connection_refused_is_an_http_error_after_retries() {
         "acme",
         tabops_tableau::Credentials::Pat { name: "n".into(), secret: tabops_tableau::Secret::new("s") },
     );
-    config.retry =
-        RetryPolicy { max_attempts: 2, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(2) };
+    config.retry = RetryPolicy {
+        max_attempts: 2,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(2),
+        ..RetryPolicy::default()
+    };
     let err = Client::sign_in(config).await.expect_err("nothing listens");
     assert!(matches!(err, Error::Http { .. }), "{err:?}");
     assert!(err.is_retryable());

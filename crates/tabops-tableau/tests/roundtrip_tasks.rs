@@ -145,7 +145,8 @@ async fn workbook_refresh_now_waits_to_success() {
 
 #[tokio::test]
 async fn a_failed_refresh_job_is_a_typed_error_with_the_servers_notes() {
-    let emu = common::emulator().await;
+    // `test_hooks`: the failing job is armed through a state-changing hook.
+    let emu = common::emulator_with(EmulatorConfig { test_hooks: true, ..Default::default() }).await;
     let client = common::client(&emu).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let datasource = publish_datasource(&client, dir.path()).await;

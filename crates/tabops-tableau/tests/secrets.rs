@@ -102,8 +102,12 @@ async fn secrets_and_tokens_never_reach_logs_debug_or_errors() {
         DEFAULT_SITE,
         Credentials::Pat { name: PAT_NAME.into(), secret: Secret::new(PAT_SECRET) },
     );
-    config.retry =
-        RetryPolicy { max_attempts: 8, base_delay: Duration::from_millis(2), max_delay: Duration::from_millis(20) };
+    config.retry = RetryPolicy {
+        max_attempts: 8,
+        base_delay: Duration::from_millis(2),
+        max_delay: Duration::from_millis(20),
+        ..RetryPolicy::default()
+    };
 
     let mut errors: Vec<Error> = Vec::new();
     let client = Client::sign_in(config.clone()).await.expect("sign in");

@@ -204,3 +204,45 @@ fn exported_yaml_of_a_small_site() {
 fn regex_escape(text: &str) -> String {
     text.chars().flat_map(|c| if c.is_ascii_alphanumeric() { vec![c] } else { vec!['\\', c] }).collect()
 }
+
+/// A Daily schedule that repeats every 2 hours within 12:00-20:00 (as PSTableauREST's Cloud integration test creates
+/// it) and an incremental task survive apply, export and plan: the export writes `every` and `until`, and a plan of
+/// it against the same site has no changes (before, the interval and the end were dropped, so the export said "daily
+/// at 12:00" and an incremental task read back as full).
+#[test]
+fn daily_every_n_hours_and_incremental_tasks_round_trip_through_export() {
+    let site = Harness::start();
+    let src = site.path("src");
+    std::fs::create_dir_all(src.join("content")).unwrap();
+    std::fs::copy(example("quickstart").join("content/orders.tds"), src.join("content/orders.tds")).unwrap();
+    let manifest = src.join("manifest.yaml");
+    std::fs::write(
+        &manifest,
+        r#"version: 1
+site: { server: local, content_url: acme }
+projects:
+  - name: Sales
+datasources:
+  - name: Orders
+    project: Sales
+    file: content/orders.tds
+    refresh:
+      - { type: full, frequency: daily, every: 2, at: "12:00", until: "20:00", weekdays: [Sun, Mon] }
+      - { type: incremental, frequency: hourly, every: 4, at: "06:00", until: "18:00", weekdays: [Tue] }
+"#,
+    )
+    .unwrap();
+    site.apply(&manifest);
+    let again = site.plan(&manifest).expect(0);
+    assert!(again.stdout.contains("No changes"), "the applied tasks read back equal:\n{}", again.stdout);
+
+    let out = site.path("exported");
+    site.export(&out, &["--with-refresh"]).expect(0);
+    let plan = site.plan(&out).expect(0);
+    assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
+    let text = manifest_text(&out);
+    let daily = text.lines().position(|l| l.contains("frequency: daily")).unwrap_or_else(|| panic!("{text}"));
+    let task: String = text.lines().skip(daily.saturating_sub(3)).take(9).collect::<Vec<_>>().join("\n");
+    assert!(task.contains("every: 2") && task.contains("20:00"), "{task}\n---\n{text}");
+    assert!(text.contains("type: incremental"), "{text}");
+}

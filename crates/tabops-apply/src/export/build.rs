@@ -320,7 +320,7 @@ impl<'a> Builder<'a> {
                     .snapshot
                     .views
                     .iter()
-                    .filter(|v| v.workbook_id.as_deref() == Some(item.id))
+                    .filter(|v| v.workbook_id.as_deref() == Some(item.id) && !v.hidden)
                     .map(|v| v.name.to_lowercase())
                     .collect();
                 let mut seen = BTreeSet::new();
@@ -499,6 +499,9 @@ fn expressible(s: &Schedule) -> Result<(), String> {
             if s.end.is_none_or(|end| end <= s.start) {
                 return Err("its hourly window does not end after it starts".into());
             }
+            if s.end.is_some_and(|end| end.minute != s.start.minute) {
+                return Err("its hourly window ends on another minute of the hour than it starts".into());
+            }
             let every_ok = match s.every {
                 None => true,
                 Some(Every::Hours(h)) => matches!(h, 1 | 2 | 4 | 6 | 8 | 12),
@@ -511,7 +514,22 @@ fn expressible(s: &Schedule) -> Result<(), String> {
                 return Err("it runs on no weekday".into());
             }
         }
+        Frequency::Daily if s.every.is_some() => {
+            let every_ok = matches!(s.every, Some(Every::Hours(2 | 4 | 6 | 8 | 12)));
+            if !every_ok {
+                return Err("its interval is not one Tableau Cloud offers for a daily schedule".into());
+            }
+            if s.end.is_none_or(|end| end <= s.start || end.minute != s.start.minute) {
+                return Err("its daily window does not end after it starts on the same minute".into());
+            }
+            if s.weekdays.is_empty() {
+                return Err("it runs on no weekday".into());
+            }
+        }
         Frequency::Daily | Frequency::Weekly if s.weekdays.is_empty() => return Err("it runs on no weekday".into()),
+        Frequency::Monthly if s.month_days.len() > 7 => {
+            return Err("it runs on more than 7 days of the month".into());
+        }
         Frequency::Monthly if s.month_days.is_empty() => return Err("it runs on no day of the month".into()),
         _ => {}
     }
@@ -519,7 +537,8 @@ fn expressible(s: &Schedule) -> Result<(), String> {
 }
 
 fn refresh_doc(refresh_type: RefreshType, s: &Schedule) -> RefreshDoc {
-    let hourly = s.frequency == Frequency::Hourly;
+    // Hourly schedules, and Daily ones that repeat every N hours, carry a window and an interval.
+    let hourly = s.frequency == Frequency::Hourly || (s.frequency == Frequency::Daily && s.every.is_some());
     RefreshDoc {
         refresh_type: match refresh_type {
             RefreshType::Full => "full",

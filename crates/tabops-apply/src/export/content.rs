@@ -109,39 +109,104 @@ pub fn sniff(path: &Path, kind: ContentKind) -> std::io::Result<FileType> {
 
 /// The worksheets, dashboards and stories of a `.twb` (or the `.twb` inside a `.twbx`); `None` when the file
 /// cannot be read as a workbook.
+///
+/// The file came from the server, so it is read as a stream of XML events (memory bounded by the nesting, not by
+/// the file: a 200 MB workbook document used to be held whole and then as a tree several times its size), with
+/// at most [`MAX_DOC`] bytes and [`MAX_DOC_DEPTH`] levels read.
 pub fn sheets(path: &Path, file_type: FileType) -> Option<Vec<String>> {
-    let document = match file_type {
+    match file_type {
         FileType::Twb => {
             let file = std::fs::File::open(path).ok()?;
-            let mut text = String::new();
-            file.take(MAX_DOC).read_to_string(&mut text).ok()?;
-            text
+            sheet_names(std::io::BufReader::new(file.take(MAX_DOC)))
         }
         FileType::Twbx => {
             let file = std::fs::File::open(path).ok()?;
             let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).ok()?;
+            tabops_manifest::package::survey(&mut archive).ok()?;
             let index = (0..archive.len()).find(|i| {
                 archive.by_index_raw(*i).is_ok_and(|e| {
                     let name = e.name().to_lowercase();
                     name.ends_with(".twb") && !name.contains('/') && e.size() <= MAX_DOC
                 })
             })?;
-            let mut text = String::new();
-            archive.by_index(index).ok()?.read_to_string(&mut text).ok()?;
-            text
+            let entry = archive.by_index(index).ok()?;
+            sheet_names(std::io::BufReader::new(entry.take(MAX_DOC)))
         }
-        _ => return None,
-    };
-    let root = tabops_tableau::xml::parse(&document).ok()?;
-    let mut names = Vec::new();
-    for (list, item) in [("worksheets", "worksheet"), ("dashboards", "dashboard")] {
-        for sheet in root.children_named(list).flat_map(|l| l.children_named(item)) {
-            if let Some(name) = sheet.attr_string("name") {
-                names.push(name);
+        _ => None,
+    }
+}
+
+/// Deepest nesting read in a workbook document (real ones nest about 20 deep).
+const MAX_DOC_DEPTH: usize = 256;
+
+/// `workbook/worksheets/worksheet/@name`, then `workbook/dashboards/dashboard/@name` (elements without a prefix).
+fn sheet_names(reader: impl std::io::BufRead) -> Option<Vec<String>> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(reader);
+    let mut buf = Vec::new();
+    let (mut worksheets, mut dashboards) = (Vec::new(), Vec::new());
+    let mut depth = 0usize;
+    // The list element (`worksheets`/`dashboards`) open at depth 2, if any.
+    let mut list: Option<&'static str> = None;
+    let mut seen_root = false;
+    loop {
+        let event = reader.read_event_into(&mut buf).ok()?;
+        let (start, empty) = match &event {
+            Event::Start(e) => (Some(e), false),
+            Event::Empty(e) => (Some(e), true),
+            Event::End(_) => {
+                if depth == 2 {
+                    list = None;
+                }
+                depth = depth.checked_sub(1)?;
+                (None, false)
+            }
+            Event::Eof => break,
+            _ => (None, false),
+        };
+        if let Some(e) = start {
+            if depth == 0 && seen_root {
+                return None; // a second root: not a well-formed document
+            }
+            seen_root = true;
+            let name = e.name();
+            match depth {
+                1 if !empty => {
+                    list = match name.as_ref() {
+                        b"worksheets" => Some("worksheet"),
+                        b"dashboards" => Some("dashboard"),
+                        _ => None,
+                    };
+                }
+                2 => {
+                    if let Some(item) = list.filter(|item| name.as_ref() == item.as_bytes()) {
+                        let value = e
+                            .try_get_attribute("name")
+                            .ok()?
+                            .map(|a| a.decode_and_unescape_value(reader.decoder()).map(|v| v.into_owned()))
+                            .transpose()
+                            .ok()?;
+                        if let Some(value) = value {
+                            if item == "worksheet" { worksheets.push(value) } else { dashboards.push(value) }
+                        }
+                    }
+                }
+                _ => {}
+            }
+            if !empty {
+                depth += 1;
+                if depth > MAX_DOC_DEPTH {
+                    return None;
+                }
             }
         }
+        buf.clear();
     }
-    Some(names)
+    if depth != 0 || !seen_root {
+        return None;
+    }
+    worksheets.extend(dashboards);
+    Some(worksheets)
 }
 
 /// `DIR/content/...` as written in a manifest under `DIR/projects/`: `../content/a/b.twbx`.

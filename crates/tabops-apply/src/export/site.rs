@@ -154,6 +154,54 @@ pub async fn read_details(
     Ok(())
 }
 
+/// Deepest project nesting an export accepts (a top-level project is depth 1). A manifest holds at most 64 levels
+/// of YAML nesting, and each project level takes two of them (the project and its `projects:` list) with up to five
+/// more below the deepest project (permission rules and their capabilities), so a manifest can express projects
+/// about 29 deep; 24 is the limit with room to spare. Tableau sites nest a handful of levels in practice.
+pub const MAX_PROJECT_DEPTH: usize = 24;
+
+/// Checks the project hierarchy the site reports before anything walks it: parents that form a cycle (a broken or
+/// hostile server: walking up from such a project never reaches the top, and `export` overflowed its stack on
+/// one) and nesting deeper than [`MAX_PROJECT_DEPTH`] are refused, naming the projects. Linear: each project's
+/// depth is computed once.
+pub fn check_hierarchy(projects: &[api::Project]) -> Result<(), ExportError> {
+    let by_id: HashMap<&str, &api::Project> = projects.iter().map(|p| (p.id.as_str(), p)).collect();
+    let mut depth: HashMap<&str, usize> = HashMap::with_capacity(projects.len());
+    for project in projects {
+        let mut chain: Vec<&str> = Vec::new();
+        let mut on_chain: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let mut cursor = Some(project.id.as_str());
+        let mut base = 0;
+        while let Some(id) = cursor {
+            if let Some(known) = depth.get(id) {
+                base = *known;
+                break;
+            }
+            let Some(p) = by_id.get(id) else { break };
+            if !on_chain.insert(id) {
+                let start = chain.iter().position(|c| *c == id).unwrap_or(0);
+                let names: Vec<String> = chain[start..]
+                    .iter()
+                    .filter_map(|c| by_id.get(c).map(|p| format!("'{}' ({})", p.name, p.id)))
+                    .collect();
+                return Err(ExportError::ProjectCycle { projects: names.join(" -> ") });
+            }
+            chain.push(id);
+            // A parent that is not listed makes the project top level (as `Tree` treats it).
+            cursor = p.parent_id.as_deref().filter(|parent| by_id.contains_key(parent));
+        }
+        for id in chain.into_iter().rev() {
+            base += 1;
+            depth.insert(id, base);
+            if base > MAX_PROJECT_DEPTH {
+                let name = by_id.get(id).map(|p| p.name.as_str()).unwrap_or_default();
+                return Err(ExportError::TooDeep { project: format!("'{name}' ({id})"), depth: base });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The live project hierarchy.
 pub struct Tree<'a> {
     pub by_id: HashMap<&'a str, &'a api::Project>,
@@ -247,5 +295,57 @@ impl<'a> Tree<'a> {
             }
         }
         current
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(id: &str, parent: Option<&str>) -> api::Project {
+        api::Project {
+            id: id.to_owned(),
+            name: format!("P{id}"),
+            description: None,
+            parent_id: parent.map(str::to_owned),
+            content_permissions: None,
+            owner_id: None,
+            created_at: None,
+            updated_at: None,
+        }
+    }
+
+    #[test]
+    fn a_cycle_of_parents_is_refused_naming_its_projects() {
+        // 1 is top level; 2 -> 3 -> 4 -> 2 is a cycle; 5 hangs below the cycle.
+        let projects = vec![
+            project("1", None),
+            project("2", Some("4")),
+            project("3", Some("2")),
+            project("4", Some("3")),
+            project("5", Some("3")),
+        ];
+        let err = check_hierarchy(&projects).unwrap_err();
+        let ExportError::ProjectCycle { projects: names } = &err else { panic!("{err:?}") };
+        for id in ["2", "3", "4"] {
+            assert!(names.contains(&format!("'P{id}' ({id})")), "{names}");
+        }
+        assert!(!names.contains("(1)") && !names.contains("(5)"), "{names}");
+        // A project that is its own parent.
+        assert!(matches!(check_hierarchy(&[project("x", Some("x"))]), Err(ExportError::ProjectCycle { .. })));
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_is_accepted_and_deeper_is_refused() {
+        let chain = |depth: usize| -> Vec<api::Project> {
+            (0..depth).map(|i| project(&i.to_string(), i.checked_sub(1).map(|p| p.to_string()).as_deref())).collect()
+        };
+        assert!(check_hierarchy(&chain(MAX_PROJECT_DEPTH)).is_ok());
+        let err = check_hierarchy(&chain(MAX_PROJECT_DEPTH + 1)).unwrap_err();
+        assert!(matches!(err, ExportError::TooDeep { depth, .. } if depth == MAX_PROJECT_DEPTH + 1), "{err:?}");
+        // A 100,000-deep chain is refused without walking it recursively, and a parent that is not listed makes
+        // a project top level.
+        assert!(matches!(check_hierarchy(&chain(100_000)), Err(ExportError::TooDeep { .. })));
+        assert!(check_hierarchy(&[project("a", Some("unlisted"))]).is_ok());
     }
 }

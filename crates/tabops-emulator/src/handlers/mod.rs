@@ -79,6 +79,17 @@ pub fn parse_request(bytes: &[u8]) -> ApiResult<Option<Node>> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or_default();
+    if bytes[start] == b'{' {
+        // Tableau accepts JSON bodies (Content-Type: application/json) for every method that takes XML.
+        let value: serde_json::Value = serde_json::from_slice(&bytes[start..]).map_err(|e| {
+            ApiError::new(400000, "Bad Request", format!("There was a problem parsing the JSON request body: {e}"))
+        })?;
+        let root = xml::from_json(&value).map_err(|e| {
+            ApiError::new(400000, "Bad Request", format!("There was a problem parsing the JSON request body: {e}"))
+        })?;
+        return Ok(Some(root));
+    }
     let root = xml::parse(bytes).map_err(ApiError::malformed)?;
     if root.name != "tsRequest" {
         return Err(ApiError::malformed(format!("expected a tsRequest root element, found '{}'", root.name)));
@@ -271,6 +282,7 @@ async fn dispatch_inner(shared: Arc<Shared>, request: Request<Body>) -> ApiResul
     }
     let rest = &seg[2..];
     let rest_low = &low[2..];
+    crate::auth::check_scope(&ctx.session, &method, rest_low)?;
     let result = route_site(&mut ctx, &method, rest, rest_low, &path).await;
     if result.is_ok() && method != "GET" {
         ctx.shared.mark_dirty();

@@ -6,6 +6,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::store::{Rule, State};
 use crate::xml::Elem;
 
+/// Capability names per content kind, all from the schema's `capabilityType` (ts-api_3_29.xsd); names outside it
+/// (e.g. `CreateRefreshMetrics`) are rejected as Tableau Cloud does.
 const WORKBOOK_CAPS: &[&str] = &[
     "AddComment",
     "ChangeHierarchy",
@@ -23,7 +25,6 @@ const WORKBOOK_CAPS: &[&str] = &[
     "Write",
     "RunExplainData",
     "ExtractRefresh",
-    "CreateRefreshMetrics",
     "VizqlDataApiAccess",
 ];
 const DATASOURCE_CAPS: &[&str] = &[

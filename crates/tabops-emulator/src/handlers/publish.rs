@@ -101,7 +101,19 @@ pub async fn publish(ctx: &mut Ctx, kind: Kind) -> ApiResult<Reply> {
             blob.remove_file();
             return Err(ApiError::bad_request("A publish cannot have both an uploadSessionId and a file part."));
         }
-        (Some(id), None) => (None, super::uploads::take(&ctx.shared, &id).await?),
+        (Some(id), None) => (None, super::uploads::take(&ctx.shared, &ctx.session, &id).await?),
+        (None, Some((_, blob))) if blob.len() > ctx.shared.config.max_single_publish_bytes => {
+            let limit_mb = ctx.shared.config.max_single_publish_bytes / (1024 * 1024);
+            blob.remove_file();
+            return Err(ApiError::new(
+                413000,
+                "Payload Too Large",
+                format!(
+                    "A file published in a single request must be {limit_mb} MB or smaller; upload larger files in parts \
+                     with an upload session (uploadSessionId)."
+                ),
+            ));
+        }
         (None, Some((name, blob))) => (Some(name), blob),
         (None, None) => return Err(ApiError::bad_request("The publish request has no file part.")),
     };

@@ -155,13 +155,23 @@ impl Queryable for User {
     }
 }
 
+/// A group as Tableau answers it: the minimum site role is not an attribute of `<group>` but the `siteRole` of an
+/// `<import domainName=… siteRole=… grantLicenseMode=…/>` child, for local groups too (TSC `models/group_item.py`:
+/// "Import element is returned for both local and AD groups"; TSC asset `group_update.xml`). A local group's
+/// license is granted when a member signs in, so its mode is `onLogin`. A group without a minimum role has no
+/// `import` child (TSC asset `group_get.xml`).
 pub fn group(g: &Group) -> Elem {
-    Elem::new("group")
+    let mut elem = Elem::new("group")
         .attr("id", &g.id)
         .attr("name", &g.name)
-        .opt_attr("minimumSiteRole", g.minimum_site_role.as_ref())
         .attr("userCount", g.members.len())
-        .child(Elem::new("domain").attr("name", "local"))
+        .child(Elem::new("domain").attr("name", "local"));
+    if let Some(role) = &g.minimum_site_role {
+        elem = elem.child(
+            Elem::new("import").attr("domainName", "local").attr("siteRole", role).attr("grantLicenseMode", "onLogin"),
+        );
+    }
+    elem
 }
 
 impl Queryable for Group {
@@ -230,14 +240,22 @@ impl Queryable for Job {
 }
 
 /// The task as list/get responses show it: schedule nested inside `extractRefresh`.
+/// The type name a task carries when listed or read: the repository's task type, `RefreshExtractTask` for a full
+/// refresh (TSC assets `tasks_with_*.xml`, TSC `task_item.py` `_TASK_TYPE_MAPPING`) and `IncrementExtractTask`
+/// for an incremental one (inferred: the repository's `tasks.type` values, which list responses expose, as used by
+/// Tableau Online clients such as keboola's extract trigger). Create and update responses use the request names
+/// `FullRefresh`/`IncrementalRefresh` instead (TSC asset `tasks_create_extract_task.xml`).
+pub fn listed_task_type(refresh_type: &str) -> &'static str {
+    if refresh_type == "IncrementalRefresh" { "IncrementExtractTask" } else { "RefreshExtractTask" }
+}
+
 pub fn task(t: &Task) -> Elem {
     Elem::new("task").child(
         Elem::new("extractRefresh")
             .attr("id", &t.id)
             .attr("priority", t.priority)
             .attr("consecutiveFailedCount", 0)
-            .attr("type", "RefreshExtractTask")
-            .attr("incremental", t.refresh_type == "IncrementalRefresh")
+            .attr("type", listed_task_type(&t.refresh_type))
             .child(t.schedule.to_elem())
             .child(Elem::new(t.target_kind.element()).attr("id", &t.target_id)),
     )

@@ -1,13 +1,16 @@
 //! Chunked upload sessions (`fileUploads`): initiate, append multipart chunks (empty payload part required),
-//! and hand the assembled file to a publish commit (`uploadSessionId=`). Sessions live in memory only.
+//! and hand the assembled file to a publish commit (`uploadSessionId=`). Sessions live in memory only, belong to
+//! the principal that opened them and expire when idle.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use http::StatusCode;
 use rand::Rng;
 
 use super::{Ctx, Reply};
+use crate::auth::Session;
 use crate::blob::{Blob, BlobWriter};
 use crate::error::{ApiError, ApiResult};
 use crate::multipart;
@@ -17,22 +20,63 @@ use crate::xml::Elem;
 /// Largest chunk one append accepts (Tableau rejects chunks over 64 MB).
 const MAX_CHUNK: u64 = 64 * 1024 * 1024;
 
-type Session = Arc<tokio::sync::Mutex<Option<BlobWriter>>>;
+type Writer = Arc<tokio::sync::Mutex<Option<BlobWriter>>>;
 
+/// One upload session: its bytes so far, who opened it, and when it was last used.
+struct Upload {
+    writer: Writer,
+    owner: String,
+    last_used: Instant,
+}
+
+/// Upload sessions by id. A session belongs to the principal that opened it (another token gets 404, as for an id
+/// that does not exist) and is dropped, with its bytes, once idle for `upload_idle`.
 #[derive(Default)]
 pub struct Uploads {
-    inner: Mutex<HashMap<String, Session>>,
+    inner: Mutex<HashMap<String, Upload>>,
 }
 
 impl Uploads {
-    fn get(&self, id: &str) -> Option<Session> {
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(id).cloned()
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Upload>> {
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-    fn remove(&self, id: &str) -> Option<Session> {
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(id)
+
+    /// Drops the sessions idle for longer than `idle` (their spilled bytes too).
+    fn expire(uploads: &mut HashMap<String, Upload>, idle: Duration) {
+        uploads.retain(|_, upload| {
+            if upload.last_used.elapsed() <= idle {
+                return true;
+            }
+            // A session in use right now is not idle.
+            let Ok(mut writer) = upload.writer.try_lock() else { return true };
+            if let Some(writer) = writer.take() {
+                writer.discard();
+            }
+            false
+        });
     }
-    fn insert(&self, id: String, session: Session) {
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id, session);
+
+    fn get(&self, id: &str, owner: &str, idle: Duration) -> Option<Writer> {
+        let mut uploads = self.lock();
+        Self::expire(&mut uploads, idle);
+        let upload = uploads.get_mut(id).filter(|u| u.owner == owner)?;
+        upload.last_used = Instant::now();
+        Some(Arc::clone(&upload.writer))
+    }
+
+    fn remove(&self, id: &str, owner: &str, idle: Duration) -> Option<Writer> {
+        let mut uploads = self.lock();
+        Self::expire(&mut uploads, idle);
+        if uploads.get(id).is_none_or(|u| u.owner != owner) {
+            return None;
+        }
+        uploads.remove(id).map(|u| u.writer)
+    }
+
+    fn insert(&self, id: String, owner: String, writer: Writer, idle: Duration) {
+        let mut uploads = self.lock();
+        Self::expire(&mut uploads, idle);
+        uploads.insert(id, Upload { writer, owner, last_used: Instant::now() });
     }
 }
 
@@ -53,14 +97,15 @@ pub fn initiate(ctx: &Ctx) -> ApiResult<Reply> {
     let mut rng = rand::rng();
     let id =
         format!("{}:{}-{}:{}", rng.random_range(1000..99999), uuid::Uuid::new_v4().simple(), rng.random_range(1..9), 0);
-    let session = Arc::new(tokio::sync::Mutex::new(Some(BlobWriter::new(ctx.shared.spill_dir.clone()))));
-    ctx.shared.uploads.insert(id.clone(), session);
+    let writer = Arc::new(tokio::sync::Mutex::new(Some(BlobWriter::new(ctx.shared.spill_dir.clone()))));
+    ctx.shared.uploads.insert(id.clone(), ctx.session.principal(), writer, ctx.shared.config.upload_idle);
     Ok(Reply::Xml(StatusCode::CREATED, vec![file_upload(&id, 0)]))
 }
 
 /// `PUT /fileUploads/{id}`: append the `tableau_file` part.
 pub async fn append(ctx: &mut Ctx, id: &str) -> ApiResult<Reply> {
-    let session = ctx.shared.uploads.get(id).ok_or_else(|| not_found(id))?;
+    let owner = ctx.session.principal();
+    let session = ctx.shared.uploads.get(id, &owner, ctx.shared.config.upload_idle).ok_or_else(|| not_found(id))?;
     let body = ctx.body.take().ok_or_else(|| ApiError::bad_request("The request body is missing."))?;
     let parts = multipart::read(&ctx.shared, ctx.content_type().as_deref(), body).await?;
     let Some((_, chunk)) = parts.file else {
@@ -71,7 +116,7 @@ pub async fn append(ctx: &mut Ctx, id: &str) -> ApiResult<Reply> {
     result
 }
 
-async fn append_chunk(session: &Session, id: &str, payload: &Option<bytes::Bytes>, chunk: &Blob) -> ApiResult<Reply> {
+async fn append_chunk(session: &Writer, id: &str, payload: &Option<bytes::Bytes>, chunk: &Blob) -> ApiResult<Reply> {
     if payload.as_ref().is_some_and(|p| !p.iter().all(u8::is_ascii_whitespace)) {
         return Err(ApiError::new(
             400019,
@@ -105,8 +150,9 @@ async fn append_chunk(session: &Session, id: &str, payload: &Option<bytes::Bytes
 }
 
 /// Take the assembled file of a session for a publish commit.
-pub async fn take(shared: &Shared, id: &str) -> ApiResult<Blob> {
-    let session = shared.uploads.remove(id).ok_or_else(|| not_found(id))?;
+pub async fn take(shared: &Shared, session: &Session, id: &str) -> ApiResult<Blob> {
+    let owner = session.principal();
+    let session = shared.uploads.remove(id, &owner, shared.config.upload_idle).ok_or_else(|| not_found(id))?;
     let writer = session.lock().await.take().ok_or_else(|| not_found(id))?;
     writer
         .finish()

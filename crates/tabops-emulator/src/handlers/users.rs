@@ -9,23 +9,20 @@ use crate::query;
 use crate::store::{self, Group, State, User};
 use crate::xml::Elem;
 
+/// The schema's `siteRoleType` (ts-api_3_29.xsd). The legacy roles that older schemas listed (SiteAdministrator,
+/// Interactor, Publisher, ReadOnly, UnlicensedWithPublish, ViewerWithPublish) are not in it, and Tableau Cloud
+/// rejects them.
 const SITE_ROLES: &[&str] = &[
     "Creator",
     "Explorer",
     "ExplorerCanPublish",
-    "SiteAdministratorCreator",
-    "SiteAdministratorExplorer",
-    "Viewer",
-    "Unlicensed",
     "Guest",
     "ServerAdministrator",
+    "SiteAdministratorCreator",
+    "SiteAdministratorExplorer",
     "SupportUser",
-    "SiteAdministrator",
-    "Interactor",
-    "Publisher",
-    "ReadOnly",
-    "UnlicensedWithPublish",
-    "ViewerWithPublish",
+    "Unlicensed",
+    "Viewer",
 ];
 const AUTH_SETTINGS: &[&str] = &["ServerDefault", "SAML", "OpenID", "TableauIDWithMFA"];
 
@@ -223,6 +220,20 @@ pub async fn route_groups(ctx: &mut Ctx, method: &str, seg: &[&str], low: &[&str
     }
 }
 
+/// `grantLicenseMode` on a local group's request: only with a minimum site role (Update Group reference: the
+/// role "is required if an import element or grantLicenseMode attribute are present"); local groups are licensed
+/// on sign-in, `onSync` belongs to Active Directory imports.
+fn check_license_mode(node: &crate::xml::Node, has_role: bool) -> ApiResult<()> {
+    match node.attr("grantLicenseMode") {
+        None => Ok(()),
+        Some(_) if !has_role => {
+            Err(ApiError::bad_request("minimumSiteRole is required when grantLicenseMode is present."))
+        }
+        Some("onLogin") => Ok(()),
+        Some(other) => Err(ApiError::bad_request(format!("Invalid grantLicenseMode '{other}' for a local group."))),
+    }
+}
+
 fn check_group_name(state: &State, name: &str, except: Option<&str>) -> ApiResult<()> {
     if name.trim().is_empty() {
         return Err(ApiError::bad_request("A group name is required."));
@@ -244,6 +255,7 @@ async fn create_group(ctx: &mut Ctx) -> ApiResult<Reply> {
     if let Some(role) = &minimum {
         check_role(role)?;
     }
+    check_license_mode(node, minimum.is_some())?;
     let mut state = ctx.shared.lock();
     check_group_name(&state, name, None)?;
     let group = Group { id: store::new_id(), name: name.to_owned(), minimum_site_role: minimum, members: Vec::new() };
@@ -261,8 +273,15 @@ async fn update_group(ctx: &mut Ctx, id: &str) -> ApiResult<Reply> {
         check_group_name(&state, name, Some(id))?;
         state.groups[index].name = name.to_owned();
     }
-    if let Some(role) = node.attr("minimumSiteRole") {
+    if node.child("import").is_some() {
+        return Err(ApiError::bad_request("A local group's update does not accept an import element."));
+    }
+    let role = node.attr("minimumSiteRole");
+    if let Some(role) = role {
         check_role(role)?;
+    }
+    check_license_mode(node, role.is_some() || state.groups[index].minimum_site_role.is_some())?;
+    if let Some(role) = role {
         state.groups[index].minimum_site_role = Some(role.to_owned());
     }
     Reply::ok(vec![render::group(&state.groups[index])])

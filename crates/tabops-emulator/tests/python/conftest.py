@@ -19,7 +19,8 @@ TABCMD_PAT_SECRET = "tabcmd-local-secret"
 def emulator_url():
     binary = os.environ.get("TABOPS_BIN", str(REPO / "target" / "debug" / "tabops"))
     proc = subprocess.Popen(
-        [binary, "emulator", "--listen", "127.0.0.1:0", "--pat", f"{PAT_NAME}:{PAT_SECRET}",
+        # --test-hooks: test_tsc.py arms a failing refresh job through POST /_emulator/jobs/fail-next.
+        [binary, "emulator", "--listen", "127.0.0.1:0", "--test-hooks", "--pat", f"{PAT_NAME}:{PAT_SECRET}",
          "--pat", f"{TABCMD_PAT_NAME}:{TABCMD_PAT_SECRET}"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

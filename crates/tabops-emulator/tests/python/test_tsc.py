@@ -116,6 +116,43 @@ def test_users_groups_membership(server):
     server.users.remove(user.id)
 
 
+def test_group_minimum_site_role_reads_back_through_tsc(server):
+    # TSC reads the role from the <import siteRole grantLicenseMode> child, where Tableau answers it
+    # (TSC models/group_item.py; TSC asset group_update.xml); it sends it as the minimumSiteRole attribute.
+    item = TSC.GroupItem(unique("g"))
+    item.minimum_site_role = "Explorer"
+    group = server.groups.create(item)
+    assert group.minimum_site_role == "Explorer"
+    assert group.license_mode == "onLogin"
+    listed = [g for g in TSC.Pager(server.groups) if g.id == group.id]
+    assert [g.minimum_site_role for g in listed] == ["Explorer"]
+    group.minimum_site_role = "Viewer"
+    updated = server.groups.update(group)
+    assert updated.minimum_site_role == "Viewer"
+    plain = server.groups.create(TSC.GroupItem(unique("g")))
+    assert plain.minimum_site_role is None
+    server.groups.delete(group.id)
+    server.groups.delete(plain.id)
+
+
+def test_incremental_refresh_tasks_list_and_read_with_their_type(server, tmp_path):
+    project = server.projects.create(TSC.ProjectItem(unique("inc")))
+    wb = server.workbooks.publish(TSC.WorkbookItem(project.id, name="I"), write(tmp_path, "I.twb", TWB), "CreateNew")
+    interval = TSC.WeeklyInterval(datetime.time(3, 0), "Sunday")
+    for refresh_type in ("IncrementalRefresh", "FullRefresh"):
+        schedule = TSC.ScheduleItem(None, None, None, None, interval)
+        server.tasks.create(TSC.TaskItem(None, refresh_type, None, schedule_item=schedule, target=TSC.Target(wb.id, "workbook")))
+    tasks = [t for t in server.tasks.get()[0] if t.target.id == wb.id]
+    # Listed types: IncrementExtractTask for incremental, RefreshExtractTask (TSC maps it to "extractRefresh") for full.
+    assert sorted(t.task_type for t in tasks) == ["IncrementExtractTask", "extractRefresh"]
+    for task in tasks:
+        fetched = server.tasks.get_by_id(task.id)
+        assert fetched.task_type == task.task_type
+        assert fetched.target.id == wb.id
+        assert fetched.schedule_item.interval_item.interval == ("Sunday",)
+        server.tasks.delete(task.id)
+
+
 def test_extract_refresh_tasks_and_run_now(server, tmp_path):
     project = server.projects.create(TSC.ProjectItem(unique("tasks")))
     wb = server.workbooks.publish(TSC.WorkbookItem(project.id, name="T"), write(tmp_path, "T.twb", TWB), "CreateNew")

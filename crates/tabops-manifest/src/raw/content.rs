@@ -130,14 +130,14 @@ pub struct RawRefresh {
     /// Start time, `HH:MM` on a 5-minute boundary.
     #[schemars(regex(pattern = r"^\d{2}:\d{2}$"))]
     pub at: Option<Located<String>>,
-    /// Hourly only: end of the daily window, after `at`.
+    /// Hourly, and daily with `every`: end of the daily window, after `at` and on the same minute of the hour.
     #[schemars(regex(pattern = r"^\d{2}:\d{2}$"))]
     pub until: Option<Located<String>>,
-    /// Hourly only: 1, 2, 4, 6, 8 or 12 (hours), or `15m` / `30m`.
+    /// Hourly: 1, 2, 4, 6, 8 or 12 (hours), or `15m` / `30m`. Daily: 2, 4, 6, 8 or 12 (hours), with `until`.
     pub every: Option<Located<RawEvery>>,
     /// `Mon`..`Sun` or full names.
     pub weekdays: Option<Located<Vec<Located<String>>>>,
-    /// Monthly only: 1-31 or `last`.
+    /// Monthly only: 1-31 or `last`, at most 7 days.
     pub month_days: Option<Located<Vec<Located<RawMonthDay>>>>,
 }
 

@@ -244,6 +244,14 @@ pub fn resolve(input: &Context<'_>) -> (Option<Desired>, Vec<Problem>) {
     (desired, problems)
 }
 
+/// Whether `value` is a site content URL as Tableau allows it: ASCII letters, digits, `-` and `_`, possibly empty
+/// (Tableau Server's default site). The rule is tableauserverclient's (`VALID_CONTENT_URL_RE` in
+/// `models/site_item.py`). It also makes the name safe as a file name: the embedded site keeps its state in
+/// `local/<content_url>.json`, so `../x` or `/etc/x` must never get through.
+pub fn valid_content_url(value: &str) -> bool {
+    value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 fn resolve_site(
     cx: &mut Cx<'_>,
     raw: &Located<crate::raw::RawSite>,
@@ -272,7 +280,17 @@ fn resolve_site(
             }
         }),
     };
-    let content_url = cx.expand(&content_url);
+    let content_url = cx.expand(&content_url).and_then(|value| {
+        if valid_content_url(&value) {
+            Some(value)
+        } else {
+            cx.problems.push(content_url.problem(
+                format!("site content URL `{value}` may contain only ASCII letters, digits, `-` and `_`"),
+                Some("the content URL is the site's id in its URLs (`/#/site/NAME/`), e.g. `content_url: acme`".into()),
+            ));
+            None
+        }
+    });
     let api_version = match &api_version {
         None => Some(None),
         Some(text) => cx.expand(text).and_then(|v| {

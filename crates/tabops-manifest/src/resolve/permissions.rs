@@ -67,12 +67,17 @@ pub fn resolve_rules(cx: &mut Cx<'_>, rules: &[Located<RawRule>], target: Permis
             for (name, mode) in caps {
                 let Some(capability) = Capability::parse(name) else {
                     let names = Capability::ALL.map(Capability::as_str);
-                    cx.problems.push(Problem {
-                        pos: mode.pos,
-                        field: mode.field.clone(),
-                        message: format!("unknown capability `{name}`"),
-                        hint: did_you_mean(name, names),
-                    });
+                    // Names Tableau once documented but the schema's `capabilityType` (ts-api_3_29.xsd) lacks;
+                    // Tableau Cloud rejects them.
+                    let (message, hint) = if name == "CreateRefreshMetrics" {
+                        (
+                            format!("capability `{name}` is not accepted by Tableau Cloud"),
+                            Some("it is not in the REST schema's capabilityType (ts-api_3_29.xsd); remove it".into()),
+                        )
+                    } else {
+                        (format!("unknown capability `{name}`"), did_you_mean(name, names))
+                    };
+                    cx.problems.push(Problem { pos: mode.pos, field: mode.field.clone(), message, hint });
                     continue;
                 };
                 if !capability.valid_for(target) {

@@ -7,12 +7,26 @@ use crate::diag::did_you_mean;
 use crate::model::{AuthSetting, GroupSpec, SiteRole, UserSpec};
 use crate::raw::Located;
 
+/// Site roles of older REST schemas that the current `siteRoleType` (ts-api_3_29.xsd) no longer lists.
+const LEGACY_SITE_ROLES: [&str; 6] =
+    ["SiteAdministrator", "Interactor", "Publisher", "ReadOnly", "UnlicensedWithPublish", "ViewerWithPublish"];
+
 fn site_role(cx: &mut Cx<'_>, text: &Option<Located<String>>) -> Option<SiteRole> {
     let text = text.as_ref()?;
     let value = cx.expand(text)?;
     let role = SiteRole::parse(&value);
     if role.is_none() {
         let names = SiteRole::ALL.map(SiteRole::as_str);
+        if LEGACY_SITE_ROLES.iter().any(|legacy| legacy.eq_ignore_ascii_case(&value)) {
+            cx.problems.push(text.problem(
+                format!("`{value}` is a legacy site role that Tableau Cloud rejects"),
+                Some(format!(
+                    "it is not in the REST schema's siteRoleType (ts-api_3_29.xsd); use one of: {}",
+                    names.join(", ")
+                )),
+            ));
+            return None;
+        }
         let hint = did_you_mean(&value, names).or_else(|| Some(format!("site roles: {}", names.join(", "))));
         cx.problems.push(text.problem(format!("unknown site role `{value}`"), hint));
     }

@@ -58,23 +58,46 @@ pub fn resolve_refresh(task: &Located<RawRefresh>, problems: &mut Vec<Problem>) 
             });
         }
     };
-    if frequency == Frequency::Hourly {
+    // Hourly schedules, and Daily ones that repeat every N hours (PSTableauREST's Cloud integration test creates
+    // "Daily, every 2 hours, 12:00-20:00"), run within a window from `at` to `until`.
+    let daily_repeats = frequency == Frequency::Daily && (raw.every.is_some() || raw.until.is_some());
+    if frequency == Frequency::Hourly || daily_repeats {
         match &raw.until {
             Some(until) => end = time(until, problems),
-            None => problems.push(task.problem(
+            None if frequency == Frequency::Hourly => problems.push(task.problem(
                 "an hourly schedule needs an end time `until: \"HH:MM\"`",
                 Some("Tableau Cloud runs hourly refreshes within a daily window from `at` to `until`".into()),
             )),
+            None => problems.push(task.problem(
+                "a daily schedule that repeats `every` few hours needs an end time `until: \"HH:MM\"`",
+                Some("Tableau Cloud runs it within a window from `at` to `until`".into()),
+            )),
         }
-        if let (Some(s), Some(e), Some(until)) = (start, end, &raw.until)
-            && e <= s
-        {
-            problems.push(until.problem(format!("`until` ({e}) must be after `at` ({s})"), None));
+        if let (Some(s), Some(e), Some(until)) = (start, end, &raw.until) {
+            if e <= s {
+                problems.push(until.problem(format!("`until` ({e}) must be after `at` ({s})"), None));
+            } else if e.minute != s.minute {
+                let same = TimeOfDay { hour: e.hour, minute: s.minute };
+                problems.push(until.problem(
+                    format!("`until` ({e}) must be on the same minute of the hour as `at` ({s})"),
+                    Some(format!("Tableau Cloud rejects a window whose end minute differs from its start: use {same}")),
+                ));
+            }
         }
-        every = Some(match &raw.every {
-            Some(value) => parse_every(value, problems).unwrap_or(Every::Hours(1)),
-            None => Every::Hours(1),
-        });
+        every = match (&raw.every, frequency) {
+            (Some(value), Frequency::Hourly) => Some(parse_every(value, problems).unwrap_or(Every::Hours(1))),
+            (None, Frequency::Hourly) => Some(Every::Hours(1)),
+            (Some(value), _) => parse_daily_every(value, problems),
+            (None, _) => {
+                if let Some(until) = &raw.until {
+                    problems.push(until.problem(
+                        "`until` on a daily schedule needs `every` (2, 4, 6, 8 or 12 hours)",
+                        Some("a daily schedule without `every` runs once, at `at`".into()),
+                    ));
+                }
+                None
+            }
+        };
     } else {
         not_for(raw.until.as_ref().map(|v| (v.pos, &v.field)), "until", problems);
         not_for(raw.every.as_ref().map(|v| (v.pos, &v.field)), "every", problems);
@@ -87,6 +110,12 @@ pub fn resolve_refresh(task: &Located<RawRefresh>, problems: &mut Vec<Problem>) 
                     if let Some(day) = parse_month_day(day, problems) {
                         month_days.insert(day);
                     }
+                }
+                if month_days.len() > MAX_INTERVALS {
+                    problems.push(days.problem(
+                        format!("{} days of the month; Tableau Cloud accepts at most {MAX_INTERVALS}", month_days.len()),
+                        Some("a schedule carries at most 7 `interval` elements (ts-api_3_29.xsd `frequencyDetailsType`)".into()),
+                    ));
                 }
             }
             None => problems
@@ -121,6 +150,34 @@ pub fn resolve_refresh(task: &Located<RawRefresh>, problems: &mut Vec<Problem>) 
         refresh_type: refresh_type?,
         schedule: Schedule { frequency, start: start?, end, every, weekdays, month_days },
     })
+}
+
+/// The schema's `frequencyDetailsType` allows at most 7 `<interval>` elements (ts-api_3_29.xsd).
+const MAX_INTERVALS: usize = 7;
+
+/// `every` of a daily schedule: 2, 4, 6, 8 or 12 hours (24 is a plain daily schedule: leave `every` out).
+fn parse_daily_every(value: &Located<RawEvery>, problems: &mut Vec<Problem>) -> Option<Every> {
+    let hours = match &value.value {
+        RawEvery::Hours(h) => u8::try_from(*h).ok(),
+        RawEvery::Text(text) => {
+            let t = text.trim().to_ascii_lowercase();
+            t.strip_suffix('h').unwrap_or(&t).parse::<u8>().ok()
+        }
+    };
+    match hours {
+        Some(h @ (2 | 4 | 6 | 8 | 12)) => Some(Every::Hours(h)),
+        _ => {
+            let shown = match &value.value {
+                RawEvery::Hours(h) => h.to_string(),
+                RawEvery::Text(t) => t.clone(),
+            };
+            problems.push(value.problem(
+                format!("`every: {shown}` is not an interval Tableau Cloud supports for a daily schedule"),
+                Some("use 2, 4, 6, 8 or 12 (hours); for once a day leave `every` out".into()),
+            ));
+            None
+        }
+    }
 }
 
 fn time(text: &Located<String>, problems: &mut Vec<Problem>) -> Option<TimeOfDay> {

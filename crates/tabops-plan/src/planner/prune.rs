@@ -133,8 +133,14 @@ impl<'a> Ctx<'a> {
         let mut weight = DeleteWeight { count: 0, contained: vec![], content_ids: vec![], project_ids: vec![] };
         let mut depends_on = Vec::new();
         let mut stack = vec![project];
+        // Each project once: the children map comes from the site's parent ids, which a broken server can make
+        // cyclic, and the walk must still end.
+        let mut visited: std::collections::HashSet<&str> = std::collections::HashSet::new();
         let mut contents = 0usize;
         while let Some(p) = stack.pop() {
+            if !visited.insert(p.id.as_str()) {
+                continue;
+            }
             weight.count += 1;
             weight.project_ids.push(p.id.clone());
             if p.id != project.id {

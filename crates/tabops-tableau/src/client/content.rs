@@ -289,32 +289,36 @@ impl Client {
         let call =
             Call::new(Method::GET, self.site_path(&format!("{}/{id}/content", kind.segment())), route, &operation);
         let (response, _permit) = self.call_stream(&call).await?;
+        let limit = self.inner.config.max_download_bytes;
+        let too_large = |what: String| Error::Limit {
+            operation: operation.clone(),
+            message: format!("{what}, more than the download limit of {limit} bytes"),
+        };
+        if let Some(len) = response.content_length().filter(|len| *len > limit) {
+            return Err(too_large(format!("the server announces {len} bytes (nothing was written)")));
+        }
         let partial = partial_path(dest);
         let io_err = |path: &Path| {
             let operation = operation.clone();
             let path = path.to_path_buf();
             move |source| Error::Io { operation, path, source }
         };
-        let mut file = tokio::fs::File::create(&partial).await.map_err(io_err(&partial))?;
-        let mut written = 0u64;
-        let mut body = response.bytes_stream();
-        while let Some(chunk) = body.next().await {
-            let chunk = match chunk {
-                Ok(chunk) => chunk,
-                Err(source) => {
-                    let _ = tokio::fs::remove_file(&partial).await;
-                    return Err(Error::Http { operation, source });
-                }
-            };
-            file.write_all(&chunk).await.map_err(io_err(&partial))?;
-            written += chunk.len() as u64;
-        }
-        file.flush().await.map_err(io_err(&partial))?;
-        file.sync_all().await.map_err(io_err(&partial))?;
-        drop(file);
-        tokio::fs::rename(&partial, dest).await.map_err(io_err(dest))?;
-        self.inner.stats.bytes_down(written);
-        Ok(written)
+        let file = tokio::fs::File::create(&partial).await.map_err(io_err(&partial))?;
+        // Whatever stops the download (a cut-off body, a full disk, the limit), the partial file goes with it.
+        let failure = match write_body(response, file, limit).await {
+            Ok(Ok(written)) => {
+                tokio::fs::rename(&partial, dest).await.map_err(io_err(dest))?;
+                self.inner.stats.bytes_down(written);
+                return Ok(written);
+            }
+            Ok(Err(written)) => {
+                too_large(format!("the server sent more than {written} bytes (the partial file was removed)"))
+            }
+            Err(BodyError::Http(source)) => Error::Http { operation: operation.clone(), source },
+            Err(BodyError::Io(source)) => io_err(&partial)(source),
+        };
+        let _ = tokio::fs::remove_file(&partial).await;
+        Err(failure)
     }
 
     // ---- shared helpers ----------------------------------------------------------------------------------------
@@ -335,6 +339,32 @@ impl Client {
         let call = Call::new(Method::DELETE, self.site_path(&rest), route, operation);
         self.call_unit(&call).await
     }
+}
+
+enum BodyError {
+    Http(reqwest::Error),
+    Io(std::io::Error),
+}
+
+/// Streams `response` into `file` and syncs it; `Ok(Err(n))` when the body grew past `limit` (after `n` bytes).
+async fn write_body(
+    response: reqwest::Response,
+    mut file: tokio::fs::File,
+    limit: u64,
+) -> std::result::Result<std::result::Result<u64, u64>, BodyError> {
+    let mut written = 0u64;
+    let mut body = response.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(BodyError::Http)?;
+        if written + chunk.len() as u64 > limit {
+            return Ok(Err(written));
+        }
+        file.write_all(&chunk).await.map_err(BodyError::Io)?;
+        written += chunk.len() as u64;
+    }
+    file.flush().await.map_err(BodyError::Io)?;
+    file.sync_all().await.map_err(BodyError::Io)?;
+    Ok(Ok(written))
 }
 
 fn partial_path(dest: &Path) -> PathBuf {

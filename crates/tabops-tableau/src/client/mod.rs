@@ -11,6 +11,7 @@ mod slots;
 mod transport;
 
 pub use content::TagTarget;
+pub use paging::{MAX_LIST_ITEMS, MAX_LIST_PAGES};
 pub use publish::{ExpectedFile, PublishFileType, PublishMode, PublishRequest, PublishedItem};
 
 use std::sync::{Arc, OnceLock};

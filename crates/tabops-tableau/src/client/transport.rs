@@ -104,6 +104,45 @@ impl Call {
     }
 }
 
+/// Largest XML response body read (success): 16 MiB. An honest 1,000-item list page is 0.7-2 MB (the
+/// benchmark's workbook page is 682 KB), and a project's permissions with thousands of rules a few MB; a server
+/// sending more is refused instead of held (a 300 MB body was read whole: 2.3 GB resident). With 16 requests in
+/// flight, at most 256 MiB of bodies are buffered at once.
+pub(crate) const MAX_RESPONSE_BODY: usize = 16 * 1024 * 1024;
+/// Largest error body read (non-2xx): only the error document and an excerpt are needed.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Reads a body of at most `limit` bytes: refused from its `Content-Length` before reading when that is larger,
+/// and otherwise cut off as soon as it grows past the limit. `Ok(Err(read))` means over the limit, with the bytes
+/// read so far (at most `limit`).
+async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> std::result::Result<std::result::Result<Bytes, Bytes>, reqwest::Error> {
+    if response.content_length().is_some_and(|len| len > limit as u64) {
+        return Ok(Err(Bytes::new()));
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            body.extend_from_slice(&chunk[..limit - body.len()]);
+            return Ok(Err(body.freeze()));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Ok(body.freeze()))
+}
+
+fn body_too_large(operation: &str, limit: usize) -> Error {
+    Error::Limit {
+        operation: operation.to_owned(),
+        message: format!(
+            "the response body is larger than {} MiB, the most tabops reads from one response",
+            limit / (1024 * 1024)
+        ),
+    }
+}
+
 /// Bodies at least this big are parsed off the calling task (see [`Client::call_xml`]).
 const PARSE_INLINE_BYTES: usize = 64 * 1024;
 
@@ -134,9 +173,11 @@ impl Client {
     pub(crate) async fn call_bytes(&self, call: &Call) -> Result<Bytes> {
         match self.execute(call, false).await? {
             Reply::Buffered(bytes) => Ok(bytes),
-            Reply::Stream(resp, _permit) => {
-                resp.bytes().await.map_err(|source| Error::Http { operation: call.operation.clone(), source })
-            }
+            Reply::Stream(resp, _permit) => match read_limited(resp, MAX_RESPONSE_BODY).await {
+                Ok(Ok(bytes)) => Ok(bytes),
+                Ok(Err(_)) => Err(body_too_large(&call.operation, MAX_RESPONSE_BODY)),
+                Err(source) => Err(Error::Http { operation: call.operation.clone(), source }),
+            },
             Reply::GoneAfterRetry => Ok(Bytes::new()),
         }
     }
@@ -178,6 +219,11 @@ impl Client {
     }
 
     async fn execute(&self, call: &Call, stream: bool) -> Result<Reply> {
+        // A connected app's JWT that lacks the method's scope makes Tableau answer 401002 (the same code as an
+        // expired session): say which scope is missing instead of signing in again and failing the same way.
+        if let Some(scope) = crate::auth::missing_scope(&self.inner.config.credentials, &call.method, call.route) {
+            return Err(Error::MissingScope { operation: call.operation.clone(), scope: scope.to_owned() });
+        }
         let mut re_signed = false;
         loop {
             let generation = self.inner.session.read().await.generation;
@@ -205,12 +251,26 @@ impl Client {
             .with_max_times(policy.max_attempts.saturating_sub(1))
             .with_jitter();
         let attempts = AtomicUsize::new(0);
-        let max_delay = policy.max_delay;
+        // Server-requested waits are honoured exactly while they fit in the budget; a wait that does not fit
+        // stops the call (recorded here, turned into `Error::Throttled` below) instead of retrying too early.
+        let budget = policy.max_retry_wait;
+        // (waited so far, the wait that did not fit)
+        let waits = std::sync::Mutex::new((Duration::ZERO, None::<Duration>));
         let result = (|| async { self.attempt(call, stream, attempts.fetch_add(1, Ordering::SeqCst) + 1).await })
             .retry(backoff)
             .when(|e: &AttemptError| e.retry)
-            .adjust(move |e: &AttemptError, delay| match (delay, e.retry_after) {
-                (Some(_), Some(asked)) => Some(asked.min(max_delay)),
+            .adjust(|e: &AttemptError, delay| match (delay, e.retry_after) {
+                (Some(_), Some(asked)) => {
+                    let mut waits = waits.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let total = waits.0.saturating_add(asked);
+                    if total > budget {
+                        waits.1 = Some(asked);
+                        None
+                    } else {
+                        waits.0 = total;
+                        Some(asked)
+                    }
+                }
                 (delay, _) => delay,
             })
             .notify(|e: &AttemptError, delay| {
@@ -219,7 +279,16 @@ impl Client {
                 tracing::debug!(operation = %call.operation, ?delay, error = %e.error, "retrying after transient failure");
             })
             .await;
-        result.map_err(|e| e.error)
+        let (waited, refused) = *waits.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        result.map_err(|e| match refused {
+            Some(wait) => Error::Throttled {
+                operation: call.operation.clone(),
+                wait,
+                budget: budget.saturating_sub(waited),
+                source: Box::new(e.error),
+            },
+            None => e.error,
+        })
     }
 
     fn url(&self, call: &Call) -> Result<url::Url> {
@@ -294,10 +363,15 @@ impl Client {
             if stream {
                 return Ok(Reply::Stream(response, permit));
             }
-            return match response.bytes().await {
-                Ok(bytes) => {
+            return match read_limited(response, MAX_RESPONSE_BODY).await {
+                Ok(Ok(bytes)) => {
                     self.inner.stats.bytes_down(bytes.len() as u64);
                     Ok(Reply::Buffered(bytes))
+                }
+                // Not retried: the same server would send the same body again.
+                Ok(Err(read)) => {
+                    self.inner.stats.bytes_down(read.len() as u64);
+                    Err(fatal(body_too_large(&call.operation, MAX_RESPONSE_BODY)))
                 }
                 Err(source) => Err(self.transport_failure(call, source)),
             };
@@ -315,13 +389,12 @@ impl Client {
             }));
         }
         drop(permit);
-        let header_wait = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = response.bytes().await.unwrap_or_default();
+        let header_wait =
+            response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after_header);
+        let body = match read_limited(response, MAX_ERROR_BODY).await {
+            Ok(Ok(body) | Err(body)) => body,
+            Err(_) => Bytes::new(),
+        };
         self.inner.stats.bytes_down(body.len() as u64);
         if call.method == Method::DELETE && status == StatusCode::NOT_FOUND && attempt > 1 {
             tracing::debug!(operation = %call.operation, "retried DELETE found the resource gone; treating as applied");
@@ -405,6 +478,17 @@ pub(crate) fn api_error(operation: &str, status: StatusCode, body: &[u8], header
             body_excerpt: text.chars().take(200).collect(),
         },
     }
+}
+
+/// A `Retry-After` header value: delay-seconds, or an HTTP-date (RFC 9110 §10.2.3), as the wait from now.
+pub(crate) fn parse_retry_after_header(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
+    let wait = at - time::OffsetDateTime::now_utc();
+    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
 }
 
 /// Parses "Please retry after 29 minutes." / "retry after 5 seconds" from a 429 detail.

@@ -267,6 +267,10 @@ pub struct View {
     pub created_at: Option<String>,
     /// Last update time.
     pub updated_at: Option<String>,
+    /// `hidden="true"`: a sheet the site does not show. The schema's `viewType` has the attribute
+    /// (ts-api_3_29.xsd); whether Cloud lists hidden sheets with it or leaves them out is not settled, so callers
+    /// treat a listed view with `hidden="true"` as not shown.
+    pub hidden: bool,
 }
 
 impl View {
@@ -284,6 +288,7 @@ impl View {
             tags: e.tag_labels(),
             created_at: opt(e, "createdAt"),
             updated_at: opt(e, "updatedAt"),
+            hidden: e.attr_bool("hidden").unwrap_or(false),
         })
     }
 }

@@ -118,8 +118,11 @@ pub struct Group {
     pub id: String,
     /// Name.
     pub name: String,
-    /// Minimum site role granted on sign-in.
+    /// Minimum site role granted on sign-in. Tableau answers it in the `<import siteRole=…>` child, for local and
+    /// Active Directory groups alike (TSC `models/group_item.py`, asset `group_update.xml`).
     pub minimum_site_role: Option<String>,
+    /// When the minimum role's license is granted: `onLogin` or `onSync` (`<import grantLicenseMode=…>`).
+    pub grant_license_mode: Option<String>,
     /// Member count (with `fields=_all_`).
     pub user_count: Option<u64>,
     /// `domain@name` (`local` for local groups).
@@ -127,14 +130,26 @@ pub struct Group {
 }
 
 impl Group {
-    /// Parses a `group` element.
+    /// Parses a `group` element. The minimum site role and license mode are read from the `<import>` child where
+    /// Tableau puts them; the `minimumSiteRole` attribute (the request form, also in the schema's `groupType`) and
+    /// the bare `siteRole`/`grantLicenseMode` attributes of TSC's `group_create.xml` are read when it is absent.
     pub fn from_element(e: &Element) -> Option<Group> {
+        let import = e.child("import");
+        let minimum_site_role = import
+            .and_then(|i| opt(i, "siteRole"))
+            .or_else(|| opt(e, "minimumSiteRole"))
+            .or_else(|| opt(e, "siteRole"));
+        let grant_license_mode = import.and_then(|i| opt(i, "grantLicenseMode")).or_else(|| opt(e, "grantLicenseMode"));
         Some(Group {
             id: e.attr_string("id")?,
             name: e.attr_string("name")?,
-            minimum_site_role: opt(e, "minimumSiteRole"),
+            minimum_site_role,
+            grant_license_mode,
             user_count: e.attr_num("userCount"),
-            domain: e.child("domain").and_then(|d| d.attr_string("name")),
+            domain: e
+                .child("domain")
+                .and_then(|d| d.attr_string("name"))
+                .or_else(|| import.and_then(|i| i.attr_string("domainName"))),
         })
     }
 }

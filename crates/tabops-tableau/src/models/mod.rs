@@ -108,3 +108,9 @@ impl ApiErrorDoc {
 pub(crate) fn opt(e: &Element, name: &str) -> Option<String> {
     e.attr_string(name)
 }
+
+/// The site id and user id of a sign-in response (`<credentials token><site id/><user id/></credentials>`, TSC asset
+/// `auth_sign_in.xml`); `None` when the token or the site id is missing.
+pub fn sign_in_ids(root: &Element) -> Option<(String, Option<String>)> {
+    crate::auth::parse_sign_in(root).map(|signed_in| (signed_in.site_id, signed_in.user_id))
+}

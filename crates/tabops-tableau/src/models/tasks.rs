@@ -150,7 +150,8 @@ impl TaskTarget {
 pub struct RefreshTask {
     /// LUID.
     pub id: String,
-    /// `FullRefresh`, `IncrementalRefresh` or (lists) `RefreshExtractTask`.
+    /// The `type` attribute as sent: `RefreshExtractTask`/`IncrementExtractTask` when listed or read,
+    /// `FullRefresh`/`IncrementalRefresh` in create and update responses. See [`RefreshTask::is_incremental`].
     pub refresh_type: Option<String>,
     /// Incremental flag when sent as an attribute.
     pub incremental: Option<bool>,
@@ -180,6 +181,19 @@ impl RefreshTask {
             target,
             schedule: e.child("schedule").or(sibling_schedule).and_then(Schedule::from_element),
         })
+    }
+
+    /// Whether this is an incremental refresh, from any form Tableau uses: the listed type `IncrementExtractTask`
+    /// (the repository's task type; full refreshes list as `RefreshExtractTask`, TSC assets `tasks_with_*.xml`), the
+    /// create/update type `IncrementalRefresh` (TSC asset `tasks_create_extract_task.xml`, the schema's
+    /// `extractType`), the lenient `Incremental`, or the schema's `incremental="true"` attribute.
+    pub fn is_incremental(&self) -> bool {
+        let by_type = self.refresh_type.as_deref().is_some_and(|t| {
+            ["IncrementExtractTask", "IncrementalRefresh", "Incremental"]
+                .iter()
+                .any(|name| t.eq_ignore_ascii_case(name))
+        });
+        by_type || self.incremental == Some(true)
     }
 
     /// Parses a `tasks` list (`<task><extractRefresh/></task>*`), ignoring other task kinds.

@@ -3,6 +3,14 @@
 //! Only elements in the Tableau namespaces (current or legacy) or in no namespace are kept; elements from any
 //! other namespace are skipped with their subtree. Prefixed attributes (`xsi:schemaLocation`, `xmlns:ns0`) are
 //! dropped, so models see exactly the unprefixed Tableau attributes.
+//!
+//! Every document comes from a server tabops does not control, so the tree a document can make tabops build is
+//! bounded ([`Limits`]): nesting depth (a 1.4 MB document nested 200,000 deep overflowed the stack, in the parser's
+//! recursive drop), attributes per element (quick-xml's duplicate-attribute check is quadratic: 200,000 attributes
+//! in one element took 49 s of CPU, so the check is ours, linear), namespace declarations, and elements and
+//! attributes per document (a 16 MiB body of `<a/>` would otherwise become a tree thirty times its size).
+
+use std::collections::HashSet;
 
 use quick_xml::NsReader;
 use quick_xml::events::{BytesStart, Event};
@@ -80,6 +88,35 @@ impl Element {
     }
 }
 
+/// What one document may make the parser build. Exceeding any limit is an error naming it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Deepest element nesting (the root is depth 1).
+    pub max_depth: usize,
+    /// Attributes on one element, namespace declarations included.
+    pub max_attributes_per_element: usize,
+    /// Namespace declarations (`xmlns`, `xmlns:p`) in the whole document.
+    pub max_namespace_declarations: usize,
+    /// Elements in the whole document (skipped foreign-namespace elements count too).
+    pub max_elements: usize,
+    /// Attributes in the whole document.
+    pub max_attributes: usize,
+}
+
+impl Limits {
+    /// REST responses. Tableau's documents nest at most 5 deep (`tsResponse/permissions/granteeCapabilities/
+    /// capabilities/capability`) and carry about 20 attributes per element and 3 namespace declarations; a
+    /// 1,000-item list page holds about 10,000 elements and 30,000 attributes. Each limit leaves 10 times that or
+    /// more, and together they keep one parsed page under about 60 MB.
+    pub const RESPONSE: Limits = Limits {
+        max_depth: 64,
+        max_attributes_per_element: 256,
+        max_namespace_declarations: 64,
+        max_elements: 250_000,
+        max_attributes: 500_000,
+    };
+}
+
 fn accepted(ns: &ResolveResult<'_>) -> bool {
     match ns {
         ResolveResult::Unbound => true,
@@ -88,11 +125,85 @@ fn accepted(ns: &ResolveResult<'_>) -> bool {
     }
 }
 
+/// Running totals of one document, checked against its [`Limits`].
+struct Budget {
+    limits: Limits,
+    elements: usize,
+    attributes: usize,
+    namespace_declarations: usize,
+}
+
+impl Budget {
+    fn element(&mut self, reader: &NsReader<&[u8]>) -> Result<(), String> {
+        self.elements += 1;
+        if self.elements > self.limits.max_elements {
+            return Err(format!(
+                "the document has more than {} elements (at byte {})",
+                self.limits.max_elements,
+                reader.buffer_position()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts and checks the attributes of `start` without quick-xml's quadratic duplicate check: the count is
+    /// bounded first, then duplicates are found with a hash set.
+    fn attributes(&mut self, start: &BytesStart<'_>, reader: &NsReader<&[u8]>) -> Result<(), String> {
+        let mut count = 0usize;
+        for attr in start.attributes().with_checks(false) {
+            let attr = attr.map_err(|e| e.to_string())?;
+            count += 1;
+            if count > self.limits.max_attributes_per_element {
+                return Err(format!(
+                    "element <{}> has more than {} attributes (at byte {})",
+                    String::from_utf8_lossy(start.name().as_ref()),
+                    self.limits.max_attributes_per_element,
+                    reader.buffer_position()
+                ));
+            }
+            let key = attr.key.as_ref();
+            if key == b"xmlns" || attr.key.prefix().is_some_and(|p| p.as_ref() == b"xmlns") {
+                self.namespace_declarations += 1;
+                if self.namespace_declarations > self.limits.max_namespace_declarations {
+                    return Err(format!(
+                        "the document declares more than {} namespaces (at byte {})",
+                        self.limits.max_namespace_declarations,
+                        reader.buffer_position()
+                    ));
+                }
+            }
+        }
+        self.attributes += count;
+        if self.attributes > self.limits.max_attributes {
+            return Err(format!(
+                "the document has more than {} attributes (at byte {})",
+                self.limits.max_attributes,
+                reader.buffer_position()
+            ));
+        }
+        if count > 1 {
+            let mut seen = HashSet::with_capacity(count);
+            for attr in start.attributes().with_checks(false).flatten() {
+                if !seen.insert(attr.key.into_inner()) {
+                    return Err(format!(
+                        "element <{}> repeats the attribute `{}` (at byte {})",
+                        String::from_utf8_lossy(start.name().as_ref()),
+                        String::from_utf8_lossy(attr.key.into_inner()),
+                        reader.buffer_position()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 fn element_from(start: &BytesStart<'_>, reader: &NsReader<&[u8]>) -> Result<Element, String> {
     let (_, local) = reader.resolve_element(start.name());
     let name = String::from_utf8_lossy(local.as_ref()).into_owned();
     let mut attrs = Vec::new();
-    for attr in start.attributes() {
+    // Counted and checked for duplicates by `Budget::attributes` first.
+    for attr in start.attributes().with_checks(false) {
         let attr = attr.map_err(|e| e.to_string())?;
         if attr.key.prefix().is_some() || attr.key.as_ref() == b"xmlns" {
             continue;
@@ -104,25 +215,51 @@ fn element_from(start: &BytesStart<'_>, reader: &NsReader<&[u8]>) -> Result<Elem
     Ok(Element { name, attrs, children: Vec::new(), text: String::new() })
 }
 
-/// Parses a document into its root element. Errors carry quick-xml's message (position included).
+/// Parses a REST response into its root element, within [`Limits::RESPONSE`]. Errors carry quick-xml's message
+/// or the limit exceeded (position included).
 pub fn parse(xml: &str) -> Result<Element, String> {
+    parse_with(xml, Limits::RESPONSE)
+}
+
+/// Parses a document into its root element within `limits`.
+pub fn parse_with(xml: &str, limits: Limits) -> Result<Element, String> {
     let mut reader = NsReader::from_str(xml);
+    let mut budget = Budget { limits, elements: 0, attributes: 0, namespace_declarations: 0 };
     let mut stack: Vec<Element> = Vec::new();
     // Depth inside a skipped (foreign-namespace) subtree; 0 = not skipping.
     let mut skip_depth = 0usize;
     let mut root: Option<Element> = None;
     loop {
         let (ns, event) = reader.read_resolved_event().map_err(|e| e.to_string())?;
+        let in_accepted_ns = accepted(&ns);
         match event {
             Event::Start(start) => {
-                if skip_depth > 0 || !accepted(&ns) {
+                budget.element(&reader)?;
+                budget.attributes(&start, &reader)?;
+                if stack.len() + skip_depth >= limits.max_depth {
+                    return Err(format!(
+                        "elements are nested deeper than {} levels (at byte {})",
+                        limits.max_depth,
+                        reader.buffer_position()
+                    ));
+                }
+                if skip_depth > 0 || !in_accepted_ns {
                     skip_depth += 1;
                     continue;
                 }
                 stack.push(element_from(&start, &reader)?);
             }
             Event::Empty(start) => {
-                if skip_depth > 0 || !accepted(&ns) {
+                budget.element(&reader)?;
+                budget.attributes(&start, &reader)?;
+                if stack.len() + skip_depth >= limits.max_depth {
+                    return Err(format!(
+                        "elements are nested deeper than {} levels (at byte {})",
+                        limits.max_depth,
+                        reader.buffer_position()
+                    ));
+                }
+                if skip_depth > 0 || !in_accepted_ns {
                     continue;
                 }
                 let element = element_from(&start, &reader)?;
@@ -221,5 +358,49 @@ mod tests {
     fn malformed_xml_is_an_error() {
         assert!(parse("<a><b></a>").is_err());
         assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn nesting_200000_deep_is_refused_quickly_without_overflowing() {
+        let depth = 200_000;
+        let xml = format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
+        let started = std::time::Instant::now();
+        let err = parse(&xml).unwrap_err();
+        assert!(err.contains("nested deeper than 64 levels"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "took {:?}", started.elapsed());
+        // Exactly at the limit is accepted.
+        let xml = format!("{}{}", "<a>".repeat(64), "</a>".repeat(64));
+        assert!(parse(&xml).is_ok());
+        let xml = format!("{}{}", "<a>".repeat(65), "</a>".repeat(65));
+        assert!(parse(&xml).is_err());
+    }
+
+    #[test]
+    fn two_hundred_thousand_attributes_are_refused_in_linear_time() {
+        let mut xml = String::from("<tsResponse xmlns=\"http://tableau.com/api\"><project");
+        for i in 0..200_000 {
+            xml.push_str(&format!(" a{i}=\"x\""));
+        }
+        xml.push_str("/></tsResponse>");
+        let started = std::time::Instant::now();
+        let err = parse(&xml).unwrap_err();
+        assert!(err.contains("element <project> has more than 256 attributes"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "took {:?}", started.elapsed());
+    }
+
+    #[test]
+    fn duplicate_attributes_are_still_an_error() {
+        let err = parse(r#"<tsResponse><project id="1" name="a" id="2"/></tsResponse>"#).unwrap_err();
+        assert!(err.contains("repeats the attribute `id`"), "{err}");
+    }
+
+    #[test]
+    fn element_attribute_and_namespace_totals_are_bounded() {
+        let xml = format!("<r>{}</r>", "<a/>".repeat(300_000));
+        assert!(parse(&xml).unwrap_err().contains("more than 250000 elements"));
+        let xml = format!("<r>{}</r>", "<a b='1' c='2' d='3'/>".repeat(200_000));
+        assert!(parse(&xml).unwrap_err().contains("more than 500000 attributes"));
+        let xml = format!("<r>{}</r>", (0..100).map(|i| format!("<a xmlns:p{i}='urn:x'/>")).collect::<String>());
+        assert!(parse(&xml).unwrap_err().contains("declares more than 64 namespaces"));
     }
 }

@@ -7,7 +7,7 @@
 mod dom;
 mod write;
 
-pub use dom::{Element, parse};
+pub use dom::{Element, Limits, parse, parse_with};
 pub use write::{XmlWriter, escape};
 
 /// The current Tableau REST API namespace.

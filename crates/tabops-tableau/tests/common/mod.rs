@@ -22,8 +22,12 @@ pub fn config(emu: &Emulator) -> ClientConfig {
         DEFAULT_SITE,
         Credentials::Pat { name: DEFAULT_PAT_NAME.to_owned(), secret: Secret::new(DEFAULT_PAT_SECRET) },
     );
-    config.retry =
-        RetryPolicy { max_attempts: 4, base_delay: Duration::from_millis(10), max_delay: Duration::from_millis(200) };
+    config.retry = RetryPolicy {
+        max_attempts: 4,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(200),
+        ..RetryPolicy::default()
+    };
     config.timeout = Duration::from_secs(30);
     config
 }

@@ -39,6 +39,10 @@ pub struct EmulatorArgs {
     /// Seed of the fault injector (same seed and request order, same faults).
     #[arg(long, default_value_t = 0)]
     pub fault_seed: u64,
+    /// Serve the state-changing test hooks (POST /_emulator/stats/reset, sessions/expire, stall, jobs/fail-next).
+    /// They need no token, so they are off unless asked for; GET /_emulator/stats is always served.
+    #[arg(long)]
+    pub test_hooks: bool,
 }
 
 impl std::fmt::Debug for EmulatorArgs {
@@ -53,6 +57,7 @@ impl std::fmt::Debug for EmulatorArgs {
             .field("latency_ms", &self.latency_ms)
             .field("fault_rate", &self.fault_rate)
             .field("fault_seed", &self.fault_seed)
+            .field("test_hooks", &self.test_hooks)
             .finish()
     }
 }
@@ -78,6 +83,7 @@ fn resolve(args: EmulatorArgs) -> anyhow::Result<EmulatorConfig> {
         latency: Duration::from_millis(args.latency_ms),
         fault_rate: args.fault_rate,
         fault_seed: args.fault_seed,
+        test_hooks: args.test_hooks,
         ..EmulatorConfig::default()
     })
 }
@@ -112,6 +118,15 @@ pub async fn run(args: EmulatorArgs, _global: &GlobalArgs) -> anyhow::Result<Exi
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on {}", emulator.url())?;
         stdout.flush()?;
+    }
+    if !listen.ip().is_loopback() {
+        // Said on stderr so the first line of stdout stays `listening on ...` for scripts.
+        let mut stderr = anstream::stderr().lock();
+        writeln!(
+            stderr,
+            "warning: the emulator is a test server for tabops' own tests, not a Tableau site; it now serves {listen} \
+             beyond this machine"
+        )?;
     }
     stop_signal().await;
     emulator.shutdown().await;

@@ -2,7 +2,7 @@
 //! `site:` block, in that order. `local` (the default) starts the embedded emulator in-process, persisted under
 //! `.tabops/local/` in the working directory, and signs in with its built-in token.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -34,6 +34,14 @@ pub struct SiteArgs {
     /// unknown is read back first).
     #[arg(long, env = "TABOPS_REQUEST_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
     pub request_timeout: u64,
+    /// Largest content file a download (`export`) may write, in MiB; a server sending more is cut off and the
+    /// partial file removed. Default 25 GiB, the most Tableau Cloud says one workbook or data source should be.
+    #[arg(long, env = "TABOPS_MAX_DOWNLOAD_MIB", default_value_t = 25 * 1024, value_parser = clap::value_parser!(u64).range(1..=1024 * 1024), global = true)]
+    pub max_download_mib: u64,
+    /// Seconds tabops may wait, per request, when Tableau throttles it (429 with Retry-After). A longer wait
+    /// stops the command with a message naming it, instead of retrying before Tableau would accept the request.
+    #[arg(long, env = "TABOPS_MAX_RETRY_WAIT", default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=86_400), global = true)]
+    pub max_retry_wait: u64,
     /// Directory for local state: the embedded site and the default audit log.
     #[arg(long, env = "TABOPS_DIR", default_value = ".tabops", global = true)]
     pub state_dir: PathBuf,
@@ -93,11 +101,38 @@ pub fn resolve_target(args: &SiteArgs, manifest: Option<&SiteTarget>) -> SiteTar
     SiteTarget { server, content_url, api_version: manifest.and_then(|t| t.api_version.clone()) }
 }
 
+/// The embedded site's state file, `STATE_DIR/local/<content_url>.json`, confined to that directory: the content
+/// URL (validated by the caller) must be one plain file-name segment.
+fn local_state_file(state_dir: &Path, content_url: &str) -> anyhow::Result<PathBuf> {
+    let local = state_dir.join("local");
+    let state_file = local.join(format!("{}.json", content_url.to_lowercase()));
+    let confined = state_file.parent() == Some(local.as_path())
+        && state_file.file_name().is_some_and(|name| Path::new(name).components().count() == 1);
+    anyhow::ensure!(
+        confined,
+        "the embedded site's state file {} would be outside {}",
+        state_file.display(),
+        local.display()
+    );
+    Ok(state_file)
+}
+
 /// Connects to `target`, starting the embedded site when it is `local`.
 pub async fn connect(args: &SiteArgs, target: &SiteTarget) -> anyhow::Result<Site> {
+    // `--site` and `TABLEAU_SITE` bypass the manifest's validation: check again before the name is used anywhere.
+    if !tabops_manifest::valid_content_url(&target.content_url) {
+        return Err(Hint::error(
+            format!(
+                "invalid site content URL `{}`: it may contain only ASCII letters, digits, `-` and `_` (nothing was \
+                 sent or written)",
+                target.content_url.escape_debug()
+            ),
+            "the content URL is the site's id in its URLs (`/#/site/NAME/`), e.g. `--site acme`",
+        ));
+    }
     let (server_url, credentials, emulator, label) = match &target.server {
         Server::Local => {
-            let state_file = args.state_dir.join("local").join(format!("{}.json", target.content_url.to_lowercase()));
+            let state_file = local_state_file(&args.state_dir, &target.content_url)?;
             let config = EmulatorConfig {
                 site: target.content_url.clone(),
                 state_file: Some(state_file.clone()),
@@ -140,6 +175,8 @@ pub async fn connect(args: &SiteArgs, target: &SiteTarget) -> anyhow::Result<Sit
     config.allow_insecure_http = args.allow_insecure_http;
     config.job_timeout = Duration::from_secs(600);
     config.timeout = Duration::from_secs(args.request_timeout);
+    config.max_download_bytes = args.max_download_mib * 1024 * 1024;
+    config.retry.max_retry_wait = Duration::from_secs(args.max_retry_wait);
     let client = Client::sign_in(config).await.with_context(|| format!("failed to sign in to {label}"))?;
     Ok(Site { client, label, emulator, signing_out: None })
 }

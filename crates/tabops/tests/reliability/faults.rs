@@ -106,7 +106,10 @@ fn faults_soak() {
 /// signs in again once per expiry, the apply completes in one run, and the audit log names the re-sign-ins.
 #[test]
 fn faults_sessions_expire_mid_apply() {
-    let harness = Harness::start();
+    let harness = Harness::start_with(
+        EmulatorConfig { test_hooks: true, ..EmulatorConfig::default() },
+        tabops_emulator::DEFAULT_PAT_SECRET,
+    );
     let manifest = common::generate_manifest(harness.dir.path(), MEDIUM);
     let child = common::spawn_apply(&harness, &manifest, &["--concurrency", "2"]);
     let url = harness.url();
@@ -145,7 +148,10 @@ fn faults_sessions_expire_mid_apply() {
 /// reads are retried, writes are read back, and the apply converges without duplicates.
 #[test]
 fn faults_requests_outlive_the_timeout() {
-    let harness = Harness::start();
+    let harness = Harness::start_with(
+        EmulatorConfig { test_hooks: true, ..EmulatorConfig::default() },
+        tabops_emulator::DEFAULT_PAT_SECRET,
+    );
     let manifest = common::generate_manifest(harness.dir.path(), MEDIUM);
     let url = harness.url();
     let mut runs = 0;
