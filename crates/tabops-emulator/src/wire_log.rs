@@ -1,6 +1,6 @@
 //! Traffic recording for the wire-shape guard: when [`crate::EmulatorConfig::wire_log`] names a directory (the
-//! `TABOPS_EMULATOR_WIRE_LOG` environment variable by default), every XML request body the emulator receives and
-//! every XML response body it sends is appended, as one JSON line, to a file of its own in that directory. The
+//! `TABOPS_EMULATOR_WIRE_LOG` environment variable by default), every XML or JSON request body the emulator receives
+//! and every XML or JSON response body it sends is appended, as one JSON line, to a file of its own in that directory. The
 //! bodies are copied while they stream through (no extra buffering, no change to what the handlers see), and
 //! [`crate::wire_shapes`] checks them afterwards against the table derived from the official schema.
 
@@ -87,11 +87,13 @@ pub(crate) fn install(router: Router, dir: &Path) -> Result<Router, WireLogError
     Ok(router.layer(axum::middleware::from_fn_with_state(log, record)))
 }
 
-/// Whether a body with these headers is recorded: XML, or multipart (a publish whose first part is XML).
+/// Whether a body with these headers is recorded: XML, JSON (checked through Tableau's JSON mapping), or multipart
+/// (a publish whose `request_payload` part is XML or JSON).
 fn recorded_content_type(headers: &HeaderMap) -> Option<String> {
     let content_type = headers.get(http::header::CONTENT_TYPE)?.to_str().ok()?;
     let lower = content_type.to_ascii_lowercase();
-    (lower.contains("xml") || lower.starts_with("multipart/")).then(|| content_type.to_owned())
+    (lower.contains("xml") || lower.contains("json") || lower.starts_with("multipart/"))
+        .then(|| content_type.to_owned())
 }
 
 async fn record(State(log): State<Arc<WireLog>>, request: Request<Body>, next: Next) -> Response<Body> {
@@ -101,12 +103,8 @@ async fn record(State(log): State<Arc<WireLog>>, request: Request<Body>, next: N
     }
     let method = request.method().as_str().to_owned();
     let route = crate::handlers::route_template(path);
-    let user_agent = request
-        .headers()
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let user_agent =
+        request.headers().get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let template = WireRecord {
         kind: "request".into(),
         method,

@@ -1,8 +1,11 @@
-//! The wire-shape guard's oracle: a table of the XML shapes of the Tableau REST API, derived by hand from the
-//! official schema (`ts-api_3_29.xsd`, repository `tableau/rest-api-samples`, path
-//! `java11/src/main/xsd/ts-api_3_29.xsd`) for the elements tabops and the emulator use, and a checker that holds
-//! recorded traffic ([`crate::wire_log`]) against it. Neither the client nor the emulator wrote the table, so a
-//! shape both agree on but Tableau does not define shows up here.
+//! The wire-shape guard's oracle: a table of the XML shapes of the Tableau REST API, derived by
+//! `scripts/wire-shapes-from-xsd` from the official schema (`ts-api_3_29.xsd`, repository `tableau/rest-api-samples`,
+//! path `java11/src/main/xsd/ts-api_3_29.xsd`) for every type reachable from the request and response elements
+//! tabops, the emulator and the conformance clients use (`wire/roots`), plus sourced exceptions (`wire/exceptions`),
+//! and a checker that holds recorded traffic ([`crate::wire_log`]) against it. Neither the client nor the emulator
+//! wrote the table, so a shape both agree on but Tableau does not define shows up here. JSON bodies are checked
+//! through Tableau's JSON mapping (no `tsRequest`/`tsResponse` wrapper; attributes as members, element text under
+//! `value`, repeated elements as arrays under the singular name).
 //!
 //! Table format (`wire/ts-api-3.29.shapes`), one statement a line, `#` starts a comment:
 //!
@@ -10,11 +13,13 @@
 //! schema VERSION NAMESPACE SOURCE...        the schema the table was derived from
 //! root NAME TYPE                            a document element
 //! type NAME                                 starts the block of a complex type
-//!   attr NAME                               an attribute of the type
-//!   attr NAME = V1 V2 ...                   an attribute restricted to an enumeration
+//! extend NAME                               reopens a type defined above (the exceptions)
+//!   attr NAME [required]                    an attribute of the type (`required`: the XSD's use="required")
+//!   attr NAME [required] = V1 V2 ...        an attribute restricted to an enumeration
 //!   child NAME TYPE                         a child element; TYPE `-` is a simple (text-only) element
 //!   text                                    the type has simple content (text inside)
 //!   attr NAME += V ... ! REASON             values Tableau really uses beyond the XSD's enumeration
+//!   optional NAME ! REASON                  a required attribute Tableau really leaves out
 //! ```
 //!
 //! Any `attr`/`child` line may end with `! REASON`: an exception, a shape Tableau and its clients really use that the
@@ -51,6 +56,10 @@ struct Attr {
     exception: Option<String>,
     /// Whether the whole attribute is an exception (not just some values).
     whole: bool,
+    /// The XSD marks it `use="required"`.
+    required: bool,
+    /// Why Tableau may leave out a required attribute (`optional NAME ! reason`).
+    optional: Option<String>,
 }
 
 #[derive(Debug)]
@@ -80,16 +89,19 @@ pub struct ShapeTable {
 pub struct Report {
     pub requests_checked: usize,
     pub responses_checked: usize,
+    /// Of the checked bodies, how many were JSON (checked through Tableau's JSON mapping).
+    pub json_requests_checked: usize,
+    pub json_responses_checked: usize,
+    /// Checked requests by client (the `User-Agent` up to its first `/`).
+    pub requests_by_client: BTreeMap<String, usize>,
     /// Bodies with nothing to check (empty bodies, multipart parts without XML).
     pub empty: usize,
-    /// Requests not sent by a checked client (e.g. the hostile tests' deliberately malformed bodies).
-    pub requests_from_other_clients: usize,
     /// Bodies cut off before their XML ended (abandoned or larger than the capture limit).
     pub truncated: usize,
     /// Request bodies the emulator never read (it answered first: an injected fault, a failed sign-in).
     pub unread: usize,
-    /// Requests the emulator rejected as invalid (400): deliberate bad input of error-path tests. Tableau's answer
-    /// to them (the error response) is checked.
+    /// Requests the emulator refused (4xx): deliberate bad input of error-path and hostile tests, which Tableau
+    /// refuses too. Tableau's answer to them (the error response) is checked.
     pub rejected: usize,
     /// Violations: message -> (count, first route it was seen on).
     pub violations: BTreeMap<String, (usize, String)>,
@@ -118,8 +130,13 @@ impl std::fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "  not checked: {} empty, {} unread, {} truncated, {} rejected as invalid (400), {} requests from other clients",
-            self.empty, self.unread, self.truncated, self.rejected, self.requests_from_other_clients
+            "  of which JSON: {} requests, {} responses; requests by client: {:?}",
+            self.json_requests_checked, self.json_responses_checked, self.requests_by_client
+        )?;
+        writeln!(
+            f,
+            "  not checked: {} empty, {} unread, {} truncated, {} requests refused (4xx)",
+            self.empty, self.unread, self.truncated, self.rejected
         )?;
         for (name, count) in &self.exceptions_used {
             writeln!(f, "  exception used {count}x: {name}")?;
@@ -162,20 +179,54 @@ impl ShapeTable {
                     }
                     current = Some((*name).to_owned());
                 }
+                ["extend", name] => {
+                    if !table.types.contains_key(*name) {
+                        return Err(err(&format!("extend {name}: no such type above")));
+                    }
+                    if exception.is_some() {
+                        return Err(err("give the reason on each line of the extension, not on `extend`"));
+                    }
+                    current = Some((*name).to_owned());
+                }
                 [kind, rest @ ..] => {
                     let ty = current
                         .as_ref()
                         .and_then(|name| table.types.get_mut(name))
                         .ok_or_else(|| err("attr/child/text outside a type block"))?;
-                    match (*kind, rest) {
+                    let (rest, required) = match rest {
+                        [name, "required", more @ ..] if *kind == "attr" => {
+                            // Rebuild `[name, more..]` without the `required` marker.
+                            let mut words = vec![*name];
+                            words.extend_from_slice(more);
+                            (words, true)
+                        }
+                        _ => (rest.to_vec(), false),
+                    };
+                    match (*kind, rest.as_slice()) {
                         ("attr", [name]) => {
                             let whole = exception.is_some();
-                            ty.attrs.insert((*name).to_owned(), Attr { exception, whole, ..Attr::default() });
+                            ty.attrs.insert((*name).to_owned(), Attr { exception, whole, required, ..Attr::default() });
                         }
                         ("attr", [name, "=", values @ ..]) if !values.is_empty() => {
                             let values = values.iter().map(|v| (*v).to_owned()).collect();
                             let whole = exception.is_some();
-                            ty.attrs.insert((*name).to_owned(), Attr { values, exception, whole, ..Attr::default() });
+                            ty.attrs.insert(
+                                (*name).to_owned(),
+                                Attr { values, exception, whole, required, ..Attr::default() },
+                            );
+                        }
+                        ("optional", [name]) => {
+                            let attr = ty
+                                .attrs
+                                .get_mut(*name)
+                                .filter(|a| a.required)
+                                .ok_or_else(|| err(&format!("`optional` needs a required attr {name} above it")))?;
+                            if exception.is_none() {
+                                return Err(err(
+                                    "leaving out a required attribute is an exception: end the line with `! reason`",
+                                ));
+                            }
+                            attr.optional = exception;
                         }
                         ("attr", [name, "+=", values @ ..]) if !values.is_empty() => {
                             let attr = ty
@@ -314,10 +365,11 @@ impl ShapeTable {
                     }
                 }
                 Event::CData(_) => {
-                    if let Some((ty, path)) = stack.last() {
-                        if ty != "-" && !self.types.get(ty).is_some_and(|t| t.text) {
-                            report.violate(format!("{path}: {ty} has no text content"), route);
-                        }
+                    if let Some((ty, path)) = stack.last()
+                        && ty != "-"
+                        && !self.types.get(ty).is_some_and(|t| t.text)
+                    {
+                        report.violate(format!("{path}: {ty} has no text content"), route);
                     }
                 }
                 Event::Eof => break,
@@ -338,7 +390,7 @@ impl ShapeTable {
         route: &str,
         report: &mut Report,
     ) {
-        let spec = self.types.get(ty);
+        let mut present: Vec<String> = Vec::new();
         for attr in e.attributes() {
             let attr = match attr {
                 Ok(attr) => attr,
@@ -354,37 +406,57 @@ impl ShapeTable {
                 continue;
             }
             let name = String::from_utf8_lossy(key.local_name().as_ref()).into_owned();
-            let Some(allowed) = spec.and_then(|t| t.attrs.get(&name)) else {
-                report.violate(format!("{path}: attribute {name} is not defined for {ty}"), route);
-                continue;
-            };
-            let mut used_exception = allowed.whole;
-            if !allowed.values.is_empty() {
-                let value = attr.unescape_value().map(|v| v.into_owned()).unwrap_or_default();
-                if allowed.extra_values.contains(&value) {
-                    used_exception = true;
-                } else if !allowed.values.iter().any(|v| *v == value) {
-                    report.violate(
-                        format!("{path}: {name}=\"{value}\" is not one of {ty}'s values {:?}", allowed.values),
-                        route,
-                    );
-                }
+            let value = attr.unescape_value().map(|v| v.into_owned()).unwrap_or_default();
+            self.check_attribute(ty, &name, &value, path, route, report);
+            present.push(name);
+        }
+        self.check_required(ty, &present, path, route, report);
+    }
+
+    /// Check one attribute (or JSON scalar member) `name="value"` of an element of type `ty`.
+    fn check_attribute(&self, ty: &str, name: &str, value: &str, path: &str, route: &str, report: &mut Report) {
+        let Some(allowed) = self.types.get(ty).and_then(|t| t.attrs.get(name)) else {
+            report.violate(format!("{path}: attribute {name} is not defined for {ty}"), route);
+            return;
+        };
+        let mut used_exception = allowed.whole;
+        if !allowed.values.is_empty() {
+            if allowed.extra_values.iter().any(|v| v == value) {
+                used_exception = true;
+            } else if !allowed.values.iter().any(|v| v == value) {
+                report.violate(
+                    format!("{path}: {name}=\"{value}\" is not one of {ty}'s values {:?}", allowed.values),
+                    route,
+                );
             }
-            if let Some(reason) = allowed.exception.as_ref().filter(|_| used_exception) {
-                *report.exceptions_used.entry(format!("{ty}@{name} ({reason})")).or_default() += 1;
+        }
+        if let Some(reason) = allowed.exception.as_ref().filter(|_| used_exception) {
+            *report.exceptions_used.entry(format!("{ty}@{name} ({reason})")).or_default() += 1;
+        }
+    }
+
+    /// Every attribute the XSD marks required must be among `present`, unless a sourced exception lets Tableau
+    /// leave it out.
+    fn check_required(&self, ty: &str, present: &[String], path: &str, route: &str, report: &mut Report) {
+        let Some(spec) = self.types.get(ty) else { return };
+        let mut missing: Vec<(&String, &Attr)> =
+            spec.attrs.iter().filter(|(name, a)| a.required && !present.contains(name)).collect();
+        missing.sort_by(|a, b| a.0.cmp(b.0));
+        for (name, attr) in missing {
+            match &attr.optional {
+                Some(reason) => {
+                    *report.exceptions_used.entry(format!("{ty}@{name} left out ({reason})")).or_default() += 1;
+                }
+                None => report.violate(format!("{path}: required attribute {name} of {ty} is missing"), route),
             }
         }
     }
 
-    /// Check one recorded body. Requests are checked only when their user agent starts with one of
-    /// `request_clients` (the clients whose output the guard vouches for); every XML response is checked.
-    pub fn check_record(&self, record: &WireRecord, request_clients: &[&str], report: &mut Report) {
+    /// Check one recorded body: every response, and every request the emulator did not refuse (a request answered
+    /// 4xx is deliberate bad input of an error-path or hostile test; it is counted, and the error answer checked).
+    pub fn check_record(&self, record: &WireRecord, report: &mut Report) {
         let is_request = record.kind == "request";
-        if is_request && !request_clients.iter().any(|c| record.user_agent.starts_with(c)) {
-            report.requests_from_other_clients += 1;
-            return;
-        }
-        if is_request && record.status == Some(400) {
+        if is_request && record.status.is_some_and(|s| (400..500).contains(&s)) {
             report.rejected += 1;
             return;
         }
@@ -393,9 +465,9 @@ impl ShapeTable {
             return;
         }
         let route = format!("{} {} {}", record.kind, record.method, record.route);
-        let xml = if record.content_type.to_ascii_lowercase().starts_with("multipart/") {
+        let body = if record.content_type.to_ascii_lowercase().starts_with("multipart/") {
             match multipart_payload(&record.body, &record.content_type) {
-                Payload::Xml(xml) => xml,
+                Payload::Xml(body) => body,
                 Payload::Missing => {
                     report.empty += 1;
                     return;
@@ -411,20 +483,114 @@ impl ShapeTable {
         } else {
             record.body.as_str()
         };
-        if xml.trim().is_empty() {
+        if body.trim().is_empty() {
             report.empty += 1;
             return;
         }
-        self.check_document(xml, &route, is_request, report);
-        if is_request {
-            report.requests_checked += 1;
+        let json = body.trim_start().starts_with('{') || body.trim_start().starts_with('[');
+        if json {
+            self.check_json_document(body, &route, is_request, report);
         } else {
-            report.responses_checked += 1;
+            self.check_document(body, &route, is_request, report);
+        }
+        match (is_request, json) {
+            (true, _) => {
+                report.requests_checked += 1;
+                report.json_requests_checked += usize::from(json);
+                let client = record.user_agent.split('/').next().unwrap_or_default().trim();
+                let client = if client.is_empty() { "(none)" } else { client };
+                *report.requests_by_client.entry(client.to_owned()).or_default() += 1;
+            }
+            (false, _) => {
+                report.responses_checked += 1;
+                report.json_responses_checked += usize::from(json);
+            }
         }
     }
 
+    /// Check one JSON document through Tableau's JSON mapping of the XML shapes: the document object is the content
+    /// of `tsRequest`/`tsResponse` (JSON has no wrapper); an object member is a child element, an array member is
+    /// that child repeated, a scalar member is an attribute, `value` is the text of an element with simple
+    /// content, and a scalar under the name of a simple child element is that element's text.
+    pub fn check_json_document(&self, json: &str, route: &str, is_request: bool, report: &mut Report) -> usize {
+        let before = report.violation_count();
+        match serde_json::from_str::<serde_json::Value>(json) {
+            Ok(serde_json::Value::Object(members)) => {
+                let root = if is_request { "tsRequest" } else { "tsResponse" };
+                match self.roots.get(root) {
+                    Some(ty) => self.check_json_object(&members, ty, root, route, report),
+                    None => report.violate(format!("the table has no document element {root}"), route),
+                }
+            }
+            Ok(_) => report.violate("a JSON body must be an object".into(), route),
+            Err(err) => report.violate(format!("not well-formed JSON: {err}"), route),
+        }
+        report.violation_count() - before
+    }
+
+    fn check_json_object(
+        &self,
+        members: &serde_json::Map<String, serde_json::Value>,
+        ty: &str,
+        path: &str,
+        route: &str,
+        report: &mut Report,
+    ) {
+        let spec = self.types.get(ty);
+        let mut present = Vec::new();
+        for (name, value) in members {
+            let child = spec.and_then(|t| t.children.get(name));
+            let items: Vec<&serde_json::Value> = match value {
+                serde_json::Value::Array(items) => items.iter().collect(),
+                other => vec![other],
+            };
+            let structured = items.iter().any(|v| v.is_object() || v.is_array());
+            match child {
+                Some(child) if child.ty != "-" || !structured => {
+                    if let Some(reason) = &child.exception {
+                        *report.exceptions_used.entry(format!("{ty}/{name} ({reason})")).or_default() += 1;
+                    }
+                    let child_path = format!("{path}/{name}");
+                    for item in items {
+                        match item {
+                            serde_json::Value::Object(inner) if child.ty != "-" => {
+                                self.check_json_object(inner, &child.ty, &child_path, route, report);
+                            }
+                            serde_json::Value::Object(_) | serde_json::Value::Array(_) => report.violate(
+                                format!("{child_path}: a simple element cannot hold an object or array"),
+                                route,
+                            ),
+                            _ if child.ty == "-" => {}
+                            _ if self.types.get(&child.ty).is_some_and(|t| t.text) => {}
+                            _ => report.violate(format!("{child_path}: {} has no text content", child.ty), route),
+                        }
+                    }
+                }
+                Some(_) => {
+                    report.violate(format!("{path}/{name}: a simple element cannot hold an object or array"), route);
+                }
+                None if structured => {
+                    report.violate(format!("{path}/{name}: <{name}> is not a child of {ty}"), route);
+                }
+                None => {
+                    if name == "value" && spec.is_some_and(|t| t.text) {
+                        continue;
+                    }
+                    let text = match value {
+                        serde_json::Value::String(s) => s.clone(),
+                        serde_json::Value::Null => String::new(),
+                        other => other.to_string(),
+                    };
+                    self.check_attribute(ty, name, &text, path, route, report);
+                    present.push(name.clone());
+                }
+            }
+        }
+        self.check_required(ty, &present, path, route, report);
+    }
+
     /// Check every record in every `*.jsonl` file of `dir`.
-    pub fn check_dir(&self, dir: &Path, request_clients: &[&str]) -> Result<Report, ShapeError> {
+    pub fn check_dir(&self, dir: &Path) -> Result<Report, ShapeError> {
         let read_err = |source| ShapeError::Read { path: dir.display().to_string(), source };
         let mut report = Report::default();
         let mut files: Vec<_> = std::fs::read_dir(dir)
@@ -446,7 +612,7 @@ impl ShapeTable {
                     line: index + 1,
                     source,
                 })?;
-                self.check_record(&record, request_clients, &mut report);
+                self.check_record(&record, &mut report);
             }
         }
         Ok(report)
