@@ -107,6 +107,9 @@ pub struct Report {
     pub violations: BTreeMap<String, (usize, String)>,
     /// Exceptions the traffic needed: `type/name` -> count.
     pub exceptions_used: BTreeMap<String, usize>,
+    /// The violations that are about structure (an element, attribute or text the schema does not allow there),
+    /// in the order found: what the emulator refuses a request for ([`request_structure_error`]).
+    pub structural: Vec<String>,
 }
 
 impl Report {
@@ -116,6 +119,11 @@ impl Report {
 
     fn violate(&mut self, message: String, route: &str) {
         self.violations.entry(message).or_insert_with(|| (0, route.to_owned())).0 += 1;
+    }
+
+    fn violate_structure(&mut self, message: String, route: &str) {
+        self.structural.push(message.clone());
+        self.violate(message, route);
     }
 }
 
@@ -321,7 +329,10 @@ impl ShapeTable {
                             match self.roots.get(&name) {
                                 Some(ty) => (ty.clone(), name.clone()),
                                 None => {
-                                    report.violate(format!("<{name}> is not a document element of the API"), route);
+                                    report.violate_structure(
+                                        format!("<{name}> is not a document element of the API"),
+                                        route,
+                                    );
                                     break;
                                 }
                             }
@@ -337,7 +348,10 @@ impl ShapeTable {
                                     (child.ty.clone(), path)
                                 }
                                 None => {
-                                    report.violate(format!("{path}: <{name}> is not a child of {parent_ty}"), route);
+                                    report.violate_structure(
+                                        format!("{path}: <{name}> is not a child of {parent_ty}"),
+                                        route,
+                                    );
                                     // Skip the unknown subtree: its contents cannot be typed.
                                     if !empty && reader.read_to_end(qname).is_err() {
                                         break;
@@ -360,7 +374,7 @@ impl ShapeTable {
                         let is_blank = t.iter().all(u8::is_ascii_whitespace);
                         let allows_text = ty == "-" || self.types.get(ty).is_some_and(|t| t.text);
                         if !is_blank && !allows_text {
-                            report.violate(format!("{path}: {ty} has no text content"), route);
+                            report.violate_structure(format!("{path}: {ty} has no text content"), route);
                         }
                     }
                 }
@@ -369,7 +383,7 @@ impl ShapeTable {
                         && ty != "-"
                         && !self.types.get(ty).is_some_and(|t| t.text)
                     {
-                        report.violate(format!("{path}: {ty} has no text content"), route);
+                        report.violate_structure(format!("{path}: {ty} has no text content"), route);
                     }
                 }
                 Event::Eof => break,
@@ -416,7 +430,7 @@ impl ShapeTable {
     /// Check one attribute (or JSON scalar member) `name="value"` of an element of type `ty`.
     fn check_attribute(&self, ty: &str, name: &str, value: &str, path: &str, route: &str, report: &mut Report) {
         let Some(allowed) = self.types.get(ty).and_then(|t| t.attrs.get(name)) else {
-            report.violate(format!("{path}: attribute {name} is not defined for {ty}"), route);
+            report.violate_structure(format!("{path}: attribute {name} is not defined for {ty}"), route);
             return;
         };
         let mut used_exception = allowed.whole;
@@ -570,7 +584,7 @@ impl ShapeTable {
                     report.violate(format!("{path}/{name}: a simple element cannot hold an object or array"), route);
                 }
                 None if structured => {
-                    report.violate(format!("{path}/{name}: <{name}> is not a child of {ty}"), route);
+                    report.violate_structure(format!("{path}/{name}: <{name}> is not a child of {ty}"), route);
                 }
                 None => {
                     if name == "value" && spec.is_some_and(|t| t.text) {
@@ -646,4 +660,35 @@ fn multipart_payload<'a>(body: &'a str, content_type: &str) -> Payload<'a> {
         return Payload::Xml(content.strip_suffix("\r\n").unwrap_or(content));
     }
     Payload::Missing
+}
+
+/// The table the emulator holds request bodies to: the committed `wire/ts-api-3.29.shapes`, built in.
+pub fn builtin() -> &'static ShapeTable {
+    static TABLE: std::sync::LazyLock<ShapeTable> = std::sync::LazyLock::new(|| {
+        ShapeTable::parse(include_str!("../wire/ts-api-3.29.shapes")).unwrap_or_else(|err| {
+            // A test (`wire_shapes::shape_table_*`) loads the same file; an unreadable table is a build defect.
+            tracing::error!(error = %err, "the built-in wire-shape table does not parse; request shapes are not checked");
+            ShapeTable::default()
+        })
+    });
+    &TABLE
+}
+
+/// Why Tableau would refuse this request body for its structure, if it would: an element, attribute or text the
+/// schema does not allow where it stands (Tableau validates request bodies against its schema and answers 400000
+/// "Payload is either malformed XML or incomplete"; tableau/rest-api-samples issue 6, an unknown child element of
+/// `<datasource>`). Enumeration values and required attributes are left to the handlers, which answer them with
+/// Tableau's specific codes (e.g. 400013 for a site role).
+pub fn request_structure_error(body: &str, json: bool) -> Option<String> {
+    let table = builtin();
+    if table.roots.is_empty() {
+        return None;
+    }
+    let mut report = Report::default();
+    if json {
+        table.check_json_document(body, "request", true, &mut report);
+    } else {
+        table.check_document(body, "request", true, &mut report);
+    }
+    report.structural.into_iter().next()
 }

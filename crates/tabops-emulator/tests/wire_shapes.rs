@@ -382,3 +382,53 @@ fn a_request_the_emulator_rejected_as_invalid_is_counted_not_checked() {
         "an accepted bad value is a violation: {report}"
     );
 }
+
+/// Tableau validates request bodies against its schema: an unknown child element is refused with 400000 "Payload is
+/// either malformed XML or incomplete" (tableau/rest-api-samples issue 6: `<project_id>` inside `<datasource>`). The
+/// emulator refuses the same way, in XML and JSON, so a shape Tableau would refuse cannot pass the suite.
+#[tokio::test]
+async fn the_emulator_refuses_a_body_with_an_element_or_attribute_the_schema_does_not_allow() {
+    let emulator =
+        Emulator::start(EmulatorConfig { wire_log: None, ..EmulatorConfig::default() }).await.expect("starts");
+    let http = reqwest::Client::new();
+    let base = format!("{}/api/3.25", emulator.url());
+    let sign_in = format!(
+        r#"<tsRequest><credentials personalAccessTokenName="{DEFAULT_PAT_NAME}" personalAccessTokenSecret="{DEFAULT_PAT_SECRET}"><site contentUrl="acme"/></credentials></tsRequest>"#
+    );
+    let body = http
+        .post(format!("{base}/auth/signin"))
+        .body(sign_in)
+        .send()
+        .await
+        .expect("sign in")
+        .text()
+        .await
+        .expect("body");
+    let pick = |element: &str, name: &str| {
+        let rest = &body[body.find(&format!("<{element} ")).expect(element)..];
+        let at = rest.find(&format!(" {name}=\"")).expect(name) + name.len() + 3;
+        rest[at..at + rest[at..].find('"').expect("quote")].to_owned()
+    };
+    let (token, site) = (pick("credentials", "token"), pick("site", "id"));
+    let post = |content_type: &'static str, body: &'static str| {
+        http.post(format!("{base}/sites/{site}/projects"))
+            .header("x-tableau-auth", &token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    for (content_type, body) in [
+        ("text/xml", r#"<tsRequest><project name="A" colour="red"/></tsRequest>"#),
+        ("text/xml", r#"<tsRequest><project name="B"><members/></project></tsRequest>"#),
+        ("application/json", r#"{"project":{"name":"C","colour":"red"}}"#),
+    ] {
+        let response = post(content_type, body).await.expect("post");
+        assert_eq!(response.status(), 400, "{body}");
+        let text = response.text().await.expect("body");
+        assert!(text.contains("400000") && text.contains("malformed"), "{body}: {text}");
+    }
+    let created =
+        post("text/xml", r#"<tsRequest><project name="D" description="ok"/></tsRequest>"#).await.expect("post");
+    assert_eq!(created.status(), 201, "a conformant body is still accepted");
+    emulator.shutdown().await;
+}
