@@ -54,10 +54,20 @@ pub fn users(cx: &mut Cx<'_>, files: &[FileInput]) -> Vec<UserSpec> {
             }
             setting
         });
+        let identity_provider = cx.expand_opt(&raw.identity_provider);
+        if let (Some(auth), Some(_)) = (&raw.auth_setting, &identity_provider) {
+            // Tableau Cloud takes one or the other: an identity provider already says how the user signs in
+            // (TSC `UserRequest`: "User cannot have both authSetting and idpConfigurationId").
+            cx.problems.push(auth.problem(
+                format!("user `{name}` sets both `auth_setting` and `identity_provider`"),
+                Some("keep `identity_provider` on a site with several authentication configurations, `auth_setting` otherwise".to_owned()),
+            ));
+        }
         out.push(UserSpec {
             name,
             site_role: site_role(cx, &raw.site_role),
             auth_setting,
+            identity_provider,
             full_name: cx.expand_opt(&raw.full_name),
             email: cx.expand_opt(&raw.email),
         });

@@ -196,6 +196,8 @@ pub enum PlanErrorKind {
     EmptiesSite,
     /// Two manifest objects resolve to the same live object.
     Conflict,
+    /// A user's `identity_provider` names no authentication configuration of the site.
+    UnknownIdentityProvider,
 }
 
 /// A refusal: the plan is still rendered, but not applyable.
