@@ -50,6 +50,9 @@ pub struct EmulatorConfig {
     pub job_duration: Duration,
     /// ... or once it has been polled this many times, whichever comes first.
     pub job_polls: u32,
+    /// Directory the XML request and response bodies are appended to (one JSON-lines file per emulator), for the
+    /// wire-shape guard. Defaults to the `TABOPS_EMULATOR_WIRE_LOG` environment variable; `None` records nothing.
+    pub wire_log: Option<PathBuf>,
     /// Serve the state-changing test hooks (`POST /_emulator/...`: reset stats, expire sessions, stall requests,
     /// fail jobs). Off by default: anyone who can reach the emulator could use them, without a token.
     /// `GET /_emulator/stats` is always served.
@@ -75,6 +78,7 @@ impl Default for EmulatorConfig {
             max_single_publish_bytes: 64 * 1024 * 1024,
             job_duration: Duration::from_millis(300),
             job_polls: 2,
+            wire_log: std::env::var_os(crate::wire_log::ENV_VAR).filter(|v| !v.is_empty()).map(PathBuf::from),
             test_hooks: false,
             upload_idle: DEFAULT_UPLOAD_IDLE,
         }
@@ -116,6 +120,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("max_single_publish_bytes", &self.max_single_publish_bytes)
             .field("job_duration", &self.job_duration)
             .field("job_polls", &self.job_polls)
+            .field("wire_log", &self.wire_log)
             .field("test_hooks", &self.test_hooks)
             .field("upload_idle", &self.upload_idle)
             .finish()

@@ -15,6 +15,8 @@ mod server;
 mod stats;
 mod store;
 mod twb;
+pub mod wire_log;
+pub mod wire_shapes;
 mod xml;
 
 pub use config::{DEFAULT_PAT_NAME, DEFAULT_PAT_SECRET, DEFAULT_SITE, EmulatorConfig};

@@ -40,6 +40,8 @@ pub enum EmulatorError {
     PublicWithDefaultToken { addr: SocketAddr },
     #[error("failed to create the emulator content directory {}", path.display())]
     ContentDir { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    WireLog(#[from] crate::wire_log::WireLogError),
 }
 
 /// Everything request handlers share.
@@ -132,6 +134,10 @@ impl Emulator {
         let body_limit = usize::try_from(shared.config.max_body_bytes).unwrap_or(usize::MAX);
         let router =
             Router::new().fallback(entry).with_state(Arc::clone(&shared)).layer(DefaultBodyLimit::max(body_limit));
+        let router = match &shared.config.wire_log {
+            Some(dir) => crate::wire_log::install(router, dir)?,
+            None => router,
+        };
         let (tx, mut rx) = tokio::sync::watch::channel(false);
         let make_service = router.into_make_service_with_connect_info::<ConnKill>();
         let mut server_rx = rx.clone();

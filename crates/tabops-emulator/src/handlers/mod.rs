@@ -88,11 +88,25 @@ pub fn parse_request(bytes: &[u8]) -> ApiResult<Option<Node>> {
         let root = xml::from_json(&value).map_err(|e| {
             ApiError::new(400000, "Bad Request", format!("There was a problem parsing the JSON request body: {e}"))
         })?;
+        if let Some(detail) = crate::wire_shapes::request_structure_error(&String::from_utf8_lossy(bytes), true) {
+            return Err(ApiError::new(
+                400000,
+                "Bad Request",
+                format!("Payload is either malformed or incomplete: {detail}"),
+            ));
+        }
         return Ok(Some(root));
     }
     let root = xml::parse(bytes).map_err(ApiError::malformed)?;
     if root.name != "tsRequest" {
         return Err(ApiError::malformed(format!("expected a tsRequest root element, found '{}'", root.name)));
+    }
+    if let Some(detail) = crate::wire_shapes::request_structure_error(&String::from_utf8_lossy(bytes), false) {
+        return Err(ApiError::new(
+            400000,
+            "Bad Request",
+            format!("Payload is either malformed XML or incomplete: {detail}"),
+        ));
     }
     Ok(Some(root))
 }
