@@ -744,3 +744,52 @@ fn an_identity_provider_the_site_does_not_have_is_a_plan_error() {
     assert!(error.hint.as_deref().unwrap().contains("'Initial SAML', 'Okta'"), "{error:?}");
     assert!(changed_ids(&p).is_empty(), "no action for a user whose provider is unknown");
 }
+
+/// Tableau copies permissions when it creates something: a nested project gets its parent's rules and defaults,
+/// published content its project's defaults for its kind. So a create or publish waits for this plan's changes to
+/// what it copies, and never for a nested project's own rules.
+#[test]
+fn creates_and_publishes_wait_for_the_permissions_they_copy() {
+    let mut desired = enterprise();
+    desired.workbooks.push(content(ContentKind::Workbook, "Pipeline", "Sales", file("pipeline.twb", "aa", 100)));
+    let mut live = Inventory::default();
+    live.users.push(LiveUser {
+        id: "u-carol".into(),
+        name: "carol@acme.com".into(),
+        site_role: "Viewer".into(),
+        auth_setting: None,
+        full_name: None,
+        email: None,
+        idp_configuration_id: None,
+    });
+    let p = plan(&desired, &live, &opts());
+    assert!(p.applyable, "{:?}", p.errors);
+    assert!(p.actions.iter().any(|a| a.id == "workbook:Sales/Pipeline" && a.operation.uploads()));
+    let ids = |prefix: &str| -> Vec<String> {
+        p.actions.iter().filter(|a| a.id.starts_with(prefix)).map(|a| a.id.clone()).collect()
+    };
+    let parent_sets = ids("permissions:project:Sales");
+    let parent_sets: Vec<&String> = parent_sets.iter().filter(|id| !id.contains("EMEA")).collect();
+    assert!(!parent_sets.is_empty());
+    let emea = by_id(&p, "project:Sales/EMEA");
+    for id in &parent_sets {
+        assert!(emea.depends_on.contains(id), "EMEA's create waits for {id}: {:?}", emea.depends_on);
+    }
+    let defaults = ids("default_permissions:workbooks:project:Sales/");
+    assert!(!defaults.is_empty());
+    for workbook in p.actions.iter().filter(|a| a.id.starts_with("workbook:Sales/") && a.operation.uploads()) {
+        let in_sales = !workbook.id.starts_with("workbook:Sales/EMEA/");
+        for id in &defaults {
+            assert_eq!(
+                workbook.depends_on.contains(id),
+                in_sales,
+                "{} and {id}: {:?}",
+                workbook.id,
+                workbook.depends_on
+            );
+        }
+    }
+    // Still a plan that can run: every dependency is an action of the plan, and the waves cover every action.
+    let waves = p.waves();
+    assert_eq!(waves.iter().map(Vec::len).sum::<usize>(), changed_ids(&p).len());
+}

@@ -115,6 +115,92 @@ impl<'a> Ctx<'a> {
                 object_dep: changed.then(|| address.clone()),
             });
         }
+        self.publish_after_default_permissions();
+        self.create_nested_after_parent_permissions();
+    }
+
+    /// Tableau copies a parent's permissions and default permissions onto a nested project when it is created
+    /// (Tableau help, permissions_projects.htm): the create must wait for this plan's changes to them.
+    fn create_nested_after_parent_permissions(&mut self) {
+        let sets: Vec<String> = [ObjectKind::Permissions, ObjectKind::DefaultPermissions]
+            .iter()
+            .filter_map(|kind| self.actions.get(kind))
+            .flatten()
+            .map(|a| a.id.clone())
+            .collect();
+        if sets.is_empty() {
+            return;
+        }
+        let waits: Vec<(String, Vec<String>)> = self
+            .projects
+            .iter()
+            .filter(|p| matches!(p.object, ObjectRef::Planned(_)))
+            .filter_map(|p| {
+                let parent = crate::origin::project_address(&p.spec.path.parent()?);
+                let prefixes = [
+                    format!("permissions:{parent}"),
+                    format!("default_permissions:workbooks:{parent}"),
+                    format!("default_permissions:datasources:{parent}"),
+                ];
+                let ids: Vec<String> =
+                    sets.iter().filter(|id| prefixes.iter().any(|p| in_set(id, p))).cloned().collect();
+                (!ids.is_empty()).then(|| (p.address.clone(), ids))
+            })
+            .collect();
+        for action in self.actions.get_mut(&ObjectKind::Project).into_iter().flatten() {
+            if !matches!(action.operation, Operation::CreateProject { .. }) {
+                continue;
+            }
+            if let Some((_, ids)) = waits.iter().find(|(address, _)| *address == action.id) {
+                for id in ids {
+                    if !action.depends_on.contains(id) {
+                        action.depends_on.push(id.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Tableau copies a project's default permissions onto content when it is published there (Tableau help,
+    /// permissions_project_defaults.htm): a publish must wait for this plan's changes to its project's defaults for
+    /// its kind, or it copies the old ones (and, racing them, an unpredictable mix).
+    fn publish_after_default_permissions(&mut self) {
+        let defaults: Vec<String> = self
+            .actions
+            .get(&ObjectKind::DefaultPermissions)
+            .map(|actions| actions.iter().map(|a| a.id.clone()).collect())
+            .unwrap_or_default();
+        if defaults.is_empty() {
+            return;
+        }
+        let waits: Vec<(String, Vec<String>)> = self
+            .contents
+            .iter()
+            .filter(|c| c.changed)
+            .map(|c| {
+                let prefix = format!(
+                    "default_permissions:{}s:{}",
+                    c.spec.kind.as_str(),
+                    crate::origin::project_address(&c.spec.project)
+                );
+                (c.address.clone(), defaults.iter().filter(|id| in_set(id, &prefix)).cloned().collect())
+            })
+            .filter(|(_, ids): &(String, Vec<String>)| !ids.is_empty())
+            .collect();
+        for kind in [ObjectKind::Workbook, ObjectKind::Datasource] {
+            for action in self.actions.get_mut(&kind).into_iter().flatten() {
+                if !action.operation.uploads() {
+                    continue;
+                }
+                if let Some((_, ids)) = waits.iter().find(|(address, _)| *address == action.id) {
+                    for id in ids {
+                        if !action.depends_on.contains(id) {
+                            action.depends_on.push(id.clone());
+                        }
+                    }
+                }
+            }
+        }
     }
 
     fn grantee_display(&self, grantee: &LiveGrantee) -> String {
@@ -331,5 +417,16 @@ impl<'a> Ctx<'a> {
 fn grantee_name(grantee: &Grantee) -> &str {
     match grantee {
         Grantee::Group(n) | Grantee::User(n) => n,
+    }
+}
+
+/// Whether action `id` belongs to the permission set `prefix` (`permissions:project:Sales`): the set's own action
+/// (removing copied rules) or one of its grantees (`…/group:X`, `…/user:y`), not a nested project's set
+/// (`permissions:project:Sales/EMEA/…`).
+fn in_set(id: &str, prefix: &str) -> bool {
+    match id.strip_prefix(prefix) {
+        Some("") => true,
+        Some(rest) => rest.strip_prefix('/').is_some_and(|g| g.starts_with("group:") || g.starts_with("user:")),
+        None => false,
     }
 }
