@@ -72,6 +72,10 @@ pub struct LiveContent {
     pub content_url: Option<String>,
     /// Workbooks only: names of the views that are not hidden; `None` when not fetched.
     pub visible_views: Option<Vec<String>>,
+    /// Whether the item holds an extract (`hasExtracts`); `None` when the server did not say. Tableau refuses
+    /// refreshes of content without one (409090).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_extracts: Option<bool>,
 }
 
 /// The item an extract-refresh task refreshes.

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::diag::did_you_mean;
-use crate::model::{Desired, Grantee, Server, Settings, SiteTarget};
+use crate::model::{Desired, Grantee, Server, Settings, SiteRole, SiteTarget};
 use crate::node::Pos;
 use crate::raw::{Located, Problem, RawConnectionOverride, RawFile};
 use crate::source::Source;
@@ -50,6 +50,10 @@ pub struct Cx<'a> {
     /// lower-case name -> name as declared.
     users: HashMap<String, String>,
     groups: HashMap<String, String>,
+    /// lower-case user name -> the site role the manifest gives them.
+    pub user_roles: HashMap<String, crate::model::SiteRole>,
+    /// `file:line` of entries plan-time checks may blame (see [`Desired::locations`]).
+    pub locations: BTreeMap<String, String>,
 }
 
 impl Cx<'_> {
@@ -81,6 +85,28 @@ impl Cx<'_> {
             .or_else(|| Some("every user named anywhere must be listed under `users:`".into()));
         self.problems.push(name.problem(format!("user `{value}` is not defined under `users:`"), hint));
         None
+    }
+    /// An owner named at `at` whose manifest site role may not own `what` (help: owner.htm) is a problem; records
+    /// where the owner is named as `owner:<address>` for plan-time checks against the site's roles.
+    pub fn check_owner(&mut self, owner: &str, at: &Located<String>, address: String, project: bool) {
+        let location = self.at(at.pos);
+        self.locations.insert(format!("owner:{address}"), location);
+        let Some(role) = self.user_roles.get(&owner.to_lowercase()).copied() else { return };
+        let allowed = if project { role.may_own_projects() } else { role.may_own_content() };
+        if allowed {
+            return;
+        }
+        let (what, roles) = if project {
+            ("a project", SiteRole::project_owner_roles())
+        } else {
+            ("a workbook or data source", "any site role but Unlicensed".to_owned())
+        };
+        self.problems.push(at.problem(
+            format!("owner `{owner}` has the site role {} and may not own {what}", role.as_str()),
+            Some(format!(
+                "Tableau lets {roles} own {what} (help: owner.htm); change the owner or the user's site_role"
+            )),
+        ));
     }
     pub fn known_grantee(&mut self, grantee: &Grantee, at: &Located<String>) -> bool {
         let (table, name, what) = match grantee {
@@ -182,6 +208,8 @@ pub fn resolve(input: &Context<'_>) -> (Option<Desired>, Vec<Problem>) {
         names: input.names,
         users: HashMap::new(),
         groups: HashMap::new(),
+        user_roles: HashMap::new(),
+        locations: BTreeMap::new(),
     };
 
     // Site and settings: at most one file each; `site` is required.
@@ -189,6 +217,7 @@ pub fn resolve(input: &Context<'_>) -> (Option<Desired>, Vec<Problem>) {
     let mut settings = Settings::default();
     let mut site_at: Option<Pos> = None;
     let mut settings_at: Option<Pos> = None;
+    let mut heir: Option<&Located<String>> = None;
     for file in input.files {
         if let Some(raw_site) = &file.raw.site {
             if let Some(first) = site_at {
@@ -214,7 +243,9 @@ pub fn resolve(input: &Context<'_>) -> (Option<Desired>, Vec<Problem>) {
                 prune_groups: raw.value.prune_groups.as_ref().is_some_and(|b| b.value),
                 prune_users: raw.value.prune_users.as_ref().is_some_and(|b| b.value),
                 max_deletes: raw.value.max_deletes.as_ref().map(|m| m.value),
+                reassign_content_to: None,
             };
+            heir = raw.value.reassign_content_to.as_ref();
         }
     }
     if site_at.is_none() && input.complete {
@@ -226,11 +257,28 @@ pub fn resolve(input: &Context<'_>) -> (Option<Desired>, Vec<Problem>) {
     }
 
     let users = principals::users(&mut cx, input.files);
+    if let Some(heir) = heir {
+        settings.reassign_content_to = cx.user(heir);
+        if let Some(role) = settings.reassign_content_to.as_ref().and_then(|h| cx.user_roles.get(&h.to_lowercase()))
+            && !role.may_own_projects()
+        {
+            cx.problems.push(heir.problem(
+                format!("`reassign_content_to` names a {} user, who may not own projects", role.as_str()),
+                Some(format!(
+                    "removed users' projects go to this user; Tableau lets only {} own a project (help: owner.htm)",
+                    SiteRole::project_owner_roles()
+                )),
+            ));
+        }
+        let at = cx.at(heir.pos);
+        cx.locations.insert("settings.reassign_content_to".into(), at);
+    }
     let groups = principals::groups(&mut cx, input.files);
     let projects = projects::projects(&mut cx, input.files);
     let (datasources, workbooks) = content::content(&mut cx, input, &projects, &overrides);
 
     let problems = cx.problems;
+    let locations = cx.locations;
     let desired = site.map(|site| Desired {
         site,
         settings,
@@ -240,6 +288,7 @@ pub fn resolve(input: &Context<'_>) -> (Option<Desired>, Vec<Problem>) {
         datasources,
         workbooks,
         manifest_digest: String::new(),
+        locations,
     });
     (desired, problems)
 }

@@ -54,9 +54,13 @@ pub fn users(cx: &mut Cx<'_>, files: &[FileInput]) -> Vec<UserSpec> {
             }
             setting
         });
+        let role = site_role(cx, &raw.site_role);
+        if let Some(role) = role {
+            cx.user_roles.insert(name.to_lowercase(), role);
+        }
         out.push(UserSpec {
             name,
-            site_role: site_role(cx, &raw.site_role),
+            site_role: role,
             auth_setting,
             full_name: cx.expand_opt(&raw.full_name),
             email: cx.expand_opt(&raw.email),
