@@ -701,4 +701,19 @@ async fn refreshing_content_without_extracts_is_409090() {
     assert_eq!(status, 202, "{body}");
     let (status, body) = c.post("/tasks/extractRefreshes", &task.replace(&live, &extract)).await;
     assert_eq!(status, 200, "{body}");
+    let task_id = attr(&body, "extractRefresh", "id").expect("task").to_owned();
+
+    // Overwritten by a file without an extract, its task's run-now is refused the same way (inferred).
+    let payload = format!(r#"<tsRequest><workbook name="Extract"><project id="{project}" /></workbook></tsRequest>"#);
+    let (status, body) = c
+        .multipart(
+            "/workbooks?workbookType=twb&overwrite=true",
+            &payload,
+            Some(("tableau_workbook", "w.twb", TWB.as_bytes())),
+            true,
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = c.post(&format!("/tasks/extractRefreshes/{task_id}/runNow"), "<tsRequest />").await;
+    assert_eq!((status, code(&body)), (409, "409090"), "{body}");
 }

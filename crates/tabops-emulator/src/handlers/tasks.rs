@@ -151,15 +151,19 @@ pub async fn route_tasks(ctx: &mut Ctx, method: &str, seg: &[&str], low: &[&str]
         ("POST", [_, "runnow"]) => {
             let mut state = ctx.shared.lock();
             let task = state.tasks[task_index(&state, seg[0])?].clone();
-            let name = match task.target_kind {
+            let target = match task.target_kind {
                 TargetKind::Workbook => {
-                    state.workbooks.iter().find(|w| w.content.id == task.target_id).map(|w| w.content.name.clone())
+                    state.workbooks.iter().find(|w| w.content.id == task.target_id).map(|w| &w.content)
                 }
                 TargetKind::Datasource => {
-                    state.datasources.iter().find(|d| d.content.id == task.target_id).map(|d| d.content.name.clone())
+                    state.datasources.iter().find(|d| d.content.id == task.target_id).map(|d| &d.content)
                 }
+            };
+            let name = target.map(|c| c.name.clone()).unwrap_or_default();
+            // Content republished without its extract since the task was created.
+            if target.is_some_and(|c| !c.has_extracts) {
+                return Err(no_extracts(task.target_kind, &name));
             }
-            .unwrap_or_default();
             let job = queue_refresh(&ctx.shared.config, &mut state, task.target_kind, &task.target_id, &name)?;
             Reply::ok(vec![job])
         }
