@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use futures::future::try_join_all;
 use tabops_manifest::model::{ContentKind, ContentPermissions, Desired, ProjectPath};
 use tabops_plan::inventory::{
-    Inventory, LiveContent, LiveGroup, LiveProject, LiveRefreshTask, LiveSite, LiveUser, TaskTarget,
+    Inventory, LiveContent, LiveGroup, LiveIdentityProvider, LiveProject, LiveRefreshTask, LiveSite, LiveUser,
+    TaskTarget,
 };
 use tabops_tableau as api;
 
@@ -39,7 +40,18 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         Ok::<_, ApplyError>((groups, rows))
     };
     let views = async { if wants_views { client.views().await.map(Some) } else { Ok(None) } };
-    let ((projects, tree, project_rows), (groups, member_rows), users, workbooks, datasources, tasks, views) = tokio::try_join!(
+    // Only a manifest that names an identity provider needs the site's authentication configurations (an API
+    // 3.24+, Cloud-only call): other plans make exactly the requests they made before.
+    let wants_idps = desired.users.iter().any(|u| u.identity_provider.is_some());
+    let idps = async {
+        if wants_idps {
+            let configurations = client.auth_configurations().await?;
+            Ok(Some(configurations.into_iter().map(live_identity_provider).collect::<Vec<_>>()))
+        } else {
+            Ok(None)
+        }
+    };
+    let ((projects, tree, project_rows), (groups, member_rows), users, workbooks, datasources, tasks, views, idps) = tokio::try_join!(
         projects,
         groups,
         read("list users", client.users()),
@@ -47,6 +59,7 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         read("list data sources", client.datasources()),
         read("list extract-refresh tasks", client.refresh_tasks()),
         read("list views", views),
+        read("list authentication configurations", idps),
     )?;
 
     let mut visible: HashMap<String, Vec<String>> = HashMap::new();
@@ -73,6 +86,7 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         refresh_tasks: tasks.into_iter().filter_map(live_task).collect(),
         permissions: Default::default(),
         default_permissions: Default::default(),
+        identity_providers: idps,
     };
     let content_rows = read_details(client, content_details(desired, &tree, &renames, &inventory)).await?;
     for rows in [project_rows, member_rows, content_rows] {
@@ -279,7 +293,12 @@ fn live_user(u: api::User) -> LiveUser {
         auth_setting: u.auth_setting,
         full_name: u.full_name,
         email: u.email,
+        idp_configuration_id: u.idp_configuration_id,
     }
+}
+
+fn live_identity_provider(c: api::AuthConfiguration) -> LiveIdentityProvider {
+    LiveIdentityProvider { id: c.id, name: c.name, auth_setting: c.auth_setting, enabled: c.enabled }
 }
 
 fn live_group(g: api::Group) -> LiveGroup {

@@ -32,6 +32,51 @@ pub struct Site {
     pub id: String,
     pub name: String,
     pub content_url: String,
+    /// The site's authentication configurations (API 3.24+ on Cloud). A state saved before they were emulated
+    /// gets the defaults.
+    #[serde(default = "default_auth_configurations")]
+    pub auth_configurations: Vec<AuthConfiguration>,
+}
+
+/// One authentication configuration of a site (`siteAuthConfiguration`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthConfiguration {
+    pub id: String,
+    pub name: String,
+    /// As Tableau lists it on the configuration: `SAML`, `OIDC`, `TableauIDWithMFA`.
+    pub auth_setting: String,
+    pub enabled: bool,
+    pub known_provider_alias: Option<String>,
+}
+
+impl AuthConfiguration {
+    /// The `authSetting` a user signing in with this configuration lists (users say `OpenID` where the
+    /// configuration says `OIDC`; TSC's `UserItem.Auth` and `SiteAuthConfiguration`).
+    pub fn user_auth_setting(&self) -> &str {
+        if self.auth_setting.eq_ignore_ascii_case("OIDC") { "OpenID" } else { &self.auth_setting }
+    }
+}
+
+/// Two configurations, as in the site TSC's `site_auth_configurations.xml` was captured from: an OIDC provider
+/// and the "Initial SAML" configuration every Cloud site has (TSC issue #1598). Ids are fixed so that a state file
+/// and a manifest can refer to them.
+pub fn default_auth_configurations() -> Vec<AuthConfiguration> {
+    vec![
+        AuthConfiguration {
+            id: "00000000-0000-4000-8000-00000000a001".to_owned(),
+            name: "Initial SAML".to_owned(),
+            auth_setting: "SAML".to_owned(),
+            enabled: true,
+            known_provider_alias: None,
+        },
+        AuthConfiguration {
+            id: "00000000-0000-4000-8000-00000000a002".to_owned(),
+            name: "Initial Salesforce".to_owned(),
+            auth_setting: "OIDC".to_owned(),
+            enabled: true,
+            known_provider_alias: Some("Salesforce".to_owned()),
+        },
+    ]
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,6 +88,9 @@ pub struct User {
     pub site_role: String,
     pub auth_setting: String,
     pub last_login: Option<String>,
+    /// The authentication configuration the user was added with, when one was named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_configuration_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -217,6 +265,7 @@ impl State {
             site_role: "SiteAdministratorCreator".to_owned(),
             auth_setting: "TableauIDWithMFA".to_owned(),
             last_login: None,
+            idp_configuration_id: None,
         };
         let default_project = Project {
             id: new_id(),
@@ -230,7 +279,12 @@ impl State {
         };
         State {
             version: STATE_VERSION,
-            site: Site { id: new_id(), name: site.to_owned(), content_url: site.to_owned() },
+            site: Site {
+                id: new_id(),
+                name: site.to_owned(),
+                content_url: site.to_owned(),
+                auth_configurations: default_auth_configurations(),
+            },
             users: vec![admin],
             groups: Vec::new(),
             projects: vec![default_project],

@@ -44,13 +44,34 @@ impl Diagnostics {
     }
 }
 
+impl Diagnostic {
+    /// The diagnostic labelled `warning:` instead of `error:` (the same layout otherwise).
+    pub fn as_warning(&self) -> impl fmt::Display + '_ {
+        Labelled(self, "warning")
+    }
+}
+
+struct Labelled<'a>(&'a Diagnostic, &'static str);
+
+impl fmt::Display for Labelled<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.write(f, self.1)
+    }
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, "error")
+    }
+}
+
+impl Diagnostic {
+    fn write(&self, f: &mut fmt::Formatter<'_>, label: &str) -> fmt::Result {
         let file = self.file.display();
         match (self.line, self.column) {
-            (0, _) => write!(f, "{file}: error: {}", self.message)?,
-            (line, 0) => write!(f, "{file}:{line}: error: {}", self.message)?,
-            (line, column) => write!(f, "{file}:{line}:{column}: error: {}", self.message)?,
+            (0, _) => write!(f, "{file}: {label}: {}", self.message)?,
+            (line, 0) => write!(f, "{file}:{line}: {label}: {}", self.message)?,
+            (line, column) => write!(f, "{file}:{line}:{column}: {label}: {}", self.message)?,
         }
         if !self.field.is_empty() {
             write!(f, "\n  field: {}", self.field)?;

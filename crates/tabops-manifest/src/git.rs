@@ -41,6 +41,10 @@ pub enum GitError {
         #[source]
         source: git2::Error,
     },
+    /// The revision names nothing in this repository. In a shallow clone (CI checkouts fetch one commit by
+    /// default) the base branch or the commit before a push is usually just not fetched.
+    #[error("{}", not_found_message(reference, *shallow))]
+    NotFound { reference: String, shallow: bool },
     #[error("cannot read {what} from the git repository")]
     Read {
         what: String,
@@ -145,9 +149,31 @@ fn open(workdir: &Path) -> Result<Repository, GitError> {
 }
 
 fn resolve<'r>(repo: &'r Repository, reference: &str) -> Result<git2::Commit<'r>, GitError> {
-    repo.revparse_single(reference)
-        .and_then(|object| object.peel_to_commit())
-        .map_err(|source| GitError::Resolve { reference: reference.to_owned(), source })
+    repo.revparse_single(reference).and_then(|object| object.peel_to_commit()).map_err(|source| {
+        if source.code() == git2::ErrorCode::NotFound {
+            GitError::NotFound { reference: reference.to_owned(), shallow: repo.is_shallow() }
+        } else {
+            GitError::Resolve { reference: reference.to_owned(), source }
+        }
+    })
+}
+
+fn not_found_message(reference: &str, shallow: bool) -> String {
+    if shallow {
+        format!(
+            "the git revision `{reference}` is not in this clone, which is shallow (it holds only the latest \
+             commits, so the base branch or an older commit is missing)"
+        )
+    } else {
+        format!("the git revision `{reference}` is not in this repository (no such branch, tag or commit)")
+    }
+}
+
+/// Whether `reference` is git's all-zero object id (40 or 64 zeros). CI systems use it for "no previous commit":
+/// GitHub's `event.before` on the first push of a branch, GitLab's `CI_COMMIT_BEFORE_SHA` in merge-request
+/// pipelines and a branch's first pipeline. It names no commit, so as a base it stands for "no manifest yet".
+pub fn is_null_commit(reference: &str) -> bool {
+    matches!(reference.len(), 40 | 64) && reference.bytes().all(|b| b == b'0')
 }
 
 /// A commit's tree as a manifest [`Source`]. Paths given to it are relative to the repository root.

@@ -63,6 +63,10 @@ pub struct Loaded {
     pub sources: Vec<PathBuf>,
     /// The manifest root: the directory, or the file's parent directory.
     pub root: PathBuf,
+    /// Connection passwords whose `${env:NAME}` was not set when loading (each is an unresolved
+    /// [`model::Secret`]). Not errors: planning never needs a password; `validate` shows them as warnings (errors
+    /// with `--strict`) and `apply` requires the ones it will send.
+    pub unset_secrets: Diagnostics,
 }
 
 impl Loaded {
@@ -148,7 +152,7 @@ pub fn load_from(source: &dyn Source, path: &Path, options: &LoadOptions) -> Res
         source,
         complete: inputs.len() == files.len(),
     };
-    let (desired, mut resolve_problems) = resolve::resolve(&context);
+    let resolve::Resolved { desired, problems: mut resolve_problems, unset_secrets } = resolve::resolve(&context);
     // File indexes in `inputs` may be shifted by dropped files; problems carry their own file index from the
     // reader, so only whole-manifest problems (index = inputs.len()) need remapping to the manifest path.
     for p in &mut resolve_problems {
@@ -167,7 +171,8 @@ pub fn load_from(source: &dyn Source, path: &Path, options: &LoadOptions) -> Res
     if options.hash_content {
         hash_all(source, &mut desired, &names)?;
     }
-    Ok(Loaded { desired, sources: files, root })
+    let unset_secrets = to_diagnostics(unset_secrets, &names);
+    Ok(Loaded { desired, sources: files, root, unset_secrets })
 }
 
 /// One manifest file read and parsed: its bytes (for the manifest digest), its raw content when it parsed, and the

@@ -162,24 +162,38 @@ impl fmt::Display for ProjectPath {
 ///
 /// A secret remembers where it came from (`${env:NAME}`), and serialises as that reference, so a saved plan can be
 /// applied later (the executor reads the variable again) without the plan file ever holding the value.
+///
+/// A secret whose variable is not set when the manifest is loaded is *unresolved*: it has its reference but no
+/// value. Planning never needs the value (passwords are not part of any comparison or marker), so `plan`, `drift`
+/// and `validate` work without connection secrets; `apply` checks that every secret it will send is set before
+/// its first write.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret {
-    value: String,
+    value: Option<String>,
     env_var: Option<String>,
 }
 
 impl Secret {
     /// A secret read from the environment variable `env_var`.
     pub fn from_env(env_var: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { value: value.into(), env_var: Some(env_var.into()) }
+        Self { value: Some(value.into()), env_var: Some(env_var.into()) }
+    }
+    /// A reference to the environment variable `env_var`, which was not set when the manifest was loaded.
+    pub fn unresolved(env_var: impl Into<String>) -> Self {
+        Self { value: None, env_var: Some(env_var.into()) }
     }
     /// A secret with no known source (tests, interactive input). Serialises as `<redacted>`.
     pub fn new(value: impl Into<String>) -> Self {
-        Self { value: value.into(), env_var: None }
+        Self { value: Some(value.into()), env_var: None }
     }
-    /// The clear value, for the one place that must send it (the publish request).
+    /// Whether the value is known (false for [`Secret::unresolved`]).
+    pub fn is_resolved(&self) -> bool {
+        self.value.is_some()
+    }
+    /// The clear value, for the one place that must send it (the publish request). Empty for an unresolved
+    /// secret: resolve it first (`SecretRef::resolve` in the planner does, and fails when the variable is unset).
     pub fn expose(&self) -> &str {
-        &self.value
+        self.value.as_deref().unwrap_or_default()
     }
     /// The environment variable the value came from.
     pub fn env_var(&self) -> Option<&str> {
@@ -824,6 +838,11 @@ pub struct UserSpec {
     pub name: String,
     pub site_role: Option<SiteRole>,
     pub auth_setting: Option<AuthSetting>,
+    /// The name of the site's authentication configuration the user signs in with (`idpConfigurationId` on the
+    /// wire, resolved against the live site by the planner). Never set together with `auth_setting`.
+    /// Skipped when unset, so the digests of users that do not name one are what they were before it existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_provider: Option<String>,
     pub full_name: Option<String>,
     pub email: Option<String>,
 }

@@ -43,6 +43,21 @@ pub struct LiveUser {
     pub auth_setting: Option<String>,
     pub full_name: Option<String>,
     pub email: Option<String>,
+    /// The authentication configuration the user signs in with (`idpConfigurationId`, API 3.24+ on Cloud).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_configuration_id: Option<String>,
+}
+
+/// One of the site's authentication configurations (`GET /sites/{site}/site-auth-configurations`, API 3.24+).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveIdentityProvider {
+    /// `idpConfigurationId`.
+    pub id: String,
+    /// `idpConfigurationName`, the name the manifest uses.
+    pub name: String,
+    /// `authSetting`, e.g. `SAML`, `OIDC`.
+    pub auth_setting: Option<String>,
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,6 +184,9 @@ pub struct Inventory {
     pub permissions: BTreeMap<String, Vec<LiveRule>>,
     /// Default permissions per project id; absent = not fetched.
     pub default_permissions: BTreeMap<String, LiveDefaultPermissions>,
+    /// The site's authentication configurations; `None` when not fetched (no user in the manifest names one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_providers: Option<Vec<LiveIdentityProvider>>,
 }
 
 /// sha256 (hex) of a row's canonical JSON. Struct fields serialise in declaration order and maps are `BTreeMap`s,
@@ -244,6 +262,7 @@ mod tests {
             auth_setting: None,
             full_name: None,
             email: None,
+            idp_configuration_id: None,
         }
     }
 

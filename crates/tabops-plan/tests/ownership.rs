@@ -18,6 +18,7 @@ fn live_user(name: &str, role: &str) -> LiveUser {
         auth_setting: None,
         full_name: None,
         email: None,
+        idp_configuration_id: None,
     }
 }
 

@@ -40,6 +40,7 @@ fn empty_site_creates_everything_in_dependency_order() {
         auth_setting: None,
         full_name: None,
         email: None,
+        idp_configuration_id: None,
     });
     let p = plan(&desired, &live, &opts());
     assert!(p.applyable, "{:?}", p.errors);
@@ -429,6 +430,7 @@ fn users_groups_and_memberships() {
         auth_setting: None,
         full_name: None,
         email: None,
+        idp_configuration_id: None,
     });
     live.groups.push(LiveGroup { id: "g-old".into(), name: "Old Team".into(), minimum_site_role: None, members: None });
     let analysts = live.groups.iter_mut().find(|g| g.name == "Sales Analysts").unwrap();
@@ -638,4 +640,77 @@ fn empty_and_absent_descriptions_are_equal() {
     desired.projects[0].description = Some(String::new());
     let live = converged(&enterprise());
     assert!(!plan(&desired, &live, &opts()).has_changes());
+}
+
+fn identity_providers() -> Vec<LiveIdentityProvider> {
+    ["Initial SAML", "Okta"]
+        .iter()
+        .enumerate()
+        .map(|(i, name)| LiveIdentityProvider {
+            id: format!("idp-{i}"),
+            name: (*name).into(),
+            auth_setting: Some("SAML".into()),
+            enabled: true,
+        })
+        .collect()
+}
+
+#[test]
+fn identity_providers_are_resolved_by_name_and_compared_by_id() {
+    let mut desired = empty_desired();
+    let mut dana = user("dana@acme.com", Some(SiteRole::Viewer));
+    dana.identity_provider = Some("okta".into());
+    let mut erin = user("erin@acme.com", Some(SiteRole::Viewer));
+    erin.identity_provider = Some("Initial SAML".into());
+    desired.users = vec![dana, erin];
+    let mut live = Inventory { identity_providers: Some(identity_providers()), ..Default::default() };
+    live.users.push(LiveUser {
+        id: "u-erin".into(),
+        name: "erin@acme.com".into(),
+        site_role: "Viewer".into(),
+        auth_setting: Some("SAML".into()),
+        full_name: None,
+        email: None,
+        idp_configuration_id: Some("idp-1".into()),
+    });
+    let p = plan(&desired, &live, &opts());
+    assert!(p.applyable, "{:?}", p.errors);
+    let Operation::AddUser { idp_configuration_id, auth_setting, .. } = &by_id(&p, "user:dana@acme.com").operation
+    else {
+        panic!("expected an add")
+    };
+    assert_eq!((idp_configuration_id.as_deref(), *auth_setting), (Some("idp-1"), None));
+    let erin = by_id(&p, "user:erin@acme.com");
+    let Operation::UpdateUser { idp_configuration_id, .. } = &erin.operation else { panic!("expected an update") };
+    assert_eq!(idp_configuration_id.as_deref(), Some("idp-0"));
+    let change = erin.changes.iter().find(|c| c.field == "identity_provider").unwrap();
+    assert_eq!(
+        (change.before.as_ref().unwrap(), change.after.as_ref().unwrap()),
+        (&"Okta".into(), &"Initial SAML".into())
+    );
+
+    // Once the site agrees, nothing is planned.
+    live.users[0].idp_configuration_id = Some("idp-0".into());
+    live.users.push(LiveUser {
+        id: "u-dana".into(),
+        name: "dana@acme.com".into(),
+        idp_configuration_id: Some("idp-1".into()),
+        ..live.users[0].clone()
+    });
+    assert_eq!(changed_ids(&plan(&desired, &live, &opts())), Vec::<String>::new());
+}
+
+#[test]
+fn an_identity_provider_the_site_does_not_have_is_a_plan_error() {
+    let mut desired = empty_desired();
+    let mut dana = user("dana@acme.com", Some(SiteRole::Viewer));
+    dana.identity_provider = Some("Azure AD".into());
+    desired.users = vec![dana];
+    let live = Inventory { identity_providers: Some(identity_providers()), ..Default::default() };
+    let p = plan(&desired, &live, &opts());
+    assert!(!p.applyable);
+    let error = p.errors.iter().find(|e| e.kind == PlanErrorKind::UnknownIdentityProvider).expect("an error");
+    assert_eq!(error.address, "user:dana@acme.com");
+    assert!(error.hint.as_deref().unwrap().contains("'Initial SAML', 'Okta'"), "{error:?}");
+    assert!(changed_ids(&p).is_empty(), "no action for a user whose provider is unknown");
 }

@@ -13,17 +13,28 @@ async fn users_add_update_remove() {
             name: "alice@acme.com".into(),
             site_role: "Explorer".into(),
             auth_setting: Some("SAML".into()),
+            idp_configuration_id: None,
         })
         .await
         .expect("add");
     assert_eq!(alice.site_role.as_deref(), Some("Explorer"));
     let err = client
-        .add_user(&NewUser { name: "alice@acme.com".into(), site_role: "Viewer".into(), auth_setting: None })
+        .add_user(&NewUser {
+            name: "alice@acme.com".into(),
+            site_role: "Viewer".into(),
+            auth_setting: None,
+            idp_configuration_id: None,
+        })
         .await
         .expect_err("duplicate");
     assert_eq!(err.code(), Some("409000"), "{err}");
     let err = client
-        .add_user(&NewUser { name: "bob@acme.com".into(), site_role: "Emperor".into(), auth_setting: None })
+        .add_user(&NewUser {
+            name: "bob@acme.com".into(),
+            site_role: "Emperor".into(),
+            auth_setting: None,
+            idp_configuration_id: None,
+        })
         .await
         .expect_err("bad role");
     assert_eq!(err.code(), Some("400013"), "{err}");
@@ -66,7 +77,12 @@ async fn groups_crud_and_membership() {
     assert_eq!(renamed.name, "Sales Team");
 
     let bob = client
-        .add_user(&NewUser { name: "bob@acme.com".into(), site_role: "Viewer".into(), auth_setting: None })
+        .add_user(&NewUser {
+            name: "bob@acme.com".into(),
+            site_role: "Viewer".into(),
+            auth_setting: None,
+            idp_configuration_id: None,
+        })
         .await
         .expect("bob");
     let added = client.add_group_member(&group.id, &bob.id).await.expect("add member");

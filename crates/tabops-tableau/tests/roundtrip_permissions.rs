@@ -23,7 +23,12 @@ async fn project_and_workbook_permissions_round_trip() {
     let group =
         client.create_group(&NewGroup { name: "Readers".into(), minimum_site_role: None }).await.expect("group");
     let user = client
-        .add_user(&NewUser { name: "carol@acme.com".into(), site_role: "Viewer".into(), auth_setting: None })
+        .add_user(&NewUser {
+            name: "carol@acme.com".into(),
+            site_role: "Viewer".into(),
+            auth_setting: None,
+            idp_configuration_id: None,
+        })
         .await
         .expect("user");
     let target = PermissionTarget::Project(project.id.clone());

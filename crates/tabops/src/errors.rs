@@ -58,6 +58,15 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     ExitCode::from(1)
 }
 
+/// A command line clap could not parse (unknown flag, extra argument, bad value, missing subcommand) exits 1, the
+/// documented code for invalid input, not clap's 2, which `plan --detailed-exitcode` and `drift` use for "changes
+/// present": a typo in a CI job must fail it, not pass as drift. `--help` and `--version` print to stdout and exit 0.
+pub fn usage(err: &clap::Error) -> ExitCode {
+    // clap renders the message, the usage line and its own tip; a closed stream is not worth reporting.
+    let _ = err.print();
+    if err.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
 /// Logs go to stderr; `RUST_LOG` wins over `-v`.
 pub fn init_logging(verbose: u8) {
     let default = match verbose {

@@ -1,6 +1,9 @@
 //! The CI recipes in `examples/ci/` cannot rot: every command line marked `# tabops-recipe` runs verbatim (through
 //! `sh -c`, with the CI's variables set) against an emulator on 127.0.0.1, inside a real temporary git repository
-//! holding the quickstart as `tabops/` with a pull-request commit on top of `origin/main`.
+//! holding the quickstart as `tabops/` with a pull-request commit on top of `origin/main`. Each pipeline also runs
+//! as the repository's first pull request (no manifest on `origin/main`, the all-zero "before" commit on merge).
+//! The manifest's data source reads its connection password from `${env:ORDERS_DB_PASSWORD}`, which only the
+//! apply jobs get, as the recipes say: the pull-request and drift jobs run without it.
 
 use std::path::Path;
 
@@ -10,21 +13,66 @@ use support::{Harness, Run};
 
 const MARKER: &str = "# tabops-recipe";
 
-/// The command lines ending in the marker, in order, with YAML list dashes and the marker stripped.
-fn recipe_commands(file: &Path) -> Vec<String> {
+/// The connection password the test manifest reads, and the jobs that get it (the apply jobs: a GitHub workflow
+/// file, or a GitLab job).
+const DB_PASSWORD: (&str, &str) = ("ORDERS_DB_PASSWORD", "dev-orders-secret");
+const JOBS_WITH_SECRETS: [(&str, &str); 2] = [("github/apply.yml", "apply"), ("gitlab-ci.yml", "tabops-apply")];
+
+/// GitHub's `event.before` and GitLab's `CI_COMMIT_BEFORE_SHA` when there is no previous commit.
+const NULL_COMMIT: &str = "0000000000000000000000000000000000000000";
+
+/// The command lines ending in the marker, in order, with YAML list dashes and the marker stripped, each with its
+/// job (the last key indented by two spaces under `jobs:` on GitHub, the last top-level key on GitLab).
+fn recipe_jobs(file: &Path) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(file).unwrap();
-    text.lines()
-        .filter_map(|line| line.trim_end().strip_suffix(MARKER))
-        .map(|line| line.trim().trim_start_matches("- ").trim().to_owned())
-        .collect()
+    let mut job = String::new();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let key = |indent: usize| {
+            let body = line.strip_prefix(&" ".repeat(indent))?;
+            let name = body.strip_suffix(':')?;
+            (!name.starts_with([' ', '-', '#']) && !name.contains(' ')).then(|| name.to_owned())
+        };
+        if let Some(name) = key(0).filter(|n| n != "jobs").or_else(|| key(2).filter(|_| text.contains("\njobs:"))) {
+            job = name;
+        }
+        if let Some(command) = line.trim_end().strip_suffix(MARKER) {
+            out.push((job.clone(), command.trim().trim_start_matches("- ").trim().to_owned()));
+        }
+    }
+    out
 }
 
-/// A clone-like repository: `origin/main` at the quickstart, HEAD one pull-request commit ahead.
-fn repository(dir: &Path) {
-    let repo = support::init_repo(dir);
+fn recipe_commands(file: &Path) -> Vec<String> {
+    recipe_jobs(file).into_iter().map(|(_, command)| command).collect()
+}
+
+/// The quickstart with a connection password read from the environment, as `dir/tabops`.
+fn manifest_with_a_secret(dir: &Path) {
     support::copy_dir(&support::workspace().join("examples/quickstart"), &dir.join("tabops"));
-    let base = support::commit_all(&repo, &["tabops"], "quickstart");
+    support::edit(
+        &dir.join("tabops/manifest.yaml"),
+        "    file: content/orders.tds\n",
+        "    file: content/orders.tds\n    connections:\n      - { server: db.acme.com, username: svc, password: \
+         \"${env:ORDERS_DB_PASSWORD}\", embed: true }\n",
+    );
+}
+
+/// A clone-like repository: `origin/main` at the quickstart (or, for the first pull request, at a commit without
+/// any manifest), HEAD one pull-request commit ahead.
+fn repository(dir: &Path, first_pull_request: bool) {
+    let repo = support::init_repo(dir);
+    let base = if first_pull_request {
+        std::fs::write(dir.join("README.md"), "# BI platform\n").unwrap();
+        support::commit_all(&repo, &["README.md"], "initial commit")
+    } else {
+        manifest_with_a_secret(dir);
+        support::commit_all(&repo, &["tabops"], "quickstart")
+    };
     repo.reference("refs/remotes/origin/main", base, true, "fetched").unwrap();
+    if first_pull_request {
+        manifest_with_a_secret(dir);
+    }
     let manifest = dir.join("tabops/manifest.yaml");
     let text = std::fs::read_to_string(&manifest).unwrap();
     std::fs::write(&manifest, text.replace("Open opportunities by stage", "Open opportunities by stage (PR)")).unwrap();
@@ -34,29 +82,35 @@ fn repository(dir: &Path) {
 /// The emulator site and a repository with the pull request, as the recipes see them.
 struct Ci {
     site: Harness,
+    first_pull_request: bool,
 }
 
 impl Ci {
-    fn start() -> Ci {
-        let site = Harness::start();
-        repository(&site.dir.path().join("repo"));
-        Ci { site }
+    fn start(first_pull_request: bool) -> Ci {
+        let mut site = Harness::start();
+        site.env.clear(); // no secret unless the job gets it
+        repository(&site.dir.path().join("repo"), first_pull_request);
+        Ci { site, first_pull_request }
     }
 
-    /// Runs one recipe line with `sh -c` in the repository; returns the exit code.
-    fn run(&self, recipe: &str, line: &str) -> i32 {
-        // GitHub expressions the runner would substitute: the PR's base branch, and on push the commit before it.
-        let line = line.replace("${{ github.base_ref }}", "main").replace("${{ github.event.before }}", "HEAD~1");
-        let run = Run::of(
-            self.site
-                .ci_command("sh", &self.site.dir.path().join("repo"))
-                .arg("-c")
-                .arg(&line)
-                .env_remove("TABOPS_DIR") // a CI job keeps state in the checkout's default `.tabops`
-                .env("TABOPS_MANIFEST", "tabops")
-                .env("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main")
-                .env("CI_COMMIT_BEFORE_SHA", "HEAD~1"),
-        );
+    /// Runs one recipe line of `job` with `sh -c` in the repository; returns the exit code.
+    fn run(&self, recipe: &str, job: &str, line: &str) -> i32 {
+        // GitHub expressions the runner would substitute: the PR's base branch, and on push the commit before it
+        // (all zeros when the branch had none, which the first pull request stands for here).
+        let before = if self.first_pull_request { NULL_COMMIT } else { "HEAD~1" };
+        let line = line.replace("${{ github.base_ref }}", "main").replace("${{ github.event.before }}", before);
+        let mut command = self.site.ci_command("sh", &self.site.dir.path().join("repo"));
+        command
+            .arg("-c")
+            .arg(&line)
+            .env_remove("TABOPS_DIR") // a CI job keeps state in the checkout's default `.tabops`
+            .env("TABOPS_MANIFEST", "tabops")
+            .env("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main")
+            .env("CI_COMMIT_BEFORE_SHA", before);
+        if JOBS_WITH_SECRETS.contains(&(recipe, job)) {
+            command.env(DB_PASSWORD.0, DB_PASSWORD.1);
+        }
+        let run = Run::of(&mut command);
         let accepted = if line.contains("drift") || line.contains("--detailed-exitcode") { [0, 2] } else { [0, 0] };
         assert!(
             accepted.contains(&run.code),
@@ -74,16 +128,16 @@ impl Ci {
 }
 
 /// Runs the recipes of one CI system in pipeline order and checks what they leave behind.
-fn run_pipeline(recipes: &[&str]) {
-    let ci = Ci::start();
+fn run_pipeline(recipes: &[&str], first_pull_request: bool) {
+    let ci = Ci::start(first_pull_request);
     let mut ran = 0;
     for recipe in recipes {
         let file = support::workspace().join("examples/ci").join(recipe);
-        let commands = recipe_commands(&file);
+        let commands = recipe_jobs(&file);
         assert!(!commands.is_empty(), "{recipe} has no `{MARKER}` lines");
-        for line in &commands {
+        for (job, line) in &commands {
             assert!(line.starts_with("tabops "), "{recipe}: only tabops commands are marked: `{line}`");
-            let code = ci.run(recipe, line);
+            let code = ci.run(recipe, job, line);
             ran += 1;
             if line.starts_with("tabops plan --base") {
                 let plan = ci.file("plan.md");
@@ -99,16 +153,45 @@ fn run_pipeline(recipes: &[&str]) {
     assert!(ran >= 5, "too few recipe commands ran: {ran}");
     let audit = ci.file("audit.jsonl");
     assert!(audit.contains("apply_start"), "the apply recipe wrote the audit log");
+    assert!(!audit.contains(DB_PASSWORD.1), "the connection password reached the audit log");
+    let published = ci.site.block_on(ci.site.client().datasources()).unwrap();
+    assert!(published.iter().any(|d| d.name == "Orders"), "the apply job published the data source");
 }
+
+const GITHUB: [&str; 3] = ["github/pull-request.yml", "github/apply.yml", "github/drift.yml"];
 
 #[test]
 fn github_actions_recipes_run_against_the_emulator() {
-    run_pipeline(&["github/pull-request.yml", "github/apply.yml", "github/drift.yml"]);
+    run_pipeline(&GITHUB, false);
+}
+
+#[test]
+fn github_actions_recipes_run_the_first_pull_request_without_a_manifest_on_main() {
+    run_pipeline(&GITHUB, true);
 }
 
 #[test]
 fn gitlab_recipe_runs_against_the_emulator() {
-    run_pipeline(&["gitlab-ci.yml"]);
+    run_pipeline(&["gitlab-ci.yml"], false);
+}
+
+#[test]
+fn gitlab_recipe_runs_the_first_merge_request_without_a_manifest_on_main() {
+    run_pipeline(&["gitlab-ci.yml"], true);
+}
+
+#[test]
+fn only_the_apply_jobs_get_connection_secrets() {
+    let dir = support::workspace().join("examples/ci");
+    let github = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    assert!(github("github/apply.yml").contains("ORDERS_DB_PASSWORD: ${{ secrets.ORDERS_DB_PASSWORD }}"));
+    for name in ["github/pull-request.yml", "github/drift.yml", "gitlab-ci.yml"] {
+        assert!(!github(name).contains("ORDERS_DB_PASSWORD:"), "{name} must not hand out the password");
+    }
+    let jobs: Vec<String> = recipe_jobs(&dir.join("gitlab-ci.yml")).into_iter().map(|(job, _)| job).collect();
+    assert!(jobs.iter().any(|j| j == "tabops-plan") && jobs.iter().any(|j| j == "tabops-apply"), "{jobs:?}");
+    let jobs: Vec<String> = recipe_jobs(&dir.join("github/apply.yml")).into_iter().map(|(job, _)| job).collect();
+    assert!(jobs.iter().all(|j| j == "apply"), "{jobs:?}");
 }
 
 #[test]

@@ -312,11 +312,12 @@ impl Executor<'_> {
         let client = self.client;
         match &action.operation {
             Operation::None => Ok(None),
-            Operation::AddUser { name, site_role, auth_setting, full_name, email } => {
+            Operation::AddUser { name, site_role, auth_setting, idp_configuration_id, full_name, email } => {
                 let new = api::NewUser {
                     name: name.clone(),
                     site_role: site_role.as_str().to_owned(),
                     auth_setting: auth_setting.map(|a| a.as_str().to_owned()),
+                    idp_configuration_id: idp_configuration_id.clone(),
                 };
                 let user = match client.add_user(&new).await {
                     Ok(user) => user,
@@ -332,12 +333,13 @@ impl Executor<'_> {
                 }
                 Ok(Some(user.id))
             }
-            Operation::UpdateUser { user, site_role, auth_setting, full_name, email } => {
+            Operation::UpdateUser { user, site_role, auth_setting, idp_configuration_id, full_name, email } => {
                 let update = api::UserUpdate {
                     full_name: full_name.clone(),
                     email: email.clone(),
                     site_role: site_role.map(|r| r.as_str().to_owned()),
                     auth_setting: auth_setting.map(|a| a.as_str().to_owned()),
+                    idp_configuration_id: idp_configuration_id.clone(),
                 };
                 client.update_user(user, &update).await?;
                 Ok(Some(user.clone()))

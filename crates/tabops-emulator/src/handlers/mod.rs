@@ -168,6 +168,7 @@ const LITERALS: &[&str] = &[
     "revisions",
     "data",
     "flows",
+    "site-auth-configurations",
 ];
 
 /// The templated route of a path (ids replaced by `{id}`, version prefix dropped), for the stats.
@@ -304,6 +305,7 @@ async fn route_site(ctx: &mut Ctx, method: &str, seg: &[&str], low: &[&str], pat
         ("POST", ["fileuploads"]) => uploads::initiate(ctx),
         ("PUT", ["fileuploads", _]) => uploads::append(ctx, seg[1]).await,
         (_, ["users", ..]) => users::route_users(ctx, method, seg).await,
+        ("GET", ["site-auth-configurations"]) => users::auth_configurations(ctx),
         (_, ["groups", ..]) => users::route_groups(ctx, method, seg, low).await,
         (_, ["tasks", "extractrefreshes", ..]) => tasks::route_tasks(ctx, method, &seg[2..], &low[2..]).await,
         (_, ["jobs", ..]) => tasks::route_jobs(ctx, method, &seg[1..]),

@@ -135,6 +135,7 @@ pub fn user(u: &User) -> Elem {
         .attr("siteRole", &u.site_role)
         .attr("authSetting", &u.auth_setting)
         .opt_attr("lastLogin", u.last_login.as_ref())
+        .opt_attr("idpConfigurationId", u.idp_configuration_id.as_ref())
         .attr("externalAuthUserId", "")
         .child(Elem::new("domain").attr("name", "local"))
 }

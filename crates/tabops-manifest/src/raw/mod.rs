@@ -147,12 +147,17 @@ pub struct RawUser {
     pub site_role: Option<Located<String>>,
     #[schemars(extend("enum" = ["ServerDefault", "SAML", "OpenID", "TableauIDWithMFA"]))]
     pub auth_setting: Option<Located<String>>,
+    /// On a Tableau Cloud site with several authentication configurations: the name of the one the user signs in
+    /// with, as the site lists it (Settings > Authentication). Sent as its `idpConfigurationId`; excludes
+    /// `auth_setting`.
+    pub identity_provider: Option<Located<String>>,
     pub full_name: Option<Located<String>>,
     pub email: Option<Located<String>>,
 }
 
 impl RawUser {
-    pub const KEYS: &'static [&'static str] = &["name", "site_role", "auth_setting", "full_name", "email"];
+    pub const KEYS: &'static [&'static str] =
+        &["name", "site_role", "auth_setting", "identity_provider", "full_name", "email"];
 }
 
 /// A local group.

@@ -280,7 +280,13 @@ fn connection(
     let username = cx.expand_opt(&username);
     let password = match &password {
         Some(p) => match cx.vars.secret(p) {
-            Ok(secret) => Some(secret),
+            Ok(secret) => {
+                if let (false, Some(name)) = (secret.is_resolved(), secret.env_var()) {
+                    let message = format!("environment variable `{name}` is not set (a connection password)");
+                    cx.unset_secrets.push(p.problem(message, None));
+                }
+                Some(secret)
+            }
             Err(problem) => {
                 cx.problems.push(problem);
                 return None;

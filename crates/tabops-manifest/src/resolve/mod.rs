@@ -46,6 +46,9 @@ pub struct Cx<'a> {
     /// The top-level `vars` without the environment's overrides (connection overrides match against these).
     pub base_vars: BTreeMap<String, String>,
     pub problems: Vec<Problem>,
+    /// Connection passwords whose `${env:NAME}` is not set: not errors (only `apply` needs them), reported by
+    /// `validate` as warnings.
+    pub unset_secrets: Vec<Problem>,
     names: &'a [String],
     /// lower-case name -> name as declared.
     users: HashMap<String, String>,
@@ -137,8 +140,16 @@ impl Cx<'_> {
     }
 }
 
+/// What [`resolve`] found: the desired state (content files not yet hashed) unless a problem prevents it, every
+/// problem, and the connection passwords whose variable is unset (warnings).
+pub struct Resolved {
+    pub desired: Option<Desired>,
+    pub problems: Vec<Problem>,
+    pub unset_secrets: Vec<Problem>,
+}
+
 /// The resolved desired state (content files not yet hashed) and every problem found.
-pub fn resolve(input: &Context<'_>) -> (Option<Desired>, Vec<Problem>) {
+pub fn resolve(input: &Context<'_>) -> Resolved {
     let mut problems = Vec::new();
     let whole_file = |file: usize, message: String, hint: Option<String>| Problem {
         pos: Pos { file, line: 0, column: 0 },
@@ -205,6 +216,7 @@ pub fn resolve(input: &Context<'_>) -> (Option<Desired>, Vec<Problem>) {
         vars: Vars { vars, environment: input.environment },
         base_vars,
         problems,
+        unset_secrets: Vec::new(),
         names: input.names,
         users: HashMap::new(),
         groups: HashMap::new(),
@@ -277,7 +289,7 @@ pub fn resolve(input: &Context<'_>) -> (Option<Desired>, Vec<Problem>) {
     let projects = projects::projects(&mut cx, input.files);
     let (datasources, workbooks) = content::content(&mut cx, input, &projects, &overrides);
 
-    let problems = cx.problems;
+    let (problems, unset_secrets) = (cx.problems, cx.unset_secrets);
     let locations = cx.locations;
     let desired = site.map(|site| Desired {
         site,
@@ -290,7 +302,7 @@ pub fn resolve(input: &Context<'_>) -> (Option<Desired>, Vec<Problem>) {
         manifest_digest: String::new(),
         locations,
     });
-    (desired, problems)
+    Resolved { desired, problems, unset_secrets }
 }
 
 /// Whether `value` is a site content URL as Tableau allows it: ASCII letters, digits, `-` and `_`, possibly empty

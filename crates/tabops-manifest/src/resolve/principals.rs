@@ -54,6 +54,15 @@ pub fn users(cx: &mut Cx<'_>, files: &[FileInput]) -> Vec<UserSpec> {
             }
             setting
         });
+        let identity_provider = cx.expand_opt(&raw.identity_provider);
+        if let (Some(auth), Some(_)) = (&raw.auth_setting, &identity_provider) {
+            // Tableau Cloud takes one or the other: an identity provider already says how the user signs in
+            // (TSC `UserRequest`: "User cannot have both authSetting and idpConfigurationId").
+            cx.problems.push(auth.problem(
+                format!("user `{name}` sets both `auth_setting` and `identity_provider`"),
+                Some("keep `identity_provider` on a site with several authentication configurations, `auth_setting` otherwise".to_owned()),
+            ));
+        }
         let role = site_role(cx, &raw.site_role);
         if let Some(role) = role {
             cx.user_roles.insert(name.to_lowercase(), role);
@@ -62,6 +71,7 @@ pub fn users(cx: &mut Cx<'_>, files: &[FileInput]) -> Vec<UserSpec> {
             name,
             site_role: role,
             auth_setting,
+            identity_provider,
             full_name: cx.expand_opt(&raw.full_name),
             email: cx.expand_opt(&raw.email),
         });

@@ -60,18 +60,18 @@ impl Vars<'_> {
         })
     }
 
-    /// A connection password: must be written exactly as `${env:NAME}`.
+    /// A connection password: must be written exactly as `${env:NAME}`. An unset variable gives an unresolved
+    /// secret, not an error: only `apply` needs the value (see [`Secret`]).
     pub fn secret(&self, text: &Located<String>) -> Result<Secret, Problem> {
         let raw = text.value.trim();
         let env_name = raw.strip_prefix("${env:").and_then(|r| r.strip_suffix('}'));
         match env_name {
             Some(name) if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
-                match self.environment.get(name) {
+                // Empty counts as unset: GitHub Actions expands a secret that is not defined (or not given to forks)
+                // to an empty string, which is never the intended password.
+                match self.environment.get(name).filter(|value| !value.is_empty()) {
                     Some(value) => Ok(Secret::from_env(name, value.clone())),
-                    None => Err(text.problem(
-                        format!("environment variable `{name}` is not set (referenced as `${{env:{name}}}`)"),
-                        Some(format!("export {name}=... before running tabops")),
-                    )),
+                    None => Ok(Secret::unresolved(name)),
                 }
             }
             _ if raw.starts_with("${") && !raw.starts_with("${env:") => Err(text.problem(
@@ -110,6 +110,11 @@ mod tests {
         let env = BTreeMap::from([("PW".to_owned(), "hunter2".to_owned())]);
         let vars = Vars { vars: BTreeMap::from([("pw".to_owned(), "x".to_owned())]), environment: &env };
         assert_eq!(vars.secret(&at("${env:PW}")).unwrap().expose(), "hunter2");
+        let unset = vars.secret(&at("${env:UNSET_PW}")).unwrap();
+        assert!(!unset.is_resolved() && unset.env_var() == Some("UNSET_PW"), "an unset password is a reference");
+        let env = BTreeMap::from([("EMPTY_PW".to_owned(), String::new())]);
+        let vars = Vars { vars: BTreeMap::new(), environment: &env };
+        assert!(!vars.secret(&at("${env:EMPTY_PW}")).unwrap().is_resolved(), "an empty password counts as unset");
         assert!(vars.secret(&at("hunter2")).unwrap_err().message.contains("in clear"));
         assert!(vars.secret(&at("${pw}")).unwrap_err().message.contains("from `vars`"));
         let err = vars.secret(&at("hunter2")).unwrap_err();

@@ -203,6 +203,8 @@ pub enum PlanErrorKind {
     OwnerRole,
     /// `refresh:` on content that holds no extract: Tableau refuses its refreshes (409090).
     NoExtract,
+    /// A user's `identity_provider` names no authentication configuration of the site.
+    UnknownIdentityProvider,
 }
 
 /// A refusal: the plan is still rendered, but not applyable.

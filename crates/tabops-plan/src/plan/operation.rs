@@ -50,7 +50,9 @@ impl SecretRef {
     /// `None` when the reference names no variable or the variable is not set.
     pub fn resolve(&self, lookup: impl Fn(&str) -> Option<String>) -> Option<Secret> {
         match self {
-            SecretRef::Resolved(secret) => Some(secret.clone()),
+            SecretRef::Resolved(secret) if secret.is_resolved() => Some(secret.clone()),
+            // Loaded while its variable was unset (a plan made without secrets): read the variable now.
+            SecretRef::Resolved(_) => Secret::resolve(&self.reference(), lookup),
             SecretRef::Reference(reference) => Secret::resolve(reference, lookup),
         }
     }
@@ -181,6 +183,9 @@ pub enum Operation {
         name: String,
         site_role: SiteRole,
         auth_setting: Option<AuthSetting>,
+        /// `idpConfigurationId` of the manifest's `identity_provider` (sent instead of `authSetting`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        idp_configuration_id: Option<String>,
         full_name: Option<String>,
         email: Option<String>,
     },
@@ -188,6 +193,8 @@ pub enum Operation {
         user: String,
         site_role: Option<SiteRole>,
         auth_setting: Option<AuthSetting>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        idp_configuration_id: Option<String>,
         full_name: Option<String>,
         email: Option<String>,
     },

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use crate::inventory::{GranteeKind, LiveUser};
+use crate::inventory::{GranteeKind, LiveIdentityProvider, LiveUser};
 use crate::origin::{group_address, group_digest, user_address, user_digest};
 use crate::plan::{
     Action, Aspect, FieldChange, ObjectKind, ObjectRef, Operation, Origin, PlanErrorKind, PlannedAction,
@@ -25,6 +25,13 @@ impl<'a> Ctx<'a> {
             let address = user_address(&spec.name);
             let origin = Origin { address: address.clone(), aspect: Aspect::Fields, digest: Some(user_digest(spec)) };
             let key = spec.name.to_lowercase();
+            let idp = match spec.identity_provider.as_deref() {
+                Some(name) => match self.identity_provider(name, &address) {
+                    Some(idp) => Some(idp),
+                    None => continue,
+                },
+                None => None,
+            };
             let Some(live) = self.idx.users_by_name.get(&key).copied() else {
                 let Some(site_role) = spec.site_role else {
                     self.error(
@@ -45,6 +52,9 @@ impl<'a> Ctx<'a> {
                         changes.push(FieldChange::new(field, None, val(value)));
                     }
                 }
+                if let Some(idp) = idp {
+                    changes.push(FieldChange::new("identity_provider", None, val(&idp.name)));
+                }
                 self.user_refs.insert(key, (ObjectRef::Planned(address.clone()), address.clone()));
                 self.push(PlannedAction {
                     id: address.clone(),
@@ -59,6 +69,7 @@ impl<'a> Ctx<'a> {
                         name: spec.name.clone(),
                         site_role,
                         auth_setting: spec.auth_setting,
+                        idp_configuration_id: idp.map(|p| p.id.clone()),
                         full_name: spec.full_name.clone(),
                         email: spec.email.clone(),
                     },
@@ -77,6 +88,12 @@ impl<'a> Ctx<'a> {
             if let Some(a) = auth_setting {
                 changes.push(FieldChange::new("auth_setting", val(&live.auth_setting), val(a)));
             }
+            // Compared by id: the live user carries the configuration's id, the manifest its name.
+            let idp_configuration_id = idp.filter(|p| live.idp_configuration_id.as_deref() != Some(&p.id)).map(|p| {
+                let before = live.idp_configuration_id.as_deref().map(|id| self.identity_provider_name(id));
+                changes.push(FieldChange::new("identity_provider", val(before), val(&p.name)));
+                p.id.clone()
+            });
             let full_name = spec.full_name.clone().filter(|n| live.full_name.as_deref() != Some(n));
             if let Some(n) = &full_name {
                 changes.push(FieldChange::new("full_name", val(&live.full_name), val(n)));
@@ -99,6 +116,7 @@ impl<'a> Ctx<'a> {
                         user: live.id.clone(),
                         site_role,
                         auth_setting,
+                        idp_configuration_id,
                         full_name,
                         email,
                     },
@@ -128,6 +146,37 @@ impl<'a> Ctx<'a> {
                 self.unmanaged.push(UnmanagedObject { kind: ObjectKind::User, address, id: user.id.clone() });
             }
         }
+    }
+
+    /// The site's authentication configuration named `name` (case-insensitively, as Tableau compares names), or
+    /// a plan error naming the ones the site has.
+    fn identity_provider(&mut self, name: &str, address: &str) -> Option<&'a LiveIdentityProvider> {
+        let live = self.live;
+        let providers = live.identity_providers.as_deref().unwrap_or_default();
+        if let Some(found) = providers.iter().find(|p| p.name.eq_ignore_ascii_case(name)) {
+            return Some(found);
+        }
+        let known: Vec<String> = providers.iter().map(|p| format!("'{}'", p.name)).collect();
+        let hint = if known.is_empty() {
+            "the site lists no authentication configurations (they exist on Tableau Cloud from API 3.24); use \
+             `auth_setting` instead"
+                .to_owned()
+        } else {
+            format!("the site's authentication configurations: {}", known.join(", "))
+        };
+        self.error(
+            PlanErrorKind::UnknownIdentityProvider,
+            address,
+            format!("identity provider '{name}' is not one of the site's authentication configurations"),
+            Some(&hint),
+        );
+        None
+    }
+
+    /// A configuration's name for display, or its id when the site does not list it.
+    fn identity_provider_name(&self, id: &str) -> String {
+        let providers = self.live.identity_providers.as_deref().unwrap_or_default();
+        providers.iter().find(|p| p.id == id).map_or_else(|| id.to_owned(), |p| p.name.clone())
     }
 
     pub(super) fn plan_groups(&mut self) {

@@ -28,7 +28,14 @@ pub fn project(p: &str) -> ProjectSpec {
 }
 
 pub fn user(name: &str, role: Option<SiteRole>) -> UserSpec {
-    UserSpec { name: name.into(), site_role: role, auth_setting: None, full_name: None, email: None }
+    UserSpec {
+        name: name.into(),
+        site_role: role,
+        auth_setting: None,
+        identity_provider: None,
+        full_name: None,
+        email: None,
+    }
 }
 
 pub fn group(name: &str, members: Option<&[&str]>) -> GroupSpec {
@@ -123,6 +130,7 @@ pub fn enterprise() -> Desired {
             name: "alice@acme.com".into(),
             site_role: Some(SiteRole::Creator),
             auth_setting: Some(AuthSetting::SAML),
+            identity_provider: None,
             full_name: Some("Alice Adams".into()),
             email: Some("alice@acme.com".into()),
         },
@@ -217,6 +225,7 @@ pub fn converged(desired: &Desired) -> Inventory {
             auth_setting: u.auth_setting.map(|a| a.as_str().to_string()),
             full_name: u.full_name.clone(),
             email: u.email.clone(),
+            idp_configuration_id: None,
         });
     }
     for g in &desired.groups {

@@ -6,7 +6,7 @@ use super::paging::ListSpec;
 use super::transport::Call;
 use super::{Client, missing};
 use crate::error::Result;
-use crate::models::{Group, GroupUpdate, NewGroup, NewUser, User, UserUpdate};
+use crate::models::{AuthConfiguration, Group, GroupUpdate, NewGroup, NewUser, User, UserUpdate};
 use crate::xml::XmlWriter;
 
 impl Client {
@@ -60,6 +60,19 @@ impl Client {
         // The update response echoes the changed fields and may omit the id.
         let element = root.child("user").ok_or_else(|| missing(&call, "user"))?;
         Ok(User::from_element_with_id(element, id))
+    }
+
+    /// The site's authentication configurations (API 3.24+, Tableau Cloud; not paged).
+    pub async fn auth_configurations(&self) -> Result<Vec<AuthConfiguration>> {
+        let call = Call::new(
+            Method::GET,
+            self.site_path("site-auth-configurations"),
+            "/sites/{site}/site-auth-configurations",
+            "list authentication configurations".to_owned(),
+        );
+        let root = self.call_xml(&call).await?;
+        let list = root.child("siteAuthConfigurations").ok_or_else(|| missing(&call, "siteAuthConfigurations"))?;
+        Ok(list.children_named("siteAuthConfiguration").filter_map(AuthConfiguration::from_element).collect())
     }
 
     /// Removes a user from the site.

@@ -60,6 +60,11 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> anyhow::Result<ExitSta
         site.close().await;
         return Ok(ExitStatus::Success);
     }
+    // Plans are made without connection secrets; the ones this apply sends must all be set before anything is sent.
+    if let Err(err) = require_secrets(&plan) {
+        site.close().await;
+        return Err(err);
+    }
     if args.plan.is_none() && !args.auto_approve && !confirm()? {
         site.close().await;
         writeln!(anstream::stderr(), "Apply cancelled.")?;
@@ -156,6 +161,43 @@ async fn saved_plan(args: &ApplyArgs, file: &std::path::Path) -> anyhow::Result<
         return Err(refuse(mismatch.to_string(), "run `tabops plan --out` again and review the new plan"));
     }
     Ok((fresh, prepared.site))
+}
+
+/// Fails, naming each variable once with the items that need it, when a connection password this plan will send
+/// (a publish with credentials) has no value in the environment. Plans are made without secrets (`plan` and `drift`
+/// only show `${env:NAME}`), so this is the first point that needs them, and it comes before the first write.
+fn require_secrets(plan: &Plan) -> anyhow::Result<()> {
+    let mut missing: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
+    // Empty counts as unset, as in the manifest loader (GitHub expands an undefined secret to "").
+    let lookup = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    for action in plan.changes() {
+        let tabops_plan::plan::Operation::Publish(publish) = &action.operation else { continue };
+        for password in publish.connections.iter().filter_map(|c| c.password.as_ref()) {
+            if password.resolve(lookup).is_none_or(|secret| secret.expose().is_empty()) {
+                let reference = password.reference();
+                let name = reference.strip_prefix("${env:").and_then(|r| r.strip_suffix('}')).unwrap_or(&reference);
+                missing
+                    .entry(name.to_owned())
+                    .or_default()
+                    .insert(tabops_plan::render::visible(&action.id).into_owned());
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = missing
+        .iter()
+        .map(|(name, items)| format!("  {name} (for {})", items.iter().cloned().collect::<Vec<_>>().join(", ")))
+        .collect();
+    Err(Hint::error(
+        format!(
+            "apply needs {} connection password variable(s) that are not set; nothing was sent to the site:\n{}",
+            missing.len(),
+            lines.join("\n")
+        ),
+        "set each one in the apply job's environment (a CI secret); plan, drift and validate do not need them",
+    ))
 }
 
 fn confirm() -> anyhow::Result<bool> {

@@ -93,7 +93,10 @@ async fn load_with(args: &ManifestArgs, hash_content: bool) -> anyhow::Result<Re
         Some(reference) => {
             let options = LoadOptions::from_process(args.env.clone(), true);
             let (args, reference) = (args.clone(), reference.clone());
-            tokio::task::spawn_blocking(move || super::review::load_at(&args, &reference, &options)).await??
+            let shown = reference.clone();
+            tokio::task::spawn_blocking(move || super::review::load_at(&args, &reference, &options))
+                .await?
+                .map_err(|err| super::review::missing_revision_hint(err, &shown))?
         }
         None => {
             let options = LoadOptions::from_process(args.env.clone(), hash_content);
@@ -217,7 +220,7 @@ async fn read_and_plan(
     }
     let mut options = safety.options();
     let base = match &safety.base {
-        Some(reference) => Some(super::review::load_base(manifest, reference).await?),
+        Some(reference) => Some(super::review::load_base(manifest, reference, &loaded.desired.site).await?),
         None => None,
     };
     if let Some((base, _)) = &base {

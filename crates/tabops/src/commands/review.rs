@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -399,10 +400,45 @@ pub fn json_with_review(plan_json: &str, review: &Review) -> String {
 }
 
 /// The manifest at `--base REF`, loaded and hashed like the head, with its commit id.
-pub async fn load_base(args: &ManifestArgs, reference: &str) -> anyhow::Result<(Loaded, String)> {
+///
+/// The first pull request of a repository has no manifest at its base: a base commit without the manifest path,
+/// or the all-zero id CI systems pass for "no previous commit", is an empty manifest (`head_site` stands in for
+/// its `site` block), said in one note on stderr. A revision missing from a shallow clone says how to fetch it.
+pub async fn load_base(
+    args: &ManifestArgs,
+    reference: &str,
+    head_site: &tabops_manifest::model::SiteTarget,
+) -> anyhow::Result<(Loaded, String)> {
+    let empty = |commit: String, why: String| {
+        let note = format!(
+            "note: the base `{reference}` {why}: comparing with an empty manifest (everything in this one is new)"
+        );
+        let _ = writeln!(anstream::stderr(), "{note}");
+        let desired = Desired {
+            site: head_site.clone(),
+            settings: Default::default(),
+            projects: Vec::new(),
+            groups: Vec::new(),
+            users: Vec::new(),
+            datasources: Vec::new(),
+            workbooks: Vec::new(),
+            manifest_digest: String::new(),
+            locations: Default::default(),
+        };
+        let loaded =
+            Loaded { desired, sources: Vec::new(), root: args.file.clone(), unset_secrets: Default::default() };
+        Ok((loaded, commit))
+    };
+    if git::is_null_commit(reference) {
+        return empty(reference.to_owned(), "is the all-zero commit id (there is no previous commit)".to_owned());
+    }
     let options = LoadOptions::from_process(args.env.clone(), true);
     let (task_args, task_ref) = (args.clone(), reference.to_owned());
-    let loaded = tokio::task::spawn_blocking(move || load_at(&task_args, &task_ref, &options)).await??;
+    let loaded = tokio::task::spawn_blocking(move || load_at(&task_args, &task_ref, &options))
+        .await?
+        .map_err(|err| missing_revision_hint(err, reference))?;
+    let located = git::locate(args.repo.as_deref(), &args.file)?;
+    let commit = || git::provenance(&located, Some(reference)).map(|p| p.commit);
     let loaded = match loaded {
         Ok(loaded) => loaded,
         Err(LoadError::Invalid(diagnostics)) => {
@@ -412,14 +448,42 @@ pub async fn load_base(args: &ManifestArgs, reference: &str) -> anyhow::Result<(
                 diagnostics.len()
             )
         }
+        Err(LoadError::Io { path, source })
+            if source.kind() == std::io::ErrorKind::NotFound && path == located.manifest =>
+        {
+            let commit = commit()?;
+            let short = commit.get(..12).unwrap_or(&commit).to_owned();
+            return empty(commit, format!("(commit {short}) has no manifest at `{}`", located.manifest.display()));
+        }
+        Err(LoadError::NoManifestFiles { path }) if path == located.manifest => {
+            let commit = commit()?;
+            let short = commit.get(..12).unwrap_or(&commit).to_owned();
+            return empty(commit, format!("(commit {short}) has no manifest files in `{}`", path.display()));
+        }
         Err(other) => {
             return Err(anyhow::Error::new(other)
                 .context(format!("failed to load the manifest at the base revision `{reference}`")));
         }
     };
-    let located = git::locate(args.repo.as_deref(), &args.file)?;
-    let commit = git::provenance(&located, Some(reference))?.commit;
-    Ok((loaded, commit))
+    Ok((loaded, commit()?))
+}
+
+/// A `--base`/`--git-ref` revision that is not in the clone: say how to fetch it (a shallow CI checkout is the
+/// usual cause) instead of libgit2's error codes.
+pub fn missing_revision_hint(err: anyhow::Error, reference: &str) -> anyhow::Error {
+    let hint = match err.downcast_ref::<git::GitError>() {
+        Some(git::GitError::NotFound { shallow: true, .. }) => {
+            "fetch the full history: `fetch-depth: 0` on actions/checkout (GitHub), `GIT_DEPTH: \"0\"` (GitLab), or \
+             `git fetch --unshallow`"
+                .to_owned()
+        }
+        Some(git::GitError::NotFound { shallow: false, .. }) => format!(
+            "fetch it first (`git fetch origin BRANCH`) and pass the remote branch, e.g. `--base origin/main`; \
+             `{reference}` must be a branch, tag or commit of this clone"
+        ),
+        _ => return err,
+    };
+    crate::errors::Hint::error(err.to_string(), hint)
 }
 
 /// The review of head against the base loaded by [`load_base`].
@@ -439,8 +503,6 @@ pub fn print_with_review(
     format: super::reconcile::Format,
     verbose: bool,
 ) -> anyhow::Result<()> {
-    use std::io::Write as _;
-
     use super::reconcile::Format;
     let Some(review) = review else { return super::reconcile::print_plan(plan, format, verbose) };
     let mut out = anstream::stdout().lock();

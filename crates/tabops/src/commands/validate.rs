@@ -14,12 +14,50 @@ use crate::cli::GlobalArgs;
 pub struct ValidateArgs {
     #[command(flatten)]
     pub manifest: ManifestArgs,
+    /// Treat warnings as errors: a connection password whose `${env:NAME}` is not set fails validation (by
+    /// default it is a warning, since only `apply` needs the value).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 pub async fn run(args: ValidateArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     let loaded = reconcile::load_or_diagnose(&args.manifest).await?;
     match loaded {
         Ok(loaded) => {
+            let unset = &loaded.unset_secrets;
+            if !unset.is_empty() {
+                let mut err = anstream::stderr().lock();
+                for (i, diagnostic) in unset.iter().enumerate() {
+                    let gap = if i > 0 { "\n" } else { "" };
+                    if args.strict {
+                        writeln!(err, "{gap}{diagnostic}")?;
+                    } else {
+                        writeln!(err, "{gap}{}", diagnostic.as_warning())?;
+                    }
+                }
+                let names: std::collections::BTreeSet<&str> =
+                    unset.iter().filter_map(|d| d.message.split('`').nth(1)).collect();
+                let names: Vec<&str> = names.into_iter().collect();
+                writeln!(
+                    err,
+                    "\nhint: only `apply` needs {}: set {} in the apply job's environment (a CI secret); plan, drift and \
+                     validate work without {}",
+                    if names.len() == 1 { "this password" } else { "these passwords" },
+                    names.join(", "),
+                    if names.len() == 1 { "it" } else { "them" },
+                )?;
+                let n = unset.len();
+                let plural = if n == 1 { "" } else { "s" };
+                if args.strict {
+                    writeln!(
+                        err,
+                        "\nvalidate: found {n} error{plural} in `{}` (--strict: unset connection passwords are errors)",
+                        args.manifest.file.display()
+                    )?;
+                    return Ok(ExitStatus::Error);
+                }
+                writeln!(err)?;
+            }
             let mut out = anstream::stdout().lock();
             if global.verbose > 0 {
                 for item in loaded.desired.datasources.iter().chain(&loaded.desired.workbooks) {
