@@ -103,6 +103,19 @@ fn an_owner_the_manifest_lists_without_a_role_is_checked_against_the_site_role()
     let kinds: Vec<_> = p.errors.iter().map(|e| (e.kind, e.address.as_str())).collect();
     assert_eq!(kinds, vec![(PlanErrorKind::OwnerRole, "project:Sales")]);
 
+    // An owner already in place is not checked: Tableau keeps a demoted user as owner.
+    live.projects.push(LiveProject {
+        id: "p-sales".into(),
+        name: "Sales".into(),
+        parent_id: None,
+        description: None,
+        content_permissions: None,
+        owner_id: Some(id_of("u", "vera@acme.com")),
+        updated_at: None,
+    });
+    assert!(plan(&desired, &live, &PlanOptions::default()).errors.is_empty());
+    live.projects.pop();
+
     live.users.last_mut().unwrap().site_role = "ExplorerCanPublish".into();
     assert!(plan(&desired, &live, &PlanOptions::default()).errors.is_empty());
 }

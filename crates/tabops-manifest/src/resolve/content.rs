@@ -166,8 +166,8 @@ fn item(
     let name = name?;
     let project = project?;
     let address = ContentSpec::address_of(v.kind, &project, &name);
-    if let (Some(owner), Some(at)) = (&owner, v.owner) {
-        cx.check_owner(owner, at, address.clone(), false);
+    if let (Some(_), Some(at)) = (&owner, v.owner) {
+        cx.check_owner(at, address.clone());
     }
     if let Some(first) = v.refresh.iter().flatten().next() {
         let at = cx.at(first.pos);

@@ -1,7 +1,8 @@
 //! Who owns what, checked once every other step has planned its actions.
 //!
-//! - An owner must have a site role that may own the object (Tableau help, "Manage Content Ownership", owner.htm):
-//!   the manifest's role is checked by `validate`; here the site's role of a user the manifest gives none.
+//! - An owner this plan sets must have a site role that may own the object (Tableau help, "Manage Content
+//!   Ownership", owner.htm): the role the manifest gives them, else their role on the site. An owner already in
+//!   place is not checked: Tableau keeps a demoted user as owner.
 //! - An owner change waits for a site-role change of the same user in the same plan (a Viewer promoted to Creator
 //!   can own a project only once the promotion is done).
 //! - A removed user who still owns projects, workbooks or data sources: Tableau refuses the removal (409) and
@@ -77,13 +78,29 @@ impl<'a> Ctx<'a> {
         out
     }
 
-    /// Owners the manifest gives no site role are checked against their role on the site.
+    /// Every owner this plan sets: the site role the manifest gives them, else their role on the site, must be
+    /// one that may own the object.
     fn check_owner_roles(&mut self, sets: &[OwnerSet]) {
         for set in sets {
-            let ObjectRef::Live(id) = &set.owner else { continue };
-            let Some(user) = self.idx.users_by_id.get(id.as_str()).copied() else { continue };
-            let in_manifest = self.desired.users.iter().find(|u| u.name.eq_ignore_ascii_case(&user.name));
-            if in_manifest.is_some_and(|u| u.site_role.is_some()) || role_may_own(&user.site_role, set.project) {
+            let (name, role) = match &set.owner {
+                ObjectRef::Live(id) => {
+                    let Some(user) = self.idx.users_by_id.get(id.as_str()).copied() else { continue };
+                    let in_manifest = self.desired.users.iter().find(|u| u.name.eq_ignore_ascii_case(&user.name));
+                    match in_manifest.and_then(|u| u.site_role) {
+                        Some(role) => (user.name.clone(), role.as_str().to_owned()),
+                        None => (user.name.clone(), user.site_role.clone()),
+                    }
+                }
+                ObjectRef::Planned(address) => {
+                    let name = address.strip_prefix("user:").unwrap_or(address);
+                    let in_manifest = self.desired.users.iter().find(|u| u.name.eq_ignore_ascii_case(name));
+                    match in_manifest.and_then(|u| u.site_role) {
+                        Some(role) => (name.to_owned(), role.as_str().to_owned()),
+                        None => continue,
+                    }
+                }
+            };
+            if role_may_own(&role, set.project) {
                 continue;
             }
             let what = if set.project { "a project" } else { "a workbook or data source" };
@@ -93,13 +110,10 @@ impl<'a> Ctx<'a> {
             self.error(
                 PlanErrorKind::OwnerRole,
                 &set.address,
-                format!(
-                    "owner '{}' (set at {at}) has the site role {} on the site and may not own {what}",
-                    user.name, user.site_role
-                ),
+                format!("owner '{name}' (set at {at}) has the site role {role} and may not own {what}"),
                 Some(&format!(
-                    "Tableau lets {roles} own {what} (help: owner.htm); give the user a site_role in the manifest or \
-                     choose another owner"
+                    "Tableau lets {roles} own {what} (help: owner.htm); change the user's site_role or choose another \
+                     owner"
                 )),
             );
         }
