@@ -347,6 +347,7 @@ fn live_workbook(w: api::Workbook, visible_views: Option<Vec<String>>) -> LiveCo
         size: w.size,
         content_url: w.content_url,
         visible_views,
+        has_extracts: w.has_extracts,
         connections: None,
     }
 }
@@ -364,6 +365,7 @@ fn live_datasource(d: api::Datasource) -> LiveContent {
         size: d.size,
         content_url: d.content_url,
         visible_views: None,
+        has_extracts: d.has_extracts,
         connections: None,
     }
 }

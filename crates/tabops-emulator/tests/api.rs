@@ -322,7 +322,7 @@ async fn tasks_jobs_and_permissions() {
             Some((
                 "tableau_datasource",
                 "d.tds",
-                b"<datasource><connection class='postgres' server='db'/></datasource>",
+                b"<datasource><connection class='postgres' server='db'/><extract enabled='true'/></datasource>",
             )),
             true,
         )
@@ -501,7 +501,7 @@ async fn tasks_list_with_repository_type_names_and_create_answers_request_names(
     let c = sign_in(&emulator).await;
     let project = default_project(&c).await;
     let payload = format!(r#"<tsRequest><datasource name="DS"><project id="{project}" /></datasource></tsRequest>"#);
-    let file: &[u8] = b"<datasource><connection class='postgres' server='db'/></datasource>";
+    let file: &[u8] = b"<datasource><connection class='postgres' server='db'/><extract enabled='true'/></datasource>";
     let (_, body) = c
         .multipart("/datasources?datasourceType=tds", &payload, Some(("tableau_datasource", "d.tds", file)), true)
         .await;
@@ -556,7 +556,7 @@ async fn values_cloud_rejects_are_rejected() {
 
     let project = default_project(&c).await;
     let payload = format!(r#"<tsRequest><workbook name="W"><project id="{project}" /></workbook></tsRequest>"#);
-    let twb: &[u8] = b"<workbook><worksheets><worksheet name='S'/></worksheets></workbook>";
+    let twb: &[u8] = b"<workbook><datasources><datasource><extract enabled='true'/></datasource></datasources><worksheets><worksheet name='S'/></worksheets></workbook>";
     let (_, body) =
         c.multipart("/workbooks?workbookType=twb", &payload, Some(("tableau_workbook", "w.twb", twb)), true).await;
     let wb = attr(&body, "workbook", "id").expect("workbook").to_owned();
@@ -791,4 +791,121 @@ async fn an_overwrite_publish_keeps_id_tags_and_rules_and_takes_owner_descriptio
     assert_eq!(attr(&body, "workbook", "showTabs"), Some("false"), "{body}");
     assert!(attr(&body, "workbook", "description").is_none_or(str::is_empty), "{body}");
     assert_eq!(rules(&c.get(&format!("/workbooks/{id}/permissions")).await.1), rules_before, "rules kept");
+}
+
+/// A user who owns a project and a data source, and a second user to inherit them.
+async fn owner_and_heir(c: &Client) -> (String, String, String, String) {
+    let (_, body) =
+        c.post("/users", r#"<tsRequest><user name="leaver@acme.com" siteRole="Creator" /></tsRequest>"#).await;
+    let leaver = attr(&body, "user", "id").expect("leaver").to_owned();
+    let (_, body) =
+        c.post("/users", r#"<tsRequest><user name="heir@acme.com" siteRole="Creator" /></tsRequest>"#).await;
+    let heir = attr(&body, "user", "id").expect("heir").to_owned();
+    let (_, body) = c.post("/projects", r#"<tsRequest><project name="Owned" /></tsRequest>"#).await;
+    let project = attr(&body, "project", "id").expect("project").to_owned();
+    let owner = format!(r#"<tsRequest><project><owner id="{leaver}" /></project></tsRequest>"#);
+    assert_eq!(c.put(&format!("/projects/{project}"), &owner).await.0, 200);
+    let payload =
+        format!(r#"<tsRequest><datasource name="Owned DS"><project id="{project}" /></datasource></tsRequest>"#);
+    let file: &[u8] = b"<datasource><connection class='postgres' server='db'/></datasource>";
+    let (_, body) = c
+        .multipart("/datasources?datasourceType=tds", &payload, Some(("tableau_datasource", "d.tds", file)), true)
+        .await;
+    let ds = attr(&body, "datasource", "id").expect("ds").to_owned();
+    let owner = format!(r#"<tsRequest><datasource><owner id="{leaver}" /></datasource></tsRequest>"#);
+    assert_eq!(c.put(&format!("/datasources/{ds}"), &owner).await.0, 200);
+    (leaver, heir, project, ds)
+}
+
+/// Remove User from Site for a user who still owns content: Tableau answers 409 and changes the user's site role to
+/// Unlicensed instead of removing them (Okta's Tableau Cloud connector reference, "Remove User from Site"; help
+/// owner.htm). The error code 409003 is inferred.
+#[tokio::test]
+async fn removing_a_user_who_owns_content_is_refused_and_leaves_them_unlicensed() {
+    let emulator = start().await;
+    let c = sign_in(&emulator).await;
+    let (leaver, _, project, _) = owner_and_heir(&c).await;
+    let (status, body) = c.delete(&format!("/users/{leaver}")).await;
+    assert_eq!((status, code(&body)), (409, "409003"), "{body}");
+    let (status, body) = c.get(&format!("/users/{leaver}")).await;
+    assert_eq!(status, 200, "the user is still on the site: {body}");
+    assert_eq!(attr(&body, "user", "siteRole"), Some("Unlicensed"), "{body}");
+    let (_, body) = c.get("/projects?filter=name:eq:Owned").await;
+    assert!(body.contains(&format!(r#"<owner id="{leaver}""#)), "still the owner of {project}: {body}");
+}
+
+/// `mapAssetsTo` on Remove User from Site gives the removed user's content to another user, then removes the user
+/// (REST reference, Remove User from Site; tableauserverclient `users.remove(user_id, map_to)` sends it as the
+/// query parameter `mapAssetsTo`, test `test_remove_with_replacement`).
+#[tokio::test]
+async fn map_assets_to_moves_content_to_the_heir_and_removes_the_user() {
+    let emulator = start().await;
+    let c = sign_in(&emulator).await;
+    let (leaver, heir, _, ds) = owner_and_heir(&c).await;
+    let (status, body) = c.delete(&format!("/users/{leaver}?mapAssetsTo=no-such-user")).await;
+    assert_eq!((status, code(&body)), (404, "404002"), "an unknown heir: {body}");
+    let (status, body) = c.delete(&format!("/users/{leaver}?mapAssetsTo={heir}")).await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(c.get(&format!("/users/{leaver}")).await.0, 404);
+    let (_, body) = c.get("/projects?filter=name:eq:Owned").await;
+    assert!(body.contains(&format!(r#"<owner id="{heir}""#)), "{body}");
+    let (_, body) = c.get(&format!("/datasources/{ds}")).await;
+    assert!(body.contains(&format!(r#"<owner id="{heir}""#)), "{body}");
+}
+
+/// Refresh now of content that holds no extract is refused with 409090 (tableauserverclient issue #1531:
+/// "409090: Bad Request ... Extract operation for the workbook '...' is not allowed."); creating a refresh task for
+/// it is refused the same way (inferred). Content with an extract refreshes.
+#[tokio::test]
+async fn refreshing_content_without_extracts_is_409090() {
+    let emulator = start().await;
+    let c = sign_in(&emulator).await;
+    let project = default_project(&c).await;
+    let publish = |name: &'static str, file: &'static [u8]| {
+        let payload =
+            format!(r#"<tsRequest><workbook name="{name}"><project id="{project}" /></workbook></tsRequest>"#);
+        let c = &c;
+        async move {
+            let (_, body) = c
+                .multipart("/workbooks?workbookType=twb", &payload, Some(("tableau_workbook", "w.twb", file)), true)
+                .await;
+            attr(&body, "workbook", "id").expect("workbook").to_owned()
+        }
+    };
+    let live = publish("Live", TWB.as_bytes()).await;
+    let (_, body) = c.get(&format!("/workbooks/{live}")).await;
+    assert_eq!(attr(&body, "workbook", "hasExtracts"), Some("false"), "{body}");
+    let (status, body) = c.post(&format!("/workbooks/{live}/refresh"), "<tsRequest />").await;
+    assert_eq!((status, code(&body)), (409, "409090"), "{body}");
+    assert!(body.contains("Extract operation for the workbook &#39;Live&#39; is not allowed"), "{body}");
+    let task = format!(
+        r#"<tsRequest><extractRefresh type="FullRefresh"><workbook id="{live}" /></extractRefresh><schedule frequency="Weekly"><frequencyDetails start="05:00:00"><intervals><interval weekDay="Monday" /></intervals></frequencyDetails></schedule></tsRequest>"#
+    );
+    let (status, body) = c.post("/tasks/extractRefreshes", &task).await;
+    assert_eq!((status, code(&body)), (409, "409090"), "{body}");
+
+    let extract = publish(
+        "Extract",
+        b"<workbook><datasources><datasource><extract enabled='true'/></datasource></datasources></workbook>",
+    )
+    .await;
+    let (status, body) = c.post(&format!("/workbooks/{extract}/refresh"), "<tsRequest />").await;
+    assert_eq!(status, 202, "{body}");
+    let (status, body) = c.post("/tasks/extractRefreshes", &task.replace(&live, &extract)).await;
+    assert_eq!(status, 200, "{body}");
+    let task_id = attr(&body, "extractRefresh", "id").expect("task").to_owned();
+
+    // Overwritten by a file without an extract, its task's run-now is refused the same way (inferred).
+    let payload = format!(r#"<tsRequest><workbook name="Extract"><project id="{project}" /></workbook></tsRequest>"#);
+    let (status, body) = c
+        .multipart(
+            "/workbooks?workbookType=twb&overwrite=true",
+            &payload,
+            Some(("tableau_workbook", "w.twb", TWB.as_bytes())),
+            true,
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = c.post(&format!("/tasks/extractRefreshes/{task_id}/runNow"), "<tsRequest />").await;
+    assert_eq!((status, code(&body)), (409, "409090"), "{body}");
 }

@@ -43,6 +43,10 @@ pub struct Settings {
     pub prune_users: bool,
     /// Refuse a plan that deletes more than this many objects (CLI `--max-deletes` overrides).
     pub max_deletes: Option<u32>,
+    /// The user who receives what a removed user owns (Remove User from Site `mapAssetsTo`); without one, removing
+    /// a user who owns content is a plan error, since Tableau would refuse and leave them Unlicensed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reassign_content_to: Option<String>,
 }
 
 /// A project's location: the names from the top-level project down to the project itself.
@@ -254,6 +258,31 @@ impl SiteRole {
     }
     pub fn parse(text: &str) -> Option<SiteRole> {
         SiteRole::ALL.into_iter().find(|r| r.as_str().eq_ignore_ascii_case(text))
+    }
+
+    /// Whether a user of this role may be given ownership of a project. Tableau help, "Manage Content Ownership"
+    /// (owner.htm), table "Who can change or be given ownership": a top-level project may be given to a server or
+    /// site administrator (Creator and Explorer), a Creator or an Explorer (can publish); a nested project to "any
+    /// administrator or owner, excluding Explorer and Viewer", which names the same roles.
+    pub fn may_own_projects(self) -> bool {
+        matches!(
+            self,
+            SiteRole::SiteAdministratorCreator
+                | SiteRole::SiteAdministratorExplorer
+                | SiteRole::Creator
+                | SiteRole::ExplorerCanPublish
+        )
+    }
+
+    /// Whether a user of this role may be given ownership of a workbook or data source (owner.htm: administrators,
+    /// Creator, Explorer, Viewer; an Unlicensed user may not).
+    pub fn may_own_content(self) -> bool {
+        self != SiteRole::Unlicensed
+    }
+
+    /// The roles [`may_own_projects`](Self::may_own_projects) allows, for messages.
+    pub fn project_owner_roles() -> String {
+        SiteRole::ALL.into_iter().filter(|r| r.may_own_projects()).map(SiteRole::as_str).collect::<Vec<_>>().join(", ")
     }
 }
 
@@ -844,7 +873,11 @@ pub struct ContentSpec {
 impl ContentSpec {
     /// Address used in plans: `workbook:Sales/EMEA/Revenue`.
     pub fn address(&self) -> String {
-        format!("{}:{}/{}", self.kind.as_str(), self.project, self.name.replace('\\', "\\\\").replace('/', "\\/"))
+        ContentSpec::address_of(self.kind, &self.project, &self.name)
+    }
+    /// The address of a content item of `kind` named `name` in `project`.
+    pub fn address_of(kind: ContentKind, project: &ProjectPath, name: &str) -> String {
+        format!("{}:{}/{}", kind.as_str(), project, name.replace('\\', "\\\\").replace('/', "\\/"))
     }
 }
 
@@ -861,6 +894,17 @@ pub struct Desired {
     pub workbooks: Vec<ContentSpec>,
     /// sha256 over the manifest source files (sorted by path) — binds a saved plan to its inputs.
     pub manifest_digest: String,
+    /// `file:line` of manifest entries that plan-time checks may blame, by key: `owner:<address>`,
+    /// `refresh:<address>`, `settings.reassign_content_to`.
+    #[serde(skip)]
+    pub locations: BTreeMap<String, String>,
+}
+
+impl Desired {
+    /// `file:line` of `key` in the manifest, or the manifest itself when it is not recorded.
+    pub fn location(&self, key: &str) -> String {
+        self.locations.get(key).cloned().unwrap_or_else(|| "the manifest".to_owned())
+    }
 }
 
 #[cfg(test)]

@@ -87,6 +87,10 @@ pub struct LiveContent {
     pub content_url: Option<String>,
     /// Workbooks only: names of the views that are not hidden; `None` when not fetched.
     pub visible_views: Option<Vec<String>>,
+    /// Whether the item holds an extract (`hasExtracts`); `None` when the server did not say. Tableau refuses
+    /// refreshes of content without one (409090).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_extracts: Option<bool>,
     /// The item's connections, read only for items whose manifest entry lists `connections:`; `None` when not
     /// fetched (left out of the row digest then, so items without managed connections digest as before).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -12,7 +12,10 @@ use tabops_tableau::{
 
 async fn publish_datasource(client: &Client, dir: &std::path::Path) -> String {
     let project = common::default_project(client).await;
-    let file = common::write_tds(dir, "Extract.tds");
+    // An extract: Tableau refuses refreshes and refresh tasks for content without one (409090).
+    let file = dir.join("Extract.tds");
+    let xml = "<?xml version='1.0' encoding='utf-8' ?>\n<datasource formatted-name='Orders' version='18.1'><connection class='postgres' server='db.acme.com' port='5432' username='svc' dbname='sales'/><extract enabled='true'/></datasource>\n";
+    std::fs::write(&file, xml).expect("write tds");
     match client
         .publish_datasource(&PublishRequest { file, name: "Extract".into(), project_id: project, ..Default::default() })
         .await
@@ -130,6 +133,9 @@ async fn workbook_refresh_now_waits_to_success() {
     let project = common::default_project(&client).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let file = common::write_twb(dir.path(), "R.twb", &["S"]);
+    // Give it an extract: Tableau refuses refreshes of workbooks without one (409090, TSC issue #1531).
+    let xml = std::fs::read_to_string(&file).expect("read twb");
+    std::fs::write(&file, xml.replace("</datasource>", "<extract enabled='true'/></datasource>")).expect("write twb");
     let PublishedItem::Item(wb) = client
         .publish_workbook(&PublishRequest { file, name: "R".into(), project_id: project, ..Default::default() })
         .await

@@ -214,7 +214,8 @@ fn daily_every_n_hours_and_incremental_tasks_round_trip_through_export() {
     let site = Harness::start();
     let src = site.path("src");
     std::fs::create_dir_all(src.join("content")).unwrap();
-    std::fs::copy(example("quickstart").join("content/orders.tds"), src.join("content/orders.tds")).unwrap();
+    // A data source with an extract: Tableau refuses refresh tasks of content without one (409090).
+    std::fs::copy(example("enterprise").join("content/orders.tdsx"), src.join("content/orders.tdsx")).unwrap();
     let manifest = src.join("manifest.yaml");
     std::fs::write(
         &manifest,
@@ -225,7 +226,7 @@ projects:
 datasources:
   - name: Orders
     project: Sales
-    file: content/orders.tds
+    file: content/orders.tdsx
     refresh:
       - { type: full, frequency: daily, every: 2, at: "12:00", until: "20:00", weekdays: [Sun, Mon] }
       - { type: incremental, frequency: hourly, every: 4, at: "06:00", until: "18:00", weekdays: [Tue] }

@@ -344,7 +344,13 @@ impl Executor<'_> {
                 client.update_user(user, &update).await?;
                 Ok(Some(user.clone()))
             }
-            Operation::RemoveUser { user } => ignore_missing(client.remove_user(user).await).map(|()| None),
+            Operation::RemoveUser { user, map_assets_to: None } => {
+                ignore_missing(client.remove_user(user).await).map(|()| None)
+            }
+            Operation::RemoveUser { user, map_assets_to: Some(heir) } => {
+                let heir = self.resolve(heir)?;
+                ignore_missing(client.remove_user_mapping_assets(user, &heir).await).map(|()| None)
+            }
             Operation::CreateProject { name, parent, description, content_permissions, owner } => {
                 let parent_id = self.resolve_opt(parent.as_ref())?;
                 let new = api::NewProject {

@@ -231,11 +231,13 @@ pub fn workbook_file(name: &str, revision: u32) -> String {
     )
 }
 
-/// The body of a data source content file (a small `.tds`).
+/// The body of a data source content file (a small `.tds` with an extract: data sources carry the refresh tasks,
+/// and Tableau refuses refreshes of content without an extract, 409090).
 pub fn datasource_file(name: &str) -> String {
     format!(
         "<?xml version='1.0' encoding='utf-8' ?>\n<datasource version='18.1'><!-- {name} -->\
-         <connection class='postgres' server='db.bench.example' port='5432' username='svc'/></datasource>\n"
+         <connection class='postgres' server='db.bench.example' port='5432' username='svc'/>\
+         <extract enabled='true'/></datasource>\n"
     )
 }
 

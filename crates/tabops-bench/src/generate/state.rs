@@ -196,7 +196,7 @@ fn content(site: &SyntheticSite, c: &GenContent, kind: ContentKind, markers: &Ma
         blob: None,
         created_at: CREATED.to_owned(),
         updated_at: CREATED.to_owned(),
-        has_extracts: false,
+        has_extracts: kind == ContentKind::Datasource,
     })
 }
 

@@ -399,7 +399,11 @@ fn delete_tag(ctx: &Ctx, kind: Kind, id: &str, label: &str) -> ApiResult<Reply> 
 
 fn refresh(ctx: &Ctx, kind: Kind, id: &str) -> ApiResult<Reply> {
     let mut state = ctx.shared.lock();
-    let name = kind.content(&state, id)?.name.clone();
+    let content = kind.content(&state, id)?;
+    let name = content.name.clone();
+    if !content.has_extracts {
+        return Err(tasks::no_extracts(kind.target(), &name));
+    }
     tasks::queue_refresh(&ctx.shared.config, &mut state, kind.target(), id, &name)
         .map(|job| Reply::Xml(StatusCode::ACCEPTED, vec![job]))
 }

@@ -46,6 +46,21 @@ fn settle(config: &EmulatorConfig, job: &mut Job) {
     }
 }
 
+/// Refreshing content that holds no extract: Tableau answers 409090 "Bad Request", "Extract operation for the
+/// workbook '…' is not allowed." (tableauserverclient issue #1531, a workbook refreshed through
+/// `server.workbooks.refresh`). The data-source wording and the same answer to creating a refresh task for such
+/// content are inferred.
+pub fn no_extracts(kind: TargetKind, name: &str) -> ApiError {
+    let what = if kind == TargetKind::Workbook { "workbook" } else { "data source" };
+    ApiError::new(
+        409090,
+        "Bad Request",
+        format!(
+            "Extract operation for the {what} '{name}' is not allowed.. (Extract operation for the {what} is not allowed.)"
+        ),
+    )
+}
+
 /// Queue a refresh job for a workbook or data source; 409093 if one is already running for it.
 pub fn queue_refresh(
     config: &EmulatorConfig,
@@ -84,6 +99,9 @@ fn target_of(state: &State, node: &Node) -> ApiResult<(TargetKind, String, Strin
             .iter()
             .find(|w| w.content.id == id)
             .ok_or_else(|| ApiError::not_found(404006, "Workbook", id))?;
+        if !w.content.has_extracts {
+            return Err(no_extracts(TargetKind::Workbook, &w.content.name));
+        }
         return Ok((TargetKind::Workbook, id.to_owned(), w.content.name.clone()));
     }
     if let Some(id) = node.child("datasource").and_then(|d| d.attr("id")) {
@@ -92,6 +110,9 @@ fn target_of(state: &State, node: &Node) -> ApiResult<(TargetKind, String, Strin
             .iter()
             .find(|d| d.content.id == id)
             .ok_or_else(|| ApiError::not_found(404004, "Datasource", id))?;
+        if !d.content.has_extracts {
+            return Err(no_extracts(TargetKind::Datasource, &d.content.name));
+        }
         return Ok((TargetKind::Datasource, id.to_owned(), d.content.name.clone()));
     }
     Err(ApiError::bad_request("The extract refresh needs a workbook or datasource."))
@@ -130,15 +151,19 @@ pub async fn route_tasks(ctx: &mut Ctx, method: &str, seg: &[&str], low: &[&str]
         ("POST", [_, "runnow"]) => {
             let mut state = ctx.shared.lock();
             let task = state.tasks[task_index(&state, seg[0])?].clone();
-            let name = match task.target_kind {
+            let target = match task.target_kind {
                 TargetKind::Workbook => {
-                    state.workbooks.iter().find(|w| w.content.id == task.target_id).map(|w| w.content.name.clone())
+                    state.workbooks.iter().find(|w| w.content.id == task.target_id).map(|w| &w.content)
                 }
                 TargetKind::Datasource => {
-                    state.datasources.iter().find(|d| d.content.id == task.target_id).map(|d| d.content.name.clone())
+                    state.datasources.iter().find(|d| d.content.id == task.target_id).map(|d| &d.content)
                 }
+            };
+            let name = target.map(|c| c.name.clone()).unwrap_or_default();
+            // Content republished without its extract since the task was created.
+            if target.is_some_and(|c| !c.has_extracts) {
+                return Err(no_extracts(task.target_kind, &name));
             }
-            .unwrap_or_default();
             let job = queue_refresh(&ctx.shared.config, &mut state, task.target_kind, &task.target_id, &name)?;
             Reply::ok(vec![job])
         }

@@ -192,7 +192,18 @@ fn remove_user(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
         || state.datasources.iter().any(|d| d.content.owner_id == id);
     if owns {
         let Some(target) = map_to else {
-            return Err(ApiError::conflict(409003, format!("User '{id}' still owns content on the site.")));
+            // Tableau refuses to remove a user who still owns content: it answers 409 and changes their site role to
+            // Unlicensed instead (Okta's Tableau Cloud connector, Remove User from Site; the code 409003 is
+            // inferred). docs/tableau-cloud.md, "Effects of calls on a site".
+            if let Ok(user) = user_mut(&mut state, id) {
+                user.site_role = "Unlicensed".to_owned();
+            }
+            drop(state);
+            ctx.shared.mark_dirty();
+            return Err(ApiError::conflict(
+                409003,
+                format!("User '{id}' owns content on the site; the site role was changed to Unlicensed instead."),
+            ));
         };
         for p in state.projects.iter_mut().filter(|p| p.owner_id == id) {
             p.owner_id = target.clone();

@@ -14,8 +14,9 @@ from conftest import PAT_NAME, PAT_SECRET, SITE
 API = "3.25"
 JSON = {"Accept": "application/json", "Content-Type": "application/json"}
 
+# With an extract: Tableau refuses refresh tasks of content without one (409090).
 TDS = """<?xml version='1.0' encoding='utf-8' ?>
-<datasource version='18.1'><connection class='postgres' server='db.example.com' port='5432' username='u'/></datasource>"""
+<datasource version='18.1'><connection class='postgres' server='db.example.com' port='5432' username='u'/><extract enabled='true'/></datasource>"""
 
 
 def unique(prefix):

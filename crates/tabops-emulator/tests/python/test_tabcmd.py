@@ -8,8 +8,9 @@ import pytest
 
 from conftest import SITE, TABCMD_PAT_NAME, TABCMD_PAT_SECRET
 
+# With an extract: refreshextracts of a workbook without one is refused (409090, TSC issue #1531).
 TWB = """<?xml version='1.0' encoding='utf-8' ?>
-<workbook><worksheets><worksheet name='Sheet 1'/></worksheets></workbook>"""
+<workbook><datasources><datasource name='ds'><extract enabled='true'/></datasource></datasources><worksheets><worksheet name='Sheet 1'/></worksheets></workbook>"""
 
 
 @pytest.fixture()

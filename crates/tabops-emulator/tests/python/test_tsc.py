@@ -7,13 +7,16 @@ import zipfile
 
 import tableauserverclient as TSC
 
+# With an extract: Tableau refuses refreshes and refresh tasks of content without one (409090).
 TWB = """<?xml version='1.0' encoding='utf-8' ?>
-<workbook version='18.1'><datasources><datasource name='ds'><connection class='postgres' server='db.example.com' port='5432' username='u'/></datasource></datasources>
+<workbook version='18.1'><datasources><datasource name='ds'><connection class='postgres' server='db.example.com' port='5432' username='u'/><extract enabled='true'/></datasource></datasources>
 <worksheets><worksheet name='Sales'/><worksheet name='Secret'/></worksheets>
 <dashboards><dashboard name='Overview'/></dashboards></workbook>"""
 
+TWB_LIVE = TWB.replace("<extract enabled='true'/>", "")
+
 TDS = """<?xml version='1.0' encoding='utf-8' ?>
-<datasource version='18.1'><connection class='postgres' server='db.example.com' port='5432' username='u'/></datasource>"""
+<datasource version='18.1'><connection class='postgres' server='db.example.com' port='5432' username='u'/><extract enabled='true'/></datasource>"""
 
 
 def unique(prefix):
@@ -306,3 +309,47 @@ def test_failed_refresh_raises_from_wait_for_job(server, tmp_path, emulator_url)
         assert "asked to fail" in str(failed)
     else:
         raise AssertionError("wait_for_job returned for a failed refresh")
+
+
+def owner_of_a_workbook(server, tmp_path):
+    """A Creator who owns a freshly published workbook."""
+    user = server.users.add(TSC.UserItem(f"{unique('owner')}@example.com", "Creator"))
+    project = server.projects.create(TSC.ProjectItem(unique("owned")))
+    wb = server.workbooks.publish(TSC.WorkbookItem(project.id, name="Owned"), write(tmp_path, "O.twb", TWB), "CreateNew")
+    wb.owner_id = user.id
+    assert server.workbooks.update(wb).owner_id == user.id
+    return user, wb
+
+
+def test_removing_an_owner_is_refused_and_demotes_to_unlicensed(server, tmp_path):
+    """Remove User from Site for a user who owns content: 409, and the user stays, Unlicensed (Okta's Tableau Cloud
+    connector reference, "Remove User from Site"; help owner.htm)."""
+    user, wb = owner_of_a_workbook(server, tmp_path)
+    try:
+        server.users.remove(user.id)
+        raise AssertionError("removing a user who owns content must fail")
+    except TSC.ServerResponseError as err:
+        assert str(err.code).startswith("409"), err
+    assert server.users.get_by_id(user.id).site_role == "Unlicensed"
+    assert server.workbooks.get_by_id(wb.id).owner_id == user.id
+
+
+def test_remove_with_map_to_moves_content_to_the_heir(server, tmp_path):
+    """TSC's users.remove(user_id, map_to) sends ?mapAssetsTo=: the content goes to the heir, the user is removed."""
+    user, wb = owner_of_a_workbook(server, tmp_path)
+    heir = server.users.add(TSC.UserItem(f"{unique('heir')}@example.com", "Creator"))
+    server.users.remove(user.id, heir.id)
+    assert server.workbooks.get_by_id(wb.id).owner_id == heir.id
+    assert user.id not in [u.id for u in TSC.Pager(server.users)]
+
+
+def test_refreshing_a_workbook_without_extracts_is_409090(server, tmp_path):
+    """TSC issue #1531: refreshing a workbook that holds no extract is 409090 'Extract operation ... is not allowed'."""
+    project = server.projects.create(TSC.ProjectItem(unique("live")))
+    wb = server.workbooks.publish(TSC.WorkbookItem(project.id, name="Live"), write(tmp_path, "L.twb", TWB_LIVE), "CreateNew")
+    try:
+        server.workbooks.refresh(wb)
+        raise AssertionError("refreshing a workbook without extracts must fail")
+    except TSC.ServerResponseError as err:
+        assert str(err.code) == "409090", err
+        assert "is not allowed" in err.detail, err.detail

@@ -127,10 +127,13 @@ pub struct RawSettings {
     pub prune_users: Option<Located<bool>>,
     /// Refuse plans that delete more than this many objects.
     pub max_deletes: Option<Located<u32>>,
+    /// A user (listed under `users:`) who receives everything a removed user owns. Without it, removing a user who
+    /// owns projects, workbooks or data sources is a plan error: Tableau refuses and leaves the user Unlicensed.
+    pub reassign_content_to: Option<Located<String>>,
 }
 
 impl RawSettings {
-    pub const KEYS: &'static [&'static str] = &["prune_groups", "prune_users", "max_deletes"];
+    pub const KEYS: &'static [&'static str] = &["prune_groups", "prune_users", "max_deletes", "reassign_content_to"];
 }
 
 /// A site user.

@@ -163,10 +163,20 @@ fn item(
             }
         },
     };
+    let name = name?;
+    let project = project?;
+    let address = ContentSpec::address_of(v.kind, &project, &name);
+    if let (Some(_), Some(at)) = (&owner, v.owner) {
+        cx.check_owner(at, address.clone());
+    }
+    if let Some(first) = v.refresh.iter().flatten().next() {
+        let at = cx.at(first.pos);
+        cx.locations.insert(format!("refresh:{address}"), at);
+    }
     Some(ContentSpec {
         kind: v.kind,
-        name: name?,
-        project: project?,
+        name,
+        project,
         file: file?,
         description: cx.expand_opt(v.description),
         tags,

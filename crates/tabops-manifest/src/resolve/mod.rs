@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::diag::did_you_mean;
-use crate::model::{Desired, Grantee, Server, Settings, SiteTarget};
+use crate::model::{Desired, Grantee, Server, Settings, SiteRole, SiteTarget};
 use crate::node::Pos;
 use crate::raw::{Located, Problem, RawConnectionOverride, RawFile};
 use crate::source::Source;
@@ -53,6 +53,10 @@ pub struct Cx<'a> {
     /// lower-case name -> name as declared.
     users: HashMap<String, String>,
     groups: HashMap<String, String>,
+    /// lower-case user name -> the site role the manifest gives them.
+    pub user_roles: HashMap<String, crate::model::SiteRole>,
+    /// `file:line` of entries plan-time checks may blame (see [`Desired::locations`]).
+    pub locations: BTreeMap<String, String>,
 }
 
 impl Cx<'_> {
@@ -84,6 +88,13 @@ impl Cx<'_> {
             .or_else(|| Some("every user named anywhere must be listed under `users:`".into()));
         self.problems.push(name.problem(format!("user `{value}` is not defined under `users:`"), hint));
         None
+    }
+    /// Records where an owner is named, as `owner:<address>`, for the plan's check of the owner's site role
+    /// (help: owner.htm). Not checked here: Tableau keeps a user as owner after a demotion, so a manifest (an export)
+    /// may rightly name a Viewer who already owns a project; only setting such an owner is refused, by `plan`.
+    pub fn check_owner(&mut self, at: &Located<String>, address: String) {
+        let location = self.at(at.pos);
+        self.locations.insert(format!("owner:{address}"), location);
     }
     pub fn known_grantee(&mut self, grantee: &Grantee, at: &Located<String>) -> bool {
         let (table, name, what) = match grantee {
@@ -194,6 +205,8 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
         names: input.names,
         users: HashMap::new(),
         groups: HashMap::new(),
+        user_roles: HashMap::new(),
+        locations: BTreeMap::new(),
     };
 
     // Site and settings: at most one file each; `site` is required.
@@ -201,6 +214,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
     let mut settings = Settings::default();
     let mut site_at: Option<Pos> = None;
     let mut settings_at: Option<Pos> = None;
+    let mut heir: Option<&Located<String>> = None;
     for file in input.files {
         if let Some(raw_site) = &file.raw.site {
             if let Some(first) = site_at {
@@ -226,7 +240,9 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
                 prune_groups: raw.value.prune_groups.as_ref().is_some_and(|b| b.value),
                 prune_users: raw.value.prune_users.as_ref().is_some_and(|b| b.value),
                 max_deletes: raw.value.max_deletes.as_ref().map(|m| m.value),
+                reassign_content_to: None,
             };
+            heir = raw.value.reassign_content_to.as_ref();
         }
     }
     if site_at.is_none() && input.complete {
@@ -238,11 +254,28 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
     }
 
     let users = principals::users(&mut cx, input.files);
+    if let Some(heir) = heir {
+        settings.reassign_content_to = cx.user(heir);
+        if let Some(role) = settings.reassign_content_to.as_ref().and_then(|h| cx.user_roles.get(&h.to_lowercase()))
+            && !role.may_own_projects()
+        {
+            cx.problems.push(heir.problem(
+                format!("`reassign_content_to` names a {} user, who may not own projects", role.as_str()),
+                Some(format!(
+                    "removed users' projects go to this user; Tableau lets only {} own a project (help: owner.htm)",
+                    SiteRole::project_owner_roles()
+                )),
+            ));
+        }
+        let at = cx.at(heir.pos);
+        cx.locations.insert("settings.reassign_content_to".into(), at);
+    }
     let groups = principals::groups(&mut cx, input.files);
     let projects = projects::projects(&mut cx, input.files);
     let (datasources, workbooks) = content::content(&mut cx, input, &projects, &overrides);
 
     let (problems, unset_secrets) = (cx.problems, cx.unset_secrets);
+    let locations = cx.locations;
     let desired = site.map(|site| Desired {
         site,
         settings,
@@ -252,6 +285,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
         datasources,
         workbooks,
         manifest_digest: String::new(),
+        locations,
     });
     Resolved { desired, problems, unset_secrets }
 }

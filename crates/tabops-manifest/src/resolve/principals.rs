@@ -63,9 +63,13 @@ pub fn users(cx: &mut Cx<'_>, files: &[FileInput]) -> Vec<UserSpec> {
                 Some("keep `identity_provider` on a site with several authentication configurations, `auth_setting` otherwise".to_owned()),
             ));
         }
+        let role = site_role(cx, &raw.site_role);
+        if let Some(role) = role {
+            cx.user_roles.insert(name.to_lowercase(), role);
+        }
         out.push(UserSpec {
             name,
-            site_role: site_role(cx, &raw.site_role),
+            site_role: role,
             auth_setting,
             identity_provider,
             full_name: cx.expand_opt(&raw.full_name),

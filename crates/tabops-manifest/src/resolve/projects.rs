@@ -100,6 +100,9 @@ fn walk(
         parsed
     });
     let owner = raw.owner.as_ref().and_then(|o| cx.user(o));
+    if let (Some(_), Some(at)) = (&owner, &raw.owner) {
+        cx.check_owner(at, format!("project:{path}"));
+    }
     let renamed_from = raw.renamed_from.as_ref().and_then(|r| project_ref(cx, r));
     let permissions = raw.permissions.as_ref().map(|rules| resolve_rules(cx, rules, PermissionTarget::Project));
     let default_permissions = match &raw.default_permissions {

@@ -196,6 +196,13 @@ pub enum PlanErrorKind {
     EmptiesSite,
     /// Two manifest objects resolve to the same live object.
     Conflict,
+    /// A user the plan removes still owns content and the manifest names no heir (`settings.reassign_content_to`):
+    /// Tableau would refuse the removal and leave the user Unlicensed.
+    OwnsContent,
+    /// An owner whose site role may not own that kind of object (help: owner.htm).
+    OwnerRole,
+    /// `refresh:` on content that holds no extract: Tableau refuses its refreshes (409090).
+    NoExtract,
     /// A user's `identity_provider` names no authentication configuration of the site.
     UnknownIdentityProvider,
 }

@@ -218,6 +218,9 @@ pub enum Operation {
     },
     RemoveUser {
         user: String,
+        /// The user who receives what the removed user owns (`mapAssetsTo`); `None` when they own nothing.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        map_assets_to: Option<ObjectRef>,
     },
     CreateProject {
         name: String,

@@ -15,6 +15,7 @@
 
 mod content;
 mod index;
+mod ownership;
 mod permissions;
 mod principals;
 mod projects;
@@ -78,6 +79,7 @@ pub fn plan(desired: &Desired, live: &Inventory, options: &PlanOptions) -> Plan 
     ctx.plan_prune();
     ctx.plan_permissions();
     ctx.plan_refresh();
+    ctx.plan_ownership();
     ctx.check_safety();
     ctx.finish()
 }

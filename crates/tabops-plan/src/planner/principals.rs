@@ -140,7 +140,7 @@ impl<'a> Ctx<'a> {
                     depends_on: vec![],
                     live_id: Some(user.id.clone()),
                     origin: Origin { address, aspect: Aspect::Fields, digest: None },
-                    operation: Operation::RemoveUser { user: user.id.clone() },
+                    operation: Operation::RemoveUser { user: user.id.clone(), map_assets_to: None },
                 });
             } else {
                 self.unmanaged.push(UnmanagedObject { kind: ObjectKind::User, address, id: user.id.clone() });

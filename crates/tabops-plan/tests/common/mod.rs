@@ -116,6 +116,7 @@ pub fn empty_desired() -> Desired {
         datasources: vec![],
         workbooks: vec![],
         manifest_digest: "d".repeat(64),
+        locations: Default::default(),
     }
 }
 
@@ -273,6 +274,7 @@ pub fn converged(desired: &Desired) -> Inventory {
             size: Some(c.file.size),
             content_url: None,
             visible_views: None,
+            has_extracts: None,
             connections: None,
         };
         match c.kind {
@@ -308,6 +310,7 @@ pub fn live_content(id: &str, name: &str, project_id: &str) -> LiveContent {
         size: Some(100),
         content_url: None,
         visible_views: None,
+        has_extracts: None,
         connections: None,
     }
 }

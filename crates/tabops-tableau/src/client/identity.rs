@@ -80,6 +80,20 @@ impl Client {
         self.delete(format!("users/{id}"), "/sites/{site}/users/{id}", format!("remove user {id}")).await
     }
 
+    /// Removes a user after giving everything they own to `heir` (`?mapAssetsTo=`, REST reference "Remove User from
+    /// Site"; tableauserverclient `users.remove(user_id, map_to)`). Without a heir, Tableau refuses to remove a user
+    /// who owns content (409) and changes their site role to Unlicensed instead.
+    pub async fn remove_user_mapping_assets(&self, id: &str, heir: &str) -> Result<()> {
+        let call = Call::new(
+            Method::DELETE,
+            self.site_path(&format!("users/{id}")),
+            "/sites/{site}/users/{id}",
+            format!("remove user {id} (content to {heir})"),
+        )
+        .query("mapAssetsTo", heir);
+        self.call_unit(&call).await
+    }
+
     /// All groups (paged).
     pub async fn groups(&self) -> Result<Vec<Group>> {
         self.list_all(ListSpec {

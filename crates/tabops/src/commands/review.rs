@@ -423,6 +423,7 @@ pub async fn load_base(
             datasources: Vec::new(),
             workbooks: Vec::new(),
             manifest_digest: String::new(),
+            locations: Default::default(),
         };
         let loaded =
             Loaded { desired, sources: Vec::new(), root: args.file.clone(), unset_secrets: Default::default() };

@@ -1,0 +1,326 @@
+//! Who owns what, checked once every other step has planned its actions.
+//!
+//! - An owner this plan sets must have a site role that may own the object (Tableau help, "Manage Content
+//!   Ownership", owner.htm): the role the manifest gives them, else their role on the site. An owner already in
+//!   place is not checked: Tableau keeps a demoted user as owner.
+//! - An owner change waits for a site-role change of the same user in the same plan (a Viewer promoted to Creator
+//!   can own a project only once the promotion is done).
+//! - A removed user who still owns projects, workbooks or data sources: Tableau refuses the removal (409) and
+//!   leaves the user Unlicensed. Their content is handed to `settings.reassign_content_to` with `mapAssetsTo`, or
+//!   the plan is refused with the list of what they own. The removal waits for owner changes and deletes of the
+//!   things they own, which it would otherwise race.
+//! - `refresh:` on a live item whose `hasExtracts` is false is refused: Tableau answers 409090 to its refreshes.
+
+use std::collections::HashMap;
+
+use tabops_manifest::model::{ContentKind, SiteRole};
+
+use crate::plan::{Action, ObjectKind, ObjectRef, Operation, PlanErrorKind};
+
+use super::{Ctx, deps_of};
+
+/// How many owned objects a plan error lists before "and N more".
+const LISTED: usize = 10;
+
+/// An action that sets an owner.
+struct OwnerSet {
+    kind: ObjectKind,
+    index: usize,
+    address: String,
+    /// The live object it sets the owner of; `None` for an object the plan creates.
+    live: Option<String>,
+    owner: ObjectRef,
+    project: bool,
+}
+
+/// Whether a site role as the server spells it may own a project (or, with `project` false, content).
+fn role_may_own(role: &str, project: bool) -> bool {
+    if role.eq_ignore_ascii_case("ServerAdministrator") {
+        return true;
+    }
+    match SiteRole::parse(role) {
+        Some(r) if project => r.may_own_projects(),
+        Some(r) => r.may_own_content(),
+        // Guest, SupportUser and roles the manifest cannot express are not in owner.htm's table.
+        None => false,
+    }
+}
+
+impl<'a> Ctx<'a> {
+    pub(super) fn plan_ownership(&mut self) {
+        let sets = self.owner_sets();
+        self.check_owner_roles(&sets);
+        self.order_owner_changes(&sets);
+        self.plan_user_removals(&sets);
+        self.check_refresh_extracts();
+    }
+
+    fn owner_sets(&self) -> Vec<OwnerSet> {
+        let mut out = Vec::new();
+        for kind in [ObjectKind::Project, ObjectKind::Workbook, ObjectKind::Datasource] {
+            for (index, action) in self.actions.get(&kind).into_iter().flatten().enumerate() {
+                let (live, owner, project) = match &action.operation {
+                    Operation::CreateProject { owner: Some(o), .. } => (None, o, true),
+                    Operation::UpdateProject { project, owner: Some(o), .. } => (Some(project.clone()), o, true),
+                    Operation::Publish(op) => match &op.owner {
+                        Some(o) => (op.existing.clone(), o, false),
+                        None => continue,
+                    },
+                    Operation::UpdateContent(op) => match &op.owner {
+                        Some(o) => (Some(op.item.clone()), o, false),
+                        None => continue,
+                    },
+                    _ => continue,
+                };
+                out.push(OwnerSet { kind, index, address: action.id.clone(), live, owner: owner.clone(), project });
+            }
+        }
+        out
+    }
+
+    /// Every owner this plan sets: the site role the manifest gives them, else their role on the site, must be
+    /// one that may own the object.
+    fn check_owner_roles(&mut self, sets: &[OwnerSet]) {
+        for set in sets {
+            let (name, role) = match &set.owner {
+                ObjectRef::Live(id) => {
+                    let Some(user) = self.idx.users_by_id.get(id.as_str()).copied() else { continue };
+                    let in_manifest = self.desired.users.iter().find(|u| u.name.eq_ignore_ascii_case(&user.name));
+                    match in_manifest.and_then(|u| u.site_role) {
+                        Some(role) => (user.name.clone(), role.as_str().to_owned()),
+                        None => (user.name.clone(), user.site_role.clone()),
+                    }
+                }
+                ObjectRef::Planned(address) => {
+                    let name = address.strip_prefix("user:").unwrap_or(address);
+                    let in_manifest = self.desired.users.iter().find(|u| u.name.eq_ignore_ascii_case(name));
+                    match in_manifest.and_then(|u| u.site_role) {
+                        Some(role) => (name.to_owned(), role.as_str().to_owned()),
+                        None => continue,
+                    }
+                }
+            };
+            if role_may_own(&role, set.project) {
+                continue;
+            }
+            let what = if set.project { "a project" } else { "a workbook or data source" };
+            let roles =
+                if set.project { SiteRole::project_owner_roles() } else { "any site role but Unlicensed".to_owned() };
+            let at = self.desired.location(&format!("owner:{}", set.address));
+            self.error(
+                PlanErrorKind::OwnerRole,
+                &set.address,
+                format!("owner '{name}' (set at {at}) has the site role {role} and may not own {what}"),
+                Some(&format!(
+                    "Tableau lets {roles} own {what} (help: owner.htm); change the user's site_role or choose another \
+                     owner"
+                )),
+            );
+        }
+    }
+
+    /// An owner change waits for a site-role change of the same user in this plan.
+    fn order_owner_changes(&mut self, sets: &[OwnerSet]) {
+        let role_changes: HashMap<String, String> = self
+            .actions
+            .get(&ObjectKind::User)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| match &a.operation {
+                Operation::UpdateUser { user, site_role: Some(_), .. } => Some((user.clone(), a.id.clone())),
+                _ => None,
+            })
+            .collect();
+        for set in sets {
+            let ObjectRef::Live(id) = &set.owner else { continue };
+            let Some(update) = role_changes.get(id) else { continue };
+            if let Some(action) = self.actions.get_mut(&set.kind).and_then(|v| v.get_mut(set.index))
+                && !action.depends_on.contains(update)
+            {
+                action.depends_on.push(update.clone());
+                action.depends_on.sort();
+            }
+        }
+    }
+
+    /// Every removed user: what they still own after this plan, handed to the heir or refused.
+    fn plan_user_removals(&mut self, sets: &[OwnerSet]) {
+        // Live object id -> the actions that give it another owner or delete it (with everything inside).
+        let mut moves: HashMap<String, Vec<String>> = HashMap::new();
+        for set in sets {
+            if let Some(live) = &set.live {
+                moves.entry(live.clone()).or_default().push(set.address.clone());
+            }
+        }
+        let mut deleted: HashMap<String, String> = HashMap::new();
+        for (address, weight) in &self.delete_weights {
+            let is_planned = self.deletes.values().flatten().any(|a| &a.id == address);
+            if is_planned {
+                for id in weight.project_ids.iter().chain(&weight.content_ids) {
+                    deleted.insert(id.clone(), address.clone());
+                }
+            }
+        }
+        let live = self.live;
+        let heir_name = self.desired.settings.reassign_content_to.clone();
+        let heir = heir_name.as_deref().and_then(|name| self.user_ref(name));
+        let removals: Vec<(usize, String, String)> = self
+            .deletes
+            .get(&ObjectKind::User)
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(i, a)| match &a.operation {
+                Operation::RemoveUser { user, .. } => Some((i, user.clone(), a.id.clone())),
+                _ => None,
+            })
+            .collect();
+        for (index, user_id, address) in removals {
+            let mut waits: Vec<String> = Vec::new();
+            let mut kept: Vec<String> = Vec::new();
+            let mut keeps_projects = false;
+            let mut owned: Vec<(&str, String, bool)> = live
+                .projects
+                .iter()
+                .filter(|p| p.owner_id.as_deref() == Some(user_id.as_str()))
+                .map(|p| (p.id.as_str(), format!("project:{}", self.idx.path_of(&p.id)), true))
+                .collect();
+            for (items, kind) in
+                [(&live.workbooks, ContentKind::Workbook), (&live.datasources, ContentKind::Datasource)]
+            {
+                owned.extend(
+                    items
+                        .iter()
+                        .filter(|c| c.owner_id.as_deref() == Some(user_id.as_str()))
+                        .map(|c| (c.id.as_str(), self.idx.content_address(kind, c), false)),
+                );
+            }
+            for (id, display, project) in owned {
+                if let Some(delete) = deleted.get(id) {
+                    waits.push(delete.clone());
+                } else if let Some(moved) = moves.get(id) {
+                    waits.extend(moved.iter().cloned());
+                } else {
+                    keeps_projects |= project;
+                    kept.push(display);
+                }
+            }
+            let name = address.strip_prefix("user:").unwrap_or(&address).to_owned();
+            let mut map_assets_to = None;
+            if !kept.is_empty() {
+                match &heir {
+                    Some((heir_ref, heir_address)) => {
+                        if keeps_projects && let ObjectRef::Live(heir_id) = heir_ref {
+                            self.check_heir_role(heir_id, heir_address);
+                        }
+                        waits.extend(deps_of([Some(heir_ref)]));
+                        map_assets_to = Some(heir_ref.clone());
+                    }
+                    None => {
+                        kept.sort();
+                        let more = kept.len().saturating_sub(LISTED);
+                        let mut list = kept.iter().take(LISTED).cloned().collect::<Vec<_>>().join(", ");
+                        if more > 0 {
+                            list.push_str(&format!(" and {more} more"));
+                        }
+                        self.error(
+                            PlanErrorKind::OwnsContent,
+                            &address,
+                            format!(
+                                "user '{name}' is removed (settings.prune_users) but still owns {}: {list}; Tableau \
+                                 would refuse the removal and leave the user Unlicensed",
+                                kept.len()
+                            ),
+                            Some(
+                                "set `settings.reassign_content_to: USER` to hand their content to that user, give \
+                                 each item an `owner:` in the manifest, or list the user under `users:`",
+                            ),
+                        );
+                    }
+                }
+            }
+            let heir_shown = map_assets_to.as_ref().map(|heir| match heir {
+                ObjectRef::Live(id) => self.user_display_name(id),
+                ObjectRef::Planned(a) => a.strip_prefix("user:").unwrap_or(a).to_owned(),
+            });
+            if let Some(action) = self.deletes.get_mut(&ObjectKind::User).and_then(|v| v.get_mut(index)) {
+                waits.retain(|w| w != &action.id);
+                action.depends_on.extend(waits);
+                action.depends_on.sort();
+                action.depends_on.dedup();
+                if let Operation::RemoveUser { map_assets_to: slot, .. } = &mut action.operation {
+                    *slot = map_assets_to;
+                }
+                if let Some(shown) = heir_shown {
+                    action.reason = format!("{}; what they own goes to '{shown}'", action.reason);
+                }
+            }
+        }
+    }
+
+    fn user_display_name(&self, id: &str) -> String {
+        self.idx.users_by_id.get(id).map_or_else(|| format!("<user {id}>"), |u| u.name.clone())
+    }
+
+    /// The heir of a removed user's projects must be allowed to own projects.
+    fn check_heir_role(&mut self, heir_id: &str, heir_address: &str) {
+        let Some(user) = self.idx.users_by_id.get(heir_id).copied() else { return };
+        let manifest_role =
+            self.desired.users.iter().find(|u| u.name.eq_ignore_ascii_case(&user.name)).and_then(|u| u.site_role);
+        let allowed = match manifest_role {
+            Some(role) => role.may_own_projects(),
+            None => role_may_own(&user.site_role, true),
+        };
+        if allowed || self.errors.iter().any(|e| e.kind == PlanErrorKind::OwnerRole && e.address == heir_address) {
+            return;
+        }
+        let at = self.desired.location("settings.reassign_content_to");
+        self.error(
+            PlanErrorKind::OwnerRole,
+            heir_address,
+            format!(
+                "settings.reassign_content_to at {at} names '{}', whose site role {} may not own the removed users' \
+                 projects",
+                user.name, user.site_role
+            ),
+            Some(&format!("Tableau lets {} own a project (help: owner.htm)", SiteRole::project_owner_roles())),
+        );
+    }
+
+    /// `refresh:` on a live item without an extract that this plan does not republish.
+    fn check_refresh_extracts(&mut self) {
+        let republished: Vec<String> = [ObjectKind::Workbook, ObjectKind::Datasource]
+            .iter()
+            .flat_map(|k| self.actions.get(k).into_iter().flatten())
+            .filter(|a| a.action != Action::NoOp)
+            .filter_map(|a| match &a.operation {
+                Operation::Publish(op) => op.existing.clone(),
+                _ => None,
+            })
+            .collect();
+        let mut found = Vec::new();
+        for state in &self.contents {
+            let Some(live) = state.live else { continue };
+            if state.spec.refresh.is_empty() || live.has_extracts != Some(false) || republished.contains(&live.id) {
+                continue;
+            }
+            found.push((state.address.clone(), state.spec.kind));
+        }
+        for (address, kind) in found {
+            let at = self.desired.location(&format!("refresh:{address}"));
+            let what = match kind {
+                ContentKind::Workbook => "workbook",
+                ContentKind::Datasource => "data source",
+            };
+            self.error(
+                PlanErrorKind::NoExtract,
+                &address,
+                format!(
+                    "`refresh:` at {at} schedules extract refreshes, but the {what} on the site holds no extract \
+                     (hasExtracts=false); Tableau refuses them (409090)"
+                ),
+                Some("remove `refresh:` for live connections, or publish a version of the file with an extract"),
+            );
+        }
+    }
+}
