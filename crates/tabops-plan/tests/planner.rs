@@ -79,9 +79,14 @@ fn empty_site_creates_everything_in_dependency_order() {
     ));
     assert_eq!(p.summary.upload_bytes, 2048 + 4096 + 512);
 
-    // The EMEA project refers to its parent as planned, and waits for it.
+    // The EMEA project refers to its parent as planned, and waits for it and for the rules it copies from it.
     let emea = by_id(&p, "project:Sales/EMEA");
-    assert_eq!(emea.depends_on, vec!["project:Sales".to_string()]);
+    assert_eq!(emea.depends_on[0], "project:Sales");
+    assert!(
+        emea.depends_on[1..].iter().all(|d| d.contains("permissions") && d.contains("project:Sales")),
+        "{:?}",
+        emea.depends_on
+    );
     match &emea.operation {
         Operation::CreateProject { parent, .. } => {
             assert_eq!(parent, &Some(ObjectRef::Planned("project:Sales".into())))
@@ -98,11 +103,13 @@ fn empty_site_creates_everything_in_dependency_order() {
             }
         }
     }
-    // Sales waits for its owner, alice, who is created in the first wave; EMEA waits for Sales.
+    // Sales waits for its owner, alice, who is created in the first wave; EMEA waits for Sales and for Sales'
+    // rules (the copied ones removed in wave 2, the manifest's granted in wave 3), which Tableau copies into it.
     assert_eq!(wave_of("user:alice@acme.com"), 0);
     assert_eq!(wave_of("project:Finance"), 0);
     assert_eq!(wave_of("project:Sales"), 1);
-    assert_eq!(wave_of("project:Sales/EMEA"), 2);
+    assert_eq!(wave_of("permissions:project:Sales"), 2);
+    assert_eq!(wave_of("project:Sales/EMEA"), 4);
     assert!(wave_of("workbook:Sales/EMEA/Revenue") >= 2);
     assert!(wave_of("refresh:datasource:Sales/Orders#daily-06:00") > wave_of("datasource:Sales/Orders"));
     assert_eq!(waves.iter().map(Vec::len).sum::<usize>(), p.changes().count());
