@@ -129,7 +129,8 @@ impl<'a> Ctx<'a> {
             .get(&ObjectKind::Project)
             .into_iter()
             .flatten()
-            .filter(|a| a.changes.iter().any(|c| c.field == "content_permissions"))
+            // A created project is locked as it is created, and everything below it waits for it already.
+            .filter(|a| a.action == Action::Update && a.changes.iter().any(|c| c.field == "content_permissions"))
             .filter_map(|a| {
                 let state = self.projects.iter().find(|p| p.address == a.id)?;
                 Some((a.id.clone(), state.spec.path.key()))
