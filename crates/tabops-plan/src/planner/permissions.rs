@@ -166,11 +166,7 @@ impl<'a> Ctx<'a> {
             for action in self.actions.get_mut(&kind).into_iter().flatten() {
                 for (prefix, ids) in &waits {
                     if in_set(&action.id, prefix) {
-                        for id in ids {
-                            if !action.depends_on.contains(id) {
-                                action.depends_on.push(id.clone());
-                            }
-                        }
+                        wait_for(action, ids);
                     }
                 }
             }
@@ -210,11 +206,7 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             if let Some((_, ids)) = waits.iter().find(|(address, _)| *address == action.id) {
-                for id in ids {
-                    if !action.depends_on.contains(id) {
-                        action.depends_on.push(id.clone());
-                    }
-                }
+                wait_for(action, ids);
             }
         }
     }
@@ -251,11 +243,7 @@ impl<'a> Ctx<'a> {
                     continue;
                 }
                 if let Some((_, ids)) = waits.iter().find(|(address, _)| *address == action.id) {
-                    for id in ids {
-                        if !action.depends_on.contains(id) {
-                            action.depends_on.push(id.clone());
-                        }
-                    }
+                    wait_for(action, ids);
                 }
             }
         }
@@ -486,5 +474,14 @@ fn in_set(id: &str, prefix: &str) -> bool {
         Some("") => true,
         Some(rest) => rest.strip_prefix('/').is_some_and(|g| g.starts_with("group:") || g.starts_with("user:")),
         None => false,
+    }
+}
+
+/// Makes `action` wait for `ids` as well (each once).
+fn wait_for(action: &mut PlannedAction, ids: &[String]) {
+    for id in ids {
+        if !action.depends_on.contains(id) {
+            action.depends_on.push(id.clone());
+        }
     }
 }
