@@ -87,6 +87,7 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         refresh_tasks: tasks.into_iter().filter_map(live_task).collect(),
         permissions: Default::default(),
         default_permissions: Default::default(),
+        controlled: Default::default(),
         identity_providers: idps,
     };
     let content_rows = read_details(client, content_details(desired, &tree, &renames, &inventory)).await?;
@@ -114,6 +115,8 @@ enum Detail {
 /// A detail read back: the rules (permissions), member ids (groups) or connections (content).
 struct Row {
     detail: Detail,
+    /// The locked project that controls these rules, when the response names one.
+    controller: Option<String>,
     rules: Vec<tabops_plan::inventory::LiveRule>,
     members: Vec<String>,
     connections: Vec<LiveConnection>,
@@ -201,9 +204,11 @@ fn content_details(
 async fn read_details(client: &api::Client, wanted: Vec<Detail>) -> Result<Vec<Row>, ApplyError> {
     try_join_all(wanted.into_iter().map(|detail| async move {
         let mut connections = Vec::new();
+        let mut controller = None;
         let (rules, members) = match &detail {
             Detail::Permissions(target, _) => {
-                let rows = read("read permissions", client.permissions(target)).await?;
+                let (rows, locker) = read("read permissions", client.permissions_and_controller(target)).await?;
+                controller = locker;
                 (wire::live_rules(&rows), Vec::new())
             }
             Detail::Defaults(project, kind) => {
@@ -229,7 +234,7 @@ async fn read_details(client: &api::Client, wanted: Vec<Detail>) -> Result<Vec<R
                 (Vec::new(), Vec::new())
             }
         };
-        Ok::<_, ApplyError>(Row { detail, rules, members, connections })
+        Ok::<_, ApplyError>(Row { detail, controller, rules, members, connections })
     }))
     .await
 }
@@ -238,9 +243,12 @@ async fn read_details(client: &api::Client, wanted: Vec<Detail>) -> Result<Vec<R
 fn record(inventory: &mut Inventory, rows: Vec<Row>) {
     let group_index: HashMap<String, usize> =
         inventory.groups.iter().enumerate().map(|(i, g)| (g.id.clone(), i)).collect();
-    for Row { detail, rules, members, connections } in rows {
+    for Row { detail, controller, rules, members, connections } in rows {
         match detail {
             Detail::Permissions(_, id) => {
+                if let Some(locker) = controller {
+                    inventory.controlled.insert(id.clone(), locker);
+                }
                 inventory.permissions.insert(id, rules);
             }
             Detail::Defaults(project, kind) => {

@@ -200,6 +200,10 @@ pub struct Inventory {
     pub permissions: BTreeMap<String, Vec<LiveRule>>,
     /// Default permissions per project id; absent = not fetched.
     pub default_permissions: BTreeMap<String, LiveDefaultPermissions>,
+    /// Objects (by id) whose explicit rules a locked project controls, with that project's id, as the permission
+    /// responses name it (`<parent>`); only for the objects whose rules were read.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub controlled: BTreeMap<String, String>,
     /// The site's authentication configurations; `None` when not fetched (no user in the manifest names one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_providers: Option<Vec<LiveIdentityProvider>>,

@@ -821,3 +821,28 @@ fn permission_changes_below_a_project_wait_for_its_lock_change() {
     let waves = p.waves();
     assert_eq!(waves.iter().map(Vec::len).sum::<usize>(), changed_ids(&p).len());
 }
+
+/// Rules a project locked on the site controls cannot be changed (403004): the manifest setting them is a plan
+/// error naming the project, unless the same plan changes that project's lock.
+#[test]
+fn rules_a_project_locked_on_the_site_controls_are_a_plan_error() {
+    let desired = enterprise();
+    let mut live = converged(&desired);
+    let sales = live.projects.iter().find(|p| p.name == "Sales").unwrap().id.clone();
+    let orders = live.datasources.iter().find(|d| d.name == "Orders").unwrap().id.clone();
+    live.permissions.insert(orders.clone(), Vec::new());
+    live.controlled.insert(orders, sales);
+    let p = plan(&desired, &live, &opts());
+    assert!(!p.applyable);
+    let error = p.errors.iter().find(|e| e.kind == PlanErrorKind::LockedByProject).expect("a lock error");
+    assert_eq!(error.address, "permissions:datasource:Sales/Orders");
+    assert!(error.message.contains("controlled by project 'Sales'"), "{}", error.message);
+    assert!(!p.actions.iter().any(|a| a.id.starts_with("permissions:datasource:Sales/Orders/")));
+
+    // The plan changes Sales' lock: the rules wait for it instead.
+    live.projects.iter_mut().find(|p| p.name == "Sales").unwrap().content_permissions =
+        Some(ContentPermissions::ManagedByOwner);
+    let p = plan(&desired, &live, &opts());
+    assert!(p.applyable, "{:?}", p.errors);
+    assert!(p.actions.iter().any(|a| a.id.starts_with("permissions:datasource:Sales/Orders/")));
+}

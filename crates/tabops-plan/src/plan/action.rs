@@ -205,6 +205,8 @@ pub enum PlanErrorKind {
     NoExtract,
     /// A user's `identity_provider` names no authentication configuration of the site.
     UnknownIdentityProvider,
+    /// The manifest sets rules that a project locked on the site controls (Tableau refuses changing them, 403004).
+    LockedByProject,
 }
 
 /// A refusal: the plan is still rendered, but not applyable.

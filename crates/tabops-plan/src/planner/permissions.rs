@@ -249,6 +249,20 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The locked project that controls an existing object's explicit rules on the site (as its permission response
+    /// named it), unless this plan changes that project's lock (the rule changes then wait for it).
+    fn locked_on_site(&self, set: &SetTarget<'_>) -> Option<String> {
+        if set.default_for.is_some() {
+            return None;
+        }
+        let ObjectRef::Live(id) = &set.object else { return None };
+        let locker = self.live.controlled.get(id)?;
+        let relocks = self.actions.get(&ObjectKind::Project).into_iter().flatten().any(|a| {
+            a.live_id.as_deref() == Some(locker.as_str()) && a.changes.iter().any(|c| c.field == "content_permissions")
+        });
+        (!relocks).then(|| locker.clone())
+    }
+
     fn grantee_display(&self, grantee: &LiveGrantee) -> String {
         match grantee.kind {
             GranteeKind::Group => self
@@ -269,6 +283,23 @@ impl<'a> Ctx<'a> {
             None => format!("permissions:{}", set.object_address),
             Some(kind) => format!("default_permissions:{}s:{}", kind.as_str(), set.object_address),
         };
+        if let Some(locker) = self.locked_on_site(&set) {
+            let path = self.idx.path_of(&locker);
+            self.error(
+                PlanErrorKind::LockedByProject,
+                prefix,
+                format!(
+                    "the permissions of {} are controlled by project '{path}', whose content permissions are locked \
+                     on the site (Tableau refuses changing them: 403004)",
+                    set.object_address
+                ),
+                Some(&format!(
+                    "remove these rules and set `default_permissions:` on '{path}', or set its `content_permissions: \
+                     ManagedByOwner` in the manifest"
+                )),
+            );
+            return;
+        }
         let kind = if set.default_for.is_some() { ObjectKind::DefaultPermissions } else { ObjectKind::Permissions };
         let mut live_rules = set.live.map(|r| rules_by_grantee(r)).unwrap_or_default();
 

@@ -10,6 +10,15 @@ use crate::models::{CapabilityMode, DefaultPermissionKind, Grantee, GranteeCapab
 impl Client {
     /// Explicit permission rules on a project, workbook or data source.
     pub async fn permissions(&self, target: &PermissionTarget) -> Result<Vec<GranteeCapabilities>> {
+        Ok(self.permissions_and_controller(target).await?.0)
+    }
+
+    /// The explicit rules of `target`, and the id of the locked project that controls them when the response names
+    /// one (`<parent id type="Project"/>`, the schema's `permissionsType`): such rules cannot be changed (403004).
+    pub async fn permissions_and_controller(
+        &self,
+        target: &PermissionTarget,
+    ) -> Result<(Vec<GranteeCapabilities>, Option<String>)> {
         let (path, kind) = target.path();
         let call = Call::new(
             Method::GET,
@@ -17,7 +26,13 @@ impl Client {
             permissions_route(kind),
             format!("read permissions of {}", target.describe()),
         );
-        self.read_rules(&call).await
+        let root = self.call_xml(&call).await?;
+        let Some(permissions) = root.child("permissions") else { return Ok((Vec::new(), None)) };
+        let controller = permissions
+            .child("parent")
+            .filter(|p| p.attr("type").is_none_or(|t| t.eq_ignore_ascii_case("Project")))
+            .and_then(|p| p.attr_string("id"));
+        Ok((GranteeCapabilities::list_from(permissions), controller))
     }
 
     /// Adds rules (existing rules for other capabilities stay); returns the resulting rules.
