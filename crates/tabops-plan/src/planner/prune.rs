@@ -95,21 +95,36 @@ impl<'a> Ctx<'a> {
                 match &managed_by {
                     Some((true, path)) => {
                         self.record_row(&item.id, item);
+                        // Tableau deletes an item's extract-refresh tasks with it: show them and count them.
+                        let mut tasks: Vec<_> =
+                            self.idx.tasks_by_item.get(&(kind, item.id.as_str())).cloned().unwrap_or_default();
+                        tasks.sort_by(|a, b| a.id.cmp(&b.id));
                         self.delete_weights.insert(
                             address.clone(),
                             DeleteWeight {
-                                count: 1,
+                                count: 1 + tasks.len(),
                                 contained: vec![],
                                 content_ids: vec![item.id.clone()],
                                 project_ids: vec![],
                             },
                         );
+                        let mut reason = format!("not in manifest and project '{path}' prunes");
+                        if !tasks.is_empty() {
+                            reason.push_str(&format!(
+                                " (its {} extract-refresh task(s) are deleted with it)",
+                                tasks.len()
+                            ));
+                        }
+                        let mut changes = vec![FieldChange::new("name", val(&item.name), None)];
+                        changes.extend(
+                            tasks.iter().map(|t| FieldChange::new("refresh_task", val(t.describe_schedule()), None)),
+                        );
                         self.push(PlannedAction {
                             id: address.clone(),
                             kind: kind_of(kind),
                             action: Action::Delete,
-                            reason: format!("not in manifest and project '{path}' prunes"),
-                            changes: vec![FieldChange::new("name", val(&item.name), None)],
+                            reason,
+                            changes,
                             depends_on: vec![],
                             live_id: Some(item.id.clone()),
                             origin: Origin { address, aspect: Aspect::Fields, digest: None },
