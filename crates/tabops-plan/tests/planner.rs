@@ -407,6 +407,27 @@ fn pruned_item_delete_shows_and_counts_its_refresh_tasks() {
     assert!(p.applyable, "{:?}", p.errors);
     let refused = plan(&desired, &live, &PlanOptions { max_deletes: Some(1), ..opts() });
     assert_eq!(refused.errors[0].message, "the plan deletes 2 objects, more than the limit of 1");
+
+    // Inside a pruned project, the tasks are named in the project's delete and counted too.
+    live.projects.push(LiveProject {
+        id: "p-old".into(),
+        name: "Old".into(),
+        parent_id: Some("p-sales".into()),
+        description: None,
+        content_permissions: None,
+        owner_id: None,
+        updated_at: None,
+    });
+    live.workbooks.iter_mut().find(|w| w.id == "wb-stray").unwrap().project_id = "p-old".into();
+    let p = plan(&desired, &live, &PlanOptions { allow_empty_project: true, ..opts() });
+    assert_eq!(changed_ids(&p), vec!["- project:Sales/Old"]);
+    assert_eq!(
+        by_id(&p, "project:Sales/Old").reason,
+        "not in manifest and project 'Sales' prunes (deletes 2 object(s) inside: 1 content item(s), 1 \
+         extract-refresh task(s))"
+    );
+    let refused = plan(&desired, &live, &PlanOptions { max_deletes: Some(2), ..opts() });
+    assert_eq!(refused.errors[0].message, "the plan deletes 3 objects, more than the limit of 2");
 }
 
 #[test]

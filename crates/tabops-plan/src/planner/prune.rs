@@ -152,6 +152,7 @@ impl<'a> Ctx<'a> {
         // cyclic, and the walk must still end.
         let mut visited: std::collections::HashSet<&str> = std::collections::HashSet::new();
         let mut contents = 0usize;
+        let mut tasks = 0usize;
         while let Some(p) = stack.pop() {
             if !visited.insert(p.id.as_str()) {
                 continue;
@@ -168,7 +169,10 @@ impl<'a> Ctx<'a> {
                 if self.claimed.contains(item.id.as_str()) {
                     continue; // managed elsewhere: moved out first
                 }
-                weight.count += 1;
+                // Its extract-refresh tasks go with it (counted like the item; named in the reason).
+                let item_tasks = self.idx.tasks_by_item.get(&(*kind, item.id.as_str())).map_or(0, Vec::len);
+                tasks += item_tasks;
+                weight.count += 1 + item_tasks;
                 contents += 1;
                 weight.content_ids.push(item.id.clone());
                 weight.contained.push(self.idx.content_address(*kind, item).to_lowercase());
@@ -181,7 +185,12 @@ impl<'a> Ctx<'a> {
         depends_on.dedup();
         self.record_row(&project.id, project);
         let inside = weight.count - 1;
-        let reason = if inside > 0 {
+        let reason = if inside > 0 && tasks > 0 {
+            format!(
+                "{reason} (deletes {inside} object(s) inside: {contents} content item(s), {tasks} extract-refresh \
+                 task(s))"
+            )
+        } else if inside > 0 {
             format!("{reason} (deletes {inside} object(s) inside: {} content item(s))", contents)
         } else {
             reason
