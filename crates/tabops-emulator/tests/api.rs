@@ -909,3 +909,58 @@ async fn refreshing_content_without_extracts_is_409090() {
     let (status, body) = c.post(&format!("/tasks/extractRefreshes/{task_id}/runNow"), "<tsRequest />").await;
     assert_eq!((status, code(&body)), (409, "409090"), "{body}");
 }
+
+/// A locked project controls the rules under it: its content shows the project's default rules (the response names
+/// the project as `parent`) and refuses changes with 403004 (kb.tableau.com, "403004 Error Returned Using Rest
+/// API": `LOCKED_CHILD_PROJECT_CANNOT_BE_CHANGED`); under `LockedToProject` nested projects do too, under
+/// `LockedToProjectWithoutNested` they set their own (help: permissions_project_lock.htm).
+#[tokio::test]
+async fn a_locked_project_controls_the_rules_of_its_content_and_nested_projects() {
+    let emulator = start().await;
+    let c = sign_in(&emulator).await;
+    let (_, body) = c.post("/groups", r#"<tsRequest><group name="Lock readers" /></tsRequest>"#).await;
+    let readers = attr(&body, "group", "id").expect("group").to_owned();
+    let grant = |cap: &str| {
+        format!(
+            r#"<tsRequest><permissions><granteeCapabilities><group id="{readers}" /><capabilities><capability name="{cap}" mode="Allow" /></capabilities></granteeCapabilities></permissions></tsRequest>"#
+        )
+    };
+    let project = |name: &str, lock: &str, parent: Option<&str>| {
+        let parent = parent.map(|p| format!(r#" parentProjectId="{p}""#)).unwrap_or_default();
+        format!(r#"<tsRequest><project name="{name}" contentPermissions="{lock}"{parent} /></tsRequest>"#)
+    };
+    let (_, body) = c.post("/projects", &project("Locked", "LockedToProject", None)).await;
+    let locked = attr(&body, "project", "id").expect("locked").to_owned();
+    assert_eq!(c.put(&format!("/projects/{locked}/default-permissions/workbooks"), &grant("ExportData")).await.0, 200);
+    let (_, body) = c.post("/projects", &project("Inner", "ManagedByOwner", Some(&locked))).await;
+    let inner = attr(&body, "project", "id").expect("inner").to_owned();
+    let payload = format!(r#"<tsRequest><workbook name="Locked book"><project id="{inner}" /></workbook></tsRequest>"#);
+    let (status, body) = c
+        .multipart("/workbooks?workbookType=twb", &payload, Some(("tableau_workbook", "B.twb", TWB.as_bytes())), true)
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let wb = attr(&body, "workbook", "id").expect("wb").to_owned();
+
+    let (_, body) = c.get(&format!("/workbooks/{wb}/permissions")).await;
+    assert_eq!(attr(&body, "parent", "id"), Some(locked.as_str()), "names the locking project: {body}");
+    assert_eq!(rules(&body), rules(&c.get(&format!("/projects/{locked}/default-permissions/workbooks")).await.1));
+    // A later change of the defaults reaches the content at once.
+    assert_eq!(c.put(&format!("/projects/{locked}/default-permissions/workbooks"), &grant("Filter")).await.0, 200);
+    assert!(rules(&c.get(&format!("/workbooks/{wb}/permissions")).await.1).iter().any(|(_, cap, _)| cap == "Filter"));
+
+    let (status, body) = c.put(&format!("/workbooks/{wb}/permissions"), &grant("Read")).await;
+    assert_eq!((status, code(&body)), (403, "403004"), "content: {body}");
+    let (status, body) = c.put(&format!("/projects/{inner}/permissions"), &grant("Read")).await;
+    assert_eq!((status, code(&body)), (403, "403004"), "nested project: {body}");
+    let (status, body) = c.delete(&format!("/projects/{inner}/permissions/groups/{readers}/Read/Allow")).await;
+    assert_eq!((status, code(&body)), (403, "403004"), "nested project delete: {body}");
+
+    // Without nested: the nested project sets its own rules.
+    let (_, body) = c.post("/projects", &project("Shallow", "LockedToProjectWithoutNested", None)).await;
+    let shallow = attr(&body, "project", "id").expect("shallow").to_owned();
+    let (_, body) = c.post("/projects", &project("Free", "ManagedByOwner", Some(&shallow))).await;
+    let free = attr(&body, "project", "id").expect("free").to_owned();
+    let (status, body) = c.put(&format!("/projects/{free}/permissions"), &grant("Read")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(attr(&body, "parent", "id").is_none(), "{body}");
+}

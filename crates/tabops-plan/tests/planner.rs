@@ -884,3 +884,24 @@ fn creates_and_publishes_wait_for_the_permissions_they_copy() {
     let waves = p.waves();
     assert_eq!(waves.iter().map(Vec::len).sum::<usize>(), changed_ids(&p).len());
 }
+
+/// Changing a project's lock changes who controls the rules below it (Tableau refuses changing rules a locked
+/// project controls, 403004): permission changes below the project wait for the lock change.
+#[test]
+fn permission_changes_below_a_project_wait_for_its_lock_change() {
+    let desired = enterprise();
+    let mut live = converged(&desired);
+    live.projects.iter_mut().find(|p| p.name == "Sales").unwrap().content_permissions =
+        Some(ContentPermissions::ManagedByOwner);
+    let orders = live.datasources.iter().find(|d| d.name == "Orders").unwrap().id.clone();
+    live.permissions.insert(orders, Vec::new());
+    let p = plan(&desired, &live, &opts());
+    assert!(by_id(&p, "project:Sales").changes.iter().any(|c| c.field == "content_permissions"));
+    let grants: Vec<_> = p.actions.iter().filter(|a| a.id.starts_with("permissions:datasource:Sales/Orders")).collect();
+    assert!(!grants.is_empty(), "{:?}", changed_ids(&p));
+    for grant in grants {
+        assert!(grant.depends_on.contains(&"project:Sales".to_string()), "{}: {:?}", grant.id, grant.depends_on);
+    }
+    let waves = p.waves();
+    assert_eq!(waves.iter().map(Vec::len).sum::<usize>(), changed_ids(&p).len());
+}

@@ -203,7 +203,7 @@ impl<'a> Builder<'a> {
         }
         let address = format!("project:{}", inputs.tree.path(id));
         let owner = self.user_name(project.owner_id.as_deref(), &address, "owner");
-        let (permissions, default_permissions) = if inputs.with_permissions {
+        let (permissions, default_permissions) = if inputs.with_permissions && !inputs.tree.locked_over(id, false) {
             let explicit =
                 inputs.snapshot.permissions.get(id).map(|rows| self.rules(rows, PermissionTarget::Project, &address));
             let defaults = DefaultsDoc {
@@ -350,7 +350,7 @@ impl<'a> Builder<'a> {
             ContentKind::Workbook => PermissionTarget::Workbook,
             ContentKind::Datasource => PermissionTarget::Datasource,
         };
-        let permissions = if inputs.with_permissions {
+        let permissions = if inputs.with_permissions && !inputs.tree.locked_over(project_id, true) {
             inputs.snapshot.permissions.get(item.id).map(|rows| self.rules(rows, target, &address))
         } else {
             None

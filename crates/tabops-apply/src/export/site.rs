@@ -212,6 +212,30 @@ pub struct Tree<'a> {
 }
 
 impl<'a> Tree<'a> {
+    /// Whether a locked project controls the permissions of the content of project `id` (`content: true`: `id`
+    /// itself locked either way, or an ancestor `LockedToProject`) or of project `id` itself (`content: false`: an
+    /// ancestor `LockedToProject`). Such rules are the locking project's defaults (Tableau help,
+    /// permissions_project_lock.htm), so they are not written where `validate` refuses them.
+    pub fn locked_over(&self, id: &str, content: bool) -> bool {
+        let locked = |p: &api::Project, modes: &[&str]| {
+            p.content_permissions.as_deref().is_some_and(|c| modes.iter().any(|m| c.eq_ignore_ascii_case(m)))
+        };
+        let Some(project) = self.by_id.get(id) else { return false };
+        if content && locked(project, &["LockedToProject", "LockedToProjectWithoutNested"]) {
+            return true;
+        }
+        // The hierarchy was checked for cycles and depth before export reads it; the bound is a second guard.
+        let mut parent = project.parent_id.as_deref();
+        for _ in 0..64 {
+            let Some(ancestor) = parent.and_then(|p| self.by_id.get(p)) else { return false };
+            if locked(ancestor, &["LockedToProject"]) {
+                return true;
+            }
+            parent = ancestor.parent_id.as_deref();
+        }
+        false
+    }
+
     pub fn new(projects: &'a [api::Project]) -> Tree<'a> {
         let by_id: HashMap<&str, &api::Project> = projects.iter().map(|p| (p.id.as_str(), p)).collect();
         let mut children: HashMap<&str, Vec<&api::Project>> = HashMap::new();

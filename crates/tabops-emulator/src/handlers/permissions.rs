@@ -68,7 +68,57 @@ fn resource_elem(state: &State, resource: &str, id: &str) -> Option<Elem> {
     Some(Elem::new(tag).attr("id", id).attr("name", name).child(Elem::new("owner").attr("id", owner)))
 }
 
+/// The locked project that controls the rules of `resource`/`id`, and the rules it applies there: content of a
+/// project locked either way, or under an ancestor `LockedToProject`, has that project's default rules for its kind;
+/// a project nested under `LockedToProject` (its rules and its defaults) has the locking project's (Tableau help,
+/// permissions_project_lock.htm; enterprisetableau.com 2018-02 "Lock Project Permission").
+fn controller(state: &State, resource: &str, id: &str) -> Option<(String, String)> {
+    let locked = |project_id: &str, nested_too: bool| {
+        state.project(project_id).is_some_and(|p| {
+            p.content_permissions == "LockedToProject"
+                || (!nested_too && p.content_permissions == "LockedToProjectWithoutNested")
+        })
+    };
+    let ancestor_locked = |project_id: &str| {
+        let mut parent = state.project(project_id).and_then(|p| p.parent_id.clone());
+        for _ in 0..64 {
+            let ancestor = parent?;
+            if locked(&ancestor, true) {
+                return Some(ancestor);
+            }
+            parent = state.project(&ancestor).and_then(|p| p.parent_id.clone());
+        }
+        None
+    };
+    match resource {
+        "workbooks" | "datasources" => {
+            let project = match resource {
+                "workbooks" => state.workbooks.iter().find(|w| w.content.id == id).map(|w| &w.content.project_id),
+                _ => state.datasources.iter().find(|d| d.content.id == id).map(|d| &d.content.project_id),
+            }?;
+            let locker = if locked(project, false) { Some(project.clone()) } else { ancestor_locked(project) }?;
+            Some((locker, format!("default:{resource}")))
+        }
+        _ => ancestor_locked(id).map(|locker| (locker, resource.to_owned())),
+    }
+}
+
 fn rules_elem(state: &State, resource: &str, id: &str) -> Elem {
+    // Rules a locked project controls are its own, and the response names it as the `parent`
+    // (the schema's `permissionsType` has a `parent` of `type="Project"`; its use here is inferred).
+    if let Some((locker, applied)) = controller(state, resource, id) {
+        let head = if resource.starts_with("default:") { None } else { resource_elem(state, resource, id) };
+        let rules = grantee_blocks(state, &applied, &locker);
+        return Elem::new("permissions")
+            .opt_child(head)
+            .child(Elem::new("parent").attr("id", &locker).attr("type", "Project"))
+            .children(rules);
+    }
+    let head = if resource.starts_with("default:") { None } else { resource_elem(state, resource, id) };
+    Elem::new("permissions").opt_child(head).children(grantee_blocks(state, resource, id))
+}
+
+fn grantee_blocks(state: &State, resource: &str, id: &str) -> Vec<Elem> {
     let rules: Vec<&Rule> =
         state.permissions.iter().filter(|r| r.resource == resource && r.resource_id == id).collect();
     let mut grantees: Vec<(&str, &str)> = Vec::new();
@@ -78,17 +128,31 @@ fn rules_elem(state: &State, resource: &str, id: &str) -> Elem {
             grantees.push(key);
         }
     }
-    let blocks = grantees.into_iter().map(|(kind, gid)| {
-        let caps = rules
-            .iter()
-            .filter(|r| r.grantee_kind == kind && r.grantee_id == gid)
-            .map(|r| Elem::new("capability").attr("name", &r.capability).attr("mode", &r.mode));
-        Elem::new("granteeCapabilities")
-            .child(Elem::new(kind).attr("id", gid))
-            .child(Elem::new("capabilities").children(caps))
-    });
-    let head = if resource.starts_with("default:") { None } else { resource_elem(state, resource, id) };
-    Elem::new("permissions").opt_child(head).children(blocks)
+    grantees
+        .into_iter()
+        .map(|(kind, gid)| {
+            let caps = rules
+                .iter()
+                .filter(|r| r.grantee_kind == kind && r.grantee_id == gid)
+                .map(|r| Elem::new("capability").attr("name", &r.capability).attr("mode", &r.mode));
+            Elem::new("granteeCapabilities")
+                .child(Elem::new(kind).attr("id", gid))
+                .child(Elem::new("capabilities").children(caps))
+        })
+        .collect()
+}
+
+/// Tableau refuses changing rules a locked project controls: 403004 "User does not have permission for action.
+/// (LOCKED_CHILD_PROJECT_CANNOT_BE_CHANGED)" (kb.tableau.com, "403004 Error Returned Using Rest API").
+fn refuse_if_locked(state: &State, resource: &str, id: &str) -> ApiResult<()> {
+    match controller(state, resource, id) {
+        Some(_) => Err(ApiError::new(
+            403004,
+            "Forbidden",
+            "User does not have permission for action.(LOCKED_CHILD_PROJECT_CANNOT_BE_CHANGED)",
+        )),
+        None => Ok(()),
+    }
 }
 
 fn check_grantee(state: &State, kind: &str, id: &str) -> ApiResult<()> {
@@ -113,6 +177,7 @@ pub async fn route(ctx: &mut Ctx, method: &str, resource: &str, id: &str, rest: 
                 other => return Err(ApiError::unknown_resource(other)),
             };
             let mut state = ctx.shared.lock();
+            refuse_if_locked(&state, resource, id)?;
             check_grantee(&state, kind, grantee)?;
             let before = state.permissions.len();
             state.permissions.retain(|r| {
@@ -140,6 +205,7 @@ async fn add(ctx: &mut Ctx, resource: &str, id: &str) -> ApiResult<Reply> {
     let root = ctx.xml().await?;
     let perms = root.child("permissions").ok_or_else(|| ApiError::bad_request("Missing permissions element."))?;
     let mut state = ctx.shared.lock();
+    refuse_if_locked(&state, resource, id)?;
     let mut new_rules = Vec::new();
     for child in &perms.children {
         match child.name.as_str() {

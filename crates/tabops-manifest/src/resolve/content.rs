@@ -4,6 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
+use super::locks::{PermissionSite, Subject};
 use super::permissions::resolve_rules;
 use super::projects::{project_ref, undefined_project};
 use super::schedule::resolve_refresh;
@@ -170,6 +171,10 @@ fn item(
     let address = ContentSpec::address_of(v.kind, &project, &name);
     if let (Some(_), Some(at)) = (&owner, v.owner) {
         cx.check_owner(at, address.clone());
+    }
+    if let Some(first) = v.permissions.iter().flatten().next() {
+        let subject = Subject::Content { kind: v.kind, project: project.clone(), name: name.clone() };
+        cx.permission_sites.push(PermissionSite { subject, pos: first.pos, field: first.field.clone() });
     }
     if let Some(first) = v.refresh.iter().flatten().next() {
         let at = cx.at(first.pos);

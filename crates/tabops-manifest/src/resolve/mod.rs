@@ -3,6 +3,7 @@
 //! collecting all problems.
 
 mod content;
+mod locks;
 pub mod permissions;
 mod principals;
 mod projects;
@@ -57,6 +58,10 @@ pub struct Cx<'a> {
     pub user_roles: HashMap<String, crate::model::SiteRole>,
     /// `file:line` of entries plan-time checks may blame (see [`Desired::locations`]).
     pub locations: BTreeMap<String, String>,
+    /// Where the manifest sets permissions, for the locked-project check ([`locks::check`]).
+    pub permission_sites: Vec<locks::PermissionSite>,
+    /// Projects the manifest locks, with where.
+    pub locks: HashMap<crate::model::ProjectPath, locks::Lock>,
 }
 
 impl Cx<'_> {
@@ -207,6 +212,8 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
         groups: HashMap::new(),
         user_roles: HashMap::new(),
         locations: BTreeMap::new(),
+        permission_sites: Vec::new(),
+        locks: HashMap::new(),
     };
 
     // Site and settings: at most one file each; `site` is required.
@@ -273,6 +280,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
     let groups = principals::groups(&mut cx, input.files);
     let projects = projects::projects(&mut cx, input.files);
     let (datasources, workbooks) = content::content(&mut cx, input, &projects, &overrides);
+    locks::check(&mut cx);
 
     let (problems, unset_secrets) = (cx.problems, cx.unset_secrets);
     let locations = cx.locations;

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use super::locks::{Lock, PermissionSite, Subject};
 use super::permissions::resolve_rules;
 use super::{Cx, FileInput};
 use crate::diag::did_you_mean;
@@ -99,6 +100,21 @@ fn walk(
         }
         parsed
     });
+    if let (
+        Some(mode @ (ContentPermissions::LockedToProject | ContentPermissions::LockedToProjectWithoutNested)),
+        Some(at),
+    ) = (content_permissions, &raw.content_permissions)
+    {
+        cx.locks.insert(path.clone(), Lock { mode, pos: at.pos });
+    }
+    if let Some(first) = raw.permissions.iter().flatten().next() {
+        let subject = Subject::Project { path: path.clone(), default: false };
+        cx.permission_sites.push(PermissionSite { subject, pos: first.pos, field: first.field.clone() });
+    }
+    if let Some(defaults) = &raw.default_permissions {
+        let subject = Subject::Project { path: path.clone(), default: true };
+        cx.permission_sites.push(PermissionSite { subject, pos: defaults.pos, field: defaults.field.clone() });
+    }
     let owner = raw.owner.as_ref().and_then(|o| cx.user(o));
     if let (Some(_), Some(at)) = (&owner, &raw.owner) {
         cx.check_owner(at, format!("project:{path}"));

@@ -117,6 +117,60 @@ impl<'a> Ctx<'a> {
         }
         self.publish_after_default_permissions();
         self.create_nested_after_parent_permissions();
+        self.permissions_after_lock_changes();
+    }
+
+    /// Tableau refuses changing rules a locked project controls (403004), and locking replaces them: when this plan
+    /// changes a project's `content_permissions`, every permission change below it (its content, its nested
+    /// projects and their content) waits for that change.
+    fn permissions_after_lock_changes(&mut self) {
+        let changed: Vec<(String, Vec<String>)> = self
+            .actions
+            .get(&ObjectKind::Project)
+            .into_iter()
+            .flatten()
+            // A created project is locked as it is created, and everything below it waits for it already.
+            .filter(|a| a.action == Action::Update && a.changes.iter().any(|c| c.field == "content_permissions"))
+            .filter_map(|a| {
+                let state = self.projects.iter().find(|p| p.address == a.id)?;
+                Some((a.id.clone(), state.spec.path.key()))
+            })
+            .collect();
+        if changed.is_empty() {
+            return;
+        }
+        let under = |key: &[String], strictly: bool| -> Vec<String> {
+            changed
+                .iter()
+                .filter(|(_, root)| key.starts_with(root) && (!strictly || key.len() > root.len()))
+                .map(|(id, _)| id.clone())
+                .collect()
+        };
+        // Permission sets (by the prefix of their action ids) and the lock changes they wait for.
+        let mut waits: Vec<(String, Vec<String>)> = Vec::new();
+        for content in &self.contents {
+            let ids = under(&content.spec.project.key(), false);
+            if !ids.is_empty() {
+                waits.push((format!("permissions:{}", content.address), ids));
+            }
+        }
+        for project in &self.projects {
+            let ids = under(&project.spec.path.key(), true);
+            if !ids.is_empty() {
+                for prefix in ["permissions", "default_permissions:workbooks", "default_permissions:datasources"] {
+                    waits.push((format!("{prefix}:{}", project.address), ids.clone()));
+                }
+            }
+        }
+        for kind in [ObjectKind::Permissions, ObjectKind::DefaultPermissions] {
+            for action in self.actions.get_mut(&kind).into_iter().flatten() {
+                for (prefix, ids) in &waits {
+                    if in_set(&action.id, prefix) {
+                        wait_for(action, ids);
+                    }
+                }
+            }
+        }
     }
 
     /// Tableau copies a parent's permissions and default permissions onto a nested project when it is created
@@ -152,11 +206,7 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             if let Some((_, ids)) = waits.iter().find(|(address, _)| *address == action.id) {
-                for id in ids {
-                    if !action.depends_on.contains(id) {
-                        action.depends_on.push(id.clone());
-                    }
-                }
+                wait_for(action, ids);
             }
         }
     }
@@ -193,11 +243,7 @@ impl<'a> Ctx<'a> {
                     continue;
                 }
                 if let Some((_, ids)) = waits.iter().find(|(address, _)| *address == action.id) {
-                    for id in ids {
-                        if !action.depends_on.contains(id) {
-                            action.depends_on.push(id.clone());
-                        }
-                    }
+                    wait_for(action, ids);
                 }
             }
         }
@@ -428,5 +474,14 @@ fn in_set(id: &str, prefix: &str) -> bool {
         Some("") => true,
         Some(rest) => rest.strip_prefix('/').is_some_and(|g| g.starts_with("group:") || g.starts_with("user:")),
         None => false,
+    }
+}
+
+/// Makes `action` wait for `ids` as well (each once).
+fn wait_for(action: &mut PlannedAction, ids: &[String]) {
+    for id in ids {
+        if !action.depends_on.contains(id) {
+            action.depends_on.push(id.clone());
+        }
     }
 }
