@@ -73,7 +73,8 @@ impl Loaded {
     /// `3 projects, 2 groups, 4 users, 2 data sources, 3 workbooks, 2 refresh tasks`.
     pub fn summary(&self) -> String {
         let d = &self.desired;
-        let refresh: usize = d.datasources.iter().chain(&d.workbooks).map(|c| c.refresh.len()).sum();
+        let refresh: usize =
+            d.datasources.iter().chain(&d.workbooks).map(|c| c.refresh.as_ref().map_or(0, Vec::len)).sum();
         let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         [
             count(d.projects.len(), "project", "projects"),

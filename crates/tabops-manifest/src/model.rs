@@ -864,7 +864,9 @@ pub struct ContentSpec {
     pub hidden_views: BTreeSet<String>,
     pub connections: Vec<ConnectionSpec>,
     pub permissions: PermissionSet,
-    pub refresh: Vec<RefreshSpec>,
+    /// Extract-refresh tasks; `None` (no `refresh:` key) = not managed: the item's live tasks are left alone.
+    /// `Some(vec![])` (`refresh: []`) = the item has none: its live tasks are deleted.
+    pub refresh: Option<Vec<RefreshSpec>>,
     pub protect: bool,
     /// Old name in the same project, or `(old project, old name)` after a move + rename.
     pub renamed_from: Option<(ProjectPath, String)>,

@@ -39,15 +39,17 @@ fn the_full_fixture_resolves() {
     let orders = &d.datasources[0];
     assert_eq!(orders.connections[0].server.as_deref(), Some("dev-db.acme.com"));
     assert_eq!(orders.connections[0].password.as_ref().map(|s| s.expose()), Some("orders-secret"));
-    assert_eq!(orders.refresh.len(), 3);
-    let hourly = &orders.refresh[1].schedule;
+    let refresh = orders.refresh.as_ref().expect("`refresh:` is present");
+    assert_eq!(refresh.len(), 3);
+    let hourly = &refresh[1].schedule;
     assert_eq!((hourly.frequency, hourly.every), (Frequency::Hourly, Some(Every::Minutes(30))));
-    assert!(orders.refresh[2].schedule.month_days.contains(&MonthDay::LastDay));
+    assert!(refresh[2].schedule.month_days.contains(&MonthDay::LastDay));
     assert_eq!(orders.file.sha256.len(), 64);
 
     let pipeline = d.workbooks.iter().find(|w| w.name == "Pipeline").unwrap();
     assert_eq!(pipeline.project, ProjectPath::new(vec!["Sales".into(), "A/B testing".into()]));
     assert_eq!(pipeline.file.display, "content/pipeline.twb");
+    assert_eq!(pipeline.refresh, None, "no `refresh:` key: the item's live tasks are not managed");
     let revenue = d.workbooks.iter().find(|w| w.name == "Revenue").unwrap();
     assert_eq!(revenue.description.as_deref(), Some("Revenue by region, costs ${not_a_var}"));
     assert_eq!(revenue.address(), "workbook:Sales/EMEA/Revenue");

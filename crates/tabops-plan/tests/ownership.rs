@@ -125,7 +125,7 @@ fn refresh_is_refused_for_live_content_without_an_extract_unless_the_plan_republ
     let mut desired = empty_desired();
     desired.projects.push(project("Sales"));
     let mut wb = content(ContentKind::Workbook, "Live", "Sales", file("live.twb", "a", 10));
-    wb.refresh.push(RefreshSpec { refresh_type: RefreshType::Full, schedule: daily(6, &weekdays()) });
+    wb.refresh = Some(vec![RefreshSpec { refresh_type: RefreshType::Full, schedule: daily(6, &weekdays()) }]);
     desired.workbooks.push(wb);
     let mut live = converged(&desired);
     live.workbooks[0].has_extracts = Some(false);

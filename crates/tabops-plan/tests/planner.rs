@@ -309,13 +309,13 @@ fn default_permissions_are_complete_sets() {
 fn daily_every_n_hours_differs_from_once_a_day_at_the_same_time() {
     let mut desired = enterprise();
     let live = converged(&desired);
-    let once = desired.datasources[0].refresh[0].schedule.clone();
+    let once = desired.datasources[0].refresh.as_mut().unwrap()[0].schedule.clone();
     let repeating = Schedule {
         every: Some(Every::Hours(2)),
         end: Some(TimeOfDay { hour: 20, minute: once.start.minute }),
         ..once.clone()
     };
-    desired.datasources[0].refresh[0].schedule = repeating.clone();
+    desired.datasources[0].refresh.as_mut().unwrap()[0].schedule = repeating.clone();
     let p = plan(&desired, &live, &opts());
     let changed = changed_ids(&p);
     assert_eq!(changed.len(), 1, "{changed:?}");
@@ -329,7 +329,7 @@ fn daily_every_n_hours_differs_from_once_a_day_at_the_same_time() {
 fn schedule_change_updates_the_task() {
     let mut desired = enterprise();
     let live = converged(&desired);
-    desired.datasources[0].refresh[0].schedule = daily(7, &weekdays());
+    desired.datasources[0].refresh.as_mut().unwrap()[0].schedule = daily(7, &weekdays());
     let p = plan(&desired, &live, &opts());
     assert_eq!(changed_ids(&p), vec!["~ refresh:datasource:Sales/Orders#daily-07:00"]);
     let a = by_id(&p, "refresh:datasource:Sales/Orders#daily-07:00");
@@ -344,6 +344,90 @@ fn schedule_change_updates_the_task() {
     live2.refresh_tasks.push(extra);
     let p2 = plan(&desired, &live2, &opts());
     assert_eq!(changed_ids(&p2), vec!["- refresh:datasource:Sales/Orders#daily-22:00"]);
+}
+
+/// An item without a `refresh:` key does not manage its extract-refresh tasks: the live task is left alone and
+/// listed as unmanaged, like any other object the manifest does not name (issue 11 item 6).
+#[test]
+fn item_without_refresh_key_leaves_its_live_tasks_unmanaged() {
+    let mut desired = enterprise();
+    let live = converged(&desired);
+    desired.datasources[0].refresh = None;
+    let p = plan(&desired, &live, &opts());
+    assert_eq!(changed_ids(&p), Vec::<String>::new());
+    assert_eq!(p.summary.line(), "No changes. The site matches the manifest.");
+    let tasks: Vec<(&str, &str)> = p
+        .unmanaged
+        .iter()
+        .filter(|u| u.kind == tabops_plan::plan::ObjectKind::RefreshTask)
+        .map(|u| (u.address.as_str(), u.id.as_str()))
+        .collect();
+    assert_eq!(tasks, vec![("refresh:datasource:Sales/Orders#daily-06:00", live.refresh_tasks[0].id.as_str())]);
+}
+
+/// `refresh: []` says the item has no tasks: its live task is deleted, and that delete counts toward the deletion
+/// limit like any other.
+#[test]
+fn empty_refresh_list_deletes_live_tasks_and_counts_toward_max_deletes() {
+    let mut desired = enterprise();
+    let live = converged(&desired);
+    desired.datasources[0].refresh = Some(vec![]);
+    let p = plan(&desired, &live, &opts());
+    assert!(p.applyable, "{:?}", p.errors);
+    assert_eq!(changed_ids(&p), vec!["- refresh:datasource:Sales/Orders#daily-06:00"]);
+    assert!(p.unmanaged.iter().all(|u| u.kind != tabops_plan::plan::ObjectKind::RefreshTask));
+    let refused = plan(&desired, &live, &PlanOptions { max_deletes: Some(0), ..opts() });
+    assert!(!refused.applyable);
+    assert_eq!(refused.errors[0].kind, PlanErrorKind::TooManyDeletes);
+    assert_eq!(refused.errors[0].message, "the plan deletes 1 objects, more than the limit of 0");
+}
+
+/// Tableau deletes a content item's refresh tasks with it; a pruned item's delete names them and counts them.
+#[test]
+fn pruned_item_delete_shows_and_counts_its_refresh_tasks() {
+    let desired = enterprise();
+    let mut live = converged(&desired);
+    live.workbooks.push(live_content("wb-stray", "Stray", "p-sales"));
+    live.refresh_tasks.push(LiveRefreshTask {
+        id: "t-stray".into(),
+        target: TaskTarget { kind: ContentKind::Workbook, id: "wb-stray".into() },
+        refresh_type: RefreshType::Full,
+        schedule: Some(daily(6, &weekdays())),
+        schedule_text: daily(6, &weekdays()).to_string(),
+    });
+    let p = plan(&desired, &live, &opts());
+    assert_eq!(changed_ids(&p), vec!["- workbook:Sales/Stray"]);
+    let stray = by_id(&p, "workbook:Sales/Stray");
+    assert_eq!(
+        stray.reason,
+        "not in manifest and project 'Sales' prunes (its 1 extract-refresh task(s) are deleted with it)"
+    );
+    let fields: Vec<&str> = stray.changes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, vec!["name", "refresh_task"]);
+    assert!(p.applyable, "{:?}", p.errors);
+    let refused = plan(&desired, &live, &PlanOptions { max_deletes: Some(1), ..opts() });
+    assert_eq!(refused.errors[0].message, "the plan deletes 2 objects, more than the limit of 1");
+
+    // Inside a pruned project, the tasks are named in the project's delete and counted too.
+    live.projects.push(LiveProject {
+        id: "p-old".into(),
+        name: "Old".into(),
+        parent_id: Some("p-sales".into()),
+        description: None,
+        content_permissions: None,
+        owner_id: None,
+        updated_at: None,
+    });
+    live.workbooks.iter_mut().find(|w| w.id == "wb-stray").unwrap().project_id = "p-old".into();
+    let p = plan(&desired, &live, &PlanOptions { allow_empty_project: true, ..opts() });
+    assert_eq!(changed_ids(&p), vec!["- project:Sales/Old"]);
+    assert_eq!(
+        by_id(&p, "project:Sales/Old").reason,
+        "not in manifest and project 'Sales' prunes (deletes 2 object(s) inside: 1 content item(s), 1 \
+         extract-refresh task(s))"
+    );
+    let refused = plan(&desired, &live, &PlanOptions { max_deletes: Some(2), ..opts() });
+    assert_eq!(refused.errors[0].message, "the plan deletes 3 objects, more than the limit of 2");
 }
 
 #[test]
@@ -622,7 +706,7 @@ fn content_into_a_new_project_and_tasks_of_new_content_wait_for_their_parents() 
     let live = converged(&desired);
     desired.projects.push(project("Marketing"));
     let mut wb = content(ContentKind::Workbook, "Campaigns", "Marketing", file("c.twbx", "77", 99));
-    wb.refresh = vec![RefreshSpec { refresh_type: RefreshType::Incremental, schedule: daily(5, &weekdays()) }];
+    wb.refresh = Some(vec![RefreshSpec { refresh_type: RefreshType::Incremental, schedule: daily(5, &weekdays()) }]);
     desired.workbooks.push(wb);
     let p = plan(&desired, &live, &opts());
     assert_eq!(

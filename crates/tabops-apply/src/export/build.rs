@@ -389,29 +389,32 @@ impl<'a> Builder<'a> {
         }
         if !self.inputs.with_refresh {
             self.warnings.push(format!(
-                "{address}: {} extract-refresh task(s) not exported (pass --with-refresh); a plan of this manifest \
-                 would delete them",
+                "{address}: {} extract-refresh task(s) not exported (pass --with-refresh); without a `refresh:` key \
+                 a plan of this manifest leaves them alone (listed as unmanaged)",
                 tasks.len()
             ));
             return Vec::new();
         }
         let mut out = Vec::new();
+        let mut left_out = Vec::new();
         for task in tasks {
             let refresh_type = wire::refresh_type(task);
             let schedule = task.schedule.as_ref().and_then(wire::normalize_schedule);
             match schedule.as_ref().map(|s| (s, expressible(s))) {
                 Some((s, Ok(()))) => out.push((refresh_doc(refresh_type, s), s.to_string())),
-                Some((_, Err(why))) => self.warnings.push(format!(
-                    "{address}: refresh task {} is left out: {why}; a plan of this manifest would delete it",
-                    task.id
-                )),
-                None => self.warnings.push(format!(
-                    "{address}: refresh task {} has a schedule the manifest cannot express; a plan of this manifest \
-                     would delete it",
-                    task.id
-                )),
+                Some((_, Err(why))) => left_out.push(format!("{address}: refresh task {} is left out: {why}", task.id)),
+                None => left_out
+                    .push(format!("{address}: refresh task {} has a schedule the manifest cannot express", task.id)),
             }
         }
+        // An item whose every task is left out gets no `refresh:` key, and a plan leaves its tasks alone; a listed
+        // `refresh:` is the item's whole set, so a task missing from it is deleted.
+        let outcome = if out.is_empty() {
+            "without a `refresh:` key a plan of this manifest leaves it alone"
+        } else {
+            "a plan of this manifest would delete it"
+        };
+        self.warnings.extend(left_out.into_iter().map(|w| format!("{w}; {outcome}")));
         out.sort_by(|a, b| a.1.cmp(&b.1));
         self.refresh_tasks += out.len();
         out.into_iter().map(|(doc, _)| doc).collect()

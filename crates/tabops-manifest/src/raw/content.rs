@@ -19,6 +19,8 @@ pub struct RawDatasource {
     pub owner: Option<Located<String>>,
     pub connections: Option<Vec<Located<RawConnection>>>,
     pub permissions: Option<Vec<Located<RawRule>>>,
+    /// Extract-refresh tasks. Without the key the item's live tasks are left alone (listed as unmanaged);
+    /// `refresh: []` means none (its live tasks are deleted).
     pub refresh: Option<Vec<Located<RawRefresh>>>,
     pub protect: Option<Located<bool>>,
     pub renamed_from: Option<Located<RawContentRename>>,
@@ -56,6 +58,8 @@ pub struct RawWorkbook {
     pub hidden_views: Option<Vec<Located<String>>>,
     pub connections: Option<Vec<Located<RawConnection>>>,
     pub permissions: Option<Vec<Located<RawRule>>>,
+    /// Extract-refresh tasks. Without the key the item's live tasks are left alone (listed as unmanaged);
+    /// `refresh: []` means none (its live tasks are deleted).
     pub refresh: Option<Vec<Located<RawRefresh>>>,
     pub protect: Option<Located<bool>>,
     pub renamed_from: Option<Located<RawContentRename>>,

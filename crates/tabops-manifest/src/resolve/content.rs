@@ -153,7 +153,9 @@ fn item(
     let tags = v.tags.as_ref().map(|tags| tags.iter().filter_map(|t| cx.expand(t)).collect::<BTreeSet<_>>());
     let hidden_views = v.hidden_views.map(|h| h.iter().filter_map(|t| cx.expand(t)).collect()).unwrap_or_default();
     let connections = v.connections.iter().flatten().filter_map(|c| connection(cx, c, overrides)).collect::<Vec<_>>();
-    let refresh = v.refresh.iter().flatten().filter_map(|t| resolve_refresh(t, &mut cx.problems)).collect();
+    // `None` (no `refresh:` key) leaves the item's live tasks alone; `refresh: []` means none.
+    let refresh =
+        v.refresh.as_ref().map(|list| list.iter().filter_map(|t| resolve_refresh(t, &mut cx.problems)).collect());
     let renamed_from = match v.renamed_from {
         None => None,
         Some(r) => match &r.value {

@@ -301,7 +301,10 @@ impl<'a> Ctx<'a> {
         let mut found = Vec::new();
         for state in &self.contents {
             let Some(live) = state.live else { continue };
-            if state.spec.refresh.is_empty() || live.has_extracts != Some(false) || republished.contains(&live.id) {
+            if state.spec.refresh.as_ref().is_none_or(Vec::is_empty)
+                || live.has_extracts != Some(false)
+                || republished.contains(&live.id)
+            {
                 continue;
             }
             found.push((state.address.clone(), state.spec.kind));

@@ -95,21 +95,36 @@ impl<'a> Ctx<'a> {
                 match &managed_by {
                     Some((true, path)) => {
                         self.record_row(&item.id, item);
+                        // Tableau deletes an item's extract-refresh tasks with it: show them and count them.
+                        let mut tasks: Vec<_> =
+                            self.idx.tasks_by_item.get(&(kind, item.id.as_str())).cloned().unwrap_or_default();
+                        tasks.sort_by(|a, b| a.id.cmp(&b.id));
                         self.delete_weights.insert(
                             address.clone(),
                             DeleteWeight {
-                                count: 1,
+                                count: 1 + tasks.len(),
                                 contained: vec![],
                                 content_ids: vec![item.id.clone()],
                                 project_ids: vec![],
                             },
                         );
+                        let mut reason = format!("not in manifest and project '{path}' prunes");
+                        if !tasks.is_empty() {
+                            reason.push_str(&format!(
+                                " (its {} extract-refresh task(s) are deleted with it)",
+                                tasks.len()
+                            ));
+                        }
+                        let mut changes = vec![FieldChange::new("name", val(&item.name), None)];
+                        changes.extend(
+                            tasks.iter().map(|t| FieldChange::new("refresh_task", val(t.describe_schedule()), None)),
+                        );
                         self.push(PlannedAction {
                             id: address.clone(),
                             kind: kind_of(kind),
                             action: Action::Delete,
-                            reason: format!("not in manifest and project '{path}' prunes"),
-                            changes: vec![FieldChange::new("name", val(&item.name), None)],
+                            reason,
+                            changes,
                             depends_on: vec![],
                             live_id: Some(item.id.clone()),
                             origin: Origin { address, aspect: Aspect::Fields, digest: None },
@@ -137,6 +152,7 @@ impl<'a> Ctx<'a> {
         // cyclic, and the walk must still end.
         let mut visited: std::collections::HashSet<&str> = std::collections::HashSet::new();
         let mut contents = 0usize;
+        let mut tasks = 0usize;
         while let Some(p) = stack.pop() {
             if !visited.insert(p.id.as_str()) {
                 continue;
@@ -153,7 +169,10 @@ impl<'a> Ctx<'a> {
                 if self.claimed.contains(item.id.as_str()) {
                     continue; // managed elsewhere: moved out first
                 }
-                weight.count += 1;
+                // Its extract-refresh tasks go with it (counted like the item; named in the reason).
+                let item_tasks = self.idx.tasks_by_item.get(&(*kind, item.id.as_str())).map_or(0, Vec::len);
+                tasks += item_tasks;
+                weight.count += 1 + item_tasks;
                 contents += 1;
                 weight.content_ids.push(item.id.clone());
                 weight.contained.push(self.idx.content_address(*kind, item).to_lowercase());
@@ -166,7 +185,12 @@ impl<'a> Ctx<'a> {
         depends_on.dedup();
         self.record_row(&project.id, project);
         let inside = weight.count - 1;
-        let reason = if inside > 0 {
+        let reason = if inside > 0 && tasks > 0 {
+            format!(
+                "{reason} (deletes {inside} object(s) inside: {contents} content item(s), {tasks} extract-refresh \
+                 task(s))"
+            )
+        } else if inside > 0 {
             format!("{reason} (deletes {inside} object(s) inside: {} content item(s))", contents)
         } else {
             reason

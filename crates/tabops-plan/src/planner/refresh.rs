@@ -2,7 +2,8 @@
 //!
 //! Desired tasks are matched to the item's live tasks by (type, schedule) equality first (schedules are normalised,
 //! so equal schedules compare equal); the remaining ones are paired by type in order, which turns a schedule change
-//! into an update of the task; whatever is left is created or deleted.
+//! into an update of the task; whatever is left is created or deleted. An item without a `refresh:` key does not
+//! manage its tasks: they are left alone and listed as unmanaged, like any other object the manifest does not name.
 
 use std::collections::HashMap;
 
@@ -10,7 +11,9 @@ use tabops_manifest::model::{RefreshSpec, Schedule};
 
 use crate::inventory::LiveRefreshTask;
 use crate::origin::content_digest;
-use crate::plan::{Action, Aspect, FieldChange, ObjectKind, ObjectRef, Operation, Origin, PlannedAction};
+use crate::plan::{
+    Action, Aspect, FieldChange, ObjectKind, ObjectRef, Operation, Origin, PlannedAction, UnmanagedObject,
+};
 
 use super::{Ctx, val};
 
@@ -24,6 +27,14 @@ fn schedule_slug(schedule: &Schedule, incremental: bool) -> String {
         s.push_str("-incremental");
     }
     s
+}
+
+/// The address suffix of a live task: its schedule, or its id when the schedule cannot be read.
+pub(super) fn live_slug(task: &LiveRefreshTask) -> String {
+    match &task.schedule {
+        Some(s) => schedule_slug(s, task.refresh_type == tabops_manifest::model::RefreshType::Incremental),
+        None => format!("task-{}", task.id),
+    }
 }
 
 /// Make addresses unique within one item: `#daily-06:00`, `#daily-06:00-2`.
@@ -52,9 +63,21 @@ impl<'a> Ctx<'a> {
                 self.record_row(&task.id, *task);
             }
             let mut used = HashMap::new();
+            let Some(desired_tasks) = spec.refresh.as_ref() else {
+                // No `refresh:` key: the item's live tasks are not managed.
+                for task in live_tasks {
+                    let id = format!("refresh:{address}#{}", unique(&mut used, live_slug(task)));
+                    self.unmanaged.push(UnmanagedObject {
+                        kind: ObjectKind::RefreshTask,
+                        address: id,
+                        id: task.id.clone(),
+                    });
+                }
+                continue;
+            };
             // 1. exact matches
             let mut unmatched_desired: Vec<&RefreshSpec> = Vec::new();
-            for wanted in &spec.refresh {
+            for wanted in desired_tasks {
                 let exact = live_tasks.iter().position(|t| {
                     t.refresh_type == wanted.refresh_type && t.schedule.as_ref() == Some(&wanted.schedule)
                 });
@@ -127,11 +150,7 @@ impl<'a> Ctx<'a> {
             }
             // 4. leftovers on the site
             for task in live_tasks {
-                let base = match &task.schedule {
-                    Some(s) => schedule_slug(s, task.refresh_type == tabops_manifest::model::RefreshType::Incremental),
-                    None => format!("task-{}", task.id),
-                };
-                let id = format!("refresh:{address}#{}", unique(&mut used, base));
+                let id = format!("refresh:{address}#{}", unique(&mut used, live_slug(task)));
                 self.push(PlannedAction {
                     id,
                     kind: ObjectKind::RefreshTask,

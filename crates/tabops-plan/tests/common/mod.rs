@@ -73,7 +73,7 @@ pub fn content(kind: ContentKind, name: &str, project: &str, f: ContentFile) -> 
         hidden_views: BTreeSet::new(),
         connections: vec![],
         permissions: None,
-        refresh: vec![],
+        refresh: Some(vec![]),
         protect: false,
         renamed_from: None,
     }
@@ -171,7 +171,7 @@ pub fn enterprise() -> Desired {
         password: Some(Secret::from_env("ORDERS_DB_PASSWORD", "hunter2-planted-secret")),
         embed: true,
     }];
-    orders.refresh = vec![RefreshSpec { refresh_type: RefreshType::Full, schedule: daily(6, &weekdays()) }];
+    orders.refresh = Some(vec![RefreshSpec { refresh_type: RefreshType::Full, schedule: daily(6, &weekdays()) }]);
     orders.permissions =
         Some(vec![rule(Grantee::Group("Sales Analysts".into()), &[(Read, Mode::Allow), (Connect, Mode::Allow)])]);
     d.datasources = vec![orders];
@@ -284,7 +284,7 @@ pub fn converged(desired: &Desired) -> Inventory {
         if let Some(rules) = &c.permissions {
             inv.permissions.insert(id.clone(), live_rules(rules));
         }
-        for (i, r) in c.refresh.iter().enumerate() {
+        for (i, r) in c.refresh.iter().flatten().enumerate() {
             inv.refresh_tasks.push(LiveRefreshTask {
                 id: format!("t-{id}-{i}"),
                 target: TaskTarget { kind: c.kind, id: id.clone() },

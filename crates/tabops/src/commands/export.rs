@@ -37,7 +37,8 @@ pub struct ExportArgs {
     /// Export explicit and default permissions of projects, workbooks and data sources.
     #[arg(long)]
     pub with_permissions: bool,
-    /// Export extract-refresh schedules (without it, a plan of the export would delete the site's tasks).
+    /// Export extract-refresh schedules (without it, the exported items have no `refresh:` key and plans leave the
+    /// site's tasks alone).
     #[arg(long)]
     pub with_refresh: bool,
     /// Do not tag exported items with their checksum markers (nothing is written to the site; a plan of the
