@@ -33,15 +33,7 @@ fn converged_site_plans_no_changes() {
 fn empty_site_creates_everything_in_dependency_order() {
     let desired = enterprise();
     let mut live = Inventory::default();
-    live.users.push(LiveUser {
-        id: "u-carol".into(),
-        name: "carol@acme.com".into(),
-        site_role: "Viewer".into(),
-        auth_setting: None,
-        full_name: None,
-        email: None,
-        idp_configuration_id: None,
-    });
+    live.users.push(live_user("u-carol", "carol@acme.com", "Viewer"));
     let p = plan(&desired, &live, &opts());
     assert!(p.applyable, "{:?}", p.errors);
     let ids: Vec<&str> = p.changes().map(|a| a.id.as_str()).collect();
@@ -533,15 +525,7 @@ fn users_groups_and_memberships() {
     let mut desired = enterprise();
     let mut live = converged(&desired);
     live.users.iter_mut().find(|u| u.name == "bob@acme.com").unwrap().site_role = "Explorer".into();
-    live.users.push(LiveUser {
-        id: "u-zed".into(),
-        name: "zed@acme.com".into(),
-        site_role: "Viewer".into(),
-        auth_setting: None,
-        full_name: None,
-        email: None,
-        idp_configuration_id: None,
-    });
+    live.users.push(live_user("u-zed", "zed@acme.com", "Viewer"));
     live.groups.push(LiveGroup { id: "g-old".into(), name: "Old Team".into(), minimum_site_role: None, members: None });
     let analysts = live.groups.iter_mut().find(|g| g.name == "Sales Analysts").unwrap();
     analysts.members = Some(vec!["u-alice_acme_com".into(), "u-zed".into()]);
@@ -786,13 +770,9 @@ fn identity_providers_are_resolved_by_name_and_compared_by_id() {
     desired.users = vec![dana, erin];
     let mut live = Inventory { identity_providers: Some(identity_providers()), ..Default::default() };
     live.users.push(LiveUser {
-        id: "u-erin".into(),
-        name: "erin@acme.com".into(),
-        site_role: "Viewer".into(),
         auth_setting: Some("SAML".into()),
-        full_name: None,
-        email: None,
         idp_configuration_id: Some("idp-1".into()),
+        ..live_user("u-erin", "erin@acme.com", "Viewer")
     });
     let p = plan(&desired, &live, &opts());
     assert!(p.applyable, "{:?}", p.errors);
@@ -844,15 +824,7 @@ fn creates_and_publishes_wait_for_the_permissions_they_copy() {
     let mut desired = enterprise();
     desired.workbooks.push(content(ContentKind::Workbook, "Pipeline", "Sales", file("pipeline.twb", "aa", 100)));
     let mut live = Inventory::default();
-    live.users.push(LiveUser {
-        id: "u-carol".into(),
-        name: "carol@acme.com".into(),
-        site_role: "Viewer".into(),
-        auth_setting: None,
-        full_name: None,
-        email: None,
-        idp_configuration_id: None,
-    });
+    live.users.push(live_user("u-carol", "carol@acme.com", "Viewer"));
     let p = plan(&desired, &live, &opts());
     assert!(p.applyable, "{:?}", p.errors);
     assert!(p.actions.iter().any(|a| a.id == "workbook:Sales/Pipeline" && a.operation.uploads()));

@@ -8,7 +8,7 @@ use std::process::Command;
 
 mod support;
 
-use support::{Harness, Run};
+use support::{Harness, Run, regex_escape, transcript_step};
 
 /// What CI variables for "no previous commit" hold (GitHub `event.before` on a new branch, GitLab
 /// `CI_COMMIT_BEFORE_SHA` in merge-request pipelines).
@@ -28,21 +28,6 @@ fn tabops_plain(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     )
 }
 
-/// One step of a transcript: the command line, its exit code, and the streams that are not empty.
-fn step(args: &[&str], run: &Run) -> String {
-    let mut out = format!("$ tabops {}\n[exit {}]\n", args.join(" "), run.code);
-    for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
-        if !text.is_empty() {
-            out.push_str(&format!("--- {name}\n{}", text));
-            if !text.ends_with('\n') {
-                out.push('\n');
-            }
-        }
-    }
-    out.push('\n');
-    out
-}
-
 fn filters(root: &Path) -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(&regex_escape(&root.display().to_string()), "[TMP]");
@@ -52,16 +37,6 @@ fn filters(root: &Path) -> insta::Settings {
     settings.add_filter(r"/tmp/[^\s)`']+", "[TMP]");
     settings.add_filter(r"tabops \d+\.\d+\.\d+", "tabops [VERSION]");
     settings
-}
-
-fn regex_escape(text: &str) -> String {
-    text.chars().fold(String::new(), |mut out, c| {
-        if "\\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-        out
-    })
 }
 
 /// The subcommands `tabops --help` lists (besides `help`), so a new one cannot escape the usage-error test.
@@ -112,7 +87,7 @@ fn usage_errors_exit_1_not_the_changes_code_and_help_exits_0() {
             let usage = run.stderr.lines().find(|l| l.starts_with("Usage:")).unwrap_or_default();
             Run { stderr: format!("[help text]\n{usage}\n[help text]\n"), ..run }
         };
-        transcript.push_str(&step(&args, &shown));
+        transcript.push_str(&transcript_step(&args, &shown));
     }
     filters(dir.path()).bind(|| insta::assert_snapshot!("usage_errors_exit_1", transcript));
 
@@ -163,7 +138,7 @@ fn first_pull_request_plans_against_a_base_without_a_manifest() {
             .filter(|line| summary.iter().any(|s| line.starts_with(s)))
             .map(|line| format!("{line}\n"))
             .collect();
-        transcript.push_str(&step(args, &Run { stdout, stderr: result.stderr.clone(), code: result.code }));
+        transcript.push_str(&transcript_step(args, &Run { stdout, stderr: result.stderr.clone(), code: result.code }));
         result
     };
 
@@ -213,7 +188,7 @@ fn plans_need_no_connection_secrets_and_apply_names_each_missing_one_once() {
     assert_eq!(validate.code, 0, "{}", validate.stderr);
     assert!(validate.stderr.contains("warning: environment variable `SALES_DB_PASSWORD` is not set"));
     assert_eq!(validate.stderr.matches("hint:").count(), 1, "one hint for all warnings: {}", validate.stderr);
-    transcript.push_str(&step(&args, &validate));
+    transcript.push_str(&transcript_step(&args, &validate));
     let args = ["validate", "-f", manifest, "--strict"];
     let strict = tabops_plain(site.dir.path(), &args, &[]);
     assert_eq!(strict.code, 1, "{}", strict.stderr);
@@ -235,7 +210,7 @@ fn plans_need_no_connection_secrets_and_apply_names_each_missing_one_once() {
     let writes_before = support::content_writes(&site.stats());
     let args = ["apply", "-f", manifest, "--auto-approve"];
     let refused = site.tabops(&args).expect(1);
-    transcript.push_str(&step(&args, &Run { stdout: String::new(), ..refused }));
+    transcript.push_str(&transcript_step(&args, &Run { stdout: String::new(), ..refused }));
     // A secret a CI system expands to "" (GitHub does for one that is not defined) counts as missing.
     let args = ["apply", plan_file, "-f", manifest];
     let refused_saved = site.tabops_env(&args, &[("SALES_DB_PASSWORD", "")]).expect(1);

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 mod support;
 
-use support::{Harness, Run, path_str};
+use support::{Harness, Run, path_str, regex_escape};
 
 /// The harness's commands for this file: apply, export and the no-changes plan of a manifest.
 trait ExportSite {
@@ -199,10 +199,6 @@ fn exported_yaml_of_a_small_site() {
         content_files(&out),
         vec!["content/Sales/EMEA/Revenue.twbx", "content/Sales/Orders.tds", "content/Sales/Pipeline.twb"]
     );
-}
-
-fn regex_escape(text: &str) -> String {
-    text.chars().flat_map(|c| if c.is_ascii_alphanumeric() { vec![c] } else { vec!['\\', c] }).collect()
 }
 
 /// A Daily schedule that repeats every 2 hours within 12:00-20:00 (as PSTableauREST's Cloud integration test creates

@@ -12,22 +12,7 @@ use std::path::Path;
 
 mod support;
 
-use support::{Harness, Run, edit, path_str};
-
-/// One step of a transcript: the command line, its exit code, and the streams that are not empty.
-fn step(args: &[&str], run: &Run) -> String {
-    let mut out = format!("$ tabops {}\n[exit {}]\n", args.join(" "), run.code);
-    for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
-        if !text.is_empty() {
-            out.push_str(&format!("--- {name}\n{text}"));
-            if !text.ends_with('\n') {
-                out.push('\n');
-            }
-        }
-    }
-    out.push('\n');
-    out
-}
+use support::{Harness, Run, edit, path_str, regex_escape, transcript_step};
 
 fn filters(root: &Path) -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
@@ -37,16 +22,6 @@ fn filters(root: &Path) -> insta::Settings {
     settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
     settings.add_filter(r"/tmp/[^\s)`']+", "[TMP]");
     settings
-}
-
-fn regex_escape(text: &str) -> String {
-    text.chars().fold(String::new(), |mut out, c| {
-        if "\\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-        out
-    })
 }
 
 /// Two data sources with extracts in a project without `prune`; Orders has one daily refresh task.
@@ -91,7 +66,7 @@ fn exported_manifest_without_refresh_keys_leaves_tasks_alone_and_empty_refresh_d
                 stderr.push_str(line);
             }
         }
-        transcript.push_str(&step(args, &Run { stdout: result.stdout.clone(), stderr, code: result.code }));
+        transcript.push_str(&transcript_step(args, &Run { stdout: result.stdout.clone(), stderr, code: result.code }));
         result
     };
 

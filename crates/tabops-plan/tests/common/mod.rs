@@ -297,6 +297,19 @@ pub fn converged(desired: &Desired) -> Inventory {
     inv
 }
 
+/// A live user with only a site role.
+pub fn live_user(id: &str, name: &str, site_role: &str) -> LiveUser {
+    LiveUser {
+        id: id.into(),
+        name: name.into(),
+        site_role: site_role.into(),
+        auth_setting: None,
+        full_name: None,
+        email: None,
+        idp_configuration_id: None,
+    }
+}
+
 pub fn live_content(id: &str, name: &str, project_id: &str) -> LiveContent {
     LiveContent {
         id: id.into(),

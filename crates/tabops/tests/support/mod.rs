@@ -301,3 +301,29 @@ pub fn commit_all(repo: &git2::Repository, pathspecs: &[&str], message: &str) ->
     let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
     repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents).unwrap()
 }
+
+/// One step of a transcript test: the command line, its exit code, and the streams that are not empty.
+pub fn transcript_step(args: &[&str], run: &Run) -> String {
+    let mut out = format!("$ tabops {}\n[exit {}]\n", args.join(" "), run.code);
+    for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        if !text.is_empty() {
+            out.push_str(&format!("--- {name}\n{text}"));
+            if !text.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// `text` as a regular expression that matches it literally (for insta filters).
+pub fn regex_escape(text: &str) -> String {
+    text.chars().fold(String::new(), |mut out, c| {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+        out
+    })
+}
