@@ -1,6 +1,7 @@
 //! The `tabops` command line: parses arguments, sets up logging, runs one command and maps its outcome to an
 //! exit code. All domain work lives in the library crates; see `crates/README.md`.
 
+mod args;
 mod cli;
 mod commands;
 mod errors;
