@@ -4,9 +4,11 @@ use std::io::Write;
 
 use clap::Args;
 
+use tabops_reconcile::{Safety, Session};
+
 use super::ExitStatus;
-use super::reconcile::{self, Format, ManifestArgs, SafetyArgs};
-use super::site::SiteArgs;
+use super::output;
+use crate::args::{Format, ManifestArgs, SiteArgs};
 use crate::cli::GlobalArgs;
 
 #[derive(Debug, Args)]
@@ -27,16 +29,14 @@ pub struct DriftArgs {
 }
 
 pub async fn run(args: DriftArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let safety = SafetyArgs {
+    let safety = Safety {
         max_deletes: None,
         allow_empty_project: true,
         allow_empty_site: true,
         base: args.base.clone(),
-        protected: Default::default(),
         ceiling: None,
     };
-    let prepared =
-        reconcile::prepare(&args.manifest, &args.site, &safety, reconcile::Session::SignOutAfterRead).await?;
+    let prepared = output::prepare(&args.manifest, &args.site, &safety, Session::SignOutAfterRead).await?;
     let baseline = prepared.base.as_ref().map(|(base, _)| &base.desired);
     let mut report = tabops_plan::drift::classify(&prepared.plan, baseline);
     let live = &prepared.inventory;
