@@ -1,7 +1,7 @@
 //! Bounded concurrency and honouring the server's 429 wait, measured against the emulator's latency and fault
 //! injection.
 
-mod common;
+use tabops_testkit::site as common;
 
 use std::time::{Duration, Instant};
 
