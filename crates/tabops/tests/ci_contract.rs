@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-mod support;
+use tabops_testkit as support;
 
 use support::{Harness, Run, regex_escape, transcript_step};
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{Oid, Repository};
 
-mod support;
+use tabops_testkit as support;
 
 use support::{Harness, Run};
 
