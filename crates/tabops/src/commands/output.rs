@@ -8,9 +8,9 @@ use anyhow::Context;
 use tabops_plan::Plan;
 use tabops_plan::render::MarkdownOptions;
 use tabops_plan::review::{self, Review};
-use tabops_reconcile::{Prepared, Session};
+use tabops_reconcile::{ManifestSource, Prepared, Safety, Session, SiteOptions};
 
-use crate::args::{Format, ManifestArgs, SiteArgs};
+use crate::args::Format;
 
 /// Prints the pipeline's notes on stderr as they come.
 struct Notes;
@@ -23,12 +23,12 @@ impl tabops_reconcile::Observer for Notes {
 
 /// Runs the pipeline (load, connect, read, plan) for a command.
 pub async fn prepare(
-    manifest: &ManifestArgs,
-    site: &SiteArgs,
-    safety: &tabops_reconcile::Safety,
+    manifest: &ManifestSource,
+    site: &SiteOptions,
+    safety: &Safety,
     session: Session,
 ) -> anyhow::Result<Prepared> {
-    Ok(tabops_reconcile::prepare(&manifest.source(), &site.options(), safety, session, &Notes).await?)
+    Ok(tabops_reconcile::prepare(manifest, site, safety, session, &Notes).await?)
 }
 
 /// Colour only on a terminal and only without NO_COLOR.

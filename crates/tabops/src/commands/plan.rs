@@ -11,7 +11,7 @@ use tabops_reconcile::{Prepared, Session};
 use super::ExitStatus;
 use super::output;
 use crate::args::{Format, ManifestArgs, SafetyArgs, SiteArgs};
-use crate::cli::GlobalArgs;
+use crate::settings::PlanSettings;
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -52,7 +52,7 @@ pub enum Unmanaged {
 }
 
 impl PlanArgs {
-    fn markdown(&self) -> render::MarkdownOptions {
+    pub(crate) fn markdown(&self) -> render::MarkdownOptions {
         render::MarkdownOptions {
             max_bytes: self.max_bytes,
             unmanaged: match self.unmanaged {
@@ -65,19 +65,18 @@ impl PlanArgs {
     }
 }
 
-pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    // A weak or unreadable key is refused before anything is sent.
-    let key = if args.out.is_some() { super::apply::plan_key()? } else { None };
+/// Plans. A weak plan key was already refused while resolving the settings, before anything is sent.
+pub async fn run(settings: PlanSettings) -> anyhow::Result<ExitStatus> {
     let prepared =
-        output::prepare(&args.manifest, &args.site, &args.safety.safety(), Session::SignOutAfterRead).await?;
+        output::prepare(&settings.manifest, &settings.site, &settings.safety, Session::SignOutAfterRead).await?;
     // Close the site whatever printing does (a closed pipe, a full disk): the sign-out is already under way.
-    let printed = report(&args, global, &prepared, key.as_ref());
+    let printed = report(&settings, &prepared);
     prepared.site.close().await;
     printed?;
     let plan = &prepared.plan;
     Ok(if !plan.applyable {
         ExitStatus::Error
-    } else if args.detailed_exitcode && plan.has_changes() {
+    } else if settings.detailed_exitcode && plan.has_changes() {
         ExitStatus::Changes
     } else {
         ExitStatus::Success
@@ -85,25 +84,21 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitStat
 }
 
 /// Prints the plan (with the review of `--base`) and saves it with `--out`.
-fn report(
-    args: &PlanArgs,
-    global: &GlobalArgs,
-    prepared: &Prepared,
-    key: Option<&tabops_plan::plan::file::PlanKey>,
-) -> anyhow::Result<()> {
+fn report(settings: &PlanSettings, prepared: &Prepared) -> anyhow::Result<()> {
     let plan = &prepared.plan;
-    let review = prepared.base.as_ref().zip(args.safety.base.as_deref()).map(|(base, reference)| {
-        tabops_reconcile::git::review(&args.manifest.source(), reference, base, &prepared.loaded.desired)
+    let review = prepared.base.as_ref().zip(settings.safety.base.as_deref()).map(|(base, reference)| {
+        tabops_reconcile::git::review(&settings.manifest, reference, base, &prepared.loaded.desired)
     });
-    output::print_with_review(review.as_ref(), plan, args.format, global.verbose > 0, &args.markdown())?;
-    if let Some(out) = &args.out {
+    output::print_with_review(review.as_ref(), plan, settings.format, settings.verbose, &settings.markdown)?;
+    if let Some((out, key)) = &settings.out {
+        let key = key.as_ref();
         output::write_atomically(out, &tabops_plan::plan::file::to_file(plan, key))?;
         let shown = out.display();
         let signed = if key.is_some() { "signed with TABOPS_PLAN_KEY" } else { "unsigned" };
         writeln!(
             anstream::stderr(),
             "Saved the plan to {shown} ({signed}). Apply exactly it with: tabops apply {shown} -f {}",
-            args.manifest.file.display()
+            settings.manifest.file.display()
         )?;
     }
     Ok(())
