@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use tabops_manifest::model::FileType;
+use crate::file_type::FileType;
 
 /// Which of the two documents of a review an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +76,7 @@ pub enum ContentError {
         side: Side,
         file_type: &'static str,
         #[source]
-        source: tabops_manifest::package::PackageError,
+        source: crate::package::PackageError,
     },
     #[error("entry `{entry}` of the {side} {file_type} package is larger than {limit} bytes")]
     TooLarge { side: Side, file_type: &'static str, entry: String, limit: u64 },

@@ -1,4 +1,13 @@
-//! tabops-content: a semantic review of changed Tableau content files, for pull-request comments.
+//! tabops-content: what tabops knows about Tableau content files (`.twb`, `.twbx`, `.tds`, `.tdsx`, `.hyper`).
+//! A leaf crate: no other tabops crate below it.
+//!
+//! - [`FileType`] and [`ContentKind`]: a file's type from its extension, and whether it is a workbook or a data
+//!   source;
+//! - [`hash`]: content digests, canonical for zip packages (re-zipping the same entries hashes the same);
+//! - [`package`]: the bounds every reader of an untrusted zip package goes through (entry count, declared total,
+//!   overlapping entries, entries that inflate past their declaration);
+//! - [`review`]: the semantic review of a changed file, for pull-request comments;
+//! - [`sheets`]: the worksheet and dashboard names of a workbook.
 //!
 //! [`review`] compares two versions of a `.twb`, `.twbx`, `.tds`, `.tdsx` or `.hyper` and reports what a reviewer
 //! cares about: worksheets and dashboards added or removed, calculated fields added, removed or changed (with a
@@ -8,11 +17,15 @@
 //!
 //! [`sheets`] lists the worksheet and dashboard names of one file (to validate `hidden_views`).
 //!
-//! Pure: bytes in, values out. Malformed input gives a [`ContentError`], never a panic.
+//! The review and the sheet listing are pure (bytes in, values out); [`hash`] reads files. Malformed input gives
+//! an error, never a panic.
 
 mod diff;
 mod error;
+mod file_type;
+pub mod hash;
 mod model;
+pub mod package;
 mod parse;
 mod render;
 mod source;
@@ -22,8 +35,8 @@ pub use diff::{
     FieldChange, ParameterChange, Review, SheetChange,
 };
 pub use error::{ContentError, Side};
+pub use file_type::{ContentKind, FileType};
 pub use render::NO_SEMANTIC_CHANGES;
-pub use tabops_manifest::model::FileType;
 
 use source::unpack;
 

@@ -7,10 +7,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::file_type::FileType;
 use quick_xml::Reader;
 use quick_xml::encoding::Decoder;
 use quick_xml::events::{BytesStart, Event};
-use tabops_manifest::model::FileType;
 
 use crate::error::{ContentError, Side};
 use crate::model::{

@@ -6,9 +6,9 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read};
 
+use crate::file_type::FileType;
+use crate::package;
 use sha2::{Digest, Sha256};
-use tabops_manifest::model::FileType;
-use tabops_manifest::package;
 
 use crate::error::{ContentError, Side};
 
