@@ -314,7 +314,7 @@ async fn download_all(
             Some(project) => project_dir(tree, project, &mut dirs, &mut dir_names),
             None => PathBuf::new(),
         };
-        let file_type = content::sniff(stage, *kind).map_err(io_err(stage))?;
+        let file_type = tabops_content::sniff(stage, *kind).map_err(io_err(stage))?;
         let scope = dir.to_string_lossy().into_owned();
         let file = file_names.claim(&scope, &content::file_segment(name), &format!(".{}", file_type.as_str()));
         let relative = Path::new("content").join(&dir).join(file);
@@ -323,7 +323,10 @@ async fn download_all(
             std::fs::create_dir_all(parent).map_err(io_err(parent))?;
         }
         std::fs::rename(stage, &target).map_err(io_err(&target))?;
-        let sheets = (*kind == ContentKind::Workbook).then(|| content::sheets(&target, file_type)).flatten();
+        // A workbook whose sheets cannot be read is exported without `hidden_views`.
+        let sheets = (*kind == ContentKind::Workbook)
+            .then(|| std::fs::File::open(&target).ok().and_then(|file| tabops_content::sheets(file, file_type).ok()))
+            .flatten();
         downloads.insert(id.clone(), Downloaded { relative, sheets });
     }
     Ok((downloads, total))

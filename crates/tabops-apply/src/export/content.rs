@@ -1,18 +1,9 @@
-//! Content files: where each exported item's file goes, downloading it, recognising its type and listing its
-//! sheets.
-//!
-//! The REST client streams a download straight to disk and returns only its size, so the file type is recognised
-//! from the bytes (zip packages are `.twbx`/`.tdsx`, XML documents `.twb`/`.tds`, anything else a `.hyper`
-//! extract); that is what the download's `Content-Disposition` file name would say for every file Tableau serves.
+//! Content files: where each exported item's file goes and how the manifest refers to it. Recognising a
+//! download's type and listing a workbook's sheets are `tabops-content`'s ([`tabops_content::sniff`],
+//! [`tabops_content::sheets`]).
 
 use std::collections::HashSet;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-
-use tabops_manifest::model::{ContentKind, FileType};
-
-/// Largest workbook document read to list sheets.
-const MAX_DOC: u64 = 256 * 1024 * 1024;
 
 /// A file-system-safe spelling of one name: separators, reserved and control characters become `_`, trailing dots
 /// and spaces go, and the result is at most 100 bytes. Never empty, never `.` or `..`.
@@ -82,133 +73,6 @@ impl UniqueNames {
     }
 }
 
-/// The file type of a downloaded file of `kind`, from its first bytes.
-pub fn sniff(path: &Path, kind: ContentKind) -> std::io::Result<FileType> {
-    let mut head = [0u8; 64];
-    let mut file = std::fs::File::open(path)?;
-    let mut filled = 0;
-    while filled < head.len() {
-        let n = file.read(&mut head[filled..])?;
-        if n == 0 {
-            break;
-        }
-        filled += n;
-    }
-    let head = &head[..filled];
-    let is_zip = head.starts_with(b"PK\x03\x04");
-    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    let is_xml = text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<');
-    Ok(match (kind, is_zip, is_xml) {
-        (ContentKind::Workbook, true, _) => FileType::Twbx,
-        (ContentKind::Workbook, false, _) => FileType::Twb,
-        (ContentKind::Datasource, true, _) => FileType::Tdsx,
-        (ContentKind::Datasource, false, true) => FileType::Tds,
-        (ContentKind::Datasource, false, false) => FileType::Hyper,
-    })
-}
-
-/// The worksheets, dashboards and stories of a `.twb` (or the `.twb` inside a `.twbx`); `None` when the file
-/// cannot be read as a workbook.
-///
-/// The file came from the server, so it is read as a stream of XML events (memory bounded by the nesting, not by
-/// the file: a 200 MB workbook document used to be held whole and then as a tree several times its size), with
-/// at most [`MAX_DOC`] bytes and [`MAX_DOC_DEPTH`] levels read.
-pub fn sheets(path: &Path, file_type: FileType) -> Option<Vec<String>> {
-    match file_type {
-        FileType::Twb => {
-            let file = std::fs::File::open(path).ok()?;
-            sheet_names(std::io::BufReader::new(file.take(MAX_DOC)))
-        }
-        FileType::Twbx => {
-            let file = std::fs::File::open(path).ok()?;
-            let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).ok()?;
-            tabops_manifest::package::survey(&mut archive).ok()?;
-            let index = (0..archive.len()).find(|i| {
-                archive.by_index_raw(*i).is_ok_and(|e| {
-                    let name = e.name().to_lowercase();
-                    name.ends_with(".twb") && !name.contains('/') && e.size() <= MAX_DOC
-                })
-            })?;
-            let entry = archive.by_index(index).ok()?;
-            sheet_names(std::io::BufReader::new(entry.take(MAX_DOC)))
-        }
-        _ => None,
-    }
-}
-
-/// Deepest nesting read in a workbook document (real ones nest about 20 deep).
-const MAX_DOC_DEPTH: usize = 256;
-
-/// `workbook/worksheets/worksheet/@name`, then `workbook/dashboards/dashboard/@name` (elements without a prefix).
-fn sheet_names(reader: impl std::io::BufRead) -> Option<Vec<String>> {
-    use quick_xml::events::Event;
-    let mut reader = quick_xml::Reader::from_reader(reader);
-    let mut buf = Vec::new();
-    let (mut worksheets, mut dashboards) = (Vec::new(), Vec::new());
-    let mut depth = 0usize;
-    // The list element (`worksheets`/`dashboards`) open at depth 2, if any.
-    let mut list: Option<&'static str> = None;
-    let mut seen_root = false;
-    loop {
-        let event = reader.read_event_into(&mut buf).ok()?;
-        let (start, empty) = match &event {
-            Event::Start(e) => (Some(e), false),
-            Event::Empty(e) => (Some(e), true),
-            Event::End(_) => {
-                if depth == 2 {
-                    list = None;
-                }
-                depth = depth.checked_sub(1)?;
-                (None, false)
-            }
-            Event::Eof => break,
-            _ => (None, false),
-        };
-        if let Some(e) = start {
-            if depth == 0 && seen_root {
-                return None; // a second root: not a well-formed document
-            }
-            seen_root = true;
-            let name = e.name();
-            match depth {
-                1 if !empty => {
-                    list = match name.as_ref() {
-                        b"worksheets" => Some("worksheet"),
-                        b"dashboards" => Some("dashboard"),
-                        _ => None,
-                    };
-                }
-                2 => {
-                    if let Some(item) = list.filter(|item| name.as_ref() == item.as_bytes()) {
-                        let value = e
-                            .try_get_attribute("name")
-                            .ok()?
-                            .map(|a| a.decode_and_unescape_value(reader.decoder()).map(|v| v.into_owned()))
-                            .transpose()
-                            .ok()?;
-                        if let Some(value) = value {
-                            if item == "worksheet" { worksheets.push(value) } else { dashboards.push(value) }
-                        }
-                    }
-                }
-                _ => {}
-            }
-            if !empty {
-                depth += 1;
-                if depth > MAX_DOC_DEPTH {
-                    return None;
-                }
-            }
-        }
-        buf.clear();
-    }
-    if depth != 0 || !seen_root {
-        return None;
-    }
-    worksheets.extend(dashboards);
-    Some(worksheets)
-}
-
 /// `DIR/content/...` as written in a manifest under `DIR/projects/`: `../content/a/b.twbx`.
 pub fn manifest_reference(relative: &Path) -> String {
     let parts: Vec<String> = relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
@@ -246,38 +110,5 @@ mod tests {
         assert_eq!(names.claim("p", "sales", ".yaml"), "sales.yaml");
         assert_eq!(names.claim("p", "Sales", ".yaml"), "Sales-2.yaml");
         assert_eq!(names.claim("q", "sales", ".yaml"), "sales.yaml");
-    }
-
-    #[test]
-    fn file_types_are_recognised_from_the_bytes() {
-        let dir = tempfile::tempdir().unwrap();
-        let write = |name: &str, bytes: &[u8]| {
-            let path = dir.path().join(name);
-            std::fs::write(&path, bytes).unwrap();
-            path
-        };
-        let zip = write("a", b"PK\x03\x04rest");
-        let xml = write("b", b"\xEF\xBB\xBF  <?xml version='1.0'?><datasource/>");
-        let other = write("c", b"HyPe binary");
-        assert_eq!(sniff(&zip, ContentKind::Workbook).unwrap(), FileType::Twbx);
-        assert_eq!(sniff(&zip, ContentKind::Datasource).unwrap(), FileType::Tdsx);
-        assert_eq!(sniff(&xml, ContentKind::Datasource).unwrap(), FileType::Tds);
-        assert_eq!(sniff(&xml, ContentKind::Workbook).unwrap(), FileType::Twb);
-        assert_eq!(sniff(&other, ContentKind::Datasource).unwrap(), FileType::Hyper);
-    }
-
-    #[test]
-    fn sheets_of_a_workbook() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.twb");
-        std::fs::write(
-            &path,
-            "<?xml version='1.0'?><workbook><worksheets><worksheet name='A &amp; B'/><worksheet name='C'/></worksheets>\
-             <dashboards><dashboard name='D'/></dashboards></workbook>",
-        )
-        .unwrap();
-        assert_eq!(sheets(&path, FileType::Twb), Some(vec!["A & B".to_owned(), "C".into(), "D".into()]));
-        std::fs::write(&path, "not xml <<<").unwrap();
-        assert_eq!(sheets(&path, FileType::Twb), None);
     }
 }
