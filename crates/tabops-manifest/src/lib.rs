@@ -13,6 +13,7 @@ mod resolve;
 mod schema;
 mod source;
 pub mod templates;
+pub mod write;
 mod yaml;
 
 use std::collections::BTreeMap;

@@ -7,7 +7,7 @@ use futures::future::try_join_all;
 use tabops_manifest::model::{ContentKind, ProjectPath};
 use tabops_tableau as api;
 
-use super::ExportError;
+use crate::ExportError;
 
 /// Everything read from the site.
 pub struct Snapshot {

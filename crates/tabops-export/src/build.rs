@@ -9,21 +9,21 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
+use tabops_apply::wire;
 use tabops_manifest::model::{
     AuthSetting, Capability, ContentKind, ContentPermissions, Every, Frequency, Mode, MonthDay, PermissionTarget,
     RefreshType, Schedule, SiteRole,
 };
 use tabops_manifest::templates::{TEMPLATES, template};
-use tabops_plan::marker::is_marker;
-use tabops_tableau as api;
-
-use super::content::{UniqueNames, manifest_reference, slug};
-use super::doc::{
+use tabops_manifest::write::{
     ConnectionDoc, ContentDoc, DefaultsDoc, EveryDoc, GroupDoc, Lit, MonthDayDoc, PeopleFile, ProjectDoc, ProjectFile,
     RefreshDoc, RuleDoc, UserDoc,
 };
-use super::site::{Snapshot, Tree};
-use crate::wire;
+use tabops_plan::marker::is_marker;
+use tabops_tableau as api;
+
+use crate::content::{UniqueNames, manifest_reference, slug};
+use crate::site::{Snapshot, Tree};
 
 /// The group every site has; exported only when a permission rule names it, and never with members.
 pub const ALL_USERS: &str = "All Users";

@@ -1,4 +1,4 @@
-//! `tabops export`: adopt tabops on an existing site by writing its live state as a manifest.
+//! tabops-export: `tabops export`, adopting tabops on an existing site by writing its live state as a manifest.
 //!
 //! The site is read once ([`site`]), the exported subtrees' content is downloaded ([`content`]), the documents are
 //! built ([`build`]) and written split by project (`site.yaml`, `people.yaml`, `projects/<slug>.yaml`,
@@ -15,25 +15,24 @@
 mod adopt;
 mod build;
 mod content;
-mod doc;
 mod site;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use futures::future::try_join_all;
+use tabops_apply::ApplyError;
+use tabops_apply::audit::{AuditError, AuditLog};
 use tabops_manifest::model::{ContentKind, Desired, ProjectPath, Server, SiteTarget};
+use tabops_manifest::write::{self as doc, Lit, SettingsDoc, SiteDoc, SiteFile};
 use tabops_manifest::{LoadError, LoadOptions};
 use tabops_tableau as api;
 
 pub use adopt::Adopted;
 
-use crate::audit::{AuditError, AuditLog};
-use crate::error::ApplyError;
 use adopt::{ItemKey, LiveItem};
 use build::Downloaded;
 use content::UniqueNames;
-use doc::{Lit, SettingsDoc, SiteDoc, SiteFile};
 
 /// The schema file editors are pointed at, relative to the repository root.
 pub const SCHEMA_PATH: &str = "schemas/tabops.schema.json";
@@ -214,7 +213,7 @@ pub async fn export(
 /// Plans `desired` against the site and returns the addresses and reasons of every change: empty when the
 /// export round-trips.
 pub async fn verify(client: &api::Client, desired: &Desired) -> Result<Vec<String>, ApplyError> {
-    let inventory = crate::inventory::fetch(client, desired).await?;
+    let inventory = tabops_apply::inventory::fetch(client, desired).await?;
     let plan = tabops_plan::plan(desired, &inventory, &tabops_plan::PlanOptions::default());
     let mut out: Vec<String> = plan.changes().map(|a| format!("{}: {}", a.id, a.reason)).collect();
     out.extend(plan.errors.iter().map(|e| format!("{}: {}", e.address, e.message)));
