@@ -1,4 +1,4 @@
-//! The synthetic site of issue #6: a seeded, reproducible description of a large Tableau Cloud site, written both
+//! The benchmark's synthetic site: a seeded, reproducible description of a large Tableau Cloud site, written both
 //! as a tabops manifest (with small content files) and as the emulator's state file, so a benchmark starts from a
 //! populated site that already matches the manifest (a plan against it is a no-op) without thousands of publishes.
 
@@ -246,7 +246,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_scale_matches_the_issue_and_nesting_is_bounded() {
+    fn default_scale_is_s_and_nesting_is_bounded() {
         let site = SyntheticSite::new(Scale::scaled(0.1), 42);
         assert_eq!(site.projects.len(), 50);
         assert!(site.projects.iter().all(|p| p.depth <= 4));
