@@ -26,6 +26,7 @@ use tabops_apply::audit::{AuditError, AuditLog};
 use tabops_manifest::model::{ContentKind, Desired, ProjectPath, Server, SiteTarget};
 use tabops_manifest::write::{self as doc, Lit, SettingsDoc, SiteDoc, SiteFile};
 use tabops_manifest::{LoadError, LoadOptions};
+use tabops_plan::inventory::{Inventory, LiveContent};
 use tabops_tableau as api;
 
 pub use adopt::Adopted;
@@ -61,8 +62,9 @@ pub enum ExportError {
     NotEmpty { dir: PathBuf },
     #[error("cannot export project `{path}`: there is no such project on the site")]
     UnknownProject { path: String },
-    #[error("cannot read the site: {what} failed")]
-    Fetch { what: String, source: Box<api::Error> },
+    /// A read of the site failed (through the inventory fetch a plan uses).
+    #[error(transparent)]
+    Fetch(Box<ApplyError>),
     #[error(
         "cannot export: the site's project parents form a cycle: {projects} (a project cannot be its own ancestor; \
          the server's project list is broken)"
@@ -117,16 +119,16 @@ pub async fn export(
     adopt_log: Option<&AuditLog>,
 ) -> Result<ExportReport, ExportError> {
     prepare_dir(&options.out, options.force)?;
-    let mut snapshot = site::read_lists(client).await?;
+    let inventory = site::read_lists(client).await?;
     // Before anything walks the tree (paths, subtrees, directories all follow parents).
-    site::check_hierarchy(&snapshot.projects)?;
+    site::check_hierarchy(&inventory.projects)?;
+    let tree = site::Tree::new(&inventory);
 
     // Which projects, groups and items are exported.
     let (full, ancestors) = {
-        let tree = site::Tree::new(&snapshot.projects);
         let mut full: BTreeSet<&str> = BTreeSet::new();
         if options.projects.is_empty() {
-            full.extend(snapshot.projects.iter().map(|p| p.id.as_str()));
+            full.extend(inventory.projects.iter().map(|p| p.id.as_str()));
         } else {
             for path in &options.projects {
                 let id = tree.resolve(path).ok_or_else(|| ExportError::UnknownProject { path: path.to_string() })?;
@@ -145,21 +147,17 @@ pub async fn export(
         }
         (full.into_iter().map(str::to_owned).collect::<BTreeSet<String>>(), ancestors)
     };
-    let in_scope = |project: &Option<String>| project.as_ref().is_some_and(|p| full.contains(p));
-    let items: Vec<(ContentKind, String, String, Option<String>)> = snapshot
+    let in_scope = |item: &&LiveContent| full.contains(&item.project_id);
+    let item =
+        |kind: ContentKind| move |c: &LiveContent| (kind, c.id.clone(), c.name.clone(), Some(c.project_id.clone()));
+    let items: Vec<(ContentKind, String, String, Option<String>)> = inventory
         .workbooks
         .iter()
-        .filter(|w| in_scope(&w.project_id))
-        .map(|w| (ContentKind::Workbook, w.id.clone(), w.name.clone(), w.project_id.clone()))
-        .chain(
-            snapshot
-                .datasources
-                .iter()
-                .filter(|d| in_scope(&d.project_id))
-                .map(|d| (ContentKind::Datasource, d.id.clone(), d.name.clone(), d.project_id.clone())),
-        )
+        .filter(in_scope)
+        .map(item(ContentKind::Workbook))
+        .chain(inventory.datasources.iter().filter(in_scope).map(item(ContentKind::Datasource)))
         .collect();
-    let groups: Vec<String> = snapshot
+    let groups: Vec<String> = inventory
         .groups
         .iter()
         .filter(|g| !g.name.eq_ignore_ascii_case(build::ALL_USERS))
@@ -171,12 +169,12 @@ pub async fn export(
         items: items.iter().map(|(kind, id, _, _)| (*kind, id.as_str())).collect(),
         with_permissions: options.with_permissions,
     };
-    site::read_details(client, &mut snapshot, request).await?;
+    let details = site::read_details(client, request).await?;
 
-    let tree = site::Tree::new(&snapshot.projects);
     let (downloads, downloaded_bytes) = download_all(client, &options.out, &tree, &items).await?;
     let built = build::build(&build::Inputs {
-        snapshot: &snapshot,
+        inventory: &inventory,
+        details: &details,
         tree: &tree,
         full: &full,
         ancestors: &ancestors,
@@ -189,7 +187,7 @@ pub async fn export(
     let desired = reload(&options.out).await?;
     let adopted = match adopt_log {
         Some(log) => {
-            let live = live_items(&snapshot, &tree);
+            let live = live_items(&inventory, &tree);
             adopt::adopt(client, &desired, &live, log).await?
         }
         None => Vec::new(),
@@ -364,7 +362,7 @@ fn project_dir(
         Some(parent) => project_dir(tree, parent, dirs, names),
         None => PathBuf::new(),
     };
-    let name = tree.by_id.get(project).map(|p| p.name.as_str()).unwrap_or("_");
+    let name = tree.project(project).map(|p| p.name.as_str()).unwrap_or("_");
     let own = names.claim(&parent.to_string_lossy(), &content::file_segment(name), "");
     let dir = parent.join(own);
     dirs.insert(project.to_owned(), dir.clone());
@@ -420,18 +418,13 @@ async fn reload(dir: &Path) -> Result<Desired, ExportError> {
 }
 
 /// Live items by the identity the manifest gives them.
-fn live_items(snapshot: &site::Snapshot, tree: &site::Tree<'_>) -> HashMap<ItemKey, LiveItem> {
-    let key = |kind: ContentKind, project: &Option<String>, name: &str| {
-        (kind, project.as_deref().map(|p| tree.path(p).key()).unwrap_or_default(), name.to_lowercase())
-    };
-    snapshot
-        .workbooks
-        .iter()
-        .map(|w| {
-            (key(ContentKind::Workbook, &w.project_id, &w.name), LiveItem { id: w.id.clone(), tags: w.tags.clone() })
+fn live_items(inventory: &Inventory, tree: &site::Tree<'_>) -> HashMap<ItemKey, LiveItem> {
+    [ContentKind::Workbook, ContentKind::Datasource]
+        .into_iter()
+        .flat_map(|kind| inventory.content(kind).iter().map(move |c| (kind, c)))
+        .map(|(kind, c)| {
+            let key = (kind, tree.path(&c.project_id).key(), c.name.to_lowercase());
+            (key, LiveItem { id: c.id.clone(), tags: c.tags.clone() })
         })
-        .chain(snapshot.datasources.iter().map(|d| {
-            (key(ContentKind::Datasource, &d.project_id, &d.name), LiveItem { id: d.id.clone(), tags: d.tags.clone() })
-        }))
         .collect()
 }
