@@ -3,13 +3,16 @@
 //! against injected latency, side by side with a tableauserverclient baseline.
 
 pub mod baseline;
-pub mod generate;
 pub mod harness;
 pub mod hashing;
 pub mod listpage;
 pub mod measure;
 pub mod reconcile;
 pub mod report;
-pub mod rng;
 pub mod upload;
 pub mod verdict;
+
+pub use tabops_testkit::rng;
+/// The seeded synthetic site lives in the test kit, shared with the tests that need a big site; `generate` keeps
+/// its old path here.
+pub use tabops_testkit::synthetic as generate;

@@ -5,6 +5,7 @@
 // bare address there is what the user should read, not a link to make.
 #![allow(rustdoc::bare_urls)]
 
+mod args;
 mod cli;
 mod commands;
 mod errors;

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-mod support;
+use tabops_testkit as support;
 
 use support::{Harness, Run};
 

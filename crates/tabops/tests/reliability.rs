@@ -4,7 +4,7 @@
 
 #![allow(clippy::print_stderr, reason = "the scenarios print their figures (runs, faults, retries) for RELIABILITY.md")]
 
-mod support;
+use tabops_testkit as support;
 
 mod reliability {
     pub mod common;

@@ -1,6 +1,7 @@
-//! The benchmark's synthetic site: a seeded, reproducible description of a large Tableau Cloud site, written both
-//! as a tabops manifest (with small content files) and as the emulator's state file, so a benchmark starts from a
+//! The seeded synthetic site: a reproducible description of a large Tableau Cloud site, written both as a tabops
+//! manifest (with small content files) and as the emulator's state file, so a benchmark or a test starts from a
 //! populated site that already matches the manifest (a plan against it is a no-op) without thousands of publishes.
+//! The same scale and seed always give the same bytes (`tabops-bench generate` writes exactly this).
 
 mod manifest;
 mod state;
