@@ -1,5 +1,5 @@
 //! How errors reach the user: `error:` with the top message, `Caused by:` for each cause, and `hint:` lines from
-//! any [`Hint`] in the chain. Also the logging setup, since both decide what lands on stderr.
+//! any [`Hint`] in the chain and the hints library errors carry as data. Also the logging setup, since both decide what lands on stderr.
 
 use std::fmt;
 use std::io::Write;
@@ -37,6 +37,12 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let mut stderr = anstream::stderr().lock();
+    // An invalid manifest's problems come first, each with its location; the error then says nothing was sent.
+    for cause in err.chain() {
+        if let Some(diagnostics) = cause.downcast_ref::<tabops_reconcile::Error>().and_then(|e| e.diagnostics()) {
+            let _ = write!(stderr, "{diagnostics}");
+        }
+    }
     let _ = writeln!(stderr, "{} {err}", "error:".red().bold());
     for cause in err.chain().skip(1) {
         let _ = writeln!(stderr, "  {} {cause}", "Caused by:".bold());
@@ -44,6 +50,9 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     for cause in err.chain() {
         if let Some(hint) = cause.downcast_ref::<Hint>() {
             let _ = writeln!(stderr, "{} {}", "hint:".cyan().bold(), hint.hint);
+        }
+        if let Some(hint) = cause.downcast_ref::<tabops_reconcile::Error>().and_then(tabops_reconcile::Error::hint) {
+            let _ = writeln!(stderr, "{} {hint}", "hint:".cyan().bold());
         }
     }
     // A token rejected even after signing in again: the usual cause is a second client using the same PAT.

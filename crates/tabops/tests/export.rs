@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-mod support;
+use tabops_testkit as support;
 
 use support::{Harness, Run, path_str, regex_escape};
 

@@ -3,7 +3,7 @@
 //! copied rules (help: permissions_projects.htm, permissions_project_defaults.htm; GtheSheep/terraform-provider-
 //! tableau#63). One apply must still end in a clean plan with exactly the manifest's rules.
 
-mod support;
+use tabops_testkit as support;
 
 use std::path::Path;
 

@@ -4,12 +4,9 @@
 //! Comment bodies are limited in size, so the output is split into parts of at most [`MARKDOWN_PART_LIMIT`]
 //! characters; every part repeats the heading ("part i of n") and the summary line, so each stands alone.
 //!
-//! [`markdown_with_reviews`] also places a pre-rendered Markdown review (the semantic diff of a workbook or data
-//! source file, rendered by the caller) under its content action, inside that action's `<details>` block: the
-//! action's code fence is closed, the review follows, and the fence reopens for the next action. This module
-//! stays pure: it never reads or parses content itself.
+//! The semantic diff of changed content files is part of the pull-request review (`crate::review`), which the
+//! CLI prints before the plan; the plan itself carries only each action's lines.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::plan::{Action, ObjectKind, Plan, PlannedAction};
@@ -65,119 +62,37 @@ fn counts_text(add: usize, change: usize, destroy: usize) -> String {
     parts.join(", ")
 }
 
-/// One action's lines, and the Markdown review shown right under them (if any).
-struct Entry {
-    code: String,
-    review: Option<String>,
-}
-
-impl Entry {
-    fn plain(code: String) -> Self {
-        Entry { code, review: None }
-    }
-}
-
-/// Room for closing and reopening the code fence around a review.
-const REVIEW_OVERHEAD: usize = 32;
-/// Room for the closing fence and the note a truncated review ends with.
-const TRUNCATION_RESERVE: usize = 96;
-
-/// Cut a Markdown review to at most `max` characters at a line boundary, closing an open code fence and saying so.
-fn truncate_review(review: &str, max: usize) -> String {
-    if review.len() <= max {
-        return review.to_string();
-    }
-    let room = max.saturating_sub(TRUNCATION_RESERVE);
-    let mut out = String::new();
-    // The open code fence, as (indentation, backticks), so it can be closed the way it was opened.
-    let mut fence: Option<(String, String)> = None;
-    for line in review.split_inclusive('\n') {
-        if out.len() + line.len() > room {
-            break;
-        }
-        let trimmed = line.trim_start();
-        let indent = &line[..line.len() - trimmed.len()];
-        let ticks: String = trimmed.chars().take_while(|c| *c == '`').collect();
-        if ticks.len() >= 3 {
-            match &fence {
-                Some((_, open)) if ticks.len() >= open.len() && trimmed.trim_end() == ticks => fence = None,
-                Some(_) => {}
-                None => fence = Some((indent.to_string(), ticks)),
-            }
-        }
-        out.push_str(line);
-    }
-    if !out.is_empty() && !out.ends_with('\n') {
-        out.push('\n');
-    }
-    if let Some((indent, open)) = fence {
-        let _ = writeln!(out, "{indent}{open}");
-    }
-    out.push_str("\n_(review truncated to fit the comment)_\n");
-    out
-}
-
 /// Pack entries into `<details>` blocks no larger than `budget`.
-fn details_blocks(title: &str, entries: &[Entry], budget: usize, fence: &str) -> Vec<String> {
+fn details_blocks(title: &str, entries: &[String], budget: usize, fence: &str) -> Vec<String> {
     let mut blocks = Vec::new();
-    let mut current: Vec<Entry> = Vec::new();
+    let mut current: Vec<String> = Vec::new();
     let mut size = 0;
     let overhead = title.len() + 80;
-    let wrap = |items: &[Entry], continued: bool| {
+    let wrap = |items: &[String], continued: bool| {
         let suffix = if continued { " (continued)" } else { "" };
-        let mut body = String::new();
-        let mut open = false;
+        let mut body = format!("```{fence}\n");
         for item in items {
-            if !open {
-                let _ = writeln!(body, "```{fence}");
-                open = true;
-            }
-            body.push_str(&item.code);
-            if let Some(review) = &item.review {
-                body.push_str("```\n\n");
-                body.push_str(review);
-                if !review.ends_with('\n') {
-                    body.push('\n');
-                }
-                body.push('\n');
-                open = false;
-            }
+            body.push_str(item);
         }
-        if open {
-            body.push_str("```\n\n");
-        }
+        body.push_str("```\n\n");
         format!("<details><summary>{title}{suffix}</summary>\n\n{body}</details>\n")
     };
     for e in entries {
-        let code: &str = if e.code.len() + overhead > budget {
-            &e.code[..floor_boundary(&e.code, budget.saturating_sub(overhead))]
-        } else {
-            &e.code
-        };
-        let review = e
-            .review
-            .as_deref()
-            .map(|r| truncate_review(r, budget.saturating_sub(overhead + code.len() + REVIEW_OVERHEAD)));
-        let len = code.len() + review.as_ref().map_or(0, |r| r.len() + REVIEW_OVERHEAD);
+        let code: &str =
+            if e.len() + overhead > budget { &e[..floor_boundary(e, budget.saturating_sub(overhead))] } else { e };
+        let len = code.len();
         if !current.is_empty() && size + len + overhead > budget {
             blocks.push(wrap(&current, !blocks.is_empty()));
             current.clear();
             size = 0;
         }
-        current.push(Entry { code: code.to_string(), review });
+        current.push(code.to_string());
         size += len;
     }
     if !current.is_empty() {
         blocks.push(wrap(&current, !blocks.is_empty()));
     }
     blocks
-}
-
-/// The Markdown shown under an action: a one-line label, then the caller's review.
-fn review_block(address: &str, review: &str) -> String {
-    let address = visible(address);
-    let ticks = if address.contains('`') { "``" } else { "`" };
-    format!("**Content review** of {ticks}{address}{ticks}:\n\n{}", review.trim_end_matches('\n'))
 }
 
 fn floor_boundary(s: &str, mut i: usize) -> usize {
@@ -194,13 +109,6 @@ pub fn markdown(plan: &Plan) -> Vec<String> {
 
 /// [`markdown`] with a custom part size (tests, platforms with other comment limits).
 pub fn markdown_with_limit(plan: &Plan, limit: usize) -> Vec<String> {
-    markdown_with_reviews(plan, &BTreeMap::new(), limit)
-}
-
-/// [`markdown_with_limit`] with a semantic review under content actions: `reviews` maps an action address
-/// (`workbook:Sales/EMEA/Revenue`) to Markdown the caller rendered (tabops-content's `Review::render_markdown`).
-/// Addresses with no action in the plan are ignored; a review too large for one part is cut at a line boundary.
-pub fn markdown_with_reviews(plan: &Plan, reviews: &BTreeMap<String, String>, limit: usize) -> Vec<String> {
     let budget = limit.saturating_sub(HEADER_RESERVE).max(1000);
     let mut blocks: Vec<String> = Vec::new();
 
@@ -219,10 +127,7 @@ pub fn markdown_with_reviews(plan: &Plan, reviews: &BTreeMap<String, String>, li
         }
         let c = plan.summary.by_kind.get(&kind).copied().unwrap_or_default();
         let title = format!("{}: {}", kind.title(), counts_text(c.add, c.change, c.destroy));
-        let entries: Vec<Entry> = actions
-            .iter()
-            .map(|a| Entry { code: entry(a), review: reviews.get(&a.id).map(|r| review_block(&a.id, r)) })
-            .collect();
+        let entries: Vec<String> = actions.iter().map(|a| entry(a)).collect();
         blocks.extend(details_blocks(&title, &entries, budget, "diff"));
     }
     if !plan.errors.is_empty() {
@@ -237,10 +142,10 @@ pub fn markdown_with_reviews(plan: &Plan, reviews: &BTreeMap<String, String>, li
         blocks.push(s);
     }
     if !plan.unmanaged.is_empty() {
-        let entries: Vec<Entry> = plan
+        let entries: Vec<String> = plan
             .unmanaged
             .iter()
-            .map(|u| Entry::plain(in_fence(&format!("{} (id {})\n", visible(&u.address), visible(&u.id)))))
+            .map(|u| in_fence(&format!("{} (id {})\n", visible(&u.address), visible(&u.id))))
             .collect();
         let title = format!("Unmanaged objects, left alone ({})", plan.unmanaged.len());
         blocks.extend(details_blocks(&title, &entries, budget, "text"));

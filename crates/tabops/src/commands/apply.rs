@@ -6,15 +6,15 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use tabops_apply::audit::AuditLog;
 use tabops_apply::executor::{ExecuteOptions, Status};
 use tabops_plan::Plan;
 use tabops_plan::plan::PlanFileError;
 use tabops_plan::plan::file::{self as plan_file, PlanKey};
+use tabops_reconcile::{Session, Site};
 
 use super::ExitStatus;
-use super::reconcile::{self, Format, ManifestArgs, SafetyArgs};
-use super::site::{self, SiteArgs};
+use super::output;
+use crate::args::{Format, ManifestArgs, SafetyArgs, SiteArgs};
 use crate::cli::GlobalArgs;
 use crate::errors::Hint;
 
@@ -43,9 +43,8 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> anyhow::Result<ExitSta
     let (plan, site) = match &args.plan {
         Some(file) => saved_plan(&args, file).await?,
         None => {
-            let prepared =
-                reconcile::prepare(&args.manifest, &args.site, &args.safety, reconcile::Session::Keep).await?;
-            reconcile::print_plan(&prepared.plan, args.format, global.verbose > 0)?;
+            let prepared = output::prepare(&args.manifest, &args.site, &args.safety.safety(), Session::Keep).await?;
+            output::print_plan(&prepared.plan, args.format, global.verbose > 0)?;
             (prepared.plan, prepared.site)
         }
     };
@@ -72,25 +71,8 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> anyhow::Result<ExitSta
     }
 
     let audit_path = args.audit_log.clone().unwrap_or_else(|| args.site.state_dir.join("audit.jsonl"));
-    let mut audit = AuditLog::open(&audit_path, uuid::Uuid::new_v4().to_string())?;
     let environment: std::collections::BTreeMap<String, String> = std::env::vars().collect();
-    // Defence in depth (nothing the executor records holds a secret): the connection passwords this plan sends, and
-    // anything in the environment that looks like a credential, are redacted from the audit log.
-    let lookup = |name: &str| environment.get(name).cloned();
-    for action in plan.changes() {
-        if let tabops_plan::plan::Operation::Publish(publish) = &action.operation {
-            for password in publish.connections.iter().filter_map(|c| c.password.as_ref()) {
-                if let Some(secret) = password.resolve(lookup) {
-                    audit.redact(secret.expose());
-                }
-            }
-        }
-    }
-    for (name, value) in &environment {
-        if ["PASSWORD", "SECRET", "TOKEN"].iter().any(|word| name.to_ascii_uppercase().contains(word)) {
-            audit.redact(value.clone());
-        }
-    }
+    let audit = tabops_reconcile::audit::open(&audit_path, &plan, &environment)?;
     let actions_in_flight = usize::from(args.site.concurrency).min(ExecuteOptions::default().concurrency);
     let options = ExecuteOptions { concurrency: actions_in_flight, environment, ..Default::default() };
     let progress = super::progress::Progress::new();
@@ -126,7 +108,7 @@ pub fn plan_key() -> anyhow::Result<Option<PlanKey>> {
 /// Applies a saved plan only as the plan made again now: reads the file (checking its signature), plans afresh
 /// from the same manifest, content files and live site with this run's safety flags, and returns the fresh plan
 /// when it equals the saved one. The file itself is never executed (see `tabops_plan::plan::file`).
-async fn saved_plan(args: &ApplyArgs, file: &std::path::Path) -> anyhow::Result<(Plan, site::Site)> {
+async fn saved_plan(args: &ApplyArgs, file: &std::path::Path) -> anyhow::Result<(Plan, Site)> {
     let key = plan_key()?;
     let text = std::fs::read_to_string(file).with_context(|| format!("failed to read the plan {}", file.display()))?;
     let (saved, _) = plan_file::from_file(&text, key.as_ref()).map_err(|err| {
@@ -140,9 +122,9 @@ async fn saved_plan(args: &ApplyArgs, file: &std::path::Path) -> anyhow::Result<
         Hint::error(format!("failed to load the plan {}: {err}", file.display()), hint)
     })?;
     // Plan again no looser than the plan job did: its limits are the ceiling of this run's.
-    let mut safety = args.safety.clone();
+    let mut safety = args.safety.safety();
     safety.ceiling = Some(saved.inputs.safety);
-    let prepared = reconcile::prepare(&args.manifest, &args.site, &safety, reconcile::Session::Keep).await?;
+    let prepared = output::prepare(&args.manifest, &args.site, &safety, Session::Keep).await?;
     let refuse = |why: String, hint: &str| Hint::error(format!("refusing the plan {}: {why}", file.display()), hint);
     let fresh = prepared.plan;
     if !fresh.applyable {

@@ -4,9 +4,11 @@ use std::io::Write;
 
 use clap::Args;
 
+use tabops_reconcile::{Safety, Session};
+
 use super::ExitStatus;
-use super::reconcile::{self, Format, ManifestArgs, SafetyArgs};
-use super::site::SiteArgs;
+use super::output;
+use crate::args::{Format, ManifestArgs, SiteArgs};
 use crate::cli::GlobalArgs;
 
 #[derive(Debug, Args)]
@@ -19,24 +21,22 @@ pub struct DriftArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// The manifest as last applied (a git revision, e.g. the commit of the last successful apply). A difference
-    /// in an object whose manifest changed since then is reported as pending from git; one in an object whose
+    /// in an object whose manifest changed since then is reported as changed in git; one in an object whose
     /// manifest did not change was made on the site. Without it, only content (through its markers) can be told
-    /// apart. Objects protected at REF stay protected.
+    /// apart and other differences blame neither side. Objects protected at REF stay protected.
     #[arg(long, value_name = "REF")]
     pub base: Option<String>,
 }
 
 pub async fn run(args: DriftArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let safety = SafetyArgs {
+    let safety = Safety {
         max_deletes: None,
         allow_empty_project: true,
         allow_empty_site: true,
         base: args.base.clone(),
-        protected: Default::default(),
         ceiling: None,
     };
-    let prepared =
-        reconcile::prepare(&args.manifest, &args.site, &safety, reconcile::Session::SignOutAfterRead).await?;
+    let prepared = output::prepare(&args.manifest, &args.site, &safety, Session::SignOutAfterRead).await?;
     let baseline = prepared.base.as_ref().map(|(base, _)| &base.desired);
     let mut report = tabops_plan::drift::classify(&prepared.plan, baseline);
     let live = &prepared.inventory;

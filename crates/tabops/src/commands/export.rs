@@ -16,10 +16,11 @@ use clap::Args;
 use tabops_apply::audit::AuditLog;
 use tabops_apply::export::{self, ExportOptions};
 use tabops_manifest::model::ProjectPath;
+use tabops_reconcile::site;
 use tabops_tableau::Access;
 
 use super::ExitStatus;
-use super::site::{self, SiteArgs};
+use crate::args::SiteArgs;
 use crate::cli::GlobalArgs;
 use crate::errors::Hint;
 
@@ -54,9 +55,9 @@ pub struct ExportArgs {
 }
 
 pub async fn run(args: ExportArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let target = site::resolve_target(&args.site, None);
+    let target = site::resolve_target(&args.site.options(), None);
     let access = if args.no_adopt { Access::Export } else { Access::ExportAndAdopt };
-    let site = site::connect(&args.site, &target, access).await?;
+    let site = site::connect(&args.site.options(), &target, access).await?;
     let options = ExportOptions {
         out: args.out.clone(),
         projects: args.projects.iter().map(|p| ProjectPath::parse(p)).collect(),

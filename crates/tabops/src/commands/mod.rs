@@ -5,11 +5,9 @@ pub mod audit;
 pub mod drift;
 pub mod emulator;
 pub mod export;
+mod output;
 pub mod plan;
 mod progress;
-mod reconcile;
-mod review;
-mod site;
 pub mod validate;
 
 use crate::cli::{Cli, Command};

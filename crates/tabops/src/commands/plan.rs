@@ -5,9 +5,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use tabops_reconcile::{Prepared, Session};
+
 use super::ExitStatus;
-use super::reconcile::{self, Format, ManifestArgs, SafetyArgs};
-use super::site::SiteArgs;
+use super::output;
+use crate::args::{Format, ManifestArgs, SafetyArgs, SiteArgs};
 use crate::cli::GlobalArgs;
 
 #[derive(Debug, Args)]
@@ -33,7 +35,7 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitStat
     // A weak or unreadable key is refused before anything is sent.
     let key = if args.out.is_some() { super::apply::plan_key()? } else { None };
     let prepared =
-        reconcile::prepare(&args.manifest, &args.site, &args.safety, reconcile::Session::SignOutAfterRead).await?;
+        output::prepare(&args.manifest, &args.site, &args.safety.safety(), Session::SignOutAfterRead).await?;
     // Close the site whatever printing does (a closed pipe, a full disk): the sign-out is already under way.
     let printed = report(&args, global, &prepared, key.as_ref());
     prepared.site.close().await;
@@ -52,18 +54,16 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitStat
 fn report(
     args: &PlanArgs,
     global: &GlobalArgs,
-    prepared: &reconcile::Prepared,
+    prepared: &Prepared,
     key: Option<&tabops_plan::plan::file::PlanKey>,
 ) -> anyhow::Result<()> {
     let plan = &prepared.plan;
-    let review = prepared
-        .base
-        .as_ref()
-        .zip(args.safety.base.as_deref())
-        .map(|(base, reference)| super::review::review(&args.manifest, reference, base, &prepared.loaded.desired));
-    super::review::print_with_review(review.as_ref(), plan, args.format, global.verbose > 0)?;
+    let review = prepared.base.as_ref().zip(args.safety.base.as_deref()).map(|(base, reference)| {
+        tabops_reconcile::git::review(&args.manifest.source(), reference, base, &prepared.loaded.desired)
+    });
+    output::print_with_review(review.as_ref(), plan, args.format, global.verbose > 0)?;
     if let Some(out) = &args.out {
-        reconcile::write_atomically(out, &tabops_plan::plan::file::to_file(plan, key))?;
+        output::write_atomically(out, &tabops_plan::plan::file::to_file(plan, key))?;
         let shown = out.display();
         let signed = if key.is_some() { "signed with TABOPS_PLAN_KEY" } else { "unsigned" };
         writeln!(

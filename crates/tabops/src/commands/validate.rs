@@ -7,7 +7,7 @@ use clap::Args;
 use tabops_manifest::LoadError;
 
 use super::ExitStatus;
-use super::reconcile::{self, ManifestArgs};
+use crate::args::ManifestArgs;
 use crate::cli::GlobalArgs;
 
 #[derive(Debug, Args)]
@@ -21,7 +21,7 @@ pub struct ValidateArgs {
 }
 
 pub async fn run(args: ValidateArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let loaded = reconcile::load_or_diagnose(&args.manifest).await?;
+    let loaded = tabops_reconcile::load(&args.manifest.source()).await?;
     match loaded {
         Ok(loaded) => {
             let unset = &loaded.unset_secrets;
@@ -86,6 +86,6 @@ pub async fn run(args: ValidateArgs, global: &GlobalArgs) -> anyhow::Result<Exit
             )?;
             Ok(ExitStatus::Error)
         }
-        Err(other) => Err(reconcile::unreadable(&args.manifest, other)),
+        Err(other) => Err(tabops_reconcile::unreadable(&args.manifest.file, other).into()),
     }
 }
