@@ -82,7 +82,7 @@ pub fn classify(plan: &Plan, baseline: Option<&Desired>) -> DriftReport {
     for action in plan.changes() {
         let from_git = match &digests {
             Some(d) => {
-                let key = (action.origin.address.to_lowercase(), action.origin.aspect);
+                let key = (action.origin.address.clone(), action.origin.aspect);
                 d.get(&key) != action.origin.digest.as_ref()
             }
             None => marker_changed(action),

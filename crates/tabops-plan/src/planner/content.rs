@@ -72,7 +72,8 @@ impl<'a> Ctx<'a> {
             && new.id != old.id
         {
             let old_address = self.idx.content_address(spec.kind, old);
-            self.rename_conflict(&spec.address(), &spec.address(), &old_address);
+            let address = spec.address();
+            self.rename_conflict(&address, &address, &old_address);
         }
         here.or(old)
     }
@@ -81,7 +82,7 @@ impl<'a> Ctx<'a> {
         let address = spec.address();
         let kind = kind_of(spec.kind);
         self.content_inputs.push(ContentInput {
-            address: address.clone(),
+            address: address.to_string(),
             sha256: spec.file.sha256.clone(),
             size: spec.file.size,
         });
@@ -117,9 +118,9 @@ impl<'a> Ctx<'a> {
             if !spec.hidden_views.is_empty() {
                 changes.push(FieldChange::new("hidden_views", None, val(&spec.hidden_views)));
             }
-            let object = ObjectRef::Planned(address.clone());
+            let object = ObjectRef::Planned(address.to_string());
             self.push(PlannedAction {
-                id: address.clone(),
+                id: address.to_string(),
                 kind,
                 action: Action::Create,
                 reason: format!("not on the site: publish {} ({} bytes)", spec.file.display, spec.file.size),
@@ -151,7 +152,7 @@ impl<'a> Ctx<'a> {
         if diff.project.is_some()
             && let Some(old_project) = self.idx.projects_by_id.get(live.project_id.as_str())
         {
-            self.moved_out.entry(old_project.id.as_str()).or_default().push(address.clone());
+            self.moved_out.entry(old_project.id.as_str()).or_default().push(address.to_string());
         }
 
         if !marker_matches || hidden_conflict {
@@ -179,7 +180,7 @@ impl<'a> Ctx<'a> {
             depends_on.sort();
             depends_on.dedup();
             self.push(PlannedAction {
-                id: address.clone(),
+                id: address.to_string(),
                 kind,
                 action: Action::Replace,
                 reason: reasons.join("; "),
@@ -212,7 +213,7 @@ impl<'a> Ctx<'a> {
         };
         if diff.is_empty() {
             self.push(PlannedAction {
-                id: address.clone(),
+                id: address.to_string(),
                 kind,
                 action: Action::NoOp,
                 reason: "checksum unchanged: skip publish".into(),
@@ -228,7 +229,7 @@ impl<'a> Ctx<'a> {
         let mut reasons = diff.reasons;
         reasons.push("checksum unchanged: skip publish".into());
         self.push(PlannedAction {
-            id: address.clone(),
+            id: address.to_string(),
             kind,
             action: Action::Update,
             reason: reasons.join("; "),

@@ -24,9 +24,10 @@ mod refresh;
 mod safety;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt::Display;
 
 use serde::Serialize;
-use tabops_manifest::model::{ContentSpec, Desired, ProjectPath, ProjectSpec};
+use tabops_manifest::model::{Address, ContentSpec, Desired, ProjectPath, ProjectSpec};
 
 use crate::inventory::{GranteeKind, Inventory, LiveContent, LiveProject, row_digest};
 use crate::plan::{
@@ -54,18 +55,18 @@ pub struct PlanOptions {
     pub prune_top_level_projects: bool,
     /// Addresses protected in addition to the manifest's `protect:` flags, e.g. from the manifest last applied
     /// (see [`protected_addresses`]), so removing a protected object from the manifest cannot delete it.
-    pub protected: BTreeSet<String>,
+    pub protected: BTreeSet<Address>,
     /// Limits the plan may not be looser than, whatever the options above say: a saved plan's, when it is planned
     /// again to be applied, so a plan file can tighten the apply job's limits but never loosen them.
     pub ceiling: Option<SafetyLimits>,
 }
 
-/// The addresses a manifest marks `protect: true`, lower-cased (for [`PlanOptions::protected`]).
-pub fn protected_addresses(desired: &Desired) -> BTreeSet<String> {
-    let projects = desired.projects.iter().filter(|p| p.protect).map(|p| format!("project:{}", p.path));
-    let groups = desired.groups.iter().filter(|g| g.protect).map(|g| format!("group:{}", g.name));
+/// The addresses a manifest marks `protect: true` (for [`PlanOptions::protected`]).
+pub fn protected_addresses(desired: &Desired) -> BTreeSet<Address> {
+    let projects = desired.projects.iter().filter(|p| p.protect).map(|p| Address::project(&p.path));
+    let groups = desired.groups.iter().filter(|g| g.protect).map(|g| Address::group(g.name.as_str()));
     let content = desired.datasources.iter().chain(&desired.workbooks).filter(|c| c.protect).map(ContentSpec::address);
-    projects.chain(groups).chain(content).map(|a| a.to_lowercase()).collect()
+    projects.chain(groups).chain(content).collect()
 }
 
 /// Diff the desired state against the live site.
@@ -89,7 +90,7 @@ pub(crate) struct ProjectState<'a> {
     pub spec: &'a ProjectSpec,
     pub live: Option<&'a LiveProject>,
     pub object: ObjectRef,
-    pub address: String,
+    pub address: Address,
 }
 
 /// A desired content item and what it matched.
@@ -97,7 +98,7 @@ pub(crate) struct ContentState<'a> {
     pub spec: &'a ContentSpec,
     pub live: Option<&'a LiveContent>,
     pub object: ObjectRef,
-    pub address: String,
+    pub address: Address,
     /// Whether this plan creates, publishes or updates the item (dependents wait for it).
     pub changed: bool,
 }
@@ -105,8 +106,8 @@ pub(crate) struct ContentState<'a> {
 /// What deleting an object takes with it.
 pub(crate) struct DeleteWeight {
     pub count: usize,
-    /// Addresses of everything deleted along with it (lower-case), for protection checks.
-    pub contained: Vec<String>,
+    /// Addresses of everything deleted along with it, for protection checks.
+    pub contained: Vec<Address>,
     pub content_ids: Vec<String>,
     pub project_ids: Vec<String>,
 }
@@ -122,8 +123,8 @@ pub(crate) struct Ctx<'a> {
     pub unmanaged: Vec<UnmanagedObject>,
     pub rows: BTreeMap<String, String>,
     pub content_inputs: Vec<ContentInput>,
-    pub user_refs: HashMap<String, (ObjectRef, String)>,
-    pub group_refs: HashMap<String, (ObjectRef, String)>,
+    pub user_refs: HashMap<String, (ObjectRef, Address)>,
+    pub group_refs: HashMap<String, (ObjectRef, Address)>,
     pub project_refs: HashMap<Vec<String>, ObjectRef>,
     pub claimed: HashSet<&'a str>,
     /// Live projects the manifest uses as containers without listing them: never pruned.
@@ -171,8 +172,8 @@ impl<'a> Ctx<'a> {
         bucket.entry(action.kind).or_default().push(action);
     }
 
-    pub fn error(&mut self, kind: PlanErrorKind, address: impl Into<String>, message: String, hint: Option<&str>) {
-        self.errors.push(PlanError { kind, address: address.into(), message, hint: hint.map(str::to_string) });
+    pub fn error(&mut self, kind: PlanErrorKind, address: impl Display, message: String, hint: Option<&str>) {
+        self.errors.push(PlanError { kind, address: address.to_string(), message, hint: hint.map(str::to_string) });
     }
 
     pub fn record_row<T: Serialize>(&mut self, key: &str, row: &T) {
@@ -182,7 +183,7 @@ impl<'a> Ctx<'a> {
     /// A user by name: the manifest's (live or to be created) or any live user. Returns the ref and its address.
     /// The owner an object of `address` should have: `None` when the manifest does not manage it, or (with a plan
     /// error) when the user is neither in the manifest nor on the site.
-    pub fn owner_ref(&mut self, owner: Option<&str>, address: &str) -> Option<ObjectRef> {
+    pub fn owner_ref(&mut self, owner: Option<&str>, address: &Address) -> Option<ObjectRef> {
         let name = owner?;
         match self.user_ref(name) {
             Some((reference, _)) => Some(reference),
@@ -198,17 +199,17 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    pub fn user_ref(&self, name: &str) -> Option<(ObjectRef, String)> {
+    pub fn user_ref(&self, name: &str) -> Option<(ObjectRef, Address)> {
         let key = name.to_lowercase();
         self.user_refs.get(&key).cloned().or_else(|| {
-            self.idx.users_by_name.get(&key).map(|u| (ObjectRef::Live(u.id.clone()), format!("user:{}", u.name)))
+            self.idx.users_by_name.get(&key).map(|u| (ObjectRef::Live(u.id.clone()), Address::user(u.name.as_str())))
         })
     }
 
-    pub fn group_ref(&self, name: &str) -> Option<(ObjectRef, String)> {
+    pub fn group_ref(&self, name: &str) -> Option<(ObjectRef, Address)> {
         let key = name.to_lowercase();
         self.group_refs.get(&key).cloned().or_else(|| {
-            self.idx.groups_by_name.get(&key).map(|g| (ObjectRef::Live(g.id.clone()), format!("group:{}", g.name)))
+            self.idx.groups_by_name.get(&key).map(|g| (ObjectRef::Live(g.id.clone()), Address::group(g.name.as_str())))
         })
     }
 
@@ -276,6 +277,12 @@ pub(crate) fn deps_of<'r>(refs: impl IntoIterator<Item = Option<&'r ObjectRef>>)
     out.sort();
     out.dedup();
     out
+}
+
+/// The name in the id of an action naming an object by its address (`user:alice` -> `alice`): a user a
+/// [`ObjectRef::Planned`] points to, or a user an action removes.
+pub(crate) fn planned_name(id: &str) -> String {
+    Address::parse(id).map_or_else(|_| id.to_owned(), |a| a.name().to_owned())
 }
 
 /// JSON value helper for field changes.

@@ -13,11 +13,11 @@
 
 use std::collections::HashMap;
 
-use tabops_manifest::model::{ContentKind, SiteRole};
+use tabops_manifest::model::{Address, ContentKind, Desired, SiteRole};
 
 use crate::plan::{Action, ObjectKind, ObjectRef, Operation, PlanErrorKind};
 
-use super::{Ctx, deps_of};
+use super::{Ctx, deps_of, planned_name};
 
 /// How many owned objects a plan error lists before "and N more".
 const LISTED: usize = 10;
@@ -26,7 +26,8 @@ const LISTED: usize = 10;
 struct OwnerSet {
     kind: ObjectKind,
     index: usize,
-    address: String,
+    /// The object's address (its action's id).
+    address: Address,
     /// The live object it sets the owner of; `None` for an object the plan creates.
     live: Option<String>,
     owner: ObjectRef,
@@ -72,7 +73,9 @@ impl<'a> Ctx<'a> {
                     },
                     _ => continue,
                 };
-                out.push(OwnerSet { kind, index, address: action.id.clone(), live, owner: owner.clone(), project });
+                // Project and content actions are named by their object's address.
+                let Ok(address) = Address::parse(&action.id) else { continue };
+                out.push(OwnerSet { kind, index, address, live, owner: owner.clone(), project });
             }
         }
         out
@@ -91,11 +94,11 @@ impl<'a> Ctx<'a> {
                         None => (user.name.clone(), user.site_role.clone()),
                     }
                 }
-                ObjectRef::Planned(address) => {
-                    let name = address.strip_prefix("user:").unwrap_or(address);
-                    let in_manifest = self.desired.users.iter().find(|u| u.name.eq_ignore_ascii_case(name));
+                ObjectRef::Planned(id) => {
+                    let name = planned_name(id);
+                    let in_manifest = self.desired.users.iter().find(|u| u.name.eq_ignore_ascii_case(&name));
                     match in_manifest.and_then(|u| u.site_role) {
-                        Some(role) => (name.to_owned(), role.as_str().to_owned()),
+                        Some(role) => (name, role.as_str().to_owned()),
                         None => continue,
                     }
                 }
@@ -106,7 +109,7 @@ impl<'a> Ctx<'a> {
             let what = if set.project { "a project" } else { "a workbook or data source" };
             let roles =
                 if set.project { SiteRole::project_owner_roles() } else { "any site role but Unlicensed".to_owned() };
-            let at = self.desired.location(&format!("owner:{}", set.address));
+            let at = self.desired.location(&Desired::owner_key(&set.address));
             self.error(
                 PlanErrorKind::OwnerRole,
                 &set.address,
@@ -149,7 +152,7 @@ impl<'a> Ctx<'a> {
         let mut moves: HashMap<String, Vec<String>> = HashMap::new();
         for set in sets {
             if let Some(live) = &set.live {
-                moves.entry(live.clone()).or_default().push(set.address.clone());
+                moves.entry(live.clone()).or_default().push(set.address.to_string());
             }
         }
         let mut deleted: HashMap<String, String> = HashMap::new();
@@ -183,7 +186,7 @@ impl<'a> Ctx<'a> {
                 .projects
                 .iter()
                 .filter(|p| p.owner_id.as_deref() == Some(user_id.as_str()))
-                .map(|p| (p.id.as_str(), format!("project:{}", self.idx.path_of(&p.id)), true))
+                .map(|p| (p.id.as_str(), self.idx.project_address(&p.id).to_string(), true))
                 .collect();
             for (items, kind) in
                 [(&live.workbooks, ContentKind::Workbook), (&live.datasources, ContentKind::Datasource)]
@@ -192,7 +195,7 @@ impl<'a> Ctx<'a> {
                     items
                         .iter()
                         .filter(|c| c.owner_id.as_deref() == Some(user_id.as_str()))
-                        .map(|c| (c.id.as_str(), self.idx.content_address(kind, c), false)),
+                        .map(|c| (c.id.as_str(), self.idx.content_address(kind, c).to_string(), false)),
                 );
             }
             for (id, display, project) in owned {
@@ -205,7 +208,7 @@ impl<'a> Ctx<'a> {
                     kept.push(display);
                 }
             }
-            let name = address.strip_prefix("user:").unwrap_or(&address).to_owned();
+            let name = planned_name(&address);
             let mut map_assets_to = None;
             if !kept.is_empty() {
                 match &heir {
@@ -241,7 +244,7 @@ impl<'a> Ctx<'a> {
             }
             let heir_shown = map_assets_to.as_ref().map(|heir| match heir {
                 ObjectRef::Live(id) => self.user_display_name(id),
-                ObjectRef::Planned(a) => a.strip_prefix("user:").unwrap_or(a).to_owned(),
+                ObjectRef::Planned(id) => planned_name(id),
             });
             if let Some(action) = self.deletes.get_mut(&ObjectKind::User).and_then(|v| v.get_mut(index)) {
                 waits.retain(|w| w != &action.id);
@@ -263,7 +266,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The heir of a removed user's projects must be allowed to own projects.
-    fn check_heir_role(&mut self, heir_id: &str, heir_address: &str) {
+    fn check_heir_role(&mut self, heir_id: &str, heir_address: &Address) {
         let Some(user) = self.idx.users_by_id.get(heir_id).copied() else { return };
         let manifest_role =
             self.desired.users.iter().find(|u| u.name.eq_ignore_ascii_case(&user.name)).and_then(|u| u.site_role);
@@ -271,7 +274,8 @@ impl<'a> Ctx<'a> {
             Some(role) => role.may_own_projects(),
             None => role_may_own(&user.site_role, true),
         };
-        if allowed || self.errors.iter().any(|e| e.kind == PlanErrorKind::OwnerRole && e.address == heir_address) {
+        let heir = heir_address.to_string();
+        if allowed || self.errors.iter().any(|e| e.kind == PlanErrorKind::OwnerRole && e.address == heir) {
             return;
         }
         let at = self.desired.location("settings.reassign_content_to");
@@ -310,7 +314,7 @@ impl<'a> Ctx<'a> {
             found.push((state.address.clone(), state.spec.kind));
         }
         for (address, kind) in found {
-            let at = self.desired.location(&format!("refresh:{address}"));
+            let at = self.desired.location(&Desired::refresh_key(&address));
             let what = match kind {
                 ContentKind::Workbook => "workbook",
                 ContentKind::Datasource => "data source",

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use tabops_manifest::model::{Capability, ContentKind, Grantee, GranteeRules, Mode, PermissionTarget};
+use tabops_manifest::model::{
+    Address, AddressKind, Capability, ContentKind, Grantee, GranteeRules, Mode, PermissionTarget,
+};
 
 use crate::inventory::{
     GranteeKind, LiveGrantee, LiveRule, default_permissions_row_key, permissions_row_key, rules_by_grantee,
@@ -19,7 +21,7 @@ use super::{Ctx, deps_of, val};
 
 /// One permission set to converge.
 struct SetTarget<'s> {
-    object_address: &'s str,
+    object_address: &'s Address,
     target: PermissionTarget,
     object: ObjectRef,
     default_for: Option<ContentKind>,
@@ -38,7 +40,7 @@ impl<'a> Ctx<'a> {
         let projects: Vec<_> =
             self.projects.iter().map(|s| (s.spec, s.live, s.object.clone(), s.address.clone())).collect();
         for (spec, live_project, object, address) in projects {
-            let object_dep = matches!(object, ObjectRef::Planned(_)).then(|| address.clone());
+            let object_dep = matches!(object, ObjectRef::Planned(_)).then(|| address.to_string());
             let owner_id = live_project.and_then(|p| p.owner_id.as_deref());
             if let Some(rules) = &spec.permissions {
                 let live_rules = live_project.and_then(|p| live.permissions.get(&p.id));
@@ -112,7 +114,7 @@ impl<'a> Ctx<'a> {
                     aspect: Aspect::Permissions,
                     digest: Some(content_digest(spec, Aspect::Permissions)),
                 },
-                object_dep: changed.then(|| address.clone()),
+                object_dep: changed.then(|| address.to_string()),
             });
         }
         self.publish_after_default_permissions();
@@ -132,7 +134,7 @@ impl<'a> Ctx<'a> {
             // A created project is locked as it is created, and everything below it waits for it already.
             .filter(|a| a.action == Action::Update && a.changes.iter().any(|c| c.field == "content_permissions"))
             .filter_map(|a| {
-                let state = self.projects.iter().find(|p| p.address == a.id)?;
+                let state = self.projects.iter().find(|p| p.address.to_string() == a.id)?;
                 Some((a.id.clone(), state.spec.path.key()))
             })
             .collect();
@@ -190,7 +192,7 @@ impl<'a> Ctx<'a> {
             .iter()
             .filter(|p| matches!(p.object, ObjectRef::Planned(_)))
             .filter_map(|p| {
-                let parent = crate::origin::project_address(&p.spec.path.parent()?);
+                let parent = Address::project(&p.spec.path.parent()?);
                 let prefixes = [
                     format!("permissions:{parent}"),
                     format!("default_permissions:workbooks:{parent}"),
@@ -198,7 +200,7 @@ impl<'a> Ctx<'a> {
                 ];
                 let ids: Vec<String> =
                     sets.iter().filter(|id| prefixes.iter().any(|p| in_set(id, p))).cloned().collect();
-                (!ids.is_empty()).then(|| (p.address.clone(), ids))
+                (!ids.is_empty()).then(|| (p.address.to_string(), ids))
             })
             .collect();
         for action in self.actions.get_mut(&ObjectKind::Project).into_iter().flatten() {
@@ -228,12 +230,9 @@ impl<'a> Ctx<'a> {
             .iter()
             .filter(|c| c.changed)
             .map(|c| {
-                let prefix = format!(
-                    "default_permissions:{}s:{}",
-                    c.spec.kind.as_str(),
-                    crate::origin::project_address(&c.spec.project)
-                );
-                (c.address.clone(), defaults.iter().filter(|id| in_set(id, &prefix)).cloned().collect())
+                let prefix =
+                    format!("default_permissions:{}s:{}", c.spec.kind.as_str(), Address::project(&c.spec.project));
+                (c.address.to_string(), defaults.iter().filter(|id| in_set(id, &prefix)).cloned().collect())
             })
             .filter(|(_, ids): &(String, Vec<String>)| !ids.is_empty())
             .collect();
@@ -263,18 +262,21 @@ impl<'a> Ctx<'a> {
         (!relocks).then(|| locker.clone())
     }
 
-    fn grantee_display(&self, grantee: &LiveGrantee) -> String {
+    /// A live grantee's address, by name (by `<id>` when the site does not list it).
+    fn grantee_address(&self, grantee: &LiveGrantee) -> Address {
         match grantee.kind {
-            GranteeKind::Group => self
-                .idx
-                .groups_by_id
-                .get(grantee.id.as_str())
-                .map_or_else(|| format!("group:<{}>", grantee.id), |g| format!("group:{}", g.name)),
-            GranteeKind::User => self
-                .idx
-                .users_by_id
-                .get(grantee.id.as_str())
-                .map_or_else(|| format!("user:<{}>", grantee.id), |u| format!("user:{}", u.name)),
+            GranteeKind::Group => Address::group(
+                self.idx
+                    .groups_by_id
+                    .get(grantee.id.as_str())
+                    .map_or_else(|| format!("<{}>", grantee.id), |g| g.name.clone()),
+            ),
+            GranteeKind::User => Address::user(
+                self.idx
+                    .users_by_id
+                    .get(grantee.id.as_str())
+                    .map_or_else(|| format!("<{}>", grantee.id), |u| u.name.clone()),
+            ),
         }
     }
 
@@ -354,7 +356,7 @@ impl<'a> Ctx<'a> {
             {
                 continue;
             }
-            let address = format!("{prefix}/{}", self.grantee_display(&grantee));
+            let address = format!("{prefix}/{}", self.grantee_address(&grantee));
             let gref = GranteeRef { kind: grantee.kind, object: ObjectRef::Live(grantee.id.clone()) };
             let depends_on = set.object_dep.clone().into_iter().collect();
             self.push_set_action(&set, kind, address, gref, &BTreeMap::new(), &caps, depends_on);
@@ -376,7 +378,7 @@ impl<'a> Ctx<'a> {
             return None;
         }
         let source = match (set.target, set.default_for) {
-            (PermissionTarget::Project, _) if set.object_address.contains('/') => "its parent project's",
+            (PermissionTarget::Project, _) if set.object_address.project_path().is_some() => "its parent project's",
             (PermissionTarget::Project, None) => "the default project's",
             (PermissionTarget::Project, Some(_)) => "the default project's default",
             _ => "its project's default",
@@ -503,7 +505,10 @@ fn grantee_name(grantee: &Grantee) -> &str {
 fn in_set(id: &str, prefix: &str) -> bool {
     match id.strip_prefix(prefix) {
         Some("") => true,
-        Some(rest) => rest.strip_prefix('/').is_some_and(|g| g.starts_with("group:") || g.starts_with("user:")),
+        Some(rest) => rest
+            .strip_prefix('/')
+            .and_then(|g| Address::parse(g).ok())
+            .is_some_and(|g| matches!(g.kind(), AddressKind::Group | AddressKind::User)),
         None => false,
     }
 }

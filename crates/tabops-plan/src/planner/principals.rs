@@ -2,8 +2,10 @@
 
 use std::collections::{BTreeSet, HashSet};
 
+use tabops_manifest::model::Address;
+
 use crate::inventory::{GranteeKind, LiveIdentityProvider, LiveUser};
-use crate::origin::{group_address, group_digest, user_address, user_digest};
+use crate::origin::{group_digest, user_digest};
 use crate::plan::{
     Action, Aspect, FieldChange, ObjectKind, ObjectRef, Operation, Origin, PlanErrorKind, PlannedAction,
     UnmanagedObject,
@@ -22,7 +24,7 @@ impl<'a> Ctx<'a> {
     pub(super) fn plan_users(&mut self) {
         let desired = self.desired;
         for spec in &desired.users {
-            let address = user_address(&spec.name);
+            let address = Address::user(spec.name.as_str());
             let origin = Origin { address: address.clone(), aspect: Aspect::Fields, digest: Some(user_digest(spec)) };
             let key = spec.name.to_lowercase();
             let idp = match spec.identity_provider.as_deref() {
@@ -55,9 +57,9 @@ impl<'a> Ctx<'a> {
                 if let Some(idp) = idp {
                     changes.push(FieldChange::new("identity_provider", None, val(&idp.name)));
                 }
-                self.user_refs.insert(key, (ObjectRef::Planned(address.clone()), address.clone()));
+                self.user_refs.insert(key, (ObjectRef::Planned(address.to_string()), address.clone()));
                 self.push(PlannedAction {
-                    id: address.clone(),
+                    id: address.to_string(),
                     kind: ObjectKind::User,
                     action: Action::Create,
                     reason: "not on the site".into(),
@@ -104,7 +106,7 @@ impl<'a> Ctx<'a> {
             }
             if !changes.is_empty() {
                 self.push(PlannedAction {
-                    id: address,
+                    id: address.to_string(),
                     kind: ObjectKind::User,
                     action: Action::Update,
                     reason: "site differs from the manifest".into(),
@@ -127,12 +129,12 @@ impl<'a> Ctx<'a> {
             self.live.users.iter().filter(|u| !self.claimed.contains(u.id.as_str())).collect();
         extra.sort_by_key(|u| u.name.to_lowercase());
         for user in extra {
-            let address = user_address(&user.name);
+            let address = Address::user(user.name.as_str());
             if desired.settings.prune_users {
                 self.record_row(&user.id, user);
                 self.removed_grantees.insert((GranteeKind::User, user.id.clone()));
                 self.push(PlannedAction {
-                    id: address.clone(),
+                    id: address.to_string(),
                     kind: ObjectKind::User,
                     action: Action::Delete,
                     reason: "not in manifest and settings.prune_users is on".into(),
@@ -143,14 +145,18 @@ impl<'a> Ctx<'a> {
                     operation: Operation::RemoveUser { user: user.id.clone(), map_assets_to: None },
                 });
             } else {
-                self.unmanaged.push(UnmanagedObject { kind: ObjectKind::User, address, id: user.id.clone() });
+                self.unmanaged.push(UnmanagedObject {
+                    kind: ObjectKind::User,
+                    address: address.to_string(),
+                    id: user.id.clone(),
+                });
             }
         }
     }
 
     /// The site's authentication configuration named `name` (case-insensitively, as Tableau compares names), or
     /// a plan error naming the ones the site has.
-    fn identity_provider(&mut self, name: &str, address: &str) -> Option<&'a LiveIdentityProvider> {
+    fn identity_provider(&mut self, name: &str, address: &Address) -> Option<&'a LiveIdentityProvider> {
         let live = self.live;
         let providers = live.identity_providers.as_deref().unwrap_or_default();
         if let Some(found) = providers.iter().find(|p| p.name.eq_ignore_ascii_case(name)) {
@@ -182,7 +188,7 @@ impl<'a> Ctx<'a> {
     pub(super) fn plan_groups(&mut self) {
         let desired = self.desired;
         for spec in &desired.groups {
-            let address = group_address(&spec.name);
+            let address = Address::group(spec.name.as_str());
             let origin = Origin {
                 address: address.clone(),
                 aspect: Aspect::Fields,
@@ -204,13 +210,13 @@ impl<'a> Ctx<'a> {
             }
             let live = by_name.or(by_old);
             let Some(live) = live else {
-                self.group_refs.insert(key, (ObjectRef::Planned(address.clone()), address.clone()));
+                self.group_refs.insert(key, (ObjectRef::Planned(address.to_string()), address.clone()));
                 let mut changes = vec![FieldChange::new("name", None, val(&spec.name))];
                 if let Some(r) = spec.minimum_site_role {
                     changes.push(FieldChange::new("minimum_site_role", None, val(r)));
                 }
                 self.push(PlannedAction {
-                    id: address.clone(),
+                    id: address.to_string(),
                     kind: ObjectKind::Group,
                     action: Action::Create,
                     reason: "not on the site".into(),
@@ -246,7 +252,7 @@ impl<'a> Ctx<'a> {
             }
             if !changes.is_empty() {
                 self.push(PlannedAction {
-                    id: address,
+                    id: address.to_string(),
                     kind: ObjectKind::Group,
                     action: Action::Update,
                     reason,
@@ -266,12 +272,12 @@ impl<'a> Ctx<'a> {
             .collect();
         extra.sort_by_key(|g| g.name.to_lowercase());
         for group in extra {
-            let address = group_address(&group.name);
+            let address = Address::group(group.name.as_str());
             if desired.settings.prune_groups {
                 self.record_row(&group.id, group);
                 self.removed_grantees.insert((GranteeKind::Group, group.id.clone()));
                 self.push(PlannedAction {
-                    id: address.clone(),
+                    id: address.to_string(),
                     kind: ObjectKind::Group,
                     action: Action::Delete,
                     reason: "not in manifest and settings.prune_groups is on".into(),
@@ -282,7 +288,11 @@ impl<'a> Ctx<'a> {
                     operation: Operation::DeleteGroup { group: group.id.clone() },
                 });
             } else {
-                self.unmanaged.push(UnmanagedObject { kind: ObjectKind::Group, address, id: group.id.clone() });
+                self.unmanaged.push(UnmanagedObject {
+                    kind: ObjectKind::Group,
+                    address: address.to_string(),
+                    id: group.id.clone(),
+                });
             }
         }
     }
@@ -328,7 +338,7 @@ impl<'a> Ctx<'a> {
                         continue;
                     }
                 }
-                let display = user_address.strip_prefix("user:").unwrap_or(&user_address).to_string();
+                let display = user_address.name();
                 self.push(PlannedAction {
                     id: format!("membership:{}/{display}", spec.name),
                     kind: ObjectKind::Membership,

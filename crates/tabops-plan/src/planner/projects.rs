@@ -1,8 +1,10 @@
 //! Projects: create (parents first), update in place, move and rename via `renamed_from`.
 
-use tabops_manifest::model::ProjectPath;
+use std::fmt::Display;
 
-use crate::origin::{project_address, project_digest};
+use tabops_manifest::model::{Address, ProjectPath};
+
+use crate::origin::project_digest;
 use crate::plan::{
     Action, Aspect, FieldChange, ObjectKind, ObjectRef, Operation, Origin, ParentChange, PlanErrorKind, PlannedAction,
 };
@@ -13,7 +15,7 @@ impl<'a> Ctx<'a> {
     pub(super) fn plan_projects(&mut self) {
         let desired = self.desired;
         for spec in &desired.projects {
-            let address = project_address(&spec.path);
+            let address = Address::project(&spec.path);
             let origin = Origin {
                 address: address.clone(),
                 aspect: Aspect::Fields,
@@ -28,7 +30,7 @@ impl<'a> Ctx<'a> {
             if let (Some(new), Some(old)) = (by_path, by_old)
                 && new.id != old.id
             {
-                self.rename_conflict(&address, &spec.path.to_string(), &self.idx.path_of(&old.id).to_string());
+                self.rename_conflict(&address, &spec.path, &self.idx.path_of(&old.id));
             }
             let live = by_path.or(by_old);
             let parent = match spec.path.parent() {
@@ -58,10 +60,10 @@ impl<'a> Ctx<'a> {
                         changes.push(FieldChange::new(field, None, value));
                     }
                 }
-                let object = ObjectRef::Planned(address.clone());
+                let object = ObjectRef::Planned(address.to_string());
                 self.project_refs.insert(spec.path.key(), object.clone());
                 self.push(PlannedAction {
-                    id: address.clone(),
+                    id: address.to_string(),
                     kind: ObjectKind::Project,
                     action: Action::Create,
                     reason: "not on the site".into(),
@@ -112,7 +114,7 @@ impl<'a> Ctx<'a> {
                     after.as_deref().unwrap_or("(top level)")
                 ));
                 if let Some(p) = live.parent_id.as_deref().and_then(|id| self.idx.projects_by_id.get(id)) {
-                    self.moved_out.entry(p.id.as_str()).or_default().push(address.clone());
+                    self.moved_out.entry(p.id.as_str()).or_default().push(address.to_string());
                 }
                 Some(match &parent {
                     None => ParentChange::TopLevel,
@@ -145,7 +147,7 @@ impl<'a> Ctx<'a> {
                     depends_on.extend(deps_of([Some(p)]));
                 }
                 self.push(PlannedAction {
-                    id: address.clone(),
+                    id: address.to_string(),
                     kind: ObjectKind::Project,
                     action: Action::Update,
                     reason: reasons.join("; "),
@@ -169,7 +171,7 @@ impl<'a> Ctx<'a> {
 
     /// Both the new name and the `renamed_from` name exist: the rename cannot be applied, and the old object would
     /// otherwise be treated as unmanaged (and possibly pruned).
-    pub(super) fn rename_conflict(&mut self, address: &str, new: &str, old: &str) {
+    pub(super) fn rename_conflict(&mut self, address: &Address, new: &dyn Display, old: &dyn Display) {
         self.error(
             PlanErrorKind::Conflict,
             address,

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use tabops_manifest::model::ContentKind;
+use tabops_manifest::model::{Address, ContentKind};
 
 use crate::inventory::{LiveContent, LiveProject};
 use crate::plan::{Action, Aspect, FieldChange, ObjectKind, Operation, Origin, PlannedAction, UnmanagedObject};
@@ -40,7 +40,7 @@ impl<'a> Ctx<'a> {
             .collect();
         candidates.sort_by_key(|p| self.idx.path_of(&p.id).key());
         for project in candidates {
-            let address = format!("project:{}", self.idx.path_of(&project.id));
+            let address = self.idx.project_address(&project.id);
             let parent = project.parent_id.as_deref().and_then(|id| self.idx.projects_by_id.get(id)).copied();
             let reason = match parent {
                 None if project.name.eq_ignore_ascii_case("default") => continue,
@@ -48,7 +48,11 @@ impl<'a> Ctx<'a> {
                     "not in manifest and top-level pruning is on".to_string()
                 }
                 None => {
-                    self.unmanaged.push(UnmanagedObject { kind: ObjectKind::Project, address, id: project.id.clone() });
+                    self.unmanaged.push(UnmanagedObject {
+                        kind: ObjectKind::Project,
+                        address: address.to_string(),
+                        id: project.id.clone(),
+                    });
                     continue;
                 }
                 Some(parent) => match managed.get(parent.id.as_str()) {
@@ -56,7 +60,7 @@ impl<'a> Ctx<'a> {
                     Some((false, _)) => {
                         self.unmanaged.push(UnmanagedObject {
                             kind: ObjectKind::Project,
-                            address,
+                            address: address.to_string(),
                             id: project.id.clone(),
                         });
                         continue;
@@ -65,7 +69,7 @@ impl<'a> Ctx<'a> {
                     None if self.referenced_projects.contains(parent.id.as_str()) => {
                         self.unmanaged.push(UnmanagedObject {
                             kind: ObjectKind::Project,
-                            address,
+                            address: address.to_string(),
                             id: project.id.clone(),
                         });
                         continue;
@@ -100,7 +104,7 @@ impl<'a> Ctx<'a> {
                             self.idx.tasks_by_item.get(&(kind, item.id.as_str())).cloned().unwrap_or_default();
                         tasks.sort_by(|a, b| a.id.cmp(&b.id));
                         self.delete_weights.insert(
-                            address.clone(),
+                            address.to_string(),
                             DeleteWeight {
                                 count: 1 + tasks.len(),
                                 contained: vec![],
@@ -120,7 +124,7 @@ impl<'a> Ctx<'a> {
                             tasks.iter().map(|t| FieldChange::new("refresh_task", val(t.describe_schedule()), None)),
                         );
                         self.push(PlannedAction {
-                            id: address.clone(),
+                            id: address.to_string(),
                             kind: kind_of(kind),
                             action: Action::Delete,
                             reason,
@@ -131,7 +135,11 @@ impl<'a> Ctx<'a> {
                             operation: Operation::DeleteContent { kind, item: item.id.clone() },
                         });
                     }
-                    _ => self.unmanaged.push(UnmanagedObject { kind: kind_of(kind), address, id: item.id.clone() }),
+                    _ => self.unmanaged.push(UnmanagedObject {
+                        kind: kind_of(kind),
+                        address: address.to_string(),
+                        id: item.id.clone(),
+                    }),
                 }
             }
         }
@@ -140,7 +148,7 @@ impl<'a> Ctx<'a> {
     fn delete_project(
         &mut self,
         project: &'a LiveProject,
-        address: String,
+        address: Address,
         reason: String,
         children: &HashMap<&str, Vec<&'a LiveProject>>,
     ) {
@@ -160,7 +168,7 @@ impl<'a> Ctx<'a> {
             weight.count += 1;
             weight.project_ids.push(p.id.clone());
             if p.id != project.id {
-                weight.contained.push(format!("project:{}", self.idx.path_of(&p.id)).to_lowercase());
+                weight.contained.push(self.idx.project_address(&p.id));
             }
             if let Some(moved) = self.moved_out.get(p.id.as_str()) {
                 depends_on.extend(moved.iter().cloned());
@@ -175,7 +183,7 @@ impl<'a> Ctx<'a> {
                 weight.count += 1 + item_tasks;
                 contents += 1;
                 weight.content_ids.push(item.id.clone());
-                weight.contained.push(self.idx.content_address(*kind, item).to_lowercase());
+                weight.contained.push(self.idx.content_address(*kind, item));
             }
             stack.extend(
                 children.get(p.id.as_str()).into_iter().flatten().filter(|c| !self.claimed.contains(c.id.as_str())),
@@ -195,9 +203,9 @@ impl<'a> Ctx<'a> {
         } else {
             reason
         };
-        self.delete_weights.insert(address.clone(), weight);
+        self.delete_weights.insert(address.to_string(), weight);
         self.push(PlannedAction {
-            id: address.clone(),
+            id: address.to_string(),
             kind: ObjectKind::Project,
             action: Action::Delete,
             reason,

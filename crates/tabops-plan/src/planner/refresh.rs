@@ -89,7 +89,7 @@ impl<'a> Ctx<'a> {
                     None => unmatched_desired.push(wanted),
                 }
             }
-            let dep = changed.then(|| address.clone());
+            let dep = changed.then(|| address.to_string());
             // 2. same type, different schedule: update; 3. create
             for wanted in unmatched_desired {
                 let id = format!("refresh:{address}#{}", unique(&mut used, slug(wanted)));

@@ -3,14 +3,17 @@
 
 use std::collections::HashSet;
 
+use tabops_manifest::model::Address;
+
 use crate::plan::{Action, ObjectKind, PlanErrorKind, SafetyLimits};
 
 use super::{Ctx, DEFAULT_MAX_DELETES};
 
 impl<'a> Ctx<'a> {
     pub(super) fn check_safety(&mut self) {
-        let mut protected: HashSet<String> = self.options.protected.iter().map(|a| a.to_lowercase()).collect();
-        protected.extend(super::protected_addresses(self.desired));
+        let mut protected: HashSet<&Address> = self.options.protected.iter().collect();
+        let in_manifest = super::protected_addresses(self.desired);
+        protected.extend(&in_manifest);
 
         let mut total = 0usize;
         let mut deleted_content: HashSet<String> = HashSet::new();
@@ -36,12 +39,14 @@ impl<'a> Ctx<'a> {
                     deleted_content.extend(w.content_ids.iter().cloned());
                     deleted_projects.extend(w.project_ids.iter().cloned());
                 }
-                let lower = action.id.to_lowercase();
-                if protected.contains(&lower) {
+                // Deletes of users, groups, projects and content are named by the object's address.
+                if Address::parse(&action.id).is_ok_and(|a| protected.contains(&a)) {
                     refusals.push((action.id.clone(), format!("refusing to delete protected {}", action.id)));
                 }
                 for inner in weight.map(|w| w.contained.as_slice()).unwrap_or_default() {
                     if protected.contains(inner) {
+                        // The contained object is named in lower case, as it always was (pinned by the tests).
+                        let inner = inner.to_string().to_lowercase();
                         refusals.push((
                             action.id.clone(),
                             format!("refusing to delete {}: it contains protected {inner}", action.id),

@@ -51,7 +51,7 @@ pub struct SafetyArgs {
     pub base: Option<String>,
     /// Addresses protected in addition to the manifest's (filled from `--base`).
     #[arg(skip)]
-    pub protected: BTreeSet<String>,
+    pub protected: BTreeSet<tabops_manifest::model::Address>,
     /// Limits no looser than which to plan (a saved plan's, when `apply PLAN` plans it again).
     #[arg(skip)]
     pub ceiling: Option<tabops_plan::plan::SafetyLimits>,

@@ -196,7 +196,7 @@ fn objects(desired: &Desired) -> BTreeMap<String, Object> {
             }
         }
         let file = (c.file.display.clone(), c.file.sha256.clone(), c.file.size, c.file.path.clone());
-        put(c.address(), value, Some(file));
+        put(c.address().to_string(), value, Some(file));
     }
     out
 }
