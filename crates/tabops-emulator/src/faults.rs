@@ -1,7 +1,8 @@
 //! Seeded fault injection: per API request, a seeded RNG decides whether to answer 429 (with `Retry-After`),
 //! 500, 503, drop the connection, or apply a write and then drop the connection. The same seed and request
 //! sequence give the same faults. Tests can also stall the next requests on demand (`POST /_emulator/stall`) to
-//! make a client time out at a chosen moment.
+//! make a client time out at a chosen moment, or lose the responses of the next writes
+//! (`POST /_emulator/responses/lose`) to put a client in front of an ambiguous write at a chosen moment.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,6 +29,8 @@ pub struct Faults {
     /// API requests still to be stalled, and for how long each.
     stall_remaining: AtomicU64,
     stall_ms: AtomicU64,
+    /// API writes (not sign-ins) still to be applied with their response lost.
+    lose_remaining: AtomicU64,
 }
 
 impl Faults {
@@ -37,6 +40,7 @@ impl Faults {
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
             stall_remaining: AtomicU64::new(0),
             stall_ms: AtomicU64::new(0),
+            lose_remaining: AtomicU64::new(0),
         }
     }
 
@@ -52,6 +56,18 @@ impl Faults {
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .ok()
             .map(|_| Duration::from_millis(self.stall_ms.load(Ordering::SeqCst)))
+    }
+
+    /// Apply each of the next `writes` API writes (sign-ins excepted), then drop its connection unanswered.
+    pub fn arm_lost_responses(&self, writes: u64) {
+        self.lose_remaining.store(writes, Ordering::SeqCst);
+    }
+
+    /// Whether this request's response is to be lost by an armed [`Faults::arm_lost_responses`].
+    pub fn take_lost_response(&self, is_write: bool, is_sign_in: bool) -> bool {
+        is_write
+            && !is_sign_in
+            && self.lose_remaining.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
     }
 
     /// Decide the fault for the next request. Always draws the same amount of randomness per request so the
@@ -108,6 +124,18 @@ mod tests {
         assert_eq!(faults.take_stall(), Some(Duration::from_millis(30)));
         assert_eq!(faults.take_stall(), Some(Duration::from_millis(30)));
         assert_eq!(faults.take_stall(), None);
+    }
+
+    #[test]
+    fn armed_lost_responses_take_the_next_writes_but_never_a_read_or_a_sign_in() {
+        let faults = Faults::new(0.0, 1);
+        assert!(!faults.take_lost_response(true, false), "nothing armed");
+        faults.arm_lost_responses(2);
+        assert!(!faults.take_lost_response(false, false), "a read keeps its response");
+        assert!(!faults.take_lost_response(true, true), "a sign-in keeps its response");
+        assert!(faults.take_lost_response(true, false));
+        assert!(faults.take_lost_response(true, false));
+        assert!(!faults.take_lost_response(true, false), "only the armed number of writes");
     }
 
     #[test]

@@ -348,6 +348,16 @@ async fn entry(
                     ),
                 }
             }
+            ("POST", "responses/lose") => {
+                let query = parse_hook_query(request.uri().query().unwrap_or_default());
+                match query.get("writes").map_or(Ok(1), |v| v.parse::<u64>()) {
+                    Ok(writes) if writes <= MAX_LOST_RESPONSES => {
+                        shared.faults.arm_lost_responses(writes);
+                        plain(StatusCode::NO_CONTENT, "")
+                    }
+                    _ => plain(StatusCode::BAD_REQUEST, "lose takes ?writes=N, an integer of at most 1000"),
+                }
+            }
             ("POST", "jobs/fail-next") => {
                 let query = parse_hook_query(request.uri().query().unwrap_or_default());
                 match query.get("count").map_or(Ok(1), |v| v.parse::<u32>()) {
@@ -376,6 +386,11 @@ async fn entry(
     let is_write = matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE");
     let is_sign_in = route.ends_with("/auth/signin");
     let fault = shared.faults.decide(is_write, is_sign_in);
+    // An armed lost response comes on top of the seeded faults without changing their sequence.
+    let fault = match fault {
+        None if shared.faults.take_lost_response(is_write, is_sign_in) => Some(Fault::LostResponse),
+        fault => fault,
+    };
     if let Some(fault) = fault {
         shared.stats.record_fault(match fault {
             Fault::TooManyRequests => "429",
@@ -421,6 +436,7 @@ async fn entry(
 const MAX_STALL_REQUESTS: u64 = 1000;
 const MAX_STALL_MS: u64 = 60_000;
 const MAX_FAILING_JOBS: u32 = 1000;
+const MAX_LOST_RESPONSES: u64 = 1000;
 
 pub type Query = HashMap<String, String>;
 

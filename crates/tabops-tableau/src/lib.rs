@@ -4,7 +4,8 @@
 //! endpoints at `pageSize=1000`, pages 2..n fetched concurrently) and writes for an executor (create, update,
 //! delete, publish with streaming uploads and upload sessions, permissions, tags, refresh tasks, jobs).
 //!
-//! Cross-cutting behaviour lives in one place ([`Client`]'s transport): bounded concurrency (default 8, max 16),
+//! Cross-cutting behaviour lives in one place ([`Client`]'s transport): bounded concurrency ([`DEFAULT_CONCURRENCY`]
+//! requests in flight, at most [`MAX_CONCURRENCY`]),
 //! retries with exponential backoff and jitter through `backon` (429 honouring `Retry-After` or the detail text,
 //! 5xx, connection failures; non-idempotent writes are never blindly retried after an ambiguous failure, see
 //! [`Error::Ambiguous`]), one transparent re-sign-in on `401002`, request statistics, and secret redaction.
@@ -25,8 +26,9 @@ pub use client::{
 };
 pub use config::{
     ADOPT_SCOPES, APPLY_SCOPES, Access, ClientConfig, Credentials, DEFAULT_API_VERSION, DEFAULT_CHUNK_SIZE,
-    DEFAULT_CONCURRENCY, DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_RETRY_WAIT, DEFAULT_UPLOAD_THRESHOLD, EXPORT_SCOPES,
-    MAX_CONCURRENCY, READ_SCOPES, RetryPolicy, check_server_url, default_scopes,
+    DEFAULT_CONCURRENCY, DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_RETRY_WAIT, DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_UPLOAD_THRESHOLD, EXPORT_SCOPES, MAX_CONCURRENCY, READ_SCOPES, RetryPolicy, check_server_url,
+    default_scopes,
 };
 pub use error::{Error, Result};
 pub use models::*;

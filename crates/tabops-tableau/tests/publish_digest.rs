@@ -2,7 +2,7 @@
 //! off before its last byte when the bytes do not hash to the expected digest, so a file changed between planning
 //! and uploading is never published (single-request publishes and upload sessions alike).
 
-mod common;
+use tabops_testkit::site as common;
 
 use sha2::{Digest, Sha256};
 use tabops_tableau::{Client, Error, ExpectedFile, PublishRequest};

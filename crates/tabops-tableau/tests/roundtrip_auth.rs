@@ -1,7 +1,7 @@
 //! Round trips for authentication: PAT and connected-app sign-in, bad credentials, server info, sign-out,
 //! transparent re-sign-in after 401002, and the plain-HTTP policy.
 
-mod common;
+use tabops_testkit::site as common;
 
 use tabops_emulator::{DEFAULT_SITE, EmulatorConfig};
 use tabops_tableau::{Client, ClientConfig, Credentials, Error, Secret};

@@ -1,6 +1,6 @@
 //! Round trips for projects, workbooks, data sources, views, connections, tags, downloads and upload sessions.
 
-mod common;
+use tabops_testkit::site as common;
 
 use tabops_tableau::{
     Client, ConnectionCredentials, ContentKind, DatasourceUpdate, NewProject, ProjectUpdate, PublishMode,

@@ -1,7 +1,7 @@
 //! Retries under the emulator's seeded fault injection (429 with Retry-After, 500, 503, connection resets, writes
 //! applied with the response lost): reads always succeed, writes never duplicate, exhaustion surfaces an error.
 
-mod common;
+use tabops_testkit::site as common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Round trips for users, groups and membership, and paging over more than 1000 items.
 
-mod common;
+use tabops_testkit::site as common;
 
 use tabops_tableau::{GroupUpdate, NewGroup, NewUser, UserUpdate};
 

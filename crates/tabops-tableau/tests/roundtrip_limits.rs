@@ -1,14 +1,21 @@
 //! Bounded concurrency and honouring the server's 429 wait, measured against the emulator's latency and fault
 //! injection.
+//!
+//! On tokio's paused clock: the emulator and the scripted server run in the test's runtime and wait with tokio
+//! timers, as do the client's backoff and `Retry-After` waits, so the clock jumps from one timer to the next when
+//! everything is idle. The durations below are exact (no scheduler noise, so the upper bounds hold on a loaded
+//! machine) and cost no wall time. Loopback sockets are fine here: a write on them is readable before the runtime
+//! next looks for work, so the clock never jumps while a response is on its way.
 
-mod common;
+use tabops_testkit::site as common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tabops_emulator::EmulatorConfig;
 use tabops_tableau::{Client, Error, RetryPolicy};
+use tokio::time::Instant;
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn requests_in_flight_are_bounded_by_the_semaphore() {
     let emu = common::emulator_with(EmulatorConfig { latency: Duration::from_millis(150), ..Default::default() }).await;
     let mut config = common::config(&emu);
@@ -17,20 +24,24 @@ async fn requests_in_flight_are_bounded_by_the_semaphore() {
     let started = Instant::now();
     futures::future::try_join_all((0..8).map(|_| client.groups())).await.expect("reads");
     let elapsed = started.elapsed();
-    // 8 requests, 2 at a time, 150 ms each: at least 4 rounds.
-    assert!(elapsed >= Duration::from_millis(580), "{elapsed:?}");
+    // 8 requests, 2 at a time, 150 ms each: 4 rounds, not fewer and not a fifth.
+    assert!(elapsed >= Duration::from_millis(600) && elapsed < Duration::from_millis(750), "{elapsed:?}");
 
     let mut config = common::config(&emu);
     config.concurrency = 8;
     let client = Client::sign_in(config).await.expect("sign in");
     let started = Instant::now();
     futures::future::try_join_all((0..8).map(|_| client.groups())).await.expect("reads");
-    assert!(started.elapsed() < Duration::from_millis(580), "8 in parallel: {:?}", started.elapsed());
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(150) && elapsed < Duration::from_millis(300),
+        "8 in parallel: {elapsed:?}"
+    );
 }
 
 /// With every request failing, sign-in sees 429 (Retry-After: 1) or 503 (no wait asked) first, depending on
 /// the seed. The wait before the retry is the server's when it asked for one, the backoff otherwise.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn retry_after_is_honoured_in_full_within_the_budget() {
     let mut honoured = 0;
     let mut quick = 0;
@@ -53,7 +64,7 @@ async fn retry_after_is_honoured_in_full_within_the_budget() {
         } else {
             quick += 1;
         }
-        assert!(elapsed < Duration::from_millis(2500), "never more than the asked 1 s: {elapsed:?}");
+        assert!(elapsed < Duration::from_millis(1100), "never more than the asked 1 s: {elapsed:?}");
     }
     assert!(honoured > 0 && quick > 0, "both fault kinds seen: honoured={honoured} quick={quick}");
 
@@ -64,14 +75,17 @@ async fn retry_after_is_honoured_in_full_within_the_budget() {
     config.retry.max_delay = Duration::from_millis(100);
     Client::sign_in(config).await.expect("sign-in succeeds after the asked wait");
     let elapsed = started.elapsed();
-    assert!(elapsed >= Duration::from_millis(1950), "waited the asked 2 s, not the 100 ms backoff cap: {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_secs(2) && elapsed < Duration::from_millis(2100),
+        "waited the asked 2 s, not the 100 ms backoff cap: {elapsed:?}"
+    );
     assert_eq!(server.requests(), 2);
 }
 
 /// Tableau Cloud answers a rate-limited call with 429 and a wait of many minutes (TSC's captured detail text:
 /// "Please retry after 29 minutes."). Retrying after a capped minute only earns another 429: the client stops at
 /// once, with an error that names the wait and the flag that raises the budget.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_retry_after_beyond_the_budget_stops_at_once_naming_the_wait() {
     let server = scripted(vec![throttled(
         "1740",
@@ -80,7 +94,7 @@ async fn a_retry_after_beyond_the_budget_stops_at_once_naming_the_wait() {
     .await;
     let started = Instant::now();
     let err = Client::sign_in(server.config()).await.expect_err("throttled");
-    assert!(started.elapsed() < Duration::from_secs(2), "no waiting, no early retries: {:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_millis(100), "no waiting, no early retries: {:?}", started.elapsed());
     assert_eq!(server.requests(), 1, "one request, no retry that Tableau would refuse anyway");
     match &err {
         Error::Throttled { wait, budget, .. } => {
@@ -104,7 +118,7 @@ async fn a_retry_after_beyond_the_budget_stops_at_once_naming_the_wait() {
 }
 
 /// The waits of one call add up against the budget: two asked waits of 1 s fit in 2.5 s, a third does not.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_retry_budget_covers_the_sum_of_the_waits_of_one_call() {
     let server = scripted(vec![
         throttled("1", "Please retry after 1 seconds."),
@@ -118,7 +132,7 @@ async fn the_retry_budget_covers_the_sum_of_the_waits_of_one_call() {
     let started = Instant::now();
     let err = Client::sign_in(config).await.expect_err("throttled");
     let elapsed = started.elapsed();
-    assert!(elapsed >= Duration::from_millis(1950) && elapsed < Duration::from_secs(4), "{elapsed:?}");
+    assert!(elapsed >= Duration::from_secs(2) && elapsed < Duration::from_millis(2100), "{elapsed:?}");
     assert_eq!(server.requests(), 3);
     assert!(
         matches!(&err, Error::Throttled { wait, budget, .. } if *wait == Duration::from_secs(1) && *budget == Duration::from_millis(500)),

@@ -1,6 +1,6 @@
 //! Round trips for explicit and default permissions on projects, workbooks and data sources.
 
-mod common;
+use tabops_testkit::site as common;
 
 use tabops_tableau::{
     Capability, CapabilityMode, DefaultPermissionKind, Grantee, GranteeCapabilities, GranteeKind, NewGroup, NewProject,

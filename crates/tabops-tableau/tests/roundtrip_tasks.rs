@@ -1,6 +1,6 @@
 //! Round trips for Cloud extract-refresh tasks, refresh-now, run-now and job waiting (success, cancel, timeout).
 
-mod common;
+use tabops_testkit::site as common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! captures everything (including `log` records of dependencies) into a buffer. A recording TCP relay between
 //! client and emulator captures the real session tokens from the wire so the test can look for them too.
 
-mod common;
+use tabops_testkit::site as common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

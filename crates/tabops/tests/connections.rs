@@ -6,7 +6,7 @@
 //! live connections of the items whose manifest lists `connections:`, and plans/drifts connection fields of their
 //! own. These tests drive the real binary against the emulator and check the result through the REST client.
 
-mod support;
+use tabops_testkit as support;
 
 use support::{Harness, content_writes, path_str, route};
 use tabops_tableau::{

@@ -4,7 +4,7 @@
 //! of the user's; the emulator asked to listen beyond loopback with the default token. Each is refused with exit 1
 //! in bounded memory and time, writes nothing outside its place and makes no write to the site.
 
-mod support;
+use tabops_testkit as support;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@
 //! drives the real binary against the emulator, whose site has the two configurations of TSC's
 //! `site_auth_configurations.xml` shape ("Initial SAML", "Initial Salesforce").
 
-mod support;
+use tabops_testkit as support;
 
 use std::path::{Path, PathBuf};
 

@@ -4,7 +4,7 @@
 //! a lock set only on the site is read from the permission responses (`<parent>`) and refused at plan time, before
 //! anything is sent. Each test drives the real binary against the emulator, which enforces the lock.
 
-mod support;
+use tabops_testkit as support;
 
 use std::path::PathBuf;
 

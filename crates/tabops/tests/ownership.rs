@@ -3,7 +3,7 @@
 //! refreshes of content without an extract are 409090). Sources: docs/tableau-cloud.md, "Effects of calls on a
 //! site".
 
-mod support;
+use tabops_testkit as support;
 
 use std::path::{Path, PathBuf};
 

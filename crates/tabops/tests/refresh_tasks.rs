@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-mod support;
+use tabops_testkit as support;
 
 use support::{Harness, Run, edit, path_str, regex_escape, transcript_step};
 

@@ -1,10 +1,10 @@
-//! The reliability and security suite (issue #7): faults, crashes, concurrency, hostile input, secrets and the
+//! The reliability and security suite (RELIABILITY.md): faults, crashes, concurrency, hostile input, secrets and the
 //! emulator as a trust boundary. Every scenario runs against a real emulator on loopback and the real `tabops`
 //! binary; RELIABILITY.md at the repository root describes each one, how to run the soak, and the figures.
 
 #![allow(clippy::print_stderr, reason = "the scenarios print their figures (runs, faults, retries) for RELIABILITY.md")]
 
-mod support;
+use tabops_testkit as support;
 
 mod reliability {
     pub mod common;

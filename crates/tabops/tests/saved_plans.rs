@@ -3,7 +3,7 @@
 //! attacker would and drives the real binary against the emulator: the plan is refused, exit 1, nothing written.
 //! SECURITY.md ("Saved plans") lists these attacks.
 
-mod support;
+use tabops_testkit as support;
 
 use std::path::{Path, PathBuf};
 

@@ -1,12 +1,10 @@
 //! `tabops validate` end to end, through the real binary: one insta snapshot of the full output for every broken
 //! manifest under `fixtures/manifests/invalid/`, plus the valid fixture and the examples.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
+use tabops_testkit::run::tabops_command;
+use tabops_testkit::{Run, workspace};
 
 /// Run `tabops validate` from the workspace root with a clean environment; returns (exit code, stdout, stderr).
 fn validate(args: &[&str]) -> (i32, String, String) {
@@ -14,21 +12,17 @@ fn validate(args: &[&str]) -> (i32, String, String) {
 }
 
 fn validate_with(args: &[&str], env: &[(String, String)]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_tabops"))
-        .current_dir(workspace())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1")
-        .env("ORDERS_DB_PASSWORD", "orders-secret")
-        .env("PROD_DB_PASSWORD", "prod-secret")
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .arg("validate")
-        .args(args)
-        .output()
-        .unwrap();
     let root = workspace();
-    let clean = |bytes: &[u8]| String::from_utf8_lossy(bytes).replace(root.to_str().unwrap_or("\u{0}"), "[ROOT]");
-    (output.status.code().unwrap_or(-1), clean(&output.stdout), clean(&output.stderr))
+    let run = Run::of(
+        tabops_command(&root)
+            .env("ORDERS_DB_PASSWORD", "orders-secret")
+            .env("PROD_DB_PASSWORD", "prod-secret")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .arg("validate")
+            .args(args),
+    );
+    let clean = |text: &str| text.replace(root.to_str().unwrap_or("\u{0}"), "[ROOT]");
+    (run.code, clean(&run.stdout), clean(&run.stderr))
 }
 
 #[test]

@@ -4,12 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
 use crate::support::{Harness, Run, path_str, workspace};
+pub use tabops_testkit::harness::{
+    audit_events, audit_lines, audit_verify, event_name, finish, hook, sign_in, spawn_apply, spawn_apply_as,
+};
 
 /// Sizes of a generated manifest.
 #[derive(Debug, Clone, Copy)]
@@ -111,51 +111,6 @@ pub fn generate_manifest(dir: &Path, scale: Scale) -> PathBuf {
     let manifest = dir.join("manifest.yaml");
     std::fs::write(&manifest, y).unwrap();
     manifest
-}
-
-/// `POST /_emulator/<hook>` over a raw HTTP/1.1 connection (the test crate has no HTTP client of its own).
-pub fn hook(base_url: &str, hook_and_query: &str) -> u16 {
-    raw_request(base_url, "POST", &format!("/_emulator/{hook_and_query}"), &[], b"").0
-}
-
-/// Sends one HTTP/1.1 request and returns the status and body.
-pub fn raw_request(base_url: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
-    let authority = base_url.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = TcpStream::connect(authority).unwrap();
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        let _ = write!(head, "{name}: {value}\r\n");
-    }
-    let _ = write!(head, "Content-Length: {}\r\n\r\n", body.len());
-    stream.write_all(head.as_bytes()).unwrap();
-    // A server may answer (413) and close before reading an oversized body: a failed write is fine then.
-    let _ = stream.write_all(body);
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    (status, body)
-}
-
-/// Signs in with the default PAT (`POST /auth/signin`) and returns `(token, site_id)`. Ends the session of any
-/// other client signed in with the same PAT (one session per PAT, as on Tableau Cloud).
-pub fn sign_in(base_url: &str, secret: &str) -> (String, String) {
-    let body = format!(
-        r#"<tsRequest><credentials personalAccessTokenName="{}" personalAccessTokenSecret="{secret}"><site contentUrl="acme"/></credentials></tsRequest>"#,
-        tabops_emulator::DEFAULT_PAT_NAME
-    );
-    let (status, text) =
-        raw_request(base_url, "POST", "/api/3.25/auth/signin", &[("Content-Type", "application/xml")], body.as_bytes());
-    assert_eq!(status, 200, "sign-in failed: {text}");
-    let attr = |name: &str, after: &str| -> String {
-        let from = text.find(after).unwrap_or(0);
-        let rest = &text[from..];
-        let start = rest.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
-        rest[start..start + rest[start..].find('"').unwrap()].to_owned()
-    };
-    (attr("token", "<credentials"), attr("id", "<site"))
 }
 
 /// How many live items of each kind carry each name, read with the real client.
@@ -291,74 +246,4 @@ pub fn assert_no_changes(harness: &Harness, manifest: &Path) {
         }
     }
     panic!("plan kept failing: {last:?}");
-}
-
-/// `tabops audit verify LOG`.
-pub fn audit_verify(harness: &Harness) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_tabops"))
-        .env_clear()
-        .env("NO_COLOR", "1")
-        .args(["audit", "verify"])
-        .arg(harness.audit_log())
-        .output()
-        .unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-/// The audit log's records (a torn last line is skipped).
-pub fn audit_events(harness: &Harness) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(harness.audit_log()).unwrap_or_default();
-    text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
-}
-
-/// The `type` field of each record (`action_start`, `action_retry`, ...).
-pub fn event_name(record: &serde_json::Value) -> &str {
-    record["type"].as_str().unwrap_or_default()
-}
-
-/// Starts `tabops apply -f MANIFEST --auto-approve EXTRA...` against the harness's emulator without waiting for it
-/// (same environment as `Harness::tabops`), with stdout and stderr piped.
-pub fn spawn_apply(harness: &Harness, manifest: &Path, extra: &[&str]) -> Child {
-    spawn_apply_as(harness, manifest, extra, tabops_emulator::DEFAULT_PAT_NAME, &harness.pat_secret)
-}
-
-/// [`spawn_apply`] signing in with another PAT.
-pub fn spawn_apply_as(harness: &Harness, manifest: &Path, extra: &[&str], pat_name: &str, pat_secret: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_tabops"))
-        .current_dir(harness.dir.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1")
-        .env("TABLEAU_PAT_NAME", pat_name)
-        .env("TABLEAU_PAT_SECRET", pat_secret)
-        .envs(harness.env.iter().map(|(k, v)| (k, v)))
-        .args(["apply", "-f", path_str(manifest), "--auto-approve"])
-        .args(extra)
-        .args(["--server", &harness.url(), "--site", "acme", "--state-dir"])
-        .arg(harness.state_dir())
-        .arg("--audit-log")
-        .arg(harness.audit_log())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-/// Waits for a spawned run and collects its output.
-pub fn finish(child: Child) -> Run {
-    let output = child.wait_with_output().unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-/// The number of complete lines in the audit log.
-pub fn audit_lines(harness: &Harness) -> usize {
-    std::fs::read(harness.audit_log()).map(|b| b.iter().filter(|c| **c == b'\n').count()).unwrap_or(0)
 }

@@ -1,6 +1,7 @@
-//! The synthetic site of issue #6: a seeded, reproducible description of a large Tableau Cloud site, written both
-//! as a tabops manifest (with small content files) and as the emulator's state file, so a benchmark starts from a
+//! The seeded synthetic site: a reproducible description of a large Tableau Cloud site, written both as a tabops
+//! manifest (with small content files) and as the emulator's state file, so a benchmark or a test starts from a
 //! populated site that already matches the manifest (a plan against it is a no-op) without thousands of publishes.
+//! The same scale and seed always give the same bytes (`tabops-bench generate` writes exactly this).
 
 mod manifest;
 mod state;
@@ -246,7 +247,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_scale_matches_the_issue_and_nesting_is_bounded() {
+    fn default_scale_is_s_and_nesting_is_bounded() {
         let site = SyntheticSite::new(Scale::scaled(0.1), 42);
         assert_eq!(site.projects.len(), 50);
         assert!(site.projects.iter().all(|p| p.depth <= 4));

@@ -1,44 +1,21 @@
-//! Shared helpers of the end-to-end tests: an emulator running in the test process (on its own multi-thread
-//! runtime, so it keeps serving while the test blocks on the real `tabops` binary), commands pointed at it with
-//! temp-dir state and audit log, and copies of the example manifests the tests may edit.
+//! The end-to-end harness: an emulator running in the test process (on its own multi-thread runtime, so it keeps
+//! serving while the test blocks on the real `tabops` binary), commands pointed at it with temp-dir state and
+//! audit log, copies of the example manifests the tests may edit, raw test-hook calls, and applies spawned in the
+//! background (for crash and concurrency scenarios).
 
-#![allow(dead_code)]
-
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 use tabops_emulator::{Emulator, EmulatorConfig, Stats};
+
+use crate::run::{Run, copy_dir, path_str, tabops_bin, workspace};
 
 /// Dummy database passwords the enterprise example needs.
 pub const DB_PASSWORDS: [(&str, &str); 3] =
     [("SALES_DB_PASSWORD", "dev-sales"), ("FINANCE_DB_PASSWORD", "dev-finance"), ("OPS_DB_PASSWORD", "dev-ops")];
-
-/// The result of one run of the binary.
-#[derive(Debug)]
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    /// Runs `cmd` to completion and captures its exit code and output.
-    pub fn of(cmd: &mut Command) -> Run {
-        let output = cmd.output().unwrap();
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
-    /// Panics with both streams when the exit code is not `code`.
-    #[track_caller]
-    pub fn expect(self, code: i32) -> Run {
-        assert_eq!(self.code, code, "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
-        self
-    }
-}
 
 /// One emulator, a temp dir for state/audit/copied manifests, and the environment the binary runs with.
 pub struct Harness {
@@ -105,7 +82,7 @@ impl Harness {
     pub fn tabops_env(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
         let url = self.url();
         let state = self.state_dir();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tabops"));
+        let mut cmd = Command::new(tabops_bin());
         cmd.current_dir(self.dir.path())
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -127,7 +104,7 @@ impl Harness {
     /// (no flags), a hermetic HOME and git configuration, and the built binary first on PATH. State goes under the
     /// temp dir (`TABOPS_DIR`; remove it to test the default, `.tabops` in the working directory).
     pub fn ci_command(&self, program: &str, cwd: &Path) -> Command {
-        let binary = PathBuf::from(env!("CARGO_BIN_EXE_tabops"));
+        let binary = tabops_bin();
         let path = std::env::join_paths(
             std::iter::once(binary.parent().unwrap().to_path_buf())
                 .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
@@ -152,7 +129,7 @@ impl Harness {
 
     /// `tabops ARGS` in `cwd`, configured as in CI (see [`Harness::ci_command`]).
     pub fn tabops_in(&self, cwd: &Path, args: &[&str]) -> Run {
-        Run::of(self.ci_command(env!("CARGO_BIN_EXE_tabops"), cwd).args(args))
+        Run::of(self.ci_command(path_str(&tabops_bin()), cwd).args(args))
     }
 
     /// `tabops ARGS` in `cwd`, expected to succeed; its standard output.
@@ -250,80 +227,108 @@ pub fn action<'a>(plan: &'a serde_json::Value, id: &str) -> &'a serde_json::Valu
         .unwrap_or_else(|| panic!("no action `{id}` in the plan; changes: {:?}", changes(plan)))
 }
 
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+/// `POST /_emulator/<hook>` over a raw HTTP/1.1 connection (no HTTP client, so the bytes sent are exactly these).
+pub fn hook(base_url: &str, hook_and_query: &str) -> u16 {
+    raw_request(base_url, "POST", &format!("/_emulator/{hook_and_query}"), &[], b"").0
 }
 
-pub fn path_str(path: &Path) -> &str {
-    path.to_str().expect("temp paths are UTF-8")
-}
-
-pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
+/// Sends one HTTP/1.1 request and returns the status and body.
+pub fn raw_request(base_url: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+    let authority = base_url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = TcpStream::connect(authority).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        let _ = write!(head, "{name}: {value}\r\n");
     }
+    let _ = write!(head, "Content-Length: {}\r\n\r\n", body.len());
+    stream.write_all(head.as_bytes()).unwrap();
+    // A server may answer (413) and close before reading an oversized body: a failed write is fine then.
+    let _ = stream.write_all(body);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
 }
 
-/// Replaces exactly one occurrence of `from` in the file (panics when it is missing, so edits cannot go stale).
-#[track_caller]
-pub fn edit(file: &Path, from: &str, to: &str) {
-    let text = std::fs::read_to_string(file).unwrap();
-    assert_eq!(text.matches(from).count(), 1, "`{from}` must occur exactly once in {}", file.display());
-    std::fs::write(file, text.replacen(from, to, 1)).unwrap();
+/// Signs in with the default PAT (`POST /auth/signin`) and returns `(token, site_id)`. Ends the session of any
+/// other client signed in with the same PAT (one session per PAT, as on Tableau Cloud).
+pub fn sign_in(base_url: &str, secret: &str) -> (String, String) {
+    let body = format!(
+        r#"<tsRequest><credentials personalAccessTokenName="{}" personalAccessTokenSecret="{secret}"><site contentUrl="acme"/></credentials></tsRequest>"#,
+        tabops_emulator::DEFAULT_PAT_NAME
+    );
+    let (status, text) =
+        raw_request(base_url, "POST", "/api/3.25/auth/signin", &[("Content-Type", "application/xml")], body.as_bytes());
+    assert_eq!(status, 200, "sign-in failed: {text}");
+    let attr = |name: &str, after: &str| -> String {
+        let from = text.find(after).unwrap_or(0);
+        let rest = &text[from..];
+        let start = rest.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        rest[start..start + rest[start..].find('"').unwrap()].to_owned()
+    };
+    (attr("token", "<credentials"), attr("id", "<site"))
 }
 
-/// A git repository at `dir` (created if needed) with a pinned identity, so commits never depend on the machine's
-/// git configuration.
-pub fn init_repo(dir: &Path) -> git2::Repository {
-    let repo = git2::Repository::open(dir).or_else(|_| git2::Repository::init(dir)).unwrap();
-    let mut config = repo.config().unwrap();
-    config.set_str("user.name", "Test Author").unwrap();
-    config.set_str("user.email", "author@example.com").unwrap();
-    repo
+/// `tabops audit verify LOG`.
+pub fn audit_verify(harness: &Harness) -> Run {
+    let output = Command::new(tabops_bin())
+        .env_clear()
+        .env("NO_COLOR", "1")
+        .args(["audit", "verify"])
+        .arg(harness.audit_log())
+        .output()
+        .unwrap();
+    Run::from_output(output)
 }
 
-/// Commits everything under `pathspecs` (additions, changes and removals) on HEAD.
-pub fn commit_all(repo: &git2::Repository, pathspecs: &[&str], message: &str) -> git2::Oid {
-    let mut index = repo.index().unwrap();
-    index.add_all(pathspecs, git2::IndexAddOption::DEFAULT, None).unwrap();
-    index.update_all(pathspecs, None).unwrap();
-    index.write().unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let signature = git2::Signature::now("Test Author", "author@example.com").unwrap();
-    let parents: Vec<git2::Commit<'_>> = repo.head().ok().and_then(|h| h.peel_to_commit().ok()).into_iter().collect();
-    let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
-    repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents).unwrap()
+/// The audit log's records (a torn last line is skipped).
+pub fn audit_events(harness: &Harness) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(harness.audit_log()).unwrap_or_default();
+    text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
 }
 
-/// One step of a transcript test: the command line, its exit code, and the streams that are not empty.
-pub fn transcript_step(args: &[&str], run: &Run) -> String {
-    let mut out = format!("$ tabops {}\n[exit {}]\n", args.join(" "), run.code);
-    for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
-        if !text.is_empty() {
-            out.push_str(&format!("--- {name}\n{text}"));
-            if !text.ends_with('\n') {
-                out.push('\n');
-            }
-        }
-    }
-    out.push('\n');
-    out
+/// The `type` field of each record (`action_start`, `action_retry`, ...).
+pub fn event_name(record: &serde_json::Value) -> &str {
+    record["type"].as_str().unwrap_or_default()
 }
 
-/// `text` as a regular expression that matches it literally (for insta filters).
-pub fn regex_escape(text: &str) -> String {
-    text.chars().fold(String::new(), |mut out, c| {
-        if "\\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-        out
-    })
+/// Starts `tabops apply -f MANIFEST --auto-approve EXTRA...` against the harness's emulator without waiting for it
+/// (same environment as `Harness::tabops`), with stdout and stderr piped.
+pub fn spawn_apply(harness: &Harness, manifest: &Path, extra: &[&str]) -> Child {
+    spawn_apply_as(harness, manifest, extra, tabops_emulator::DEFAULT_PAT_NAME, &harness.pat_secret)
+}
+
+/// [`spawn_apply`] signing in with another PAT.
+pub fn spawn_apply_as(harness: &Harness, manifest: &Path, extra: &[&str], pat_name: &str, pat_secret: &str) -> Child {
+    Command::new(tabops_bin())
+        .current_dir(harness.dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .env("TABLEAU_PAT_NAME", pat_name)
+        .env("TABLEAU_PAT_SECRET", pat_secret)
+        .envs(harness.env.iter().map(|(k, v)| (k, v)))
+        .args(["apply", "-f", path_str(manifest), "--auto-approve"])
+        .args(extra)
+        .args(["--server", &harness.url(), "--site", "acme", "--state-dir"])
+        .arg(harness.state_dir())
+        .arg("--audit-log")
+        .arg(harness.audit_log())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for a spawned run and collects its output.
+pub fn finish(child: Child) -> Run {
+    Run::from_output(child.wait_with_output().unwrap())
+}
+
+/// The number of complete lines in the audit log.
+pub fn audit_lines(harness: &Harness) -> usize {
+    std::fs::read(harness.audit_log()).map(|b| b.iter().filter(|c| **c == b'\n').count()).unwrap_or(0)
 }

@@ -1,0 +1,241 @@
+//! The executor against the emulator over HTTP (started in the test's runtime by the test kit): what happens to the
+//! actions that depend on a failed one, how a create whose response was lost is read back instead of being sent
+//! twice, and how a refresh task that already exists on the site is adopted instead of duplicated. Each test plans
+//! a real manifest against the real inventory fetch, so the plans are the ones the CLI would run.
+
+use std::path::Path;
+
+use tabops_apply::audit::AuditLog;
+use tabops_apply::executor::Status;
+use tabops_apply::{ExecuteOptions, Outcome, execute};
+use tabops_emulator::{Emulator, EmulatorConfig, Stats};
+use tabops_plan::{Action, Plan, PlanOptions};
+use tabops_tableau::Client;
+use tabops_testkit::{site, workspace};
+
+/// A manifest directory with `manifest.yaml` and the fixture content it names under `content/`.
+fn manifest(dir: &Path, yaml: &str) -> std::path::PathBuf {
+    let content = dir.join("content");
+    std::fs::create_dir_all(&content).unwrap();
+    for file in ["revenue.twb", "orders.tdsx"] {
+        std::fs::copy(workspace().join("fixtures/content").join(file), content.join(file)).unwrap();
+    }
+    std::fs::write(dir.join("manifest.yaml"), yaml).unwrap();
+    dir.to_path_buf()
+}
+
+/// Loads the manifest, reads the site with the inventory fetch and plans, as `tabops plan` does.
+async fn plan(client: &Client, dir: &Path) -> Plan {
+    let options = tabops_manifest::LoadOptions { hash_content: true, ..Default::default() };
+    let loaded = tabops_manifest::load(dir, &options).expect("the manifest loads");
+    let live = tabops_apply::inventory::fetch(client, &loaded.desired).await.expect("the inventory is read");
+    let plan = tabops_plan::plan(&loaded.desired, &live, &PlanOptions::default());
+    assert!(plan.applyable, "{:?}", plan.errors);
+    plan
+}
+
+async fn apply(client: &Client, plan: &Plan, audit: &Path) -> Outcome {
+    let log = AuditLog::open(audit, "test-run").expect("the audit log opens");
+    execute(plan, client, &log, &ExecuteOptions::default()).await.expect("the apply runs to its end")
+}
+
+fn status<'a>(outcome: &'a Outcome, address: &str) -> &'a Status {
+    let found = outcome.actions.iter().find(|a| a.address == address);
+    &found.unwrap_or_else(|| panic!("no outcome for {address}: {:?}", outcome.actions)).status
+}
+
+fn route(stats: &Stats, name: &str) -> u64 {
+    stats.by_route.get(name).copied().unwrap_or(0)
+}
+
+async fn emulator() -> Emulator {
+    site::emulator_with(EmulatorConfig { test_hooks: true, ..EmulatorConfig::default() }).await
+}
+
+const ORDERS_AND_REVENUE: &str = r#"version: 1
+site: { server: local, content_url: acme }
+groups:
+  - name: Analysts
+projects:
+  - name: Sales
+datasources:
+  - name: Orders
+    project: Sales
+    file: content/orders.tdsx
+    refresh:
+      - { type: full, frequency: daily, at: "06:00", weekdays: [Mon] }
+workbooks:
+  - name: Revenue
+    project: Sales
+    file: content/revenue.twb
+    permissions:
+      - { group: Analysts, template: Viewer }
+"#;
+
+/// The data source's file changes between plan and apply, so its publish fails (the client refuses bytes other than
+/// the planned ones). Its refresh task, which needs it, is skipped without a request and says why; everything that
+/// does not depend on it (the group, the project, the workbook and its permissions) completes; and the next plan
+/// and apply finish the job.
+#[tokio::test]
+async fn a_failed_publish_skips_its_refresh_task_and_nothing_that_does_not_depend_on_it() {
+    let emu = emulator().await;
+    let client = site::client(&emu).await;
+    let dir = tempfile::tempdir().unwrap();
+    let src = manifest(&dir.path().join("src"), ORDERS_AND_REVENUE);
+    let first = plan(&client, &src).await;
+    let task = first
+        .actions
+        .iter()
+        .find(|a| a.id.starts_with("refresh:"))
+        .map(|a| a.id.clone())
+        .expect("the plan creates the refresh task");
+    let orders = "datasource:Sales/Orders";
+    assert!(first.actions.iter().any(|a| a.id == task && a.depends_on.iter().any(|d| d == orders)));
+
+    let mut bytes = std::fs::read(src.join("content/orders.tdsx")).unwrap();
+    bytes.extend_from_slice(b"changed after planning");
+    std::fs::write(src.join("content/orders.tdsx"), bytes).unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let outcome = apply(&client, &first, &audit).await;
+
+    assert!(matches!(status(&outcome, orders), Status::Failed(_)), "{:?}", status(&outcome, orders));
+    let expected_skip = format!("depends on {orders}, which did not complete");
+    assert_eq!(status(&outcome, &task), &Status::Skipped(expected_skip.clone()));
+    assert_eq!((outcome.failed(), outcome.skipped()), (1, 1), "{:?}", outcome.actions);
+    assert_eq!(outcome.completed(), first.changes().count() - 2, "every independent action completed");
+    for address in ["group:Analysts", "project:Sales", "workbook:Sales/Revenue"] {
+        assert_eq!(status(&outcome, address), &Status::Completed, "{address}");
+    }
+    assert_eq!(route(&emu.stats(), "POST /sites/{id}/tasks/extractRefreshes"), 0, "no request for a skipped task");
+    assert_eq!(route(&emu.stats(), "POST /sites/{id}/datasources"), 0, "changed bytes are never sent");
+    let log = std::fs::read_to_string(&audit).unwrap();
+    let skipped: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["type"] == "action_skipped")
+        .collect();
+    assert_eq!(skipped.len(), 1, "{log}");
+    assert_eq!(skipped[0]["data"]["address"], task.as_str(), "{}", skipped[0]);
+    assert_eq!(skipped[0]["data"]["reason"], expected_skip.as_str(), "{}", skipped[0]);
+
+    // Put the planned file back: the next plan holds only what did not happen, and applying it converges.
+    std::fs::copy(workspace().join("fixtures/content/orders.tdsx"), src.join("content/orders.tdsx")).unwrap();
+    let rest = plan(&client, &src).await;
+    let mut left: Vec<&str> = rest.changes().map(|a| a.id.as_str()).collect();
+    left.sort_unstable();
+    assert_eq!(left, [orders, task.as_str()]);
+    let outcome = apply(&client, &rest, &audit).await;
+    assert_eq!((outcome.completed(), outcome.failed(), outcome.skipped()), (2, 0, 0), "{:?}", outcome.actions);
+    assert_eq!(plan(&client, &src).await.changes().count(), 0, "converged");
+}
+
+/// Tableau may apply a create and lose the response (a dropped connection): the request cannot be repeated blindly,
+/// or the site would get two of the item (groups and projects are unique by name and would 409; users too; but the
+/// outcome would be a failure). The executor reads the site back, finds what it created and records its id, so the
+/// apply completes with one create request per object, and a later plan finds nothing to do.
+#[tokio::test]
+async fn creates_whose_responses_were_lost_are_read_back_and_not_sent_twice() {
+    let emu = emulator().await;
+    let client = site::client(&emu).await;
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = r#"version: 1
+site: { server: local, content_url: acme }
+users:
+  - { name: dana@acme.com, site_role: Viewer }
+groups:
+  - name: Analysts
+projects:
+  - name: Finance
+"#;
+    let src = manifest(&dir.path().join("src"), yaml);
+    let planned = plan(&client, &src).await;
+    let mut creates: Vec<(&str, Action)> = planned.changes().map(|a| (a.id.as_str(), a.action)).collect();
+    creates.sort_unstable();
+    assert_eq!(
+        creates,
+        [
+            ("group:Analysts", Action::Create),
+            ("project:Finance", Action::Create),
+            ("user:dana@acme.com", Action::Create)
+        ]
+    );
+
+    assert_eq!(site::hook(&emu, "responses/lose?writes=3").await, 204);
+    let outcome = apply(&client, &planned, &dir.path().join("audit.jsonl")).await;
+
+    assert_eq!((outcome.completed(), outcome.failed(), outcome.skipped()), (3, 0, 0), "{:?}", outcome.actions);
+    let stats = emu.stats();
+    assert_eq!(stats.faults_by_kind.get("lost_response"), Some(&3), "all three responses were lost: {stats:?}");
+    for create in ["POST /sites/{id}/users", "POST /sites/{id}/groups", "POST /sites/{id}/projects"] {
+        assert_eq!(route(&stats, create), 1, "{create} sent once: {:?}", stats.by_route);
+    }
+    let named = |names: Vec<String>, name: &str| names.iter().filter(|n| n.as_str() == name).count();
+    assert_eq!(named(client.users().await.unwrap().into_iter().map(|u| u.name).collect(), "dana@acme.com"), 1);
+    assert_eq!(named(client.groups().await.unwrap().into_iter().map(|g| g.name).collect(), "Analysts"), 1);
+    assert_eq!(named(client.projects().await.unwrap().into_iter().map(|p| p.name).collect(), "Finance"), 1);
+    assert_eq!(plan(&client, &src).await.changes().count(), 0, "the ids read back were the created objects");
+}
+
+const ORDERS: &str = r#"version: 1
+site: { server: local, content_url: acme }
+projects:
+  - name: Sales
+datasources:
+  - name: Orders
+    project: Sales
+    file: content/orders.tdsx
+"#;
+
+const ORDERS_REFRESHED: &str = r#"version: 1
+site: { server: local, content_url: acme }
+projects:
+  - name: Sales
+datasources:
+  - name: Orders
+    project: Sales
+    file: content/orders.tdsx
+    refresh:
+      - { type: full, frequency: daily, at: "06:00", weekdays: [Mon, Wed] }
+"#;
+
+/// Tableau has no uniqueness rule for refresh tasks, so a task another apply created after this plan was made (or
+/// this apply created before its response was lost) would be duplicated by a plain create. Two cases, one task in
+/// the end each time: the same plan applied twice (a concurrent apply of the same plan) adopts the task the first
+/// run created, and a create whose response is lost adopts the task it did create.
+#[tokio::test]
+async fn an_equal_refresh_task_already_on_the_site_is_adopted_not_duplicated() {
+    let emu = emulator().await;
+    let client = site::client(&emu).await;
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let src = manifest(&dir.path().join("src"), ORDERS);
+    let outcome = apply(&client, &plan(&client, &src).await, &audit).await;
+    assert_eq!(outcome.failed(), 0, "{:?}", outcome.actions);
+    std::fs::write(src.join("manifest.yaml"), ORDERS_REFRESHED).unwrap();
+    let create_task = "POST /sites/{id}/tasks/extractRefreshes";
+
+    // The same plan, applied twice.
+    let planned = plan(&client, &src).await;
+    let changes: Vec<(&str, Action)> = planned.changes().map(|a| (a.id.as_str(), a.action)).collect();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0].1, Action::Create);
+    let first = apply(&client, &planned, &audit).await;
+    let again = apply(&client, &planned, &audit).await;
+    assert_eq!((first.completed(), again.completed()), (1, 1), "{:?} {:?}", first.actions, again.actions);
+    assert_eq!(route(&emu.stats(), create_task), 1, "the second run created nothing");
+    let tasks = client.refresh_tasks().await.unwrap();
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert_eq!(plan(&client, &src).await.changes().count(), 0);
+
+    // A create whose response is lost: delete the task, plan its create again, lose the create's response.
+    client.delete_refresh_task(&tasks[0].id).await.unwrap();
+    let planned = plan(&client, &src).await;
+    assert_eq!(planned.changes().count(), 1);
+    assert_eq!(site::hook(&emu, "responses/lose?writes=1").await, 204);
+    let outcome = apply(&client, &planned, &audit).await;
+    assert_eq!((outcome.completed(), outcome.failed()), (1, 0), "{:?}", outcome.actions);
+    assert_eq!(emu.stats().faults_by_kind.get("lost_response"), Some(&1));
+    assert_eq!(route(&emu.stats(), create_task), 2, "one create for the lost response, none after it");
+    assert_eq!(client.refresh_tasks().await.unwrap().len(), 1, "adopted, not duplicated");
+    assert_eq!(plan(&client, &src).await.changes().count(), 0);
+}
