@@ -55,7 +55,7 @@ pub async fn adopt(
         if has && removed.is_empty() {
             continue;
         }
-        work.push((spec.address(), spec.kind, item.id.clone(), marker, removed, has));
+        work.push((spec.address().to_string(), spec.kind, item.id.clone(), marker, removed, has));
     }
     if work.is_empty() {
         return Ok(Vec::new());

@@ -469,7 +469,7 @@ fn protected_delete_is_refused() {
     let desired = enterprise();
     let mut live = converged(&desired);
     live.workbooks.push(live_content("wb-keep", "Keep Me", "p-sales"));
-    let options = PlanOptions { protected: ["workbook:sales/keep me".to_string()].into(), ..opts() };
+    let options = PlanOptions { protected: ["workbook:sales/keep me".parse().unwrap()].into(), ..opts() };
     let p = plan(&desired, &live, &options);
     assert!(!p.applyable);
     assert_eq!(p.errors.len(), 1);
@@ -677,7 +677,7 @@ fn project_delete_waits_for_managed_content_moving_out_and_respects_protection()
     let wave_of = |id: &str| waves.iter().position(|w| w.iter().any(|a| a.id == id)).unwrap();
     assert!(wave_of("workbook:Sales/Keeper") < wave_of("project:Sales/Old"));
     // Something protected inside the pruned project refuses the delete.
-    let options = PlanOptions { protected: ["workbook:sales/old/junk".to_string()].into(), ..opts() };
+    let options = PlanOptions { protected: ["workbook:sales/old/junk".parse().unwrap()].into(), ..opts() };
     let refused = plan(&desired, &live, &options);
     assert_eq!(refused.errors.len(), 1);
     assert_eq!(refused.errors[0].kind, PlanErrorKind::Protected);
@@ -901,4 +901,21 @@ fn rules_a_project_locked_on_the_site_controls_are_a_plan_error() {
     let p = plan(&desired, &live, &opts());
     assert!(p.applyable, "{:?}", p.errors);
     assert!(p.actions.iter().any(|a| a.id.starts_with("permissions:datasource:Sales/Orders/")));
+}
+
+/// A `/` inside a project's name is not a level of nesting: a new top-level project named `R/D` gets the default
+/// project's rules copied onto it (Tableau help, permissions_projects.htm), not a parent's, and its address writes
+/// the slash escaped.
+#[test]
+fn a_slash_in_a_new_top_level_project_name_is_not_a_parent() {
+    let mut desired = empty_desired();
+    desired.groups.push(group("Analysts", None));
+    let mut top = project("R\\/D");
+    top.permissions = Some(vec![viewer_wb("Analysts")]);
+    desired.projects.push(top);
+    let p = plan(&desired, &Inventory::default(), &opts());
+    assert!(p.applyable, "{:?}", p.errors);
+    assert!(p.actions.iter().any(|a| a.id == "project:R\\/D"), "{:?}", changed_ids(&p));
+    let revoke = by_id(&p, "permissions:project:R\\/D");
+    assert!(revoke.reason.contains("copies the default project's permissions"), "{}", revoke.reason);
 }
