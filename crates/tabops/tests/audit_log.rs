@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-mod support;
+use tabops_testkit as support;
 
 use support::{Harness, Run, regex_escape, transcript_step};
 
