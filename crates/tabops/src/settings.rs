@@ -60,10 +60,13 @@ pub struct PlanSettings {
     pub out: Option<(PathBuf, Option<PlanKey>)>,
     pub detailed_exitcode: bool,
     pub verbose: bool,
+    /// How much of the plan Markdown shows (`--max-bytes`, `--unmanaged`).
+    pub markdown: tabops_plan::render::MarkdownOptions,
 }
 
 impl PlanSettings {
     pub fn resolve(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<Self> {
+        let markdown = args.markdown();
         let out = match args.out {
             Some(out) => Some((out, plan_key()?)),
             None => None,
@@ -76,6 +79,7 @@ impl PlanSettings {
             out,
             detailed_exitcode: args.detailed_exitcode,
             verbose: global.verbose > 0,
+            markdown,
         })
     }
 }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use tabops_apply::audit::AuditLog;
-use tabops_apply::export::{self, ExportOptions};
+use tabops_export::{self as export, ExportOptions};
 use tabops_manifest::model::ProjectPath;
 use tabops_reconcile::site;
 use tabops_tableau::Access;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use tabops_plan::render;
 use tabops_reconcile::{Prepared, Session};
 
 use super::ExitStatus;
@@ -29,6 +30,39 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes (0: none, 1: error).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Markdown: the largest output in bytes (a GitHub comment holds 65,536 characters). Every error, delete and
+    /// replace is shown first; what does not fit is counted in a note that says where the whole plan is.
+    #[arg(long, value_name = "BYTES", default_value_t = render::DEFAULT_MAX_BYTES,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(render::MIN_MAX_BYTES as u64..))]
+    pub max_bytes: usize,
+    /// Markdown: how to show objects on the site that the manifest does not manage.
+    #[arg(long, value_enum, default_value_t = Unmanaged::Summary)]
+    pub unmanaged: Unmanaged,
+}
+
+/// `--unmanaged`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Unmanaged {
+    /// Each object on its own line.
+    List,
+    /// A count per kind.
+    Summary,
+    /// Not shown.
+    Hide,
+}
+
+impl PlanArgs {
+    pub(crate) fn markdown(&self) -> render::MarkdownOptions {
+        render::MarkdownOptions {
+            max_bytes: self.max_bytes,
+            unmanaged: match self.unmanaged {
+                Unmanaged::List => render::UnmanagedMode::List,
+                Unmanaged::Summary => render::UnmanagedMode::Summary,
+                Unmanaged::Hide => render::UnmanagedMode::Hide,
+            },
+            full_plan: self.out.as_ref().map(|out| format!("{} (saved by this run with --out)", out.display())),
+        }
+    }
 }
 
 /// Plans. A weak plan key was already refused while resolving the settings, before anything is sent.
@@ -55,7 +89,7 @@ fn report(settings: &PlanSettings, prepared: &Prepared) -> anyhow::Result<()> {
     let review = prepared.base.as_ref().zip(settings.safety.base.as_deref()).map(|(base, reference)| {
         tabops_reconcile::git::review(&settings.manifest, reference, base, &prepared.loaded.desired)
     });
-    output::print_with_review(review.as_ref(), plan, settings.format, settings.verbose)?;
+    output::print_with_review(review.as_ref(), plan, settings.format, settings.verbose, &settings.markdown)?;
     if let Some((out, key)) = &settings.out {
         let key = key.as_ref();
         output::write_atomically(out, &tabops_plan::plan::file::to_file(plan, key))?;
