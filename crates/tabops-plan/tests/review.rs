@@ -72,7 +72,7 @@ fn a_changed_content_file_is_a_digest_change_not_a_field_change() {
     let review = review_of(&base, &head);
     assert_eq!(review.changes.len(), 1, "{:?}", review.changes);
     let change = &review.changes[0];
-    assert_eq!((change.address.as_str(), change.change), (address.as_str(), ChangeKind::Changed));
+    assert_eq!((change.address.as_str(), change.change), (address.to_string().as_str(), ChangeKind::Changed));
     assert!(change.fields.is_empty(), "file location and digests are not fields: {:?}", change.fields);
     let content = change.content.as_ref().expect("a content change");
     assert_eq!(content.after_sha256.as_deref(), Some("e".repeat(64).as_str()));
