@@ -5,9 +5,20 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::commands;
 
+/// `tabops --version`: the package version, the git commit it was built from and the build date (build.rs; the
+/// commit is "unknown" for a build outside a git checkout).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("TABOPS_BUILD_COMMIT"),
+    ", built ",
+    env!("TABOPS_BUILD_DATE"),
+    ")"
+);
+
 /// GitOps for Tableau Cloud: plan, apply and detect drift from a YAML manifest kept in git.
 #[derive(Debug, Parser)]
-#[command(name = "tabops", version, about, long_about = None, propagate_version = true)]
+#[command(name = "tabops", version = VERSION, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -39,4 +50,10 @@ pub enum Command {
     Emulator(commands::emulator::EmulatorArgs),
     /// Write the live site as a manifest directory (adopt tabops on an existing site).
     Export(commands::export::ExportArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell) on stdout.
+    Completions(commands::shell::CompletionsArgs),
+    /// Print the man page (roff) on stdout, or write one page per command with `--out-dir`.
+    Man(commands::shell::ManArgs),
+    /// Print the manifest's JSON Schema (schemas/tabops.schema.json) on stdout, for editors and CI checks.
+    Schema,
 }

@@ -1,5 +1,6 @@
 //! `tabops emulator`: run the local Tableau REST API emulator until interrupted (Ctrl-C or SIGTERM), then
-//! save its state. Prints `listening on http://ADDR` once it accepts requests.
+//! save its state. Prints `listening on http://ADDR` once it accepts requests, then on stderr the site, the token
+//! names it accepts and where its state lives, and a warning when it listens beyond loopback.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use tabops_emulator::{DEFAULT_SITE, Emulator, EmulatorConfig};
+use tabops_emulator::{DEFAULT_PAT_NAME, DEFAULT_SITE, Emulator, EmulatorConfig};
 
 use super::ExitStatus;
 
@@ -109,8 +110,25 @@ async fn stop_signal() {
     }
 }
 
+/// What a user needs to reach the emulator, said once at start: site, token names (never a secret) and state file.
+fn start_notes(config: &EmulatorConfig) -> String {
+    let tokens = if config.pats.is_empty() {
+        format!("token: {DEFAULT_PAT_NAME} (the default token; its secret is in the README)")
+    } else {
+        let names: Vec<&str> = config.pats.iter().map(|(name, _)| name.as_str()).collect();
+        format!("token{}: {} (from --pat)", if names.len() == 1 { "" } else { "s" }, names.join(", "))
+    };
+    let state = match &config.state_file {
+        Some(file) => format!("state: {} (loaded at start, saved on exit)", file.display()),
+        None => "state: in memory only, lost on exit (--state FILE keeps it)".to_owned(),
+    };
+    let jwt = if config.jwt_secret.is_some() { "\nconnected apps: JWT sign-in enabled (--jwt-secret)" } else { "" };
+    format!("site: {}\n{tokens}\n{state}{jwt}\n", config.site)
+}
+
 pub async fn run(config: EmulatorConfig) -> anyhow::Result<ExitStatus> {
     let listen = config.listen;
+    let notes = start_notes(&config);
     let emulator =
         Emulator::start(config).await.with_context(|| format!("failed to start the emulator on {listen}"))?;
     {
@@ -118,6 +136,8 @@ pub async fn run(config: EmulatorConfig) -> anyhow::Result<ExitStatus> {
         writeln!(stdout, "listening on {}", emulator.url())?;
         stdout.flush()?;
     }
+    // On stderr, so the first line of stdout stays `listening on ...` for scripts.
+    anstream::stderr().lock().write_all(notes.as_bytes())?;
     if !listen.ip().is_loopback() {
         // Said on stderr so the first line of stdout stays `listening on ...` for scripts.
         let mut stderr = anstream::stderr().lock();

@@ -9,6 +9,7 @@ pub mod export;
 mod output;
 pub mod plan;
 mod progress;
+pub mod shell;
 pub mod validate;
 
 use crate::cli::{Cli, Command};
@@ -46,5 +47,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Audit(args) => audit::run(args.settings()).await,
         Command::Emulator(args) => emulator::run(emulator::resolve(args)?).await,
         Command::Export(args) => export::run(args.settings()).await,
+        Command::Completions(args) => shell::completions(args),
+        Command::Man(args) => shell::man(args),
+        Command::Schema => shell::schema(),
     }
 }
