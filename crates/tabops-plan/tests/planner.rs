@@ -919,3 +919,38 @@ fn a_slash_in_a_new_top_level_project_name_is_not_a_parent() {
     let revoke = by_id(&p, "permissions:project:R\\/D");
     assert!(revoke.reason.contains("copies the default project's permissions"), "{}", revoke.reason);
 }
+
+/// Revoking every rule of a grantee is a delete, kept apart from the other actions; it waits for a lock change above
+/// it like any other permission change. And when the plan unlocks a project, its own rule changes wait for the
+/// unlock: the objects below keep the rules the lock applied at that moment (enterprisetableau.com 2018-02, "Lock
+/// Project Permission"), which is what this plan read as their live rules.
+#[test]
+fn whole_grantee_revokes_and_an_unlocked_projects_own_rules_wait_for_the_unlock() {
+    use Capability::*;
+    let mut live = converged(&enterprise());
+    let mut desired = enterprise();
+    desired.projects.iter_mut().find(|p| p.path.to_string() == "Sales").unwrap().content_permissions =
+        Some(ContentPermissions::ManagedByOwner);
+    let leads = LiveGrantee { kind: GranteeKind::Group, id: id_of("g", "Sales Leads") };
+    let orders = live.datasources.iter().find(|d| d.name == "Orders").unwrap().id.clone();
+    live.permissions
+        .entry(orders)
+        .or_default()
+        .push(LiveRule { grantee: leads.clone(), capabilities: [(Read, Mode::Allow)].into() });
+    let defaults = live.default_permissions.get_mut("p-sales").unwrap().workbooks.as_mut().unwrap();
+    defaults.push(LiveRule { grantee: leads, capabilities: [(Filter, Mode::Allow)].into() });
+    let p = plan(&desired, &live, &opts());
+    assert!(p.applyable, "{:?}", p.errors);
+    let unlock = by_id(&p, "project:Sales");
+    assert!(unlock.changes.iter().any(|c| c.field == "content_permissions"), "{unlock:?}");
+    for id in [
+        "permissions:datasource:Sales/Orders/group:Sales Leads",
+        "default_permissions:workbooks:project:Sales/group:Sales Leads",
+    ] {
+        let revoke = by_id(&p, id);
+        assert_eq!(revoke.action, Action::Delete, "{revoke:?}");
+        assert!(revoke.depends_on.contains(&"project:Sales".to_string()), "{id}: {:?}", revoke.depends_on);
+    }
+    let waves = p.waves();
+    assert_eq!(waves.iter().map(Vec::len).sum::<usize>(), changed_ids(&p).len());
+}
