@@ -525,6 +525,126 @@ fn refresh_doc(refresh_type: RefreshType, s: &Schedule) -> RefreshDoc {
 mod tests {
     use super::*;
 
+    fn live_content(id: &str, name: &str, project: &str, visible_views: Option<Vec<String>>) -> LiveContent {
+        LiveContent {
+            id: id.into(),
+            name: name.into(),
+            project_id: project.into(),
+            description: None,
+            owner_id: None,
+            tags: Vec::new(),
+            show_tabs: Some(true),
+            updated_at: None,
+            size: None,
+            content_url: None,
+            visible_views,
+            has_extracts: None,
+            connections: None,
+        }
+    }
+
+    fn rule(kind: api::GranteeKind, id: &str, capabilities: &[&str]) -> api::GranteeCapabilities {
+        api::GranteeCapabilities {
+            grantee: api::Grantee { kind, id: id.into() },
+            capabilities: capabilities
+                .iter()
+                .map(|name| api::Capability { name: (*name).into(), mode: api::CapabilityMode::Allow })
+                .collect(),
+        }
+    }
+
+    /// Export reads permission rows and connections as the server answered them, not in the planner's vocabulary
+    /// (which drops group sets and unknown capabilities and keeps no published-data-source link): what the manifest
+    /// cannot express is warned about, a connection through a published data source is left out, and the hidden
+    /// views are the sheets of the file that the inventory's visible views do not name.
+    #[test]
+    fn what_the_planners_vocabulary_drops_is_warned_about_or_left_out() {
+        let inventory = Inventory {
+            projects: vec![LiveProject {
+                id: "p".into(),
+                name: "Sales".into(),
+                parent_id: None,
+                description: None,
+                content_permissions: None,
+                owner_id: None,
+                updated_at: None,
+            }],
+            groups: vec![LiveGroup { id: "g".into(), name: "Analysts".into(), minimum_site_role: None, members: None }],
+            workbooks: vec![live_content("w", "Rev/enue", "p", Some(vec!["overview".into()]))],
+            ..Default::default()
+        };
+        let mut details = Details::default();
+        details.permissions.insert(
+            "w".into(),
+            vec![
+                rule(api::GranteeKind::GroupSet, "gs", &["Read"]),
+                rule(api::GranteeKind::Group, "g", &["Read", "SomeFutureCapability"]),
+            ],
+        );
+        details.connections.insert(
+            "w".into(),
+            vec![
+                api::Connection {
+                    id: "c1".into(),
+                    server_address: Some("published.example".into()),
+                    datasource_id: Some("d".into()),
+                    ..Default::default()
+                },
+                api::Connection {
+                    id: "c2".into(),
+                    server_address: Some("db.acme.com".into()),
+                    user_name: Some("etl".into()),
+                    ..Default::default()
+                },
+            ],
+        );
+        let tree = Tree::new(&inventory);
+        let full: BTreeSet<String> = ["p".to_owned()].into();
+        let downloads: HashMap<String, Downloaded> = [(
+            "w".to_owned(),
+            Downloaded {
+                relative: "content/Sales/Rev_enue.twb".into(),
+                sheets: Some(vec!["Overview".into(), "Scratch".into()]),
+            },
+        )]
+        .into();
+        let built = build(&Inputs {
+            inventory: &inventory,
+            details: &details,
+            tree: &tree,
+            full: &full,
+            ancestors: &BTreeSet::new(),
+            downloads: &downloads,
+            with_permissions: true,
+            with_refresh: false,
+        });
+        // The address is the planner's (LiveIndex::content_address), `/` in a name escaped.
+        let address = "workbook:Sales/Rev\\/enue";
+        assert!(
+            built
+                .warnings
+                .contains(&format!("{address}: a rule for group set gs is left out (the manifest has no group sets)")),
+            "{:?}",
+            built.warnings
+        );
+        assert!(
+            built
+                .warnings
+                .contains(&format!("{address}: capability `SomeFutureCapability` is not managed by tabops; left out")),
+            "{:?}",
+            built.warnings
+        );
+        assert_eq!(built.needs_password, vec![address.to_owned()]);
+        let workbook = &built.projects[0].1.workbooks[0];
+        let servers: Vec<&str> =
+            workbook.connections.iter().filter_map(|c| c.server.as_ref()).map(|s| s.0.as_str()).collect();
+        assert_eq!(servers, vec!["db.acme.com"]);
+        let hidden: Vec<&str> = workbook.hidden_views.iter().map(|v| v.0.as_str()).collect();
+        assert_eq!(hidden, vec!["Scratch"]);
+        let rules = workbook.permissions.as_ref().expect("permissions exported");
+        assert_eq!(rules.len(), 1, "only the group's rule is written");
+    }
+
     #[test]
     fn rules_that_equal_a_template_are_written_as_it() {
         let viewer = template("Viewer", PermissionTarget::Workbook).unwrap();
