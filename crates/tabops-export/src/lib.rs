@@ -1,7 +1,9 @@
 //! tabops-export: `tabops export`, adopting tabops on an existing site by writing its live state as a manifest.
 //!
-//! The site is read once (`site`), the exported subtrees' content is downloaded (`content`), the documents are
-//! built (`build`) and written split by project (`site.yaml`, `people.yaml`, `projects/<slug>.yaml`,
+//! The site is read once, through the inventory fetch a plan uses (`tabops_apply::inventory`: the lists, then the
+//! exported objects' details; `site`), with projects named by the planner's path index; the exported subtrees'
+//! content is downloaded (the one export-only read, on `tabops-tableau`; files named by `content`); the documents
+//! are built (`build`) and written with `tabops_manifest::write`, split by project (`site.yaml`, `people.yaml`, `projects/<slug>.yaml`,
 //! `content/<project path>/<name>.<ext>`), and the written manifest is loaded back with `tabops_manifest`: the
 //! export is only reported as done when its own output is a valid manifest.
 //!
