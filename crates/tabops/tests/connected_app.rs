@@ -53,7 +53,7 @@ fn the_default_scopes_cover_apply_drift_and_export_and_no_more_is_needed() {
     let drift = run(&h, &["drift", "-f", path_str(&manifest)], &env);
     assert_eq!(drift.code, 0, "converged, read with the default scopes\n{}\n{}", drift.stdout, drift.stderr);
     let out = h.dir.path().join("exported");
-    run(&h, &["export", "--out", path_str(&out)], &env).expect(0);
+    run(&h, &["export", "--out", path_str(&out), "--adopt"], &env).expect(0);
     assert!(Path::new(&out).join("site.yaml").exists());
     assert!(h.stats().by_route.keys().any(|k| k.ends_with("/content")), "export downloaded content");
 }
