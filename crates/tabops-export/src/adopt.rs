@@ -67,7 +67,14 @@ pub fn pending(desired: &Desired, live: &HashMap<ItemKey, LiveItem>) -> Vec<Pend
         if has && stale.is_empty() {
             continue;
         }
-        work.push(Pending { address: spec.address(), kind: spec.kind, live_id: item.id.clone(), marker, stale, has });
+        work.push(Pending {
+            address: spec.address().to_string(),
+            kind: spec.kind,
+            live_id: item.id.clone(),
+            marker,
+            stale,
+            has,
+        });
     }
     work.sort_by(|a, b| a.address.cmp(&b.address));
     work

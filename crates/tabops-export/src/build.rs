@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use tabops_manifest::model::{
-    AuthSetting, Capability, ContentKind, ContentPermissions, Every, Frequency, Mode, MonthDay, PermissionTarget,
-    RefreshType, Schedule, SiteRole,
+    Address, AuthSetting, Capability, ContentKind, ContentPermissions, Every, Frequency, Mode, MonthDay,
+    PermissionTarget, RefreshType, Schedule, SiteRole,
 };
 use tabops_manifest::templates::{TEMPLATES, template};
 use tabops_manifest::write::{
@@ -196,7 +196,7 @@ impl<'a> Builder<'a> {
                 projects: children,
             });
         }
-        let address = format!("project:{}", inputs.tree.path(id));
+        let address = Address::project(&inputs.tree.path(id)).to_string();
         let owner = self.user_name(project.owner_id.as_deref(), &address, "owner");
         let (permissions, default_permissions) = if inputs.with_permissions && !inputs.tree.locked_over(id, false) {
             let explicit =
@@ -301,7 +301,7 @@ impl<'a> Builder<'a> {
         let inputs = self.inputs;
         let project_id = item.project_id.as_str();
         let path = inputs.tree.path(project_id);
-        let address = inputs.tree.index.content_address(kind, item);
+        let address = inputs.tree.index.content_address(kind, item).to_string();
         let Some(download) = inputs.downloads.get(&item.id) else {
             self.warnings.push(format!("{address}: no content file was downloaded; left out"));
             return None;

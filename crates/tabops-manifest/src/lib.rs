@@ -2,8 +2,10 @@
 //!
 //! [`load`] reads a manifest (one file or a directory of files), validates it completely (collecting every
 //! problem as a [`Diagnostic`]) and resolves it into [`model::Desired`], the planner's input. [`hash`] (from
-//! `tabops-content`) computes content digests; [`json_schema`] describes the file format for editors.
+//! `tabops-content`) computes content digests; [`json_schema`] describes the file format for editors; [`address`]
+//! names objects in plans.
 
+pub mod address;
 mod diag;
 pub mod git;
 pub mod model;
@@ -248,7 +250,7 @@ pub fn hash_content(loaded: &mut Loaded) -> Result<(), LoadError> {
 }
 
 fn hash_all(source: &dyn Source, desired: &mut model::Desired, names: &[String]) -> Result<(), LoadError> {
-    let results: Vec<(String, std::io::Result<()>)> = desired
+    let results: Vec<(model::Address, std::io::Result<()>)> = desired
         .datasources
         .par_iter_mut()
         .chain(desired.workbooks.par_iter_mut())

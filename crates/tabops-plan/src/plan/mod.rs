@@ -321,6 +321,7 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tabops_manifest::model::{Address, ProjectPath};
 
     fn action(id: &str, action: Action, deps: &[&str]) -> PlannedAction {
         PlannedAction {
@@ -331,7 +332,7 @@ mod tests {
             changes: vec![],
             depends_on: deps.iter().map(|d| d.to_string()).collect(),
             live_id: None,
-            origin: Origin { address: id.into(), aspect: Aspect::Fields, digest: None },
+            origin: Origin { address: Address::project(&ProjectPath::parse(id)), aspect: Aspect::Fields, digest: None },
             operation: Operation::None,
         }
     }

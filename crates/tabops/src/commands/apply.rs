@@ -132,28 +132,17 @@ async fn saved_plan(settings: &ApplySettings, file: &Path, key: Option<&PlanKey>
 /// (a publish with credentials) has no value in the environment. Plans are made without secrets (`plan` and `drift`
 /// only show `${env:NAME}`), so this is the first point that needs them, and it comes before the first write.
 fn require_secrets(plan: &Plan, environment: &BTreeMap<String, String>) -> anyhow::Result<()> {
-    let mut missing: BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
-    // Empty counts as unset, as in the manifest loader (GitHub expands an undefined secret to "").
-    let lookup = |name: &str| environment.get(name).filter(|value| !value.is_empty()).cloned();
-    for action in plan.changes() {
-        let tabops_plan::plan::Operation::Publish(publish) = &action.operation else { continue };
-        for password in publish.connections.iter().filter_map(|c| c.password.as_ref()) {
-            if password.resolve(lookup).is_none_or(|secret| secret.expose().is_empty()) {
-                let reference = password.reference();
-                let name = reference.strip_prefix("${env:").and_then(|r| r.strip_suffix('}')).unwrap_or(&reference);
-                missing
-                    .entry(name.to_owned())
-                    .or_default()
-                    .insert(tabops_plan::render::visible(&action.id).into_owned());
-            }
-        }
-    }
+    let missing = tabops_reconcile::secrets::missing_passwords(plan, environment);
     if missing.is_empty() {
         return Ok(());
     }
+    let visible = tabops_plan::render::visible;
     let lines: Vec<String> = missing
         .iter()
-        .map(|(name, items)| format!("  {name} (for {})", items.iter().cloned().collect::<Vec<_>>().join(", ")))
+        .map(|(name, items)| {
+            let items: Vec<_> = items.iter().map(|id| visible(id)).collect();
+            format!("  {name} (for {})", items.join(", "))
+        })
         .collect();
     Err(Hint::error(
         format!(
