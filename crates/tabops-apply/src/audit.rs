@@ -123,7 +123,7 @@ impl AuditLog {
     }
 
     /// Never write `secret` to the log: occurrences in a record's string values are replaced by `<redacted>` (see
-    /// [`MIN_SUBSTRING_SECRET`] for very short secrets).
+    /// `MIN_SUBSTRING_SECRET` for very short secrets).
     pub fn redact(&mut self, secret: impl Into<String>) {
         let secret = secret.into();
         if !secret.is_empty() {

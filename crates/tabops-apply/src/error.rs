@@ -10,9 +10,6 @@ pub enum ApplyError {
     /// The audit log could not be written: nothing is sent without a durable record.
     #[error("cannot record the apply in the audit log")]
     Audit(#[from] AuditError),
-    /// A saved plan's inputs changed on the site since it was made.
-    #[error("the saved plan is stale: {count} live object(s) it depends on changed since it was made")]
-    Stale { count: usize, rows: Vec<String> },
     /// A plan with errors (refusals) cannot be applied.
     #[error("the plan cannot be applied: {0}")]
     NotApplyable(String),

@@ -1,14 +1,14 @@
 //! `tabops export`: adopt tabops on an existing site by writing its live state as a manifest.
 //!
-//! The site is read once ([`site`]), the exported subtrees' content is downloaded ([`content`]), the documents are
-//! built ([`build`]) and written split by project (`site.yaml`, `people.yaml`, `projects/<slug>.yaml`,
+//! The site is read once (`site`), the exported subtrees' content is downloaded (`content`), the documents are
+//! built (`build`) and written split by project (`site.yaml`, `people.yaml`, `projects/<slug>.yaml`,
 //! `content/<project path>/<name>.<ext>`), and the written manifest is loaded back with `tabops_manifest`: the
 //! export is only reported as done when its own output is a valid manifest.
 //!
 //! Why adoption writes to the site: the planner republishes any item whose `tabops.sha256.*` marker tag does not
 //! match the publish fingerprint of its manifest file, and content tabops never published has no marker. Rather
 //! than teaching the planner to trust unmarked items (which would also hide real content changes), export tags
-//! each exported item with the exact marker a plan of the exported manifest computes ([`adopt`]): one tag write
+//! each exported item with the exact marker a plan of the exported manifest computes (`adopt`): one tag write
 //! per item, announced and recorded in the audit log. Then `tabops plan -f DIR` against the same site reports no
 //! changes, and a later edit of an exported file is seen as a change and published.
 

@@ -1,4 +1,4 @@
-//! The tabops benchmark suite (issue #6): a seeded generator of a large synthetic site (manifest + emulator state),
+//! The tabops benchmark suite (BENCHMARKS.md): a seeded generator of a large synthetic site (manifest + emulator state),
 //! and a harness that measures plan, no-op apply, a 1% change, hashing, a large upload and the emulator itself
 //! against injected latency, side by side with a tableauserverclient baseline.
 

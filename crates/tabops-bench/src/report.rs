@@ -71,7 +71,7 @@ impl Check {
 
 /// Renders targets and checks as a table for the terminal.
 pub fn render_verdicts(targets: &[Target], checks: &[Check]) -> String {
-    let mut out = String::from("\nTargets (issue #6; reported, not enforced):\n");
+    let mut out = String::from("\nTargets (reported, not enforced):\n");
     for t in targets {
         let verdict = if t.pass { "PASS" } else { "MISS" };
         let _ = writeln!(out, "  [{verdict}] {:<44} {:>22}   target {}", t.name, t.measured, t.target);
@@ -89,7 +89,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn minimum_requests_at_the_issue_scale() {
+    fn minimum_requests_at_scale_s() {
         // 1 sign-in + 1 + 3 + 1 + 10 + 2 pages + 1 task list + 500 permissions + 300 member pages
         assert_eq!(minimum_plan_requests(&Scale::DEFAULT), 819);
         // 2 round trips, then 812 requests 8 at a time at 50 ms

@@ -1,4 +1,4 @@
-//! The emulator as a trust boundary (scenarios 4 and 6 of issue #7): requests without a valid token, for another
+//! The emulator as a trust boundary (RELIABILITY.md, hostile input and the emulator's own safety): requests without a valid token, for another
 //! site's id, with oversized bodies or malformed multipart get the right 4xx and leave the site untouched; and
 //! mutated TSC-shaped XML and multipart bodies (proptest, bounded) never make it fail with a 5xx, drop the
 //! connection or stop serving.

@@ -1,4 +1,4 @@
-//! Hostile manifests (issue #7, scenario 4): the loader never panics on arbitrary or mutated YAML (proptest,
+//! Hostile manifests: the loader never panics on arbitrary or mutated YAML (proptest,
 //! 256 cases per property, no persisted failures), and the classic attacks are refused with a positioned
 //! diagnostic rather than exhausting memory or time: alias bombs, deep nesting, invalid UTF-8, oversized files.
 

@@ -128,8 +128,13 @@ fn drift_without_baseline_uses_markers() {
     let (_, _, p) = realistic();
     let report = classify(&p, None);
     let git: Vec<&str> = report.pending_from_git.iter().map(|i| i.address.as_str()).collect();
-    assert_eq!(git, vec!["datasource:Sales/Orders", "workbook:Sales/EMEA/Revenue"]);
-    assert!(report.changed_on_site.iter().any(|i| i.address == "user:bob@acme.com"));
+    // Only content whose marker differs is known to come from git; a workbook missing from the site may be new in
+    // git or deleted on the site.
+    assert_eq!(git, vec!["datasource:Sales/Orders"]);
+    assert!(report.differs.iter().any(|i| i.address == "workbook:Sales/EMEA/Revenue"));
+    // Without a baseline a user's role that differs blames no one: it is neither a site change nor a git change.
+    assert!(report.differs.iter().any(|i| i.address == "user:bob@acme.com"));
+    assert!(report.changed_on_site.is_empty(), "{:?}", report.changed_on_site);
     assert_eq!(report.unmanaged.len(), 1);
     insta::assert_snapshot!("drift_text", drift::render_text(&report));
     insta::assert_snapshot!("drift_markdown", drift::render_markdown(&report));

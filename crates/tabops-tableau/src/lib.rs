@@ -4,7 +4,8 @@
 //! endpoints at `pageSize=1000`, pages 2..n fetched concurrently) and writes for an executor (create, update,
 //! delete, publish with streaming uploads and upload sessions, permissions, tags, refresh tasks, jobs).
 //!
-//! Cross-cutting behaviour lives in one place ([`Client`]'s transport): bounded concurrency (default 8, max 16),
+//! Cross-cutting behaviour lives in one place ([`Client`]'s transport): bounded concurrency ([`DEFAULT_CONCURRENCY`]
+//! requests in flight, at most [`MAX_CONCURRENCY`]),
 //! retries with exponential backoff and jitter through `backon` (429 honouring `Retry-After` or the detail text,
 //! 5xx, connection failures; non-idempotent writes are never blindly retried after an ambiguous failure, see
 //! [`Error::Ambiguous`]), one transparent re-sign-in on `401002`, request statistics, and secret redaction.

@@ -131,7 +131,7 @@ fn first_pull_request_plans_against_a_base_without_a_manifest() {
         let result = site.tabops_in(cwd, args);
         assert_eq!(result.code, code, "`tabops {}`\n{}\n{}", args.join(" "), result.stdout, result.stderr);
         // The plans themselves are pinned elsewhere: keep the review's heading and the summaries.
-        let summary = ["Changes in this pull request", "Changes pending from git", "Plan:", "Apply complete"];
+        let summary = ["Changes in this pull request", "Changed in git, not applied yet", "Plan:", "Apply complete"];
         let stdout: String = result
             .stdout
             .lines()

@@ -18,6 +18,9 @@ const MARKER: &str = "# tabops-recipe";
 const DB_PASSWORD: (&str, &str) = ("ORDERS_DB_PASSWORD", "dev-orders-secret");
 const JOBS_WITH_SECRETS: [(&str, &str); 2] = [("github/apply.yml", "apply"), ("gitlab-ci.yml", "tabops-apply")];
 
+/// How the apply recipe prefers the reviewed plan it downloaded: it plans only when there is none.
+const REVIEWED_PLAN_GUARD: &str = "[ -f plan.json ] || ";
+
 /// GitHub's `event.before` and GitLab's `CI_COMMIT_BEFORE_SHA` when there is no previous commit.
 const NULL_COMMIT: &str = "0000000000000000000000000000000000000000";
 
@@ -136,9 +139,20 @@ fn run_pipeline(recipes: &[&str], first_pull_request: bool) {
         let commands = recipe_jobs(&file);
         assert!(!commands.is_empty(), "{recipe} has no `{MARKER}` lines");
         for (job, line) in &commands {
-            assert!(line.starts_with("tabops "), "{recipe}: only tabops commands are marked: `{line}`");
+            let reviewed_plan = line.starts_with(REVIEWED_PLAN_GUARD).then(|| ci.file("plan.json"));
+            let command = line.strip_prefix(REVIEWED_PLAN_GUARD).unwrap_or(line);
+            assert!(command.starts_with("tabops "), "{recipe}: only tabops commands are marked: `{line}`");
             let code = ci.run(recipe, job, line);
             ran += 1;
+            match reviewed_plan.as_deref() {
+                // The pull-request job's plan (the artifact the apply job downloads) is applied as it was reviewed.
+                Some(reviewed) if !reviewed.is_empty() => {
+                    assert_eq!(ci.file("plan.json"), reviewed, "{recipe}: the reviewed plan was replaced")
+                }
+                // No reviewed plan: the apply job plans afresh.
+                Some(_) => assert!(ci.file("plan.json").contains("\"actions\""), "{recipe}: no plan was made"),
+                None => {}
+            }
             if line.starts_with("tabops plan --base") {
                 let plan = ci.file("plan.md");
                 assert!(plan.contains("## Changes in this pull request"), "{plan}");
@@ -150,7 +164,7 @@ fn run_pipeline(recipes: &[&str], first_pull_request: bool) {
             }
         }
     }
-    assert!(ran >= 5, "too few recipe commands ran: {ran}");
+    assert!(ran >= 2 * recipes.len(), "too few recipe commands ran: {ran}");
     let audit = ci.file("audit.jsonl");
     assert!(audit.contains("apply_start"), "the apply recipe wrote the audit log");
     assert!(!audit.contains(DB_PASSWORD.1), "the connection password reached the audit log");
@@ -168,6 +182,36 @@ fn github_actions_recipes_run_against_the_emulator() {
 #[test]
 fn github_actions_recipes_run_the_first_pull_request_without_a_manifest_on_main() {
     run_pipeline(&GITHUB, true);
+}
+
+/// A push no pull request belongs to (a direct push, a manual run): no plan artifact to download, so the apply job
+/// plans afresh and applies that.
+#[test]
+fn github_apply_recipe_plans_afresh_when_no_reviewed_plan_exists() {
+    run_pipeline(&["github/apply.yml", "github/drift.yml"], false);
+}
+
+/// Every recipe installs one pinned tabops release and caches it, instead of building the tip of the repository on
+/// every run; the GitHub apply job downloads the plan reviewed on the pull request.
+#[test]
+fn recipes_install_a_pinned_cached_tabops_and_apply_the_reviewed_plan() {
+    let dir = support::workspace().join("examples/ci");
+    for name in ["github/pull-request.yml", "github/apply.yml", "github/drift.yml", "gitlab-ci.yml"] {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        let installs: Vec<&str> = text.lines().filter(|l| l.contains("cargo install")).collect();
+        assert!(!installs.is_empty(), "{name} installs tabops");
+        for line in installs {
+            assert!(line.contains("--locked") && line.contains("--tag \"$TABOPS_VERSION\""), "{name}: {line}");
+        }
+        assert!(text.contains("TABOPS_VERSION: v"), "{name} pins a release");
+        assert!(text.contains("key: tabops-"), "{name} caches the built binary");
+    }
+    let apply = std::fs::read_to_string(dir.join("github/apply.yml")).unwrap();
+    assert!(apply.contains("gh run download \"$run\" --name tabops-plan"), "apply.yml downloads the reviewed plan");
+    let guarded = format!("{REVIEWED_PLAN_GUARD}tabops plan");
+    assert!(apply.contains(&guarded), "apply.yml plans only when no reviewed plan was downloaded");
+    let pull_request = std::fs::read_to_string(dir.join("github/pull-request.yml")).unwrap();
+    assert!(pull_request.contains("name: tabops-plan") && pull_request.contains("path: plan.json"));
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! `plan`, `apply` and `drift` end to end (acceptance of issue #4): the real binary against an emulator started in
+//! `plan`, `apply` and `drift` end to end: the real binary against an emulator started in
 //! the test process, with state, audit log and edited manifest copies in temp dirs. Requests are counted with the
 //! emulator's stats, so "no changes" means no writes on the wire, not just a message.
 

@@ -1,4 +1,4 @@
-//! The reliability and security suite (issue #7): faults, crashes, concurrency, hostile input, secrets and the
+//! The reliability and security suite (RELIABILITY.md): faults, crashes, concurrency, hostile input, secrets and the
 //! emulator as a trust boundary. Every scenario runs against a real emulator on loopback and the real `tabops`
 //! binary; RELIABILITY.md at the repository root describes each one, how to run the soak, and the figures.
 

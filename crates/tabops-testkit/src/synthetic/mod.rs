@@ -247,7 +247,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_scale_matches_the_issue_and_nesting_is_bounded() {
+    fn default_scale_is_s_and_nesting_is_bounded() {
         let site = SyntheticSite::new(Scale::scaled(0.1), 42);
         assert_eq!(site.projects.len(), 50);
         assert!(site.projects.iter().all(|p| p.depth <= 4));

@@ -19,9 +19,9 @@ pub struct DriftArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// The manifest as last applied (a git revision, e.g. the commit of the last successful apply). A difference
-    /// in an object whose manifest changed since then is reported as pending from git; one in an object whose
+    /// in an object whose manifest changed since then is reported as changed in git; one in an object whose
     /// manifest did not change was made on the site. Without it, only content (through its markers) can be told
-    /// apart. Objects protected at REF stay protected.
+    /// apart and other differences blame neither side. Objects protected at REF stay protected.
     #[arg(long, value_name = "REF")]
     pub base: Option<String>,
 }
