@@ -1,13 +1,15 @@
-//! The measured job: exactly what `tabops plan` / `tabops apply --auto-approve` do (load and hash the manifest,
-//! sign in, fetch the inventory, plan, optionally execute), with each phase timed and the client's request
-//! counters captured before sign-out. Runs in-process (smoke test) or in a child process (harness, so the peak
+//! The measured job: what `tabops plan` / `tabops apply --auto-approve` do, through the same pipeline function
+//! ([`tabops_reconcile::prepare`]: load and hash the manifest, sign in, fetch the inventory, plan), then optionally
+//! execute, with each phase timed by an observer and the client's request counters captured before sign-out. Runs in-process (smoke test) or in a child process (harness, so the peak
 //! RSS it reports is tabops' own and not the emulator's).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use tabops_reconcile::{ManifestSource, Observer, Phase, Prepared, Safety, Session, SiteOptions};
 use tabops_tableau::{Client, ClientConfig, Credentials};
 
 /// What to run.
@@ -52,20 +54,14 @@ pub struct ReconcileReport {
 /// A reconcile run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
-    #[error("failed to load the manifest {}", path.display())]
-    Load { path: PathBuf, source: tabops_manifest::LoadError },
-    #[error("failed to sign in to {server}")]
-    SignIn { server: String, source: tabops_tableau::Error },
-    #[error("failed to read the inventory of {server}")]
-    Fetch { server: String, source: tabops_apply::ApplyError },
+    #[error(transparent)]
+    Pipeline(#[from] tabops_reconcile::Error),
     #[error("the plan has errors: {0}")]
     Unapplyable(String),
     #[error("failed to open the audit log {}", path.display())]
     Audit { path: PathBuf, source: tabops_apply::audit::AuditError },
     #[error("failed to apply the plan")]
     Apply(#[source] tabops_apply::ApplyError),
-    #[error("the manifest loader task failed")]
-    Join(#[source] tokio::task::JoinError),
 }
 
 fn ms(d: Duration) -> f64 {
@@ -74,59 +70,69 @@ fn ms(d: Duration) -> f64 {
 
 /// Signs in to the emulator with its built-in token.
 pub async fn sign_in(server: &url::Url, site: &str, concurrency: usize) -> Result<Client, tabops_tableau::Error> {
-    let credentials = Credentials::Pat {
-        name: tabops_emulator::DEFAULT_PAT_NAME.to_owned(),
-        secret: tabops_emulator::DEFAULT_PAT_SECRET.into(),
-    };
-    let mut config = ClientConfig::new(server.clone(), site, credentials);
+    let mut config = ClientConfig::new(server.clone(), site, emulator_token());
     config.concurrency = concurrency;
     Client::sign_in(config).await
 }
 
-/// Plans (and optionally applies) the manifest against the site, as the CLI does.
+/// The emulator's built-in personal access token.
+fn emulator_token() -> Credentials {
+    Credentials::Pat {
+        name: tabops_emulator::DEFAULT_PAT_NAME.to_owned(),
+        secret: tabops_emulator::DEFAULT_PAT_SECRET.into(),
+    }
+}
+
+/// Records the pipeline's phase timings and the request counters of the read, before any sign-out.
+#[derive(Default)]
+struct Timings(Mutex<ReconcileReport>);
+
+impl Timings {
+    fn report(&self) -> std::sync::MutexGuard<'_, ReconcileReport> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Observer for Timings {
+    fn phase(&self, phase: Phase, elapsed: Duration) {
+        let mut report = self.report();
+        let slot = match phase {
+            Phase::Load => &mut report.load_ms,
+            Phase::SignIn => &mut report.sign_in_ms,
+            Phase::Fetch => &mut report.fetch_ms,
+            Phase::Plan => &mut report.plan_ms,
+        };
+        *slot = ms(elapsed);
+    }
+
+    fn site_read(&self, client: &Client) {
+        let stats = client.stats();
+        let mut report = self.report();
+        report.plan_requests = stats.requests;
+        report.plan_by_route = stats.by_route;
+    }
+}
+
+/// Plans (and optionally applies) the manifest against the site through the CLI's own pipeline
+/// ([`tabops_reconcile::prepare`]): a plan signs out once the site is read, an apply keeps the session.
 pub async fn run(options: &ReconcileOptions) -> Result<ReconcileReport, ReconcileError> {
-    let mut report = ReconcileReport::default();
-    let start = Instant::now();
-    // As the CLI does: parse, then hash content files while signing in and reading the site.
-    let manifest = options.manifest.clone();
-    let loaded = tokio::task::spawn_blocking(move || {
-        tabops_manifest::load(&manifest, &tabops_manifest::LoadOptions::from_process(None, false))
-    })
-    .await
-    .map_err(ReconcileError::Join)?
-    .map_err(|source| ReconcileError::Load { path: options.manifest.clone(), source })?;
-    report.load_ms = ms(start.elapsed());
-    let hashing = {
-        let mut owned = loaded.clone();
-        tokio::task::spawn_blocking(move || tabops_manifest::hash_content(&mut owned).map(|()| owned))
+    let manifest = ManifestSource { file: options.manifest.clone(), env: None, git_ref: None, repo: None };
+    let site = SiteOptions {
+        server: Some(options.server.to_string()),
+        site: Some(options.site.clone()),
+        concurrency: options.concurrency,
+        credentials: Some(emulator_token()),
+        ..SiteOptions::default()
     };
-
-    let t = Instant::now();
-    let server = options.server.to_string();
-    let client = sign_in(&options.server, &options.site, options.concurrency)
-        .await
-        .map_err(|source| ReconcileError::SignIn { server: server.clone(), source })?;
-    report.sign_in_ms = ms(t.elapsed());
-
-    let t = Instant::now();
-    let inventory = tabops_apply::inventory::fetch(&client, &loaded.desired)
-        .await
-        .map_err(|source| ReconcileError::Fetch { server: server.clone(), source })?;
-    report.fetch_ms = ms(t.elapsed());
-    let loaded = hashing
-        .await
-        .map_err(ReconcileError::Join)?
-        .map_err(|source| ReconcileError::Load { path: options.manifest.clone(), source })?;
-
-    let t = Instant::now();
-    let plan = tabops_plan::plan(&loaded.desired, &inventory, &tabops_plan::PlanOptions::default());
-    report.plan_ms = ms(t.elapsed());
+    let session = if options.apply.is_some() { Session::Keep } else { Session::SignOutAfterRead };
+    let timings = Timings::default();
+    let start = Instant::now();
+    let prepared = tabops_reconcile::prepare(&manifest, &site, &Safety::default(), session, &timings).await?;
+    let mut report = std::mem::take(&mut *timings.report());
     report.plan_total_ms = ms(start.elapsed());
+    let Prepared { plan, site, inventory, .. } = prepared;
     drop(inventory);
 
-    let stats = client.stats();
-    report.plan_requests = stats.requests;
-    report.plan_by_route = stats.by_route;
     let changes: Vec<&tabops_plan::PlannedAction> = plan.changes().collect();
     report.changes = changes.len();
     report.change_sample = changes.iter().take(20).map(|a| format!("{:?} {}", a.action, a.id)).collect();
@@ -134,27 +140,39 @@ pub async fn run(options: &ReconcileOptions) -> Result<ReconcileReport, Reconcil
     if let Some(audit_path) = &options.apply {
         if !plan.applyable {
             let errors: Vec<String> = plan.errors.iter().take(5).map(|e| format!("{e:?}")).collect();
-            let _ = client.sign_out().await;
+            site.close().await;
             return Err(ReconcileError::Unapplyable(errors.join("; ")));
         }
         if plan.has_changes() {
-            let audit = tabops_apply::audit::AuditLog::open(audit_path, "bench")
-                .map_err(|source| ReconcileError::Audit { path: audit_path.clone(), source })?;
+            let environment: BTreeMap<String, String> = std::env::vars().collect();
+            let audit = match tabops_reconcile::audit::open(audit_path, &plan, &environment) {
+                Ok(audit) => audit,
+                Err(source) => {
+                    site.close().await;
+                    return Err(ReconcileError::Audit { path: audit_path.clone(), source });
+                }
+            };
             let t = Instant::now();
             let in_flight = options.concurrency.min(tabops_apply::ExecuteOptions::default().concurrency);
-            let execute = tabops_apply::ExecuteOptions { concurrency: in_flight, ..Default::default() };
-            let outcome = tabops_apply::execute(&plan, &client, &audit, &execute).await;
+            let execute = tabops_apply::ExecuteOptions { concurrency: in_flight, environment, ..Default::default() };
+            let outcome = tabops_apply::execute(&plan, &site.client, &audit, &execute).await;
             report.apply_ms = ms(t.elapsed());
-            let outcome = outcome.map_err(ReconcileError::Apply)?;
+            let outcome = match outcome {
+                Ok(outcome) => outcome,
+                Err(err) => {
+                    site.close().await;
+                    return Err(ReconcileError::Apply(err));
+                }
+            };
             report.applied = outcome.completed();
             report.failed = outcome.failed() + outcome.skipped();
         }
     }
-    let stats = client.stats();
+    let stats = site.client.stats();
     report.total_requests = stats.requests;
     report.bytes_up = stats.bytes_up;
     report.retries = stats.retries;
-    let _ = client.sign_out().await;
+    site.close().await;
     report.peak_rss_kib = crate::measure::peak_rss_kib();
     Ok(report)
 }

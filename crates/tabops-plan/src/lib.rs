@@ -5,6 +5,7 @@
 //! - [`mod@plan`]: the plan model (actions, operations, inputs, waves, stale check), serialisable as versioned JSON;
 //! - [`marker`]: publish fingerprints and the `tabops.sha256.*` marker tags;
 //! - [`render`]: text, Markdown and JSON renderers;
+//! - [`review`]: the pull-request review, a diff of the desired state at two revisions, and its renderers;
 //! - [`drift`]: classification of a plan into changes pending from git, changes made on the site, unmanaged objects.
 
 pub mod connections;
@@ -15,6 +16,7 @@ pub mod origin;
 pub mod plan;
 pub mod planner;
 pub mod render;
+pub mod review;
 
 pub use inventory::Inventory;
 pub use marker::{marker_tag, publish_fingerprint};

@@ -626,7 +626,7 @@ fn secrets_never_reach_the_plan_file() {
         .resolve(|name| (name == "ORDERS_DB_PASSWORD").then(|| "s3cret".into()));
     assert_eq!(secret.map(|s| s.expose().to_string()), Some("s3cret".into()));
     assert!(!format!("{p:?}").contains("hunter2-planted-secret"));
-    for text in [render::text(&p, false, true), render::markdown(&p).concat()] {
+    for text in [render::text(&p, false, true), render::markdown(&p, &render::MarkdownOptions::default())] {
         assert!(!text.contains("hunter2-planted-secret"));
     }
 }

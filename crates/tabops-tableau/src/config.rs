@@ -23,6 +23,8 @@ pub const DEFAULT_CHUNK_SIZE: u64 = 64 * 1024 * 1024;
 /// should not exceed ("Capacity Set at the Site", help.tableau.com/current/online/en-us/cloud_manager_capacity_site.htm).
 /// A server streaming more is cut off instead of filling the disk.
 pub const DEFAULT_MAX_DOWNLOAD_BYTES: u64 = 25 * 1024 * 1024 * 1024;
+/// How long one request may take by default before it counts as failed.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// How the client signs in.
 #[derive(Clone, Debug)]
@@ -267,7 +269,7 @@ impl ClientConfig {
             concurrency: DEFAULT_CONCURRENCY,
             allow_insecure_http: false,
             retry: RetryPolicy::default(),
-            timeout: Duration::from_secs(120),
+            timeout: DEFAULT_REQUEST_TIMEOUT,
             job_timeout: Duration::from_secs(3600),
             upload_threshold: DEFAULT_UPLOAD_THRESHOLD,
             chunk_size: DEFAULT_CHUNK_SIZE,

@@ -5,9 +5,11 @@
 // bare address there is what the user should read, not a link to make.
 #![allow(rustdoc::bare_urls)]
 
+mod args;
 mod cli;
 mod commands;
 mod errors;
+mod settings;
 
 use std::process::ExitCode;
 

@@ -199,6 +199,25 @@ pub enum PlanFileError {
     BadSignature,
 }
 
+impl PlanFileError {
+    /// Advice for the user, shown on its own line after the error.
+    pub fn hint(&self) -> Option<String> {
+        let hint = match self {
+            PlanFileError::WeakKey { .. } => {
+                "generate one with `openssl rand -hex 32` and keep it in the CI secret store"
+            }
+            PlanFileError::SignedWithoutKey => "set TABOPS_PLAN_KEY to the key the plan job signed with",
+            PlanFileError::Unsigned | PlanFileError::BadSignature => {
+                "apply only the plan your own plan job wrote and signed; run `tabops plan --out` again"
+            }
+            PlanFileError::Parse(_) | PlanFileError::FormatVersion { .. } => {
+                "run `tabops plan --out` again with this version of tabops"
+            }
+        };
+        Some(hint.to_owned())
+    }
+}
+
 impl Plan {
     /// Whether applying the plan changes anything.
     pub fn has_changes(&self) -> bool {

@@ -1,5 +1,6 @@
 //! Lookup tables over the live inventory, built once per plan so every match is a hash lookup (the planner is
-//! O(n log n) in the size of the site and the manifest).
+//! O(n log n) in the size of the site and the manifest). Export builds the same index, so it names projects and
+//! items by the same paths and addresses as a plan.
 
 use std::collections::{HashMap, HashSet};
 
@@ -7,7 +8,7 @@ use tabops_manifest::model::{ContentKind, ProjectPath};
 
 use crate::inventory::{Inventory, LiveContent, LiveGroup, LiveProject, LiveRefreshTask, LiveUser};
 
-pub(crate) struct LiveIndex<'a> {
+pub struct LiveIndex<'a> {
     pub users_by_name: HashMap<String, &'a LiveUser>,
     pub users_by_id: HashMap<&'a str, &'a LiveUser>,
     pub groups_by_name: HashMap<String, &'a LiveGroup>,

@@ -14,7 +14,7 @@
 //! the planner again after a successful apply yields no changes (idempotency, tested).
 
 mod content;
-mod index;
+pub mod index;
 mod ownership;
 mod permissions;
 mod principals;

@@ -122,8 +122,25 @@ impl<'a> Ctx<'a> {
 
     /// Tableau refuses changing rules a locked project controls (403004), and locking replaces them: when this plan
     /// changes a project's `content_permissions`, every permission change below it (its content, its nested
-    /// projects and their content) waits for that change.
+    /// projects and their content) waits for that change. An unlock leaves the objects under the project with the
+    /// rules the lock applied at that moment (its defaults, its own rules for nested projects), which is what this
+    /// plan read as their live rules; so the project's own rule changes wait for the unlock too, or the objects
+    /// would keep the new rules where the plan revokes the old ones.
     fn permissions_after_lock_changes(&mut self) {
+        let unlocked: Vec<String> = self
+            .actions
+            .get(&ObjectKind::Project)
+            .into_iter()
+            .flatten()
+            .filter(|a| {
+                a.action == Action::Update
+                    && a.changes.iter().any(|c| {
+                        c.field == "content_permissions"
+                            && c.before.as_ref().and_then(|v| v.as_str()).is_some_and(|b| b.starts_with("LockedTo"))
+                    })
+            })
+            .map(|a| a.id.clone())
+            .collect();
         let changed: Vec<(String, Vec<String>)> = self
             .actions
             .get(&ObjectKind::Project)
@@ -155,15 +172,20 @@ impl<'a> Ctx<'a> {
             }
         }
         for project in &self.projects {
-            let ids = under(&project.spec.path.key(), true);
+            let mut ids = under(&project.spec.path.key(), true);
+            if unlocked.contains(&project.address) {
+                ids.push(project.address.clone());
+            }
             if !ids.is_empty() {
                 for prefix in ["permissions", "default_permissions:workbooks", "default_permissions:datasources"] {
                     waits.push((format!("{prefix}:{}", project.address), ids.clone()));
                 }
             }
         }
+        // Revoking every rule of a grantee is a delete, kept apart from the other actions: both wait.
         for kind in [ObjectKind::Permissions, ObjectKind::DefaultPermissions] {
-            for action in self.actions.get_mut(&kind).into_iter().flatten() {
+            let actions = self.actions.get_mut(&kind).into_iter().flatten();
+            for action in actions.chain(self.deletes.get_mut(&kind).into_iter().flatten()) {
                 for (prefix, ids) in &waits {
                     if in_set(&action.id, prefix) {
                         wait_for(action, ids);
@@ -178,7 +200,7 @@ impl<'a> Ctx<'a> {
     fn create_nested_after_parent_permissions(&mut self) {
         let sets: Vec<String> = [ObjectKind::Permissions, ObjectKind::DefaultPermissions]
             .iter()
-            .filter_map(|kind| self.actions.get(kind))
+            .flat_map(|kind| self.actions.get(kind).into_iter().chain(self.deletes.get(kind)))
             .flatten()
             .map(|a| a.id.clone())
             .collect();
@@ -215,11 +237,15 @@ impl<'a> Ctx<'a> {
     /// permissions_project_defaults.htm): a publish must wait for this plan's changes to its project's defaults for
     /// its kind, or it copies the old ones (and, racing them, an unpredictable mix).
     fn publish_after_default_permissions(&mut self) {
+        let kind = ObjectKind::DefaultPermissions;
         let defaults: Vec<String> = self
             .actions
-            .get(&ObjectKind::DefaultPermissions)
-            .map(|actions| actions.iter().map(|a| a.id.clone()).collect())
-            .unwrap_or_default();
+            .get(&kind)
+            .into_iter()
+            .chain(self.deletes.get(&kind))
+            .flatten()
+            .map(|a| a.id.clone())
+            .collect();
         if defaults.is_empty() {
             return;
         }

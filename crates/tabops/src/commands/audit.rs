@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use super::ExitStatus;
-use crate::cli::GlobalArgs;
+use crate::settings::AuditVerifySettings;
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -18,14 +18,26 @@ pub struct AuditArgs {
 pub enum AuditCommand {
     /// Check that every line links to the one before it; report the first line that does not.
     Verify {
-        /// The audit log (JSON Lines).
-        #[arg(default_value = ".tabops/audit.jsonl")]
-        file: PathBuf,
+        /// The audit log (JSON Lines). Default: the one `apply` writes with the same environment,
+        /// `TABOPS_AUDIT_LOG`, else `audit.jsonl` in the state directory.
+        #[arg(env = "TABOPS_AUDIT_LOG")]
+        file: Option<PathBuf>,
+        /// Directory for local state, where `apply` writes the audit log by default.
+        #[arg(long, env = "TABOPS_DIR", default_value = ".tabops")]
+        state_dir: PathBuf,
     },
 }
 
-pub async fn run(args: AuditArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let AuditCommand::Verify { file } = args.command;
+impl AuditArgs {
+    /// `audit verify`'s settings.
+    pub fn settings(self) -> AuditVerifySettings {
+        let AuditCommand::Verify { file, state_dir } = self.command;
+        AuditVerifySettings::resolve(file, &state_dir)
+    }
+}
+
+pub async fn run(settings: AuditVerifySettings) -> anyhow::Result<ExitStatus> {
+    let file = settings.file;
     let report = tabops_apply::audit::verify(&file)?;
     let mut out = anstream::stdout().lock();
     for line in &report.recovered {

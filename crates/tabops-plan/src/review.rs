@@ -1,86 +1,15 @@
-//! The git side of the CLI: loading a manifest from a commit (`--git-ref`), the provenance recorded in plans and
-//! the audit log, and `plan --base REF`, the review of what a pull request changes in the desired state (manifest
-//! fields and content digests), shown separately from the live diff so a reviewer sees the change set's intent and
-//! the site's drift apart.
+//! The pull-request review: what a change set alters in the desired state (manifest fields and content digests)
+//! between a base revision and the head, shown apart from the live plan so a reviewer sees the change set's intent
+//! and the site's drift separately. Pure: the caller loads both manifests and, for the Markdown renderer, supplies
+//! the semantic diff of changed content files (tabops-content reads them; this crate does no I/O).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::Context;
 use serde::Serialize;
 use serde_json::Value;
-use tabops_manifest::git::{self, GitSource, Located};
 use tabops_manifest::model::Desired;
-use tabops_manifest::{LoadError, LoadOptions, Loaded};
-use tabops_plan::plan::GitInfo;
-
-use super::reconcile::ManifestArgs;
-
-/// Where materialised content blobs live, inside the repository's work tree (ignored by the dirty check).
-pub const BLOB_DIR: &str = ".tabops/git-blobs";
-
-/// Loads the manifest at `reference` of the repository (`--repo`, else discovered from the current directory).
-pub fn load_at(
-    args: &ManifestArgs,
-    reference: &str,
-    options: &LoadOptions,
-) -> anyhow::Result<Result<Loaded, LoadError>> {
-    let located = git::locate(args.repo.as_deref(), &args.file)?;
-    let source = GitSource::open(&located.workdir, reference, located.workdir.join(BLOB_DIR))?;
-    let mut loaded = match tabops_manifest::load_from(&source, &located.manifest, options) {
-        Ok(loaded) => loaded,
-        Err(err) => return Ok(Err(err)),
-    };
-    source
-        .use_materialised_paths(&mut loaded.desired)
-        .with_context(|| format!("failed to write content files of {reference} to {BLOB_DIR}"))?;
-    Ok(Ok(loaded))
-}
-
-/// The provenance of the manifest the command reads: of `--git-ref`, or of HEAD with the dirty flag. `None` when
-/// the manifest is not inside a git repository (and no `--git-ref` asks for one).
-pub fn git_info(args: &ManifestArgs) -> anyhow::Result<Option<GitInfo>> {
-    let located = match git::locate(args.repo.as_deref(), &args.file) {
-        Ok(located) => located,
-        Err(err) if args.git_ref.is_none() && args.repo.is_none() => {
-            tracing::debug!(error = %err, "no git provenance");
-            return Ok(None);
-        }
-        Err(err) => return Err(err.into()),
-    };
-    let scope = dirty_scope(&located);
-    let provenance = match git::provenance(&scope, args.git_ref.as_deref()) {
-        Ok(p) => p,
-        Err(err) if args.git_ref.is_none() => {
-            tracing::debug!(error = %err, "no git provenance (no commit yet?)");
-            return Ok(None);
-        }
-        Err(err) => return Err(err.into()),
-    };
-    let branch = provenance.branch.clone().or_else(ci_branch);
-    Ok(Some(GitInfo { commit: provenance.commit, branch, author: provenance.author, dirty: provenance.dirty }))
-}
-
-/// A manifest file's content sits next to it: the dirty check covers its directory.
-fn dirty_scope(located: &Located) -> Located {
-    let on_disk = located.workdir.join(&located.manifest);
-    let manifest = if on_disk.is_file() {
-        located.manifest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf()
-    } else {
-        located.manifest.clone()
-    };
-    Located { workdir: located.workdir.clone(), manifest }
-}
-
-/// CI checkouts are detached: the branch comes from the CI's variables.
-fn ci_branch() -> Option<String> {
-    ["GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "CI_COMMIT_REF_NAME"]
-        .iter()
-        .filter_map(|name| std::env::var(name).ok())
-        .find(|value| !value.is_empty())
-}
 
 /// What a change set alters in the desired state.
 #[derive(Debug, Clone, Serialize)]
@@ -296,8 +225,10 @@ impl Review {
         out
     }
 
-    /// Markdown for the pull-request comment, before the live plan.
-    pub fn render_markdown(&self) -> String {
+    /// Markdown for the pull-request comment, before the live plan. `semantic` renders the semantic diff of a
+    /// changed content file (worksheets, calculated fields, connections...), shown under its line; `None` when it
+    /// has none.
+    pub fn render_markdown(&self, semantic: impl Fn(&ContentChange) -> Option<String>) -> String {
         let mut out = format!("## {}\n\n", self.heading().replace(" -> ", " → "));
         if self.changes.is_empty() {
             out.push_str("The desired state is the same at both revisions.\n\n");
@@ -313,31 +244,13 @@ impl Review {
             }
             if let Some(c) = &change.content {
                 let _ = writeln!(out, "  - content `{}`: {}", c.file.replace('`', "'"), content_line(c));
-                if let Some(semantic) = semantic_review(c) {
+                if let Some(semantic) = semantic(c) {
                     let _ = writeln!(out, "\n{}", indent(&semantic, "    "));
                 }
             }
         }
         out.push('\n');
         out
-    }
-}
-
-/// The semantic workbook/data-source diff (`tabops-content`) of a changed content file, as Markdown: worksheets,
-/// dashboards, calculated fields, parameters and connections that changed, with XML noise left out. `None` when
-/// either version is missing (an added or removed file) or the change has no semantic content.
-fn semantic_review(change: &ContentChange) -> Option<String> {
-    let (before, after) = (change.before_path.as_ref()?, change.after_path.as_ref()?);
-    let extension = after.extension().and_then(|e| e.to_str())?;
-    let file_type = tabops_manifest::model::FileType::from_extension(extension)?;
-    let read = |path: &PathBuf| std::fs::read(path).map_err(|err| format!("cannot read {}: {err}", path.display()));
-    let review = read(before)
-        .and_then(|old| read(after).map(|new| (old, new)))
-        .and_then(|(old, new)| tabops_content::review(&old, &new, file_type).map_err(|err| err.to_string()));
-    match review {
-        Ok(review) if review.is_empty() => None,
-        Ok(review) => Some(review.render_markdown()),
-        Err(err) => Some(format!("_Semantic review unavailable: {err}_")),
     }
 }
 
@@ -397,124 +310,4 @@ pub fn json_with_review(plan_json: &str, review: &Review) -> String {
     let plan: Value = serde_json::from_str(plan_json).unwrap_or(Value::Null);
     let both = serde_json::json!({ "plan": plan, "review": review });
     serde_json::to_string_pretty(&both).unwrap_or_default()
-}
-
-/// The manifest at `--base REF`, loaded and hashed like the head, with its commit id.
-///
-/// The first pull request of a repository has no manifest at its base: a base commit without the manifest path,
-/// or the all-zero id CI systems pass for "no previous commit", is an empty manifest (`head_site` stands in for
-/// its `site` block), said in one note on stderr. A revision missing from a shallow clone says how to fetch it.
-pub async fn load_base(
-    args: &ManifestArgs,
-    reference: &str,
-    head_site: &tabops_manifest::model::SiteTarget,
-) -> anyhow::Result<(Loaded, String)> {
-    let empty = |commit: String, why: String| {
-        let note = format!(
-            "note: the base `{reference}` {why}: comparing with an empty manifest (everything in this one is new)"
-        );
-        let _ = writeln!(anstream::stderr(), "{note}");
-        let desired = Desired {
-            site: head_site.clone(),
-            settings: Default::default(),
-            projects: Vec::new(),
-            groups: Vec::new(),
-            users: Vec::new(),
-            datasources: Vec::new(),
-            workbooks: Vec::new(),
-            manifest_digest: String::new(),
-            locations: Default::default(),
-        };
-        let loaded =
-            Loaded { desired, sources: Vec::new(), root: args.file.clone(), unset_secrets: Default::default() };
-        Ok((loaded, commit))
-    };
-    if git::is_null_commit(reference) {
-        return empty(reference.to_owned(), "is the all-zero commit id (there is no previous commit)".to_owned());
-    }
-    let options = LoadOptions::from_process(args.env.clone(), true);
-    let (task_args, task_ref) = (args.clone(), reference.to_owned());
-    let loaded = tokio::task::spawn_blocking(move || load_at(&task_args, &task_ref, &options))
-        .await?
-        .map_err(|err| missing_revision_hint(err, reference))?;
-    let located = git::locate(args.repo.as_deref(), &args.file)?;
-    let commit = || git::provenance(&located, Some(reference)).map(|p| p.commit);
-    let loaded = match loaded {
-        Ok(loaded) => loaded,
-        Err(LoadError::Invalid(diagnostics)) => {
-            anyhow::bail!(
-                "the manifest `{}` at the base revision `{reference}` has {} error(s):\n{diagnostics}",
-                args.file.display(),
-                diagnostics.len()
-            )
-        }
-        Err(LoadError::Io { path, source })
-            if source.kind() == std::io::ErrorKind::NotFound && path == located.manifest =>
-        {
-            let commit = commit()?;
-            let short = commit.get(..12).unwrap_or(&commit).to_owned();
-            return empty(commit, format!("(commit {short}) has no manifest at `{}`", located.manifest.display()));
-        }
-        Err(LoadError::NoManifestFiles { path }) if path == located.manifest => {
-            let commit = commit()?;
-            let short = commit.get(..12).unwrap_or(&commit).to_owned();
-            return empty(commit, format!("(commit {short}) has no manifest files in `{}`", path.display()));
-        }
-        Err(other) => {
-            return Err(anyhow::Error::new(other)
-                .context(format!("failed to load the manifest at the base revision `{reference}`")));
-        }
-    };
-    Ok((loaded, commit()?))
-}
-
-/// A `--base`/`--git-ref` revision that is not in the clone: say how to fetch it (a shallow CI checkout is the
-/// usual cause) instead of libgit2's error codes.
-pub fn missing_revision_hint(err: anyhow::Error, reference: &str) -> anyhow::Error {
-    let hint = match err.downcast_ref::<git::GitError>() {
-        Some(git::GitError::NotFound { shallow: true, .. }) => {
-            "fetch the full history: `fetch-depth: 0` on actions/checkout (GitHub), `GIT_DEPTH: \"0\"` (GitLab), or \
-             `git fetch --unshallow`"
-                .to_owned()
-        }
-        Some(git::GitError::NotFound { shallow: false, .. }) => format!(
-            "fetch it first (`git fetch origin BRANCH`) and pass the remote branch, e.g. `--base origin/main`; \
-             `{reference}` must be a branch, tag or commit of this clone"
-        ),
-        _ => return err,
-    };
-    crate::errors::Hint::error(err.to_string(), hint)
-}
-
-/// The review of head against the base loaded by [`load_base`].
-pub fn review(args: &ManifestArgs, reference: &str, base: &(Loaded, String), head: &Desired) -> Review {
-    Review {
-        base: reference.to_owned(),
-        base_commit: base.1.clone(),
-        head: args.git_ref.clone().unwrap_or_else(|| "working tree".to_owned()),
-        changes: diff(&base.0.desired, head),
-    }
-}
-
-/// Prints the plan, preceded by the review when there is one (JSON: both under one object).
-pub fn print_with_review(
-    review: Option<&Review>,
-    plan: &tabops_plan::Plan,
-    format: super::reconcile::Format,
-    verbose: bool,
-) -> anyhow::Result<()> {
-    use super::reconcile::Format;
-    let Some(review) = review else { return super::reconcile::print_plan(plan, format, verbose) };
-    let mut out = anstream::stdout().lock();
-    match format {
-        Format::Json => writeln!(out, "{}", json_with_review(&tabops_plan::render::json(plan), review))?,
-        Format::Text => write!(out, "{}", review.render_text())?,
-        Format::Markdown => write!(out, "{}", review.render_markdown())?,
-    }
-    out.flush()?;
-    drop(out);
-    if format != Format::Json {
-        super::reconcile::print_plan(plan, format, verbose)?;
-    }
-    Ok(())
 }

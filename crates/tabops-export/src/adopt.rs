@@ -13,8 +13,9 @@ use tabops_manifest::model::{ContentKind, Desired};
 use tabops_plan::marker::{marker_tag, publish_fingerprint, sha_markers};
 use tabops_tableau as api;
 
-use super::ExportError;
-use crate::audit::AuditLog;
+use tabops_apply::audit::AuditLog;
+
+use crate::ExportError;
 
 /// Identity of a live item as the manifest names it: kind, project path key, lowercase name.
 pub type ItemKey = (ContentKind, Vec<String>, String);

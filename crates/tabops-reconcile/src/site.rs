@@ -5,46 +5,51 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Context;
-use clap::Args;
 use tabops_emulator::{Emulator, EmulatorConfig};
 use tabops_manifest::model::{Server, SiteTarget};
 use tabops_tableau::{Access, Client, ClientConfig, Credentials};
 
-use crate::errors::Hint;
+use crate::{Error, ErrorKind};
 
-/// Where the site is and how to reach it.
-#[derive(Debug, Clone, Args)]
-pub struct SiteArgs {
-    /// Tableau server URL (e.g. https://10ax.online.tableau.com), or `local` for the embedded emulator site.
-    /// Overrides the manifest's `site.server`.
-    #[arg(long, env = "TABLEAU_SERVER", global = true)]
+/// Where the site is and how to reach it: flags and environment, resolved by the caller. `None` server or site
+/// defers to the manifest's `site:` block.
+#[derive(Debug, Clone)]
+pub struct SiteOptions {
+    /// A server URL, or `local` for the embedded emulator site.
     pub server: Option<String>,
-    /// Site content URL. Overrides the manifest's `site.content_url`.
-    #[arg(long, env = "TABLEAU_SITE", global = true)]
+    /// The site's content URL.
     pub site: Option<String>,
-    /// Allow plain http:// to a host that is not on loopback (credentials would cross the network in clear).
-    #[arg(long, global = true)]
+    /// Allow plain http:// to a host that is not on loopback.
     pub allow_insecure_http: bool,
-    /// Requests in flight at once (1 to 16; Tableau Cloud expects no more of one client). Writes are further
-    /// limited to 8 actions in flight.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u8).range(1..=16), global = true)]
-    pub concurrency: u8,
-    /// Seconds one request may take before it counts as failed (reads are retried; a write whose outcome is
-    /// unknown is read back first).
-    #[arg(long, env = "TABOPS_REQUEST_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
-    pub request_timeout: u64,
-    /// Largest content file a download (`export`) may write, in MiB; a server sending more is cut off and the
-    /// partial file removed. Default 25 GiB, the most Tableau Cloud says one workbook or data source should be.
-    #[arg(long, env = "TABOPS_MAX_DOWNLOAD_MIB", default_value_t = 25 * 1024, value_parser = clap::value_parser!(u64).range(1..=1024 * 1024), global = true)]
-    pub max_download_mib: u64,
-    /// Seconds tabops may wait, per request, when Tableau throttles it (429 with Retry-After). A longer wait
-    /// stops the command with a message naming it, instead of retrying before Tableau would accept the request.
-    #[arg(long, env = "TABOPS_MAX_RETRY_WAIT", default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=86_400), global = true)]
-    pub max_retry_wait: u64,
-    /// Directory for local state: the embedded site and the default audit log.
-    #[arg(long, env = "TABOPS_DIR", default_value = ".tabops", global = true)]
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// How long one request may take.
+    pub request_timeout: Duration,
+    /// The largest content file a download may write.
+    pub max_download_bytes: u64,
+    /// How long to wait when Tableau throttles a request (429 with Retry-After).
+    pub max_retry_wait: Duration,
+    /// Local state: the embedded site lives in `STATE_DIR/local/`.
     pub state_dir: PathBuf,
+    /// Sign in with these instead of the environment's (`TABLEAU_PAT_NAME`...), for a server URL.
+    pub credentials: Option<Credentials>,
+}
+
+/// The client's defaults, the embedded site in `.tabops`, credentials from the environment.
+impl Default for SiteOptions {
+    fn default() -> Self {
+        SiteOptions {
+            server: None,
+            site: None,
+            allow_insecure_http: false,
+            concurrency: tabops_tableau::DEFAULT_CONCURRENCY,
+            request_timeout: tabops_tableau::DEFAULT_REQUEST_TIMEOUT,
+            max_download_bytes: tabops_tableau::DEFAULT_MAX_DOWNLOAD_BYTES,
+            max_retry_wait: tabops_tableau::DEFAULT_MAX_RETRY_WAIT,
+            state_dir: PathBuf::from(".tabops"),
+            credentials: None,
+        }
+    }
 }
 
 /// A signed-in connection. Holds the embedded emulator, if any, for as long as the command runs.
@@ -87,7 +92,7 @@ impl Site {
 }
 
 /// The target after flags and environment have been applied over the manifest's (or defaults).
-pub fn resolve_target(args: &SiteArgs, manifest: Option<&SiteTarget>) -> SiteTarget {
+pub fn resolve_target(args: &SiteOptions, manifest: Option<&SiteTarget>) -> SiteTarget {
     let server = match args.server.as_deref() {
         Some(s) if s.eq_ignore_ascii_case("local") => Server::Local,
         Some(url) => Server::Url(url.to_owned()),
@@ -103,33 +108,23 @@ pub fn resolve_target(args: &SiteArgs, manifest: Option<&SiteTarget>) -> SiteTar
 
 /// The embedded site's state file, `STATE_DIR/local/<content_url>.json`, confined to that directory: the content
 /// URL (validated by the caller) must be one plain file-name segment.
-fn local_state_file(state_dir: &Path, content_url: &str) -> anyhow::Result<PathBuf> {
+fn local_state_file(state_dir: &Path, content_url: &str) -> Result<PathBuf, Error> {
     let local = state_dir.join("local");
     let state_file = local.join(format!("{}.json", content_url.to_lowercase()));
     let confined = state_file.parent() == Some(local.as_path())
         && state_file.file_name().is_some_and(|name| Path::new(name).components().count() == 1);
-    anyhow::ensure!(
-        confined,
-        "the embedded site's state file {} would be outside {}",
-        state_file.display(),
-        local.display()
-    );
+    if !confined {
+        return Err(ErrorKind::StateFileOutside { state_file, dir: local }.into());
+    }
     Ok(state_file)
 }
 
 /// Connects to `target`, starting the embedded site when it is `local`.
 /// `access` says what the command does to the site: a connected app asks only for the scopes that needs.
-pub async fn connect(args: &SiteArgs, target: &SiteTarget, access: Access) -> anyhow::Result<Site> {
+pub async fn connect(args: &SiteOptions, target: &SiteTarget, access: Access) -> Result<Site, Error> {
     // `--site` and `TABLEAU_SITE` bypass the manifest's validation: check again before the name is used anywhere.
     if !tabops_manifest::valid_content_url(&target.content_url) {
-        return Err(Hint::error(
-            format!(
-                "invalid site content URL `{}`: it may contain only ASCII letters, digits, `-` and `_` (nothing was \
-                 sent or written)",
-                target.content_url.escape_debug()
-            ),
-            "the content URL is the site's id in its URLs (`/#/site/NAME/`), e.g. `--site acme`",
-        ));
+        return Err(ErrorKind::InvalidContentUrl(target.content_url.clone()).into());
     }
     let (server_url, credentials, emulator, label) = match &target.server {
         Server::Local => {
@@ -139,9 +134,10 @@ pub async fn connect(args: &SiteArgs, target: &SiteTarget, access: Access) -> an
                 state_file: Some(state_file.clone()),
                 ..EmulatorConfig::default()
             };
-            let emulator = Emulator::start(config)
-                .await
-                .with_context(|| format!("failed to start the embedded site (state in {})", state_file.display()))?;
+            let emulator = match Emulator::start(config).await {
+                Ok(emulator) => emulator,
+                Err(source) => return Err(ErrorKind::StartLocal { state_file, source }.into()),
+            };
             let credentials = Credentials::Pat {
                 name: tabops_emulator::DEFAULT_PAT_NAME.to_owned(),
                 secret: tabops_emulator::DEFAULT_PAT_SECRET.into(),
@@ -150,34 +146,32 @@ pub async fn connect(args: &SiteArgs, target: &SiteTarget, access: Access) -> an
             (emulator.url(), credentials, Some(emulator), label)
         }
         Server::Url(url) => {
-            let credentials = Credentials::from_env_for(access).map_err(|_| {
-                Hint::error(
-                    format!("no credentials to sign in to {url}"),
-                    "set TABLEAU_PAT_NAME and TABLEAU_PAT_SECRET (a personal access token), or \
-                     TABLEAU_CONNECTED_APP_CLIENT_ID, _SECRET_ID, _SECRET_VALUE and TABLEAU_USERNAME (a connected app)",
-                )
-            })?;
+            let credentials = match &args.credentials {
+                Some(credentials) => credentials.clone(),
+                None => Credentials::from_env_for(access).map_err(|_| ErrorKind::NoCredentials { url: url.clone() })?,
+            };
             (url.clone(), credentials, None, format!("site '{}' on {url}", target.content_url))
         }
     };
-    let url = url::Url::parse(&server_url).with_context(|| format!("invalid server URL `{server_url}`"))?;
+    let url =
+        url::Url::parse(&server_url).map_err(|source| ErrorKind::InvalidUrl { url: server_url.clone(), source })?;
     // Checked here, before any connection, so the refusal names the flag that overrides it.
-    if let Err(err) = tabops_tableau::check_server_url(&url, args.allow_insecure_http) {
-        return Err(Hint::error(
-            format!("{err} (nothing was sent)"),
-            "use https://, or pass --allow-insecure-http if the network to this host is trusted",
-        ));
+    if let Err(refusal) = tabops_tableau::check_server_url(&url, args.allow_insecure_http) {
+        return Err(ErrorKind::Insecure { refusal }.into());
     }
     let mut config = ClientConfig::new(url, target.content_url.clone(), credentials);
     if let Some(version) = &target.api_version {
         config.api_version = version.clone();
     }
-    config.concurrency = usize::from(args.concurrency);
+    config.concurrency = args.concurrency;
     config.allow_insecure_http = args.allow_insecure_http;
     config.job_timeout = Duration::from_secs(600);
-    config.timeout = Duration::from_secs(args.request_timeout);
-    config.max_download_bytes = args.max_download_mib * 1024 * 1024;
-    config.retry.max_retry_wait = Duration::from_secs(args.max_retry_wait);
-    let client = Client::sign_in(config).await.with_context(|| format!("failed to sign in to {label}"))?;
+    config.timeout = args.request_timeout;
+    config.max_download_bytes = args.max_download_bytes;
+    config.retry.max_retry_wait = args.max_retry_wait;
+    let client = match Client::sign_in(config).await {
+        Ok(client) => client,
+        Err(source) => return Err(ErrorKind::SignIn { label, source }.into()),
+    };
     Ok(Site { client, label, emulator, signing_out: None })
 }

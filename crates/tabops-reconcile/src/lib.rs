@@ -1,0 +1,19 @@
+//! tabops-reconcile: the pipeline `tabops plan`, `apply` and `drift` run, and the benchmark times.
+//!
+//! - [`pipeline::prepare`]: load the manifest → connect to the site → read its inventory → plan, with content
+//!   hashing and git provenance overlapping the reads, phases reported to an [`Observer`];
+//! - [`site`]: which site (flags over the manifest's `site:` block), signing in, the embedded `local` site;
+//! - [`git`]: manifests at a git revision (`--git-ref`, `--base`), provenance for plans, the pull-request review;
+//! - [`audit`]: the audit log an apply writes, opened with the redaction policy.
+//!
+//! Options are plain structs; the binary resolves its flags and environment into them.
+
+pub mod audit;
+mod error;
+pub mod git;
+pub mod pipeline;
+pub mod site;
+
+pub use error::{Error, ErrorKind, load_error, unreadable};
+pub use pipeline::{ManifestSource, Observer, Phase, Prepared, Safety, Session, load, prepare};
+pub use site::{Site, SiteOptions, connect, resolve_target};

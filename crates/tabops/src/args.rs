@@ -1,0 +1,142 @@
+//! Arguments several commands share (clap derive): which manifest, which site, the planner's safety switches and
+//! the report format, each with its conversion into the library's plain options.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use tabops_reconcile::{ManifestSource, Safety, SiteOptions};
+
+/// `--concurrency`'s default and upper bound: the client's own (Tableau Cloud expects no more of one client).
+const DEFAULT_CONCURRENCY: u8 = narrow(tabops_tableau::DEFAULT_CONCURRENCY);
+const MAX_CONCURRENCY: i64 = narrow(tabops_tableau::MAX_CONCURRENCY) as i64;
+
+/// A concurrency limit as the flag's type; the build fails if a limit no longer fits in it.
+const fn narrow(limit: usize) -> u8 {
+    assert!(limit >= 1 && limit <= u8::MAX as usize);
+    limit as u8
+}
+
+/// Which manifest, and which environment of it.
+#[derive(Debug, Clone, Args)]
+pub struct ManifestArgs {
+    /// The manifest: one YAML file or a directory of them.
+    #[arg(short = 'f', long = "file", env = "TABOPS_MANIFEST", default_value = "tabops")]
+    pub file: PathBuf,
+    /// Select an environment defined under `environments:`.
+    #[arg(long, env = "TABOPS_ENV")]
+    pub env: Option<String>,
+    /// Read the manifest and its content files from this git revision (branch, tag, commit) instead of the work
+    /// tree; `-f` then names the manifest path inside the repository.
+    #[arg(long, value_name = "REF")]
+    pub git_ref: Option<String>,
+    /// The git repository (default: discovered from the current directory); with it, `-f` is relative to its root.
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+}
+
+impl ManifestArgs {
+    pub fn source(&self) -> ManifestSource {
+        ManifestSource {
+            file: self.file.clone(),
+            env: self.env.clone(),
+            git_ref: self.git_ref.clone(),
+            repo: self.repo.clone(),
+        }
+    }
+}
+
+/// Safety switches of the planner.
+#[derive(Debug, Clone, Args)]
+pub struct SafetyArgs {
+    /// Refuse a plan that deletes more than this many objects (default: the manifest's `settings.max_deletes`,
+    /// else 10).
+    #[arg(long)]
+    pub max_deletes: Option<u32>,
+    /// Allow a plan that deletes every content item of a project.
+    #[arg(long)]
+    pub allow_empty_project: bool,
+    /// Allow a plan that deletes every project or every content item of the site.
+    #[arg(long)]
+    pub allow_empty_site: bool,
+    /// The manifest at this git revision: what it protects stays protected, even where this manifest no longer
+    /// lists it (a pull request's base branch, or on merge the commit applied before). `plan` also shows what
+    /// changed since it. Protection thus lives in git history, so every runner computes the same plan.
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
+}
+
+impl SafetyArgs {
+    /// The pipeline's safety options (no ceiling: `apply PLAN` sets the saved plan's).
+    pub fn safety(&self) -> Safety {
+        Safety {
+            max_deletes: self.max_deletes,
+            allow_empty_project: self.allow_empty_project,
+            allow_empty_site: self.allow_empty_site,
+            base: self.base.clone(),
+            ceiling: None,
+        }
+    }
+}
+
+/// Output format of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people: colour on a terminal (respects NO_COLOR).
+    Text,
+    /// For a pull-request comment.
+    Markdown,
+    /// For machines; versioned (`format_version`).
+    Json,
+}
+
+/// Where the site is and how to reach it.
+#[derive(Debug, Clone, Args)]
+pub struct SiteArgs {
+    /// Tableau server URL (e.g. https://10ax.online.tableau.com), or `local` for the embedded emulator site.
+    /// Overrides the manifest's `site.server`.
+    #[arg(long, env = "TABLEAU_SERVER", global = true)]
+    pub server: Option<String>,
+    /// Site content URL. Overrides the manifest's `site.content_url`.
+    #[arg(long, env = "TABLEAU_SITE", global = true)]
+    pub site: Option<String>,
+    /// Allow plain http:// to a host that is not on loopback (credentials would cross the network in clear).
+    #[arg(long, global = true)]
+    pub allow_insecure_http: bool,
+    /// Requests in flight at once (1 to 16; Tableau Cloud expects no more of one client). Writes are further
+    /// limited to 8 actions in flight.
+    #[arg(long, default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u8).range(1..=MAX_CONCURRENCY), global = true)]
+    pub concurrency: u8,
+    /// Seconds one request may take before it counts as failed (reads are retried; a write whose outcome is
+    /// unknown is read back first).
+    #[arg(long, env = "TABOPS_REQUEST_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub request_timeout: u64,
+    /// Largest content file a download (`export`) may write, in MiB; a server sending more is cut off and the
+    /// partial file removed. Default 25 GiB, the most Tableau Cloud says one workbook or data source should be.
+    #[arg(long, env = "TABOPS_MAX_DOWNLOAD_MIB", default_value_t = 25 * 1024, value_parser = clap::value_parser!(u64).range(1..=1024 * 1024), global = true)]
+    pub max_download_mib: u64,
+    /// Seconds tabops may wait, per request, when Tableau throttles it (429 with Retry-After). A longer wait
+    /// stops the command with a message naming it, instead of retrying before Tableau would accept the request.
+    #[arg(long, env = "TABOPS_MAX_RETRY_WAIT", default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=86_400), global = true)]
+    pub max_retry_wait: u64,
+    /// Directory for local state: the embedded site and the default audit log.
+    #[arg(long, env = "TABOPS_DIR", default_value = ".tabops", global = true)]
+    pub state_dir: PathBuf,
+}
+
+impl SiteArgs {
+    /// The pipeline's site options: flags and environment, with the manifest's `site:` block left to fill the rest.
+    pub fn options(&self) -> SiteOptions {
+        SiteOptions {
+            server: self.server.clone(),
+            site: self.site.clone(),
+            allow_insecure_http: self.allow_insecure_http,
+            concurrency: usize::from(self.concurrency),
+            request_timeout: Duration::from_secs(self.request_timeout),
+            max_download_bytes: self.max_download_mib * 1024 * 1024,
+            max_retry_wait: Duration::from_secs(self.max_retry_wait),
+            state_dir: self.state_dir.clone(),
+            credentials: None,
+        }
+    }
+}
