@@ -121,6 +121,17 @@ pub fn locate(repo: Option<&Path>, manifest: &Path) -> Result<Located, GitError>
     Ok(Located { workdir, manifest: relative })
 }
 
+/// The work tree of the git repository that holds `path` (a file or directory, absolute or relative to the current
+/// directory, which need not exist: the search starts at its nearest existing ancestor), canonicalised; `None`
+/// outside any repository and for a bare one.
+pub fn work_tree_of(path: &Path) -> Option<PathBuf> {
+    let absolute = lexical(&std::env::current_dir().ok()?.join(path));
+    let start = absolute.ancestors().find(|p| p.is_dir())?;
+    let repo = Repository::discover(start).ok()?;
+    let workdir = repo.workdir()?;
+    Some(workdir.canonicalize().unwrap_or_else(|_| workdir.to_path_buf()))
+}
+
 /// Provenance of the manifest at `located`: of `reference` when given (never dirty), else of HEAD with the work
 /// tree compared to it under the manifest root (untracked files count; `.tabops/` state does not).
 pub fn provenance(located: &Located, reference: Option<&str>) -> Result<Provenance, GitError> {

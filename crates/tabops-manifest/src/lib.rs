@@ -70,9 +70,17 @@ pub struct Loaded {
     /// [`model::Secret`]). Not errors: planning never needs a password; `validate` shows them as warnings (errors
     /// with `--strict`) and `apply` requires the ones it will send.
     pub unset_secrets: Diagnostics,
+    /// YAML files of a manifest directory that were skipped because they do not start a tabops manifest (no
+    /// top-level `version:` key: CI workflows, other tools' configuration), sorted by path.
+    pub skipped: Vec<PathBuf>,
 }
 
 impl Loaded {
+    /// The one note telling the user which YAML files were skipped as not being tabops manifests, if any.
+    pub fn skipped_note(&self) -> Option<String> {
+        skipped_note(&self.skipped)
+    }
+
     /// `3 projects, 2 groups, 4 users, 2 data sources, 3 workbooks, 2 refresh tasks`.
     pub fn summary(&self) -> String {
         let d = &self.desired;
@@ -103,8 +111,85 @@ pub enum LoadError {
         #[source]
         source: std::io::Error,
     },
-    #[error("no manifest files (`*.yaml`, `*.yml`) in directory `{}`", path.display())]
-    NoManifestFiles { path: PathBuf },
+    #[error("no manifest files (`*.yaml`, `*.yml` with a top-level `version:`) in directory `{}`{}", path.display(), skipped_count(*.skipped))]
+    NoManifestFiles {
+        path: PathBuf,
+        /// YAML files found there without a top-level `version:` (not tabops manifests).
+        skipped: usize,
+    },
+}
+
+impl LoadError {
+    /// Advice for the user, shown after the error.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            LoadError::NoManifestFiles { .. } => Some(
+                "each file of a tabops manifest starts with `version: 1`; pass -f PATH to the manifest's own file or \
+                 directory"
+                    .to_owned(),
+            ),
+            LoadError::Io { .. } | LoadError::Invalid(_) => None,
+        }
+    }
+}
+
+fn skipped_count(skipped: usize) -> String {
+    match skipped {
+        0 => String::new(),
+        1 => "; its one YAML file has no `version:` at the top, so it is not a tabops manifest".to_owned(),
+        n => format!("; none of its {n} YAML files has `version:` at the top, so none is a tabops manifest"),
+    }
+}
+
+/// How many skipped files a note names before it counts the rest.
+const SKIPPED_NAMED: usize = 5;
+
+fn skipped_note(skipped: &[PathBuf]) -> Option<String> {
+    if skipped.is_empty() {
+        return None;
+    }
+    let mut names: Vec<String> = skipped.iter().take(SKIPPED_NAMED).map(|f| format!("`{}`", display_path(f))).collect();
+    if skipped.len() > SKIPPED_NAMED {
+        names.push(format!("and {} more", skipped.len() - SKIPPED_NAMED));
+    }
+    let (n, files) =
+        if skipped.len() == 1 { (String::new(), "file") } else { (format!("{} ", skipped.len()), "files") };
+    Some(format!("skipped {n}YAML {files} without a top-level `version:` (not tabops manifests): {}", names.join(", ")))
+}
+
+/// Top-level keys only a tabops manifest has: a file with one of them but no `version:` is a manifest missing its
+/// version (reported as such), never skipped, since skipping it would drop its objects from the desired state.
+const OWN_KEYS: [&str; 4] = ["site", "projects", "workbooks", "datasources"];
+
+/// Whether a YAML file of a manifest directory is (meant as) a tabops manifest: it has the top-level key `version`,
+/// or one of [`OWN_KEYS`], or nothing at all (an empty file is reported as empty, with how to start it). Read as
+/// text, line by line (a top-level key of a block mapping starts its line, unindented), so an unrelated file is
+/// never parsed and never reported; a manifest with a syntax error still has the line, so its errors are shown.
+fn is_manifest(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut lines = bytes.split(|&b| b == b'\n');
+    let blank = |line: &[u8]| {
+        let line = line.trim_ascii();
+        line.is_empty() || line.starts_with(b"#") || line == b"---" || line == b"..."
+    };
+    if lines.clone().all(blank) {
+        return true;
+    }
+    lines.any(|line| {
+        top_level_key(line).is_some_and(|key| key == b"version" || OWN_KEYS.iter().any(|own| key == own.as_bytes()))
+    })
+}
+
+/// The key a line starts at the top level of a block mapping (`key:` unindented, quotes removed), if any.
+fn top_level_key(line: &[u8]) -> Option<&[u8]> {
+    let colon = line.iter().position(|&b| b == b':')?;
+    let key = line[..colon].trim_ascii_end();
+    let key = match key.first()? {
+        b'"' | b'\'' => key.get(1..key.len() - 1).filter(|_| key.len() >= 2 && key.last() == key.first())?,
+        b' ' | b'\t' | b'#' | b'-' | b'{' | b'[' => return None,
+        _ => key,
+    };
+    Some(key)
 }
 
 /// Load, validate and resolve the manifest at `path` (a file or a directory) from the working tree.
@@ -115,10 +200,11 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
 /// [`load`] through any [`Source`].
 pub fn load_from(source: &dyn Source, path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     let io = |source| LoadError::Io { path: path.to_path_buf(), source };
-    let (files, root) = if source.is_dir(path).map_err(io)? {
+    let is_dir = source.is_dir(path).map_err(io)?;
+    let (files, root) = if is_dir {
         let files = source.manifest_files(path).map_err(io)?;
         if files.is_empty() {
-            return Err(LoadError::NoManifestFiles { path: path.to_path_buf() });
+            return Err(LoadError::NoManifestFiles { path: path.to_path_buf(), skipped: 0 });
         }
         (files, path.to_path_buf())
     } else {
@@ -131,12 +217,17 @@ pub fn load_from(source: &dyn Source, path: &Path, options: &LoadOptions) -> Res
     // Files are read and parsed in parallel (a large site splits its manifest into many files); the manifest
     // digest and the problems are then gathered in file order, so the result does not depend on scheduling.
     let parsed: Vec<Result<ParsedFile, LoadError>> =
-        files.par_iter().enumerate().map(|(index, file)| parse_file(source, &root, index, file)).collect();
+        files.par_iter().enumerate().map(|(index, file)| parse_file(source, &root, index, file, is_dir)).collect();
     let mut problems = Vec::new();
     let mut inputs = Vec::new();
     let mut digest = Sha256::new();
-    for parsed in parsed {
-        let ParsedFile { relative, bytes, input, problems: mut found } = parsed?;
+    let mut skipped = Vec::new();
+    for (parsed, file) in parsed.into_iter().zip(&files) {
+        let ParsedFile { relative, bytes, input, problems: mut found, not_a_manifest } = parsed?;
+        if not_a_manifest {
+            skipped.push(file.clone());
+            continue;
+        }
         if let Some(bytes) = &bytes {
             digest.update((relative.len() as u64).to_le_bytes());
             digest.update(relative.as_bytes());
@@ -146,6 +237,9 @@ pub fn load_from(source: &dyn Source, path: &Path, options: &LoadOptions) -> Res
         problems.append(&mut found);
         inputs.extend(input);
     }
+    if skipped.len() == files.len() {
+        return Err(LoadError::NoManifestFiles { path: path.to_path_buf(), skipped: skipped.len() });
+    }
     // Missing `version`/syntax errors drop a file; resolve what remains so its problems show too.
     let context = resolve::Context {
         files: &inputs,
@@ -154,16 +248,11 @@ pub fn load_from(source: &dyn Source, path: &Path, options: &LoadOptions) -> Res
         env: options.env.as_deref(),
         environment: &options.environment,
         source,
-        complete: inputs.len() == files.len(),
+        complete: inputs.len() + skipped.len() == files.len(),
     };
+    // Problems carry the index of their file in `names` (whole-manifest ones the last, the manifest path), so
+    // files dropped or skipped before resolving shift nothing.
     let resolve::Resolved { desired, problems: mut resolve_problems, unset_secrets } = resolve::resolve(&context);
-    // File indexes in `inputs` may be shifted by dropped files; problems carry their own file index from the
-    // reader, so only whole-manifest problems (index = inputs.len()) need remapping to the manifest path.
-    for p in &mut resolve_problems {
-        if p.pos.file == inputs.len() {
-            p.pos.file = names.len() - 1;
-        }
-    }
     problems.append(&mut resolve_problems);
     if !problems.is_empty() {
         return Err(LoadError::Invalid(to_diagnostics(problems, &names)));
@@ -176,7 +265,8 @@ pub fn load_from(source: &dyn Source, path: &Path, options: &LoadOptions) -> Res
         hash_all(source, &mut desired, &names)?;
     }
     let unset_secrets = to_diagnostics(unset_secrets, &names);
-    Ok(Loaded { desired, sources: files, root, unset_secrets })
+    let sources = files.into_iter().filter(|file| !skipped.contains(file)).collect();
+    Ok(Loaded { desired, sources, root, unset_secrets, skipped })
 }
 
 /// One manifest file read and parsed: its bytes (for the manifest digest), its raw content when it parsed, and the
@@ -186,12 +276,22 @@ struct ParsedFile {
     bytes: Option<Vec<u8>>,
     input: Option<resolve::FileInput>,
     problems: Vec<Problem>,
+    /// A file of a directory that is not a tabops manifest (no top-level `version:`): skipped, not reported.
+    not_a_manifest: bool,
 }
 
-fn parse_file(source: &dyn Source, root: &Path, index: usize, file: &Path) -> Result<ParsedFile, LoadError> {
+/// Reads and parses one manifest file; `in_directory` files without a top-level `version:` are skipped (a file
+/// named on its own is always read as a manifest, so its missing `version` is an error).
+fn parse_file(
+    source: &dyn Source,
+    root: &Path,
+    index: usize,
+    file: &Path,
+    in_directory: bool,
+) -> Result<ParsedFile, LoadError> {
     let io = |e| LoadError::Io { path: file.to_path_buf(), source: e };
     let relative = file.strip_prefix(root).unwrap_or(file).to_string_lossy().replace('\\', "/");
-    let mut out = ParsedFile { relative, bytes: None, input: None, problems: Vec::new() };
+    let mut out = ParsedFile { relative, bytes: None, input: None, problems: Vec::new(), not_a_manifest: false };
     let whole = |message: String, hint: Option<String>| Problem {
         pos: Pos { file: index, line: 0, column: 0 },
         field: String::new(),
@@ -205,6 +305,10 @@ fn parse_file(source: &dyn Source, root: &Path, index: usize, file: &Path) -> Re
         return Ok(out);
     }
     let bytes = source.read(file).map_err(io)?;
+    if in_directory && !is_manifest(&bytes) {
+        out.not_a_manifest = true;
+        return Ok(out);
+    }
     let node = match yaml::parse(&bytes) {
         Ok(Some(node)) => node,
         Ok(None) => {

@@ -105,3 +105,49 @@ fn oversized_manifest_files_are_refused_before_parsing() {
     assert!(diagnostics.to_string().contains("the limit is 16 MiB"), "{diagnostics}");
     assert!(started.elapsed() < std::time::Duration::from_secs(1));
 }
+
+/// A manifest directory that also holds other tools' YAML (a CI workflow, a compose file, a top-level list): only
+/// the tabops manifest is read, the rest is listed in `skipped` and none of it is an error; a
+/// file with tabops' own top-level keys but no `version:` is still a manifest, refused for its missing version (so
+/// its objects are never silently dropped from the desired state).
+#[test]
+fn a_directory_reads_only_tabops_manifest_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("site.yaml"), "version: 1\nsite: { server: local, content_url: acme }\n").unwrap();
+    std::fs::create_dir_all(root.join("ci")).unwrap();
+    std::fs::write(root.join("ci/build.yml"), "name: build\non: [push]\njobs:\n  test:\n    version: 3\n").unwrap();
+    std::fs::write(root.join("compose.yaml"), "services:\n  db:\n    image: postgres\n").unwrap();
+    std::fs::write(root.join("list.yml"), "- one\n- two: { version: 1 }\n").unwrap();
+    let loaded = load(root, &options(None)).unwrap();
+    let names = |files: &[PathBuf]| -> Vec<String> {
+        files.iter().map(|f| f.strip_prefix(root).unwrap().display().to_string()).collect()
+    };
+    assert_eq!(names(&loaded.skipped), ["ci/build.yml", "compose.yaml", "list.yml"]);
+    assert_eq!(names(&loaded.sources), ["site.yaml"]);
+    let note = loaded.skipped_note().unwrap();
+    assert!(note.starts_with("skipped 3 YAML files without a top-level `version:`"), "{note}");
+
+    // Quoted `version` keys and a byte-order mark still declare a manifest.
+    std::fs::write(root.join("people.yaml"), "\u{feff}\"version\" : 1\ngroups:\n  - name: Analysts\n").unwrap();
+    let loaded = load(root, &options(None)).unwrap();
+    assert_eq!(names(&loaded.sources), ["people.yaml", "site.yaml"]);
+    assert_eq!(loaded.desired.groups.len(), 1);
+
+    // `projects:` without `version:` is a tabops manifest missing its version: an error, not a skipped file.
+    std::fs::write(root.join("sales.yaml"), "projects:\n  - name: Sales\n").unwrap();
+    let Err(LoadError::Invalid(diagnostics)) = load(root, &options(None)) else { panic!("sales.yaml was skipped") };
+    let text = diagnostics.to_string();
+    assert!(text.contains("sales.yaml:1:1: error: missing required key `version`"), "{text}");
+    assert_eq!(diagnostics.len(), 1, "{text}");
+
+    // Nothing but other tools' files: one error that counts them, with a hint.
+    let other = tempfile::tempdir().unwrap();
+    for i in 0..40 {
+        std::fs::write(other.path().join(format!("workflow{i}.yml")), "on: push\njobs: {}\n").unwrap();
+    }
+    let err = load(other.path(), &options(None)).unwrap_err();
+    assert!(matches!(err, LoadError::NoManifestFiles { skipped: 40, .. }), "{err:?}");
+    assert!(err.to_string().contains("none of its 40 YAML files has `version:` at the top"), "{err}");
+    assert!(err.hint().unwrap().contains("`version: 1`"));
+}

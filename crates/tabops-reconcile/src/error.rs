@@ -105,10 +105,11 @@ impl Error {
                 format!("run `tabops validate -f {}` to check it offline", file.display())
             }
             ErrorKind::NoManifest { .. } => {
-                "pass -f PATH: a manifest file, or a directory of YAML files (the default is `tabops`)".to_owned()
+                "pass -f PATH: a manifest file, or a directory of manifest files (the default is `tabops`)".to_owned()
             }
             // Transparent: the git error itself is not in the chain, so its hint is given here.
             ErrorKind::Git(err) => return err.hint(),
+            ErrorKind::Load(err) => return err.hint(),
             ErrorKind::InvalidContentUrl(_) => {
                 "the content URL is the site's id in its URLs (`/#/site/NAME/`), e.g. `--site acme`".to_owned()
             }

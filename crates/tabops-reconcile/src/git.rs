@@ -106,8 +106,13 @@ pub async fn load_base(
             manifest_digest: String::new(),
             locations: Default::default(),
         };
-        let loaded =
-            Loaded { desired, sources: Vec::new(), root: args.file.clone(), unset_secrets: Default::default() };
+        let loaded = Loaded {
+            desired,
+            sources: Vec::new(),
+            root: args.file.clone(),
+            unset_secrets: Default::default(),
+            skipped: Vec::new(),
+        };
         Ok((loaded, commit))
     };
     if git::is_null_commit(reference) {
@@ -135,7 +140,7 @@ pub async fn load_base(
             let short = commit.get(..12).unwrap_or(&commit).to_owned();
             return empty(commit, format!("(commit {short}) has no manifest at `{}`", located.manifest.display()));
         }
-        Err(LoadError::NoManifestFiles { path }) if path == located.manifest => {
+        Err(LoadError::NoManifestFiles { path, .. }) if path == located.manifest => {
             let commit = commit()?;
             let short = commit.get(..12).unwrap_or(&commit).to_owned();
             return empty(commit, format!("(commit {short}) has no manifest files in `{}`", path.display()));

@@ -141,6 +141,9 @@ pub async fn prepare(
     let started = Instant::now();
     let loaded = load_with(manifest, !hash_later).await?.map_err(|err| load_error(&manifest.file, err))?;
     observer.phase(Phase::Load, started.elapsed());
+    if let Some(note) = loaded.skipped_note() {
+        observer.note(&note);
+    }
     let overlapped = Overlapped {
         hashing: hash_later.then(|| {
             let mut owned = loaded.clone();

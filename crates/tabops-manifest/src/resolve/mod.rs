@@ -41,6 +41,13 @@ pub struct Context<'a> {
     pub complete: bool,
 }
 
+impl Context<'_> {
+    /// The index in [`Context::names`] of the manifest itself, where problems of the whole manifest point.
+    fn whole_manifest(&self) -> usize {
+        self.names.len() - 1
+    }
+}
+
 /// Shared state while resolving: variables, known principals and projects, and the problems found so far.
 pub struct Cx<'a> {
     pub vars: Vars<'a>,
@@ -185,7 +192,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
                     })
                 });
                 problems.push(whole_file(
-                    input.files.len(),
+                    input.whole_manifest(),
                     format!("environment `{name}` (from --env) is not defined"),
                     hint,
                 ));
@@ -254,7 +261,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
     }
     if site_at.is_none() && input.complete {
         cx.problems.push(whole_file(
-            input.files.len(),
+            input.whole_manifest(),
             "no file defines `site`".into(),
             Some("add `site: { server: local, content_url: NAME }`".into()),
         ));

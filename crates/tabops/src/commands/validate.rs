@@ -24,6 +24,9 @@ pub async fn run(settings: ValidateSettings) -> anyhow::Result<ExitStatus> {
     let loaded = tabops_reconcile::load(&settings.manifest).await?;
     match loaded {
         Ok(loaded) => {
+            if let Some(note) = loaded.skipped_note() {
+                writeln!(anstream::stderr(), "note: {note}")?;
+            }
             let unset = &loaded.unset_secrets;
             if !unset.is_empty() {
                 let mut err = anstream::stderr().lock();
