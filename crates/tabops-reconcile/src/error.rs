@@ -59,6 +59,12 @@ pub enum ErrorKind {
     InvalidContentUrl(String),
     #[error("the embedded site's state file {} would be outside {}", state_file.display(), dir.display())]
     StateFileOutside { state_file: PathBuf, dir: PathBuf },
+    #[error("failed to create the state directory {}", dir.display())]
+    StateDir {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("failed to start the embedded site (state in {})", state_file.display())]
     StartLocal {
         state_file: PathBuf,

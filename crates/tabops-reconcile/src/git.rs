@@ -13,7 +13,8 @@ use tabops_plan::review::{ContentChange, Review};
 use crate::pipeline::ManifestSource;
 use crate::{Error, ErrorKind, Observer};
 
-/// Where materialised content blobs live, inside the repository's work tree (ignored by the dirty check).
+/// Where materialised content blobs live, inside the repository's work tree: in its default state directory
+/// (ignored by the dirty check, and by git through the state directory's `.gitignore`).
 pub const BLOB_DIR: &str = ".tabops/git-blobs";
 
 /// Loads the manifest at `reference` of the repository (`--repo`, else discovered from the current directory).
@@ -23,6 +24,7 @@ pub fn load_at(
     options: &LoadOptions,
 ) -> Result<Result<Loaded, LoadError>, Error> {
     let located = git::locate(args.repo.as_deref(), &args.file)?;
+    crate::site::ensure_state_dir(&located.workdir.join(crate::site::STATE_DIR))?;
     let source = GitSource::open(&located.workdir, reference, located.workdir.join(BLOB_DIR))?;
     let mut loaded = match tabops_manifest::load_from(&source, &located.manifest, options) {
         Ok(loaded) => loaded,

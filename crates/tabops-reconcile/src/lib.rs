@@ -18,4 +18,4 @@ pub mod site;
 
 pub use error::{Error, ErrorKind, load_error, unreadable};
 pub use pipeline::{ManifestSource, Observer, Phase, Prepared, Safety, Session, load, prepare};
-pub use site::{Site, SiteOptions, connect, resolve_target};
+pub use site::{STATE_DIR, Site, SiteOptions, connect, default_state_dir, ensure_state_dir, resolve_target};

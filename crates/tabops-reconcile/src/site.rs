@@ -1,6 +1,7 @@
 //! Which site a command talks to, and how it signs in: resolved from flags, the environment and the manifest's
 //! `site:` block, in that order. `local` (the default) starts the embedded emulator in-process, persisted under
-//! `.tabops/local/` in the working directory, and signs in with its built-in token.
+//! `local/` in the state directory ([`default_state_dir`]: `.tabops/` at the root of the manifest's git repository,
+//! so every working directory of a checkout plans against the same site), and signs in with its built-in token.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -29,13 +30,16 @@ pub struct SiteOptions {
     pub max_download_bytes: u64,
     /// How long to wait when Tableau throttles a request (429 with Retry-After).
     pub max_retry_wait: Duration,
-    /// Local state: the embedded site lives in `STATE_DIR/local/`.
+    /// Local state: the embedded site lives in `STATE_DIR/local/` (see [`default_state_dir`]).
     pub state_dir: PathBuf,
     /// Sign in with these instead of the environment's (`TABLEAU_PAT_NAME`...), for a server URL.
     pub credentials: Option<Credentials>,
+    /// PEM files of CA certificates to trust beside the system's roots (`--ca-cert`, `SSL_CERT_FILE`).
+    pub ca_certs: Vec<PathBuf>,
 }
 
-/// The client's defaults, the embedded site in `.tabops`, credentials from the environment.
+/// The client's defaults, the embedded site in `.tabops` of the current directory, credentials from the
+/// environment.
 impl Default for SiteOptions {
     fn default() -> Self {
         SiteOptions {
@@ -46,10 +50,56 @@ impl Default for SiteOptions {
             request_timeout: tabops_tableau::DEFAULT_REQUEST_TIMEOUT,
             max_download_bytes: tabops_tableau::DEFAULT_MAX_DOWNLOAD_BYTES,
             max_retry_wait: tabops_tableau::DEFAULT_MAX_RETRY_WAIT,
-            state_dir: PathBuf::from(".tabops"),
+            state_dir: PathBuf::from(STATE_DIR),
             credentials: None,
+            ca_certs: Vec::new(),
         }
     }
+}
+
+/// The state directory's name: the embedded site (`local/`), the default audit log (`audit.jsonl`).
+pub const STATE_DIR: &str = ".tabops";
+
+/// Where local state lives when neither `--state-dir` nor `TABOPS_DIR` says: `.tabops/` at the root of the git
+/// repository that holds the manifest (`repo`'s, when given), else beside the manifest (in the directory that
+/// holds the manifest file or directory). Either way it depends on the manifest, not on the working directory, so
+/// a command run from a subdirectory finds the same embedded site and audit log.
+pub fn default_state_dir(manifest: &Path, repo: Option<&Path>) -> PathBuf {
+    if let Some(root) = tabops_manifest::git::work_tree_of(repo.unwrap_or(manifest)) {
+        return root.join(STATE_DIR);
+    }
+    // Lexically normal (`tabops/.` is `tabops`, `content/..` is the manifest directory), so its parent is the
+    // directory that holds the manifest.
+    let absolute = std::path::absolute(manifest).unwrap_or_else(|_| manifest.to_path_buf());
+    let mut normal = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    normal.parent().unwrap_or(&normal).join(STATE_DIR)
+}
+
+/// What the state directory's `.gitignore` says: everything in it is local (the embedded site's data, the audit
+/// log, materialised blobs), never to be committed.
+const STATE_GITIGNORE: &str = "# Written by tabops: local state (the embedded site, the audit log), not for git.\n*\n";
+
+/// Creates the state directory, with a `.gitignore` that keeps all of it out of git (an existing `.gitignore`
+/// is left as it is), before anything is written into it.
+pub fn ensure_state_dir(dir: &Path) -> Result<(), Error> {
+    let fail = |source| ErrorKind::StateDir { dir: dir.to_path_buf(), source };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let ignore = dir.join(".gitignore");
+    match std::fs::OpenOptions::new().write(true).create_new(true).open(&ignore) {
+        Ok(mut file) => std::io::Write::write_all(&mut file, STATE_GITIGNORE.as_bytes()).map_err(fail)?,
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(err) => return Err(fail(err).into()),
+    }
+    Ok(())
 }
 
 /// A signed-in connection. Holds the embedded emulator, if any, for as long as the command runs.
@@ -129,6 +179,7 @@ pub async fn connect(args: &SiteOptions, target: &SiteTarget, access: Access) ->
     let (server_url, credentials, emulator, label) = match &target.server {
         Server::Local => {
             let state_file = local_state_file(&args.state_dir, &target.content_url)?;
+            ensure_state_dir(&args.state_dir)?;
             let config = EmulatorConfig {
                 site: target.content_url.clone(),
                 state_file: Some(state_file.clone()),
@@ -169,6 +220,9 @@ pub async fn connect(args: &SiteOptions, target: &SiteTarget, access: Access) ->
     config.timeout = args.request_timeout;
     config.max_download_bytes = args.max_download_bytes;
     config.retry.max_retry_wait = args.max_retry_wait;
+    config.ca_certs = args.ca_certs.clone();
+    // The embedded site runs in this process: a proxy the environment names for the network cannot reach it.
+    config.proxy_from_env = emulator.is_none();
     let client = match Client::sign_in(config).await {
         Ok(client) => client,
         Err(source) => return Err(ErrorKind::SignIn { label, source }.into()),

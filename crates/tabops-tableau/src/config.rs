@@ -1,6 +1,7 @@
 //! Client configuration: server URL policy, credentials (PAT or connected app), retries and limits.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use url::Url;
@@ -256,6 +257,12 @@ pub struct ClientConfig {
     pub chunk_size: u64,
     /// Largest file a download may write; a longer download is stopped and its partial file removed.
     pub max_download_bytes: u64,
+    /// More CA certificates to trust (PEM files, each with one or more certificates), beside the system's roots:
+    /// the CA of a TLS-inspecting proxy.
+    pub ca_certs: Vec<PathBuf>,
+    /// Send requests through the proxy the environment names (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, lower
+    /// case too, minus the hosts of `NO_PROXY`). On by default; off for a server in the same process.
+    pub proxy_from_env: bool,
 }
 
 impl ClientConfig {
@@ -274,6 +281,8 @@ impl ClientConfig {
             upload_threshold: DEFAULT_UPLOAD_THRESHOLD,
             chunk_size: DEFAULT_CHUNK_SIZE,
             max_download_bytes: DEFAULT_MAX_DOWNLOAD_BYTES,
+            ca_certs: Vec::new(),
+            proxy_from_env: true,
         }
     }
 

@@ -75,6 +75,22 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
+    /// The server's TLS certificate was refused (not retried: trying again cannot change it).
+    #[error("{operation}: the server's TLS certificate is not trusted: {reason}")]
+    UntrustedCertificate {
+        /// What the client was doing.
+        operation: String,
+        /// What is wrong with the certificate (the transport error's chain says no more).
+        reason: String,
+    },
+    /// A file of extra CA certificates ([`crate::ClientConfig::ca_certs`]) cannot be used.
+    #[error("cannot use the CA certificates in {}: {message}", path.display())]
+    CaCert {
+        /// The PEM file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A non-idempotent write was sent but no usable response came back: it may or may not have been applied.
     /// Read the resource back before retrying.
     #[error("{operation}: the request was sent but no response arrived ({reason}); it may have been applied")]
@@ -228,6 +244,13 @@ impl Error {
 
     /// Advice for the user, shown on its own line after the error (by the CLI's error renderer).
     pub fn hint(&self) -> Option<String> {
+        if let Error::UntrustedCertificate { .. } = self {
+            return Some(
+                "if a proxy on this network inspects TLS, trust its CA certificate: pass --ca-cert FILE (PEM) or set \
+                 SSL_CERT_FILE=FILE; otherwise check the server address"
+                    .to_owned(),
+            );
+        }
         // A token rejected even after signing in again: the usual cause is a second client using the same PAT.
         self.is_invalid_token().then(|| {
             "the session ended again right after signing in: Tableau Cloud allows one session per personal access \

@@ -1,7 +1,7 @@
 //! Arguments several commands share (clap derive): which manifest, which site, the planner's safety switches and
 //! the report format, each with its conversion into the library's plain options.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
@@ -119,14 +119,26 @@ pub struct SiteArgs {
     /// stops the command with a message naming it, instead of retrying before Tableau would accept the request.
     #[arg(long, env = "TABOPS_MAX_RETRY_WAIT", default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=86_400), global = true)]
     pub max_retry_wait: u64,
-    /// Directory for local state: the embedded site and the default audit log.
-    #[arg(long, env = "TABOPS_DIR", default_value = ".tabops", global = true)]
-    pub state_dir: PathBuf,
+    /// A PEM file of CA certificates to trust beside the system's roots, e.g. the CA of a proxy that inspects TLS.
+    /// `SSL_CERT_FILE` is read as well. (Proxies come from HTTPS_PROXY/HTTP_PROXY/ALL_PROXY and NO_PROXY.)
+    #[arg(long, value_name = "FILE", env = "TABOPS_CA_CERT", global = true)]
+    pub ca_cert: Option<PathBuf>,
+    /// Directory for local state: the embedded site and the default audit log. Default: `.tabops` at the root of
+    /// the manifest's git repository, else beside the manifest.
+    #[arg(long, env = "TABOPS_DIR", global = true)]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// The state directory: the one given (`--state-dir`, `TABOPS_DIR`), else the one the manifest's place implies
+/// ([`tabops_reconcile::default_state_dir`]). One rule for every command that reads or writes local state.
+pub fn state_dir(explicit: Option<&Path>, manifest: &Path, repo: Option<&Path>) -> PathBuf {
+    explicit.map(Path::to_path_buf).unwrap_or_else(|| tabops_reconcile::default_state_dir(manifest, repo))
 }
 
 impl SiteArgs {
     /// The pipeline's site options: flags and environment, with the manifest's `site:` block left to fill the rest.
-    pub fn options(&self) -> SiteOptions {
+    /// Without `--state-dir`/`TABOPS_DIR`, the state directory is found from `manifest` (and `repo`, if given).
+    pub fn options(&self, manifest: &Path, repo: Option<&Path>) -> SiteOptions {
         SiteOptions {
             server: self.server.clone(),
             site: self.site.clone(),
@@ -135,8 +147,21 @@ impl SiteArgs {
             request_timeout: Duration::from_secs(self.request_timeout),
             max_download_bytes: self.max_download_mib * 1024 * 1024,
             max_retry_wait: Duration::from_secs(self.max_retry_wait),
-            state_dir: self.state_dir.clone(),
+            state_dir: state_dir(self.state_dir.as_deref(), manifest, repo),
             credentials: None,
+            ca_certs: ca_certs(self.ca_cert.as_deref(), std::env::var_os("SSL_CERT_FILE").as_deref()),
         }
     }
+}
+
+/// The CA files to trust beside the system's roots: `--ca-cert` (`TABOPS_CA_CERT`), then `SSL_CERT_FILE` (read
+/// here too, since only some platforms' system roots read it), each once.
+fn ca_certs(flag: Option<&Path>, ssl_cert_file: Option<&std::ffi::OsStr>) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = flag.map(Path::to_path_buf).into_iter().collect();
+    if let Some(file) = ssl_cert_file.filter(|f| !f.is_empty()).map(PathBuf::from)
+        && !files.contains(&file)
+    {
+        files.push(file);
+    }
+    files
 }

@@ -23,7 +23,8 @@ use crate::commands::validate::ValidateArgs;
 const AUDIT_LOG_FILE: &str = "audit.jsonl";
 
 /// The audit log: `--audit-log` or `TABOPS_AUDIT_LOG`, else `audit.jsonl` in the state directory (`--state-dir`,
-/// `TABOPS_DIR`, else `.tabops`). One rule for `apply`, `export` and `audit verify`.
+/// `TABOPS_DIR`, else `.tabops` at the manifest's repository root or beside it: [`crate::args::state_dir`]). One
+/// rule for `apply`, `export` and `audit verify`.
 pub fn audit_log(explicit: Option<PathBuf>, state_dir: &Path) -> PathBuf {
     explicit.unwrap_or_else(|| state_dir.join(AUDIT_LOG_FILE))
 }
@@ -73,7 +74,7 @@ impl PlanSettings {
         };
         Ok(PlanSettings {
             manifest: args.manifest.source(),
-            site: args.site.options(),
+            site: args.site.options(&args.manifest.file, args.manifest.repo.as_deref()),
             safety: args.safety.safety(),
             format: args.format,
             out,
@@ -107,7 +108,7 @@ impl ApplySettings {
             Some(file) => Some((file, plan_key()?)),
             None => None,
         };
-        let site = args.site.options();
+        let site = args.site.options(&args.manifest.file, args.manifest.repo.as_deref());
         Ok(ApplySettings {
             saved,
             manifest: args.manifest.source(),
@@ -138,7 +139,7 @@ impl DriftSettings {
     pub fn resolve(args: DriftArgs) -> Self {
         DriftSettings {
             manifest: args.manifest.source(),
-            site: args.site.options(),
+            site: args.site.options(&args.manifest.file, args.manifest.repo.as_deref()),
             safety: Safety {
                 max_deletes: None,
                 allow_empty_project: true,

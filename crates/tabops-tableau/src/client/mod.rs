@@ -8,6 +8,7 @@ mod paging;
 mod permissions;
 mod publish;
 mod slots;
+mod tls;
 mod transport;
 
 pub use content::TagTarget;
@@ -66,14 +67,21 @@ impl Client {
     /// Validates the configuration, builds the HTTPS client (rustls, certificate checks on) and signs in.
     pub async fn sign_in(config: ClientConfig) -> Result<Client> {
         config.validate()?;
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(config.timeout.min(std::time::Duration::from_secs(30)))
             .read_timeout(config.timeout)
             .user_agent(concat!("tabops/", env!("CARGO_PKG_VERSION")))
             // Never follow redirects: reqwest would carry X-Tableau-Auth to whatever host a redirect names.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|source| Error::Http { operation: "build HTTP client".to_owned(), source })?;
+            .redirect(reqwest::redirect::Policy::none());
+        // reqwest reads HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY itself unless told not to.
+        if !config.proxy_from_env {
+            builder = builder.no_proxy();
+        }
+        for path in &config.ca_certs {
+            builder = builder.tls_certs_merge(tls::ca_bundle(path)?);
+        }
+        let http =
+            builder.build().map_err(|source| Error::Http { operation: "build HTTP client".to_owned(), source })?;
         let mut root = config.server.to_string();
         if !root.ends_with('/') {
             root.push('/');

@@ -419,6 +419,11 @@ impl Client {
     }
 
     fn transport_failure(&self, call: &Call, source: reqwest::Error) -> AttemptError {
+        // Refused during the TLS handshake: nothing was sent, and another attempt would be refused the same way.
+        if let Some(reason) = super::tls::untrusted_certificate(&source) {
+            let error = Error::UntrustedCertificate { operation: call.operation.clone(), reason };
+            return AttemptError { error, retry: false, retry_after: None };
+        }
         if source.is_connect() {
             // The request never reached the server: repeating it cannot duplicate a write.
             return AttemptError {

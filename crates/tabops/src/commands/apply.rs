@@ -71,6 +71,7 @@ pub async fn run(settings: ApplySettings) -> anyhow::Result<ExitStatus> {
     }
 
     let audit_path = &settings.audit_log;
+    output::prepare_audit_log(audit_path, &settings.site.state_dir)?;
     let audit = tabops_reconcile::audit::open(audit_path, &plan, &settings.environment)?;
     let options = ExecuteOptions {
         concurrency: settings.actions_in_flight,

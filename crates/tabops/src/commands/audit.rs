@@ -22,17 +22,22 @@ pub enum AuditCommand {
         /// `TABOPS_AUDIT_LOG`, else `audit.jsonl` in the state directory.
         #[arg(env = "TABOPS_AUDIT_LOG")]
         file: Option<PathBuf>,
-        /// Directory for local state, where `apply` writes the audit log by default.
-        #[arg(long, env = "TABOPS_DIR", default_value = ".tabops")]
-        state_dir: PathBuf,
+        /// Directory for local state, where `apply` writes the audit log by default. Default: found from
+        /// `--manifest` as `apply` finds it from `-f`.
+        #[arg(long, env = "TABOPS_DIR")]
+        state_dir: Option<PathBuf>,
+        /// The manifest `apply` was given (`-f`), to find the default state directory from: `.tabops` at its git
+        /// repository's root, else beside it.
+        #[arg(long, value_name = "PATH", env = "TABOPS_MANIFEST", default_value = "tabops")]
+        manifest: PathBuf,
     },
 }
 
 impl AuditArgs {
     /// `audit verify`'s settings.
     pub fn settings(self) -> AuditVerifySettings {
-        let AuditCommand::Verify { file, state_dir } = self.command;
-        AuditVerifySettings::resolve(file, &state_dir)
+        let AuditCommand::Verify { file, state_dir, manifest } = self.command;
+        AuditVerifySettings::resolve(file, &crate::args::state_dir(state_dir.as_deref(), &manifest, None))
     }
 }
 

@@ -59,7 +59,8 @@ pub struct ExportArgs {
 impl ExportArgs {
     /// The export's settings: where the site is, what to export, where adoption is recorded.
     pub fn settings(self) -> ExportSettings {
-        let site = self.site.options();
+        // The export is the manifest to be: its state directory is the one plan and apply will find from it.
+        let site = self.site.options(&self.out, None);
         ExportSettings {
             audit_log: settings::audit_log(self.audit_log, &site.state_dir),
             site,
@@ -86,6 +87,9 @@ pub async fn run(settings: ExportSettings) -> anyhow::Result<ExitStatus> {
         site: target.clone(),
     };
     let audit_path = &settings.audit_log;
+    if settings.adopt {
+        super::output::prepare_audit_log(audit_path, &settings.site.state_dir)?;
+    }
     let audit = if settings.adopt { Some(AuditLog::open(audit_path, uuid::Uuid::new_v4().to_string())?) } else { None };
     let result = export::export(&site.client, &options, audit.as_ref()).await;
     let report = match result {

@@ -31,6 +31,15 @@ pub async fn prepare(
     Ok(tabops_reconcile::prepare(manifest, site, safety, session, &Notes).await?)
 }
 
+/// Before an audit log is written: when it lies in the state directory (the default), that directory is created
+/// with its `.gitignore`, as the embedded site does, so the log is never committed by accident.
+pub fn prepare_audit_log(audit_log: &Path, state_dir: &Path) -> anyhow::Result<()> {
+    if audit_log.starts_with(state_dir) {
+        tabops_reconcile::ensure_state_dir(state_dir)?;
+    }
+    Ok(())
+}
+
 /// Colour only on a terminal and only without NO_COLOR.
 pub fn use_color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
