@@ -20,6 +20,8 @@ pub enum ChangeKind {
     Added,
     Removed,
     Changed,
+    /// The same item under a new name (worksheets: the same `<simple-id uuid>`).
+    Renamed,
 }
 
 /// One attribute's value before and after (`None`: absent on that side).
@@ -30,11 +32,15 @@ pub struct FieldChange {
     pub after: Option<String>,
 }
 
-/// A worksheet added or removed.
+/// A worksheet added, removed or renamed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SheetChange {
+    /// The name (the new one, for a rename).
     pub name: String,
     pub change: ChangeKind,
+    /// The name before a rename.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
 }
 
 /// A dashboard (or story) added, removed, or showing other sheets.
@@ -215,11 +221,25 @@ pub(crate) fn formula_diff(before: &str, after: &str) -> String {
 pub(crate) fn diff_documents(review: &mut Review, old: &Document, new: &Document) {
     let old_ws: BTreeSet<&String> = old.worksheets.iter().collect();
     let new_ws: BTreeSet<&String> = new.worksheets.iter().collect();
+    // A sheet gone under one name and present under another with the same `<simple-id uuid>` was renamed. Ids are
+    // unique per sheet, so a match is never a different sheet; without ids, it reads as a removal and an addition.
+    let renamed: BTreeMap<&String, &String> = old_ws
+        .difference(&new_ws)
+        .filter_map(|gone| {
+            let id = old.worksheet_ids.get(*gone)?;
+            let now = new_ws.difference(&old_ws).find(|n| new.worksheet_ids.get(**n) == Some(id))?;
+            Some((*now, *gone))
+        })
+        .collect();
     for n in new_ws.difference(&old_ws) {
-        review.worksheets.push(SheetChange { name: (*n).clone(), change: ChangeKind::Added });
+        let (change, renamed_from) = match renamed.get(n) {
+            Some(from) => (ChangeKind::Renamed, Some((*from).clone())),
+            None => (ChangeKind::Added, None),
+        };
+        review.worksheets.push(SheetChange { name: (*n).clone(), change, renamed_from });
     }
-    for n in old_ws.difference(&new_ws) {
-        review.worksheets.push(SheetChange { name: (*n).clone(), change: ChangeKind::Removed });
+    for n in old_ws.difference(&new_ws).filter(|n| !renamed.values().any(|from| from == *n)) {
+        review.worksheets.push(SheetChange { name: (*n).clone(), change: ChangeKind::Removed, renamed_from: None });
     }
     review.worksheets.sort_by(|a, b| (a.change, &a.name).cmp(&(b.change, &b.name)));
 

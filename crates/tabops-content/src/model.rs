@@ -17,6 +17,9 @@ pub(crate) struct Document {
     pub kind: DocumentKind,
     /// Worksheet names in document order.
     pub worksheets: Vec<String>,
+    /// Each worksheet's `<simple-id uuid>` (the identifier Tableau writes as the last child of a `<worksheet>`),
+    /// by worksheet name: a sheet with a new name and the same id is the same sheet, renamed.
+    pub worksheet_ids: BTreeMap<String, String>,
     /// Dashboards (and stories) in document order.
     pub dashboards: Vec<Dashboard>,
     /// Data sources by internal name (`federated.…`); the `Parameters` pseudo data source is not one.
@@ -35,6 +38,7 @@ impl Document {
         Document {
             kind,
             worksheets: Vec::new(),
+            worksheet_ids: BTreeMap::new(),
             dashboards: Vec::new(),
             datasources: BTreeMap::new(),
             calculations: BTreeMap::new(),

@@ -178,6 +178,20 @@ impl Parser {
                     doc.worksheets.push(n.clone());
                 }
             }
+            // `<workbook><worksheets><worksheet><simple-id uuid=…/>`: the id of the sheet just opened.
+            b"simple-id"
+                if depth == 3
+                    && parent == Some("worksheet")
+                    && self.stack.get(1).is_some_and(|s| s == "worksheets")
+                    && self.stack.first().is_some_and(|r| r == "workbook") =>
+            {
+                let attrs = self.attrs(e)?;
+                if let (Some(uuid), Some(doc)) = (attrs.get("uuid"), self.doc.as_mut())
+                    && let Some(sheet) = doc.worksheets.last().cloned()
+                {
+                    doc.worksheet_ids.insert(sheet, uuid.clone());
+                }
+            }
             b"dashboard" if top_level && parent == Some("dashboards") => {
                 let attrs = self.attrs(e)?;
                 if let (Some(n), Some(doc)) = (attrs.get("name"), self.doc.as_mut()) {

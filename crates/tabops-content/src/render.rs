@@ -33,6 +33,7 @@ fn verb(change: ChangeKind) -> &'static str {
         ChangeKind::Added => "added",
         ChangeKind::Removed => "removed",
         ChangeKind::Changed => "changed",
+        ChangeKind::Renamed => "renamed",
     }
 }
 
@@ -74,7 +75,12 @@ fn items(review: &Review) -> Vec<Item> {
     let mut items = Vec::new();
     let in_ds = !review.is_datasource_file();
     for s in &review.worksheets {
-        items.push(Item { head: vec![t(format!("Worksheet {}: ", verb(s.change))), v(&s.name)], block: None });
+        let mut head = vec![t(format!("Worksheet {}: ", verb(s.change)))];
+        if let Some(from) = &s.renamed_from {
+            head.extend([v(from), t(" -> ")]);
+        }
+        head.push(v(&s.name));
+        items.push(Item { head, block: None });
     }
     for d in &review.dashboards {
         let mut head = vec![t(format!("Dashboard {}: ", verb(d.change))), v(&d.name)];

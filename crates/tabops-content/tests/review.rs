@@ -71,6 +71,32 @@ fn worksheet_removed() {
     assert_eq!(r.render_markdown(), "- Worksheet removed: `Scratch`\n");
 }
 
+/// A renamed sheet keeps its `<simple-id uuid>`: one rename, not a removal and an addition. A removed sheet and an
+/// added one with different ids stay a removal and an addition.
+#[test]
+fn worksheet_renamed_reads_as_a_rename() {
+    let r = variant("worksheet_renamed");
+    assert_eq!(sections(&r), 1, "{r:#?}");
+    assert_eq!(r.worksheets.len(), 1, "{r:#?}");
+    assert_eq!(r.worksheets[0].name, "Scratch Pad");
+    assert_eq!(r.worksheets[0].change, ChangeKind::Renamed);
+    assert_eq!(r.worksheets[0].renamed_from.as_deref(), Some("Scratch"));
+    assert_eq!(r.render_text(), "Worksheet renamed: Scratch -> Scratch Pad\n");
+    assert_eq!(r.render_markdown(), "- Worksheet renamed: `Scratch` -> `Scratch Pad`\n");
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["worksheets"][0]["change"], "renamed");
+    assert_eq!(json["worksheets"][0]["renamed_from"], "Scratch");
+
+    let base = String::from_utf8(fixture("diff/base.twb")).unwrap();
+    let other_id = String::from_utf8(fixture("diff/worksheet_renamed.twb"))
+        .unwrap()
+        .replace("{BF4492AE-D2CA-4A8B-80C0-F2FEE003BF5E}", "{00000000-0000-4000-8000-000000000001}");
+    assert_ne!(other_id, String::from_utf8(fixture("diff/worksheet_renamed.twb")).unwrap(), "the id to change");
+    let r = review(base.as_bytes(), other_id.as_bytes(), FileType::Twb).unwrap();
+    let changes: Vec<(ChangeKind, &str)> = r.worksheets.iter().map(|s| (s.change, s.name.as_str())).collect();
+    assert_eq!(changes, [(ChangeKind::Added, "Scratch Pad"), (ChangeKind::Removed, "Scratch")]);
+}
+
 #[test]
 fn dashboard_added() {
     let r = variant("dashboard_added");

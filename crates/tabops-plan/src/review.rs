@@ -1,7 +1,8 @@
 //! The pull-request review: what a change set alters in the desired state (manifest fields and content digests)
 //! between a base revision and the head, shown apart from the live plan so a reviewer sees the change set's intent
-//! and the site's drift separately. Pure: the caller loads both manifests and, for the Markdown renderer, supplies
-//! the semantic diff of changed content files (tabops-content reads them; this crate does no I/O).
+//! and the site's drift separately. Pure: the caller loads both manifests and attaches the semantic diff of each
+//! changed content file ([`ContentChange::semantic`], made by tabops-content from the two files it reads; this
+//! crate does no I/O); the text, Markdown and JSON renderings all show it.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -61,6 +62,12 @@ pub struct ContentChange {
     pub before_path: Option<PathBuf>,
     #[serde(skip)]
     pub after_path: Option<PathBuf>,
+    /// What changed inside the file (worksheets, dashboards, calculated fields, parameters, connections), attached
+    /// by the caller; `None` for an added or removed file, or when only noise changed.
+    pub semantic: Option<tabops_content::Review>,
+    /// Why there is no semantic diff although both versions exist (a file that cannot be read or parsed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub semantic_unavailable: Option<String>,
 }
 
 /// Compares the desired state at `base` with the one at `head`. Objects match by address, case-insensitively.
@@ -188,6 +195,8 @@ fn content_change(before: Option<&Object>, after: Option<&Object>) -> Option<Con
         after_size: a.map(|f| f.2),
         before_path: b.map(|f| f.3.clone()),
         after_path: a.map(|f| f.3.clone()),
+        semantic: None,
+        semantic_unavailable: None,
     })
 }
 
@@ -219,16 +228,20 @@ impl Review {
             }
             if let Some(c) = &change.content {
                 let _ = writeln!(out, "      content {}: {}", c.file, content_line(c));
+                if let Some(semantic) = &c.semantic {
+                    let _ = writeln!(out, "{}", indent(&semantic.render_text(), "        "));
+                } else if let Some(why) = &c.semantic_unavailable {
+                    let _ = writeln!(out, "        (semantic review unavailable: {why})");
+                }
             }
         }
         out.push('\n');
         out
     }
 
-    /// Markdown for the pull-request comment, before the live plan. `semantic` renders the semantic diff of a
-    /// changed content file (worksheets, calculated fields, connections...), shown under its line; `None` when it
-    /// has none.
-    pub fn render_markdown(&self, semantic: impl Fn(&ContentChange) -> Option<String>) -> String {
+    /// Markdown for the pull-request comment, before the live plan; the semantic diff of a changed content file
+    /// (worksheets, calculated fields, connections...) is shown under its line.
+    pub fn render_markdown(&self) -> String {
         let mut out = format!("## {}\n\n", self.heading().replace(" -> ", " → "));
         if self.changes.is_empty() {
             out.push_str("The desired state is the same at both revisions.\n\n");
@@ -244,8 +257,10 @@ impl Review {
             }
             if let Some(c) = &change.content {
                 let _ = writeln!(out, "  - content `{}`: {}", c.file.replace('`', "'"), content_line(c));
-                if let Some(semantic) = semantic(c) {
-                    let _ = writeln!(out, "\n{}", indent(&semantic, "    "));
+                if let Some(semantic) = &c.semantic {
+                    let _ = writeln!(out, "\n{}", indent(&semantic.render_markdown(), "    "));
+                } else if let Some(why) = &c.semantic_unavailable {
+                    let _ = writeln!(out, "\n    _Semantic review unavailable: {}_", why.replace('_', "\\_"));
                 }
             }
         }

@@ -79,20 +79,42 @@ fn a_changed_content_file_is_a_digest_change_not_a_field_change() {
     assert_ne!(content.before_sha256, content.after_sha256);
 }
 
+/// The semantic diff of `fixtures/content/diff/base.twb` against one of its variants (made by tabops-content, as the
+/// caller attaches it).
+fn semantic(variant: &str) -> tabops_content::Review {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/content/diff");
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    tabops_content::review(&read("base.twb"), &read(variant), tabops_content::FileType::Twb).unwrap()
+}
+
 #[test]
-fn markdown_places_the_callers_semantic_review_under_its_content_line() {
+fn text_markdown_and_json_show_the_attached_semantic_review_under_its_content_line() {
     let base = enterprise();
     let mut head = enterprise();
     head.workbooks[0].file.sha256 = "f".repeat(64);
-    let review = review_of(&base, &head);
-    let semantic = |change: &ContentChange| Some(format!("- Worksheet added in `{}`", change.file));
-    let markdown = review.render_markdown(semantic);
+    let mut review = review_of(&base, &head);
+    let without = review.clone();
+    let content: &mut ContentChange = review.changes[0].content.as_mut().expect("a content change");
+    content.semantic = Some(semantic("worksheet_added.twb"));
+
+    let markdown = review.render_markdown();
     assert!(markdown.starts_with("## Changes in this pull request (origin/main 0123456789ab → working tree)"));
     let line = markdown.lines().position(|l| l.trim_start().starts_with("- content `")).expect("a content line");
     let next: Vec<&str> = markdown.lines().skip(line + 1).filter(|l| !l.is_empty()).take(1).collect();
-    assert!(next[0].starts_with("    - Worksheet added in `content/"), "{markdown}");
-    // Without a semantic review, nothing is added under the line.
-    assert!(!review.render_markdown(|_| None).contains("Worksheet added"));
+    assert!(next[0].starts_with("    - Worksheet added: `"), "{markdown}");
+
+    let text = review.render_text();
+    let line = text.lines().position(|l| l.trim_start().starts_with("content ")).expect("a content line");
+    assert!(text.lines().nth(line + 1).unwrap().starts_with("        Worksheet added: "), "{text}");
+
+    let json: serde_json::Value = serde_json::to_value(&review).unwrap();
+    let worksheets = &json["changes"][0]["content"]["semantic"]["worksheets"];
+    assert_eq!(worksheets[0]["change"], "added", "{json}");
+
+    // Without a semantic review, nothing is added under the line, and JSON says `semantic: null`.
+    assert!(!without.render_markdown().contains("Worksheet added"));
+    assert!(!without.render_text().contains("Worksheet added"));
+    assert!(serde_json::to_value(&without).unwrap()["changes"][0]["content"]["semantic"].is_null());
 }
 
 #[test]

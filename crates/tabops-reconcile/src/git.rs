@@ -158,24 +158,36 @@ pub fn review(args: &ManifestSource, reference: &str, base: &(Loaded, String), h
         base: reference.to_owned(),
         base_commit: base.1.clone(),
         head: args.git_ref.clone().unwrap_or_else(|| "working tree".to_owned()),
-        changes: tabops_plan::review::diff(&base.0.desired, head),
+        changes: tabops_plan::review::diff(&base.0.desired, head)
+            .into_iter()
+            .map(|mut change| {
+                if let Some(content) = &mut change.content {
+                    attach_semantic(content);
+                }
+                change
+            })
+            .collect(),
     }
 }
 
-/// The semantic workbook/data-source diff (`tabops-content`) of a changed content file, as Markdown: worksheets,
-/// dashboards, calculated fields, parameters and connections that changed, with XML noise left out. `None` when
-/// either version is missing (an added or removed file) or the change has no semantic content.
-pub fn semantic_review(change: &ContentChange) -> Option<String> {
-    let (before, after) = (change.before_path.as_ref()?, change.after_path.as_ref()?);
-    let extension = after.extension().and_then(|e| e.to_str())?;
-    let file_type = tabops_manifest::model::FileType::from_extension(extension)?;
+/// Attaches the semantic workbook/data-source diff (`tabops-content`) to a changed content file: worksheets,
+/// dashboards, calculated fields, parameters and connections that changed, with XML noise left out. Nothing when
+/// either version is missing (an added or removed file) or only noise changed; the reason when a file cannot be
+/// read or parsed.
+pub fn attach_semantic(change: &mut ContentChange) {
+    let (Some(before), Some(after)) = (change.before_path.as_ref(), change.after_path.as_ref()) else { return };
+    let Some(file_type) =
+        after.extension().and_then(|e| e.to_str()).and_then(tabops_manifest::model::FileType::from_extension)
+    else {
+        return;
+    };
     let read = |path: &PathBuf| std::fs::read(path).map_err(|err| format!("cannot read {}: {err}", path.display()));
     let review = read(before)
         .and_then(|old| read(after).map(|new| (old, new)))
         .and_then(|(old, new)| tabops_content::review(&old, &new, file_type).map_err(|err| err.to_string()));
     match review {
-        Ok(review) if review.is_empty() => None,
-        Ok(review) => Some(review.render_markdown()),
-        Err(err) => Some(format!("_Semantic review unavailable: {err}_")),
+        Ok(review) if review.is_empty() => {}
+        Ok(review) => change.semantic = Some(review),
+        Err(err) => change.semantic_unavailable = Some(err),
     }
 }

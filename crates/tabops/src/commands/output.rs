@@ -82,7 +82,7 @@ pub fn print_with_review(
             write!(out, "{}", tabops_plan::render::text(plan, use_color(), verbose))?;
         }
         Format::Markdown => {
-            let review = review.map(|r| r.render_markdown(tabops_reconcile::git::semantic_review)).unwrap_or_default();
+            let review = review.map(Review::render_markdown).unwrap_or_default();
             let review = cut_markdown(&review, markdown.max_bytes / 2);
             let rest =
                 MarkdownOptions { max_bytes: markdown.max_bytes.saturating_sub(review.len()), ..markdown.clone() };
