@@ -270,7 +270,7 @@ pub async fn verify(client: &api::Client, desired: &Desired) -> Result<Vec<Chang
         .map(|a| Change {
             address: a.id.clone(),
             reason: a.reason.clone(),
-            marker_only: a.action == tabops_plan::Action::Replace && a.changes.iter().all(|c| c.field == "marker"),
+            marker_only: a.action == tabops_plan::Action::Republish && a.changes.iter().all(|c| c.field == "marker"),
         })
         .collect();
     out.extend(plan.errors.iter().map(|e| Change {

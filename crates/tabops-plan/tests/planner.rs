@@ -178,12 +178,22 @@ fn content_change_republishes_over_the_existing_item() {
     let mut desired = enterprise();
     let live = converged(&desired);
     let old_marker = marker_of(&live, "Revenue");
-    desired.workbooks.iter_mut().find(|w| w.name == "Revenue").unwrap().file.sha256 = "9".repeat(64);
+    let file = &mut desired.workbooks.iter_mut().find(|w| w.name == "Revenue").unwrap().file;
+    (file.sha256, file.file_sha256) = ("9".repeat(64), "9".repeat(64));
     let p = plan(&desired, &live, &opts());
-    assert_eq!(changed_ids(&p), vec!["-/+ workbook:Sales/EMEA/Revenue"]);
+    assert_eq!(changed_ids(&p), vec!["~ workbook:Sales/EMEA/Revenue"]);
     let a = by_id(&p, "workbook:Sales/EMEA/Revenue");
-    assert_eq!(a.action, Action::Replace);
-    assert!(a.reason.starts_with("content sha256 changed (marker "), "{}", a.reason);
+    assert_eq!(a.action, Action::Republish);
+    let Operation::Publish(op) = &a.operation else { panic!("not a publish") };
+    let short = |marker: &str| format!("{}…", &marker["tabops.sha256.".len()..][..4]);
+    assert_eq!(
+        a.reason,
+        format!(
+            "republish: content changed (content/revenue.twbx, sha256 999999999999…; marker {} -> {})",
+            short(&old_marker),
+            short(&op.marker_tag)
+        )
+    );
     let Operation::Publish(op) = &a.operation else { panic!("not a publish") };
     assert!(op.overwrite);
     assert_eq!(op.existing.as_deref(), Some(a.live_id.as_deref().unwrap()));
@@ -205,6 +215,78 @@ fn marker_of(live: &Inventory, name: &str) -> String {
         .clone()
 }
 
+/// A package's sha256 differs from `sha256sum`'s whenever it is re-zipped, so the plan compares (and names) the
+/// digest of its entries, and says so; a plain file's reason shows the digest `sha256sum` prints.
+#[test]
+fn a_republished_package_names_its_canonical_digest_and_says_which_it_is() {
+    let mut desired = enterprise();
+    let live = converged(&desired);
+    let file = &mut desired.workbooks.iter_mut().find(|w| w.name == "Revenue").unwrap().file;
+    (file.sha256, file.file_sha256) = ("ab".repeat(32), "ef".repeat(32));
+    let p = plan(&desired, &live, &opts());
+    let a = by_id(&p, "workbook:Sales/EMEA/Revenue");
+    assert!(
+        a.reason.starts_with(
+            "republish: content changed (content/revenue.twbx, package content sha256 abababababab… (entries only, zip \
+             timestamps ignored); marker "
+        ),
+        "{}",
+        a.reason
+    );
+}
+
+/// A first publish lists everything the item will have: file digest as `sha256sum` prints it, the package's
+/// canonical digest, project, owner, show_tabs, tags, hidden views and each connection (password by reference).
+#[test]
+fn a_new_workbook_shows_every_field_its_publish_sets() {
+    let mut desired = enterprise();
+    let live = converged(&desired);
+    let mut wb = desired.workbooks.iter().find(|w| w.name == "Revenue").unwrap().clone();
+    wb.name = "Forecast".into();
+    (wb.file.sha256, wb.file.file_sha256) = ("ab".repeat(32), "ef".repeat(32));
+    wb.owner = Some("alice@acme.com".into());
+    wb.show_tabs = Some(false);
+    wb.tags = Some(["finance".to_string()].into());
+    wb.connections = vec![ConnectionSpec {
+        server: Some("db.acme.com".into()),
+        port: Some(5432),
+        database: None,
+        username: Some("report".into()),
+        password: Some(Secret::unresolved("DB_PASSWORD")),
+        embed: true,
+    }];
+    desired.workbooks.push(wb);
+    let p = plan(&desired, &live, &opts());
+    let a = by_id(&p, "workbook:Sales/EMEA/Forecast");
+    assert_eq!(a.action, Action::Create);
+    let rows: Vec<(String, String)> = a
+        .changes
+        .iter()
+        .map(|c| {
+            assert_eq!(c.before, None, "{}", c.field);
+            (c.field.clone(), c.after.as_ref().map(ToString::to_string).unwrap_or_default())
+        })
+        .collect();
+    let expected = [
+        ("file", "\"content/revenue.twbx\""),
+        ("sha256", &format!("\"{}\"", "ef".repeat(32))),
+        ("package_sha256", &format!("\"{}\"", "ab".repeat(32))),
+        ("project", "\"Sales/EMEA\""),
+        ("owner", "\"alice@acme.com\""),
+        ("description", "\"Revenue by region\""),
+        ("show_tabs", "false"),
+        ("tags", "[\"finance\"]"),
+        ("hidden_views", "[\"Scratch\"]"),
+        ("connections[0].server", "\"db.acme.com\""),
+        ("connections[0].port", "5432"),
+        ("connections[0].username", "\"report\""),
+        ("connections[0].password", "\"${env:DB_PASSWORD}\""),
+        ("connections[0].embed", "true"),
+    ];
+    let expected: Vec<(String, String)> = expected.iter().map(|(f, v)| (f.to_string(), v.to_string())).collect();
+    assert_eq!(rows, expected);
+}
+
 #[test]
 fn unhidden_view_on_the_site_requires_republish() {
     let desired = enterprise();
@@ -213,8 +295,8 @@ fn unhidden_view_on_the_site_requires_republish() {
         Some(vec!["Overview".into(), "Scratch".into()]);
     let p = plan(&desired, &live, &opts());
     let a = by_id(&p, "workbook:Sales/EMEA/Revenue");
-    assert_eq!(a.action, Action::Replace);
-    assert_eq!(a.reason, "hidden views changed: requires republish");
+    assert_eq!(a.action, Action::Republish);
+    assert_eq!(a.reason, "republish: hidden views changed (Tableau sets them only when publishing)");
 }
 
 #[test]

@@ -151,7 +151,7 @@ pub fn markdown(plan: &Plan, options: &MarkdownOptions) -> String {
             let block = if shown[k].iter().any(|s| *s) { 0 } else { BLOCK_OVERHEAD };
             let mut overhead = block;
             for (i, action) in actions.iter().enumerate() {
-                let destructive = matches!(action.action, Action::Delete | Action::Replace);
+                let destructive = matches!(action.action, Action::Delete | Action::Republish);
                 if destructive != must || shown[k][i] {
                     continue;
                 }

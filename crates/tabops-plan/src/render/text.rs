@@ -17,7 +17,6 @@ fn paint(text: &str, glyph: char, color: bool) -> String {
         '+' => text.green().to_string(),
         '-' => text.red().to_string(),
         '~' => text.yellow().to_string(),
-        '/' => text.magenta().to_string(),
         _ => text.dimmed().to_string(),
     }
 }
@@ -26,7 +25,7 @@ fn glyph_key(action: Action) -> char {
     match action {
         Action::Create => '+',
         Action::Update => '~',
-        Action::Replace => '/',
+        Action::Republish => '~',
         Action::Delete => '-',
         Action::NoOp => '=',
     }
