@@ -576,6 +576,11 @@ fn a_rename_under_a_pruning_project_suggests_renamed_from_and_the_project_keeps_
         "{}",
         deleted.reason
     );
+    // Targeting only the delete leaves the project without content: refused.
+    let only_delete = PlanOptions { targets: ["datasource:Sales/Orders".parse().unwrap()].into(), ..opts() };
+    let p = plan(&desired, &live, &only_delete);
+    assert_eq!(changed_ids(&p), vec!["- datasource:Sales/Orders"]);
+    assert_eq!(p.errors.iter().map(|e| e.kind).collect::<Vec<_>>(), vec![PlanErrorKind::EmptiesProject]);
     // Without the new item the project is emptied: still refused.
     desired.datasources.clear();
     let p = plan(&desired, &live, &opts());

@@ -164,19 +164,22 @@ impl<'a> Phase<'_, 'a> {
 }
 
 impl Phase<'_, '_> {
-    /// Live projects the manifest puts a content item in (kept there, created there or moved there): the ids of
-    /// the projects content items resolve to, by the manifest's project refs or the live paths.
+    /// Live projects that hold a manifest content item after the plan: one already there, or one the plan creates
+    /// or moves there (an action a `--target` left out puts nothing anywhere).
     fn projects_with_content(&self) -> HashSet<String> {
+        let planned: HashSet<&str> = self.draft.actions.values().flatten().map(|a| a.id.as_str()).collect();
         self.contents
             .states
             .iter()
             .filter_map(|state| {
                 let key = state.spec.project.key();
-                match self.projects.refs.get(&key) {
-                    Some(ObjectRef::Live(id)) => Some(id.clone()),
+                let destination = match self.projects.refs.get(&key) {
+                    Some(ObjectRef::Live(id)) => Some(id.as_str()),
                     Some(ObjectRef::Planned(_)) => None,
-                    None => self.cx.idx.projects_by_path.get(&key).map(|p| p.id.clone()),
-                }
+                    None => self.cx.idx.projects_by_path.get(&key).map(|p| p.id.as_str()),
+                }?;
+                let there = state.live.is_some_and(|live| live.project_id == destination);
+                (there || planned.contains(state.address.to_string().as_str())).then(|| destination.to_owned())
             })
             .collect()
     }
