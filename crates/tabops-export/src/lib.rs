@@ -470,7 +470,7 @@ fn write_documents(out: &Path, target: &SiteTarget, built: &build::Built) -> Res
 /// Loads the written manifest back (content hashed), as `plan` would.
 async fn reload(dir: &Path) -> Result<Desired, ExportError> {
     let dir = dir.to_path_buf();
-    let options = LoadOptions { env: None, environment: Default::default(), hash_content: true };
+    let options = LoadOptions { hash_content: true, ..Default::default() };
     let loaded = tokio::task::spawn_blocking({
         let dir = dir.clone();
         move || tabops_manifest::load(&dir, &options)

@@ -592,6 +592,161 @@ fn emptying_a_project_needs_the_flag() {
 }
 
 #[test]
+fn a_move_without_renamed_from_suggests_it_and_with_it_moves_the_item_in_place() {
+    let mut desired = enterprise();
+    let live = converged(&desired);
+    // Only the project changes: Sales/EMEA (which does not prune) -> Finance.
+    let wb = desired.workbooks.iter_mut().find(|w| w.name == "Revenue").unwrap();
+    wb.project = path("Finance");
+    let p = plan(&desired, &live, &opts());
+    // A new item (its permission set is granted anew), and the live one left alone.
+    let content: Vec<String> = changed_ids(&p).into_iter().filter(|id| id.contains(" workbook:")).collect();
+    assert_eq!(content, vec!["+ workbook:Finance/Revenue"]);
+    let created = by_id(&p, "workbook:Finance/Revenue");
+    assert!(
+        created.reason.ends_with(
+            "; looks like a move/rename of workbook:Sales/EMEA/Revenue (same content): add `renamed_from: { project: \
+             Sales/EMEA, name: Revenue }` to move it in place and keep its id"
+        ),
+        "{}",
+        created.reason
+    );
+    let unmanaged: Vec<&str> = p.unmanaged.iter().map(|u| u.address.as_str()).collect();
+    assert_eq!(unmanaged, vec!["workbook:Sales/EMEA/Revenue"]);
+
+    // What the suggestion says: the live item is moved by an update (its id kept, nothing uploaded).
+    desired.workbooks.iter_mut().find(|w| w.name == "Revenue").unwrap().renamed_from =
+        Some((path("Sales/EMEA"), "Revenue".into()));
+    let p = plan(&desired, &live, &opts());
+    assert_eq!(changed_ids(&p), vec!["~ workbook:Finance/Revenue"]);
+    let moved = by_id(&p, "workbook:Finance/Revenue");
+    assert_eq!(
+        moved.live_id.as_deref(),
+        Some(live.workbooks.iter().find(|w| w.name == "Revenue").unwrap().id.as_str())
+    );
+    assert!(!moved.reason.contains("looks like"), "{}", moved.reason);
+    let Operation::UpdateContent(op) = &moved.operation else { panic!("not an update: {:?}", moved.operation) };
+    assert_eq!(op.project, Some(ObjectRef::Live("p-finance".into())));
+    assert_eq!(op.name, None);
+    assert!(p.unmanaged.is_empty(), "{:?}", p.unmanaged);
+    assert_eq!(p.summary.upload_bytes, 0);
+}
+
+#[test]
+fn a_rename_under_a_pruning_project_suggests_renamed_from_and_the_project_keeps_content() {
+    let mut desired = enterprise();
+    let live = converged(&desired);
+    // Orders is the only item of Sales, which prunes: renamed in git only, it is a delete and a create.
+    desired.datasources[0].name = "Orders 2026".into();
+    let p = plan(&desired, &live, &opts());
+    let content: Vec<String> = changed_ids(&p).into_iter().filter(|id| id.contains(" datasource:")).collect();
+    assert_eq!(content, vec!["+ datasource:Sales/Orders 2026", "- datasource:Sales/Orders"]);
+    // The project gets an item back, so the plan does not empty it.
+    assert!(p.applyable, "{:?}", p.errors);
+    let created = by_id(&p, "datasource:Sales/Orders 2026");
+    assert!(
+        created.reason.ends_with(
+            "; looks like a move/rename of datasource:Sales/Orders (same content): add `renamed_from: Orders` to \
+             move it in place and keep its id"
+        ),
+        "{}",
+        created.reason
+    );
+    let deleted = by_id(&p, "datasource:Sales/Orders");
+    assert!(
+        deleted.reason.ends_with("; looks like a move/rename to datasource:Sales/Orders 2026 (same content)"),
+        "{}",
+        deleted.reason
+    );
+    // Targeting only the delete leaves the project without content: refused.
+    let only_delete = PlanOptions { targets: ["datasource:Sales/Orders".parse().unwrap()].into(), ..opts() };
+    let p = plan(&desired, &live, &only_delete);
+    assert_eq!(changed_ids(&p), vec!["- datasource:Sales/Orders"]);
+    assert_eq!(p.errors.iter().map(|e| e.kind).collect::<Vec<_>>(), vec![PlanErrorKind::EmptiesProject]);
+    // Without the new item the project is emptied: still refused.
+    desired.datasources.clear();
+    let p = plan(&desired, &live, &opts());
+    assert_eq!(p.errors.iter().map(|e| e.kind).collect::<Vec<_>>(), vec![PlanErrorKind::EmptiesProject]);
+
+    // Moved out of Sales (not renamed): Sales is left empty, and that is still refused, with the suggestion.
+    let mut desired = enterprise();
+    desired.datasources[0].project = path("Finance");
+    let p = plan(&desired, &live, &opts());
+    assert_eq!(p.errors.iter().map(|e| e.kind).collect::<Vec<_>>(), vec![PlanErrorKind::EmptiesProject]);
+    assert!(
+        by_id(&p, "datasource:Finance/Orders").reason.contains("add `renamed_from: { project: Sales, name: Orders }`")
+    );
+}
+
+#[test]
+fn a_move_or_rename_is_suggested_only_for_the_same_content_and_one_clear_candidate() {
+    let mut desired = enterprise();
+    let live = converged(&desired);
+    let suggestion = |p: &tabops_plan::Plan, id: &str| by_id(p, id).reason.contains("looks like a move/rename");
+    // New content in the new place: a different publish fingerprint, no suggestion.
+    let wb = desired.workbooks.iter_mut().find(|w| w.name == "Revenue").unwrap();
+    wb.project = path("Finance");
+    wb.file.sha256 = "9".repeat(64);
+    let p = plan(&desired, &live, &opts());
+    assert!(!suggestion(&p, "workbook:Finance/Revenue"), "{}", by_id(&p, "workbook:Finance/Revenue").reason);
+
+    // Two unclaimed live copies of the same content: the one of the same name is meant.
+    let mut desired = enterprise();
+    let mut live = converged(&desired);
+    let mut copy = live.workbooks.iter().find(|w| w.name == "Revenue").unwrap().clone();
+    copy.id = "wb-copy".into();
+    copy.name = "Revenue (copy)".into();
+    live.workbooks.push(copy);
+    desired.workbooks.iter_mut().find(|w| w.name == "Revenue").unwrap().project = path("Finance");
+    let p = plan(&desired, &live, &opts());
+    let reason = &by_id(&p, "workbook:Finance/Revenue").reason;
+    assert!(reason.contains("move/rename of workbook:Sales/EMEA/Revenue (same content)"), "{reason}");
+    // Renamed as well, neither name matches: two candidates, no suggestion.
+    desired.workbooks.iter_mut().find(|w| w.name == "Revenue").unwrap().name = "Revenue by Region".into();
+    let p = plan(&desired, &live, &opts());
+    assert!(!suggestion(&p, "workbook:Finance/Revenue by Region"));
+}
+
+#[test]
+fn targeting_an_object_plans_it_and_what_it_depends_on_and_marks_the_plan_partial() {
+    let mut desired = enterprise();
+    let mut live = converged(&desired);
+    // A new workbook in a new project, an unrelated change, a delete and an unmanaged item elsewhere.
+    desired.projects.push(project("Marketing"));
+    desired.workbooks.push(content(ContentKind::Workbook, "Campaigns", "Marketing", file("c.twbx", "77", 99)));
+    desired.projects.iter_mut().find(|p| p.path == path("Finance")).unwrap().description = Some("Money".into());
+    live.workbooks.push(live_content("wb-stray", "Stray", "p-sales"));
+    live.workbooks.push(live_content("wb-other", "Other", "p-finance"));
+    let limited = PlanOptions { max_deletes: Some(0), ..opts() };
+    let whole = plan(&desired, &live, &limited);
+    for id in ["~ project:Finance", "+ project:Marketing", "+ workbook:Marketing/Campaigns", "- workbook:Sales/Stray"] {
+        assert!(changed_ids(&whole).contains(&id.to_string()), "{id} in {:?}", changed_ids(&whole));
+    }
+    assert_eq!(whole.errors.iter().map(|e| e.kind).collect::<Vec<_>>(), vec![PlanErrorKind::TooManyDeletes]);
+    assert!(whole.targets.is_empty());
+
+    let targeted = PlanOptions { targets: ["workbook:marketing/campaigns".parse().unwrap()].into(), ..limited.clone() };
+    let p = plan(&desired, &live, &targeted);
+    // The workbook, and the project it goes into; the deletion limit counts only what is left.
+    assert_eq!(changed_ids(&p), vec!["+ project:Marketing", "+ workbook:Marketing/Campaigns"]);
+    assert!(p.applyable, "{:?}", p.errors);
+    assert!(p.unmanaged.is_empty(), "{:?}", p.unmanaged);
+    assert_eq!(p.targets, vec!["workbook:marketing/campaigns".to_string()]);
+    assert_eq!(p.summary.line(), "Plan: 2 to add, 0 to change, 0 to destroy.");
+    let text = render::text(&p, false, false);
+    assert!(text.contains("Warning: targeting is in effect (--target workbook:marketing/campaigns)"), "{text}");
+    let markdown = render::markdown(&p, &Default::default());
+    assert!(markdown.contains("> [!WARNING]\n> **targeting is in effect"), "{markdown}");
+    assert!(!render::text(&whole, false, false).contains("targeting"));
+
+    // A targeted delete brings its own errors back: the limit of none refuses it.
+    let stray = PlanOptions { targets: ["workbook:Sales/Stray".parse().unwrap()].into(), ..limited };
+    let p = plan(&desired, &live, &stray);
+    assert_eq!(changed_ids(&p), vec!["- workbook:Sales/Stray"]);
+    assert_eq!(p.errors.iter().map(|e| e.kind).collect::<Vec<_>>(), vec![PlanErrorKind::TooManyDeletes]);
+}
+
+#[test]
 fn missing_reference_only_user_is_an_error() {
     let desired = enterprise();
     let mut live = converged(&desired);

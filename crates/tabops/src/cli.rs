@@ -29,6 +29,8 @@ pub enum Command {
     Validate(commands::validate::ValidateArgs),
     /// Show what `apply` would change on the site, without changing anything.
     Plan(commands::plan::PlanArgs),
+    /// Render a saved plan (`plan --out`) as text, Markdown or JSON, without touching the site.
+    Show(commands::show::ShowArgs),
     /// Make the site match the manifest (or apply a saved plan exactly).
     Apply(commands::apply::ApplyArgs),
     /// Check whether the live site still matches the manifest: exit 0 when it does, 2 when it differs.

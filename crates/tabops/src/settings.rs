@@ -17,6 +17,7 @@ use crate::cli::GlobalArgs;
 use crate::commands::apply::ApplyArgs;
 use crate::commands::drift::DriftArgs;
 use crate::commands::plan::PlanArgs;
+use crate::commands::show::ShowArgs;
 use crate::commands::validate::ValidateArgs;
 
 /// The audit log's file name inside the state directory.
@@ -77,6 +78,33 @@ impl PlanSettings {
             safety: args.safety.safety(),
             format: args.format,
             out,
+            detailed_exitcode: args.detailed_exitcode,
+            verbose: global.verbose > 0,
+            markdown,
+        })
+    }
+}
+
+/// `tabops show`.
+pub struct ShowSettings {
+    /// The saved plan.
+    pub plan: PathBuf,
+    /// The key a signed plan is checked with (`TABOPS_PLAN_KEY`).
+    pub key: Option<PlanKey>,
+    pub format: Format,
+    pub detailed_exitcode: bool,
+    pub verbose: bool,
+    pub markdown: tabops_plan::render::MarkdownOptions,
+}
+
+impl ShowSettings {
+    pub fn resolve(args: ShowArgs, global: &GlobalArgs) -> anyhow::Result<Self> {
+        // A Markdown comment that leaves something out points at the file it was rendered from.
+        let markdown = args.markdown.options(Some(format!("{} (the saved plan)", args.plan.display())));
+        Ok(ShowSettings {
+            key: plan_key()?,
+            plan: args.plan,
+            format: args.format,
             detailed_exitcode: args.detailed_exitcode,
             verbose: global.verbose > 0,
             markdown,
@@ -145,6 +173,7 @@ impl DriftSettings {
                 allow_empty_site: true,
                 base: args.base,
                 ceiling: None,
+                targets: Default::default(),
             },
             format: args.format,
         }

@@ -159,6 +159,10 @@ pub struct Plan {
     pub format_version: u32,
     pub site: PlanSite,
     pub inputs: Inputs,
+    /// `--target`: the addresses the plan was limited to (with what they depend on). Not empty = a partial plan,
+    /// which may not be everything the manifest asks for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
     /// In execution order: users, projects (parents first), groups, memberships, data sources, workbooks,
     /// permissions, refresh tasks; then deletes in reverse. No-ops are included (for verbose output).
     pub actions: Vec<PlannedAction>,
@@ -349,6 +353,7 @@ mod tests {
                 safety: SafetyLimits::default(),
                 git: None,
             },
+            targets: vec![],
             actions,
             unmanaged: vec![],
             errors: vec![],

@@ -1,12 +1,17 @@
 //! Deletion safety: protection, the deletion limit, and refusing to empty a project or the whole site. Violations
 //! become plan errors: the plan is still rendered but is not applyable.
+//!
+//! A project is emptied when the plan deletes every content item it has and puts none there: an item the manifest
+//! places in it (kept, created or moved in) means the project keeps content, as after a rename planned as a delete
+//! and a create.
 
 use std::collections::HashSet;
 
 use tabops_manifest::model::Address;
 
-use crate::plan::{Action, ObjectKind, PlanErrorKind, SafetyLimits};
+use crate::plan::{Action, ObjectKind, ObjectRef, PlanErrorKind, SafetyLimits};
 
+use super::content::Contents;
 use super::projects::Projects;
 use super::prune::Pruned;
 use super::{Ctx, DEFAULT_MAX_DELETES, Draft};
@@ -16,16 +21,18 @@ use super::{Ctx, DEFAULT_MAX_DELETES, Draft};
 pub(super) fn check_safety<'a>(
     cx: &Ctx<'a>,
     projects: &Projects<'a>,
+    contents: &Contents<'a>,
     pruned: &Pruned,
     draft: &mut Draft,
 ) -> SafetyLimits {
-    Phase { cx, projects, pruned, draft }.check_safety()
+    Phase { cx, projects, contents, pruned, draft }.check_safety()
 }
 
 /// The safety phase's inputs.
 struct Phase<'p, 'a> {
     cx: &'p Ctx<'a>,
     projects: &'p Projects<'a>,
+    contents: &'p Contents<'a>,
     pruned: &'p Pruned,
     draft: &'p mut Draft,
 }
@@ -109,11 +116,15 @@ impl<'a> Phase<'_, 'a> {
         }
 
         if !limits.allow_empty_project {
+            let kept = self.projects_with_content();
             let mut emptied = Vec::new();
             for state in &self.projects.states {
                 let Some(live) = state.live else { continue };
                 let items = self.cx.idx.content_in_project.get(live.id.as_str()).map_or(&[][..], Vec::as_slice);
-                if !items.is_empty() && items.iter().all(|(_, c)| deleted_content.contains(&c.id)) {
+                if !items.is_empty()
+                    && items.iter().all(|(_, c)| deleted_content.contains(&c.id))
+                    && !kept.contains(live.id.as_str())
+                {
                     emptied.push(state.address.clone());
                 }
             }
@@ -149,5 +160,27 @@ impl<'a> Phase<'_, 'a> {
             }
         }
         limits
+    }
+}
+
+impl Phase<'_, '_> {
+    /// Live projects that hold a manifest content item after the plan: one already there, or one the plan creates
+    /// or moves there (an action a `--target` left out puts nothing anywhere).
+    fn projects_with_content(&self) -> HashSet<String> {
+        let planned: HashSet<&str> = self.draft.actions.values().flatten().map(|a| a.id.as_str()).collect();
+        self.contents
+            .states
+            .iter()
+            .filter_map(|state| {
+                let key = state.spec.project.key();
+                let destination = match self.projects.refs.get(&key) {
+                    Some(ObjectRef::Live(id)) => Some(id.as_str()),
+                    Some(ObjectRef::Planned(_)) => None,
+                    None => self.cx.idx.projects_by_path.get(&key).map(|p| p.id.as_str()),
+                }?;
+                let there = state.live.is_some_and(|live| live.project_id == destination);
+                (there || planned.contains(state.address.to_string().as_str())).then(|| destination.to_owned())
+            })
+            .collect()
     }
 }

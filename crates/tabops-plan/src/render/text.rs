@@ -75,6 +75,10 @@ pub fn text(plan: &Plan, color: bool, verbose: bool) -> String {
         }
         let _ = writeln!(out);
     }
+    if let Some((title, text)) = super::partial_warning(plan) {
+        let title = format!("Warning: {title}");
+        let _ = writeln!(out, "{}\n{text}\n", if color { title.yellow().bold().to_string() } else { title });
+    }
     let line = plan.summary.line();
     let _ = writeln!(out, "{}", if color { line.bold().to_string() } else { line });
     out

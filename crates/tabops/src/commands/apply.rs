@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 use tabops_apply::executor::{ExecuteOptions, Status};
+use tabops_manifest::model::Address;
 use tabops_plan::Plan;
 use tabops_plan::plan::file::{self as plan_file, PlanKey};
 use tabops_reconcile::{Session, Site};
@@ -91,6 +92,14 @@ pub async fn run(settings: ApplySettings) -> anyhow::Result<ExitStatus> {
             Status::Skipped(why) => writeln!(err, "skipped: {}: {why}", action.address)?,
         }
     }
+    if !plan.targets.is_empty() {
+        // Terraform's "Applied changes may be incomplete".
+        writeln!(
+            err,
+            "warning: applied changes may be incomplete: the plan was limited with --target, so changes the manifest \
+             asks for elsewhere were not applied; run `tabops plan` to see what is still pending"
+        )?;
+    }
     let mut out = anstream::stdout().lock();
     writeln!(out, "{}", outcome.summary_line())?;
     writeln!(out, "Audit log: {}", audit_path.display())?;
@@ -107,6 +116,27 @@ async fn saved_plan(settings: &ApplySettings, file: &Path, key: Option<&PlanKey>
     // Plan again no looser than the plan job did: its limits are the ceiling of this run's.
     let mut safety = settings.safety.clone();
     safety.ceiling = Some(saved.inputs.safety);
+    // A plan made with `--target` is applied with its targets, which this run may repeat but not change.
+    let targets: std::collections::BTreeSet<Address> =
+        saved.targets.iter().filter_map(|t| Address::parse(t).ok()).collect();
+    if !safety.targets.is_empty() && safety.targets != targets {
+        let list = |t: &mut dyn Iterator<Item = String>| t.collect::<Vec<_>>().join(", ");
+        let made = if saved.targets.is_empty() {
+            "without --target".to_owned()
+        } else {
+            format!("with --target {}", list(&mut saved.targets.iter().cloned()))
+        };
+        return Err(Hint::error(
+            format!(
+                "refusing the plan {}: it was made {made}, and this run gives --target {}",
+                file.display(),
+                list(&mut safety.targets.iter().map(Address::to_string))
+            ),
+            "apply the plan without --target (it is applied with its own targets), or plan again with the targets you \
+             want",
+        ));
+    }
+    safety.targets = targets;
     let prepared = output::prepare(&settings.manifest, &settings.site, &safety, Session::Keep).await?;
     let refuse = |why: String, hint: &str| Hint::error(format!("refusing the plan {}: {why}", file.display()), hint);
     let fresh = prepared.plan;

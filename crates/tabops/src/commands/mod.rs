@@ -9,10 +9,11 @@ pub mod export;
 mod output;
 pub mod plan;
 mod progress;
+pub mod show;
 pub mod validate;
 
 use crate::cli::{Cli, Command};
-use crate::settings::{ApplySettings, DriftSettings, PlanSettings, ValidateSettings};
+use crate::settings::{ApplySettings, DriftSettings, PlanSettings, ShowSettings, ValidateSettings};
 
 /// The documented, stable exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Validate(args) => validate::run(ValidateSettings::resolve(args, global)).await,
         Command::Plan(args) => plan::run(PlanSettings::resolve(args, global)?).await,
+        Command::Show(args) => show::run(ShowSettings::resolve(args, global)?),
         Command::Apply(args) => apply::run(ApplySettings::resolve(args, global)?).await,
         Command::Drift(args) => drift::run(DriftSettings::resolve(args)).await,
         Command::Audit(args) => audit::run(args.settings()).await,
