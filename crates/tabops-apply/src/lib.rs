@@ -9,6 +9,7 @@ pub mod executor;
 pub mod export;
 pub mod inventory;
 mod refresh_tasks;
+pub mod trail;
 pub mod wire;
 
 pub use error::{ActionError, ApplyError};

@@ -73,6 +73,10 @@ fn repository(dir: &Path, first_pull_request: bool) {
         support::commit_all(&repo, &["tabops"], "quickstart")
     };
     repo.reference("refs/remotes/origin/main", base, true, "fetched").unwrap();
+    // The remote the apply job pushes the audit trail to.
+    let remote = dir.with_file_name("remote.git");
+    git2::Repository::init_bare(&remote).unwrap();
+    repo.remote("origin", support::path_str(&remote)).unwrap();
     if first_pull_request {
         manifest_with_a_secret(dir);
     }
@@ -165,11 +169,21 @@ fn run_pipeline(recipes: &[&str], first_pull_request: bool) {
         }
     }
     assert!(ran >= 2 * recipes.len(), "too few recipe commands ran: {ran}");
-    let audit = ci.file("audit.jsonl");
-    assert!(audit.contains("apply_start"), "the apply recipe wrote the audit log");
+    let audit = trail(&ci.site.dir.path().join("remote.git"));
+    assert!(audit.contains("apply_start"), "the apply recipe pushed its run to the audit trail");
     assert!(!audit.contains(DB_PASSWORD.1), "the connection password reached the audit log");
     let published = ci.site.block_on(ci.site.client().datasources()).unwrap();
     assert!(published.iter().any(|d| d.name == "Orders"), "the apply job published the data source");
+}
+
+/// Every run file of the site's audit trail on the remote, concatenated.
+fn trail(remote: &Path) -> String {
+    let repo = git2::Repository::open(remote).unwrap();
+    let tree = repo.find_reference("refs/tabops/audit/acme").expect("the trail was pushed").peel_to_tree().unwrap();
+    let runs = repo.find_tree(tree.get_name("runs").unwrap().id()).unwrap();
+    runs.iter()
+        .map(|entry| String::from_utf8(repo.find_blob(entry.id()).unwrap().content().to_vec()).unwrap())
+        .collect()
 }
 
 const GITHUB: [&str; 3] = ["github/pull-request.yml", "github/apply.yml", "github/drift.yml"];

@@ -18,14 +18,32 @@ pub struct AuditArgs {
 pub enum AuditCommand {
     /// Check that every line links to the one before it; report the first line that does not.
     Verify {
-        /// The audit log (JSON Lines).
+        /// The audit log (JSON Lines), or `git:REF` for the audit trail in git (every run on REF, in the
+        /// repository of the current directory; fetch it first: `git fetch origin REF:REF`).
         #[arg(default_value = ".tabops/audit.jsonl")]
         file: PathBuf,
+        /// Fail unless the chain still contains this record hash (a head printed by an earlier apply or verify):
+        /// catches a log cut back, or a trail force-pushed to an older head.
+        #[arg(long, value_name = "HEX")]
+        expect_head: Option<String>,
     },
 }
 
 pub async fn run(args: AuditArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let AuditCommand::Verify { file } = args.command;
+    let AuditCommand::Verify { file, expect_head } = args.command;
+    if let Some(reference) = file.to_str().and_then(tabops_apply::trail::parse_target) {
+        return super::audit_trail::verify(&reference?, expect_head.as_deref());
+    }
+    if let Some(expected) = &expect_head
+        && !tabops_apply::audit::contains_record(&file, expected)?
+    {
+        writeln!(
+            anstream::stdout(),
+            "{}: the head {expected} recorded earlier is not in the log (cut back or rewritten)",
+            file.display()
+        )?;
+        return Ok(ExitStatus::Error);
+    }
     let report = tabops_apply::audit::verify(&file)?;
     let mut out = anstream::stdout().lock();
     for line in &report.recovered {
