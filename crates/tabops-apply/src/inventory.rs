@@ -5,6 +5,9 @@
 //! members), and only for the objects the manifest manages: an object whose permissions the manifest does not
 //! mention is never asked about. Site-wide views are listed only when some workbook hides views; an item's
 //! connections are read only when its manifest entry lists `connections:`.
+//!
+//! `tabops export` reads the site through the same functions: [`read_lists`] for the lists (converted as for a
+//! plan) and [`read_details`] for the per-object reads of what it exports.
 
 use std::collections::HashMap;
 
@@ -63,13 +66,7 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         read("list authentication configurations", idps),
     )?;
 
-    let mut visible: HashMap<String, Vec<String>> = HashMap::new();
-    // A listed view marked `hidden="true"` (the schema's `viewType` attribute) is not shown.
-    for view in views.into_iter().flatten().filter(|v| !v.hidden) {
-        if let Some(workbook) = view.workbook_id {
-            visible.entry(workbook).or_default().push(view.name);
-        }
-    }
+    let mut visible = visible_views(views);
     let workbooks = workbooks
         .into_iter()
         .map(|w| {
@@ -97,6 +94,54 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
     Ok(inventory)
 }
 
+/// The site's lists, as [`fetch`] reads and converts them, without any per-object read: projects, users, groups,
+/// workbooks, data sources, extract-refresh tasks, and with `views` every workbook's visible views. One paged list
+/// per kind, all at once.
+pub async fn read_lists(client: &api::Client, views: bool) -> Result<Inventory, ApplyError> {
+    let view_list = async { if views { client.views().await.map(Some) } else { Ok(None) } };
+    let (projects, users, groups, workbooks, datasources, tasks, view_list) = tokio::try_join!(
+        read("list projects", client.projects()),
+        read("list users", client.users()),
+        read("list groups", client.groups()),
+        read("list workbooks", client.workbooks()),
+        read("list data sources", client.datasources()),
+        read("list extract-refresh tasks", client.refresh_tasks()),
+        read("list views", view_list),
+    )?;
+    let mut visible = visible_views(view_list);
+    Ok(Inventory {
+        site: LiveSite { id: client.site_id().to_owned(), content_url: client.config().site.clone() },
+        projects: projects.into_iter().map(live_project).collect(),
+        users: users.into_iter().map(live_user).collect(),
+        groups: groups.into_iter().map(live_group).collect(),
+        workbooks: workbooks
+            .into_iter()
+            .map(|w| {
+                let views = views.then(|| visible.remove(&w.id).unwrap_or_default());
+                live_workbook(w, views)
+            })
+            .collect(),
+        datasources: datasources.into_iter().map(live_datasource).collect(),
+        refresh_tasks: tasks.into_iter().filter_map(live_task).collect(),
+        permissions: Default::default(),
+        default_permissions: Default::default(),
+        controlled: Default::default(),
+        identity_providers: None,
+    })
+}
+
+/// Names of the views each workbook shows (by workbook id). A listed view marked `hidden="true"` (the schema's
+/// `viewType` attribute) is not shown.
+fn visible_views(views: Option<Vec<api::View>>) -> HashMap<String, Vec<String>> {
+    let mut visible: HashMap<String, Vec<String>> = HashMap::new();
+    for view in views.into_iter().flatten().filter(|v| !v.hidden) {
+        if let Some(workbook) = view.workbook_id {
+            visible.entry(workbook).or_default().push(view.name);
+        }
+    }
+    visible
+}
+
 async fn read<T>(
     what: &'static str,
     future: impl std::future::Future<Output = api::Result<T>>,
@@ -104,22 +149,30 @@ async fn read<T>(
     future.await.map_err(|source| ApplyError::Fetch { what: what.to_owned(), source })
 }
 
-/// What to ask about one managed object.
-enum Detail {
+/// One per-object read: what to ask about one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detail {
+    /// Explicit permissions of a project, workbook or data source (by id).
     Permissions(api::PermissionTarget, String),
+    /// Default permissions of a project (by id) for one content kind.
     Defaults(String, ContentKind),
+    /// Members of a group (by id).
     Members(String),
+    /// Connections of a workbook or data source (by id).
     Connections(ContentKind, String),
 }
 
-/// A detail read back: the rules (permissions), member ids (groups) or connections (content).
-struct Row {
-    detail: Detail,
+/// A detail read back, as the server answered it: the rules (permissions), member ids (groups) or connections
+/// (content). [`fetch`] turns them into the planner's vocabulary; export reads them as they are (it warns about
+/// rules the manifest cannot express, and leaves out connections through a published data source).
+#[derive(Debug)]
+pub struct DetailRead {
+    pub detail: Detail,
     /// The locked project that controls these rules, when the response names one.
-    controller: Option<String>,
-    rules: Vec<tabops_plan::inventory::LiveRule>,
-    members: Vec<String>,
-    connections: Vec<LiveConnection>,
+    pub controller: Option<String>,
+    pub rules: Vec<api::GranteeCapabilities>,
+    pub members: Vec<String>,
+    pub connections: Vec<api::Connection>,
 }
 
 /// Old paths of renamed projects, keyed by their new path.
@@ -200,8 +253,8 @@ fn content_details(
     wanted
 }
 
-/// Reads the details concurrently (the client bounds how many requests are in flight).
-async fn read_details(client: &api::Client, wanted: Vec<Detail>) -> Result<Vec<Row>, ApplyError> {
+/// Reads the details concurrently (the client bounds how many requests are in flight), one request each.
+pub async fn read_details(client: &api::Client, wanted: Vec<Detail>) -> Result<Vec<DetailRead>, ApplyError> {
     try_join_all(wanted.into_iter().map(|detail| async move {
         let mut connections = Vec::new();
         let mut controller = None;
@@ -209,7 +262,7 @@ async fn read_details(client: &api::Client, wanted: Vec<Detail>) -> Result<Vec<R
             Detail::Permissions(target, _) => {
                 let (rows, locker) = read("read permissions", client.permissions_and_controller(target)).await?;
                 controller = locker;
-                (wire::live_rules(&rows), Vec::new())
+                (rows, Vec::new())
             }
             Detail::Defaults(project, kind) => {
                 let which = match kind {
@@ -217,7 +270,7 @@ async fn read_details(client: &api::Client, wanted: Vec<Detail>) -> Result<Vec<R
                     ContentKind::Datasource => api::DefaultPermissionKind::Datasources,
                 };
                 let rows = read("read default permissions", client.default_permissions(project, which)).await?;
-                (wire::live_rules(&rows), Vec::new())
+                (rows, Vec::new())
             }
             Detail::Members(group) => {
                 let members = read("list group members", client.group_members(group)).await?;
@@ -230,20 +283,21 @@ async fn read_details(client: &api::Client, wanted: Vec<Detail>) -> Result<Vec<R
                         read("list data source connections", client.datasource_connections(id)).await?
                     }
                 };
-                connections = list.into_iter().map(live_connection).collect();
+                connections = list;
                 (Vec::new(), Vec::new())
             }
         };
-        Ok::<_, ApplyError>(Row { detail, controller, rules, members, connections })
+        Ok::<_, ApplyError>(DetailRead { detail, controller, rules, members, connections })
     }))
     .await
 }
 
-/// Puts details read back into the inventory.
-fn record(inventory: &mut Inventory, rows: Vec<Row>) {
+/// Puts details read back into the inventory, in the planner's vocabulary.
+fn record(inventory: &mut Inventory, rows: Vec<DetailRead>) {
     let group_index: HashMap<String, usize> =
         inventory.groups.iter().enumerate().map(|(i, g)| (g.id.clone(), i)).collect();
-    for Row { detail, controller, rules, members, connections } in rows {
+    for DetailRead { detail, controller, rules, members, connections } in rows {
+        let rules = wire::live_rules(&rules);
         match detail {
             Detail::Permissions(_, id) => {
                 if let Some(locker) = controller {
@@ -269,7 +323,7 @@ fn record(inventory: &mut Inventory, rows: Vec<Row>) {
                     ContentKind::Datasource => &mut inventory.datasources,
                 };
                 if let Some(item) = items.iter_mut().find(|c| c.id == id) {
-                    item.connections = Some(connections);
+                    item.connections = Some(connections.into_iter().map(live_connection).collect());
                 }
             }
         }

@@ -6,7 +6,6 @@
 pub mod audit;
 mod error;
 pub mod executor;
-pub mod export;
 pub mod inventory;
 mod refresh_tasks;
 pub mod trail;

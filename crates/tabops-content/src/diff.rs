@@ -6,9 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::file_type::FileType;
 use serde::Serialize;
 use similar::TextDiff;
-use tabops_manifest::model::FileType;
 
 use crate::model::{Document, DocumentKind};
 use crate::source::{Digest256, Unpacked};

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use tabops_manifest::model::FileType;
+use crate::file_type::FileType;
 
 /// Which of the two documents of a review an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +76,16 @@ pub enum ContentError {
         side: Side,
         file_type: &'static str,
         #[source]
-        source: tabops_manifest::package::PackageError,
+        source: crate::package::PackageError,
+    },
+    #[error("the {side} {file_type} document nests elements more than {limit} deep")]
+    TooDeep { side: Side, file_type: &'static str, limit: usize },
+    #[error("cannot read the {side} {file_type} document")]
+    Read {
+        side: Side,
+        file_type: &'static str,
+        #[source]
+        source: std::sync::Arc<std::io::Error>,
     },
     #[error("entry `{entry}` of the {side} {file_type} package is larger than {limit} bytes")]
     TooLarge { side: Side, file_type: &'static str, entry: String, limit: u64 },
@@ -84,6 +93,11 @@ pub enum ContentError {
 
 impl ContentError {
     pub(crate) fn xml(side: Side, file_type: FileType, position: u64, source: quick_xml::Error) -> Self {
-        ContentError::Xml { side, file_type: file_type.as_str(), position, source }
+        match source {
+            // A streamed document that cannot be read (an I/O error, or a package entry inflating past its
+            // declared size) is not an XML problem.
+            quick_xml::Error::Io(source) => ContentError::Read { side, file_type: file_type.as_str(), source },
+            source => ContentError::Xml { side, file_type: file_type.as_str(), position, source },
+        }
     }
 }

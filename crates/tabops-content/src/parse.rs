@@ -6,11 +6,12 @@
 //! never a panic.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::BufRead;
 
+use crate::file_type::FileType;
 use quick_xml::Reader;
 use quick_xml::encoding::Decoder;
 use quick_xml::events::{BytesStart, Event};
-use tabops_manifest::model::FileType;
 
 use crate::error::{ContentError, Side};
 use crate::model::{
@@ -62,9 +63,15 @@ struct Parser {
     named_connection: Option<(usize, String)>,
 }
 
-/// Parse `bytes` (a `.twb` or `.tds` document) into its semantic model.
-pub(crate) fn parse(bytes: &[u8], file_type: FileType, side: Side) -> Result<Document, ContentError> {
-    let mut reader = Reader::from_reader(bytes);
+/// Deepest element nesting read (real workbooks nest about 20 deep). Bounds the element stack a hostile document
+/// can make the parser hold: without it, 256 MB of `<a>` would be 85 million open elements.
+pub const MAX_DEPTH: usize = 256;
+
+/// Parse a `.twb` or `.tds` document into its semantic model, reading it as a stream of XML events: memory is
+/// bounded by the nesting and the model, not by the document.
+pub(crate) fn parse(input: impl BufRead, file_type: FileType, side: Side) -> Result<Document, ContentError> {
+    let mut reader = Reader::from_reader(input);
+    let mut buf = Vec::new();
     let mut p = Parser {
         side,
         file_type,
@@ -80,10 +87,16 @@ pub(crate) fn parse(bytes: &[u8], file_type: FileType, side: Side) -> Result<Doc
     };
     loop {
         p.position = reader.buffer_position();
-        let event = reader.read_event().map_err(|e| ContentError::xml(side, file_type, reader.error_position(), e))?;
+        buf.clear();
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| ContentError::xml(side, file_type, reader.error_position(), e))?;
         match event {
             Event::Start(e) => {
                 p.open(&e)?;
+                if p.stack.len() >= MAX_DEPTH {
+                    return Err(ContentError::TooDeep { side, file_type: file_type.as_str(), limit: MAX_DEPTH });
+                }
                 p.stack.push(String::from_utf8_lossy(e.local_name().as_ref()).into_owned());
             }
             Event::Empty(e) => {

@@ -4,11 +4,11 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::io::{Cursor, Read};
+use std::io::{BufRead, BufReader, Cursor, Read, Seek};
 
+use crate::file_type::FileType;
+use crate::package;
 use sha2::{Digest, Sha256};
-use tabops_manifest::model::FileType;
-use tabops_manifest::package;
 
 use crate::error::{ContentError, Side};
 
@@ -76,11 +76,46 @@ fn unpack_package(
     with_entries: bool,
 ) -> Result<PackageParts, ContentError> {
     let ft = file_type.as_str();
-    let expected = root_extension(file_type);
     let mut archive =
         zip::ZipArchive::new(Cursor::new(bytes)).map_err(|source| ContentError::Zip { side, file_type: ft, source })?;
+    let (root, names) = package_root(&mut archive, file_type, side)?;
+    let mut document = Vec::new();
+    let mut entries = BTreeMap::new();
+    for (i, name) in names {
+        let entry_err =
+            |source: zip::result::ZipError| ContentError::ZipEntry { side, file_type: ft, entry: name.clone(), source };
+        if i == root {
+            let file = archive.by_index(i).map_err(entry_err)?;
+            let declared = file.size();
+            if declared > MAX_DOCUMENT_BYTES {
+                return Err(ContentError::TooLarge { side, file_type: ft, entry: name, limit: MAX_DOCUMENT_BYTES });
+            }
+            // Reserved from the declaration (capped above), read through a reader that fails past it.
+            document.reserve_exact(usize::try_from(declared).unwrap_or(0));
+            package::bounded(file, &name, declared).read_to_end(&mut document).map_err(|e| entry_err(e.into()))?;
+        } else if with_entries {
+            let file = archive.by_index(i).map_err(entry_err)?;
+            let declared = file.size();
+            let mut hasher = Sha256::new();
+            let size = std::io::copy(&mut package::bounded(file, &name, declared), &mut hasher)
+                .map_err(|e| entry_err(e.into()))?;
+            entries.insert(name, Digest256 { size, sha256: hex::encode(hasher.finalize()) });
+        }
+    }
+    Ok((document, entries))
+}
+
+/// Surveys a package (the [`package`] bounds, before anything is inflated) and finds its root document: the one
+/// `.twb` (`.twbx`) or `.tds` (`.tdsx`) at its top level. Returns its index and every file entry's index and name.
+fn package_root<R: Read + Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    file_type: FileType,
+    side: Side,
+) -> Result<(usize, Vec<(usize, String)>), ContentError> {
+    let ft = file_type.as_str();
+    let expected = root_extension(file_type);
     // A package is untrusted: entry count, declared total and overlapping entries are checked before inflating.
-    package::survey(&mut archive).map_err(|source| ContentError::Package { side, file_type: ft, source })?;
+    package::survey(archive).map_err(|source| ContentError::Package { side, file_type: ft, source })?;
     let suffix = format!(".{expected}");
     let mut roots: Vec<usize> = Vec::new();
     let mut names: Vec<(usize, String)> = Vec::new();
@@ -114,28 +149,38 @@ fn unpack_package(
             });
         }
     };
-    let mut document = Vec::new();
-    let mut entries = BTreeMap::new();
-    for (i, name) in names {
-        let entry_err =
-            |source: zip::result::ZipError| ContentError::ZipEntry { side, file_type: ft, entry: name.clone(), source };
-        if i == root {
-            let file = archive.by_index(i).map_err(entry_err)?;
+    Ok((root, names))
+}
+
+/// Reads the XML document of a content file as a stream and hands it to `read`: a `.twb`/`.tds` as it is (at most
+/// [`MAX_DOCUMENT_BYTES`]), the root document of a `.twbx`/`.tdsx` through the [`package`] bounds. A `.hyper` has
+/// no document: `Ok(None)`.
+pub(crate) fn with_document<R: Read + Seek, T>(
+    input: R,
+    file_type: FileType,
+    side: Side,
+    read: impl FnOnce(&mut dyn BufRead) -> Result<T, ContentError>,
+) -> Result<Option<T>, ContentError> {
+    let ft = file_type.as_str();
+    match file_type {
+        FileType::Hyper => Ok(None),
+        FileType::Twb | FileType::Tds => read(&mut BufReader::new(input.take(MAX_DOCUMENT_BYTES))).map(Some),
+        FileType::Twbx | FileType::Tdsx => {
+            let mut archive =
+                zip::ZipArchive::new(input).map_err(|source| ContentError::Zip { side, file_type: ft, source })?;
+            let (root, names) = package_root(&mut archive, file_type, side)?;
+            let name = names.into_iter().find(|(i, _)| *i == root).map(|(_, n)| n).unwrap_or_default();
+            let file = archive.by_index(root).map_err(|source| ContentError::ZipEntry {
+                side,
+                file_type: ft,
+                entry: name.clone(),
+                source,
+            })?;
             let declared = file.size();
             if declared > MAX_DOCUMENT_BYTES {
                 return Err(ContentError::TooLarge { side, file_type: ft, entry: name, limit: MAX_DOCUMENT_BYTES });
             }
-            // Reserved from the declaration (capped above), read through a reader that fails past it.
-            document.reserve_exact(usize::try_from(declared).unwrap_or(0));
-            package::bounded(file, &name, declared).read_to_end(&mut document).map_err(|e| entry_err(e.into()))?;
-        } else if with_entries {
-            let file = archive.by_index(i).map_err(entry_err)?;
-            let declared = file.size();
-            let mut hasher = Sha256::new();
-            let size = std::io::copy(&mut package::bounded(file, &name, declared), &mut hasher)
-                .map_err(|e| entry_err(e.into()))?;
-            entries.insert(name, Digest256 { size, sha256: hex::encode(hasher.finalize()) });
+            read(&mut BufReader::new(package::bounded(file, &name, declared))).map(Some)
         }
     }
-    Ok((document, entries))
 }

@@ -1,5 +1,6 @@
 //! Malformed input gives an error, never a panic: garbage, wrong root elements, truncated and mutated fixtures.
 
+use std::io::Cursor;
 use std::path::PathBuf;
 
 use proptest::prelude::*;
@@ -66,7 +67,7 @@ proptest! {
             }
         }
         let _ = review(&base, &bytes, FileType::Twb);
-        let _ = tabops_content::sheets(&bytes, FileType::Twb);
+        let _ = tabops_content::sheets(Cursor::new(&bytes), FileType::Twb);
     }
 
     #[test]
@@ -102,7 +103,7 @@ fn a_root_document_larger_than_it_declares_is_refused() {
     bytes[22..26].copy_from_slice(&1000u32.to_le_bytes());
     let central = bytes.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
     bytes[central + 24..central + 28].copy_from_slice(&1000u32.to_le_bytes());
-    let err = tabops_content::sheets(&bytes, FileType::Twbx).unwrap_err();
+    let err = tabops_content::sheets(Cursor::new(&bytes), FileType::Twbx).unwrap_err();
     let mut chain = err.to_string();
     let mut source = std::error::Error::source(&err);
     while let Some(cause) = source {
@@ -122,11 +123,25 @@ fn attribute_floods_and_duplicates_are_refused_quickly() {
     }
     twb.push_str("/></datasources></workbook>");
     let started = std::time::Instant::now();
-    let err = tabops_content::sheets(twb.as_bytes(), FileType::Twb).unwrap_err();
+    let err = tabops_content::sheets(Cursor::new(twb.as_bytes()), FileType::Twb).unwrap_err();
     assert!(matches!(err, ContentError::TooManyAttributes { .. }), "{err:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
     let duplicate = b"<workbook><worksheets><worksheet name='A' name='B'/></worksheets></workbook>";
-    let err = tabops_content::sheets(duplicate, FileType::Twb).unwrap_err();
+    let err = tabops_content::sheets(Cursor::new(duplicate), FileType::Twb).unwrap_err();
     assert!(matches!(err, ContentError::DuplicateAttribute { .. }), "{err:?}");
     assert!(err.to_string().contains("repeats attribute `name` on one <worksheet>"), "{err}");
+}
+
+/// A document nested deeper than any workbook (256 levels) is refused by the review and the sheet listing alike,
+/// instead of holding one open element per level (export refused such workbooks before the listing was shared).
+#[test]
+fn a_document_nested_past_the_depth_limit_is_refused() {
+    let deep = |levels: usize| format!("<workbook>{}{}</workbook>", "<a>".repeat(levels), "</a>".repeat(levels));
+    let ok = deep(200);
+    assert!(tabops_content::sheets(Cursor::new(ok.as_bytes()), FileType::Twb).unwrap().is_empty());
+    let hostile = deep(100_000);
+    let err = tabops_content::sheets(Cursor::new(hostile.as_bytes()), FileType::Twb).unwrap_err();
+    assert!(matches!(err, ContentError::TooDeep { limit: 256, .. }), "{err:?}");
+    let err = review(ok.as_bytes(), hostile.as_bytes(), FileType::Twb).unwrap_err();
+    assert_eq!(err.to_string(), "the new twb document nests elements more than 256 deep");
 }

@@ -2,6 +2,7 @@
 //! digest; zip timestamps and entry order are noise. Also the data-source (`.tds`) flavour of the review and
 //! `sheets`.
 
+use std::io::Cursor;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -121,13 +122,13 @@ fn package_without_root_document_is_an_error() {
 
 #[test]
 fn sheets_lists_worksheets_then_dashboards() {
-    let names = sheets(&fixture("revenue.twbx"), FileType::Twbx).unwrap();
+    let names = sheets(Cursor::new(&fixture("revenue.twbx")), FileType::Twbx).unwrap();
     assert_eq!(names, vec!["Revenue by Region", "Monthly Trend", "Top Customers", "Revenue Overview"]);
-    let names = sheets(&fixture("diff/dashboard_added.twb"), FileType::Twb).unwrap();
+    let names = sheets(Cursor::new(&fixture("diff/dashboard_added.twb")), FileType::Twb).unwrap();
     assert_eq!(names.last().map(String::as_str), Some("Customer Focus"));
-    assert!(sheets(&fixture("orders.tds"), FileType::Tds).unwrap().is_empty());
-    assert!(sheets(&hyper(), FileType::Hyper).unwrap().is_empty());
-    assert!(sheets(b"not xml at all", FileType::Twb).is_err());
+    assert!(sheets(Cursor::new(&fixture("orders.tds")), FileType::Tds).unwrap().is_empty());
+    assert!(sheets(Cursor::new(&hyper()), FileType::Hyper).unwrap().is_empty());
+    assert!(sheets(Cursor::new(b"not xml at all"), FileType::Twb).is_err());
 }
 
 #[test]
@@ -143,11 +144,33 @@ fn every_content_file_in_the_repository_parses() {
             let bytes = std::fs::read(&path).unwrap();
             let r = review(&bytes, &bytes, ft).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             assert!(r.is_empty(), "{}: {r:#?}", path.display());
-            let names = sheets(&bytes, ft).unwrap();
+            let names = sheets(Cursor::new(&bytes), ft).unwrap();
             let is_workbook = matches!(ft, FileType::Twb | FileType::Twbx);
             assert_eq!(!names.is_empty(), is_workbook, "{}: {names:?}", path.display());
             seen += 1;
         }
     }
     assert!(seen >= 15, "only {seen} content files found");
+}
+
+/// Export lists the sheets of a downloaded workbook straight from the file on disk (streamed, not read whole);
+/// names are unescaped, and a file that is not a workbook is an error, not an empty list.
+#[test]
+fn sheets_of_a_workbook_file_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.twb");
+    std::fs::write(
+        &path,
+        "<?xml version='1.0'?><workbook><worksheets><worksheet name='A &amp; B'/><worksheet name='C'/></worksheets>\
+         <dashboards><dashboard name='D'/></dashboards></workbook>",
+    )
+    .unwrap();
+    let open = || std::fs::File::open(&path).unwrap();
+    assert_eq!(sheets(open(), FileType::Twb).unwrap(), vec!["A & B", "C", "D"]);
+    std::fs::write(&path, "not xml <<<").unwrap();
+    assert!(sheets(open(), FileType::Twb).is_err());
+    let packaged = dir.path().join("w.twbx");
+    std::fs::write(&packaged, fixture("revenue.twbx")).unwrap();
+    let names = sheets(std::fs::File::open(&packaged).unwrap(), FileType::Twbx).unwrap();
+    assert_eq!(names, vec!["Revenue by Region", "Monthly Trend", "Top Customers", "Revenue Overview"]);
 }

@@ -742,11 +742,13 @@ async fn a_rule_in_the_other_mode_is_ignored_until_the_held_one_is_deleted() {
 }
 
 #[tokio::test]
-async fn an_overwrite_publish_keeps_id_tags_and_rules_and_takes_owner_description_and_tabs_anew() {
-    // Kept: the item (id), its tags and permissions (a new revision of the same item). Reset: the
-    // publisher becomes the owner (help: owner.htm, "When you publish ... you become its owner"); description and
-    // showTabs come from the request (TSC #1590: publish with Overwrite sets the description; showTabs is
-    // optional, false when absent). The tags and rules being kept is inferred.
+async fn an_overwrite_publish_keeps_id_rules_and_tasks_and_resets_owner_tags_description_and_tabs() {
+    // Kept: the item's id (TEAMSchools/teamster#5230: LUID and contentUrl stable across a dozen overwrites on a live
+    // site), its permissions and its extract-refresh tasks (they belong to the item: inferred). Reset: the publisher
+    // becomes the owner (help owner.htm, "When you publish ... you become its owner"; howbiworks.com 2019:
+    // republishing over a workbook makes you its owner; tableau-migration-sdk's simulator sets the signed-in user as
+    // owner of an overwritten item), its tags are cleared (the same simulator: inferred), description and showTabs
+    // come from the request (TSC #1590; the simulator takes showTabs from the request, false when absent).
     let emulator = start().await;
     let c = sign_in(&emulator).await;
     let project = default_project(&c).await;
@@ -756,13 +758,15 @@ async fn an_overwrite_publish_keeps_id_tags_and_rules_and_takes_owner_descriptio
     let first = format!(
         r#"<tsRequest><workbook name="Kept" description="first" showTabs="true"><project id="{project}" /></workbook></tsRequest>"#
     );
+    let extract: &[u8] =
+        b"<workbook><datasources><datasource><extract enabled='true'/></datasource></datasources></workbook>";
     let publish = |payload: String| {
         let c = &c;
         async move {
             c.multipart(
                 "/workbooks?workbookType=twb&overwrite=true",
                 &payload,
-                Some(("tableau_workbook", "K.twb", TWB.as_bytes())),
+                Some(("tableau_workbook", "K.twb", extract)),
                 true,
             )
             .await
@@ -771,7 +775,9 @@ async fn an_overwrite_publish_keeps_id_tags_and_rules_and_takes_owner_descriptio
     let (status, body) = publish(first).await;
     assert_eq!(status, 201, "{body}");
     let id = attr(&body, "workbook", "id").expect("id").to_owned();
-    c.put(&format!("/workbooks/{id}/tags"), r#"<tsRequest><tags><tag label="keep" /></tags></tsRequest>"#).await;
+    let (_, body) = c.get(&format!("/workbooks/{id}")).await;
+    let content_url = attr(&body, "workbook", "contentUrl").expect("contentUrl").to_owned();
+    c.put(&format!("/workbooks/{id}/tags"), r#"<tsRequest><tags><tag label="gone" /></tags></tsRequest>"#).await;
     c.put(
         &format!("/workbooks/{id}"),
         &format!(r#"<tsRequest><workbook><owner id="{other}" /></workbook></tsRequest>"#),
@@ -780,17 +786,64 @@ async fn an_overwrite_publish_keeps_id_tags_and_rules_and_takes_owner_descriptio
     assert_eq!(attr(&c.get(&format!("/workbooks/{id}")).await.1, "owner", "id"), Some(other.as_str()));
     let rules_before = rules(&c.get(&format!("/workbooks/{id}/permissions")).await.1);
     assert!(!rules_before.is_empty(), "copied from the default project's workbook defaults");
+    let task = format!(
+        r#"<tsRequest><extractRefresh type="FullRefresh"><workbook id="{id}" /></extractRefresh><schedule frequency="Weekly"><frequencyDetails start="05:00:00"><intervals><interval weekDay="Monday" /></intervals></frequencyDetails></schedule></tsRequest>"#
+    );
+    let (status, body) = c.post("/tasks/extractRefreshes", &task).await;
+    assert_eq!(status, 200, "{body}");
+    let task_id = attr(&body, "extractRefresh", "id").expect("task").to_owned();
 
     let second = format!(r#"<tsRequest><workbook name="Kept"><project id="{project}" /></workbook></tsRequest>"#);
     let (status, body) = publish(second).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(attr(&body, "workbook", "id"), Some(id.as_str()), "same item");
+    assert!(!body.contains(r#"label="gone""#), "the publish response shows the tags cleared: {body}");
     let (_, body) = c.get(&format!("/workbooks/{id}")).await;
-    assert!(body.contains(r#"label="keep""#), "tags kept: {body}");
+    assert_eq!(attr(&body, "workbook", "contentUrl"), Some(content_url.as_str()), "{body}");
+    assert!(!body.contains(r#"label="gone""#), "tags cleared: {body}");
     assert_ne!(attr(&body, "owner", "id"), Some(other.as_str()), "the publisher owns it now: {body}");
     assert_eq!(attr(&body, "workbook", "showTabs"), Some("false"), "{body}");
     assert!(attr(&body, "workbook", "description").is_none_or(str::is_empty), "{body}");
     assert_eq!(rules(&c.get(&format!("/workbooks/{id}/permissions")).await.1), rules_before, "rules kept");
+    assert_eq!(c.get(&format!("/tasks/extractRefreshes/{task_id}")).await.0, 200, "its refresh task is kept");
+}
+
+/// A data source's certification stays with it through an overwrite publish that does not set it
+/// (tableau-migration-sdk's simulator keeps `isCertified` of the item it overwrites: inferred), while its tags are
+/// cleared as a workbook's are.
+#[tokio::test]
+async fn an_overwrite_publish_keeps_a_data_sources_certification_and_clears_its_tags() {
+    let emulator = start().await;
+    let c = sign_in(&emulator).await;
+    let project = default_project(&c).await;
+    let file: &[u8] = b"<datasource><connection class='postgres' server='db'/></datasource>";
+    let payload =
+        format!(r#"<tsRequest><datasource name="Certified"><project id="{project}" /></datasource></tsRequest>"#);
+    let publish = || {
+        let (c, payload) = (&c, &payload);
+        async move {
+            c.multipart(
+                "/datasources?datasourceType=tds&overwrite=true",
+                payload,
+                Some(("tableau_datasource", "d.tds", file)),
+                true,
+            )
+            .await
+        }
+    };
+    let (status, body) = publish().await;
+    assert_eq!(status, 201, "{body}");
+    let id = attr(&body, "datasource", "id").expect("id").to_owned();
+    let certify = r#"<tsRequest><datasource isCertified="true" certificationNote="Checked" /></tsRequest>"#;
+    assert_eq!(c.put(&format!("/datasources/{id}"), certify).await.0, 200);
+    c.put(&format!("/datasources/{id}/tags"), r#"<tsRequest><tags><tag label="gone" /></tags></tsRequest>"#).await;
+    let (status, body) = publish().await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(attr(&body, "datasource", "id"), Some(id.as_str()), "same item");
+    let (_, body) = c.get(&format!("/datasources/{id}")).await;
+    assert_eq!(attr(&body, "datasource", "isCertified"), Some("true"), "{body}");
+    assert_eq!(attr(&body, "datasource", "certificationNote"), Some("Checked"), "{body}");
+    assert!(!body.contains(r#"label="gone""#), "tags cleared: {body}");
 }
 
 /// A user who owns a project and a data source, and a second user to inherit them.
@@ -963,4 +1016,59 @@ async fn a_locked_project_controls_the_rules_of_its_content_and_nested_projects(
     let (status, body) = c.put(&format!("/projects/{free}/permissions"), &grant("Read")).await;
     assert_eq!(status, 200, "{body}");
     assert!(attr(&body, "parent", "id").is_none(), "{body}");
+}
+
+/// Locking a project replaces the rules of what it controls with the lock's, and unlocking leaves them as the lock
+/// applied them: content gets the project's default rules ("no matter what permissions each content had before, all
+/// content permission will be changed to the same as default from project level"; after an unlock "all workbooks
+/// and data source permissions remain the same": enterprisetableau.com 2018-02, "Lock Project Permission"; help
+/// permissions_project_lock.htm), and under `LockedToProject` nested projects get the locking project's rules
+/// ("All child projects have same permissions as parent project has": community.tableau.com thread 261974).
+#[tokio::test]
+async fn locking_a_project_replaces_the_rules_under_it_and_unlocking_keeps_what_the_lock_applied() {
+    let emulator = start().await;
+    let c = sign_in(&emulator).await;
+    let (_, body) = c.post("/groups", r#"<tsRequest><group name="Own rules" /></tsRequest>"#).await;
+    let own = attr(&body, "group", "id").expect("group").to_owned();
+    let grant = |cap: &str| {
+        format!(
+            r#"<tsRequest><permissions><granteeCapabilities><group id="{own}" /><capabilities><capability name="{cap}" mode="Allow" /></capabilities></granteeCapabilities></permissions></tsRequest>"#
+        )
+    };
+    let (_, body) = c.post("/projects", r#"<tsRequest><project name="Team" /></tsRequest>"#).await;
+    let team = attr(&body, "project", "id").expect("team").to_owned();
+    let (_, body) = c
+        .post("/projects", &format!(r#"<tsRequest><project name="Sub" parentProjectId="{team}" /></tsRequest>"#))
+        .await;
+    let sub = attr(&body, "project", "id").expect("sub").to_owned();
+    let payload = format!(r#"<tsRequest><workbook name="Book"><project id="{sub}" /></workbook></tsRequest>"#);
+    let (_, body) = c
+        .multipart("/workbooks?workbookType=twb", &payload, Some(("tableau_workbook", "B.twb", TWB.as_bytes())), true)
+        .await;
+    let wb = attr(&body, "workbook", "id").expect("wb").to_owned();
+    // Each object gets a rule of its own before the lock.
+    assert_eq!(c.put(&format!("/workbooks/{wb}/permissions"), &grant("Read")).await.0, 200);
+    assert_eq!(c.put(&format!("/projects/{sub}/permissions"), &grant("Write")).await.0, 200);
+    let lock = |mode: &str| format!(r#"<tsRequest><project contentPermissions="{mode}" /></tsRequest>"#);
+    assert_eq!(c.put(&format!("/projects/{team}"), &lock("LockedToProject")).await.0, 200);
+    // A change of the lock's rules while locked reaches what it controls.
+    assert_eq!(c.put(&format!("/projects/{team}/default-permissions/workbooks"), &grant("Filter")).await.0, 200);
+    assert_eq!(c.put(&format!("/projects/{team}/permissions"), &grant("ProjectLeader")).await.0, 200);
+    assert_eq!(c.put(&format!("/projects/{team}"), &lock("ManagedByOwner")).await.0, 200);
+
+    let (_, body) = c.get(&format!("/workbooks/{wb}/permissions")).await;
+    assert!(attr(&body, "parent", "id").is_none(), "unlocked: {body}");
+    let team_defaults = rules(&c.get(&format!("/projects/{team}/default-permissions/workbooks")).await.1);
+    assert_eq!(rules(&body), team_defaults, "the content keeps the defaults the lock applied");
+    assert!(!rules(&body).contains(&(own.clone(), "Read".into(), "Allow".into())), "its own rule is gone: {body}");
+    assert!(rules(&body).contains(&(own.clone(), "Filter".into(), "Allow".into())), "{body}");
+    let (_, body) = c.get(&format!("/projects/{sub}/permissions")).await;
+    let team_rules = rules(&c.get(&format!("/projects/{team}/permissions")).await.1);
+    assert_eq!(rules(&body), team_rules, "the nested project keeps the locking project's rules");
+    assert!(!rules(&body).contains(&(own.clone(), "Write".into(), "Allow".into())), "{body}");
+    // They are the objects' own now: a change of the project's defaults no longer reaches the content.
+    assert_eq!(c.put(&format!("/projects/{team}/default-permissions/workbooks"), &grant("Delete")).await.0, 200);
+    let held = rules(&c.get(&format!("/workbooks/{wb}/permissions")).await.1);
+    assert!(!held.contains(&(own.clone(), "Delete".into(), "Allow".into())), "{held:?}");
+    assert_eq!(c.delete(&format!("/workbooks/{wb}/permissions/groups/{own}/Filter/Allow")).await.0, 204);
 }

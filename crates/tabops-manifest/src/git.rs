@@ -55,6 +55,25 @@ pub enum GitError {
     CurrentDir(#[source] io::Error),
 }
 
+impl GitError {
+    /// Advice for the user, shown on its own line after the error: how to fetch a revision the clone lacks (a
+    /// shallow CI checkout is the usual cause).
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            GitError::NotFound { shallow: true, .. } => Some(
+                "fetch the full history: `fetch-depth: 0` on actions/checkout (GitHub), `GIT_DEPTH: \"0\"` (GitLab), \
+                 or `git fetch --unshallow`"
+                    .to_owned(),
+            ),
+            GitError::NotFound { shallow: false, reference } => Some(format!(
+                "fetch it first (`git fetch origin BRANCH`) and pass the remote branch, e.g. `--base origin/main`; \
+                 `{reference}` must be a branch, tag or commit of this clone"
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// Where a manifest came from in git.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Provenance {

@@ -1,20 +1,21 @@
 //! The tabops manifest: YAML desired state for a Tableau Cloud site.
 //!
 //! [`load`] reads a manifest (one file or a directory of files), validates it completely (collecting every
-//! problem as a [`Diagnostic`]) and resolves it into [`model::Desired`], the planner's input. [`hash`] computes
-//! content digests; [`json_schema`] describes the file format for editors.
+//! problem as a [`Diagnostic`]) and resolves it into [`model::Desired`], the planner's input. [`hash`] (from
+//! `tabops-content`) computes content digests; [`json_schema`] describes the file format for editors; [`address`]
+//! names objects in plans.
 
+pub mod address;
 mod diag;
 pub mod git;
-pub mod hash;
 pub mod model;
 mod node;
-pub mod package;
 mod raw;
 mod resolve;
 mod schema;
 mod source;
 pub mod templates;
+pub mod write;
 mod yaml;
 
 use std::collections::BTreeMap;
@@ -29,6 +30,8 @@ pub use schema::json_schema;
 #[doc(hidden)]
 pub use schema::{schema_key_table, top_level_keys};
 pub use source::{FsSource, PathProblem, Source};
+/// Content digests and package bounds live with the content files; re-exported where callers have always found them.
+pub use tabops_content::{hash, package};
 pub use yaml::{MAX_DEPTH, MAX_FILE_BYTES};
 
 use crate::node::Pos;
@@ -247,7 +250,7 @@ pub fn hash_content(loaded: &mut Loaded) -> Result<(), LoadError> {
 }
 
 fn hash_all(source: &dyn Source, desired: &mut model::Desired, names: &[String]) -> Result<(), LoadError> {
-    let results: Vec<(String, std::io::Result<()>)> = desired
+    let results: Vec<(model::Address, std::io::Result<()>)> = desired
         .datasources
         .par_iter_mut()
         .chain(desired.workbooks.par_iter_mut())

@@ -14,6 +14,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::address::{Address, AddressKind};
+
 /// Where the site lives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "url")]
@@ -107,8 +109,19 @@ impl ProjectPath {
 
 /// Case-insensitive character stream of one name, for comparisons that must not allocate: paths are compared and
 /// hashed inside every sort and map lookup of the planner, tens of thousands of times at scale.
-fn folded(name: &str) -> impl Iterator<Item = char> + '_ {
+pub(crate) fn folded(name: &str) -> impl Iterator<Item = char> + '_ {
     name.chars().flat_map(char::to_lowercase)
+}
+
+/// Writes one name as a path segment: `/` as `\/` and `\` as `\\` (the one place this escaping is written).
+pub(crate) fn write_escaped(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
+    let mut rest = name;
+    while let Some(i) = rest.find(['/', '\\']) {
+        f.write_str(&rest[..i])?;
+        f.write_str(if rest.as_bytes()[i] == b'/' { "\\/" } else { "\\\\" })?;
+        rest = &rest[i + 1..];
+    }
+    f.write_str(rest)
 }
 
 impl PartialEq for ProjectPath {
@@ -152,7 +165,7 @@ impl fmt::Display for ProjectPath {
             if i > 0 {
                 f.write_str("/")?;
             }
-            f.write_str(&segment.replace('\\', "\\\\").replace('/', "\\/"))?;
+            write_escaped(f, segment)?;
         }
         Ok(())
     }
@@ -478,6 +491,13 @@ pub enum Grantee {
 }
 
 impl Grantee {
+    /// The grantee's address: `group:NAME` or `user:NAME`.
+    pub fn address(&self) -> Address {
+        match self {
+            Grantee::Group(n) => Address::group(n.as_str()),
+            Grantee::User(n) => Address::user(n.as_str()),
+        }
+    }
     /// Case-insensitive identity key.
     pub fn key(&self) -> (u8, String) {
         match self {
@@ -489,10 +509,7 @@ impl Grantee {
 
 impl fmt::Display for Grantee {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Grantee::Group(n) => write!(f, "group:{n}"),
-            Grantee::User(n) => write!(f, "user:{n}"),
-        }
+        self.address().fmt(f)
     }
 }
 
@@ -507,66 +524,9 @@ pub struct GranteeRules {
 /// `Some(vec![])` means "no explicit rules at all" (every explicit rule on the site is revoked).
 pub type PermissionSet = Option<Vec<GranteeRules>>;
 
-/// The kind of a content item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ContentKind {
-    Workbook,
-    Datasource,
-}
-
-impl ContentKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ContentKind::Workbook => "workbook",
-            ContentKind::Datasource => "datasource",
-        }
-    }
-}
-
-/// The file type of a content file, from its extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FileType {
-    Twb,
-    Twbx,
-    Tds,
-    Tdsx,
-    Hyper,
-}
-
-impl FileType {
-    pub fn from_extension(ext: &str) -> Option<FileType> {
-        match ext.to_ascii_lowercase().as_str() {
-            "twb" => Some(FileType::Twb),
-            "twbx" => Some(FileType::Twbx),
-            "tds" => Some(FileType::Tds),
-            "tdsx" => Some(FileType::Tdsx),
-            "hyper" => Some(FileType::Hyper),
-            _ => None,
-        }
-    }
-    /// The value of the `workbookType` / `datasourceType` publish parameter.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FileType::Twb => "twb",
-            FileType::Twbx => "twbx",
-            FileType::Tds => "tds",
-            FileType::Tdsx => "tdsx",
-            FileType::Hyper => "hyper",
-        }
-    }
-    pub fn kind(self) -> ContentKind {
-        match self {
-            FileType::Twb | FileType::Twbx => ContentKind::Workbook,
-            FileType::Tds | FileType::Tdsx | FileType::Hyper => ContentKind::Datasource,
-        }
-    }
-    /// Zip packages get a canonical digest (entries sorted, timestamps ignored).
-    pub fn is_package(self) -> bool {
-        matches!(self, FileType::Twbx | FileType::Tdsx)
-    }
-}
+// The content kinds and file types live with the content files (`tabops-content`); re-exported here, where the
+// model has always named them.
+pub use tabops_content::{ContentKind, FileType};
 
 /// A content file on disk, hashed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -874,12 +834,8 @@ pub struct ContentSpec {
 
 impl ContentSpec {
     /// Address used in plans: `workbook:Sales/EMEA/Revenue`.
-    pub fn address(&self) -> String {
-        ContentSpec::address_of(self.kind, &self.project, &self.name)
-    }
-    /// The address of a content item of `kind` named `name` in `project`.
-    pub fn address_of(kind: ContentKind, project: &ProjectPath, name: &str) -> String {
-        format!("{}:{}/{}", kind.as_str(), project, name.replace('\\', "\\\\").replace('/', "\\/"))
+    pub fn address(&self) -> Address {
+        Address::content(self.kind, &self.project, self.name.as_str())
     }
 }
 
@@ -906,6 +862,14 @@ impl Desired {
     /// `file:line` of `key` in the manifest, or the manifest itself when it is not recorded.
     pub fn location(&self, key: &str) -> String {
         self.locations.get(key).cloned().unwrap_or_else(|| "the manifest".to_owned())
+    }
+    /// The [`Desired::locations`] key of where the owner of `address` is named.
+    pub fn owner_key(address: &Address) -> String {
+        format!("owner:{address}")
+    }
+    /// The [`Desired::locations`] key of where the refresh tasks of `address` are listed.
+    pub fn refresh_key(address: &Address) -> String {
+        format!("refresh:{address}")
     }
 }
 

@@ -106,7 +106,7 @@ pub fn classify(plan: &Plan, baseline: Option<&Desired>) -> DriftReport {
     for action in plan.changes() {
         let cause = match &digests {
             Some(d) => {
-                let key = (action.origin.address.to_lowercase(), action.origin.aspect);
+                let key = (action.origin.address.clone(), action.origin.aspect);
                 if d.get(&key) != action.origin.digest.as_ref() { Cause::Git } else { Cause::Site }
             }
             None if marker_changed(action) => Cause::Git,

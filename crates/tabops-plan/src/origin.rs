@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tabops_manifest::model::{ContentSpec, Desired, GroupSpec, ProjectSpec, UserSpec};
+use tabops_manifest::model::{Address, ContentSpec, Desired, GroupSpec, ProjectSpec, UserSpec};
 
 use crate::marker::publish_fingerprint;
 use crate::plan::Aspect;
@@ -19,16 +19,6 @@ fn digest_of<T: Serialize + ?Sized>(value: &T) -> String {
     // Writing into a hasher cannot fail, and these values have string keys only.
     let _ = serde_json::to_writer(&mut hasher, value);
     hex::encode(hasher.finalize())
-}
-
-pub fn user_address(name: &str) -> String {
-    format!("user:{name}")
-}
-pub fn group_address(name: &str) -> String {
-    format!("group:{name}")
-}
-pub fn project_address(path: &impl std::fmt::Display) -> String {
-    format!("project:{path}")
 }
 
 pub fn user_digest(spec: &UserSpec) -> String {
@@ -91,20 +81,21 @@ pub fn content_digest(spec: &ContentSpec, aspect: Aspect) -> String {
     }
 }
 
-/// Every (address, aspect) digest of a desired state, for comparing with a plan's origins.
-pub fn aspect_digests(desired: &Desired) -> BTreeMap<(String, Aspect), String> {
+/// Every (address, aspect) digest of a desired state, for comparing with a plan's origins (addresses compare
+/// case-insensitively, as Tableau compares names).
+pub fn aspect_digests(desired: &Desired) -> BTreeMap<(Address, Aspect), String> {
     let mut out = BTreeMap::new();
     for u in &desired.users {
-        out.insert((user_address(&u.name).to_lowercase(), Aspect::Fields), user_digest(u));
+        out.insert((Address::user(u.name.as_str()), Aspect::Fields), user_digest(u));
     }
     for g in &desired.groups {
-        let address = group_address(&g.name).to_lowercase();
+        let address = Address::group(g.name.as_str());
         for aspect in [Aspect::Fields, Aspect::Members] {
             out.insert((address.clone(), aspect), group_digest(g, aspect));
         }
     }
     for p in &desired.projects {
-        let address = project_address(&p.path).to_lowercase();
+        let address = Address::project(&p.path);
         for aspect in [
             Aspect::Fields,
             Aspect::Permissions,
@@ -115,7 +106,7 @@ pub fn aspect_digests(desired: &Desired) -> BTreeMap<(String, Aspect), String> {
         }
     }
     for c in desired.datasources.iter().chain(&desired.workbooks) {
-        let address = c.address().to_lowercase();
+        let address = c.address();
         for aspect in [Aspect::Fields, Aspect::Content, Aspect::Permissions, Aspect::Refresh] {
             out.insert((address.clone(), aspect), content_digest(c, aspect));
         }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 use serde_json::Value;
-use tabops_manifest::model::Desired;
+use tabops_manifest::model::{Address, Desired};
 
 /// What a change set alters in the desired state.
 #[derive(Debug, Clone, Serialize)]
@@ -108,13 +108,13 @@ fn objects(desired: &Desired) -> BTreeMap<String, Object> {
     put("site".into(), to_value(&desired.site), None);
     put("settings".into(), to_value(&desired.settings), None);
     for p in &desired.projects {
-        put(format!("project:{}", p.path), to_value(p), None);
+        put(Address::project(&p.path).to_string(), to_value(p), None);
     }
     for g in &desired.groups {
-        put(format!("group:{}", g.name), to_value(g), None);
+        put(Address::group(g.name.as_str()).to_string(), to_value(g), None);
     }
     for u in &desired.users {
-        put(format!("user:{}", u.name), to_value(u), None);
+        put(Address::user(u.name.as_str()).to_string(), to_value(u), None);
     }
     for c in desired.datasources.iter().chain(&desired.workbooks) {
         let mut value = to_value(c);
@@ -125,7 +125,7 @@ fn objects(desired: &Desired) -> BTreeMap<String, Object> {
             }
         }
         let file = (c.file.display.clone(), c.file.sha256.clone(), c.file.size, c.file.path.clone());
-        put(c.address(), value, Some(file));
+        put(c.address().to_string(), value, Some(file));
     }
     out
 }

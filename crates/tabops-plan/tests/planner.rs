@@ -469,7 +469,7 @@ fn protected_delete_is_refused() {
     let desired = enterprise();
     let mut live = converged(&desired);
     live.workbooks.push(live_content("wb-keep", "Keep Me", "p-sales"));
-    let options = PlanOptions { protected: ["workbook:sales/keep me".to_string()].into(), ..opts() };
+    let options = PlanOptions { protected: ["workbook:sales/keep me".parse().unwrap()].into(), ..opts() };
     let p = plan(&desired, &live, &options);
     assert!(!p.applyable);
     assert_eq!(p.errors.len(), 1);
@@ -626,7 +626,7 @@ fn secrets_never_reach_the_plan_file() {
         .resolve(|name| (name == "ORDERS_DB_PASSWORD").then(|| "s3cret".into()));
     assert_eq!(secret.map(|s| s.expose().to_string()), Some("s3cret".into()));
     assert!(!format!("{p:?}").contains("hunter2-planted-secret"));
-    for text in [render::text(&p, false, true), render::markdown(&p).concat()] {
+    for text in [render::text(&p, false, true), render::markdown(&p, &render::MarkdownOptions::default())] {
         assert!(!text.contains("hunter2-planted-secret"));
     }
 }
@@ -677,7 +677,7 @@ fn project_delete_waits_for_managed_content_moving_out_and_respects_protection()
     let wave_of = |id: &str| waves.iter().position(|w| w.iter().any(|a| a.id == id)).unwrap();
     assert!(wave_of("workbook:Sales/Keeper") < wave_of("project:Sales/Old"));
     // Something protected inside the pruned project refuses the delete.
-    let options = PlanOptions { protected: ["workbook:sales/old/junk".to_string()].into(), ..opts() };
+    let options = PlanOptions { protected: ["workbook:sales/old/junk".parse().unwrap()].into(), ..opts() };
     let refused = plan(&desired, &live, &options);
     assert_eq!(refused.errors.len(), 1);
     assert_eq!(refused.errors[0].kind, PlanErrorKind::Protected);
@@ -901,4 +901,56 @@ fn rules_a_project_locked_on_the_site_controls_are_a_plan_error() {
     let p = plan(&desired, &live, &opts());
     assert!(p.applyable, "{:?}", p.errors);
     assert!(p.actions.iter().any(|a| a.id.starts_with("permissions:datasource:Sales/Orders/")));
+}
+
+/// A `/` inside a project's name is not a level of nesting: a new top-level project named `R/D` gets the default
+/// project's rules copied onto it (Tableau help, permissions_projects.htm), not a parent's, and its address writes
+/// the slash escaped.
+#[test]
+fn a_slash_in_a_new_top_level_project_name_is_not_a_parent() {
+    let mut desired = empty_desired();
+    desired.groups.push(group("Analysts", None));
+    let mut top = project("R\\/D");
+    top.permissions = Some(vec![viewer_wb("Analysts")]);
+    desired.projects.push(top);
+    let p = plan(&desired, &Inventory::default(), &opts());
+    assert!(p.applyable, "{:?}", p.errors);
+    assert!(p.actions.iter().any(|a| a.id == "project:R\\/D"), "{:?}", changed_ids(&p));
+    let revoke = by_id(&p, "permissions:project:R\\/D");
+    assert!(revoke.reason.contains("copies the default project's permissions"), "{}", revoke.reason);
+}
+
+/// Revoking every rule of a grantee is a delete, kept apart from the other actions; it waits for a lock change above
+/// it like any other permission change. And when the plan unlocks a project, its own rule changes wait for the
+/// unlock: the objects below keep the rules the lock applied at that moment (enterprisetableau.com 2018-02, "Lock
+/// Project Permission"), which is what this plan read as their live rules.
+#[test]
+fn whole_grantee_revokes_and_an_unlocked_projects_own_rules_wait_for_the_unlock() {
+    use Capability::*;
+    let mut live = converged(&enterprise());
+    let mut desired = enterprise();
+    desired.projects.iter_mut().find(|p| p.path.to_string() == "Sales").unwrap().content_permissions =
+        Some(ContentPermissions::ManagedByOwner);
+    let leads = LiveGrantee { kind: GranteeKind::Group, id: id_of("g", "Sales Leads") };
+    let orders = live.datasources.iter().find(|d| d.name == "Orders").unwrap().id.clone();
+    live.permissions
+        .entry(orders)
+        .or_default()
+        .push(LiveRule { grantee: leads.clone(), capabilities: [(Read, Mode::Allow)].into() });
+    let defaults = live.default_permissions.get_mut("p-sales").unwrap().workbooks.as_mut().unwrap();
+    defaults.push(LiveRule { grantee: leads, capabilities: [(Filter, Mode::Allow)].into() });
+    let p = plan(&desired, &live, &opts());
+    assert!(p.applyable, "{:?}", p.errors);
+    let unlock = by_id(&p, "project:Sales");
+    assert!(unlock.changes.iter().any(|c| c.field == "content_permissions"), "{unlock:?}");
+    for id in [
+        "permissions:datasource:Sales/Orders/group:Sales Leads",
+        "default_permissions:workbooks:project:Sales/group:Sales Leads",
+    ] {
+        let revoke = by_id(&p, id);
+        assert_eq!(revoke.action, Action::Delete, "{revoke:?}");
+        assert!(revoke.depends_on.contains(&"project:Sales".to_string()), "{id}: {:?}", revoke.depends_on);
+    }
+    let waves = p.waves();
+    assert_eq!(waves.iter().map(Vec::len).sum::<usize>(), changed_ids(&p).len());
 }

@@ -7,6 +7,8 @@ use common::*;
 use tabops_manifest::model::*;
 use tabops_plan::drift::{self, classify};
 use tabops_plan::inventory::*;
+use tabops_plan::plan::Action;
+use tabops_plan::render::{MarkdownOptions, UnmanagedMode};
 use tabops_plan::{Plan, PlanOptions, plan, render};
 
 /// The enterprise manifest against a site that drifted in every way the planner handles.
@@ -53,9 +55,11 @@ fn text_snapshot() {
 #[test]
 fn markdown_snapshot() {
     let (_, _, p) = realistic();
-    let parts = render::markdown(&p);
-    assert_eq!(parts.len(), 1);
-    insta::assert_snapshot!("markdown", parts[0]);
+    insta::assert_snapshot!("markdown", render::markdown(&p, &MarkdownOptions::default()));
+    let listed = MarkdownOptions { unmanaged: UnmanagedMode::List, ..Default::default() };
+    assert!(render::markdown(&p, &listed).contains("workbook:Finance/Forecast (id wb-fin)"));
+    let hidden = MarkdownOptions { unmanaged: UnmanagedMode::Hide, ..Default::default() };
+    assert!(!render::markdown(&p, &hidden).contains("Unmanaged"));
 }
 
 #[test]
@@ -71,36 +75,79 @@ fn empty_plan_says_no_changes() {
     let desired = enterprise();
     let p = plan(&desired, &converged(&desired), &PlanOptions::default());
     assert_eq!(render::text(&p, false, false), "No changes. The site matches the manifest.\n");
-    assert!(render::markdown(&p)[0].contains("**No changes. The site matches the manifest.**"));
+    assert!(
+        render::markdown(&p, &MarkdownOptions::default()).contains("**No changes. The site matches the manifest.**")
+    );
 }
 
+/// A plan over the comment budget: one document within `max_bytes` that keeps the summary, every error, every delete
+/// and replace, fills the rest with what fits, and counts what it left out.
 #[test]
-fn large_markdown_is_split_into_self_contained_parts() {
+fn markdown_over_its_budget_keeps_errors_deletes_and_replaces_and_says_what_it_left_out() {
     let mut desired = empty_desired();
     desired.projects.push(project("Big"));
+    desired.projects.last_mut().unwrap().prune = true;
     for i in 0..400 {
         let mut wb = content(ContentKind::Workbook, &format!("Workbook number {i}"), "Big", file("w.twb", "aa", 1));
         wb.description = Some("x".repeat(40));
         desired.workbooks.push(wb);
     }
-    let p = plan(&desired, &Inventory::default(), &PlanOptions::default());
-    let limit = 8_000;
-    let parts = render::markdown_with_limit(&p, limit);
-    assert!(parts.len() > 3, "{} parts", parts.len());
-    let n = parts.len();
-    for (i, part) in parts.iter().enumerate() {
-        assert!(part.len() <= limit, "part {i} is {} chars", part.len());
-        assert!(part.starts_with(&format!("## tabops plan: site `acme` (part {} of {n})", i + 1)));
-        assert!(part.contains("**Plan: 401 to add, 0 to change, 0 to destroy.**"));
-        assert_eq!(part.matches("<details>").count(), part.matches("</details>").count());
-        assert_eq!(part.matches("```").count() % 2, 0);
+    let mut live = converged(&desired);
+    // 30 workbooks the manifest does not have (pruned: deletes), 20 whose file changed (replaces), 300 missing from
+    // the site (creates) and 600 unmanaged users.
+    for i in 0..30 {
+        let mut extra = live.workbooks[0].clone();
+        extra.id = format!("extra-{i}");
+        extra.name = format!("Old workbook {i}");
+        live.workbooks.push(extra);
     }
-    let all = parts.concat();
-    for i in 0..400 {
-        assert!(all.contains(&format!("+ workbook:Big/Workbook number {i}\n")), "workbook {i} missing");
+    for w in live.workbooks.iter_mut().filter(|w| w.name.starts_with("Workbook number 1")).take(20) {
+        w.tags.retain(|t| !t.starts_with("tabops."));
+        w.tags.push("tabops.sha256.00000000000000000000000000000000".into());
     }
-    // The default limit applies the same way.
-    assert!(render::markdown(&p).iter().all(|part| part.len() <= render::MARKDOWN_PART_LIMIT));
+    live.workbooks.retain(|w| !w.name.starts_with("Workbook number 2") && !w.name.starts_with("Workbook number 3"));
+    for i in 0..600 {
+        live.users.push(tabops_plan::inventory::LiveUser {
+            id: format!("u{i}"),
+            name: format!("someone{i}@acme.com"),
+            site_role: "Viewer".into(),
+            auth_setting: None,
+            full_name: None,
+            email: None,
+            idp_configuration_id: None,
+        });
+    }
+    let p = plan(&desired, &live, &PlanOptions { max_deletes: Some(1_000), ..Default::default() });
+    let deletes = p.actions.iter().filter(|a| a.action == Action::Delete).count();
+    let replaces = p.actions.iter().filter(|a| a.action == Action::Replace).count();
+    let creates = p.actions.iter().filter(|a| a.action == Action::Create).count();
+    assert!(deletes == 30 && replaces == 20 && creates > 100, "{deletes} {replaces} {creates}");
+
+    let options = MarkdownOptions {
+        max_bytes: 20_000,
+        full_plan: Some("the `tabops-plan` artifact".into()),
+        ..Default::default()
+    };
+    let md = render::markdown(&p, &options);
+    assert!(md.len() <= 20_000, "{} bytes", md.len());
+    assert!(md.contains(&format!("**{}**", p.summary.line())), "{md}");
+    for a in p.actions.iter().filter(|a| matches!(a.action, Action::Delete | Action::Replace)) {
+        assert!(md.contains(&format!(" {}\n", a.id)), "{} is not shown:\n{md}", a.id);
+    }
+    let shown_creates =
+        p.actions.iter().filter(|a| a.action == Action::Create && md.contains(&format!("+ {}\n", a.id))).count();
+    assert!(shown_creates > 0 && shown_creates < creates, "{shown_creates} of {creates} creates shown");
+    let note = format!("> {} action(s) not shown", creates - shown_creates);
+    assert!(md.contains(&note), "{note}\n{md}");
+    assert!(md.contains("the \\`tabops-plan\\` artifact"), "{md}");
+    assert!(md.contains("Unmanaged objects, left alone: 600 users"), "{md}");
+    assert_eq!(md.matches("<details>").count(), md.matches("</details>").count());
+    assert_eq!(md.matches("```").count() % 2, 0);
+    // The default budget fits a GitHub comment; without a limit problem nothing is left out.
+    let md = render::markdown(&p, &MarkdownOptions::default());
+    assert!(md.len() <= render::DEFAULT_MAX_BYTES && md.len() < 65_536);
+    let small = render::markdown(&plan(&desired, &converged(&desired), &PlanOptions::default()), &options);
+    assert!(!small.contains("not shown"), "{small}");
 }
 
 #[test]
@@ -180,7 +227,7 @@ fn outside_fences(part: &str) -> Vec<&str> {
 
 #[test]
 fn markdown_keeps_hostile_names_inside_their_block() {
-    let part = render::markdown(&hostile()).concat();
+    let part = render::markdown(&hostile(), &MarkdownOptions { unmanaged: UnmanagedMode::List, ..Default::default() });
     assert!(!part.contains('\u{1b}'), "raw escape in Markdown:\n{part}");
     let layout = outside_fences(&part);
     let opened = layout.iter().filter(|l| l.contains("<details>")).count();

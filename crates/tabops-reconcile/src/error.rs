@@ -107,15 +107,8 @@ impl Error {
             ErrorKind::NoManifest { .. } => {
                 "pass -f PATH: a manifest file, or a directory of YAML files (the default is `tabops`)".to_owned()
             }
-            ErrorKind::Git(GitError::NotFound { shallow: true, .. }) => {
-                "fetch the full history: `fetch-depth: 0` on actions/checkout (GitHub), `GIT_DEPTH: \"0\"` (GitLab), \
-                 or `git fetch --unshallow`"
-                    .to_owned()
-            }
-            ErrorKind::Git(GitError::NotFound { shallow: false, reference }) => format!(
-                "fetch it first (`git fetch origin BRANCH`) and pass the remote branch, e.g. `--base origin/main`; \
-                 `{reference}` must be a branch, tag or commit of this clone"
-            ),
+            // Transparent: the git error itself is not in the chain, so its hint is given here.
+            ErrorKind::Git(err) => return err.hint(),
             ErrorKind::InvalidContentUrl(_) => {
                 "the content URL is the site's id in its URLs (`/#/site/NAME/`), e.g. `--site acme`".to_owned()
             }

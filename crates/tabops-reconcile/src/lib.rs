@@ -4,7 +4,8 @@
 //!   hashing and git provenance overlapping the reads, phases reported to an [`Observer`];
 //! - [`site`]: which site (flags over the manifest's `site:` block), signing in, the embedded `local` site;
 //! - [`git`]: manifests at a git revision (`--git-ref`, `--base`), provenance for plans, the pull-request review;
-//! - [`audit`]: the audit log an apply writes, opened with the redaction policy.
+//! - [`audit`]: the audit log an apply writes, opened with the redaction policy;
+//! - [`secrets`]: the connection passwords an apply needs that the environment does not set.
 //!
 //! Options are plain structs; the binary resolves its flags and environment into them.
 
@@ -12,6 +13,7 @@ pub mod audit;
 mod error;
 pub mod git;
 pub mod pipeline;
+pub mod secrets;
 pub mod site;
 
 pub use error::{Error, ErrorKind, load_error, unreadable};

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use tabops_manifest::model::Address;
 use tabops_manifest::{LoadError, LoadOptions, Loaded};
 use tabops_plan::plan::{GitInfo, SafetyLimits};
 use tabops_plan::{Plan, PlanOptions};
@@ -44,7 +45,7 @@ pub struct Safety {
 
 impl Safety {
     /// The planner's options; `protected` adds the addresses the base protects.
-    fn options(&self, protected: BTreeSet<String>) -> PlanOptions {
+    fn options(&self, protected: BTreeSet<Address>) -> PlanOptions {
         PlanOptions {
             max_deletes: self.max_deletes,
             allow_empty_project: self.allow_empty_project,

@@ -225,6 +225,16 @@ impl Error {
     pub fn is_invalid_token(&self) -> bool {
         self.code() == Some("401002")
     }
+
+    /// Advice for the user, shown on its own line after the error (by the CLI's error renderer).
+    pub fn hint(&self) -> Option<String> {
+        // A token rejected even after signing in again: the usual cause is a second client using the same PAT.
+        self.is_invalid_token().then(|| {
+            "the session ended again right after signing in: Tableau Cloud allows one session per personal access \
+             token, so another job signing in with the same token ends this one; give concurrent jobs their own tokens"
+                .to_owned()
+        })
+    }
 }
 
 /// `29 min`, `1 h 5 min`, `45 s`: a wait as a person would say it.

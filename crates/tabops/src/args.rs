@@ -7,6 +7,16 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use tabops_reconcile::{ManifestSource, Safety, SiteOptions};
 
+/// `--concurrency`'s default and upper bound: the client's own (Tableau Cloud expects no more of one client).
+const DEFAULT_CONCURRENCY: u8 = narrow(tabops_tableau::DEFAULT_CONCURRENCY);
+const MAX_CONCURRENCY: i64 = narrow(tabops_tableau::MAX_CONCURRENCY) as i64;
+
+/// A concurrency limit as the flag's type; the build fails if a limit no longer fits in it.
+const fn narrow(limit: usize) -> u8 {
+    assert!(limit >= 1 && limit <= u8::MAX as usize);
+    limit as u8
+}
+
 /// Which manifest, and which environment of it.
 #[derive(Debug, Clone, Args)]
 pub struct ManifestArgs {
@@ -95,7 +105,7 @@ pub struct SiteArgs {
     pub allow_insecure_http: bool,
     /// Requests in flight at once (1 to 16; Tableau Cloud expects no more of one client). Writes are further
     /// limited to 8 actions in flight.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u8).range(1..=16), global = true)]
+    #[arg(long, default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u8).range(1..=MAX_CONCURRENCY), global = true)]
     pub concurrency: u8,
     /// Seconds one request may take before it counts as failed (reads are retried; a write whose outcome is
     /// unknown is read back first).

@@ -1,5 +1,7 @@
-//! How errors reach the user: `error:` with the top message, `Caused by:` for each cause, and `hint:` lines from
-//! any [`Hint`] in the chain and the hints library errors carry as data. Also the logging setup, since both decide what lands on stderr.
+//! How errors reach the user: `error:` with the top message, `Caused by:` for each cause, and `hint:` lines: the
+//! hints library errors carry as data (`hint()` on the error types of tabops-reconcile, tabops-tableau,
+//! tabops-manifest and tabops-plan) and any [`Hint`] the CLI adds. This is the one place hints are printed. Also
+//! the logging setup, since both decide what lands on stderr.
 
 use std::fmt;
 use std::io::Write;
@@ -7,17 +9,21 @@ use std::process::ExitCode;
 
 use owo_colors::OwoColorize;
 
-/// An error message with advice on its own line. Attach with `.map_err(|e| Hint::wrap(e, "..."))` or return
-/// `Hint::error(...)` directly.
+/// An error of the CLI's own (a refused plan, a missing confirmation) with advice on its own line.
 #[derive(Debug)]
 pub struct Hint {
     message: String,
-    hint: String,
+    hint: Option<String>,
 }
 
 impl Hint {
     pub fn error(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
-        anyhow::Error::new(Hint { message: message.into(), hint: hint.into() })
+        Hint::maybe(message, Some(hint.into()))
+    }
+
+    /// An error whose advice, if any, came from a library error (`hint()`) that the message already quotes.
+    pub fn maybe(message: impl Into<String>, hint: Option<String>) -> anyhow::Error {
+        anyhow::Error::new(Hint { message: message.into(), hint })
     }
 }
 
@@ -47,24 +53,31 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     for cause in err.chain().skip(1) {
         let _ = writeln!(stderr, "  {} {cause}", "Caused by:".bold());
     }
-    for cause in err.chain() {
-        if let Some(hint) = cause.downcast_ref::<Hint>() {
-            let _ = writeln!(stderr, "{} {}", "hint:".cyan().bold(), hint.hint);
-        }
-        if let Some(hint) = cause.downcast_ref::<tabops_reconcile::Error>().and_then(tabops_reconcile::Error::hint) {
+    let mut hints: Vec<String> = Vec::new();
+    for hint in err.chain().filter_map(hint) {
+        if !hints.contains(&hint) {
             let _ = writeln!(stderr, "{} {hint}", "hint:".cyan().bold());
+            hints.push(hint);
         }
-    }
-    // A token rejected even after signing in again: the usual cause is a second client using the same PAT.
-    if err.chain().any(|cause| cause.downcast_ref::<tabops_tableau::Error>().is_some_and(|e| e.is_invalid_token())) {
-        let _ = writeln!(
-            stderr,
-            "{} the session ended again right after signing in: Tableau Cloud allows one session per personal access \
-             token, so another job signing in with the same token ends this one; give concurrent jobs their own tokens",
-            "hint:".cyan().bold()
-        );
     }
     ExitCode::from(1)
+}
+
+/// The advice one error of the chain carries, if it is one of the types that carry any.
+fn hint(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(hint) = cause.downcast_ref::<Hint>() {
+        hint.hint.clone()
+    } else if let Some(err) = cause.downcast_ref::<tabops_reconcile::Error>() {
+        err.hint()
+    } else if let Some(err) = cause.downcast_ref::<tabops_tableau::Error>() {
+        err.hint()
+    } else if let Some(err) = cause.downcast_ref::<tabops_manifest::git::GitError>() {
+        err.hint()
+    } else if let Some(err) = cause.downcast_ref::<tabops_plan::plan::PlanFileError>() {
+        err.hint()
+    } else {
+        None
+    }
 }
 
 /// A command line clap could not parse (unknown flag, extra argument, bad value, missing subcommand) exits 1, the

@@ -228,6 +228,46 @@ fn recipes_install_a_pinned_cached_tabops_and_apply_the_reviewed_plan() {
     assert!(pull_request.contains("name: tabops-plan") && pull_request.contains("path: plan.json"));
 }
 
+/// A pull request that adds 1,200 groups, on a site with 600 users the manifest does not manage: the pull-request
+/// recipe's Markdown stays within GitHub's 65,536-character comment limit, says what it left out and where the whole
+/// plan is, and summarises the unmanaged users instead of listing them.
+#[test]
+fn github_pull_request_recipe_keeps_a_plan_over_the_comment_budget_postable() {
+    let ci = Ci::start(false);
+    let repo_dir = ci.site.dir.path().join("repo");
+    let mut groups = String::from("version: 1\ngroups:\n");
+    for i in 0..1_200 {
+        groups.push_str(&format!("  - name: Regional readers {i:04}\n    minimum_site_role: Viewer\n"));
+    }
+    std::fs::write(repo_dir.join("tabops/groups-bulk.yaml"), groups).unwrap();
+    let repo = git2::Repository::open(&repo_dir).unwrap();
+    support::commit_all(&repo, &["tabops"], "1,200 groups");
+    let client = ci.site.client();
+    ci.site.block_on(async {
+        for i in 0..600 {
+            let user = tabops_tableau::NewUser {
+                name: format!("someone{i:03}@acme.com"),
+                site_role: "Viewer".into(),
+                ..Default::default()
+            };
+            client.add_user(&user).await.unwrap();
+        }
+    });
+
+    let file = support::workspace().join("examples/ci/github/pull-request.yml");
+    let (job, line) = recipe_jobs(&file).into_iter().find(|(_, l)| l.contains("--format markdown")).unwrap();
+    assert_eq!(ci.run("github/pull-request.yml", &job, &line), 2, "changes present");
+    let md = ci.file("plan.md");
+    assert!(md.chars().count() < 65_536 && md.len() <= 60_000, "{} bytes", md.len());
+    assert!(md.contains("| Groups | 1201 | 0 | 0 |"), "{}", &md[md.find("## tabops plan").unwrap_or(0)..]);
+    assert!(md.contains("action(s) not shown") && md.contains("plan.json (saved by this run with --out)"), "{md}");
+    assert!(md.contains("users (on the site, not in the manifest"), "{md}");
+    assert!(!md.contains("someone000@acme.com"), "unmanaged users are summarised, not listed");
+    let plan: serde_json::Value = serde_json::from_str(&ci.file("plan.json")).unwrap();
+    let groups = plan["actions"].as_array().unwrap().iter().filter(|a| a["kind"] == "group").count();
+    assert_eq!(groups, 1201, "the saved plan holds every action");
+}
+
 #[test]
 fn gitlab_recipe_runs_against_the_emulator() {
     run_pipeline(&["gitlab-ci.yml"], false);

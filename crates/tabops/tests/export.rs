@@ -243,3 +243,22 @@ datasources:
     assert!(task.contains("every: 2") && task.contains("20:00"), "{task}\n---\n{text}");
     assert!(text.contains("type: incremental"), "{text}");
 }
+
+/// The reads an export makes, by route: each list once, each exported object's details once, then the verifying
+/// plan's reads. Pinned, so a change to how export reads the site cannot quietly make it read more.
+#[test]
+fn export_reads_each_list_once_and_each_exported_objects_details_once() {
+    let site = Harness::start();
+    site.apply_example("enterprise");
+    let before = site.stats();
+    site.export(&site.path("exported"), &["--with-permissions", "--with-refresh", "--no-adopt"]).expect(0);
+    let after = site.stats();
+    let reads: std::collections::BTreeMap<String, u64> = after
+        .by_route
+        .iter()
+        .filter(|(route, _)| route.starts_with("GET "))
+        .map(|(route, n)| (route.clone(), n - before.by_route.get(route).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    insta::assert_yaml_snapshot!(reads);
+}

@@ -38,19 +38,22 @@ impl Executor<'_> {
         // Tableau makes the publisher the owner of an overwritten item. When the plan keeps the owner, remember it
         // and give it back after the publish, or every replace would drift the owner to the signed-in user.
         let mut owner = self.resolve_opt(op.owner.as_ref())?;
-        let previous_owner = match (&op.existing, &owner) {
-            (Some(existing), None) => self.item_owner(op.kind, existing).await?,
-            _ => None,
+        let before = match &op.existing {
+            Some(existing) => self.item_before(op.kind, existing).await?,
+            None => None,
         };
-        let (id, published_owner) = self.publish_once_or_again(op.kind, &request).await?;
-        if owner.is_none() && previous_owner.is_some() && published_owner != previous_owner {
+        let previous_owner = if owner.is_none() { before.as_ref().and_then(|b| b.owner.clone()) } else { None };
+        let published = self.publish_once_or_again(op.kind, &request).await?;
+        let id = published.id.clone();
+        if owner.is_none() && previous_owner.is_some() && published.owner != previous_owner {
             owner = previous_owner;
         }
         if owner.is_some() {
             self.update_item(op.kind, &id, None, None, None, None, owner).await?;
         }
         self.point_connections(op.kind, &id, &op.connections).await?;
-        self.retag(op.kind, &id, &op.tags_add, &op.tags_remove).await?;
+        let (add, remove) = republished_tags(op, before.as_ref(), published.tags.as_deref());
+        self.retag(op.kind, &id, &add, &remove).await?;
         self.mark_commit(op.kind, &id).await?;
         Ok(id)
     }
@@ -74,31 +77,41 @@ impl Executor<'_> {
         Ok(())
     }
 
-    /// The owner of a live content item (`None` when the item is gone or has no owner on the wire).
-    async fn item_owner(&self, kind: ContentKind, id: &str) -> Result<Option<String>, ActionError> {
-        let owner = match kind {
-            ContentKind::Workbook => ignore_missing(self.client.workbook(id).await.map(|w| w.owner_id))?,
-            ContentKind::Datasource => ignore_missing(self.client.datasource(id).await.map(|d| d.owner_id))?,
+    /// The owner and tags of a live content item before it is overwritten (`None` when the item is gone).
+    async fn item_before(&self, kind: ContentKind, id: &str) -> Result<Option<ItemState>, ActionError> {
+        let item = match kind {
+            ContentKind::Workbook => ignore_missing(
+                self.client
+                    .workbook(id)
+                    .await
+                    .map(|w| Some(ItemState { id: w.id, owner: w.owner_id, tags: Some(w.tags) })),
+            )?,
+            ContentKind::Datasource => ignore_missing(
+                self.client
+                    .datasource(id)
+                    .await
+                    .map(|d| Some(ItemState { id: d.id, owner: d.owner_id, tags: Some(d.tags) })),
+            )?,
         };
-        Ok(owner)
+        Ok(item)
     }
 
-    /// Publishes and returns the item's id and, when the response names it, its owner after the publish.
+    /// Publishes and returns the item's id and, when the response names them, its owner and tags after the publish.
     async fn publish_once_or_again(
         &self,
         kind: ContentKind,
         request: &api::PublishRequest,
-    ) -> Result<(String, Option<String>), ActionError> {
+    ) -> Result<ItemState, ActionError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let result = match kind {
                 ContentKind::Workbook => self.client.publish_workbook(request).await.map(|p| match p {
-                    api::PublishedItem::Item(w) => Ok((w.id, w.owner_id)),
+                    api::PublishedItem::Item(w) => Ok(ItemState { id: w.id, owner: w.owner_id, tags: Some(w.tags) }),
                     api::PublishedItem::Job(job) => Err(job),
                 }),
                 ContentKind::Datasource => self.client.publish_datasource(request).await.map(|p| match p {
-                    api::PublishedItem::Item(d) => Ok((d.id, d.owner_id)),
+                    api::PublishedItem::Item(d) => Ok(ItemState { id: d.id, owner: d.owner_id, tags: Some(d.tags) }),
                     api::PublishedItem::Job(job) => Err(job),
                 }),
             };
@@ -110,7 +123,9 @@ impl Executor<'_> {
                         ContentKind::Workbook => done.workbook_id,
                         ContentKind::Datasource => done.datasource_id,
                     };
-                    return id.map(|id| (id, None)).ok_or(ActionError::PublishLost { job: job.id });
+                    return id
+                        .map(|id| ItemState { id, owner: None, tags: None })
+                        .ok_or(ActionError::PublishLost { job: job.id });
                 }
                 Err(err) if err.is_ambiguous() && attempt == 1 => {
                     tracing::info!(name = %request.name, "publish response lost; publishing again with overwrite");
@@ -266,4 +281,40 @@ impl Executor<'_> {
         }
         Ok(())
     }
+}
+
+/// A content item as a read or a publish response shows it: its owner and tags (`None` = not known, as after an
+/// asynchronous publish).
+struct ItemState {
+    id: String,
+    owner: Option<String>,
+    tags: Option<Vec<String>>,
+}
+
+/// Tags to add and remove after publishing `op`. An overwrite publish clears the item's tags (tableau-migration-sdk's
+/// simulator clears them and the SDK writes them again after every publish; inferred for Cloud), so the tags the
+/// item had before are given back, except those the plan removes and old commit markers (`mark_commit` writes the new
+/// one). Tags the publish response already holds are not sent again, and removals of tags it no longer holds are
+/// skipped; when the response does not show tags, everything is sent (adding a held tag is harmless, removing a
+/// missing one is ignored).
+fn republished_tags(
+    op: &PublishOp,
+    before: Option<&ItemState>,
+    after: Option<&[String]>,
+) -> (Vec<String>, Vec<String>) {
+    let has = |list: &[String], tag: &str| list.iter().any(|t| t.eq_ignore_ascii_case(tag));
+    let prefix = tabops_plan::marker::COMMIT_MARKER_PREFIX;
+    let is_commit_marker = |t: &str| t.get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix));
+    let mut add = op.tags_add.clone();
+    for tag in before.and_then(|b| b.tags.as_deref()).unwrap_or_default() {
+        if !is_commit_marker(tag) && !has(&op.tags_remove, tag) && !has(&add, tag) {
+            add.push(tag.clone());
+        }
+    }
+    let mut remove = op.tags_remove.clone();
+    if let Some(after) = after {
+        add.retain(|t| !has(after, t));
+        remove.retain(|t| has(after, t));
+    }
+    (add, remove)
 }

@@ -266,6 +266,13 @@ async fn update(ctx: &mut Ctx, kind: Kind, id: &str) -> ApiResult<Reply> {
     {
         return Err(ApiError::not_found(404002, "User", owner));
     }
+    // Moved into a locked project, an item takes the lock's rules; moved out of one, it keeps them (help:
+    // permissions_project_lock.htm, "the permissions set on the locked project are applied to that content").
+    let moves = project_id != current.project_id;
+    let resource = kind.collection();
+    if moves {
+        permissions::settle_locked_item(&mut state, resource, id);
+    }
     let content = kind.content_mut(&mut state, id)?;
     content.name = name;
     content.project_id = project_id;
@@ -276,6 +283,9 @@ async fn update(ctx: &mut Ctx, kind: Kind, id: &str) -> ApiResult<Reply> {
         content.description = description.to_owned();
     }
     content.updated_at = store::now();
+    if moves {
+        permissions::settle_locked_item(&mut state, resource, id);
+    }
     match kind {
         Kind::Workbook => {
             if let (Some(show), Some(w)) =

@@ -103,6 +103,68 @@ fn controller(state: &State, resource: &str, id: &str) -> Option<(String, String
     }
 }
 
+/// Replaces the stored rules of every object under `project_id` (the project itself, its nested projects and their
+/// default rules, and the content in all of them) that a locked project controls with the rules the lock applies
+/// there. Tableau does this when a project is locked: "no matter what permissions each content had before, all
+/// content permission will be changed to the same as default from project level", and when it is unlocked "all
+/// workbooks and data source permissions remain the same" as they were under the lock (enterprisetableau.com
+/// 2018-02, "Lock Project Permission"; help permissions_project_lock.htm: "the top-level project's permissions
+/// settings are applied to all workbooks, views, and data sources in the hierarchy"); nested projects under
+/// `LockedToProject` "have same permissions as parent project has" (community.tableau.com thread 261974). Called
+/// before and after a project's lock or place changes, so what a lock showed is what its objects keep.
+pub(crate) fn settle_locked_rules(state: &mut State, project_id: &str) {
+    let mut projects = vec![project_id.to_owned()];
+    let mut i = 0;
+    while i < projects.len() {
+        let parent = projects[i].clone();
+        projects.extend(
+            state.projects.iter().filter(|p| p.parent_id.as_deref() == Some(parent.as_str())).map(|p| p.id.clone()),
+        );
+        i += 1;
+    }
+    let inside: std::collections::HashSet<&str> = projects.iter().map(String::as_str).collect();
+    let mut targets: Vec<(String, String)> = Vec::new();
+    for project in &projects {
+        for resource in ["projects", "default:workbooks", "default:datasources"] {
+            targets.push((resource.to_owned(), project.clone()));
+        }
+    }
+    let workbooks = state.workbooks.iter().map(|w| ("workbooks", &w.content));
+    let datasources = state.datasources.iter().map(|d| ("datasources", &d.content));
+    for (resource, content) in workbooks.chain(datasources) {
+        if inside.contains(content.project_id.as_str()) {
+            targets.push((resource.to_owned(), content.id.clone()));
+        }
+    }
+    settle(state, &targets);
+}
+
+/// [`settle_locked_rules`] for one workbook or data source (`resource` = `workbooks`/`datasources`), around a move.
+pub(crate) fn settle_locked_item(state: &mut State, resource: &str, id: &str) {
+    settle(state, &[(resource.to_owned(), id.to_owned())]);
+}
+
+fn settle(state: &mut State, targets: &[(String, String)]) {
+    let mut replaced = std::collections::HashSet::new();
+    let mut copies = Vec::new();
+    for (resource, id) in targets {
+        let Some((locker, applied)) = controller(state, resource, id) else { continue };
+        copies.extend(
+            state.permissions.iter().filter(|r| r.resource == applied && r.resource_id == locker).map(|r| Rule {
+                resource: resource.clone(),
+                resource_id: id.clone(),
+                ..r.clone()
+            }),
+        );
+        replaced.insert((resource.as_str(), id.as_str()));
+    }
+    if replaced.is_empty() {
+        return;
+    }
+    state.permissions.retain(|r| !replaced.contains(&(r.resource.as_str(), r.resource_id.as_str())));
+    state.permissions.extend(copies);
+}
+
 fn rules_elem(state: &State, resource: &str, id: &str) -> Elem {
     // Rules a locked project controls are its own, and the response names it as the `parent`
     // (the schema's `permissionsType` has a `parent` of `type="Project"`; its use here is inferred).

@@ -155,8 +155,17 @@ async fn update(ctx: &mut Ctx, id: &str) -> ApiResult<Reply> {
     }
     next.updated_at = store::now();
     let elem = render::project(&state, &next);
+    // A lock that changes (or a move into or out of a locked hierarchy) leaves every object under the project with
+    // the rules the lock applied to it: taken before the change (an unlock keeps them), and after (a lock replaces).
+    let relocks = next.content_permissions != current.content_permissions || next.parent_id != current.parent_id;
+    if relocks {
+        permissions::settle_locked_rules(&mut state, id);
+    }
     if let Some(slot) = state.projects.iter_mut().find(|p| p.id == id) {
         *slot = next;
+    }
+    if relocks {
+        permissions::settle_locked_rules(&mut state, id);
     }
     Reply::ok(vec![elem])
 }

@@ -236,7 +236,9 @@ async fn finish_publish(
             if let Some(i) = old {
                 let previous = std::mem::replace(&mut state.workbooks[i], workbook.clone());
                 workbook.content.created_at = previous.content.created_at.clone();
-                workbook.content.tags = previous.content.tags;
+                // The overwritten item keeps its id (TEAMSchools/teamster#5230: LUID and contentUrl stable across a
+                // dozen overwrites on a live site) and loses its tags (tableau-migration-sdk's simulator clears them
+                // on an overwrite and the SDK writes tags again after every publish: inferred for Cloud).
                 state.workbooks[i] = workbook.clone();
                 replaced = previous.content.blob;
             } else {
@@ -269,7 +271,14 @@ async fn finish_publish(
             {
                 let previous = &state.datasources[i];
                 datasource.content.created_at = previous.content.created_at.clone();
-                datasource.content.tags = previous.content.tags.clone();
+                // Tags are cleared as for a workbook; certification stays with the item unless the request sets it
+                // (tableau-migration-sdk's simulator keeps `isCertified` of the item it overwrites: inferred).
+                if node.attr("isCertified").is_none() {
+                    datasource.is_certified = previous.is_certified;
+                }
+                if node.attr("certificationNote").is_none() {
+                    datasource.certification_note = previous.certification_note.clone();
+                }
                 if append {
                     datasource.content.size += previous.content.size;
                 }

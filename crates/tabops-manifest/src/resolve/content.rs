@@ -11,7 +11,8 @@ use super::schedule::resolve_refresh;
 use super::vars::Vars;
 use super::{Context, Cx};
 use crate::model::{
-    ConnectionSpec, ContentFile, ContentKind, ContentSpec, FileType, PermissionTarget, ProjectPath, ProjectSpec,
+    Address, ConnectionSpec, ContentFile, ContentKind, ContentSpec, Desired, FileType, PermissionTarget, ProjectPath,
+    ProjectSpec,
 };
 use crate::raw::{
     Located, RawConnection, RawConnectionOverride, RawContentRename, RawDatasource, RawProjectRef, RawRefresh, RawRule,
@@ -168,9 +169,9 @@ fn item(
     };
     let name = name?;
     let project = project?;
-    let address = ContentSpec::address_of(v.kind, &project, &name);
+    let address = Address::content(v.kind, &project, name.as_str());
     if let (Some(_), Some(at)) = (&owner, v.owner) {
-        cx.check_owner(at, address.clone());
+        cx.check_owner(at, &address);
     }
     if let Some(first) = v.permissions.iter().flatten().next() {
         let subject = Subject::Content { kind: v.kind, project: project.clone(), name: name.clone() };
@@ -178,7 +179,7 @@ fn item(
     }
     if let Some(first) = v.refresh.iter().flatten().next() {
         let at = cx.at(first.pos);
-        cx.locations.insert(format!("refresh:{address}"), at);
+        cx.locations.insert(Desired::refresh_key(&address), at);
     }
     Some(ContentSpec {
         kind: v.kind,

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::diag::did_you_mean;
-use crate::model::{Desired, Grantee, Server, Settings, SiteRole, SiteTarget};
+use crate::model::{Address, Desired, Grantee, Server, Settings, SiteRole, SiteTarget};
 use crate::node::Pos;
 use crate::raw::{Located, Problem, RawConnectionOverride, RawFile};
 use crate::source::Source;
@@ -97,9 +97,9 @@ impl Cx<'_> {
     /// Records where an owner is named, as `owner:<address>`, for the plan's check of the owner's site role
     /// (help: owner.htm). Not checked here: Tableau keeps a user as owner after a demotion, so a manifest (an export)
     /// may rightly name a Viewer who already owns a project; only setting such an owner is refused, by `plan`.
-    pub fn check_owner(&mut self, at: &Located<String>, address: String) {
+    pub fn check_owner(&mut self, at: &Located<String>, address: &Address) {
         let location = self.at(at.pos);
-        self.locations.insert(format!("owner:{address}"), location);
+        self.locations.insert(Desired::owner_key(address), location);
     }
     pub fn known_grantee(&mut self, grantee: &Grantee, at: &Located<String>) -> bool {
         let (table, name, what) = match grantee {

@@ -6,7 +6,7 @@ use super::locks::{Lock, PermissionSite, Subject};
 use super::permissions::resolve_rules;
 use super::{Cx, FileInput};
 use crate::diag::did_you_mean;
-use crate::model::{ContentPermissions, DefaultPermissions, PermissionTarget, ProjectPath, ProjectSpec};
+use crate::model::{Address, ContentPermissions, DefaultPermissions, PermissionTarget, ProjectPath, ProjectSpec};
 use crate::node::Pos;
 use crate::raw::{Located, RawProject, RawProjectRef};
 
@@ -117,7 +117,7 @@ fn walk(
     }
     let owner = raw.owner.as_ref().and_then(|o| cx.user(o));
     if let (Some(_), Some(at)) = (&owner, &raw.owner) {
-        cx.check_owner(at, format!("project:{path}"));
+        cx.check_owner(at, &Address::project(&path));
     }
     let renamed_from = raw.renamed_from.as_ref().and_then(|r| project_ref(cx, r));
     let permissions = raw.permissions.as_ref().map(|rules| resolve_rules(cx, rules, PermissionTarget::Project));

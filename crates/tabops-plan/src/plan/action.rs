@@ -8,6 +8,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tabops_manifest::model::Address;
 
 use super::operation::Operation;
 
@@ -144,7 +145,7 @@ pub enum Aspect {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Origin {
     /// The manifest object's address (`project:Sales`).
-    pub address: String,
+    pub address: Address,
     pub aspect: Aspect,
     /// Digest of that aspect in the desired state; `None` when the manifest does not have the object.
     pub digest: Option<String>,

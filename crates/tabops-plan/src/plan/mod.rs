@@ -199,6 +199,25 @@ pub enum PlanFileError {
     BadSignature,
 }
 
+impl PlanFileError {
+    /// Advice for the user, shown on its own line after the error.
+    pub fn hint(&self) -> Option<String> {
+        let hint = match self {
+            PlanFileError::WeakKey { .. } => {
+                "generate one with `openssl rand -hex 32` and keep it in the CI secret store"
+            }
+            PlanFileError::SignedWithoutKey => "set TABOPS_PLAN_KEY to the key the plan job signed with",
+            PlanFileError::Unsigned | PlanFileError::BadSignature => {
+                "apply only the plan your own plan job wrote and signed; run `tabops plan --out` again"
+            }
+            PlanFileError::Parse(_) | PlanFileError::FormatVersion { .. } => {
+                "run `tabops plan --out` again with this version of tabops"
+            }
+        };
+        Some(hint.to_owned())
+    }
+}
+
 impl Plan {
     /// Whether applying the plan changes anything.
     pub fn has_changes(&self) -> bool {
@@ -302,6 +321,7 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tabops_manifest::model::{Address, ProjectPath};
 
     fn action(id: &str, action: Action, deps: &[&str]) -> PlannedAction {
         PlannedAction {
@@ -312,7 +332,7 @@ mod tests {
             changes: vec![],
             depends_on: deps.iter().map(|d| d.to_string()).collect(),
             live_id: None,
-            origin: Origin { address: id.into(), aspect: Aspect::Fields, digest: None },
+            origin: Origin { address: Address::project(&ProjectPath::parse(id)), aspect: Aspect::Fields, digest: None },
             operation: Operation::None,
         }
     }

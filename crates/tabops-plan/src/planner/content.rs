@@ -1,7 +1,7 @@
 //! Data sources and workbooks: publish when new or when the publish fingerprint differs from the live marker,
 //! otherwise update in place (description, show_tabs, owner, tags, project moves, renames) with zero upload.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use tabops_manifest::model::{ContentKind, ContentSpec};
 
@@ -14,7 +14,48 @@ use crate::plan::{
     PlanErrorKind, PlannedAction, PlannedConnection, PublishOp, Relocate, UpdateContentOp, tag_list,
 };
 
-use super::{ContentState, Ctx, deps_of, val};
+use super::projects::Projects;
+use super::{
+    ContentState, Ctx, Draft, MovedOut, Principals, Referenced, deps_of, project_ref, rename_conflict, user_display,
+    val,
+};
+
+/// What the content phase produces.
+#[derive(Default)]
+pub(crate) struct Contents<'a> {
+    /// Each manifest data source, then each workbook, and what it matched.
+    pub states: Vec<ContentState<'a>>,
+    /// The content files the plan was made from (a saved plan is stale when one changes).
+    pub inputs: Vec<ContentInput>,
+    /// Live items matched by a manifest item.
+    pub claimed: HashSet<&'a str>,
+    /// Live projects used as containers without being listed.
+    pub referenced: Referenced<'a>,
+    pub moved_out: MovedOut<'a>,
+}
+
+/// Data sources, then workbooks: each matched in its project by name or `renamed_from`.
+pub(super) fn plan_content<'a>(
+    cx: &Ctx<'a>,
+    principals: &Principals,
+    projects: &Projects<'a>,
+    draft: &mut Draft,
+) -> Contents<'a> {
+    let mut phase = Phase { cx, principals, projects, draft, out: Contents::default() };
+    for spec in cx.desired.datasources.iter().chain(&cx.desired.workbooks) {
+        phase.plan_one_content(spec);
+    }
+    phase.out
+}
+
+/// The content phase's inputs and what it has produced so far.
+struct Phase<'p, 'a> {
+    cx: &'p Ctx<'a>,
+    principals: &'p Principals,
+    projects: &'p Projects<'a>,
+    draft: &'p mut Draft,
+    out: Contents<'a>,
+}
 
 /// In-place differences between a content spec and its live item.
 #[derive(Default)]
@@ -44,35 +85,30 @@ fn kind_of(kind: ContentKind) -> ObjectKind {
     }
 }
 
-impl<'a> Ctx<'a> {
-    pub(super) fn plan_content(&mut self) {
-        let desired = self.desired;
-        for spec in desired.datasources.iter().chain(&desired.workbooks) {
-            self.plan_one_content(spec);
-        }
-    }
-
+impl<'a> Phase<'_, 'a> {
     fn find_live_content(&mut self, spec: &ContentSpec, project: &ObjectRef) -> Option<&'a LiveContent> {
         let unclaimed = |project_id: &str, name: &str| {
-            self.idx
+            self.cx
+                .idx
                 .content_by_location
                 .get(&(spec.kind, project_id, name.to_lowercase()))
                 .copied()
-                .filter(|c| !self.claimed.contains(c.id.as_str()))
+                .filter(|c| !self.out.claimed.contains(c.id.as_str()))
         };
         let here = match project {
             ObjectRef::Live(id) => unclaimed(id, &spec.name),
             ObjectRef::Planned(_) => None,
         };
         let old = spec.renamed_from.as_ref().and_then(|(old_project, old_name)| {
-            let old = self.idx.projects_by_path.get(&old_project.key())?;
+            let old = self.cx.idx.projects_by_path.get(&old_project.key())?;
             unclaimed(&old.id, old_name)
         });
         if let (Some(new), Some(old)) = (here, old)
             && new.id != old.id
         {
-            let old_address = self.idx.content_address(spec.kind, old);
-            self.rename_conflict(&spec.address(), &spec.address(), &old_address);
+            let old_address = self.cx.idx.content_address(spec.kind, old);
+            let address = spec.address();
+            rename_conflict(self.draft, &address, &address, &old_address);
         }
         here.or(old)
     }
@@ -80,13 +116,14 @@ impl<'a> Ctx<'a> {
     fn plan_one_content(&mut self, spec: &'a ContentSpec) {
         let address = spec.address();
         let kind = kind_of(spec.kind);
-        self.content_inputs.push(ContentInput {
-            address: address.clone(),
+        self.out.inputs.push(ContentInput {
+            address: address.to_string(),
             sha256: spec.file.sha256.clone(),
             size: spec.file.size,
         });
-        let Some(project) = self.project_ref(&spec.project) else {
-            self.error(
+        let Some(project) = project_ref(&self.cx.idx, &self.projects.refs, &mut self.out.referenced, &spec.project)
+        else {
+            self.draft.error(
                 PlanErrorKind::MissingProject,
                 &address,
                 format!("project '{}' is neither in the manifest nor on the site", spec.project),
@@ -94,7 +131,7 @@ impl<'a> Ctx<'a> {
             );
             return;
         };
-        let owner = self.owner_ref(spec.owner.as_deref(), &address);
+        let owner = self.principals.owner(&self.cx.idx, self.draft, spec.owner.as_deref(), &address);
         let fingerprint = publish_fingerprint(spec);
         let marker = marker_tag(&fingerprint);
         // The content aspect's digest is the publish fingerprint (see `content_digest`).
@@ -117,9 +154,9 @@ impl<'a> Ctx<'a> {
             if !spec.hidden_views.is_empty() {
                 changes.push(FieldChange::new("hidden_views", None, val(&spec.hidden_views)));
             }
-            let object = ObjectRef::Planned(address.clone());
-            self.push(PlannedAction {
-                id: address.clone(),
+            let object = ObjectRef::Planned(address.to_string());
+            self.draft.push(PlannedAction {
+                id: address.to_string(),
                 kind,
                 action: Action::Create,
                 reason: format!("not on the site: publish {} ({} bytes)", spec.file.display, spec.file.size),
@@ -133,11 +170,11 @@ impl<'a> Ctx<'a> {
                     ..new_publish(spec, project, marker)
                 })),
             });
-            self.contents.push(ContentState { spec, live: None, object, address, changed: true });
+            self.out.states.push(ContentState { spec, live: None, object, address, changed: true });
             return;
         };
-        self.claimed.insert(&live.id);
-        self.record_row(&live.id, live);
+        self.out.claimed.insert(&live.id);
+        self.draft.record_row(&live.id, live);
         let object = ObjectRef::Live(live.id.clone());
 
         let diff = self.content_field_diff(spec, live, &project, owner);
@@ -149,9 +186,9 @@ impl<'a> Ctx<'a> {
             .is_some_and(|visible| visible.iter().any(|v| spec.hidden_views.iter().any(|h| h.eq_ignore_ascii_case(v))));
         let mut depends_on = deps_of([Some(&project), diff.owner.as_ref()]);
         if diff.project.is_some()
-            && let Some(old_project) = self.idx.projects_by_id.get(live.project_id.as_str())
+            && let Some(old_project) = self.cx.idx.projects_by_id.get(live.project_id.as_str())
         {
-            self.moved_out.entry(old_project.id.as_str()).or_default().push(address.clone());
+            self.out.moved_out.entry(old_project.id.as_str()).or_default().push(address.to_string());
         }
 
         if !marker_matches || hidden_conflict {
@@ -178,8 +215,8 @@ impl<'a> Ctx<'a> {
             reasons.extend(diff.reasons);
             depends_on.sort();
             depends_on.dedup();
-            self.push(PlannedAction {
-                id: address.clone(),
+            self.draft.push(PlannedAction {
+                id: address.to_string(),
                 kind,
                 action: Action::Replace,
                 reason: reasons.join("; "),
@@ -201,7 +238,7 @@ impl<'a> Ctx<'a> {
                     ..new_publish(spec, project, marker)
                 })),
             });
-            self.contents.push(ContentState { spec, live: Some(live), object, address, changed: true });
+            self.out.states.push(ContentState { spec, live: Some(live), object, address, changed: true });
             return;
         }
 
@@ -211,8 +248,8 @@ impl<'a> Ctx<'a> {
             digest: Some(content_digest(spec, Aspect::Fields)),
         };
         if diff.is_empty() {
-            self.push(PlannedAction {
-                id: address.clone(),
+            self.draft.push(PlannedAction {
+                id: address.to_string(),
                 kind,
                 action: Action::NoOp,
                 reason: "checksum unchanged: skip publish".into(),
@@ -222,13 +259,13 @@ impl<'a> Ctx<'a> {
                 origin: fields_origin,
                 operation: Operation::None,
             });
-            self.contents.push(ContentState { spec, live: Some(live), object, address, changed: false });
+            self.out.states.push(ContentState { spec, live: Some(live), object, address, changed: false });
             return;
         }
         let mut reasons = diff.reasons;
         reasons.push("checksum unchanged: skip publish".into());
-        self.push(PlannedAction {
-            id: address.clone(),
+        self.draft.push(PlannedAction {
+            id: address.to_string(),
             kind,
             action: Action::Update,
             reason: reasons.join("; "),
@@ -249,7 +286,7 @@ impl<'a> Ctx<'a> {
                 connections: diff.connections,
             })),
         });
-        self.contents.push(ContentState { spec, live: Some(live), object, address, changed: true });
+        self.out.states.push(ContentState { spec, live: Some(live), object, address, changed: true });
     }
 
     fn content_field_diff(
@@ -272,7 +309,7 @@ impl<'a> Ctx<'a> {
             ObjectRef::Planned(_) => true,
         };
         if moved {
-            let before = self.idx.path_of(&live.project_id).to_string();
+            let before = self.cx.idx.path_of(&live.project_id).to_string();
             d.changes.push(FieldChange::new("project", val(&before), val(spec.project.to_string())));
             d.reasons.push(format!("moved from '{before}' to '{}'", spec.project));
             d.project = Some(project.clone());
@@ -293,7 +330,7 @@ impl<'a> Ctx<'a> {
             ObjectRef::Live(id) => live.owner_id.as_deref() != Some(id.as_str()),
             ObjectRef::Planned(_) => true,
         }) {
-            let before = live.owner_id.as_deref().map(|id| self.user_display(id));
+            let before = live.owner_id.as_deref().map(|id| user_display(&self.cx.idx, id));
             d.changes.push(FieldChange::new("owner", val(before), spec.owner.as_ref().and_then(val)));
             d.owner = Some(o);
         }

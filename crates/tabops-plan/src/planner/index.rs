@@ -1,13 +1,14 @@
 //! Lookup tables over the live inventory, built once per plan so every match is a hash lookup (the planner is
-//! O(n log n) in the size of the site and the manifest).
+//! O(n log n) in the size of the site and the manifest). Export builds the same index, so it names projects and
+//! items by the same paths and addresses as a plan.
 
 use std::collections::{HashMap, HashSet};
 
-use tabops_manifest::model::{ContentKind, ProjectPath};
+use tabops_manifest::model::{Address, ContentKind, ProjectPath};
 
 use crate::inventory::{Inventory, LiveContent, LiveGroup, LiveProject, LiveRefreshTask, LiveUser};
 
-pub(crate) struct LiveIndex<'a> {
+pub struct LiveIndex<'a> {
     pub users_by_name: HashMap<String, &'a LiveUser>,
     pub users_by_id: HashMap<&'a str, &'a LiveUser>,
     pub groups_by_name: HashMap<String, &'a LiveGroup>,
@@ -101,13 +102,13 @@ impl<'a> LiveIndex<'a> {
             .unwrap_or_else(|| ProjectPath::new(vec![format!("<project {project_id}>")]))
     }
 
+    /// The address of a live project: `project:Sales/EMEA`.
+    pub fn project_address(&self, project_id: &str) -> Address {
+        Address::project(&self.path_of(project_id))
+    }
+
     /// The address of a live content item: `workbook:Sales/Revenue`.
-    pub fn content_address(&self, kind: ContentKind, item: &LiveContent) -> String {
-        format!(
-            "{}:{}/{}",
-            kind.as_str(),
-            self.path_of(&item.project_id),
-            item.name.replace('\\', "\\\\").replace('/', "\\/")
-        )
+    pub fn content_address(&self, kind: ContentKind, item: &LiveContent) -> Address {
+        Address::content(kind, &self.path_of(&item.project_id), item.name.as_str())
     }
 }

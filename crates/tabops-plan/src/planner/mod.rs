@@ -10,11 +10,15 @@
 //! names of users, groups, projects and content, tags and site roles compare case-insensitively when matching, but
 //! a case-only rename is still applied.
 //!
-//! Each `plan_*` step is a plain match over "what the manifest says" × "what the site has" for one kind; running
-//! the planner again after a successful apply yields no changes (idempotency, tested).
+//! [`plan`] runs one phase per kind of object, in one visible order. A phase is a function: it reads the inputs
+//! ([`Ctx`]) and what earlier phases produced (passed to it by name), appends its actions, errors and unmanaged
+//! objects to the plan under construction ([`Draft`]), and returns what later phases need (references to the objects
+//! it planned, the live objects it matched). Each decision is an exhaustive match over what the manifest says and
+//! what the site has for one object ([`Pair`]). Running the planner again after a successful apply yields no changes
+//! (idempotency, tested).
 
 mod content;
-mod index;
+pub mod index;
 mod ownership;
 mod permissions;
 mod principals;
@@ -24,9 +28,10 @@ mod refresh;
 mod safety;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt::Display;
 
 use serde::Serialize;
-use tabops_manifest::model::{ContentSpec, Desired, ProjectPath, ProjectSpec};
+use tabops_manifest::model::{Address, ContentSpec, Desired, ProjectPath, ProjectSpec};
 
 use crate::inventory::{GranteeKind, Inventory, LiveContent, LiveProject, row_digest};
 use crate::plan::{
@@ -54,34 +59,77 @@ pub struct PlanOptions {
     pub prune_top_level_projects: bool,
     /// Addresses protected in addition to the manifest's `protect:` flags, e.g. from the manifest last applied
     /// (see [`protected_addresses`]), so removing a protected object from the manifest cannot delete it.
-    pub protected: BTreeSet<String>,
+    pub protected: BTreeSet<Address>,
     /// Limits the plan may not be looser than, whatever the options above say: a saved plan's, when it is planned
     /// again to be applied, so a plan file can tighten the apply job's limits but never loosen them.
     pub ceiling: Option<SafetyLimits>,
 }
 
-/// The addresses a manifest marks `protect: true`, lower-cased (for [`PlanOptions::protected`]).
-pub fn protected_addresses(desired: &Desired) -> BTreeSet<String> {
-    let projects = desired.projects.iter().filter(|p| p.protect).map(|p| format!("project:{}", p.path));
-    let groups = desired.groups.iter().filter(|g| g.protect).map(|g| format!("group:{}", g.name));
+/// The addresses a manifest marks `protect: true` (for [`PlanOptions::protected`]).
+pub fn protected_addresses(desired: &Desired) -> BTreeSet<Address> {
+    let projects = desired.projects.iter().filter(|p| p.protect).map(|p| Address::project(&p.path));
+    let groups = desired.groups.iter().filter(|g| g.protect).map(|g| Address::group(g.name.as_str()));
     let content = desired.datasources.iter().chain(&desired.workbooks).filter(|c| c.protect).map(ContentSpec::address);
-    projects.chain(groups).chain(content).map(|a| a.to_lowercase()).collect()
+    projects.chain(groups).chain(content).collect()
 }
 
-/// Diff the desired state against the live site.
+/// Diff the desired state against the live site: one phase per kind of object, in this order (each phase's inputs
+/// and outputs are in its signature).
 pub fn plan(desired: &Desired, live: &Inventory, options: &PlanOptions) -> Plan {
-    let mut ctx = Ctx::new(desired, live, options);
-    ctx.plan_users();
-    ctx.plan_groups();
-    ctx.plan_projects();
-    ctx.plan_memberships();
-    ctx.plan_content();
-    ctx.plan_prune();
-    ctx.plan_permissions();
-    ctx.plan_refresh();
-    ctx.plan_ownership();
-    ctx.check_safety();
-    ctx.finish()
+    let cx = Ctx { desired, live, options, idx: LiveIndex::new(live) };
+    let mut draft = Draft::default();
+    let users = principals::plan_users(&cx, &mut draft);
+    let groups = principals::plan_groups(&cx, &mut draft);
+    let principals = Principals { users, groups };
+    let projects = projects::plan_projects(&cx, &principals, &mut draft);
+    principals::plan_memberships(&cx, &principals, &mut draft);
+    let contents = content::plan_content(&cx, &principals, &projects, &mut draft);
+    let pruned = prune::plan_prune(&cx, &projects, &contents, &mut draft);
+    permissions::plan_permissions(&cx, &principals, &projects, &contents, &mut draft);
+    refresh::plan_refresh(&cx, &contents, &mut draft);
+    ownership::plan_ownership(&cx, &principals, &contents, &pruned, &mut draft);
+    let safety = safety::check_safety(&cx, &projects, &pruned, &mut draft);
+    draft.finish(&cx, contents.inputs, safety)
+}
+
+/// One object on both sides of the diff: only in the manifest, on both, or only on the site. Every decision is an
+/// exhaustive match over it (there is no "on neither side").
+pub(crate) enum Pair<D, L> {
+    /// In the manifest, not on the site: create it.
+    Desired(D),
+    /// In the manifest and on the site: update it, or nothing.
+    Both(D, L),
+    /// On the site, not in the manifest: delete it (prune) or report it as unmanaged.
+    Live(L),
+}
+
+impl<D, L> Pair<D, L> {
+    /// The pair of a manifest object and what it matched on the site.
+    pub fn of(desired: D, live: Option<L>) -> Self {
+        match live {
+            Some(l) => Pair::Both(desired, l),
+            None => Pair::Desired(desired),
+        }
+    }
+}
+
+/// What every phase reads: the manifest, the site, the options, and lookup tables over the site.
+pub(crate) struct Ctx<'a> {
+    pub desired: &'a Desired,
+    pub live: &'a Inventory,
+    pub options: &'a PlanOptions,
+    pub idx: LiveIndex<'a>,
+}
+
+/// The plan under construction: what the phases append to.
+#[derive(Default)]
+pub(crate) struct Draft {
+    pub actions: BTreeMap<ObjectKind, Vec<PlannedAction>>,
+    pub deletes: BTreeMap<ObjectKind, Vec<PlannedAction>>,
+    pub errors: Vec<PlanError>,
+    pub unmanaged: Vec<UnmanagedObject>,
+    /// Digests of the live rows the plan was made from (a saved plan is stale when one changes).
+    pub rows: BTreeMap<String, String>,
 }
 
 /// A desired project and what it matched.
@@ -89,7 +137,7 @@ pub(crate) struct ProjectState<'a> {
     pub spec: &'a ProjectSpec,
     pub live: Option<&'a LiveProject>,
     pub object: ObjectRef,
-    pub address: String,
+    pub address: Address,
 }
 
 /// A desired content item and what it matched.
@@ -97,7 +145,7 @@ pub(crate) struct ContentState<'a> {
     pub spec: &'a ContentSpec,
     pub live: Option<&'a LiveContent>,
     pub object: ObjectRef,
-    pub address: String,
+    pub address: Address,
     /// Whether this plan creates, publishes or updates the item (dependents wait for it).
     pub changed: bool,
 }
@@ -105,89 +153,58 @@ pub(crate) struct ContentState<'a> {
 /// What deleting an object takes with it.
 pub(crate) struct DeleteWeight {
     pub count: usize,
-    /// Addresses of everything deleted along with it (lower-case), for protection checks.
-    pub contained: Vec<String>,
+    /// Addresses of everything deleted along with it, for protection checks.
+    pub contained: Vec<Address>,
     pub content_ids: Vec<String>,
     pub project_ids: Vec<String>,
 }
 
-pub(crate) struct Ctx<'a> {
-    pub desired: &'a Desired,
-    pub live: &'a Inventory,
-    pub options: &'a PlanOptions,
-    pub idx: LiveIndex<'a>,
-    pub actions: BTreeMap<ObjectKind, Vec<PlannedAction>>,
-    pub deletes: BTreeMap<ObjectKind, Vec<PlannedAction>>,
-    pub errors: Vec<PlanError>,
-    pub unmanaged: Vec<UnmanagedObject>,
-    pub rows: BTreeMap<String, String>,
-    pub content_inputs: Vec<ContentInput>,
-    pub user_refs: HashMap<String, (ObjectRef, String)>,
-    pub group_refs: HashMap<String, (ObjectRef, String)>,
-    pub project_refs: HashMap<Vec<String>, ObjectRef>,
-    pub claimed: HashSet<&'a str>,
-    /// Live projects the manifest uses as containers without listing them: never pruned.
-    pub referenced_projects: HashSet<&'a str>,
-    /// Grantees deleted by this plan: their rules go with them, no revoke is planned.
-    pub removed_grantees: HashSet<(GranteeKind, String)>,
-    /// Live project id -> addresses of actions moving objects out of it (a delete of the project waits for them).
-    pub moved_out: HashMap<&'a str, Vec<String>>,
-    pub projects: Vec<ProjectState<'a>>,
-    pub contents: Vec<ContentState<'a>>,
-    pub delete_weights: HashMap<String, DeleteWeight>,
-    /// The deletion limits the plan was checked against (set by `check_safety`).
-    pub safety: SafetyLimits,
+/// What the user phase (or the group phase) produces.
+#[derive(Default)]
+pub(crate) struct Named {
+    /// Lower-case name -> the principal's ref (live, or created by this plan) and address.
+    pub refs: HashMap<String, (ObjectRef, Address)>,
+    /// Principals deleted by this plan: their rules go with them, no revoke is planned.
+    pub removed: HashSet<(GranteeKind, String)>,
 }
 
-impl<'a> Ctx<'a> {
-    fn new(desired: &'a Desired, live: &'a Inventory, options: &'a PlanOptions) -> Self {
-        Ctx {
-            desired,
-            live,
-            options,
-            idx: LiveIndex::new(live),
-            actions: BTreeMap::new(),
-            deletes: BTreeMap::new(),
-            errors: Vec::new(),
-            unmanaged: Vec::new(),
-            rows: BTreeMap::new(),
-            content_inputs: Vec::new(),
-            safety: SafetyLimits::default(),
-            user_refs: HashMap::new(),
-            group_refs: HashMap::new(),
-            project_refs: HashMap::new(),
-            claimed: HashSet::new(),
-            referenced_projects: HashSet::new(),
-            removed_grantees: HashSet::new(),
-            moved_out: HashMap::new(),
-            projects: Vec::new(),
-            contents: Vec::new(),
-            delete_weights: HashMap::new(),
-        }
-    }
+/// Users and groups, as the later phases refer to them.
+pub(crate) struct Principals {
+    pub users: Named,
+    pub groups: Named,
+}
 
-    pub fn push(&mut self, action: PlannedAction) {
-        let bucket = if action.action == Action::Delete { &mut self.deletes } else { &mut self.actions };
-        bucket.entry(action.kind).or_default().push(action);
-    }
-
-    pub fn error(&mut self, kind: PlanErrorKind, address: impl Into<String>, message: String, hint: Option<&str>) {
-        self.errors.push(PlanError { kind, address: address.into(), message, hint: hint.map(str::to_string) });
-    }
-
-    pub fn record_row<T: Serialize>(&mut self, key: &str, row: &T) {
-        self.rows.insert(key.to_string(), row_digest(row));
-    }
-
+impl Principals {
     /// A user by name: the manifest's (live or to be created) or any live user. Returns the ref and its address.
+    pub fn user(&self, idx: &LiveIndex<'_>, name: &str) -> Option<(ObjectRef, Address)> {
+        let key = name.to_lowercase();
+        self.users.refs.get(&key).cloned().or_else(|| {
+            idx.users_by_name.get(&key).map(|u| (ObjectRef::Live(u.id.clone()), Address::user(u.name.as_str())))
+        })
+    }
+
+    /// A group by name: the manifest's (live or to be created) or any live group.
+    pub fn group(&self, idx: &LiveIndex<'_>, name: &str) -> Option<(ObjectRef, Address)> {
+        let key = name.to_lowercase();
+        self.groups.refs.get(&key).cloned().or_else(|| {
+            idx.groups_by_name.get(&key).map(|g| (ObjectRef::Live(g.id.clone()), Address::group(g.name.as_str())))
+        })
+    }
+
     /// The owner an object of `address` should have: `None` when the manifest does not manage it, or (with a plan
     /// error) when the user is neither in the manifest nor on the site.
-    pub fn owner_ref(&mut self, owner: Option<&str>, address: &str) -> Option<ObjectRef> {
+    pub fn owner(
+        &self,
+        idx: &LiveIndex<'_>,
+        draft: &mut Draft,
+        owner: Option<&str>,
+        address: &Address,
+    ) -> Option<ObjectRef> {
         let name = owner?;
-        match self.user_ref(name) {
+        match self.user(idx, name) {
             Some((reference, _)) => Some(reference),
             None => {
-                self.error(
+                draft.error(
                     PlanErrorKind::MissingUser,
                     address,
                     format!("owner '{name}' is neither in the manifest nor on the site"),
@@ -197,39 +214,57 @@ impl<'a> Ctx<'a> {
             }
         }
     }
+}
 
-    pub fn user_ref(&self, name: &str) -> Option<(ObjectRef, String)> {
-        let key = name.to_lowercase();
-        self.user_refs.get(&key).cloned().or_else(|| {
-            self.idx.users_by_name.get(&key).map(|u| (ObjectRef::Live(u.id.clone()), format!("user:{}", u.name)))
-        })
+/// Live projects the manifest uses as containers without listing them (never pruned).
+pub(crate) type Referenced<'a> = HashSet<&'a str>;
+
+/// Live project id -> ids of actions moving objects out of it (a delete of the project waits for them).
+pub(crate) type MovedOut<'a> = HashMap<&'a str, Vec<String>>;
+
+/// A project by path: the manifest's (`planned`, by [`ProjectPath::key`]), or a live one, which is then recorded in
+/// `referenced` with its ancestors.
+pub(crate) fn project_ref<'a>(
+    idx: &LiveIndex<'a>,
+    planned: &HashMap<Vec<String>, ObjectRef>,
+    referenced: &mut Referenced<'a>,
+    path: &ProjectPath,
+) -> Option<ObjectRef> {
+    let key = path.key();
+    if let Some(r) = planned.get(&key) {
+        return Some(r.clone());
     }
-
-    pub fn group_ref(&self, name: &str) -> Option<(ObjectRef, String)> {
-        let key = name.to_lowercase();
-        self.group_refs.get(&key).cloned().or_else(|| {
-            self.idx.groups_by_name.get(&key).map(|g| (ObjectRef::Live(g.id.clone()), format!("group:{}", g.name)))
-        })
-    }
-
-    /// A project by path: the manifest's, or a live one (which then counts as referenced and is never pruned).
-    pub fn project_ref(&mut self, path: &ProjectPath) -> Option<ObjectRef> {
-        let key = path.key();
-        if let Some(r) = self.project_refs.get(&key) {
-            return Some(r.clone());
+    let live = *idx.projects_by_path.get(&key)?;
+    let mut cursor = Some(live.id.as_str());
+    while let Some(id) = cursor {
+        if !referenced.insert(id) {
+            break;
         }
-        let live = *self.idx.projects_by_path.get(&key)?;
-        let mut cursor = Some(live.id.as_str());
-        while let Some(id) = cursor {
-            if !self.referenced_projects.insert(id) {
-                break;
-            }
-            cursor = self.idx.projects_by_id.get(id).and_then(|p| p.parent_id.as_deref());
-        }
-        Some(ObjectRef::Live(live.id.clone()))
+        cursor = idx.projects_by_id.get(id).and_then(|p| p.parent_id.as_deref());
+    }
+    Some(ObjectRef::Live(live.id.clone()))
+}
+
+impl Draft {
+    pub fn push(&mut self, action: PlannedAction) {
+        let bucket = if action.action == Action::Delete { &mut self.deletes } else { &mut self.actions };
+        bucket.entry(action.kind).or_default().push(action);
     }
 
-    fn finish(mut self) -> Plan {
+    pub fn error(&mut self, kind: PlanErrorKind, address: impl Display, message: String, hint: Option<&str>) {
+        self.errors.push(PlanError { kind, address: address.to_string(), message, hint: hint.map(str::to_string) });
+    }
+
+    pub fn record_row<T: Serialize>(&mut self, key: &str, row: &T) {
+        self.rows.insert(key.to_string(), row_digest(row));
+    }
+
+    pub fn unmanaged(&mut self, kind: ObjectKind, address: impl Display, id: &str) {
+        self.unmanaged.push(UnmanagedObject { kind, address: address.to_string(), id: id.to_owned() });
+    }
+
+    /// The plan: actions by kind, then deletes in reverse kind order.
+    fn finish(mut self, cx: &Ctx<'_>, content: Vec<ContentInput>, safety: SafetyLimits) -> Plan {
         let mut actions = Vec::new();
         for kind in ObjectKind::ALL {
             actions.extend(self.actions.remove(&kind).unwrap_or_default());
@@ -245,12 +280,12 @@ impl<'a> Ctx<'a> {
         let errored = !self.errors.is_empty();
         Plan {
             format_version: FORMAT_VERSION,
-            site: PlanSite { content_url: self.desired.site.content_url.clone(), id: self.live.site.id.clone() },
+            site: PlanSite { content_url: cx.desired.site.content_url.clone(), id: cx.live.site.id.clone() },
             inputs: Inputs {
-                manifest_digest: self.desired.manifest_digest.clone(),
-                content: self.content_inputs,
+                manifest_digest: cx.desired.manifest_digest.clone(),
+                content,
                 inventory_rows: self.rows,
-                safety: self.safety,
+                safety,
                 git: None,
             },
             actions,
@@ -261,6 +296,22 @@ impl<'a> Ctx<'a> {
             summary,
         }
     }
+}
+
+/// Both the new name and the `renamed_from` name exist: the rename cannot be applied, and the old object would
+/// otherwise be treated as unmanaged (and possibly pruned).
+pub(crate) fn rename_conflict(draft: &mut Draft, address: &Address, new: &dyn Display, old: &dyn Display) {
+    draft.error(
+        PlanErrorKind::Conflict,
+        address,
+        format!("both '{new}' and its renamed_from '{old}' exist on the site"),
+        Some("remove `renamed_from` once the rename is done, or delete one of the two objects"),
+    );
+}
+
+/// A user's name for display, from a live id.
+pub(crate) fn user_display(idx: &LiveIndex<'_>, id: &str) -> String {
+    idx.users_by_id.get(id).map_or_else(|| format!("<user {id}>"), |u| u.name.clone())
 }
 
 /// `Planned(address)` refs become dependencies.
@@ -276,6 +327,12 @@ pub(crate) fn deps_of<'r>(refs: impl IntoIterator<Item = Option<&'r ObjectRef>>)
     out.sort();
     out.dedup();
     out
+}
+
+/// The name in the id of an action naming an object by its address (`user:alice` -> `alice`): a user a
+/// [`ObjectRef::Planned`] points to, or a user an action removes.
+pub(crate) fn planned_name(id: &str) -> String {
+    Address::parse(id).map_or_else(|_| id.to_owned(), |a| a.name().to_owned())
 }
 
 /// JSON value helper for field changes.

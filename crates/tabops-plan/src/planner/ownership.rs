@@ -13,11 +13,33 @@
 
 use std::collections::HashMap;
 
-use tabops_manifest::model::{ContentKind, SiteRole};
+use tabops_manifest::model::{Address, ContentKind, Desired, SiteRole};
 
 use crate::plan::{Action, ObjectKind, ObjectRef, Operation, PlanErrorKind};
 
-use super::{Ctx, deps_of};
+use super::content::Contents;
+use super::prune::Pruned;
+use super::{Ctx, Draft, Principals, deps_of, planned_name};
+
+/// Owners and removed users, checked and ordered over the actions of every earlier phase.
+pub(super) fn plan_ownership<'a>(
+    cx: &Ctx<'a>,
+    principals: &Principals,
+    contents: &Contents<'a>,
+    pruned: &Pruned,
+    draft: &mut Draft,
+) {
+    Phase { cx, principals, contents, pruned, draft }.plan_ownership();
+}
+
+/// The ownership phase's inputs.
+struct Phase<'p, 'a> {
+    cx: &'p Ctx<'a>,
+    principals: &'p Principals,
+    contents: &'p Contents<'a>,
+    pruned: &'p Pruned,
+    draft: &'p mut Draft,
+}
 
 /// How many owned objects a plan error lists before "and N more".
 const LISTED: usize = 10;
@@ -26,7 +48,8 @@ const LISTED: usize = 10;
 struct OwnerSet {
     kind: ObjectKind,
     index: usize,
-    address: String,
+    /// The object's address (its action's id).
+    address: Address,
     /// The live object it sets the owner of; `None` for an object the plan creates.
     live: Option<String>,
     owner: ObjectRef,
@@ -46,8 +69,8 @@ fn role_may_own(role: &str, project: bool) -> bool {
     }
 }
 
-impl<'a> Ctx<'a> {
-    pub(super) fn plan_ownership(&mut self) {
+impl<'a> Phase<'_, 'a> {
+    fn plan_ownership(&mut self) {
         let sets = self.owner_sets();
         self.check_owner_roles(&sets);
         self.order_owner_changes(&sets);
@@ -58,7 +81,7 @@ impl<'a> Ctx<'a> {
     fn owner_sets(&self) -> Vec<OwnerSet> {
         let mut out = Vec::new();
         for kind in [ObjectKind::Project, ObjectKind::Workbook, ObjectKind::Datasource] {
-            for (index, action) in self.actions.get(&kind).into_iter().flatten().enumerate() {
+            for (index, action) in self.draft.actions.get(&kind).into_iter().flatten().enumerate() {
                 let (live, owner, project) = match &action.operation {
                     Operation::CreateProject { owner: Some(o), .. } => (None, o, true),
                     Operation::UpdateProject { project, owner: Some(o), .. } => (Some(project.clone()), o, true),
@@ -72,7 +95,9 @@ impl<'a> Ctx<'a> {
                     },
                     _ => continue,
                 };
-                out.push(OwnerSet { kind, index, address: action.id.clone(), live, owner: owner.clone(), project });
+                // Project and content actions are named by their object's address.
+                let Ok(address) = Address::parse(&action.id) else { continue };
+                out.push(OwnerSet { kind, index, address, live, owner: owner.clone(), project });
             }
         }
         out
@@ -84,18 +109,18 @@ impl<'a> Ctx<'a> {
         for set in sets {
             let (name, role) = match &set.owner {
                 ObjectRef::Live(id) => {
-                    let Some(user) = self.idx.users_by_id.get(id.as_str()).copied() else { continue };
-                    let in_manifest = self.desired.users.iter().find(|u| u.name.eq_ignore_ascii_case(&user.name));
+                    let Some(user) = self.cx.idx.users_by_id.get(id.as_str()).copied() else { continue };
+                    let in_manifest = self.cx.desired.users.iter().find(|u| u.name.eq_ignore_ascii_case(&user.name));
                     match in_manifest.and_then(|u| u.site_role) {
                         Some(role) => (user.name.clone(), role.as_str().to_owned()),
                         None => (user.name.clone(), user.site_role.clone()),
                     }
                 }
-                ObjectRef::Planned(address) => {
-                    let name = address.strip_prefix("user:").unwrap_or(address);
-                    let in_manifest = self.desired.users.iter().find(|u| u.name.eq_ignore_ascii_case(name));
+                ObjectRef::Planned(id) => {
+                    let name = planned_name(id);
+                    let in_manifest = self.cx.desired.users.iter().find(|u| u.name.eq_ignore_ascii_case(&name));
                     match in_manifest.and_then(|u| u.site_role) {
-                        Some(role) => (name.to_owned(), role.as_str().to_owned()),
+                        Some(role) => (name, role.as_str().to_owned()),
                         None => continue,
                     }
                 }
@@ -106,8 +131,8 @@ impl<'a> Ctx<'a> {
             let what = if set.project { "a project" } else { "a workbook or data source" };
             let roles =
                 if set.project { SiteRole::project_owner_roles() } else { "any site role but Unlicensed".to_owned() };
-            let at = self.desired.location(&format!("owner:{}", set.address));
-            self.error(
+            let at = self.cx.desired.location(&Desired::owner_key(&set.address));
+            self.draft.error(
                 PlanErrorKind::OwnerRole,
                 &set.address,
                 format!("owner '{name}' (set at {at}) has the site role {role} and may not own {what}"),
@@ -122,6 +147,7 @@ impl<'a> Ctx<'a> {
     /// An owner change waits for a site-role change of the same user in this plan.
     fn order_owner_changes(&mut self, sets: &[OwnerSet]) {
         let role_changes: HashMap<String, String> = self
+            .draft
             .actions
             .get(&ObjectKind::User)
             .into_iter()
@@ -134,7 +160,7 @@ impl<'a> Ctx<'a> {
         for set in sets {
             let ObjectRef::Live(id) = &set.owner else { continue };
             let Some(update) = role_changes.get(id) else { continue };
-            if let Some(action) = self.actions.get_mut(&set.kind).and_then(|v| v.get_mut(set.index))
+            if let Some(action) = self.draft.actions.get_mut(&set.kind).and_then(|v| v.get_mut(set.index))
                 && !action.depends_on.contains(update)
             {
                 action.depends_on.push(update.clone());
@@ -149,22 +175,23 @@ impl<'a> Ctx<'a> {
         let mut moves: HashMap<String, Vec<String>> = HashMap::new();
         for set in sets {
             if let Some(live) = &set.live {
-                moves.entry(live.clone()).or_default().push(set.address.clone());
+                moves.entry(live.clone()).or_default().push(set.address.to_string());
             }
         }
         let mut deleted: HashMap<String, String> = HashMap::new();
-        for (address, weight) in &self.delete_weights {
-            let is_planned = self.deletes.values().flatten().any(|a| &a.id == address);
+        for (address, weight) in &self.pruned.weights {
+            let is_planned = self.draft.deletes.values().flatten().any(|a| &a.id == address);
             if is_planned {
                 for id in weight.project_ids.iter().chain(&weight.content_ids) {
                     deleted.insert(id.clone(), address.clone());
                 }
             }
         }
-        let live = self.live;
-        let heir_name = self.desired.settings.reassign_content_to.clone();
-        let heir = heir_name.as_deref().and_then(|name| self.user_ref(name));
+        let live = self.cx.live;
+        let heir_name = self.cx.desired.settings.reassign_content_to.clone();
+        let heir = heir_name.as_deref().and_then(|name| self.principals.user(&self.cx.idx, name));
         let removals: Vec<(usize, String, String)> = self
+            .draft
             .deletes
             .get(&ObjectKind::User)
             .into_iter()
@@ -183,7 +210,7 @@ impl<'a> Ctx<'a> {
                 .projects
                 .iter()
                 .filter(|p| p.owner_id.as_deref() == Some(user_id.as_str()))
-                .map(|p| (p.id.as_str(), format!("project:{}", self.idx.path_of(&p.id)), true))
+                .map(|p| (p.id.as_str(), self.cx.idx.project_address(&p.id).to_string(), true))
                 .collect();
             for (items, kind) in
                 [(&live.workbooks, ContentKind::Workbook), (&live.datasources, ContentKind::Datasource)]
@@ -192,7 +219,7 @@ impl<'a> Ctx<'a> {
                     items
                         .iter()
                         .filter(|c| c.owner_id.as_deref() == Some(user_id.as_str()))
-                        .map(|c| (c.id.as_str(), self.idx.content_address(kind, c), false)),
+                        .map(|c| (c.id.as_str(), self.cx.idx.content_address(kind, c).to_string(), false)),
                 );
             }
             for (id, display, project) in owned {
@@ -205,7 +232,7 @@ impl<'a> Ctx<'a> {
                     kept.push(display);
                 }
             }
-            let name = address.strip_prefix("user:").unwrap_or(&address).to_owned();
+            let name = planned_name(&address);
             let mut map_assets_to = None;
             if !kept.is_empty() {
                 match &heir {
@@ -223,7 +250,7 @@ impl<'a> Ctx<'a> {
                         if more > 0 {
                             list.push_str(&format!(" and {more} more"));
                         }
-                        self.error(
+                        self.draft.error(
                             PlanErrorKind::OwnsContent,
                             &address,
                             format!(
@@ -241,9 +268,9 @@ impl<'a> Ctx<'a> {
             }
             let heir_shown = map_assets_to.as_ref().map(|heir| match heir {
                 ObjectRef::Live(id) => self.user_display_name(id),
-                ObjectRef::Planned(a) => a.strip_prefix("user:").unwrap_or(a).to_owned(),
+                ObjectRef::Planned(id) => planned_name(id),
             });
-            if let Some(action) = self.deletes.get_mut(&ObjectKind::User).and_then(|v| v.get_mut(index)) {
+            if let Some(action) = self.draft.deletes.get_mut(&ObjectKind::User).and_then(|v| v.get_mut(index)) {
                 waits.retain(|w| w != &action.id);
                 action.depends_on.extend(waits);
                 action.depends_on.sort();
@@ -259,23 +286,24 @@ impl<'a> Ctx<'a> {
     }
 
     fn user_display_name(&self, id: &str) -> String {
-        self.idx.users_by_id.get(id).map_or_else(|| format!("<user {id}>"), |u| u.name.clone())
+        self.cx.idx.users_by_id.get(id).map_or_else(|| format!("<user {id}>"), |u| u.name.clone())
     }
 
     /// The heir of a removed user's projects must be allowed to own projects.
-    fn check_heir_role(&mut self, heir_id: &str, heir_address: &str) {
-        let Some(user) = self.idx.users_by_id.get(heir_id).copied() else { return };
+    fn check_heir_role(&mut self, heir_id: &str, heir_address: &Address) {
+        let Some(user) = self.cx.idx.users_by_id.get(heir_id).copied() else { return };
         let manifest_role =
-            self.desired.users.iter().find(|u| u.name.eq_ignore_ascii_case(&user.name)).and_then(|u| u.site_role);
+            self.cx.desired.users.iter().find(|u| u.name.eq_ignore_ascii_case(&user.name)).and_then(|u| u.site_role);
         let allowed = match manifest_role {
             Some(role) => role.may_own_projects(),
             None => role_may_own(&user.site_role, true),
         };
-        if allowed || self.errors.iter().any(|e| e.kind == PlanErrorKind::OwnerRole && e.address == heir_address) {
+        let heir = heir_address.to_string();
+        if allowed || self.draft.errors.iter().any(|e| e.kind == PlanErrorKind::OwnerRole && e.address == heir) {
             return;
         }
-        let at = self.desired.location("settings.reassign_content_to");
-        self.error(
+        let at = self.cx.desired.location("settings.reassign_content_to");
+        self.draft.error(
             PlanErrorKind::OwnerRole,
             heir_address,
             format!(
@@ -291,7 +319,7 @@ impl<'a> Ctx<'a> {
     fn check_refresh_extracts(&mut self) {
         let republished: Vec<String> = [ObjectKind::Workbook, ObjectKind::Datasource]
             .iter()
-            .flat_map(|k| self.actions.get(k).into_iter().flatten())
+            .flat_map(|k| self.draft.actions.get(k).into_iter().flatten())
             .filter(|a| a.action != Action::NoOp)
             .filter_map(|a| match &a.operation {
                 Operation::Publish(op) => op.existing.clone(),
@@ -299,7 +327,7 @@ impl<'a> Ctx<'a> {
             })
             .collect();
         let mut found = Vec::new();
-        for state in &self.contents {
+        for state in &self.contents.states {
             let Some(live) = state.live else { continue };
             if state.spec.refresh.as_ref().is_none_or(Vec::is_empty)
                 || live.has_extracts != Some(false)
@@ -310,12 +338,12 @@ impl<'a> Ctx<'a> {
             found.push((state.address.clone(), state.spec.kind));
         }
         for (address, kind) in found {
-            let at = self.desired.location(&format!("refresh:{address}"));
+            let at = self.cx.desired.location(&Desired::refresh_key(&address));
             let what = match kind {
                 ContentKind::Workbook => "workbook",
                 ContentKind::Datasource => "data source",
             };
-            self.error(
+            self.draft.error(
                 PlanErrorKind::NoExtract,
                 &address,
                 format!(

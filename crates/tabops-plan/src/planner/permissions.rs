@@ -2,9 +2,11 @@
 //! granted, rules the manifest does not contain are revoked, and a mode flip is a revoke of the old rule plus a
 //! grant of the new one, so one apply converges.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
-use tabops_manifest::model::{Capability, ContentKind, Grantee, GranteeRules, Mode, PermissionTarget};
+use tabops_manifest::model::{
+    Address, AddressKind, Capability, ContentKind, Grantee, GranteeRules, Mode, PermissionTarget,
+};
 
 use crate::inventory::{
     GranteeKind, LiveGrantee, LiveRule, default_permissions_row_key, permissions_row_key, rules_by_grantee,
@@ -15,11 +17,41 @@ use crate::plan::{
     PlannedAction,
 };
 
-use super::{Ctx, deps_of, val};
+use super::content::Contents;
+use super::projects::Projects;
+use super::{Ctx, Draft, Principals, deps_of, val};
+
+/// Permissions and default permissions of every manifest project and content item that manages them, then the
+/// orders Tableau's copying of rules and locking of projects impose on them.
+pub(super) fn plan_permissions<'a>(
+    cx: &Ctx<'a>,
+    principals: &Principals,
+    projects: &Projects<'a>,
+    contents: &Contents<'a>,
+    draft: &mut Draft,
+) {
+    let removed = principals.users.removed.union(&principals.groups.removed).cloned().collect();
+    let mut phase = Phase { cx, principals, projects, contents, removed, draft };
+    phase.plan_permissions();
+    phase.publish_after_default_permissions();
+    phase.create_nested_after_parent_permissions();
+    phase.permissions_after_lock_changes();
+}
+
+/// The permission phase's inputs.
+struct Phase<'p, 'a> {
+    cx: &'p Ctx<'a>,
+    principals: &'p Principals,
+    projects: &'p Projects<'a>,
+    contents: &'p Contents<'a>,
+    /// Grantees deleted by this plan: their rules go with them, no revoke is planned.
+    removed: HashSet<(GranteeKind, String)>,
+    draft: &'p mut Draft,
+}
 
 /// One permission set to converge.
 struct SetTarget<'s> {
-    object_address: &'s str,
+    object_address: &'s Address,
     target: PermissionTarget,
     object: ObjectRef,
     default_for: Option<ContentKind>,
@@ -32,18 +64,18 @@ struct SetTarget<'s> {
     object_dep: Option<String>,
 }
 
-impl<'a> Ctx<'a> {
-    pub(super) fn plan_permissions(&mut self) {
-        let live = self.live;
+impl<'a> Phase<'_, 'a> {
+    fn plan_permissions(&mut self) {
+        let live = self.cx.live;
         let projects: Vec<_> =
-            self.projects.iter().map(|s| (s.spec, s.live, s.object.clone(), s.address.clone())).collect();
+            self.projects.states.iter().map(|s| (s.spec, s.live, s.object.clone(), s.address.clone())).collect();
         for (spec, live_project, object, address) in projects {
-            let object_dep = matches!(object, ObjectRef::Planned(_)).then(|| address.clone());
+            let object_dep = matches!(object, ObjectRef::Planned(_)).then(|| address.to_string());
             let owner_id = live_project.and_then(|p| p.owner_id.as_deref());
             if let Some(rules) = &spec.permissions {
                 let live_rules = live_project.and_then(|p| live.permissions.get(&p.id));
                 if let (Some(p), Some(r)) = (live_project, live_rules) {
-                    self.record_row(&permissions_row_key(&p.id), r);
+                    self.draft.record_row(&permissions_row_key(&p.id), r);
                 }
                 self.plan_set(SetTarget {
                     object_address: &address,
@@ -72,7 +104,7 @@ impl<'a> Ctx<'a> {
                         ContentKind::Datasource => d.datasources.as_ref(),
                     });
                 if let (Some(p), Some(r)) = (live_project, live_rules) {
-                    self.record_row(&default_permissions_row_key(&p.id, kind), r);
+                    self.draft.record_row(&default_permissions_row_key(&p.id, kind), r);
                 }
                 self.plan_set(SetTarget {
                     object_address: &address,
@@ -87,13 +119,17 @@ impl<'a> Ctx<'a> {
                 });
             }
         }
-        let contents: Vec<_> =
-            self.contents.iter().map(|s| (s.spec, s.live, s.object.clone(), s.address.clone(), s.changed)).collect();
+        let contents: Vec<_> = self
+            .contents
+            .states
+            .iter()
+            .map(|s| (s.spec, s.live, s.object.clone(), s.address.clone(), s.changed))
+            .collect();
         for (spec, live_item, object, address, changed) in contents {
             let Some(rules) = &spec.permissions else { continue };
             let live_rules = live_item.and_then(|c| live.permissions.get(&c.id));
             if let (Some(c), Some(r)) = (live_item, live_rules) {
-                self.record_row(&permissions_row_key(&c.id), r);
+                self.draft.record_row(&permissions_row_key(&c.id), r);
             }
             let target = match spec.kind {
                 ContentKind::Workbook => PermissionTarget::Workbook,
@@ -112,19 +148,35 @@ impl<'a> Ctx<'a> {
                     aspect: Aspect::Permissions,
                     digest: Some(content_digest(spec, Aspect::Permissions)),
                 },
-                object_dep: changed.then(|| address.clone()),
+                object_dep: changed.then(|| address.to_string()),
             });
         }
-        self.publish_after_default_permissions();
-        self.create_nested_after_parent_permissions();
-        self.permissions_after_lock_changes();
     }
 
     /// Tableau refuses changing rules a locked project controls (403004), and locking replaces them: when this plan
     /// changes a project's `content_permissions`, every permission change below it (its content, its nested
-    /// projects and their content) waits for that change.
+    /// projects and their content) waits for that change. An unlock leaves the objects under the project with the
+    /// rules the lock applied at that moment (its defaults, its own rules for nested projects), which is what this
+    /// plan read as their live rules; so the project's own rule changes wait for the unlock too, or the objects
+    /// would keep the new rules where the plan revokes the old ones.
     fn permissions_after_lock_changes(&mut self) {
+        let unlocked: Vec<String> = self
+            .draft
+            .actions
+            .get(&ObjectKind::Project)
+            .into_iter()
+            .flatten()
+            .filter(|a| {
+                a.action == Action::Update
+                    && a.changes.iter().any(|c| {
+                        c.field == "content_permissions"
+                            && c.before.as_ref().and_then(|v| v.as_str()).is_some_and(|b| b.starts_with("LockedTo"))
+                    })
+            })
+            .map(|a| a.id.clone())
+            .collect();
         let changed: Vec<(String, Vec<String>)> = self
+            .draft
             .actions
             .get(&ObjectKind::Project)
             .into_iter()
@@ -132,7 +184,7 @@ impl<'a> Ctx<'a> {
             // A created project is locked as it is created, and everything below it waits for it already.
             .filter(|a| a.action == Action::Update && a.changes.iter().any(|c| c.field == "content_permissions"))
             .filter_map(|a| {
-                let state = self.projects.iter().find(|p| p.address == a.id)?;
+                let state = self.projects.states.iter().find(|p| p.address.to_string() == a.id)?;
                 Some((a.id.clone(), state.spec.path.key()))
             })
             .collect();
@@ -148,22 +200,28 @@ impl<'a> Ctx<'a> {
         };
         // Permission sets (by the prefix of their action ids) and the lock changes they wait for.
         let mut waits: Vec<(String, Vec<String>)> = Vec::new();
-        for content in &self.contents {
+        for content in &self.contents.states {
             let ids = under(&content.spec.project.key(), false);
             if !ids.is_empty() {
                 waits.push((format!("permissions:{}", content.address), ids));
             }
         }
-        for project in &self.projects {
-            let ids = under(&project.spec.path.key(), true);
+        for project in &self.projects.states {
+            let mut ids = under(&project.spec.path.key(), true);
+            let address = project.address.to_string();
+            if unlocked.contains(&address) {
+                ids.push(address);
+            }
             if !ids.is_empty() {
                 for prefix in ["permissions", "default_permissions:workbooks", "default_permissions:datasources"] {
                     waits.push((format!("{prefix}:{}", project.address), ids.clone()));
                 }
             }
         }
+        // Revoking every rule of a grantee is a delete, kept apart from the other actions: both wait.
         for kind in [ObjectKind::Permissions, ObjectKind::DefaultPermissions] {
-            for action in self.actions.get_mut(&kind).into_iter().flatten() {
+            let actions = self.draft.actions.get_mut(&kind).into_iter().flatten();
+            for action in actions.chain(self.draft.deletes.get_mut(&kind).into_iter().flatten()) {
                 for (prefix, ids) in &waits {
                     if in_set(&action.id, prefix) {
                         wait_for(action, ids);
@@ -178,7 +236,7 @@ impl<'a> Ctx<'a> {
     fn create_nested_after_parent_permissions(&mut self) {
         let sets: Vec<String> = [ObjectKind::Permissions, ObjectKind::DefaultPermissions]
             .iter()
-            .filter_map(|kind| self.actions.get(kind))
+            .flat_map(|kind| self.draft.actions.get(kind).into_iter().chain(self.draft.deletes.get(kind)))
             .flatten()
             .map(|a| a.id.clone())
             .collect();
@@ -187,10 +245,11 @@ impl<'a> Ctx<'a> {
         }
         let waits: Vec<(String, Vec<String>)> = self
             .projects
+            .states
             .iter()
             .filter(|p| matches!(p.object, ObjectRef::Planned(_)))
             .filter_map(|p| {
-                let parent = crate::origin::project_address(&p.spec.path.parent()?);
+                let parent = Address::project(&p.spec.path.parent()?);
                 let prefixes = [
                     format!("permissions:{parent}"),
                     format!("default_permissions:workbooks:{parent}"),
@@ -198,10 +257,10 @@ impl<'a> Ctx<'a> {
                 ];
                 let ids: Vec<String> =
                     sets.iter().filter(|id| prefixes.iter().any(|p| in_set(id, p))).cloned().collect();
-                (!ids.is_empty()).then(|| (p.address.clone(), ids))
+                (!ids.is_empty()).then(|| (p.address.to_string(), ids))
             })
             .collect();
-        for action in self.actions.get_mut(&ObjectKind::Project).into_iter().flatten() {
+        for action in self.draft.actions.get_mut(&ObjectKind::Project).into_iter().flatten() {
             if !matches!(action.operation, Operation::CreateProject { .. }) {
                 continue;
             }
@@ -215,30 +274,33 @@ impl<'a> Ctx<'a> {
     /// permissions_project_defaults.htm): a publish must wait for this plan's changes to its project's defaults for
     /// its kind, or it copies the old ones (and, racing them, an unpredictable mix).
     fn publish_after_default_permissions(&mut self) {
+        let kind = ObjectKind::DefaultPermissions;
         let defaults: Vec<String> = self
+            .draft
             .actions
-            .get(&ObjectKind::DefaultPermissions)
-            .map(|actions| actions.iter().map(|a| a.id.clone()).collect())
-            .unwrap_or_default();
+            .get(&kind)
+            .into_iter()
+            .chain(self.draft.deletes.get(&kind))
+            .flatten()
+            .map(|a| a.id.clone())
+            .collect();
         if defaults.is_empty() {
             return;
         }
         let waits: Vec<(String, Vec<String>)> = self
             .contents
+            .states
             .iter()
             .filter(|c| c.changed)
             .map(|c| {
-                let prefix = format!(
-                    "default_permissions:{}s:{}",
-                    c.spec.kind.as_str(),
-                    crate::origin::project_address(&c.spec.project)
-                );
-                (c.address.clone(), defaults.iter().filter(|id| in_set(id, &prefix)).cloned().collect())
+                let prefix =
+                    format!("default_permissions:{}s:{}", c.spec.kind.as_str(), Address::project(&c.spec.project));
+                (c.address.to_string(), defaults.iter().filter(|id| in_set(id, &prefix)).cloned().collect())
             })
             .filter(|(_, ids): &(String, Vec<String>)| !ids.is_empty())
             .collect();
         for kind in [ObjectKind::Workbook, ObjectKind::Datasource] {
-            for action in self.actions.get_mut(&kind).into_iter().flatten() {
+            for action in self.draft.actions.get_mut(&kind).into_iter().flatten() {
                 if !action.operation.uploads() {
                     continue;
                 }
@@ -256,25 +318,30 @@ impl<'a> Ctx<'a> {
             return None;
         }
         let ObjectRef::Live(id) = &set.object else { return None };
-        let locker = self.live.controlled.get(id)?;
-        let relocks = self.actions.get(&ObjectKind::Project).into_iter().flatten().any(|a| {
+        let locker = self.cx.live.controlled.get(id)?;
+        let relocks = self.draft.actions.get(&ObjectKind::Project).into_iter().flatten().any(|a| {
             a.live_id.as_deref() == Some(locker.as_str()) && a.changes.iter().any(|c| c.field == "content_permissions")
         });
         (!relocks).then(|| locker.clone())
     }
 
-    fn grantee_display(&self, grantee: &LiveGrantee) -> String {
+    /// A live grantee's address, by name (by `<id>` when the site does not list it).
+    fn grantee_address(&self, grantee: &LiveGrantee) -> Address {
         match grantee.kind {
-            GranteeKind::Group => self
-                .idx
-                .groups_by_id
-                .get(grantee.id.as_str())
-                .map_or_else(|| format!("group:<{}>", grantee.id), |g| format!("group:{}", g.name)),
-            GranteeKind::User => self
-                .idx
-                .users_by_id
-                .get(grantee.id.as_str())
-                .map_or_else(|| format!("user:<{}>", grantee.id), |u| format!("user:{}", u.name)),
+            GranteeKind::Group => Address::group(
+                self.cx
+                    .idx
+                    .groups_by_id
+                    .get(grantee.id.as_str())
+                    .map_or_else(|| format!("<{}>", grantee.id), |g| g.name.clone()),
+            ),
+            GranteeKind::User => Address::user(
+                self.cx
+                    .idx
+                    .users_by_id
+                    .get(grantee.id.as_str())
+                    .map_or_else(|| format!("<{}>", grantee.id), |u| u.name.clone()),
+            ),
         }
     }
 
@@ -284,8 +351,8 @@ impl<'a> Ctx<'a> {
             Some(kind) => format!("default_permissions:{}s:{}", kind.as_str(), set.object_address),
         };
         if let Some(locker) = self.locked_on_site(&set) {
-            let path = self.idx.path_of(&locker);
-            self.error(
+            let path = self.cx.idx.path_of(&locker);
+            self.draft.error(
                 PlanErrorKind::LockedByProject,
                 prefix,
                 format!(
@@ -309,15 +376,15 @@ impl<'a> Ctx<'a> {
         sorted.sort_by_key(|r| r.grantee.key());
         for rule in sorted {
             let resolved = match &rule.grantee {
-                Grantee::Group(name) => self.group_ref(name).map(|(r, _)| (GranteeKind::Group, r)),
-                Grantee::User(name) => self.user_ref(name).map(|(r, _)| (GranteeKind::User, r)),
+                Grantee::Group(name) => self.principals.group(&self.cx.idx, name).map(|(r, _)| (GranteeKind::Group, r)),
+                Grantee::User(name) => self.principals.user(&self.cx.idx, name).map(|(r, _)| (GranteeKind::User, r)),
             };
             let Some((gkind, object)) = resolved else {
                 let (error_kind, what) = match &rule.grantee {
                     Grantee::Group(_) => (PlanErrorKind::MissingGroup, "group"),
                     Grantee::User(_) => (PlanErrorKind::MissingUser, "user"),
                 };
-                self.error(
+                self.draft.error(
                     error_kind,
                     format!("{prefix}/{}", rule.grantee),
                     format!(
@@ -345,16 +412,16 @@ impl<'a> Ctx<'a> {
         }
         // Live grantees the manifest does not list: revoke everything (unless they are deleted, or the owner's).
         for (grantee, caps) in live_rules {
-            if self.removed_grantees.contains(&(grantee.kind, grantee.id.clone())) {
+            if self.removed.contains(&(grantee.kind, grantee.id.clone())) {
                 continue;
             }
-            if self.options.ignore_owner_permissions
+            if self.cx.options.ignore_owner_permissions
                 && grantee.kind == GranteeKind::User
                 && set.owner_id == Some(grantee.id.as_str())
             {
                 continue;
             }
-            let address = format!("{prefix}/{}", self.grantee_display(&grantee));
+            let address = format!("{prefix}/{}", self.grantee_address(&grantee));
             let gref = GranteeRef { kind: grantee.kind, object: ObjectRef::Live(grantee.id.clone()) };
             let depends_on = set.object_dep.clone().into_iter().collect();
             self.push_set_action(&set, kind, address, gref, &BTreeMap::new(), &caps, depends_on);
@@ -376,7 +443,7 @@ impl<'a> Ctx<'a> {
             return None;
         }
         let source = match (set.target, set.default_for) {
-            (PermissionTarget::Project, _) if set.object_address.contains('/') => "its parent project's",
+            (PermissionTarget::Project, _) if set.object_address.project_path().is_some() => "its parent project's",
             (PermissionTarget::Project, None) => "the default project's",
             (PermissionTarget::Project, Some(_)) => "the default project's default",
             _ => "its project's default",
@@ -392,7 +459,7 @@ impl<'a> Ctx<'a> {
             .map(|(rule, grantee)| KeptRules { grantee: grantee.clone(), capabilities: rule.capabilities.clone() })
             .collect();
         let id = prefix.to_owned();
-        self.push(PlannedAction {
+        self.draft.push(PlannedAction {
             id: id.clone(),
             kind,
             // Not a delete of anything the plan knows of: it converges rules that appear with the object.
@@ -470,7 +537,7 @@ impl<'a> Ctx<'a> {
             ObjectRef::Live(id) => Some(id.clone()),
             ObjectRef::Planned(_) => None,
         };
-        self.push(PlannedAction {
+        self.draft.push(PlannedAction {
             id: address,
             kind,
             action,
@@ -503,7 +570,10 @@ fn grantee_name(grantee: &Grantee) -> &str {
 fn in_set(id: &str, prefix: &str) -> bool {
     match id.strip_prefix(prefix) {
         Some("") => true,
-        Some(rest) => rest.strip_prefix('/').is_some_and(|g| g.starts_with("group:") || g.starts_with("user:")),
+        Some(rest) => rest
+            .strip_prefix('/')
+            .and_then(|g| Address::parse(g).ok())
+            .is_some_and(|g| matches!(g.kind(), AddressKind::Group | AddressKind::User)),
         None => false,
     }
 }

@@ -2,14 +2,15 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use crate::inventory::{GranteeKind, LiveIdentityProvider, LiveUser};
-use crate::origin::{group_address, group_digest, user_address, user_digest};
+use tabops_manifest::model::{Address, GroupSpec, UserSpec};
+
+use crate::inventory::{GranteeKind, LiveGroup, LiveIdentityProvider, LiveUser};
+use crate::origin::{group_digest, user_digest};
 use crate::plan::{
     Action, Aspect, FieldChange, ObjectKind, ObjectRef, Operation, Origin, PlanErrorKind, PlannedAction,
-    UnmanagedObject,
 };
 
-use super::{Ctx, deps_of, val};
+use super::{Ctx, Draft, Named, Pair, Principals, deps_of, rename_conflict, val};
 
 /// The built-in group every site has; never deleted, never reported.
 const ALL_USERS: &str = "all users";
@@ -18,67 +19,91 @@ fn differs(live: Option<&str>, desired: &str) -> bool {
     !live.is_some_and(|l| l.eq_ignore_ascii_case(desired))
 }
 
-impl<'a> Ctx<'a> {
-    pub(super) fn plan_users(&mut self) {
-        let desired = self.desired;
-        for spec in &desired.users {
-            let address = user_address(&spec.name);
-            let origin = Origin { address: address.clone(), aspect: Aspect::Fields, digest: Some(user_digest(spec)) };
-            let key = spec.name.to_lowercase();
-            let idp = match spec.identity_provider.as_deref() {
-                Some(name) => match self.identity_provider(name, &address) {
-                    Some(idp) => Some(idp),
-                    None => continue,
+/// Users: each manifest user matched by name, then the live users the manifest does not list.
+pub(super) fn plan_users(cx: &Ctx<'_>, draft: &mut Draft) -> Named {
+    let mut out = Named::default();
+    let mut claimed: HashSet<&str> = HashSet::new();
+    for spec in &cx.desired.users {
+        // A user naming an authentication configuration the site does not have is not planned at all (and the
+        // live user of that name is not matched).
+        let idp = match spec.identity_provider.as_deref() {
+            Some(name) => match identity_provider(cx, draft, name, &Address::user(spec.name.as_str())) {
+                Some(idp) => Some(idp),
+                None => continue,
+            },
+            None => None,
+        };
+        let live = cx.idx.users_by_name.get(&spec.name.to_lowercase()).copied();
+        if let Some(l) = live {
+            claimed.insert(&l.id);
+        }
+        plan_user(cx, draft, &mut out, Pair::of(spec, live), idp);
+    }
+    let mut extra: Vec<&LiveUser> = cx.live.users.iter().filter(|u| !claimed.contains(u.id.as_str())).collect();
+    extra.sort_by_key(|u| u.name.to_lowercase());
+    for user in extra {
+        plan_user(cx, draft, &mut out, Pair::Live(user), None);
+    }
+    out
+}
+
+/// One user: added, updated (or left as it is), removed or reported.
+fn plan_user(
+    cx: &Ctx<'_>,
+    draft: &mut Draft,
+    out: &mut Named,
+    pair: Pair<&UserSpec, &LiveUser>,
+    idp: Option<&LiveIdentityProvider>,
+) {
+    match pair {
+        Pair::Desired(spec) => {
+            let address = Address::user(spec.name.as_str());
+            let Some(site_role) = spec.site_role else {
+                draft.error(
+                    PlanErrorKind::MissingUser,
+                    &address,
+                    format!("user '{}' is referenced by the manifest but does not exist on the site", spec.name),
+                    Some("add a site_role to the user so tabops adds it, or add the user on the site first"),
+                );
+                return;
+            };
+            let mut changes = vec![FieldChange::new("site_role", None, val(site_role))];
+            for (field, value) in [
+                ("auth_setting", spec.auth_setting.map(|a| a.as_str().to_string())),
+                ("full_name", spec.full_name.clone()),
+                ("email", spec.email.clone()),
+            ] {
+                if value.is_some() {
+                    changes.push(FieldChange::new(field, None, val(value)));
+                }
+            }
+            if let Some(idp) = idp {
+                changes.push(FieldChange::new("identity_provider", None, val(&idp.name)));
+            }
+            out.refs.insert(spec.name.to_lowercase(), (ObjectRef::Planned(address.to_string()), address.clone()));
+            draft.push(PlannedAction {
+                id: address.to_string(),
+                kind: ObjectKind::User,
+                action: Action::Create,
+                reason: "not on the site".into(),
+                changes,
+                depends_on: vec![],
+                live_id: None,
+                origin: Origin { address, aspect: Aspect::Fields, digest: Some(user_digest(spec)) },
+                operation: Operation::AddUser {
+                    name: spec.name.clone(),
+                    site_role,
+                    auth_setting: spec.auth_setting,
+                    idp_configuration_id: idp.map(|p| p.id.clone()),
+                    full_name: spec.full_name.clone(),
+                    email: spec.email.clone(),
                 },
-                None => None,
-            };
-            let Some(live) = self.idx.users_by_name.get(&key).copied() else {
-                let Some(site_role) = spec.site_role else {
-                    self.error(
-                        PlanErrorKind::MissingUser,
-                        &address,
-                        format!("user '{}' is referenced by the manifest but does not exist on the site", spec.name),
-                        Some("add a site_role to the user so tabops adds it, or add the user on the site first"),
-                    );
-                    continue;
-                };
-                let mut changes = vec![FieldChange::new("site_role", None, val(site_role))];
-                for (field, value) in [
-                    ("auth_setting", spec.auth_setting.map(|a| a.as_str().to_string())),
-                    ("full_name", spec.full_name.clone()),
-                    ("email", spec.email.clone()),
-                ] {
-                    if value.is_some() {
-                        changes.push(FieldChange::new(field, None, val(value)));
-                    }
-                }
-                if let Some(idp) = idp {
-                    changes.push(FieldChange::new("identity_provider", None, val(&idp.name)));
-                }
-                self.user_refs.insert(key, (ObjectRef::Planned(address.clone()), address.clone()));
-                self.push(PlannedAction {
-                    id: address.clone(),
-                    kind: ObjectKind::User,
-                    action: Action::Create,
-                    reason: "not on the site".into(),
-                    changes,
-                    depends_on: vec![],
-                    live_id: None,
-                    origin,
-                    operation: Operation::AddUser {
-                        name: spec.name.clone(),
-                        site_role,
-                        auth_setting: spec.auth_setting,
-                        idp_configuration_id: idp.map(|p| p.id.clone()),
-                        full_name: spec.full_name.clone(),
-                        email: spec.email.clone(),
-                    },
-                });
-                continue;
-            };
-            self.claimed.insert(&live.id);
-            self.record_row(&live.id, live);
-            self.user_refs.insert(key, (ObjectRef::Live(live.id.clone()), address.clone()));
+            });
+        }
+        Pair::Both(spec, live) => {
+            let address = Address::user(spec.name.as_str());
+            draft.record_row(&live.id, live);
+            out.refs.insert(spec.name.to_lowercase(), (ObjectRef::Live(live.id.clone()), address.clone()));
             let mut changes = Vec::new();
             let site_role = spec.site_role.filter(|r| differs(Some(&live.site_role), r.as_str()));
             if let Some(r) = site_role {
@@ -90,7 +115,7 @@ impl<'a> Ctx<'a> {
             }
             // Compared by id: the live user carries the configuration's id, the manifest its name.
             let idp_configuration_id = idp.filter(|p| live.idp_configuration_id.as_deref() != Some(&p.id)).map(|p| {
-                let before = live.idp_configuration_id.as_deref().map(|id| self.identity_provider_name(id));
+                let before = live.idp_configuration_id.as_deref().map(|id| identity_provider_name(cx, id));
                 changes.push(FieldChange::new("identity_provider", val(before), val(&p.name)));
                 p.id.clone()
             });
@@ -102,132 +127,155 @@ impl<'a> Ctx<'a> {
             if let Some(e) = &email {
                 changes.push(FieldChange::new("email", val(&live.email), val(e)));
             }
-            if !changes.is_empty() {
-                self.push(PlannedAction {
-                    id: address,
-                    kind: ObjectKind::User,
-                    action: Action::Update,
-                    reason: "site differs from the manifest".into(),
-                    changes,
-                    depends_on: vec![],
-                    live_id: Some(live.id.clone()),
-                    origin,
-                    operation: Operation::UpdateUser {
-                        user: live.id.clone(),
-                        site_role,
-                        auth_setting,
-                        idp_configuration_id,
-                        full_name,
-                        email,
-                    },
-                });
+            if changes.is_empty() {
+                return;
             }
-        }
-        let mut extra: Vec<&LiveUser> =
-            self.live.users.iter().filter(|u| !self.claimed.contains(u.id.as_str())).collect();
-        extra.sort_by_key(|u| u.name.to_lowercase());
-        for user in extra {
-            let address = user_address(&user.name);
-            if desired.settings.prune_users {
-                self.record_row(&user.id, user);
-                self.removed_grantees.insert((GranteeKind::User, user.id.clone()));
-                self.push(PlannedAction {
-                    id: address.clone(),
-                    kind: ObjectKind::User,
-                    action: Action::Delete,
-                    reason: "not in manifest and settings.prune_users is on".into(),
-                    changes: vec![FieldChange::new("site_role", val(&user.site_role), None)],
-                    depends_on: vec![],
-                    live_id: Some(user.id.clone()),
-                    origin: Origin { address, aspect: Aspect::Fields, digest: None },
-                    operation: Operation::RemoveUser { user: user.id.clone(), map_assets_to: None },
-                });
-            } else {
-                self.unmanaged.push(UnmanagedObject { kind: ObjectKind::User, address, id: user.id.clone() });
-            }
-        }
-    }
-
-    /// The site's authentication configuration named `name` (case-insensitively, as Tableau compares names), or
-    /// a plan error naming the ones the site has.
-    fn identity_provider(&mut self, name: &str, address: &str) -> Option<&'a LiveIdentityProvider> {
-        let live = self.live;
-        let providers = live.identity_providers.as_deref().unwrap_or_default();
-        if let Some(found) = providers.iter().find(|p| p.name.eq_ignore_ascii_case(name)) {
-            return Some(found);
-        }
-        let known: Vec<String> = providers.iter().map(|p| format!("'{}'", p.name)).collect();
-        let hint = if known.is_empty() {
-            "the site lists no authentication configurations (they exist on Tableau Cloud from API 3.24); use \
-             `auth_setting` instead"
-                .to_owned()
-        } else {
-            format!("the site's authentication configurations: {}", known.join(", "))
-        };
-        self.error(
-            PlanErrorKind::UnknownIdentityProvider,
-            address,
-            format!("identity provider '{name}' is not one of the site's authentication configurations"),
-            Some(&hint),
-        );
-        None
-    }
-
-    /// A configuration's name for display, or its id when the site does not list it.
-    fn identity_provider_name(&self, id: &str) -> String {
-        let providers = self.live.identity_providers.as_deref().unwrap_or_default();
-        providers.iter().find(|p| p.id == id).map_or_else(|| id.to_owned(), |p| p.name.clone())
-    }
-
-    pub(super) fn plan_groups(&mut self) {
-        let desired = self.desired;
-        for spec in &desired.groups {
-            let address = group_address(&spec.name);
-            let origin = Origin {
-                address: address.clone(),
-                aspect: Aspect::Fields,
-                digest: Some(group_digest(spec, Aspect::Fields)),
-            };
-            let key = spec.name.to_lowercase();
-            let by_name = self.idx.groups_by_name.get(&key).copied().filter(|g| !self.claimed.contains(g.id.as_str()));
-            let by_old = spec.renamed_from.as_ref().and_then(|old| {
-                self.idx
-                    .groups_by_name
-                    .get(&old.to_lowercase())
-                    .copied()
-                    .filter(|g| !self.claimed.contains(g.id.as_str()))
+            draft.push(PlannedAction {
+                id: address.to_string(),
+                kind: ObjectKind::User,
+                action: Action::Update,
+                reason: "site differs from the manifest".into(),
+                changes,
+                depends_on: vec![],
+                live_id: Some(live.id.clone()),
+                origin: Origin { address, aspect: Aspect::Fields, digest: Some(user_digest(spec)) },
+                operation: Operation::UpdateUser {
+                    user: live.id.clone(),
+                    site_role,
+                    auth_setting,
+                    idp_configuration_id,
+                    full_name,
+                    email,
+                },
             });
-            if let (Some(new), Some(old)) = (by_name, by_old)
-                && new.id != old.id
-            {
-                self.rename_conflict(&address, &new.name, &old.name);
+        }
+        Pair::Live(user) => {
+            let address = Address::user(user.name.as_str());
+            if !cx.desired.settings.prune_users {
+                draft.unmanaged(ObjectKind::User, &address, &user.id);
+                return;
             }
-            let live = by_name.or(by_old);
-            let Some(live) = live else {
-                self.group_refs.insert(key, (ObjectRef::Planned(address.clone()), address.clone()));
-                let mut changes = vec![FieldChange::new("name", None, val(&spec.name))];
-                if let Some(r) = spec.minimum_site_role {
-                    changes.push(FieldChange::new("minimum_site_role", None, val(r)));
-                }
-                self.push(PlannedAction {
-                    id: address.clone(),
-                    kind: ObjectKind::Group,
-                    action: Action::Create,
-                    reason: "not on the site".into(),
-                    changes,
-                    depends_on: vec![],
-                    live_id: None,
-                    origin,
-                    operation: Operation::CreateGroup {
-                        name: spec.name.clone(),
-                        minimum_site_role: spec.minimum_site_role,
-                    },
-                });
-                continue;
-            };
-            self.claimed.insert(&live.id);
-            self.record_row(&live.id, live);
-            self.group_refs.insert(key, (ObjectRef::Live(live.id.clone()), address.clone()));
+            draft.record_row(&user.id, user);
+            out.removed.insert((GranteeKind::User, user.id.clone()));
+            draft.push(PlannedAction {
+                id: address.to_string(),
+                kind: ObjectKind::User,
+                action: Action::Delete,
+                reason: "not in manifest and settings.prune_users is on".into(),
+                changes: vec![FieldChange::new("site_role", val(&user.site_role), None)],
+                depends_on: vec![],
+                live_id: Some(user.id.clone()),
+                origin: Origin { address, aspect: Aspect::Fields, digest: None },
+                operation: Operation::RemoveUser { user: user.id.clone(), map_assets_to: None },
+            });
+        }
+    }
+}
+
+/// The site's authentication configuration named `name` (case-insensitively, as Tableau compares names), or
+/// a plan error naming the ones the site has.
+fn identity_provider<'a>(
+    cx: &Ctx<'a>,
+    draft: &mut Draft,
+    name: &str,
+    address: &Address,
+) -> Option<&'a LiveIdentityProvider> {
+    let providers = cx.live.identity_providers.as_deref().unwrap_or_default();
+    if let Some(found) = providers.iter().find(|p| p.name.eq_ignore_ascii_case(name)) {
+        return Some(found);
+    }
+    let known: Vec<String> = providers.iter().map(|p| format!("'{}'", p.name)).collect();
+    let hint = if known.is_empty() {
+        "the site lists no authentication configurations (they exist on Tableau Cloud from API 3.24); use \
+         `auth_setting` instead"
+            .to_owned()
+    } else {
+        format!("the site's authentication configurations: {}", known.join(", "))
+    };
+    draft.error(
+        PlanErrorKind::UnknownIdentityProvider,
+        address,
+        format!("identity provider '{name}' is not one of the site's authentication configurations"),
+        Some(&hint),
+    );
+    None
+}
+
+/// A configuration's name for display, or its id when the site does not list it.
+fn identity_provider_name(cx: &Ctx<'_>, id: &str) -> String {
+    let providers = cx.live.identity_providers.as_deref().unwrap_or_default();
+    providers.iter().find(|p| p.id == id).map_or_else(|| id.to_owned(), |p| p.name.clone())
+}
+
+/// Groups: each manifest group matched by name or `renamed_from`, then the live groups the manifest does not list
+/// (never `All Users`).
+pub(super) fn plan_groups(cx: &Ctx<'_>, draft: &mut Draft) -> Named {
+    let mut out = Named::default();
+    let mut claimed: HashSet<&str> = HashSet::new();
+    for spec in &cx.desired.groups {
+        let unclaimed = |name: &str| {
+            cx.idx.groups_by_name.get(&name.to_lowercase()).copied().filter(|g| !claimed.contains(g.id.as_str()))
+        };
+        let by_name = unclaimed(&spec.name);
+        let by_old = spec.renamed_from.as_deref().and_then(unclaimed);
+        if let (Some(new), Some(old)) = (by_name, by_old)
+            && new.id != old.id
+        {
+            rename_conflict(draft, &Address::group(spec.name.as_str()), &new.name, &old.name);
+        }
+        let live = by_name.or(by_old);
+        if let Some(l) = live {
+            claimed.insert(&l.id);
+        }
+        plan_group(cx, draft, &mut out, Pair::of(spec, live));
+    }
+    let mut extra: Vec<&LiveGroup> = cx
+        .live
+        .groups
+        .iter()
+        .filter(|g| !claimed.contains(g.id.as_str()) && g.name.to_lowercase() != ALL_USERS)
+        .collect();
+    extra.sort_by_key(|g| g.name.to_lowercase());
+    for group in extra {
+        plan_group(cx, draft, &mut out, Pair::Live(group));
+    }
+    out
+}
+
+/// One group: created, updated (or left as it is), deleted or reported.
+fn plan_group(cx: &Ctx<'_>, draft: &mut Draft, out: &mut Named, pair: Pair<&GroupSpec, &LiveGroup>) {
+    let origin = |spec: &GroupSpec, address: &Address| Origin {
+        address: address.clone(),
+        aspect: Aspect::Fields,
+        digest: Some(group_digest(spec, Aspect::Fields)),
+    };
+    match pair {
+        Pair::Desired(spec) => {
+            let address = Address::group(spec.name.as_str());
+            out.refs.insert(spec.name.to_lowercase(), (ObjectRef::Planned(address.to_string()), address.clone()));
+            let mut changes = vec![FieldChange::new("name", None, val(&spec.name))];
+            if let Some(r) = spec.minimum_site_role {
+                changes.push(FieldChange::new("minimum_site_role", None, val(r)));
+            }
+            draft.push(PlannedAction {
+                id: address.to_string(),
+                kind: ObjectKind::Group,
+                action: Action::Create,
+                reason: "not on the site".into(),
+                changes,
+                depends_on: vec![],
+                live_id: None,
+                origin: origin(spec, &address),
+                operation: Operation::CreateGroup {
+                    name: spec.name.clone(),
+                    minimum_site_role: spec.minimum_site_role,
+                },
+            });
+        }
+        Pair::Both(spec, live) => {
+            let address = Address::group(spec.name.as_str());
+            draft.record_row(&live.id, live);
+            out.refs.insert(spec.name.to_lowercase(), (ObjectRef::Live(live.id.clone()), address.clone()));
             let mut changes = Vec::new();
             let mut reason = "site differs from the manifest".to_string();
             // `All Users` is Tableau's own and cannot be renamed: a manifest spelling it in another case is the
@@ -244,118 +292,116 @@ impl<'a> Ctx<'a> {
             if let Some(r) = minimum_site_role {
                 changes.push(FieldChange::new("minimum_site_role", val(&live.minimum_site_role), val(r)));
             }
-            if !changes.is_empty() {
-                self.push(PlannedAction {
-                    id: address,
-                    kind: ObjectKind::Group,
-                    action: Action::Update,
-                    reason,
-                    changes,
-                    depends_on: vec![],
-                    live_id: Some(live.id.clone()),
-                    origin,
-                    operation: Operation::UpdateGroup { group: live.id.clone(), name, minimum_site_role },
-                });
+            if changes.is_empty() {
+                return;
             }
+            draft.push(PlannedAction {
+                id: address.to_string(),
+                kind: ObjectKind::Group,
+                action: Action::Update,
+                reason,
+                changes,
+                depends_on: vec![],
+                live_id: Some(live.id.clone()),
+                origin: origin(spec, &address),
+                operation: Operation::UpdateGroup { group: live.id.clone(), name, minimum_site_role },
+            });
         }
-        let mut extra: Vec<_> = self
-            .live
-            .groups
-            .iter()
-            .filter(|g| !self.claimed.contains(g.id.as_str()) && g.name.to_lowercase() != ALL_USERS)
-            .collect();
-        extra.sort_by_key(|g| g.name.to_lowercase());
-        for group in extra {
-            let address = group_address(&group.name);
-            if desired.settings.prune_groups {
-                self.record_row(&group.id, group);
-                self.removed_grantees.insert((GranteeKind::Group, group.id.clone()));
-                self.push(PlannedAction {
-                    id: address.clone(),
-                    kind: ObjectKind::Group,
-                    action: Action::Delete,
-                    reason: "not in manifest and settings.prune_groups is on".into(),
-                    changes: vec![FieldChange::new("name", val(&group.name), None)],
-                    depends_on: vec![],
-                    live_id: Some(group.id.clone()),
-                    origin: Origin { address, aspect: Aspect::Fields, digest: None },
-                    operation: Operation::DeleteGroup { group: group.id.clone() },
-                });
-            } else {
-                self.unmanaged.push(UnmanagedObject { kind: ObjectKind::Group, address, id: group.id.clone() });
+        Pair::Live(group) => {
+            let address = Address::group(group.name.as_str());
+            if !cx.desired.settings.prune_groups {
+                draft.unmanaged(ObjectKind::Group, &address, &group.id);
+                return;
             }
+            draft.record_row(&group.id, group);
+            out.removed.insert((GranteeKind::Group, group.id.clone()));
+            draft.push(PlannedAction {
+                id: address.to_string(),
+                kind: ObjectKind::Group,
+                action: Action::Delete,
+                reason: "not in manifest and settings.prune_groups is on".into(),
+                changes: vec![FieldChange::new("name", val(&group.name), None)],
+                depends_on: vec![],
+                live_id: Some(group.id.clone()),
+                origin: Origin { address, aspect: Aspect::Fields, digest: None },
+                operation: Operation::DeleteGroup { group: group.id.clone() },
+            });
         }
     }
+}
 
-    /// Exact membership for groups whose `members` the manifest lists.
-    pub(super) fn plan_memberships(&mut self) {
-        let desired = self.desired;
-        for spec in &desired.groups {
-            let Some(members) = &spec.members else { continue };
-            let Some((group, group_address)) = self.group_ref(&spec.name) else { continue };
-            let origin = Origin {
-                address: group_address.clone(),
-                aspect: Aspect::Members,
-                digest: Some(group_digest(spec, Aspect::Members)),
+/// Exact membership for groups whose `members` the manifest lists: each listed member (added unless the live
+/// group has them), then each live member the manifest does not list (removed).
+pub(super) fn plan_memberships(cx: &Ctx<'_>, principals: &Principals, draft: &mut Draft) {
+    for spec in &cx.desired.groups {
+        let Some(members) = &spec.members else { continue };
+        let Some((group, group_address)) = principals.group(&cx.idx, &spec.name) else { continue };
+        let origin = Origin {
+            address: group_address,
+            aspect: Aspect::Members,
+            digest: Some(group_digest(spec, Aspect::Members)),
+        };
+        let live_group = match &group {
+            ObjectRef::Live(id) => cx.idx.groups_by_id.get(id.as_str()).copied(),
+            ObjectRef::Planned(_) => None,
+        };
+        let live_members: BTreeSet<&str> = live_group
+            .and_then(|g| g.members.as_ref())
+            .map(|m| m.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        let mut wanted: HashSet<String> = HashSet::new();
+        let mut sorted: Vec<&String> = members.iter().collect();
+        sorted.sort_by_key(|n| n.to_lowercase());
+        for name in sorted {
+            let Some((user, user_address)) = principals.user(&cx.idx, name) else {
+                draft.error(
+                    PlanErrorKind::MissingUser,
+                    format!("membership:{}/{}", spec.name, name),
+                    format!(
+                        "group '{}' lists member '{name}', who is neither in the manifest nor on the site",
+                        spec.name
+                    ),
+                    Some("list the user under `users:` with a site_role"),
+                );
+                continue;
             };
-            let live_group = match &group {
-                ObjectRef::Live(id) => self.idx.groups_by_id.get(id.as_str()).copied(),
-                ObjectRef::Planned(_) => None,
-            };
-            let live_members: BTreeSet<&str> = live_group
-                .and_then(|g| g.members.as_ref())
-                .map(|m| m.iter().map(String::as_str).collect())
-                .unwrap_or_default();
-            let mut wanted: HashSet<String> = HashSet::new();
-            let mut sorted: Vec<&String> = members.iter().collect();
-            sorted.sort_by_key(|n| n.to_lowercase());
-            for name in sorted {
-                let Some((user, user_address)) = self.user_ref(name) else {
-                    self.error(
-                        PlanErrorKind::MissingUser,
-                        format!("membership:{}/{}", spec.name, name),
-                        format!(
-                            "group '{}' lists member '{name}', who is neither in the manifest nor on the site",
-                            spec.name
-                        ),
-                        Some("list the user under `users:` with a site_role"),
-                    );
-                    continue;
-                };
-                if let ObjectRef::Live(id) = &user {
+            let already_member = match &user {
+                ObjectRef::Live(id) => {
                     wanted.insert(id.clone());
-                    if live_members.contains(id.as_str()) {
-                        continue;
-                    }
+                    live_members.contains(id.as_str())
                 }
-                let display = user_address.strip_prefix("user:").unwrap_or(&user_address).to_string();
-                self.push(PlannedAction {
-                    id: format!("membership:{}/{display}", spec.name),
-                    kind: ObjectKind::Membership,
-                    action: Action::Create,
-                    reason: format!("'{display}' is a member in the manifest"),
-                    changes: vec![],
-                    depends_on: deps_of([Some(&group), Some(&user)]),
-                    live_id: None,
-                    origin: origin.clone(),
-                    operation: Operation::AddMember { group: group.clone(), user },
-                });
+                ObjectRef::Planned(_) => false,
+            };
+            if already_member {
+                continue;
             }
-            let Some(live_group) = live_group else { continue };
-            for member in live_members.iter().filter(|m| !wanted.contains(**m)) {
-                let display = self.idx.users_by_id.get(member).map_or_else(|| member.to_string(), |u| u.name.clone());
-                self.push(PlannedAction {
-                    id: format!("membership:{}/{display}", spec.name),
-                    kind: ObjectKind::Membership,
-                    action: Action::Delete,
-                    reason: "not a member in the manifest (membership is exact)".into(),
-                    changes: vec![],
-                    depends_on: vec![],
-                    live_id: Some(member.to_string()),
-                    origin: origin.clone(),
-                    operation: Operation::RemoveMember { group: live_group.id.clone(), user: member.to_string() },
-                });
-            }
+            let display = user_address.name();
+            draft.push(PlannedAction {
+                id: format!("membership:{}/{display}", spec.name),
+                kind: ObjectKind::Membership,
+                action: Action::Create,
+                reason: format!("'{display}' is a member in the manifest"),
+                changes: vec![],
+                depends_on: deps_of([Some(&group), Some(&user)]),
+                live_id: None,
+                origin: origin.clone(),
+                operation: Operation::AddMember { group: group.clone(), user },
+            });
+        }
+        let Some(live_group) = live_group else { continue };
+        for member in live_members.iter().filter(|m| !wanted.contains(**m)) {
+            let display = cx.idx.users_by_id.get(member).map_or_else(|| member.to_string(), |u| u.name.clone());
+            draft.push(PlannedAction {
+                id: format!("membership:{}/{display}", spec.name),
+                kind: ObjectKind::Membership,
+                action: Action::Delete,
+                reason: "not a member in the manifest (membership is exact)".into(),
+                changes: vec![],
+                depends_on: vec![],
+                live_id: Some(member.to_string()),
+                origin: origin.clone(),
+                operation: Operation::RemoveMember { group: live_group.id.clone(), user: member.to_string() },
+            });
         }
     }
 }

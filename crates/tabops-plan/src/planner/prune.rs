@@ -1,14 +1,55 @@
 //! Objects on the site that the manifest does not mention: deleted under a project with `prune: true` (or at top
 //! level when the options say so), otherwise reported as unmanaged and left alone.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use tabops_manifest::model::ContentKind;
+use tabops_manifest::model::{Address, ContentKind};
 
 use crate::inventory::{LiveContent, LiveProject};
 use crate::plan::{Action, Aspect, FieldChange, ObjectKind, Operation, Origin, PlannedAction, UnmanagedObject};
 
-use super::{Ctx, DeleteWeight, val};
+use super::content::Contents;
+use super::projects::Projects;
+use super::{Ctx, DeleteWeight, Draft, MovedOut, Referenced, val};
+
+/// What the prune phase produces.
+#[derive(Default)]
+pub(crate) struct Pruned {
+    /// Action id of each delete -> what it takes with it.
+    pub weights: HashMap<String, DeleteWeight>,
+}
+
+/// Live projects and content the manifest does not list: each deleted (under a pruning project, or at the top level
+/// when the options say so) or reported as unmanaged.
+pub(super) fn plan_prune<'a>(
+    cx: &Ctx<'a>,
+    projects: &Projects<'a>,
+    contents: &Contents<'a>,
+    draft: &mut Draft,
+) -> Pruned {
+    let claimed = projects.claimed.union(&contents.claimed).copied().collect();
+    let referenced = projects.referenced.union(&contents.referenced).copied().collect();
+    let mut moved_out: MovedOut<'a> = projects.moved_out.clone();
+    for (project, ids) in &contents.moved_out {
+        moved_out.entry(project).or_default().extend(ids.iter().cloned());
+    }
+    let mut phase = Phase { cx, projects, claimed, referenced, moved_out, draft, out: Pruned::default() };
+    phase.plan_prune();
+    phase.out
+}
+
+/// The prune phase's inputs and what it has produced so far.
+struct Phase<'p, 'a> {
+    cx: &'p Ctx<'a>,
+    projects: &'p Projects<'a>,
+    /// Live projects and content matched by the manifest.
+    claimed: HashSet<&'a str>,
+    /// Live projects the manifest uses as containers without listing them: never pruned.
+    referenced: Referenced<'a>,
+    moved_out: MovedOut<'a>,
+    draft: &'p mut Draft,
+    out: Pruned,
+}
 
 fn kind_of(kind: ContentKind) -> ObjectKind {
     match kind {
@@ -17,9 +58,9 @@ fn kind_of(kind: ContentKind) -> ObjectKind {
     }
 }
 
-impl<'a> Ctx<'a> {
-    pub(super) fn plan_prune(&mut self) {
-        let live = self.live;
+impl<'a> Phase<'_, 'a> {
+    fn plan_prune(&mut self) {
+        let live = self.cx.live;
         let mut children: HashMap<&str, Vec<&'a LiveProject>> = HashMap::new();
         for p in &live.projects {
             if let Some(parent) = p.parent_id.as_deref() {
@@ -29,6 +70,7 @@ impl<'a> Ctx<'a> {
         // Managed projects by live id, with their prune flag and display path.
         let managed: HashMap<&str, (bool, String)> = self
             .projects
+            .states
             .iter()
             .filter_map(|s| s.live.map(|l| (l.id.as_str(), (s.spec.prune, s.spec.path.to_string()))))
             .collect();
@@ -36,36 +78,40 @@ impl<'a> Ctx<'a> {
         let mut candidates: Vec<&'a LiveProject> = live
             .projects
             .iter()
-            .filter(|p| !self.claimed.contains(p.id.as_str()) && !self.referenced_projects.contains(p.id.as_str()))
+            .filter(|p| !self.claimed.contains(p.id.as_str()) && !self.referenced.contains(p.id.as_str()))
             .collect();
-        candidates.sort_by_key(|p| self.idx.path_of(&p.id).key());
+        candidates.sort_by_key(|p| self.cx.idx.path_of(&p.id).key());
         for project in candidates {
-            let address = format!("project:{}", self.idx.path_of(&project.id));
-            let parent = project.parent_id.as_deref().and_then(|id| self.idx.projects_by_id.get(id)).copied();
+            let address = self.cx.idx.project_address(&project.id);
+            let parent = project.parent_id.as_deref().and_then(|id| self.cx.idx.projects_by_id.get(id)).copied();
             let reason = match parent {
                 None if project.name.eq_ignore_ascii_case("default") => continue,
-                None if self.options.prune_top_level_projects => {
+                None if self.cx.options.prune_top_level_projects => {
                     "not in manifest and top-level pruning is on".to_string()
                 }
                 None => {
-                    self.unmanaged.push(UnmanagedObject { kind: ObjectKind::Project, address, id: project.id.clone() });
+                    self.draft.unmanaged.push(UnmanagedObject {
+                        kind: ObjectKind::Project,
+                        address: address.to_string(),
+                        id: project.id.clone(),
+                    });
                     continue;
                 }
                 Some(parent) => match managed.get(parent.id.as_str()) {
                     Some((true, path)) => format!("not in manifest and project '{path}' prunes"),
                     Some((false, _)) => {
-                        self.unmanaged.push(UnmanagedObject {
+                        self.draft.unmanaged.push(UnmanagedObject {
                             kind: ObjectKind::Project,
-                            address,
+                            address: address.to_string(),
                             id: project.id.clone(),
                         });
                         continue;
                     }
                     // Inside an unmanaged project (reported at its root), or a live container the manifest uses.
-                    None if self.referenced_projects.contains(parent.id.as_str()) => {
-                        self.unmanaged.push(UnmanagedObject {
+                    None if self.referenced.contains(parent.id.as_str()) => {
+                        self.draft.unmanaged.push(UnmanagedObject {
                             kind: ObjectKind::Project,
-                            address,
+                            address: address.to_string(),
                             id: project.id.clone(),
                         });
                         continue;
@@ -79,11 +125,11 @@ impl<'a> Ctx<'a> {
         // Content directly inside managed (or referenced) projects.
         let mut containers: Vec<(&str, Option<(bool, String)>)> =
             managed.iter().map(|(id, v)| (*id, Some(v.clone()))).collect();
-        containers
-            .extend(self.referenced_projects.iter().filter(|id| !managed.contains_key(**id)).map(|id| (*id, None)));
+        containers.extend(self.referenced.iter().filter(|id| !managed.contains_key(**id)).map(|id| (*id, None)));
         containers.sort_by(|a, b| a.0.cmp(b.0));
         for (project_id, managed_by) in containers {
             let mut items: Vec<(ContentKind, &'a LiveContent)> = self
+                .cx
                 .idx
                 .content_in_project
                 .get(project_id)
@@ -91,16 +137,16 @@ impl<'a> Ctx<'a> {
                 .unwrap_or_default();
             items.sort_by_key(|(k, c)| (*k, c.name.to_lowercase()));
             for (kind, item) in items {
-                let address = self.idx.content_address(kind, item);
+                let address = self.cx.idx.content_address(kind, item);
                 match &managed_by {
                     Some((true, path)) => {
-                        self.record_row(&item.id, item);
+                        self.draft.record_row(&item.id, item);
                         // Tableau deletes an item's extract-refresh tasks with it: show them and count them.
                         let mut tasks: Vec<_> =
-                            self.idx.tasks_by_item.get(&(kind, item.id.as_str())).cloned().unwrap_or_default();
+                            self.cx.idx.tasks_by_item.get(&(kind, item.id.as_str())).cloned().unwrap_or_default();
                         tasks.sort_by(|a, b| a.id.cmp(&b.id));
-                        self.delete_weights.insert(
-                            address.clone(),
+                        self.out.weights.insert(
+                            address.to_string(),
                             DeleteWeight {
                                 count: 1 + tasks.len(),
                                 contained: vec![],
@@ -119,8 +165,8 @@ impl<'a> Ctx<'a> {
                         changes.extend(
                             tasks.iter().map(|t| FieldChange::new("refresh_task", val(t.describe_schedule()), None)),
                         );
-                        self.push(PlannedAction {
-                            id: address.clone(),
+                        self.draft.push(PlannedAction {
+                            id: address.to_string(),
                             kind: kind_of(kind),
                             action: Action::Delete,
                             reason,
@@ -131,7 +177,11 @@ impl<'a> Ctx<'a> {
                             operation: Operation::DeleteContent { kind, item: item.id.clone() },
                         });
                     }
-                    _ => self.unmanaged.push(UnmanagedObject { kind: kind_of(kind), address, id: item.id.clone() }),
+                    _ => self.draft.unmanaged.push(UnmanagedObject {
+                        kind: kind_of(kind),
+                        address: address.to_string(),
+                        id: item.id.clone(),
+                    }),
                 }
             }
         }
@@ -140,7 +190,7 @@ impl<'a> Ctx<'a> {
     fn delete_project(
         &mut self,
         project: &'a LiveProject,
-        address: String,
+        address: Address,
         reason: String,
         children: &HashMap<&str, Vec<&'a LiveProject>>,
     ) {
@@ -160,22 +210,22 @@ impl<'a> Ctx<'a> {
             weight.count += 1;
             weight.project_ids.push(p.id.clone());
             if p.id != project.id {
-                weight.contained.push(format!("project:{}", self.idx.path_of(&p.id)).to_lowercase());
+                weight.contained.push(self.cx.idx.project_address(&p.id));
             }
             if let Some(moved) = self.moved_out.get(p.id.as_str()) {
                 depends_on.extend(moved.iter().cloned());
             }
-            for (kind, item) in self.idx.content_in_project.get(p.id.as_str()).into_iter().flatten() {
+            for (kind, item) in self.cx.idx.content_in_project.get(p.id.as_str()).into_iter().flatten() {
                 if self.claimed.contains(item.id.as_str()) {
                     continue; // managed elsewhere: moved out first
                 }
                 // Its extract-refresh tasks go with it (counted like the item; named in the reason).
-                let item_tasks = self.idx.tasks_by_item.get(&(*kind, item.id.as_str())).map_or(0, Vec::len);
+                let item_tasks = self.cx.idx.tasks_by_item.get(&(*kind, item.id.as_str())).map_or(0, Vec::len);
                 tasks += item_tasks;
                 weight.count += 1 + item_tasks;
                 contents += 1;
                 weight.content_ids.push(item.id.clone());
-                weight.contained.push(self.idx.content_address(*kind, item).to_lowercase());
+                weight.contained.push(self.cx.idx.content_address(*kind, item));
             }
             stack.extend(
                 children.get(p.id.as_str()).into_iter().flatten().filter(|c| !self.claimed.contains(c.id.as_str())),
@@ -183,7 +233,7 @@ impl<'a> Ctx<'a> {
         }
         depends_on.sort();
         depends_on.dedup();
-        self.record_row(&project.id, project);
+        self.draft.record_row(&project.id, project);
         let inside = weight.count - 1;
         let reason = if inside > 0 && tasks > 0 {
             format!(
@@ -195,9 +245,9 @@ impl<'a> Ctx<'a> {
         } else {
             reason
         };
-        self.delete_weights.insert(address.clone(), weight);
-        self.push(PlannedAction {
-            id: address.clone(),
+        self.out.weights.insert(address.to_string(), weight);
+        self.draft.push(PlannedAction {
+            id: address.to_string(),
             kind: ObjectKind::Project,
             action: Action::Delete,
             reason,

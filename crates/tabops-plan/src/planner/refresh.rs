@@ -15,7 +15,20 @@ use crate::plan::{
     Action, Aspect, FieldChange, ObjectKind, ObjectRef, Operation, Origin, PlannedAction, UnmanagedObject,
 };
 
-use super::{Ctx, val};
+use super::content::Contents;
+use super::{Ctx, Draft, val};
+
+/// Extract-refresh tasks of every manifest content item.
+pub(super) fn plan_refresh<'a>(cx: &Ctx<'a>, contents: &Contents<'a>, draft: &mut Draft) {
+    Phase { cx, contents, draft }.plan_refresh();
+}
+
+/// The refresh phase's inputs.
+struct Phase<'p, 'a> {
+    cx: &'p Ctx<'a>,
+    contents: &'p Contents<'a>,
+    draft: &'p mut Draft,
+}
 
 fn slug(refresh: &RefreshSpec) -> String {
     schedule_slug(&refresh.schedule, refresh.refresh_type == tabops_manifest::model::RefreshType::Incremental)
@@ -44,10 +57,14 @@ fn unique(used: &mut HashMap<String, usize>, base: String) -> String {
     if *n == 1 { base } else { format!("{base}-{n}") }
 }
 
-impl<'a> Ctx<'a> {
-    pub(super) fn plan_refresh(&mut self) {
-        let contents: Vec<_> =
-            self.contents.iter().map(|s| (s.spec, s.live, s.object.clone(), s.address.clone(), s.changed)).collect();
+impl<'a> Phase<'_, 'a> {
+    fn plan_refresh(&mut self) {
+        let contents: Vec<_> = self
+            .contents
+            .states
+            .iter()
+            .map(|s| (s.spec, s.live, s.object.clone(), s.address.clone(), s.changed))
+            .collect();
         for (spec, live_item, object, address, changed) in contents {
             let origin = Origin {
                 address: address.clone(),
@@ -55,19 +72,19 @@ impl<'a> Ctx<'a> {
                 digest: Some(content_digest(spec, Aspect::Refresh)),
             };
             let mut live_tasks: Vec<&'a LiveRefreshTask> = live_item
-                .and_then(|c| self.idx.tasks_by_item.get(&(spec.kind, c.id.as_str())))
+                .and_then(|c| self.cx.idx.tasks_by_item.get(&(spec.kind, c.id.as_str())))
                 .cloned()
                 .unwrap_or_default();
             live_tasks.sort_by(|a, b| a.id.cmp(&b.id));
             for task in &live_tasks {
-                self.record_row(&task.id, *task);
+                self.draft.record_row(&task.id, *task);
             }
             let mut used = HashMap::new();
             let Some(desired_tasks) = spec.refresh.as_ref() else {
                 // No `refresh:` key: the item's live tasks are not managed.
                 for task in live_tasks {
                     let id = format!("refresh:{address}#{}", unique(&mut used, live_slug(task)));
-                    self.unmanaged.push(UnmanagedObject {
+                    self.draft.unmanaged.push(UnmanagedObject {
                         kind: ObjectKind::RefreshTask,
                         address: id,
                         id: task.id.clone(),
@@ -89,14 +106,14 @@ impl<'a> Ctx<'a> {
                     None => unmatched_desired.push(wanted),
                 }
             }
-            let dep = changed.then(|| address.clone());
+            let dep = changed.then(|| address.to_string());
             // 2. same type, different schedule: update; 3. create
             for wanted in unmatched_desired {
                 let id = format!("refresh:{address}#{}", unique(&mut used, slug(wanted)));
                 let same_type = live_tasks.iter().position(|t| t.refresh_type == wanted.refresh_type);
                 if let (Some(i), Some(item)) = (same_type, live_item) {
                     let task = live_tasks.remove(i);
-                    self.push(PlannedAction {
+                    self.draft.push(PlannedAction {
                         id,
                         kind: ObjectKind::RefreshTask,
                         action: Action::Update,
@@ -128,7 +145,7 @@ impl<'a> Ctx<'a> {
                     depends_on.push(a.clone());
                 }
                 depends_on.dedup();
-                self.push(PlannedAction {
+                self.draft.push(PlannedAction {
                     id,
                     kind: ObjectKind::RefreshTask,
                     action: Action::Create,
@@ -151,7 +168,7 @@ impl<'a> Ctx<'a> {
             // 4. leftovers on the site
             for task in live_tasks {
                 let id = format!("refresh:{address}#{}", unique(&mut used, live_slug(task)));
-                self.push(PlannedAction {
+                self.draft.push(PlannedAction {
                     id,
                     kind: ObjectKind::RefreshTask,
                     action: Action::Delete,

@@ -3,20 +3,44 @@
 
 use std::collections::HashSet;
 
+use tabops_manifest::model::Address;
+
 use crate::plan::{Action, ObjectKind, PlanErrorKind, SafetyLimits};
 
-use super::{Ctx, DEFAULT_MAX_DELETES};
+use super::projects::Projects;
+use super::prune::Pruned;
+use super::{Ctx, DEFAULT_MAX_DELETES, Draft};
 
-impl<'a> Ctx<'a> {
-    pub(super) fn check_safety(&mut self) {
-        let mut protected: HashSet<String> = self.options.protected.iter().map(|a| a.to_lowercase()).collect();
-        protected.extend(super::protected_addresses(self.desired));
+/// Refuses deletes of protected objects, more deletes than the limit, and emptying a project or the site. Returns
+/// the limits the plan was checked against.
+pub(super) fn check_safety<'a>(
+    cx: &Ctx<'a>,
+    projects: &Projects<'a>,
+    pruned: &Pruned,
+    draft: &mut Draft,
+) -> SafetyLimits {
+    Phase { cx, projects, pruned, draft }.check_safety()
+}
+
+/// The safety phase's inputs.
+struct Phase<'p, 'a> {
+    cx: &'p Ctx<'a>,
+    projects: &'p Projects<'a>,
+    pruned: &'p Pruned,
+    draft: &'p mut Draft,
+}
+
+impl<'a> Phase<'_, 'a> {
+    fn check_safety(&mut self) -> SafetyLimits {
+        let mut protected: HashSet<&Address> = self.cx.options.protected.iter().collect();
+        let in_manifest = super::protected_addresses(self.cx.desired);
+        protected.extend(&in_manifest);
 
         let mut total = 0usize;
         let mut deleted_content: HashSet<String> = HashSet::new();
         let mut deleted_projects: HashSet<String> = HashSet::new();
         let mut refusals = Vec::new();
-        for actions in self.deletes.values() {
+        for actions in self.draft.deletes.values() {
             for action in actions.iter().filter(|a| a.action == Action::Delete) {
                 let counted = matches!(
                     action.kind,
@@ -30,18 +54,20 @@ impl<'a> Ctx<'a> {
                 if !counted {
                     continue;
                 }
-                let weight = self.delete_weights.get(&action.id);
+                let weight = self.pruned.weights.get(&action.id);
                 total += weight.map_or(1, |w| w.count);
                 if let Some(w) = weight {
                     deleted_content.extend(w.content_ids.iter().cloned());
                     deleted_projects.extend(w.project_ids.iter().cloned());
                 }
-                let lower = action.id.to_lowercase();
-                if protected.contains(&lower) {
+                // Deletes of users, groups, projects and content are named by the object's address.
+                if Address::parse(&action.id).is_ok_and(|a| protected.contains(&a)) {
                     refusals.push((action.id.clone(), format!("refusing to delete protected {}", action.id)));
                 }
                 for inner in weight.map(|w| w.contained.as_slice()).unwrap_or_default() {
                     if protected.contains(inner) {
+                        // The contained object is named in lower case, as it always was (pinned by the tests).
+                        let inner = inner.to_string().to_lowercase();
                         refusals.push((
                             action.id.clone(),
                             format!("refusing to delete {}: it contains protected {inner}", action.id),
@@ -51,7 +77,7 @@ impl<'a> Ctx<'a> {
             }
         }
         for (address, message) in refusals {
-            self.error(
+            self.draft.error(
                 PlanErrorKind::Protected,
                 address,
                 message,
@@ -60,17 +86,21 @@ impl<'a> Ctx<'a> {
         }
 
         let mut limits = SafetyLimits {
-            max_deletes: self.options.max_deletes.or(self.desired.settings.max_deletes).unwrap_or(DEFAULT_MAX_DELETES),
-            allow_empty_project: self.options.allow_empty_project,
-            allow_empty_site: self.options.allow_empty_site,
+            max_deletes: self
+                .cx
+                .options
+                .max_deletes
+                .or(self.cx.desired.settings.max_deletes)
+                .unwrap_or(DEFAULT_MAX_DELETES),
+            allow_empty_project: self.cx.options.allow_empty_project,
+            allow_empty_site: self.cx.options.allow_empty_site,
         };
-        if let Some(ceiling) = self.options.ceiling {
+        if let Some(ceiling) = self.cx.options.ceiling {
             limits = limits.tightest(ceiling);
         }
-        self.safety = limits;
         let limit = limits.max_deletes;
         if total > limit as usize {
-            self.error(
+            self.draft.error(
                 PlanErrorKind::TooManyDeletes,
                 "site",
                 format!("the plan deletes {total} objects, more than the limit of {limit}"),
@@ -80,15 +110,15 @@ impl<'a> Ctx<'a> {
 
         if !limits.allow_empty_project {
             let mut emptied = Vec::new();
-            for state in &self.projects {
+            for state in &self.projects.states {
                 let Some(live) = state.live else { continue };
-                let items = self.idx.content_in_project.get(live.id.as_str()).map_or(&[][..], Vec::as_slice);
+                let items = self.cx.idx.content_in_project.get(live.id.as_str()).map_or(&[][..], Vec::as_slice);
                 if !items.is_empty() && items.iter().all(|(_, c)| deleted_content.contains(&c.id)) {
                     emptied.push(state.address.clone());
                 }
             }
             for address in emptied {
-                self.error(
+                self.draft.error(
                     PlanErrorKind::EmptiesProject,
                     &address,
                     format!("the plan deletes every content item of {address}"),
@@ -98,8 +128,9 @@ impl<'a> Ctx<'a> {
         }
 
         if !limits.allow_empty_site {
-            let content_total = self.live.workbooks.len() + self.live.datasources.len();
+            let content_total = self.cx.live.workbooks.len() + self.cx.live.datasources.len();
             let projects: Vec<&str> = self
+                .cx
                 .live
                 .projects
                 .iter()
@@ -109,7 +140,7 @@ impl<'a> Ctx<'a> {
             let all_content = content_total > 0 && deleted_content.len() >= content_total;
             let all_projects = !projects.is_empty() && projects.iter().all(|id| deleted_projects.contains(*id));
             if all_content || all_projects {
-                self.error(
+                self.draft.error(
                     PlanErrorKind::EmptiesSite,
                     "site",
                     "the plan deletes every content item or project of the site".to_string(),
@@ -117,5 +148,6 @@ impl<'a> Ctx<'a> {
                 );
             }
         }
+        limits
     }
 }

@@ -1,22 +1,55 @@
 //! The plan as Markdown for a pull-request comment: a heading, the summary line and a table of counts per kind,
-//! then each kind's actions inside a collapsible `<details>` block, then errors and unmanaged objects.
+//! errors, then each kind's actions inside a collapsible `<details>` block, then the unmanaged objects.
 //!
-//! Comment bodies are limited in size, so the output is split into parts of at most [`MARKDOWN_PART_LIMIT`]
-//! characters; every part repeats the heading ("part i of n") and the summary line, so each stands alone.
+//! A comment has a size limit (GitHub: 65,536 characters), and a plan that goes over it cannot be posted at all. So
+//! the output has a budget ([`MarkdownOptions::max_bytes`]) and spends it in order of what a reviewer must see:
+//! the summary and the table, every error, every delete and replace, then the other actions kind by kind, then the
+//! unmanaged objects. What does not fit is counted in a closing note that says where the whole plan is. Unmanaged
+//! objects are summarised by kind unless [`UnmanagedMode::List`] asks for each one.
 //!
 //! The semantic diff of changed content files is part of the pull-request review (`crate::review`), which the
 //! CLI prints before the plan; the plan itself carries only each action's lines.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::plan::{Action, ObjectKind, Plan, PlannedAction};
 
 use super::{change_line, visible};
 
-/// Maximum characters of one Markdown part.
-pub const MARKDOWN_PART_LIMIT: usize = 60_000;
-/// Room kept for the per-part heading.
-const HEADER_RESERVE: usize = 400;
+/// The default budget: under GitHub's 65,536-character comment limit, with room for a line the CI job adds.
+pub const DEFAULT_MAX_BYTES: usize = 60_000;
+/// The smallest budget accepted: the heading, the summary, the table and the closing note always fit.
+pub const MIN_MAX_BYTES: usize = 2_000;
+
+/// How a plan shows the objects on the site that the manifest does not manage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnmanagedMode {
+    /// Each object on its own line.
+    List,
+    /// A count per kind (the default for Markdown: a site with hundreds of unmanaged users would bury the plan).
+    #[default]
+    Summary,
+    /// Not shown.
+    Hide,
+}
+
+/// What [`markdown`] renders and how much of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkdownOptions {
+    /// Largest output in bytes (clamped to at least [`MIN_MAX_BYTES`]).
+    pub max_bytes: usize,
+    pub unmanaged: UnmanagedMode,
+    /// Where the whole plan can be read, named in the note when something is left out (e.g. "the `tabops-plan`
+    /// artifact"). Without it the note suggests `tabops plan --format text`.
+    pub full_plan: Option<String>,
+}
+
+impl Default for MarkdownOptions {
+    fn default() -> Self {
+        MarkdownOptions { max_bytes: DEFAULT_MAX_BYTES, unmanaged: UnmanagedMode::Summary, full_plan: None }
+    }
+}
 
 fn entry(action: &PlannedAction) -> String {
     let mut s = format!("{} {}\n#   {}\n", action.action.glyph(), visible(&action.id), visible(&action.reason));
@@ -62,126 +95,182 @@ fn counts_text(add: usize, change: usize, destroy: usize) -> String {
     parts.join(", ")
 }
 
-/// Pack entries into `<details>` blocks no larger than `budget`.
-fn details_blocks(title: &str, entries: &[String], budget: usize, fence: &str) -> Vec<String> {
-    let mut blocks = Vec::new();
-    let mut current: Vec<String> = Vec::new();
-    let mut size = 0;
-    let overhead = title.len() + 80;
-    let wrap = |items: &[String], continued: bool| {
-        let suffix = if continued { " (continued)" } else { "" };
-        let mut body = format!("```{fence}\n");
-        for item in items {
-            body.push_str(item);
-        }
-        body.push_str("```\n\n");
-        format!("<details><summary>{title}{suffix}</summary>\n\n{body}</details>\n")
-    };
-    for e in entries {
-        let code: &str =
-            if e.len() + overhead > budget { &e[..floor_boundary(e, budget.saturating_sub(overhead))] } else { e };
-        let len = code.len();
-        if !current.is_empty() && size + len + overhead > budget {
-            blocks.push(wrap(&current, !blocks.is_empty()));
-            current.clear();
-            size = 0;
-        }
-        current.push(code.to_string());
-        size += len;
+/// Room kept for the closing note about what was left out.
+const NOTE_RESERVE: usize = 600;
+/// What a `<details>` block adds around its entries.
+const BLOCK_OVERHEAD: usize = 120;
+
+/// The plan as one Markdown document of at most `options.max_bytes` bytes.
+pub fn markdown(plan: &Plan, options: &MarkdownOptions) -> String {
+    let max = options.max_bytes.max(MIN_MAX_BYTES);
+    let mut out = format!("## tabops plan: site `{}`\n\n", visible(&plan.site.content_url).replace('`', "'"));
+    let _ = write!(out, "**{}**\n\n", plan.summary.line());
+    if !plan.applyable {
+        out.push_str("> [!CAUTION]\n> This plan has errors and cannot be applied.\n\n");
     }
-    if !current.is_empty() {
-        blocks.push(wrap(&current, !blocks.is_empty()));
-    }
-    blocks
-}
-
-fn floor_boundary(s: &str, mut i: usize) -> usize {
-    while i > 0 && !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-/// Render a plan as Markdown; one string per part (a single part unless the plan is very large).
-pub fn markdown(plan: &Plan) -> Vec<String> {
-    markdown_with_limit(plan, MARKDOWN_PART_LIMIT)
-}
-
-/// [`markdown`] with a custom part size (tests, platforms with other comment limits).
-pub fn markdown_with_limit(plan: &Plan, limit: usize) -> Vec<String> {
-    let budget = limit.saturating_sub(HEADER_RESERVE).max(1000);
-    let mut blocks: Vec<String> = Vec::new();
-
     if plan.has_changes() {
-        let mut table = String::from("| kind | add | change | destroy |\n|---|---:|---:|---:|\n");
+        out.push_str("| kind | add | change | destroy |\n|---|---:|---:|---:|\n");
         for (kind, c) in &plan.summary.by_kind {
-            let _ = writeln!(table, "| {} | {} | {} | {} |", kind.title(), c.add, c.change, c.destroy);
+            let _ = writeln!(out, "| {} | {} | {} | {} |", kind.title(), c.add, c.change, c.destroy);
         }
-        blocks.push(table);
+        out.push('\n');
     }
-    for kind in ObjectKind::ALL {
-        let actions: Vec<&PlannedAction> =
-            plan.actions.iter().filter(|a| a.kind == kind && a.action != Action::NoOp).collect();
-        if actions.is_empty() {
+    let mut budget = Budget { left: max.saturating_sub(out.len() + NOTE_RESERVE), left_out_actions: 0 };
+
+    // Errors first: they decide whether the plan can be applied at all.
+    if !plan.errors.is_empty() {
+        let mut lines = Vec::new();
+        for e in &plan.errors {
+            let mut line = format!("- **{}**: {}", prose(&e.address), prose(&e.message));
+            if let Some(hint) = &e.hint {
+                let _ = write!(line, " _(hint: {})_", prose(hint));
+            }
+            line.push('\n');
+            lines.push(line);
+        }
+        let shown = budget.take_all_that_fit(&lines, 60);
+        out.push_str("### Errors: the plan cannot be applied\n\n");
+        lines[..shown].iter().for_each(|l| out.push_str(l));
+        if shown < lines.len() {
+            let _ = writeln!(out, "- … and {} more error(s), not shown here", lines.len() - shown);
+        }
+        out.push('\n');
+    }
+
+    // Then every action, deletes and replaces before the rest, shown in kind order.
+    let by_kind: Vec<(ObjectKind, Vec<&PlannedAction>)> = ObjectKind::ALL
+        .into_iter()
+        .map(|kind| (kind, plan.actions.iter().filter(|a| a.kind == kind && a.action != Action::NoOp).collect()))
+        .filter(|(_, actions): &(ObjectKind, Vec<&PlannedAction>)| !actions.is_empty())
+        .collect();
+    let entries: Vec<Vec<String>> =
+        by_kind.iter().map(|(_, actions)| actions.iter().map(|a| entry(a)).collect()).collect();
+    let mut shown: Vec<Vec<bool>> = entries.iter().map(|e| vec![false; e.len()]).collect();
+    for must in [true, false] {
+        for (k, (_, actions)) in by_kind.iter().enumerate() {
+            let block = if shown[k].iter().any(|s| *s) { 0 } else { BLOCK_OVERHEAD };
+            let mut overhead = block;
+            for (i, action) in actions.iter().enumerate() {
+                let destructive = matches!(action.action, Action::Delete | Action::Replace);
+                if destructive != must || shown[k][i] {
+                    continue;
+                }
+                if budget.take(entries[k][i].len() + overhead) {
+                    shown[k][i] = true;
+                    overhead = 0;
+                }
+            }
+        }
+    }
+    for (k, (kind, _)) in by_kind.iter().enumerate() {
+        let c = plan.summary.by_kind.get(kind).copied().unwrap_or_default();
+        let total = entries[k].len();
+        let count = shown[k].iter().filter(|s| **s).count();
+        budget.left_out_actions += total - count;
+        if count == 0 {
             continue;
         }
-        let c = plan.summary.by_kind.get(&kind).copied().unwrap_or_default();
-        let title = format!("{}: {}", kind.title(), counts_text(c.add, c.change, c.destroy));
-        let entries: Vec<String> = actions.iter().map(|a| entry(a)).collect();
-        blocks.extend(details_blocks(&title, &entries, budget, "diff"));
-    }
-    if !plan.errors.is_empty() {
-        let mut s = String::from("### Errors: the plan cannot be applied\n\n");
-        for e in &plan.errors {
-            let _ = write!(s, "- **{}**: {}", prose(&e.address), prose(&e.message));
-            if let Some(hint) = &e.hint {
-                let _ = write!(s, " _(hint: {})_", prose(hint));
-            }
-            s.push('\n');
+        let mut title = format!("{}: {}", kind.title(), counts_text(c.add, c.change, c.destroy));
+        if count < total {
+            let _ = write!(title, " ({} of {total} shown)", count);
         }
-        blocks.push(s);
-    }
-    if !plan.unmanaged.is_empty() {
-        let entries: Vec<String> = plan
-            .unmanaged
-            .iter()
-            .map(|u| in_fence(&format!("{} (id {})\n", visible(&u.address), visible(&u.id))))
-            .collect();
-        let title = format!("Unmanaged objects, left alone ({})", plan.unmanaged.len());
-        blocks.extend(details_blocks(&title, &entries, budget, "text"));
+        let _ = write!(out, "<details><summary>{title}</summary>\n\n```diff\n");
+        entries[k].iter().zip(&shown[k]).filter(|(_, s)| **s).for_each(|(e, _)| out.push_str(e));
+        out.push_str("```\n\n</details>\n\n");
     }
 
-    // Greedy packing into parts.
-    let mut parts: Vec<Vec<String>> = vec![Vec::new()];
-    let mut size = 0;
-    for block in blocks {
-        if size + block.len() + 1 > budget && parts.last().is_some_and(|p| !p.is_empty()) {
-            parts.push(Vec::new());
-            size = 0;
-        }
-        size += block.len() + 1;
-        if let Some(last) = parts.last_mut() {
-            last.push(block);
+    // Last, what the manifest does not manage.
+    let mut left_out_unmanaged = 0;
+    if !plan.unmanaged.is_empty() {
+        match options.unmanaged {
+            UnmanagedMode::Hide => {}
+            UnmanagedMode::Summary => {
+                let mut counts: BTreeMap<ObjectKind, usize> = BTreeMap::new();
+                plan.unmanaged.iter().for_each(|u| *counts.entry(u.kind).or_default() += 1);
+                let parts: Vec<String> = counts
+                    .iter()
+                    .map(|(kind, n)| {
+                        let plural = kind.title().to_lowercase();
+                        let noun = if *n == 1 { plural.strip_suffix('s').unwrap_or(&plural) } else { &plural };
+                        format!("{n} {noun}")
+                    })
+                    .collect();
+                let _ = write!(
+                    out,
+                    "Unmanaged objects, left alone: {} (on the site, not in the manifest; `--unmanaged list` names \
+                     them).\n\n",
+                    parts.join(", ")
+                );
+            }
+            UnmanagedMode::List => {
+                let lines: Vec<String> = plan
+                    .unmanaged
+                    .iter()
+                    .map(|u| in_fence(&format!("{} (id {})\n", visible(&u.address), visible(&u.id))))
+                    .collect();
+                let count = budget.take_all_that_fit(&lines, BLOCK_OVERHEAD);
+                left_out_unmanaged = lines.len() - count;
+                if count > 0 {
+                    let mut title = format!("Unmanaged objects, left alone ({})", lines.len());
+                    if count < lines.len() {
+                        let _ = write!(title, " ({count} shown)");
+                    }
+                    let _ = write!(out, "<details><summary>{title}</summary>\n\n```text\n");
+                    lines[..count].iter().for_each(|l| out.push_str(l));
+                    out.push_str("```\n\n</details>\n\n");
+                }
+            }
         }
     }
-    let n = parts.len();
-    parts
-        .into_iter()
-        .enumerate()
-        .map(|(i, blocks)| {
-            let mut s = format!("## tabops plan: site `{}`", visible(&plan.site.content_url).replace('`', "'"));
-            if n > 1 {
-                let _ = write!(s, " (part {} of {n})", i + 1);
+
+    if budget.left_out_actions > 0 || left_out_unmanaged > 0 {
+        let mut what = Vec::new();
+        if budget.left_out_actions > 0 {
+            what.push(format!("{} action(s)", budget.left_out_actions));
+        }
+        if left_out_unmanaged > 0 {
+            what.push(format!("{left_out_unmanaged} unmanaged object(s)"));
+        }
+        let whole = match &options.full_plan {
+            Some(place) => format!("The whole plan is in {}.", prose(place)),
+            None => "The whole plan: `tabops plan --format text` (or `--format json`).".to_owned(),
+        };
+        let _ = write!(
+            out,
+            "> [!NOTE]\n> {} not shown: this comment is limited to {max} bytes (`--max-bytes`); every error, delete and \
+             replace is shown first. {whole}\n",
+            what.join(" and ")
+        );
+    }
+    out
+}
+
+/// The bytes left for entries.
+struct Budget {
+    left: usize,
+    left_out_actions: usize,
+}
+
+impl Budget {
+    /// Spends `size` bytes if they are left.
+    fn take(&mut self, size: usize) -> bool {
+        if size <= self.left {
+            self.left -= size;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// How many of `items`, in order, fit (with `overhead` once if any does).
+    fn take_all_that_fit(&mut self, items: &[String], overhead: usize) -> usize {
+        let mut shown = 0;
+        for (i, item) in items.iter().enumerate() {
+            if !self.take(item.len() + if i == 0 { overhead } else { 0 }) {
+                break;
             }
-            let _ = write!(s, "\n\n**{}**\n\n", plan.summary.line());
-            if !plan.applyable {
-                s.push_str("> [!CAUTION]\n> This plan has errors and cannot be applied.\n\n");
-            }
-            for b in blocks {
-                s.push_str(&b);
-                s.push('\n');
-            }
-            s
-        })
-        .collect()
+            shown += 1;
+        }
+        shown
+    }
 }

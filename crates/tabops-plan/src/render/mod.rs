@@ -5,7 +5,7 @@
 mod markdown;
 mod text;
 
-pub use markdown::{MARKDOWN_PART_LIMIT, markdown, markdown_with_limit};
+pub use markdown::{DEFAULT_MAX_BYTES, MIN_MAX_BYTES, MarkdownOptions, UnmanagedMode, markdown};
 pub use text::text;
 
 use serde_json::Value;

@@ -259,7 +259,7 @@ pub fn converged(desired: &Desired) -> Inventory {
         }
     }
     for c in desired.datasources.iter().chain(&desired.workbooks) {
-        let id = id_of(c.kind.as_str(), &c.address());
+        let id = id_of(c.kind.as_str(), &c.address().to_string());
         let mut tags: Vec<String> = c.tags.clone().unwrap_or_default().into_iter().collect();
         tags.push(marker_tag(&publish_fingerprint(c)));
         let item = LiveContent {

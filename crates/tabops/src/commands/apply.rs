@@ -1,22 +1,22 @@
 //! `tabops apply`: make the site match the manifest. Plans afresh (and asks for confirmation on a terminal unless
 //! `--auto-approve`), or applies a saved plan exactly, refusing it when what it depends on changed since.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
 use tabops_apply::executor::{ExecuteOptions, Status};
 use tabops_plan::Plan;
-use tabops_plan::plan::PlanFileError;
 use tabops_plan::plan::file::{self as plan_file, PlanKey};
 use tabops_reconcile::{Session, Site};
 
 use super::ExitStatus;
 use super::output;
 use crate::args::{Format, ManifestArgs, SafetyArgs, SiteArgs};
-use crate::cli::GlobalArgs;
 use crate::errors::Hint;
+use crate::settings::ApplySettings;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -45,14 +45,14 @@ pub struct ApplyArgs {
     pub format: Format,
 }
 
-pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+pub async fn run(settings: ApplySettings) -> anyhow::Result<ExitStatus> {
     // The git trail first publishes what a crashed earlier run left, before anything is planned or applied.
-    let mut trail = super::audit_trail::open(&args)?;
-    let (plan, site) = match &args.plan {
-        Some(file) => saved_plan(&args, file).await?,
+    let mut trail = super::audit_trail::open(&settings)?;
+    let (plan, site) = match &settings.saved {
+        Some((file, key)) => saved_plan(&settings, file, key.as_ref()).await?,
         None => {
-            let prepared = output::prepare(&args.manifest, &args.site, &args.safety.safety(), Session::Keep).await?;
-            output::print_plan(&prepared.plan, args.format, global.verbose > 0)?;
+            let prepared = output::prepare(&settings.manifest, &settings.site, &settings.safety, Session::Keep).await?;
+            output::print_plan(&prepared.plan, settings.format, settings.verbose)?;
             (prepared.plan, prepared.site)
         }
     };
@@ -68,38 +68,39 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> anyhow::Result<ExitSta
         return Ok(ExitStatus::Success);
     }
     // Plans are made without connection secrets; the ones this apply sends must all be set before anything is sent.
-    if let Err(err) = require_secrets(&plan) {
+    if let Err(err) = require_secrets(&plan, &settings.environment) {
         site.close().await;
         return Err(err);
     }
-    if args.plan.is_none() && !args.auto_approve && !confirm()? {
+    if settings.saved.is_none() && !settings.auto_approve && !confirm()? {
         site.close().await;
         writeln!(anstream::stderr(), "Apply cancelled.")?;
         return Ok(ExitStatus::Error);
     }
 
-    let audit_path = args.audit_log.clone().unwrap_or_else(|| args.site.state_dir.join("audit.jsonl"));
-    let environment: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    let audit_path = &settings.audit_log;
     let audit = match &mut trail {
-        Some(trail) => super::audit_trail::begin(trail, &plan, &environment)?,
-        None => tabops_reconcile::audit::open(&audit_path, &plan, &environment)?,
+        Some(trail) => super::audit_trail::begin(trail, &plan, &settings.environment)?,
+        None => tabops_reconcile::audit::open(audit_path, &plan, &settings.environment)?,
     };
-    let actions_in_flight = usize::from(args.site.concurrency).min(ExecuteOptions::default().concurrency);
-    let options = ExecuteOptions { concurrency: actions_in_flight, environment, ..Default::default() };
+    let options = ExecuteOptions {
+        concurrency: settings.actions_in_flight,
+        environment: settings.environment.clone(),
+        ..Default::default()
+    };
     let progress = super::progress::Progress::new();
     let outcome = tabops_apply::execute_with_hook(&plan, &site.client, &audit, &options, &progress).await;
     progress.finish();
     site.close().await;
     // The run's records are published whether the apply succeeded or not.
     let published = trail.as_mut().map(|trail| trail.publish(audit.run_id()));
-    let outcome = match (outcome, published) {
+    let (outcome, published) = match (outcome, published) {
         (Err(err), Some(Err(publish))) => {
             writeln!(anstream::stderr(), "error: {}", super::audit_trail::describe(&publish))?;
             return Err(err.into());
         }
         (outcome, published) => (outcome?, published),
     };
-    let (outcome, published) = outcome;
 
     let mut err = anstream::stderr().lock();
     for action in &outcome.actions {
@@ -121,36 +122,17 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> anyhow::Result<ExitSta
     Ok(if outcome.failed() + outcome.skipped() > 0 { ExitStatus::Error } else { ExitStatus::Success })
 }
 
-/// The key that signs and verifies plan files, from `TABOPS_PLAN_KEY` (unset or empty: none).
-pub fn plan_key() -> anyhow::Result<Option<PlanKey>> {
-    match std::env::var("TABOPS_PLAN_KEY") {
-        Ok(text) if !text.trim().is_empty() => PlanKey::new(&text).map(Some).map_err(|err| {
-            Hint::error(err.to_string(), "generate one with `openssl rand -hex 32` and keep it in the CI secret store")
-        }),
-        _ => Ok(None),
-    }
-}
-
 /// Applies a saved plan only as the plan made again now: reads the file (checking its signature), plans afresh
 /// from the same manifest, content files and live site with this run's safety flags, and returns the fresh plan
 /// when it equals the saved one. The file itself is never executed (see `tabops_plan::plan::file`).
-async fn saved_plan(args: &ApplyArgs, file: &std::path::Path) -> anyhow::Result<(Plan, Site)> {
-    let key = plan_key()?;
+async fn saved_plan(settings: &ApplySettings, file: &Path, key: Option<&PlanKey>) -> anyhow::Result<(Plan, Site)> {
     let text = std::fs::read_to_string(file).with_context(|| format!("failed to read the plan {}", file.display()))?;
-    let (saved, _) = plan_file::from_file(&text, key.as_ref()).map_err(|err| {
-        let hint = match err {
-            PlanFileError::SignedWithoutKey => "set TABOPS_PLAN_KEY to the key the plan job signed with",
-            PlanFileError::Unsigned | PlanFileError::BadSignature => {
-                "apply only the plan your own plan job wrote and signed; run `tabops plan --out` again"
-            }
-            _ => "run `tabops plan --out` again with this version of tabops",
-        };
-        Hint::error(format!("failed to load the plan {}: {err}", file.display()), hint)
-    })?;
+    let (saved, _) = plan_file::from_file(&text, key)
+        .map_err(|err| Hint::maybe(format!("failed to load the plan {}: {err}", file.display()), err.hint()))?;
     // Plan again no looser than the plan job did: its limits are the ceiling of this run's.
-    let mut safety = args.safety.safety();
+    let mut safety = settings.safety.clone();
     safety.ceiling = Some(saved.inputs.safety);
-    let prepared = output::prepare(&args.manifest, &args.site, &safety, Session::Keep).await?;
+    let prepared = output::prepare(&settings.manifest, &settings.site, &safety, Session::Keep).await?;
     let refuse = |why: String, hint: &str| Hint::error(format!("refusing the plan {}: {why}", file.display()), hint);
     let fresh = prepared.plan;
     if !fresh.applyable {
@@ -174,29 +156,18 @@ async fn saved_plan(args: &ApplyArgs, file: &std::path::Path) -> anyhow::Result<
 /// Fails, naming each variable once with the items that need it, when a connection password this plan will send
 /// (a publish with credentials) has no value in the environment. Plans are made without secrets (`plan` and `drift`
 /// only show `${env:NAME}`), so this is the first point that needs them, and it comes before the first write.
-fn require_secrets(plan: &Plan) -> anyhow::Result<()> {
-    let mut missing: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
-    // Empty counts as unset, as in the manifest loader (GitHub expands an undefined secret to "").
-    let lookup = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-    for action in plan.changes() {
-        let tabops_plan::plan::Operation::Publish(publish) = &action.operation else { continue };
-        for password in publish.connections.iter().filter_map(|c| c.password.as_ref()) {
-            if password.resolve(lookup).is_none_or(|secret| secret.expose().is_empty()) {
-                let reference = password.reference();
-                let name = reference.strip_prefix("${env:").and_then(|r| r.strip_suffix('}')).unwrap_or(&reference);
-                missing
-                    .entry(name.to_owned())
-                    .or_default()
-                    .insert(tabops_plan::render::visible(&action.id).into_owned());
-            }
-        }
-    }
+fn require_secrets(plan: &Plan, environment: &BTreeMap<String, String>) -> anyhow::Result<()> {
+    let missing = tabops_reconcile::secrets::missing_passwords(plan, environment);
     if missing.is_empty() {
         return Ok(());
     }
+    let visible = tabops_plan::render::visible;
     let lines: Vec<String> = missing
         .iter()
-        .map(|(name, items)| format!("  {name} (for {})", items.iter().cloned().collect::<Vec<_>>().join(", ")))
+        .map(|(name, items)| {
+            let items: Vec<_> = items.iter().map(|id| visible(id)).collect();
+            format!("  {name} (for {})", items.join(", "))
+        })
         .collect();
     Err(Hint::error(
         format!(

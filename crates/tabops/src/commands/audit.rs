@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use super::ExitStatus;
-use crate::cli::GlobalArgs;
+use crate::settings::AuditVerifySettings;
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -19,22 +19,34 @@ pub enum AuditCommand {
     /// Check that every line links to the one before it; report the first line that does not.
     Verify {
         /// The audit log (JSON Lines), or `git:REF` for the audit trail in git (every run on REF, in the
-        /// repository of the current directory; fetch it first: `git fetch origin REF:REF`).
-        #[arg(default_value = ".tabops/audit.jsonl")]
-        file: PathBuf,
+        /// repository of the current directory; fetch it first: `git fetch origin REF:REF`). Default: the one
+        /// `apply` writes with the same environment, `TABOPS_AUDIT_LOG`, else `audit.jsonl` in the state directory.
+        #[arg(env = "TABOPS_AUDIT_LOG")]
+        file: Option<PathBuf>,
         /// Fail unless the chain still contains this record hash (a head printed by an earlier apply or verify):
         /// catches a log cut back, or a trail force-pushed to an older head.
         #[arg(long, value_name = "HEX")]
         expect_head: Option<String>,
+        /// Directory for local state, where `apply` writes the audit log by default.
+        #[arg(long, env = "TABOPS_DIR", default_value = ".tabops")]
+        state_dir: PathBuf,
     },
 }
 
-pub async fn run(args: AuditArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let AuditCommand::Verify { file, expect_head } = args.command;
-    if let Some(reference) = file.to_str().and_then(tabops_apply::trail::parse_target) {
-        return super::audit_trail::verify(&reference?, expect_head.as_deref());
+impl AuditArgs {
+    /// `audit verify`'s settings.
+    pub fn settings(self) -> AuditVerifySettings {
+        let AuditCommand::Verify { file, state_dir, expect_head } = self.command;
+        AuditVerifySettings::resolve(file, &state_dir, expect_head)
     }
-    if let Some(expected) = &expect_head
+}
+
+pub async fn run(settings: AuditVerifySettings) -> anyhow::Result<ExitStatus> {
+    let file = settings.file;
+    if let Some(reference) = file.to_str().and_then(tabops_apply::trail::parse_target) {
+        return super::audit_trail::verify(&reference?, settings.expect_head.as_deref());
+    }
+    if let Some(expected) = &settings.expect_head
         && !tabops_apply::audit::contains_record(&file, expected)?
     {
         writeln!(

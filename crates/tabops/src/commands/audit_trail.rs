@@ -9,32 +9,35 @@ use tabops_apply::audit::AuditLog;
 use tabops_apply::trail::{Published, Trail, TrailError};
 use tabops_plan::Plan;
 
-use super::apply::ApplyArgs;
 use crate::errors::Hint;
+use crate::settings::ApplySettings;
 
 /// The trail `--audit-log git:REF` names (`None` for a file log), with what earlier runs left published.
-pub fn open(args: &ApplyArgs) -> anyhow::Result<Option<Trail>> {
-    let Some(target) = args.audit_log.as_deref().and_then(Path::to_str) else { return Ok(None) };
+pub fn open(settings: &ApplySettings) -> anyhow::Result<Option<Trail>> {
+    let Some(target) = settings.audit_log.to_str() else { return Ok(None) };
     let Some(reference) = tabops_apply::trail::parse_target(target) else { return Ok(None) };
     let reference = reference.map_err(|err| {
         Hint::error(err.to_string(), "name a full ref (git:refs/tabops/audit/<site>) or a branch (git:audit-log)")
     })?;
-    let trail = Trail::open(&repository(args), &reference, args.audit_push.as_deref(), &args.site.state_dir).map_err(
-        |err| match err {
-            TrailError::CheckedOut { .. } => Hint::error(
-                err.to_string(),
-                "keep the trail on its own ref, e.g. --audit-log git:refs/tabops/audit/<site>",
-            ),
-            TrailError::NoRemote { .. } => {
-                Hint::error(err.to_string(), "name a remote of the repository (`git remote -v`) or a URL")
-            }
-            TrailError::Repository { .. } => Hint::error(
-                describe(&err),
-                "run apply inside the manifest's git checkout (or pass --repo), or use a file --audit-log",
-            ),
-            other => other.into(),
-        },
-    )?;
+    let trail = Trail::open(
+        &repository(&settings.manifest),
+        &reference,
+        settings.audit_push.as_deref(),
+        &settings.site.state_dir,
+    )
+    .map_err(|err| match err {
+        TrailError::CheckedOut { .. } => {
+            Hint::error(err.to_string(), "keep the trail on its own ref, e.g. --audit-log git:refs/tabops/audit/<site>")
+        }
+        TrailError::NoRemote { .. } => {
+            Hint::error(err.to_string(), "name a remote of the repository (`git remote -v`) or a URL")
+        }
+        TrailError::Repository { .. } => Hint::error(
+            describe(&err),
+            "run apply inside the manifest's git checkout (or pass --repo), or use a file --audit-log",
+        ),
+        other => other.into(),
+    })?;
     let mut err = anstream::stderr().lock();
     if trail.remote().is_none() {
         writeln!(
@@ -61,11 +64,11 @@ pub fn open(args: &ApplyArgs) -> anyhow::Result<Option<Trail>> {
 }
 
 /// The repository the trail lives in: `--repo`, else the one holding the manifest.
-fn repository(args: &ApplyArgs) -> PathBuf {
-    if let Some(repo) = &args.manifest.repo {
+fn repository(manifest: &tabops_reconcile::ManifestSource) -> PathBuf {
+    if let Some(repo) = &manifest.repo {
         return repo.clone();
     }
-    let manifest = &args.manifest.file;
+    let manifest = &manifest.file;
     let dir = if manifest.is_dir() { Some(manifest.as_path()) } else { manifest.parent() };
     match dir {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),

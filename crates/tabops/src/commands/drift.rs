@@ -4,12 +4,12 @@ use std::io::Write;
 
 use clap::Args;
 
-use tabops_reconcile::{Safety, Session};
+use tabops_reconcile::Session;
 
 use super::ExitStatus;
 use super::output;
 use crate::args::{Format, ManifestArgs, SiteArgs};
-use crate::cli::GlobalArgs;
+use crate::settings::DriftSettings;
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
@@ -28,22 +28,16 @@ pub struct DriftArgs {
     pub base: Option<String>,
 }
 
-pub async fn run(args: DriftArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let safety = Safety {
-        max_deletes: None,
-        allow_empty_project: true,
-        allow_empty_site: true,
-        base: args.base.clone(),
-        ceiling: None,
-    };
-    let prepared = output::prepare(&args.manifest, &args.site, &safety, Session::SignOutAfterRead).await?;
+pub async fn run(settings: DriftSettings) -> anyhow::Result<ExitStatus> {
+    let prepared =
+        output::prepare(&settings.manifest, &settings.site, &settings.safety, Session::SignOutAfterRead).await?;
     let baseline = prepared.base.as_ref().map(|(base, _)| &base.desired);
     let mut report = tabops_plan::drift::classify(&prepared.plan, baseline);
     let live = &prepared.inventory;
     tabops_plan::drift::annotate_commits(&mut report, &prepared.plan, |id| {
         live.workbooks.iter().chain(&live.datasources).find(|c| c.id == id).map(|c| c.tags.clone())
     });
-    let text = match args.format {
+    let text = match settings.format {
         Format::Text => tabops_plan::drift::render_text(&report),
         Format::Markdown => tabops_plan::drift::render_markdown(&report),
         Format::Json => tabops_plan::drift::render_json(&report),

@@ -11,7 +11,6 @@ use clap::Args;
 use tabops_emulator::{DEFAULT_SITE, Emulator, EmulatorConfig};
 
 use super::ExitStatus;
-use crate::cli::GlobalArgs;
 
 #[derive(Args)]
 pub struct EmulatorArgs {
@@ -62,7 +61,8 @@ impl std::fmt::Debug for EmulatorArgs {
     }
 }
 
-fn resolve(args: EmulatorArgs) -> anyhow::Result<EmulatorConfig> {
+/// The emulator's settings: the arguments checked and turned into its configuration.
+pub fn resolve(args: EmulatorArgs) -> anyhow::Result<EmulatorConfig> {
     let mut pats = Vec::new();
     for pat in &args.pats {
         let (name, secret) =
@@ -109,8 +109,7 @@ async fn stop_signal() {
     }
 }
 
-pub async fn run(args: EmulatorArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let config = resolve(args)?;
+pub async fn run(config: EmulatorConfig) -> anyhow::Result<ExitStatus> {
     let listen = config.listen;
     let emulator =
         Emulator::start(config).await.with_context(|| format!("failed to start the emulator on {listen}"))?;

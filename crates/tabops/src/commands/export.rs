@@ -14,15 +14,15 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use tabops_apply::audit::AuditLog;
-use tabops_apply::export::{self, ExportOptions};
+use tabops_export::{self as export, ExportOptions};
 use tabops_manifest::model::ProjectPath;
 use tabops_reconcile::site;
 use tabops_tableau::Access;
 
 use super::ExitStatus;
 use crate::args::SiteArgs;
-use crate::cli::GlobalArgs;
 use crate::errors::Hint;
+use crate::settings::{self, ExportSettings};
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -54,20 +54,37 @@ pub struct ExportArgs {
     pub audit_log: Option<PathBuf>,
 }
 
-pub async fn run(args: ExportArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let target = site::resolve_target(&args.site.options(), None);
-    let access = if args.no_adopt { Access::Export } else { Access::ExportAndAdopt };
-    let site = site::connect(&args.site.options(), &target, access).await?;
+impl ExportArgs {
+    /// The export's settings: where the site is, what to export, where adoption is recorded.
+    pub fn settings(self) -> ExportSettings {
+        let site = self.site.options();
+        ExportSettings {
+            audit_log: settings::audit_log(self.audit_log, &site.state_dir),
+            site,
+            out: self.out,
+            projects: self.projects.iter().map(|p| ProjectPath::parse(p)).collect(),
+            with_permissions: self.with_permissions,
+            with_refresh: self.with_refresh,
+            adopt: !self.no_adopt,
+            force: self.force,
+        }
+    }
+}
+
+pub async fn run(settings: ExportSettings) -> anyhow::Result<ExitStatus> {
+    let target = site::resolve_target(&settings.site, None);
+    let access = if settings.adopt { Access::ExportAndAdopt } else { Access::Export };
+    let site = site::connect(&settings.site, &target, access).await?;
     let options = ExportOptions {
-        out: args.out.clone(),
-        projects: args.projects.iter().map(|p| ProjectPath::parse(p)).collect(),
-        with_permissions: args.with_permissions,
-        with_refresh: args.with_refresh,
-        force: args.force,
+        out: settings.out.clone(),
+        projects: settings.projects.clone(),
+        with_permissions: settings.with_permissions,
+        with_refresh: settings.with_refresh,
+        force: settings.force,
         site: target.clone(),
     };
-    let audit_path = args.audit_log.clone().unwrap_or_else(|| args.site.state_dir.join("audit.jsonl"));
-    let audit = if args.no_adopt { None } else { Some(AuditLog::open(&audit_path, uuid::Uuid::new_v4().to_string())?) };
+    let audit_path = &settings.audit_log;
+    let audit = if settings.adopt { Some(AuditLog::open(audit_path, uuid::Uuid::new_v4().to_string())?) } else { None };
     let result = export::export(&site.client, &options, audit.as_ref()).await;
     let report = match result {
         Ok(report) => report,
@@ -119,7 +136,7 @@ pub async fn run(args: ExportArgs, _global: &GlobalArgs) -> anyhow::Result<ExitS
         "Exported {} to {}: {} project(s), {} group(s), {} user(s), {} data source(s), {} workbook(s), {} refresh \
          task(s), {} byte(s) of content in {} manifest file(s).",
         site_label(&target),
-        args.out.display(),
+        settings.out.display(),
         report.projects,
         report.groups,
         report.users,
@@ -130,12 +147,12 @@ pub async fn run(args: ExportArgs, _global: &GlobalArgs) -> anyhow::Result<ExitS
         report.files.len()
     )?;
     if changes.is_empty() {
-        writeln!(out, "Checked: a plan of {} against the site has no changes.", args.out.display())?;
+        writeln!(out, "Checked: a plan of {} against the site has no changes.", settings.out.display())?;
     } else {
         writeln!(
             err,
             "warning: a plan of {} against the site still has {} change(s):",
-            args.out.display(),
+            settings.out.display(),
             changes.len()
         )?;
         for change in &changes {

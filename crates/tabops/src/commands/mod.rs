@@ -1,4 +1,5 @@
-//! One module per command. Each exposes an `Args` struct (clap) and `run(args) -> Result<ExitStatus>`.
+//! One module per command. Each exposes an `Args` struct (clap), which `crate::settings` resolves, and
+//! `run(settings) -> Result<ExitStatus>`.
 
 pub mod apply;
 pub mod audit;
@@ -12,6 +13,7 @@ mod progress;
 pub mod validate;
 
 use crate::cli::{Cli, Command};
+use crate::settings::{ApplySettings, DriftSettings, PlanSettings, ValidateSettings};
 
 /// The documented, stable exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,14 +36,16 @@ impl From<ExitStatus> for std::process::ExitCode {
     }
 }
 
+/// Resolves the command's settings, then runs it.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    let global = &cli.global;
     match cli.command {
-        Command::Validate(args) => validate::run(args, &cli.global).await,
-        Command::Plan(args) => plan::run(args, &cli.global).await,
-        Command::Apply(args) => apply::run(args, &cli.global).await,
-        Command::Drift(args) => drift::run(args, &cli.global).await,
-        Command::Audit(args) => audit::run(args, &cli.global).await,
-        Command::Emulator(args) => emulator::run(args, &cli.global).await,
-        Command::Export(args) => export::run(args, &cli.global).await,
+        Command::Validate(args) => validate::run(ValidateSettings::resolve(args, global)).await,
+        Command::Plan(args) => plan::run(PlanSettings::resolve(args, global)?).await,
+        Command::Apply(args) => apply::run(ApplySettings::resolve(args, global)?).await,
+        Command::Drift(args) => drift::run(DriftSettings::resolve(args)).await,
+        Command::Audit(args) => audit::run(args.settings()).await,
+        Command::Emulator(args) => emulator::run(emulator::resolve(args)?).await,
+        Command::Export(args) => export::run(args.settings()).await,
     }
 }

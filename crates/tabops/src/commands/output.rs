@@ -6,10 +6,11 @@ use std::path::Path;
 
 use anyhow::Context;
 use tabops_plan::Plan;
+use tabops_plan::render::MarkdownOptions;
 use tabops_plan::review::{self, Review};
-use tabops_reconcile::{Prepared, Session};
+use tabops_reconcile::{ManifestSource, Prepared, Safety, Session, SiteOptions};
 
-use crate::args::{Format, ManifestArgs, SiteArgs};
+use crate::args::Format;
 
 /// Prints the pipeline's notes on stderr as they come.
 struct Notes;
@@ -22,12 +23,12 @@ impl tabops_reconcile::Observer for Notes {
 
 /// Runs the pipeline (load, connect, read, plan) for a command.
 pub async fn prepare(
-    manifest: &ManifestArgs,
-    site: &SiteArgs,
-    safety: &tabops_reconcile::Safety,
+    manifest: &ManifestSource,
+    site: &SiteOptions,
+    safety: &Safety,
     session: Session,
 ) -> anyhow::Result<Prepared> {
-    Ok(tabops_reconcile::prepare(&manifest.source(), &site.options(), safety, session, &Notes).await?)
+    Ok(tabops_reconcile::prepare(manifest, site, safety, session, &Notes).await?)
 }
 
 /// Colour only on a terminal and only without NO_COLOR.
@@ -45,45 +46,62 @@ pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints a plan in the chosen format on stdout.
+/// Prints a plan in the chosen format on stdout (Markdown with the default budget).
 pub fn print_plan(plan: &Plan, format: Format, verbose: bool) -> anyhow::Result<()> {
+    print_with_review(None, plan, format, verbose, &MarkdownOptions::default())
+}
+
+/// Prints the plan, preceded by the review when there is one (JSON: both under one object). In Markdown the two
+/// share `markdown.max_bytes`: the review takes at most half, the plan the rest.
+pub fn print_with_review(
+    review: Option<&Review>,
+    plan: &Plan,
+    format: Format,
+    verbose: bool,
+    markdown: &MarkdownOptions,
+) -> anyhow::Result<()> {
     let mut out = anstream::stdout().lock();
     match format {
-        Format::Text => write!(out, "{}", tabops_plan::render::text(plan, use_color(), verbose))?,
-        Format::Json => writeln!(out, "{}", tabops_plan::render::json(plan))?,
-        Format::Markdown => {
-            let parts = tabops_plan::render::markdown(plan);
-            let count = parts.len();
-            for (i, part) in parts.into_iter().enumerate() {
-                write!(out, "{part}")?;
-                if i + 1 < count {
-                    writeln!(out, "\n<!-- tabops: part break -->\n")?;
-                }
+        Format::Json => match review {
+            Some(review) => writeln!(out, "{}", review::json_with_review(&tabops_plan::render::json(plan), review))?,
+            None => writeln!(out, "{}", tabops_plan::render::json(plan))?,
+        },
+        Format::Text => {
+            if let Some(review) = review {
+                write!(out, "{}", review.render_text())?;
             }
+            write!(out, "{}", tabops_plan::render::text(plan, use_color(), verbose))?;
+        }
+        Format::Markdown => {
+            let review = review.map(|r| r.render_markdown(tabops_reconcile::git::semantic_review)).unwrap_or_default();
+            let review = cut_markdown(&review, markdown.max_bytes / 2);
+            let rest =
+                MarkdownOptions { max_bytes: markdown.max_bytes.saturating_sub(review.len()), ..markdown.clone() };
+            write!(out, "{review}{}", tabops_plan::render::markdown(plan, &rest))?;
         }
     }
     out.flush()?;
     Ok(())
 }
 
-/// Prints the plan, preceded by the review when there is one (JSON: both under one object).
-pub fn print_with_review(
-    review: Option<&Review>,
-    plan: &tabops_plan::Plan,
-    format: Format,
-    verbose: bool,
-) -> anyhow::Result<()> {
-    let Some(review) = review else { return print_plan(plan, format, verbose) };
-    let mut out = anstream::stdout().lock();
-    match format {
-        Format::Json => writeln!(out, "{}", review::json_with_review(&tabops_plan::render::json(plan), review))?,
-        Format::Text => write!(out, "{}", review.render_text())?,
-        Format::Markdown => write!(out, "{}", review.render_markdown(tabops_reconcile::git::semantic_review))?,
+/// `text` cut at a line boundary to at most `max` bytes, with a note when cut (open fences and `<details>` closed).
+fn cut_markdown(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
     }
-    out.flush()?;
-    drop(out);
-    if format != Format::Json {
-        print_plan(plan, format, verbose)?;
+    const NOTE: &str = "\n_The review is cut here to keep the comment within its size limit (`--max-bytes`)._\n\n";
+    let mut end = max.saturating_sub(NOTE.len() + 64);
+    while end > 0 && !text.is_char_boundary(end) {
+        end -= 1;
     }
-    Ok(())
+    let mut cut = text[..text[..end].rfind('\n').map_or(0, |i| i + 1)].to_owned();
+    if cut.matches("```").count() % 2 == 1 {
+        cut.push_str("```\n");
+    }
+    let open = cut.matches("<details>").count().saturating_sub(cut.matches("</details>").count());
+    for _ in 0..open {
+        cut.push_str("\n</details>\n");
+    }
+    cut.push_str(NOTE);
+    cut
 }

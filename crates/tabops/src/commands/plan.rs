@@ -5,12 +5,13 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use tabops_plan::render;
 use tabops_reconcile::{Prepared, Session};
 
 use super::ExitStatus;
 use super::output;
 use crate::args::{Format, ManifestArgs, SafetyArgs, SiteArgs};
-use crate::cli::GlobalArgs;
+use crate::settings::PlanSettings;
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -29,21 +30,53 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes (0: none, 1: error).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Markdown: the largest output in bytes (a GitHub comment holds 65,536 characters). Every error, delete and
+    /// replace is shown first; what does not fit is counted in a note that says where the whole plan is.
+    #[arg(long, value_name = "BYTES", default_value_t = render::DEFAULT_MAX_BYTES,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(render::MIN_MAX_BYTES as u64..))]
+    pub max_bytes: usize,
+    /// Markdown: how to show objects on the site that the manifest does not manage.
+    #[arg(long, value_enum, default_value_t = Unmanaged::Summary)]
+    pub unmanaged: Unmanaged,
 }
 
-pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    // A weak or unreadable key is refused before anything is sent.
-    let key = if args.out.is_some() { super::apply::plan_key()? } else { None };
+/// `--unmanaged`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Unmanaged {
+    /// Each object on its own line.
+    List,
+    /// A count per kind.
+    Summary,
+    /// Not shown.
+    Hide,
+}
+
+impl PlanArgs {
+    pub(crate) fn markdown(&self) -> render::MarkdownOptions {
+        render::MarkdownOptions {
+            max_bytes: self.max_bytes,
+            unmanaged: match self.unmanaged {
+                Unmanaged::List => render::UnmanagedMode::List,
+                Unmanaged::Summary => render::UnmanagedMode::Summary,
+                Unmanaged::Hide => render::UnmanagedMode::Hide,
+            },
+            full_plan: self.out.as_ref().map(|out| format!("{} (saved by this run with --out)", out.display())),
+        }
+    }
+}
+
+/// Plans. A weak plan key was already refused while resolving the settings, before anything is sent.
+pub async fn run(settings: PlanSettings) -> anyhow::Result<ExitStatus> {
     let prepared =
-        output::prepare(&args.manifest, &args.site, &args.safety.safety(), Session::SignOutAfterRead).await?;
+        output::prepare(&settings.manifest, &settings.site, &settings.safety, Session::SignOutAfterRead).await?;
     // Close the site whatever printing does (a closed pipe, a full disk): the sign-out is already under way.
-    let printed = report(&args, global, &prepared, key.as_ref());
+    let printed = report(&settings, &prepared);
     prepared.site.close().await;
     printed?;
     let plan = &prepared.plan;
     Ok(if !plan.applyable {
         ExitStatus::Error
-    } else if args.detailed_exitcode && plan.has_changes() {
+    } else if settings.detailed_exitcode && plan.has_changes() {
         ExitStatus::Changes
     } else {
         ExitStatus::Success
@@ -51,25 +84,21 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitStat
 }
 
 /// Prints the plan (with the review of `--base`) and saves it with `--out`.
-fn report(
-    args: &PlanArgs,
-    global: &GlobalArgs,
-    prepared: &Prepared,
-    key: Option<&tabops_plan::plan::file::PlanKey>,
-) -> anyhow::Result<()> {
+fn report(settings: &PlanSettings, prepared: &Prepared) -> anyhow::Result<()> {
     let plan = &prepared.plan;
-    let review = prepared.base.as_ref().zip(args.safety.base.as_deref()).map(|(base, reference)| {
-        tabops_reconcile::git::review(&args.manifest.source(), reference, base, &prepared.loaded.desired)
+    let review = prepared.base.as_ref().zip(settings.safety.base.as_deref()).map(|(base, reference)| {
+        tabops_reconcile::git::review(&settings.manifest, reference, base, &prepared.loaded.desired)
     });
-    output::print_with_review(review.as_ref(), plan, args.format, global.verbose > 0)?;
-    if let Some(out) = &args.out {
+    output::print_with_review(review.as_ref(), plan, settings.format, settings.verbose, &settings.markdown)?;
+    if let Some((out, key)) = &settings.out {
+        let key = key.as_ref();
         output::write_atomically(out, &tabops_plan::plan::file::to_file(plan, key))?;
         let shown = out.display();
         let signed = if key.is_some() { "signed with TABOPS_PLAN_KEY" } else { "unsigned" };
         writeln!(
             anstream::stderr(),
             "Saved the plan to {shown} ({signed}). Apply exactly it with: tabops apply {shown} -f {}",
-            args.manifest.file.display()
+            settings.manifest.file.display()
         )?;
     }
     Ok(())

@@ -8,7 +8,7 @@ use tabops_manifest::LoadError;
 
 use super::ExitStatus;
 use crate::args::ManifestArgs;
-use crate::cli::GlobalArgs;
+use crate::settings::ValidateSettings;
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -20,8 +20,8 @@ pub struct ValidateArgs {
     pub strict: bool,
 }
 
-pub async fn run(args: ValidateArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let loaded = tabops_reconcile::load(&args.manifest.source()).await?;
+pub async fn run(settings: ValidateSettings) -> anyhow::Result<ExitStatus> {
+    let loaded = tabops_reconcile::load(&settings.manifest).await?;
     match loaded {
         Ok(loaded) => {
             let unset = &loaded.unset_secrets;
@@ -29,7 +29,7 @@ pub async fn run(args: ValidateArgs, global: &GlobalArgs) -> anyhow::Result<Exit
                 let mut err = anstream::stderr().lock();
                 for (i, diagnostic) in unset.iter().enumerate() {
                     let gap = if i > 0 { "\n" } else { "" };
-                    if args.strict {
+                    if settings.strict {
                         writeln!(err, "{gap}{diagnostic}")?;
                     } else {
                         writeln!(err, "{gap}{}", diagnostic.as_warning())?;
@@ -48,18 +48,18 @@ pub async fn run(args: ValidateArgs, global: &GlobalArgs) -> anyhow::Result<Exit
                 )?;
                 let n = unset.len();
                 let plural = if n == 1 { "" } else { "s" };
-                if args.strict {
+                if settings.strict {
                     writeln!(
                         err,
                         "\nvalidate: found {n} error{plural} in `{}` (--strict: unset connection passwords are errors)",
-                        args.manifest.file.display()
+                        settings.manifest.file.display()
                     )?;
                     return Ok(ExitStatus::Error);
                 }
                 writeln!(err)?;
             }
             let mut out = anstream::stdout().lock();
-            if global.verbose > 0 {
+            if settings.verbose {
                 for item in loaded.desired.datasources.iter().chain(&loaded.desired.workbooks) {
                     writeln!(
                         out,
@@ -82,10 +82,10 @@ pub async fn run(args: ValidateArgs, global: &GlobalArgs) -> anyhow::Result<Exit
                 err,
                 "\nvalidate: found {n} error{} in `{}`",
                 if n == 1 { "" } else { "s" },
-                args.manifest.file.display()
+                settings.manifest.file.display()
             )?;
             Ok(ExitStatus::Error)
         }
-        Err(other) => Err(tabops_reconcile::unreadable(&args.manifest.file, other).into()),
+        Err(other) => Err(tabops_reconcile::unreadable(&settings.manifest.file, other).into()),
     }
 }

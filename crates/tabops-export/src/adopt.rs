@@ -13,8 +13,9 @@ use tabops_manifest::model::{ContentKind, Desired};
 use tabops_plan::marker::{marker_tag, publish_fingerprint, sha_markers};
 use tabops_tableau as api;
 
-use super::ExportError;
-use crate::audit::AuditLog;
+use tabops_apply::audit::AuditLog;
+
+use crate::ExportError;
 
 /// Identity of a live item as the manifest names it: kind, project path key, lowercase name.
 pub type ItemKey = (ContentKind, Vec<String>, String);
@@ -54,7 +55,7 @@ pub async fn adopt(
         if has && removed.is_empty() {
             continue;
         }
-        work.push((spec.address(), spec.kind, item.id.clone(), marker, removed, has));
+        work.push((spec.address().to_string(), spec.kind, item.id.clone(), marker, removed, has));
     }
     if work.is_empty() {
         return Ok(Vec::new());

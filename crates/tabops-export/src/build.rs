@@ -10,20 +10,20 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use tabops_manifest::model::{
-    AuthSetting, Capability, ContentKind, ContentPermissions, Every, Frequency, Mode, MonthDay, PermissionTarget,
-    RefreshType, Schedule, SiteRole,
+    Address, AuthSetting, Capability, ContentKind, ContentPermissions, Every, Frequency, Mode, MonthDay,
+    PermissionTarget, RefreshType, Schedule, SiteRole,
 };
 use tabops_manifest::templates::{TEMPLATES, template};
-use tabops_plan::marker::is_marker;
-use tabops_tableau as api;
-
-use super::content::{UniqueNames, manifest_reference, slug};
-use super::doc::{
+use tabops_manifest::write::{
     ConnectionDoc, ContentDoc, DefaultsDoc, EveryDoc, GroupDoc, Lit, MonthDayDoc, PeopleFile, ProjectDoc, ProjectFile,
     RefreshDoc, RuleDoc, UserDoc,
 };
-use super::site::{Snapshot, Tree};
-use crate::wire;
+use tabops_plan::inventory::{Inventory, LiveContent, LiveGroup, LiveProject, LiveRefreshTask, LiveUser};
+use tabops_plan::marker::is_marker;
+use tabops_tableau as api;
+
+use crate::content::{UniqueNames, manifest_reference, slug};
+use crate::site::{Details, Tree};
 
 /// The group every site has; exported only when a permission rule names it, and never with members.
 pub const ALL_USERS: &str = "All Users";
@@ -36,9 +36,10 @@ pub struct Downloaded {
     pub sheets: Option<Vec<String>>,
 }
 
-/// What the builder needs besides the snapshot.
+/// What the builder reads: the site's lists and the exported objects' details, and what is exported.
 pub struct Inputs<'a> {
-    pub snapshot: &'a Snapshot,
+    pub inventory: &'a Inventory,
+    pub details: &'a Details,
     pub tree: &'a Tree<'a>,
     /// Projects exported in full.
     pub full: &'a BTreeSet<String>,
@@ -62,8 +63,8 @@ pub struct Built {
 
 struct Builder<'a> {
     inputs: &'a Inputs<'a>,
-    users: HashMap<&'a str, &'a api::User>,
-    groups: HashMap<&'a str, &'a api::Group>,
+    users: HashMap<&'a str, &'a LiveUser>,
+    groups: HashMap<&'a str, &'a LiveGroup>,
     referenced_users: BTreeSet<&'a str>,
     all_users_referenced: bool,
     warnings: Vec<String>,
@@ -71,13 +72,13 @@ struct Builder<'a> {
     refresh_tasks: usize,
 }
 
-/// Builds every document from the snapshot.
+/// Builds every document from what was read.
 pub fn build(inputs: &Inputs<'_>) -> Built {
-    let snapshot = inputs.snapshot;
+    let inventory = inputs.inventory;
     let mut b = Builder {
         inputs,
-        users: snapshot.users.iter().map(|u| (u.id.as_str(), u)).collect(),
-        groups: snapshot.groups.iter().map(|g| (g.id.as_str(), g)).collect(),
+        users: inventory.users.iter().map(|u| (u.id.as_str(), u)).collect(),
+        groups: inventory.groups.iter().map(|g| (g.id.as_str(), g)).collect(),
         referenced_users: BTreeSet::new(),
         all_users_referenced: false,
         warnings: Vec::new(),
@@ -93,14 +94,14 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
         }
         let Some(doc) = b.project(root) else { continue };
         let (mut datasources, mut workbooks) = (Vec::new(), Vec::new());
-        for d in &snapshot.datasources {
-            if b.in_tree(d.project_id.as_deref(), root_id) {
-                datasources.push(b.content(ContentKind::Datasource, ItemRef::from_datasource(d)));
+        for d in &inventory.datasources {
+            if b.in_tree(&d.project_id, root_id) {
+                datasources.push(b.content(ContentKind::Datasource, d));
             }
         }
-        for w in &snapshot.workbooks {
-            if b.in_tree(w.project_id.as_deref(), root_id) {
-                workbooks.push(b.content(ContentKind::Workbook, ItemRef::from_workbook(w)));
+        for w in &inventory.workbooks {
+            if b.in_tree(&w.project_id, root_id) {
+                workbooks.push(b.content(ContentKind::Workbook, w));
             }
         }
         let mut datasources: Vec<(String, ContentDoc)> = datasources.into_iter().flatten().collect();
@@ -122,49 +123,13 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     Built { people, projects, warnings: b.warnings, needs_password: b.needs_password, refresh_tasks: b.refresh_tasks }
 }
 
-/// The fields workbooks and data sources share.
-struct ItemRef<'a> {
-    id: &'a str,
-    name: &'a str,
-    project_id: Option<&'a str>,
-    description: Option<&'a str>,
-    owner_id: Option<&'a str>,
-    tags: &'a [String],
-    show_tabs: Option<bool>,
-}
-
-impl<'a> ItemRef<'a> {
-    fn from_workbook(w: &'a api::Workbook) -> ItemRef<'a> {
-        ItemRef {
-            id: &w.id,
-            name: &w.name,
-            project_id: w.project_id.as_deref(),
-            description: w.description.as_deref(),
-            owner_id: w.owner_id.as_deref(),
-            tags: &w.tags,
-            show_tabs: Some(w.show_tabs),
-        }
-    }
-    fn from_datasource(d: &'a api::Datasource) -> ItemRef<'a> {
-        ItemRef {
-            id: &d.id,
-            name: &d.name,
-            project_id: d.project_id.as_deref(),
-            description: d.description.as_deref(),
-            owner_id: d.owner_id.as_deref(),
-            tags: &d.tags,
-            show_tabs: None,
-        }
-    }
-}
-
 fn non_empty(text: Option<&str>) -> Option<Lit> {
     text.filter(|t| !t.is_empty()).map(Lit::new)
 }
 
 impl<'a> Builder<'a> {
-    fn in_tree(&self, project: Option<&str>, root: &str) -> bool {
-        project.is_some_and(|p| self.inputs.full.contains(p) && self.inputs.tree.root_of(p) == root)
+    fn in_tree(&self, project: &str, root: &str) -> bool {
+        self.inputs.full.contains(project) && self.inputs.tree.root_of(project) == root
     }
 
     fn user_name(&mut self, id: Option<&str>, subject: &str, role: &str) -> Option<Lit> {
@@ -181,7 +146,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn project(&mut self, project: &'a api::Project) -> Option<ProjectDoc> {
+    fn project(&mut self, project: &'a LiveProject) -> Option<ProjectDoc> {
         let inputs = self.inputs;
         let id = project.id.as_str();
         let full = inputs.full.contains(id);
@@ -201,16 +166,16 @@ impl<'a> Builder<'a> {
                 projects: children,
             });
         }
-        let address = format!("project:{}", inputs.tree.path(id));
+        let address = Address::project(&inputs.tree.path(id)).to_string();
         let owner = self.user_name(project.owner_id.as_deref(), &address, "owner");
         let (permissions, default_permissions) = if inputs.with_permissions && !inputs.tree.locked_over(id, false) {
             let explicit =
-                inputs.snapshot.permissions.get(id).map(|rows| self.rules(rows, PermissionTarget::Project, &address));
+                inputs.details.permissions.get(id).map(|rows| self.rules(rows, PermissionTarget::Project, &address));
             let defaults = DefaultsDoc {
-                workbooks: inputs.snapshot.defaults.get(&(id.to_owned(), ContentKind::Workbook)).map(|rows| {
+                workbooks: inputs.details.defaults.get(&(id.to_owned(), ContentKind::Workbook)).map(|rows| {
                     self.rules(rows, PermissionTarget::Workbook, &format!("{address} (default workbooks)"))
                 }),
-                datasources: inputs.snapshot.defaults.get(&(id.to_owned(), ContentKind::Datasource)).map(|rows| {
+                datasources: inputs.details.defaults.get(&(id.to_owned(), ContentKind::Datasource)).map(|rows| {
                     self.rules(rows, PermissionTarget::Datasource, &format!("{address} (default data sources)"))
                 }),
             };
@@ -221,11 +186,7 @@ impl<'a> Builder<'a> {
         Some(ProjectDoc {
             name: Lit::new(project.name.clone()),
             description: non_empty(project.description.as_deref()),
-            content_permissions: project
-                .content_permissions
-                .as_deref()
-                .and_then(ContentPermissions::parse)
-                .map(ContentPermissions::as_str),
+            content_permissions: project.content_permissions.map(ContentPermissions::as_str),
             owner,
             permissions,
             default_permissions,
@@ -305,24 +266,19 @@ impl<'a> Builder<'a> {
         out.into_iter().map(|(_, rule)| rule).collect()
     }
 
-    fn content(&mut self, kind: ContentKind, item: ItemRef<'a>) -> Option<(String, ContentDoc)> {
+    fn content(&mut self, kind: ContentKind, item: &'a LiveContent) -> Option<(String, ContentDoc)> {
         let inputs = self.inputs;
-        let project_id = item.project_id?;
+        let project_id = item.project_id.as_str();
         let path = inputs.tree.path(project_id);
-        let address = format!("{}:{}/{}", kind.as_str(), path, item.name.replace('\\', "\\\\").replace('/', "\\/"));
-        let Some(download) = inputs.downloads.get(item.id) else {
+        let address = inputs.tree.index.content_address(kind, item).to_string();
+        let Some(download) = inputs.downloads.get(&item.id) else {
             self.warnings.push(format!("{address}: no content file was downloaded; left out"));
             return None;
         };
         let hidden_views = match (&download.sheets, kind) {
             (Some(sheets), ContentKind::Workbook) => {
-                let visible: BTreeSet<String> = inputs
-                    .snapshot
-                    .views
-                    .iter()
-                    .filter(|v| v.workbook_id.as_deref() == Some(item.id) && !v.hidden)
-                    .map(|v| v.name.to_lowercase())
-                    .collect();
+                let visible: BTreeSet<String> =
+                    item.visible_views.iter().flatten().map(|name| name.to_lowercase()).collect();
                 let mut seen = BTreeSet::new();
                 sheets
                     .iter()
@@ -336,11 +292,11 @@ impl<'a> Builder<'a> {
         for tag in item.tags.iter().filter(|t| !is_marker(t)) {
             tags.entry(tag.to_lowercase()).or_insert(tag);
         }
-        let owner = self.user_name(item.owner_id, &address, "owner");
+        let owner = self.user_name(item.owner_id.as_deref(), &address, "owner");
         let connections: Vec<ConnectionDoc> = inputs
-            .snapshot
+            .details
             .connections
-            .get(item.id)
+            .get(&item.id)
             .map(|list| list.iter().filter_map(connection).collect())
             .unwrap_or_default();
         if connections.iter().any(|c| c.username.is_some()) {
@@ -351,16 +307,16 @@ impl<'a> Builder<'a> {
             ContentKind::Datasource => PermissionTarget::Datasource,
         };
         let permissions = if inputs.with_permissions && !inputs.tree.locked_over(project_id, true) {
-            inputs.snapshot.permissions.get(item.id).map(|rows| self.rules(rows, target, &address))
+            inputs.details.permissions.get(&item.id).map(|rows| self.rules(rows, target, &address))
         } else {
             None
         };
-        let refresh = self.refresh(kind, item.id, &address);
+        let refresh = self.refresh(kind, &item.id, &address);
         let doc = ContentDoc {
-            name: Lit::new(item.name),
+            name: Lit::new(item.name.clone()),
             project: path.segments().iter().map(|s| Lit::new(s.clone())).collect(),
             file: Lit::new(manifest_reference(&download.relative)),
-            description: non_empty(item.description),
+            description: non_empty(item.description.as_deref()),
             show_tabs: item.show_tabs.filter(|_| kind == ContentKind::Workbook),
             hidden_views,
             tags: tags.into_values().map(|t| Lit::new(t.clone())).collect(),
@@ -373,17 +329,8 @@ impl<'a> Builder<'a> {
     }
 
     fn refresh(&mut self, kind: ContentKind, id: &str, address: &str) -> Vec<RefreshDoc> {
-        let tasks: Vec<&api::RefreshTask> = self
-            .inputs
-            .snapshot
-            .tasks
-            .iter()
-            .filter(|t| match &t.target {
-                Some(api::TaskTarget::Workbook(w)) => kind == ContentKind::Workbook && w == id,
-                Some(api::TaskTarget::Datasource(d)) => kind == ContentKind::Datasource && d == id,
-                None => false,
-            })
-            .collect();
+        let tasks: Vec<&LiveRefreshTask> =
+            self.inputs.inventory.refresh_tasks.iter().filter(|t| t.target.kind == kind && t.target.id == id).collect();
         if tasks.is_empty() {
             return Vec::new();
         }
@@ -398,10 +345,8 @@ impl<'a> Builder<'a> {
         let mut out = Vec::new();
         let mut left_out = Vec::new();
         for task in tasks {
-            let refresh_type = wire::refresh_type(task);
-            let schedule = task.schedule.as_ref().and_then(wire::normalize_schedule);
-            match schedule.as_ref().map(|s| (s, expressible(s))) {
-                Some((s, Ok(()))) => out.push((refresh_doc(refresh_type, s), s.to_string())),
+            match task.schedule.as_ref().map(|s| (s, expressible(s))) {
+                Some((s, Ok(()))) => out.push((refresh_doc(task.refresh_type, s), s.to_string())),
                 Some((_, Err(why))) => left_out.push(format!("{address}: refresh task {} is left out: {why}", task.id)),
                 None => left_out
                     .push(format!("{address}: refresh task {} has a schedule the manifest cannot express", task.id)),
@@ -421,8 +366,9 @@ impl<'a> Builder<'a> {
     }
 
     fn people(&mut self) -> PeopleFile {
-        let snapshot = self.inputs.snapshot;
-        let mut groups: Vec<&api::Group> = snapshot
+        let inputs = self.inputs;
+        let mut groups: Vec<&LiveGroup> = inputs
+            .inventory
             .groups
             .iter()
             .filter(|g| !g.name.eq_ignore_ascii_case(ALL_USERS) || self.all_users_referenced)
@@ -432,7 +378,8 @@ impl<'a> Builder<'a> {
         for group in groups {
             let all_users = group.name.eq_ignore_ascii_case(ALL_USERS);
             let members = (!all_users).then(|| {
-                let mut names: Vec<&'a api::User> = snapshot
+                let mut names: Vec<&'a LiveUser> = inputs
+                    .details
                     .members
                     .get(&group.id)
                     .map(|ids| ids.iter().filter_map(|id| self.users.get(id.as_str()).copied()).collect())
@@ -451,17 +398,16 @@ impl<'a> Builder<'a> {
                 members,
             });
         }
-        let mut users: Vec<&api::User> =
+        let mut users: Vec<&LiveUser> =
             self.referenced_users.iter().filter_map(|id| self.users.get(id).copied()).collect();
         users.sort_by_key(|u| u.name.to_lowercase());
         let mut user_docs = Vec::new();
         for user in users {
-            let site_role = user.site_role.as_deref().and_then(SiteRole::parse);
+            let site_role = SiteRole::parse(&user.site_role);
             if site_role.is_none() {
                 self.warnings.push(format!(
                     "user:{}: site role {:?} is not a Tableau Cloud role; exported as a reference only",
-                    user.name,
-                    user.site_role.as_deref().unwrap_or("")
+                    user.name, user.site_role
                 ));
             }
             user_docs.push(UserDoc {

@@ -1,75 +1,34 @@
-//! Reading the live site for an export: every list once, then the per-object details (group members,
-//! permissions, connections) only for what is exported, and a project tree to turn ids into paths.
+//! Reading the live site for an export through the inventory fetch a plan uses (`tabops_apply::inventory`): the
+//! lists once ([`read_lists`]), then the per-object details (group members, permissions, connections) only for what
+//! is exported ([`read_details`]), and the project hierarchy, checked ([`check_hierarchy`]) and then walked
+//! ([`Tree`]) with projects named by the planner's own path index (`tabops_plan`'s `LiveIndex`).
 
 use std::collections::{BTreeSet, HashMap};
 
-use futures::future::try_join_all;
-use tabops_manifest::model::{ContentKind, ProjectPath};
+use tabops_apply::inventory::{self, Detail};
+use tabops_manifest::model::{ContentKind, ContentPermissions, ProjectPath};
+use tabops_plan::inventory::{Inventory, LiveProject};
+use tabops_plan::planner::index::LiveIndex;
 use tabops_tableau as api;
 
-use super::ExportError;
+use crate::ExportError;
 
-/// Everything read from the site.
-pub struct Snapshot {
-    pub projects: Vec<api::Project>,
-    pub users: Vec<api::User>,
-    pub groups: Vec<api::Group>,
-    pub workbooks: Vec<api::Workbook>,
-    pub datasources: Vec<api::Datasource>,
-    pub tasks: Vec<api::RefreshTask>,
-    pub views: Vec<api::View>,
+/// The per-object reads of the exported objects, as the server answered them.
+#[derive(Default)]
+pub struct Details {
     /// Group id -> member user ids.
     pub members: HashMap<String, Vec<String>>,
-    /// Object id -> explicit rules (projects, workbooks, data sources).
+    /// Object id -> explicit rules (projects, workbooks, data sources), as the server answered them.
     pub permissions: HashMap<String, Vec<api::GranteeCapabilities>>,
-    /// (project id, kind) -> default rules.
+    /// (project id, kind) -> default rules, as the server answered them.
     pub defaults: HashMap<(String, ContentKind), Vec<api::GranteeCapabilities>>,
-    /// Item id -> connections.
+    /// Item id -> connections, as the server answered them.
     pub connections: HashMap<String, Vec<api::Connection>>,
 }
 
-fn fetch_err(what: &str) -> impl FnOnce(api::Error) -> ExportError + '_ {
-    move |source| ExportError::Fetch { what: what.to_owned(), source: Box::new(source) }
-}
-
-/// The lists: one paged request per kind, all at once.
-pub async fn read_lists(client: &api::Client) -> Result<Snapshot, ExportError> {
-    let (projects, users, groups, workbooks, datasources, tasks, views) = tokio::try_join!(
-        async { client.projects().await.map_err(fetch_err("list projects")) },
-        async { client.users().await.map_err(fetch_err("list users")) },
-        async { client.groups().await.map_err(fetch_err("list groups")) },
-        async { client.workbooks().await.map_err(fetch_err("list workbooks")) },
-        async { client.datasources().await.map_err(fetch_err("list data sources")) },
-        async { client.refresh_tasks().await.map_err(fetch_err("list extract-refresh tasks")) },
-        async { client.views().await.map_err(fetch_err("list views")) },
-    )?;
-    Ok(Snapshot {
-        projects,
-        users,
-        groups,
-        workbooks,
-        datasources,
-        tasks,
-        views,
-        members: HashMap::new(),
-        permissions: HashMap::new(),
-        defaults: HashMap::new(),
-        connections: HashMap::new(),
-    })
-}
-
-/// One per-object read.
-enum Detail {
-    Members(String),
-    Permissions(api::PermissionTarget, String),
-    Defaults(String, ContentKind),
-    Connections(ContentKind, String),
-}
-
-enum Answer {
-    Users(Vec<api::User>),
-    Rules(Vec<api::GranteeCapabilities>),
-    Connections(Vec<api::Connection>),
+/// The lists: one paged request per kind, all at once, views included (for `hidden_views`).
+pub async fn read_lists(client: &api::Client) -> Result<Inventory, ExportError> {
+    inventory::read_lists(client, true).await.map_err(|err| ExportError::Fetch(Box::new(err)))
 }
 
 /// Which objects the details are needed for.
@@ -81,11 +40,8 @@ pub struct DetailRequest<'a> {
 }
 
 /// Reads members, permissions and connections for the exported objects (concurrency is bounded by the client).
-pub async fn read_details(
-    client: &api::Client,
-    snapshot: &mut Snapshot,
-    request: DetailRequest<'_>,
-) -> Result<(), ExportError> {
+pub async fn read_details(client: &api::Client, request: DetailRequest<'_>) -> Result<Details, ExportError> {
+    let mut details = Details::default();
     let mut wanted: Vec<Detail> = request.groups.iter().map(|g| Detail::Members((*g).to_owned())).collect();
     for (kind, id) in &request.items {
         wanted.push(Detail::Connections(*kind, (*id).to_owned()));
@@ -106,52 +62,23 @@ pub async fn read_details(
             wanted.push(Detail::Permissions(target, id));
         }
     }
-    let answers = try_join_all(wanted.into_iter().map(|detail| async move {
-        let answer = match &detail {
+    for read in inventory::read_details(client, wanted).await.map_err(|err| ExportError::Fetch(Box::new(err)))? {
+        match read.detail {
             Detail::Members(group) => {
-                Answer::Users(client.group_members(group).await.map_err(fetch_err("list group members"))?)
+                details.members.insert(group, read.members);
             }
-            Detail::Permissions(target, _) => {
-                Answer::Rules(client.permissions(target).await.map_err(fetch_err("read permissions"))?)
+            Detail::Permissions(_, id) => {
+                details.permissions.insert(id, read.rules);
             }
             Detail::Defaults(project, kind) => {
-                let which = match kind {
-                    ContentKind::Workbook => api::DefaultPermissionKind::Workbooks,
-                    ContentKind::Datasource => api::DefaultPermissionKind::Datasources,
-                };
-                let rules =
-                    client.default_permissions(project, which).await.map_err(fetch_err("read default permissions"))?;
-                Answer::Rules(rules)
+                details.defaults.insert((project, kind), read.rules);
             }
-            Detail::Connections(kind, id) => {
-                let connections = match kind {
-                    ContentKind::Workbook => client.workbook_connections(id).await,
-                    ContentKind::Datasource => client.datasource_connections(id).await,
-                };
-                Answer::Connections(connections.map_err(fetch_err("list connections"))?)
+            Detail::Connections(_, id) => {
+                details.connections.insert(id, read.connections);
             }
-        };
-        Ok::<_, ExportError>((detail, answer))
-    }))
-    .await?;
-    for (detail, answer) in answers {
-        match (detail, answer) {
-            (Detail::Members(group), Answer::Users(users)) => {
-                snapshot.members.insert(group, users.into_iter().map(|u| u.id).collect());
-            }
-            (Detail::Permissions(_, id), Answer::Rules(rules)) => {
-                snapshot.permissions.insert(id, rules);
-            }
-            (Detail::Defaults(project, kind), Answer::Rules(rules)) => {
-                snapshot.defaults.insert((project, kind), rules);
-            }
-            (Detail::Connections(_, id), Answer::Connections(connections)) => {
-                snapshot.connections.insert(id, connections);
-            }
-            _ => {}
         }
     }
-    Ok(())
+    Ok(details)
 }
 
 /// Deepest project nesting an export accepts (a top-level project is depth 1). A manifest holds at most 64 levels
@@ -164,8 +91,8 @@ pub const MAX_PROJECT_DEPTH: usize = 24;
 /// hostile server: walking up from such a project never reaches the top, and `export` overflowed its stack on
 /// one) and nesting deeper than [`MAX_PROJECT_DEPTH`] are refused, naming the projects. Linear: each project's
 /// depth is computed once.
-pub fn check_hierarchy(projects: &[api::Project]) -> Result<(), ExportError> {
-    let by_id: HashMap<&str, &api::Project> = projects.iter().map(|p| (p.id.as_str(), p)).collect();
+pub fn check_hierarchy(projects: &[LiveProject]) -> Result<(), ExportError> {
+    let by_id: HashMap<&str, &LiveProject> = projects.iter().map(|p| (p.id.as_str(), p)).collect();
     let mut depth: HashMap<&str, usize> = HashMap::with_capacity(projects.len());
     for project in projects {
         let mut chain: Vec<&str> = Vec::new();
@@ -202,13 +129,14 @@ pub fn check_hierarchy(projects: &[api::Project]) -> Result<(), ExportError> {
     Ok(())
 }
 
-/// The live project hierarchy.
+/// The live project hierarchy, walked from the top (children sorted by name); paths come from the planner's index.
 pub struct Tree<'a> {
-    pub by_id: HashMap<&'a str, &'a api::Project>,
+    /// The planner's index of the same inventory: project paths (and item addresses) as a plan names them.
+    pub index: LiveIndex<'a>,
     /// Parent id -> children, sorted by name.
-    pub children: HashMap<&'a str, Vec<&'a api::Project>>,
+    pub children: HashMap<&'a str, Vec<&'a LiveProject>>,
     /// Top-level projects, sorted by name.
-    pub roots: Vec<&'a api::Project>,
+    pub roots: Vec<&'a LiveProject>,
 }
 
 impl<'a> Tree<'a> {
@@ -217,18 +145,16 @@ impl<'a> Tree<'a> {
     /// ancestor `LockedToProject`). Such rules are the locking project's defaults (Tableau help,
     /// permissions_project_lock.htm), so they are not written where `validate` refuses them.
     pub fn locked_over(&self, id: &str, content: bool) -> bool {
-        let locked = |p: &api::Project, modes: &[&str]| {
-            p.content_permissions.as_deref().is_some_and(|c| modes.iter().any(|m| c.eq_ignore_ascii_case(m)))
-        };
-        let Some(project) = self.by_id.get(id) else { return false };
-        if content && locked(project, &["LockedToProject", "LockedToProjectWithoutNested"]) {
+        use ContentPermissions::{LockedToProject, LockedToProjectWithoutNested};
+        let Some(project) = self.project(id) else { return false };
+        if content && matches!(project.content_permissions, Some(LockedToProject | LockedToProjectWithoutNested)) {
             return true;
         }
         // The hierarchy was checked for cycles and depth before export reads it; the bound is a second guard.
         let mut parent = project.parent_id.as_deref();
         for _ in 0..64 {
-            let Some(ancestor) = parent.and_then(|p| self.by_id.get(p)) else { return false };
-            if locked(ancestor, &["LockedToProject"]) {
+            let Some(ancestor) = parent.and_then(|p| self.project(p)) else { return false };
+            if ancestor.content_permissions == Some(LockedToProject) {
                 return true;
             }
             parent = ancestor.parent_id.as_deref();
@@ -236,65 +162,51 @@ impl<'a> Tree<'a> {
         false
     }
 
-    pub fn new(projects: &'a [api::Project]) -> Tree<'a> {
-        let by_id: HashMap<&str, &api::Project> = projects.iter().map(|p| (p.id.as_str(), p)).collect();
-        let mut children: HashMap<&str, Vec<&api::Project>> = HashMap::new();
+    pub fn new(inventory: &'a Inventory) -> Tree<'a> {
+        let index = LiveIndex::new(inventory);
+        let mut children: HashMap<&str, Vec<&LiveProject>> = HashMap::new();
         let mut roots = Vec::new();
-        for project in projects {
+        for project in &inventory.projects {
             // A parent that is not listed (unreadable) makes the project a root rather than losing it.
-            match project.parent_id.as_deref().filter(|p| by_id.contains_key(p)) {
+            match project.parent_id.as_deref().filter(|p| index.projects_by_id.contains_key(p)) {
                 Some(parent) => children.entry(parent).or_default().push(project),
                 None => roots.push(project),
             }
         }
-        let by_name = |a: &&api::Project, b: &&api::Project| {
+        let by_name = |a: &&LiveProject, b: &&LiveProject| {
             a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id))
         };
         for list in children.values_mut() {
             list.sort_by(by_name);
         }
         roots.sort_by(by_name);
-        Tree { by_id, children, roots }
+        Tree { index, children, roots }
+    }
+
+    pub fn project(&self, id: &str) -> Option<&'a LiveProject> {
+        self.index.projects_by_id.get(id).copied()
     }
 
     pub fn parent(&self, id: &str) -> Option<&'a str> {
-        let project: &'a api::Project = self.by_id.get(id)?;
-        project.parent_id.as_deref().filter(|p| self.by_id.contains_key(p))
+        let project = self.project(id)?;
+        project.parent_id.as_deref().filter(|p| self.index.projects_by_id.contains_key(p))
     }
 
-    pub fn children_of<'s>(&'s self, id: Option<&str>) -> &'s [&'a api::Project] {
+    pub fn children_of<'s>(&'s self, id: Option<&str>) -> &'s [&'a LiveProject] {
         match id {
             None => &self.roots,
             Some(id) => self.children.get(id).map(Vec::as_slice).unwrap_or_default(),
         }
     }
 
-    /// The names from the top-level project down to `id`.
+    /// The names from the top-level project down to `id` (the planner's path); empty for a project not listed.
     pub fn path(&self, id: &str) -> ProjectPath {
-        let mut segments = Vec::new();
-        let mut current = Some(id);
-        let mut guard = 0;
-        while let Some(at) = current {
-            let Some(project) = self.by_id.get(at) else { break };
-            segments.push(project.name.clone());
-            current = self.parent(at);
-            guard += 1;
-            if guard > 256 {
-                break;
-            }
-        }
-        segments.reverse();
-        ProjectPath::new(segments)
+        self.index.project_paths.get(id).cloned().unwrap_or_else(|| ProjectPath::new(Vec::new()))
     }
 
     /// The project at `path` (names compare case-insensitively).
     pub fn resolve(&self, path: &ProjectPath) -> Option<&'a str> {
-        let mut parent: Option<&str> = None;
-        for segment in path.segments() {
-            let found = self.children_of(parent).iter().find(|p| p.name.to_lowercase() == segment.to_lowercase())?;
-            parent = Some(found.id.as_str());
-        }
-        parent
+        self.index.projects_by_path.get(&path.key()).map(|p| p.id.as_str())
     }
 
     /// `id` and every project below it.
@@ -326,15 +238,14 @@ impl<'a> Tree<'a> {
 mod tests {
     use super::*;
 
-    fn project(id: &str, parent: Option<&str>) -> api::Project {
-        api::Project {
+    fn project(id: &str, parent: Option<&str>) -> LiveProject {
+        LiveProject {
             id: id.to_owned(),
             name: format!("P{id}"),
             description: None,
             parent_id: parent.map(str::to_owned),
             content_permissions: None,
             owner_id: None,
-            created_at: None,
             updated_at: None,
         }
     }
@@ -361,7 +272,7 @@ mod tests {
 
     #[test]
     fn nesting_up_to_the_limit_is_accepted_and_deeper_is_refused() {
-        let chain = |depth: usize| -> Vec<api::Project> {
+        let chain = |depth: usize| -> Vec<LiveProject> {
             (0..depth).map(|i| project(&i.to_string(), i.checked_sub(1).map(|p| p.to_string()).as_deref())).collect()
         };
         assert!(check_hierarchy(&chain(MAX_PROJECT_DEPTH)).is_ok());

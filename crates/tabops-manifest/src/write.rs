@@ -1,4 +1,5 @@
-//! The YAML documents `export` writes, as dedicated serde structs, and their rendering.
+//! The manifest writer: the YAML documents `tabops export` writes, as dedicated serde structs, and their rendering
+//! (the reader is [`crate::load`]).
 //!
 //! Why dedicated structs instead of serialising the resolved model: the manifest's file format (templates, list
 //! project paths, `every: 4`, `month_days: [last]`) is not the model's shape, and every string that came from the
@@ -229,7 +230,7 @@ mod tests {
 
     /// Writes a minimal manifest naming one project, group, user, workbook and tag with the given strings, and loads
     /// it back with the real loader.
-    fn round_trip(project: &str, workbook: &str, tag: &str, description: &str) -> tabops_manifest::model::Desired {
+    fn round_trip(project: &str, workbook: &str, tag: &str, description: &str) -> crate::model::Desired {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("projects")).unwrap();
         std::fs::write(dir.path().join("w.twb"), "<workbook/>").unwrap();
@@ -290,10 +291,10 @@ mod tests {
         std::fs::write(dir.path().join("people.yaml"), render(&head, &people).unwrap()).unwrap();
         let text = render(&head, &projects).unwrap();
         std::fs::write(dir.path().join("projects/p.yaml"), &text).unwrap();
-        let options = tabops_manifest::LoadOptions::default();
-        match tabops_manifest::load(dir.path(), &options) {
+        let options = crate::LoadOptions::default();
+        match crate::load(dir.path(), &options) {
             Ok(loaded) => loaded.desired,
-            Err(tabops_manifest::LoadError::Invalid(d)) => panic!("does not load back:\n{d}\n{text}"),
+            Err(crate::LoadError::Invalid(d)) => panic!("does not load back:\n{d}\n{text}"),
             Err(other) => panic!("does not load back: {other}"),
         }
     }

@@ -1,4 +1,4 @@
-//! `tabops export`: adopt tabops on an existing site by writing its live state as a manifest.
+//! tabops-export: `tabops export`, adopting tabops on an existing site by writing its live state as a manifest.
 //!
 //! The site is read once (`site`), the exported subtrees' content is downloaded (`content`), the documents are
 //! built (`build`) and written split by project (`site.yaml`, `people.yaml`, `projects/<slug>.yaml`,
@@ -15,25 +15,25 @@
 mod adopt;
 mod build;
 mod content;
-mod doc;
 mod site;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use futures::future::try_join_all;
+use tabops_apply::ApplyError;
+use tabops_apply::audit::{AuditError, AuditLog};
 use tabops_manifest::model::{ContentKind, Desired, ProjectPath, Server, SiteTarget};
+use tabops_manifest::write::{self as doc, Lit, SettingsDoc, SiteDoc, SiteFile};
 use tabops_manifest::{LoadError, LoadOptions};
+use tabops_plan::inventory::{Inventory, LiveContent};
 use tabops_tableau as api;
 
 pub use adopt::Adopted;
 
-use crate::audit::{AuditError, AuditLog};
-use crate::error::ApplyError;
 use adopt::{ItemKey, LiveItem};
 use build::Downloaded;
 use content::UniqueNames;
-use doc::{Lit, SettingsDoc, SiteDoc, SiteFile};
 
 /// The schema file editors are pointed at, relative to the repository root.
 pub const SCHEMA_PATH: &str = "schemas/tabops.schema.json";
@@ -62,8 +62,9 @@ pub enum ExportError {
     NotEmpty { dir: PathBuf },
     #[error("cannot export project `{path}`: there is no such project on the site")]
     UnknownProject { path: String },
-    #[error("cannot read the site: {what} failed")]
-    Fetch { what: String, source: Box<api::Error> },
+    /// A read of the site failed (through the inventory fetch a plan uses).
+    #[error(transparent)]
+    Fetch(Box<ApplyError>),
     #[error(
         "cannot export: the site's project parents form a cycle: {projects} (a project cannot be its own ancestor; \
          the server's project list is broken)"
@@ -118,16 +119,16 @@ pub async fn export(
     adopt_log: Option<&AuditLog>,
 ) -> Result<ExportReport, ExportError> {
     prepare_dir(&options.out, options.force)?;
-    let mut snapshot = site::read_lists(client).await?;
+    let inventory = site::read_lists(client).await?;
     // Before anything walks the tree (paths, subtrees, directories all follow parents).
-    site::check_hierarchy(&snapshot.projects)?;
+    site::check_hierarchy(&inventory.projects)?;
+    let tree = site::Tree::new(&inventory);
 
     // Which projects, groups and items are exported.
     let (full, ancestors) = {
-        let tree = site::Tree::new(&snapshot.projects);
         let mut full: BTreeSet<&str> = BTreeSet::new();
         if options.projects.is_empty() {
-            full.extend(snapshot.projects.iter().map(|p| p.id.as_str()));
+            full.extend(inventory.projects.iter().map(|p| p.id.as_str()));
         } else {
             for path in &options.projects {
                 let id = tree.resolve(path).ok_or_else(|| ExportError::UnknownProject { path: path.to_string() })?;
@@ -146,21 +147,17 @@ pub async fn export(
         }
         (full.into_iter().map(str::to_owned).collect::<BTreeSet<String>>(), ancestors)
     };
-    let in_scope = |project: &Option<String>| project.as_ref().is_some_and(|p| full.contains(p));
-    let items: Vec<(ContentKind, String, String, Option<String>)> = snapshot
+    let in_scope = |item: &&LiveContent| full.contains(&item.project_id);
+    let item =
+        |kind: ContentKind| move |c: &LiveContent| (kind, c.id.clone(), c.name.clone(), Some(c.project_id.clone()));
+    let items: Vec<(ContentKind, String, String, Option<String>)> = inventory
         .workbooks
         .iter()
-        .filter(|w| in_scope(&w.project_id))
-        .map(|w| (ContentKind::Workbook, w.id.clone(), w.name.clone(), w.project_id.clone()))
-        .chain(
-            snapshot
-                .datasources
-                .iter()
-                .filter(|d| in_scope(&d.project_id))
-                .map(|d| (ContentKind::Datasource, d.id.clone(), d.name.clone(), d.project_id.clone())),
-        )
+        .filter(in_scope)
+        .map(item(ContentKind::Workbook))
+        .chain(inventory.datasources.iter().filter(in_scope).map(item(ContentKind::Datasource)))
         .collect();
-    let groups: Vec<String> = snapshot
+    let groups: Vec<String> = inventory
         .groups
         .iter()
         .filter(|g| !g.name.eq_ignore_ascii_case(build::ALL_USERS))
@@ -172,12 +169,12 @@ pub async fn export(
         items: items.iter().map(|(kind, id, _, _)| (*kind, id.as_str())).collect(),
         with_permissions: options.with_permissions,
     };
-    site::read_details(client, &mut snapshot, request).await?;
+    let details = site::read_details(client, request).await?;
 
-    let tree = site::Tree::new(&snapshot.projects);
     let (downloads, downloaded_bytes) = download_all(client, &options.out, &tree, &items).await?;
     let built = build::build(&build::Inputs {
-        snapshot: &snapshot,
+        inventory: &inventory,
+        details: &details,
         tree: &tree,
         full: &full,
         ancestors: &ancestors,
@@ -190,7 +187,7 @@ pub async fn export(
     let desired = reload(&options.out).await?;
     let adopted = match adopt_log {
         Some(log) => {
-            let live = live_items(&snapshot, &tree);
+            let live = live_items(&inventory, &tree);
             adopt::adopt(client, &desired, &live, log).await?
         }
         None => Vec::new(),
@@ -214,7 +211,7 @@ pub async fn export(
 /// Plans `desired` against the site and returns the addresses and reasons of every change: empty when the
 /// export round-trips.
 pub async fn verify(client: &api::Client, desired: &Desired) -> Result<Vec<String>, ApplyError> {
-    let inventory = crate::inventory::fetch(client, desired).await?;
+    let inventory = tabops_apply::inventory::fetch(client, desired).await?;
     let plan = tabops_plan::plan(desired, &inventory, &tabops_plan::PlanOptions::default());
     let mut out: Vec<String> = plan.changes().map(|a| format!("{}: {}", a.id, a.reason)).collect();
     out.extend(plan.errors.iter().map(|e| format!("{}: {}", e.address, e.message)));
@@ -314,7 +311,7 @@ async fn download_all(
             Some(project) => project_dir(tree, project, &mut dirs, &mut dir_names),
             None => PathBuf::new(),
         };
-        let file_type = content::sniff(stage, *kind).map_err(io_err(stage))?;
+        let file_type = tabops_content::sniff(stage, *kind).map_err(io_err(stage))?;
         let scope = dir.to_string_lossy().into_owned();
         let file = file_names.claim(&scope, &content::file_segment(name), &format!(".{}", file_type.as_str()));
         let relative = Path::new("content").join(&dir).join(file);
@@ -323,7 +320,10 @@ async fn download_all(
             std::fs::create_dir_all(parent).map_err(io_err(parent))?;
         }
         std::fs::rename(stage, &target).map_err(io_err(&target))?;
-        let sheets = (*kind == ContentKind::Workbook).then(|| content::sheets(&target, file_type)).flatten();
+        // A workbook whose sheets cannot be read is exported without `hidden_views`.
+        let sheets = (*kind == ContentKind::Workbook)
+            .then(|| std::fs::File::open(&target).ok().and_then(|file| tabops_content::sheets(file, file_type).ok()))
+            .flatten();
         downloads.insert(id.clone(), Downloaded { relative, sheets });
     }
     Ok((downloads, total))
@@ -362,7 +362,7 @@ fn project_dir(
         Some(parent) => project_dir(tree, parent, dirs, names),
         None => PathBuf::new(),
     };
-    let name = tree.by_id.get(project).map(|p| p.name.as_str()).unwrap_or("_");
+    let name = tree.project(project).map(|p| p.name.as_str()).unwrap_or("_");
     let own = names.claim(&parent.to_string_lossy(), &content::file_segment(name), "");
     let dir = parent.join(own);
     dirs.insert(project.to_owned(), dir.clone());
@@ -418,18 +418,13 @@ async fn reload(dir: &Path) -> Result<Desired, ExportError> {
 }
 
 /// Live items by the identity the manifest gives them.
-fn live_items(snapshot: &site::Snapshot, tree: &site::Tree<'_>) -> HashMap<ItemKey, LiveItem> {
-    let key = |kind: ContentKind, project: &Option<String>, name: &str| {
-        (kind, project.as_deref().map(|p| tree.path(p).key()).unwrap_or_default(), name.to_lowercase())
-    };
-    snapshot
-        .workbooks
-        .iter()
-        .map(|w| {
-            (key(ContentKind::Workbook, &w.project_id, &w.name), LiveItem { id: w.id.clone(), tags: w.tags.clone() })
+fn live_items(inventory: &Inventory, tree: &site::Tree<'_>) -> HashMap<ItemKey, LiveItem> {
+    [ContentKind::Workbook, ContentKind::Datasource]
+        .into_iter()
+        .flat_map(|kind| inventory.content(kind).iter().map(move |c| (kind, c)))
+        .map(|(kind, c)| {
+            let key = (kind, tree.path(&c.project_id).key(), c.name.to_lowercase());
+            (key, LiveItem { id: c.id.clone(), tags: c.tags.clone() })
         })
-        .chain(snapshot.datasources.iter().map(|d| {
-            (key(ContentKind::Datasource, &d.project_id, &d.name), LiveItem { id: d.id.clone(), tags: d.tags.clone() })
-        }))
         .collect()
 }
