@@ -252,7 +252,12 @@ impl Trail {
     /// is pushed (with this run's and any earlier unpushed runs).
     pub fn publish(&mut self, run_id: &str) -> Result<Published, TrailError> {
         let spool = self.spool_path(run_id);
-        self.commit_spool(&spool, run_id)?;
+        // A run that recorded nothing (stopped before `apply_start`) adds no run: an empty run file would only
+        // break the trail.
+        let records = std::fs::read(&spool).map_err(Self::spool_err(&spool))?;
+        if records.split(|&b| b == b'\n').any(|line| serde_json::from_slice::<Record>(line).is_ok()) {
+            self.commit_spool(&spool, run_id)?;
+        }
         std::fs::remove_file(&spool).map_err(Self::spool_err(&spool))?;
         debug_pause("after-audit-commit");
         let published = self.sync();
@@ -750,6 +755,18 @@ mod tests {
         let other = Trail::open(&clones[0], REF, None, &state).unwrap();
         assert_eq!(other.recover().unwrap().interrupted_runs, 0);
         assert_eq!(live.publish("run-live").unwrap().runs, 1);
+    }
+
+    #[test]
+    fn a_run_that_recorded_nothing_adds_no_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (bare, clones) = remote_and_clones(dir.path(), 1);
+        let mut trail = Trail::open(&clones[0], REF, None, &dir.path().join("state")).unwrap();
+        run(&mut trail, "run-1");
+        trail.publish("run-1").unwrap();
+        trail.begin("run-2").unwrap();
+        assert_eq!(trail.publish("run-2").unwrap().runs, 1);
+        assert!(verify_ref(&bare, REF, None).unwrap().is_ok());
     }
 
     #[test]
