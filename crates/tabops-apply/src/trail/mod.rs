@@ -36,7 +36,7 @@
 //!   look changed. A dedicated ref (`refs/tabops/audit/<site>`) is recommended: it is not fetched by default
 //!   clones, so it costs the manifest's users nothing, and branch protection rules do not apply to it.
 //! - Pushing to a local (path or `file://`) remote moves the remote ref with a compare-and-swap of our own,
-//!   because libgit2's local transport force-updates refs (see [`remote`]).
+//!   because libgit2's local transport force-updates refs (see the `remote` module).
 
 pub mod ci;
 mod remote;
