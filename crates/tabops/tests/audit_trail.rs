@@ -92,6 +92,20 @@ fn run_files(repo: &Path) -> Vec<String> {
     runs.iter().map(|e| e.name().unwrap().to_owned()).collect()
 }
 
+/// `git ARGS` in `cwd`: the attacker's and the auditor's tool (tabops itself never runs git), hermetic.
+#[track_caller]
+fn git(cwd: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .current_dir(cwd)
+        .args(["-c", "user.name=Mallory", "-c", "user.email=mallory@example.com"])
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// A copy of the remote to tamper with.
 fn copy_of(bare: &Path, name: &str) -> PathBuf {
     let to = bare.with_file_name(name);
@@ -181,15 +195,23 @@ fn three_applies_from_three_fresh_clones_make_one_chain_that_verifies_and_tamper
     assert_eq!(first["data"]["ci"]["pull_request"], "42");
     assert_eq!(first["prev"], heads[0], "the run links to the previous run's last record");
 
-    // A deleted middle run: run 3 rebuilt directly on run 1.
+    // A deleted middle run, by an attacker with git and push rights: run 3 rebased onto run 1, force-pushed.
     let deleted = copy_of(&bare, "deleted.git");
     {
-        let repo = Repository::open(&deleted).unwrap();
-        let tree = with_run_file(&repo, repo.find_commit(commits[2]).unwrap().tree_id(), &files[1], None);
-        let forged = recommit(&repo, commits[2], tree, Some(commits[0]));
-        repo.reference(TRAIL, forged, true, "tamper").unwrap();
+        let attacker = site.dir.path().join("attacker-delete");
+        git(site.dir.path(), &["clone", "-q", support::path_str(&deleted), support::path_str(&attacker)]);
+        git(&attacker, &["fetch", "-q", "origin", TRAIL]);
+        git(&attacker, &["checkout", "-q", "-b", "trail", "FETCH_HEAD"]);
+        git(&attacker, &["rebase", "-q", "--onto", &commits[0].to_string(), &commits[1].to_string()]);
+        git(&attacker, &["push", "-q", "--force", "origin", &format!("trail:{TRAIL}")]);
+        assert_eq!(history(&deleted).len(), 2, "the remote lost a run");
         let run = verify(&site, &deleted, &[]).expect(1);
-        assert!(run.stdout.contains(&format!("commit {forged}")), "{}", run.stdout);
+        let forged = history(&deleted)[1];
+        assert!(
+            run.stdout.contains(&format!("commit {forged} adds run 3 (runs/{}) where run 2 belongs", files[2])),
+            "{}",
+            run.stdout
+        );
     }
 
     // An edited record, with the history rebuilt around it so every commit still adds one file.
@@ -227,21 +249,54 @@ fn three_applies_from_three_fresh_clones_make_one_chain_that_verifies_and_tamper
         assert!(run.stdout.contains(&format!("commit {fourth} changes runs/{}", files[1])), "{}", run.stdout);
     }
 
-    // A force-push back to an older head: the chain is valid, but no longer holds the head recorded earlier.
+    // A force-push back to an older head (git push --force of run 2's commit): the chain is valid but shorter. An
+    // auditor's clone fetches the trail as docs/git.md says; the head the last apply printed is no longer in it.
     let reset = copy_of(&bare, "reset.git");
     {
-        let repo = Repository::open(&reset).unwrap();
-        repo.reference(TRAIL, commits[1], true, "force-push").unwrap();
-        verify(&site, &reset, &[]).expect(0);
-        let run = verify(&site, &reset, &["--expect-head", &heads[2]]).expect(1);
-        assert!(run.stdout.contains("not in the chain"), "{}", run.stdout);
-        verify(&site, &reset, &["--expect-head", &heads[1]]).expect(0);
+        let attacker = site.dir.path().join("attacker-reset");
+        git(site.dir.path(), &["clone", "-q", support::path_str(&reset), support::path_str(&attacker)]);
+        git(&attacker, &["fetch", "-q", "origin", &format!("{TRAIL}:{TRAIL}")]);
+        git(&attacker, &["push", "-q", "--force", "origin", &format!("{}:{TRAIL}", commits[1])]);
+        let auditor = site.dir.path().join("auditor");
+        git(site.dir.path(), &["clone", "-q", support::path_str(&reset), support::path_str(&auditor)]);
+        git(&auditor, &["fetch", "-q", "origin", &format!("{TRAIL}:{TRAIL}")]);
+        let shorter = verify(&site, &auditor, &[]).expect(0);
+        assert!(shorter.stdout.contains("ok: 2 runs,"), "{}", shorter.stdout);
+        let run = verify(&site, &auditor, &["--expect-head", &heads[2]]).expect(1);
+        assert!(
+            run.stdout.contains(&format!("the head {} recorded earlier is not in the chain", heads[2])),
+            "{}",
+            run.stdout
+        );
+        verify(&site, &auditor, &["--expect-head", &heads[1]]).expect(0);
     }
 }
 
+/// Reads `child`'s stderr up to the line saying it paused at `point` (see `TABOPS_DEBUG_PAUSE`), and returns the
+/// rest of the stream.
+fn wait_for_pause(child: &mut std::process::Child, point: &str) -> BufReader<std::process::ChildStderr> {
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while !line.contains(&format!("paused at {point}")) {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "the apply ended before the pause point:\n{seen}");
+        seen.push_str(&line);
+    }
+    stderr
+}
+
+/// Two applies race on one trail, and the race is forced: both are held (`TABOPS_DEBUG_PAUSE`) after committing
+/// their run on the same remote head, then released together, so both pushes name the same old value and one is
+/// refused. That one fetches, rebuilds its run on the winner's and pushes again: both land, on one verified line.
 #[test]
 fn two_concurrent_applies_both_land_in_one_linear_chain() {
-    let site = Harness::start();
+    // Each job its own token: Tableau Cloud keeps one session per personal access token.
+    let config = tabops_emulator::EmulatorConfig {
+        pats: vec![(tabops_emulator::DEFAULT_PAT_NAME.into(), "secret-a".into()), ("ci-b".into(), "secret-b".into())],
+        ..Default::default()
+    };
+    let site = Harness::start_with(config, "secret-a");
     let bare = remote(&site);
     let first = clone(&site, &bare, "first");
     apply(&site, &first, &[]);
@@ -250,15 +305,45 @@ fn two_concurrent_applies_both_land_in_one_linear_chain() {
     for (n, runner) in runners.iter().enumerate() {
         change(runner, &format!("description: raced {n}"));
     }
-    let children: Vec<_> = runners
+    let resume = site.dir.path().join("resume");
+    let tokens = [(tabops_emulator::DEFAULT_PAT_NAME, "secret-a"), ("ci-b", "secret-b")];
+    let mut children: Vec<_> = runners
         .iter()
-        .map(|runner| {
-            command(&site, runner, &apply_args(), &[]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+        .zip(tokens)
+        .map(|(runner, (name, secret))| {
+            let env = [
+                ("TABOPS_DEBUG_PAUSE", "after-audit-commit"),
+                ("TABOPS_DEBUG_RESUME", support::path_str(&resume)),
+                ("TABLEAU_PAT_NAME", name),
+                ("TABLEAU_PAT_SECRET", secret),
+            ];
+            command(&site, runner, &apply_args(), &env).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
         })
         .collect();
-    for child in children {
-        Run::from_output(child.wait_with_output().unwrap()).expect(0);
+    let stderrs: Vec<_> = children.iter_mut().map(|child| wait_for_pause(child, "after-audit-commit")).collect();
+    for runner in &runners {
+        assert_eq!(history(runner).len(), 2, "each racer committed its run on run 1, locally");
     }
+    std::fs::write(&resume, "").unwrap();
+    let mut runs_reported = Vec::new();
+    for (mut child, mut stderr) in children.into_iter().zip(stderrs) {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+        let mut stdout = String::new();
+        std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+        assert!(child.wait().unwrap().success(), "{stdout}\n{rest}");
+        let line = stdout.lines().find(|l| l.starts_with("Audit log: ")).unwrap_or_else(|| panic!("{stdout}"));
+        runs_reported.push(line.to_owned());
+    }
+    runs_reported.sort();
+    assert_eq!(
+        runs_reported,
+        [
+            format!("Audit log: {TARGET} (2 runs, pushed to origin)"),
+            format!("Audit log: {TARGET} (3 runs, pushed to origin)")
+        ],
+        "the first push landed as run 2; the refused one was rebuilt as run 3"
+    );
     assert_eq!(history(&bare).len(), 3, "both runs landed, on one line");
     let run = verify(&site, &bare, &[]).expect(0);
     assert!(run.stdout.contains("ok: 3 runs,"), "{}", run.stdout);
@@ -278,12 +363,7 @@ fn a_kill_between_the_local_commit_and_the_push_is_recovered_by_the_next_run() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("paused at after-audit-commit") {
-        line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "the apply ended before the pause point");
-    }
+    let _stderr = wait_for_pause(&mut child, "after-audit-commit");
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert_eq!(history(&bare).len(), 1, "the killed run never reached the remote");

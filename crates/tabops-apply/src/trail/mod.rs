@@ -287,7 +287,11 @@ impl Trail {
     }
 
     /// Commits the spool file of `run_id` on the local ref, retrying when another process moves the ref.
+    /// Idempotent: a run already on the local ref is not committed again.
     fn commit_spool(&self, spool: &Path, run_id: &str) -> Result<(), TrailError> {
+        if self.local_run_ids()?.contains(run_id) {
+            return Ok(());
+        }
         let bytes = std::fs::read(spool).map_err(Self::spool_err(spool))?;
         for _ in 0..MAX_PUSH_ATTEMPTS {
             let parent = self.local_head();
@@ -369,7 +373,15 @@ impl Trail {
         };
         match result {
             Ok(()) => Ok(true),
-            Err(err) if matches!(err.code(), git2::ErrorCode::Modified | git2::ErrorCode::Exists) => Ok(false),
+            // Another process moved the ref, or holds its lock file while it does: look again.
+            Err(err)
+                if matches!(
+                    err.code(),
+                    git2::ErrorCode::Modified | git2::ErrorCode::Exists | git2::ErrorCode::Locked
+                ) =>
+            {
+                Ok(false)
+            }
             Err(source) => Err(TrailError::Git {
                 operation: "update the local trail ref".to_owned(),
                 reference: self.reference.clone(),
@@ -488,7 +500,10 @@ impl Trail {
                 .map(|t| run_files(&self.repo, t).into_iter().map(|(_, name, _, _)| name).collect())
                 .unwrap_or_default();
             for (_, name, run_id, blob) in run_files(&self.repo, &commit.tree().map_err(read)?) {
-                if !before.contains(&name) && !their_ids.contains(&run_id) {
+                if !before.contains(&name)
+                    && !their_ids.contains(&run_id)
+                    && !pending.iter().any(|(id, _)| *id == run_id)
+                {
                     pending.push((run_id, blob));
                 }
             }
@@ -625,8 +640,10 @@ fn commit_message(run_id: &str, seq: usize, content: &[u8], head: &str) -> Strin
     message
 }
 
-/// A pause point for crash tests, honoured only in debug builds: with `TABOPS_DEBUG_PAUSE=<point>` the process
-/// says so on stderr and sleeps, so a test can SIGKILL it at exactly that point.
+/// A test hook, honoured only in debug builds (release builds compile it out): with `TABOPS_DEBUG_PAUSE=<point>`
+/// the process says so on stderr and waits there, for at most 60 s, until the file `TABOPS_DEBUG_RESUME` names
+/// exists. So a test can SIGKILL the real binary at exactly that point, or hold two applies there and release them
+/// together. The one point: `after-audit-commit` (the run is committed on the local ref, not pushed yet).
 fn debug_pause(point: &str) {
     #[cfg(debug_assertions)]
     if std::env::var("TABOPS_DEBUG_PAUSE").is_ok_and(|value| value == point) {
@@ -634,7 +651,11 @@ fn debug_pause(point: &str) {
         {
             eprintln!("tabops: paused at {point} (TABOPS_DEBUG_PAUSE)");
         }
-        std::thread::sleep(Duration::from_secs(60));
+        let resume = std::env::var_os("TABOPS_DEBUG_RESUME").map(PathBuf::from);
+        let until = std::time::Instant::now() + Duration::from_secs(60);
+        while std::time::Instant::now() < until && !resume.as_ref().is_some_and(|file| file.exists()) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
     #[cfg(not(debug_assertions))]
     let _ = point;
@@ -755,6 +776,32 @@ mod tests {
         let other = Trail::open(&clones[0], REF, None, &state).unwrap();
         assert_eq!(other.recover().unwrap().interrupted_runs, 0);
         assert_eq!(live.publish("run-live").unwrap().runs, 1);
+    }
+
+    /// libgit2's local transport would force the ref: the compare-and-swap refuses a push made on a stale view of
+    /// the remote instead of overwriting the run another apply pushed.
+    #[test]
+    fn a_push_over_a_moved_remote_ref_is_refused_not_forced() {
+        let dir = tempfile::tempdir().unwrap();
+        let (bare, clones) = remote_and_clones(dir.path(), 2);
+        let mut a = Trail::open(&clones[0], REF, None, &dir.path().join("state-a")).unwrap();
+        run(&mut a, "run-a");
+        let pushed = a.publish("run-a").unwrap().commit.unwrap();
+        let mut b = Trail::open(&clones[1], REF, None, &dir.path().join("state-b")).unwrap();
+        run(&mut b, "run-b");
+        b.commit_spool(&b.spool_path("run-b"), "run-b").unwrap();
+        let ours = b.local_head().unwrap();
+        let remote = b.remote.clone().unwrap();
+        let first = Oid::from_str(&pushed).unwrap();
+        for expected in [None, Some(ours)] {
+            let result = remote::push(&b.repo, &remote, REF, ours, expected).unwrap();
+            assert!(matches!(result, remote::Pushed::Stale), "expected {expected:?}");
+        }
+        let at = Repository::open(&bare).unwrap().find_reference(REF).unwrap().target();
+        assert_eq!(at, Some(first), "the remote still holds A's run");
+        // Publishing rebuilds B's run on A's and lands both.
+        assert_eq!(b.publish("run-b").unwrap().runs, 2);
+        assert!(verify_ref(&bare, REF, None).unwrap().is_ok());
     }
 
     #[test]

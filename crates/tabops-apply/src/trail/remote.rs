@@ -224,7 +224,12 @@ pub(crate) fn push(
     }
     match moved {
         Ok(()) => Ok(Pushed::Done),
-        Err(err) if matches!(err.code(), git2::ErrorCode::Modified | git2::ErrorCode::Exists) => Ok(Pushed::Stale),
+        // Another process moved the ref, or holds its lock file while it does: look again.
+        Err(err)
+            if matches!(err.code(), git2::ErrorCode::Modified | git2::ErrorCode::Exists | git2::ErrorCode::Locked) =>
+        {
+            Ok(Pushed::Stale)
+        }
         Err(err) => Err(err),
     }
 }
