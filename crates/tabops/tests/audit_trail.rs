@@ -369,10 +369,18 @@ fn a_kill_between_the_local_commit_and_the_push_is_recovered_by_the_next_run() {
     assert_eq!(history(&bare).len(), 1, "the killed run never reached the remote");
     assert_eq!(history(&runner).len(), 2, "but it was committed locally");
     let killed = run_files(&runner).pop().unwrap();
+    let committed = history(&runner);
 
     // The next run (nothing left to change on the site) publishes it first.
     let next = Run::of(&mut command(&site, &runner, &apply_args(), &[])).expect(0);
     assert!(!next.stderr.contains("error"), "{}", next.stderr);
     assert_eq!(run_files(&bare).last(), Some(&killed), "the killed run is on the remote, nothing lost");
+    assert_eq!(history(&bare), committed, "exactly the commit the killed run made, unchanged");
+    let repo = Repository::open(&bare).unwrap();
+    let tree = repo.find_reference(TRAIL).unwrap().peel_to_tree().unwrap();
+    let blob = tree.get_path(Path::new(&format!("runs/{killed}"))).unwrap().to_object(&repo).unwrap();
+    let records = String::from_utf8(blob.as_blob().unwrap().content().to_vec()).unwrap();
+    let whole = ["\"action_complete\"", "workbook:Sales/Pipeline", "\"apply_complete\""];
+    assert!(whole.iter().all(|part| records.contains(part)), "the whole run: {records}");
     verify(&site, &bare, &[]).expect(0);
 }
