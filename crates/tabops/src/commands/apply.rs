@@ -32,15 +32,23 @@ pub struct ApplyArgs {
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
-    /// The audit log to append to (default: `audit.jsonl` in the state directory).
+    /// The audit log to append to (default: `audit.jsonl` in the state directory), or `git:REF` for the audit
+    /// trail in git: this run becomes one commit on REF (e.g. `refs/tabops/audit/acme`, or a branch name) in the
+    /// manifest's repository, chained to the runs before it, and is pushed (see --audit-push).
     #[arg(long, env = "TABOPS_AUDIT_LOG")]
     pub audit_log: Option<PathBuf>,
+    /// With `--audit-log git:REF`: the remote (name or URL) the trail is pushed to. Default: the upstream remote
+    /// of the checked-out branch, else `origin`; with neither, the trail stays in the local repository (warning).
+    #[arg(long, env = "TABOPS_AUDIT_PUSH", value_name = "REMOTE")]
+    pub audit_push: Option<String>,
     /// Format of the plan shown before applying.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
 
 pub async fn run(settings: ApplySettings) -> anyhow::Result<ExitStatus> {
+    // The git trail first publishes what a crashed earlier run left, before anything is planned or applied.
+    let mut trail = super::audit_trail::open(&settings)?;
     let (plan, site) = match &settings.saved {
         Some((file, key)) => saved_plan(&settings, file, key.as_ref()).await?,
         None => {
@@ -72,7 +80,10 @@ pub async fn run(settings: ApplySettings) -> anyhow::Result<ExitStatus> {
     }
 
     let audit_path = &settings.audit_log;
-    let audit = tabops_reconcile::audit::open(audit_path, &plan, &settings.environment)?;
+    let audit = match &mut trail {
+        Some(trail) => super::audit_trail::begin(trail, &plan, &settings.environment)?,
+        None => tabops_reconcile::audit::open(audit_path, &plan, &settings.environment)?,
+    };
     let options = ExecuteOptions {
         concurrency: settings.actions_in_flight,
         environment: settings.environment.clone(),
@@ -82,7 +93,15 @@ pub async fn run(settings: ApplySettings) -> anyhow::Result<ExitStatus> {
     let outcome = tabops_apply::execute_with_hook(&plan, &site.client, &audit, &options, &progress).await;
     progress.finish();
     site.close().await;
-    let outcome = outcome?;
+    // The run's records are published whether the apply succeeded or not.
+    let published = trail.as_mut().map(|trail| trail.publish(audit.run_id()));
+    let (outcome, published) = match (outcome, published) {
+        (Err(err), Some(Err(publish))) => {
+            writeln!(anstream::stderr(), "error: {}", super::audit_trail::describe(&publish))?;
+            return Err(err.into());
+        }
+        (outcome, published) => (outcome?, published),
+    };
 
     let mut err = anstream::stderr().lock();
     for action in &outcome.actions {
@@ -102,7 +121,13 @@ pub async fn run(settings: ApplySettings) -> anyhow::Result<ExitStatus> {
     }
     let mut out = anstream::stdout().lock();
     writeln!(out, "{}", outcome.summary_line())?;
-    writeln!(out, "Audit log: {}", audit_path.display())?;
+    match published {
+        None => writeln!(out, "Audit log: {}", audit_path.display())?,
+        Some(published) => {
+            drop(out);
+            super::audit_trail::report(trail.as_ref().map(|t| t.reference()).unwrap_or_default(), published)?;
+        }
+    }
     Ok(if outcome.failed() + outcome.skipped() > 0 { ExitStatus::Error } else { ExitStatus::Success })
 }
 
