@@ -16,6 +16,6 @@ pub mod pipeline;
 pub mod secrets;
 pub mod site;
 
-pub use error::{Error, ErrorKind, load_error, unreadable};
+pub use error::{Error, ErrorKind, SignInMethod, load_error, unreadable};
 pub use pipeline::{ManifestSource, Observer, Phase, Prepared, Safety, Session, load, prepare};
 pub use site::{Site, SiteOptions, connect, resolve_target};
