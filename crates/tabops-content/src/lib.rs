@@ -64,8 +64,9 @@ pub fn review(old: &[u8], new: &[u8], file_type: FileType) -> Result<Review, Con
 /// The worksheet names, then the dashboard (and story) names, of a workbook, in document order. A data source
 /// or `.hyper` file has no sheets.
 ///
-/// The one sheet listing: `validate` and `export` both use it. The document is read as a stream (memory bounded
-/// by its nesting, at most 256 elements deep, not by its size), a package through the [`package`] bounds.
+/// The one sheet listing (export uses it for `hidden_views`), with the parser the review uses. The document is read
+/// as a stream (memory bounded by its nesting, at most 256 elements deep, not by its size), a package through the
+/// [`package`] bounds.
 pub fn sheets<R: Read + Seek>(input: R, file_type: FileType) -> Result<Vec<String>, ContentError> {
     let doc = source::with_document(input, file_type, Side::Input, |document| {
         parse::parse(document, file_type, Side::Input)

@@ -37,26 +37,51 @@ pub struct Adopted {
     pub removed: Vec<String>,
 }
 
-/// Tags every item of `desired` whose live marker differs from the one its exported file gives.
-pub async fn adopt(
-    client: &api::Client,
-    desired: &Desired,
-    live: &HashMap<ItemKey, LiveItem>,
-    audit: &AuditLog,
-) -> Result<Vec<Adopted>, ExportError> {
+/// An exported item whose live marker differs from the one its exported file gives: a plan of the export
+/// republishes it unless it is adopted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// `workbook:Sales/EMEA/Revenue`.
+    pub address: String,
+    pub kind: ContentKind,
+    pub live_id: String,
+    /// The marker a plan of the export computes for the item.
+    pub marker: String,
+    /// The item's other `tabops.sha256.*` markers (a marker from another file, or none).
+    pub stale: Vec<String>,
+    /// Whether the item already carries `marker` (then only stale markers are removed).
+    pub has: bool,
+}
+
+/// Every item of `desired` whose live marker differs from the one its exported file gives, in address order.
+/// Reads nothing: it compares the exported manifest with the tags the site listed.
+pub fn pending(desired: &Desired, live: &HashMap<ItemKey, LiveItem>) -> Vec<Pending> {
     let mut work = Vec::new();
     for spec in desired.datasources.iter().chain(&desired.workbooks) {
         let key = (spec.kind, spec.project.key(), spec.name.to_lowercase());
         let Some(item) = live.get(&key) else { continue };
         let marker = marker_tag(&publish_fingerprint(spec));
         let markers = sha_markers(&item.tags);
-        let removed: Vec<String> = markers.iter().filter(|m| !m.eq_ignore_ascii_case(&marker)).cloned().collect();
+        let stale: Vec<String> = markers.iter().filter(|m| !m.eq_ignore_ascii_case(&marker)).cloned().collect();
         let has = markers.iter().any(|m| m.eq_ignore_ascii_case(&marker));
-        if has && removed.is_empty() {
+        if has && stale.is_empty() {
             continue;
         }
-        work.push((spec.address().to_string(), spec.kind, item.id.clone(), marker, removed, has));
+        work.push(Pending {
+            address: spec.address().to_string(),
+            kind: spec.kind,
+            live_id: item.id.clone(),
+            marker,
+            stale,
+            has,
+        });
     }
+    work.sort_by(|a, b| a.address.cmp(&b.address));
+    work
+}
+
+/// Tags every `pending` item with its marker (removing stale ones), each write recorded in `audit`.
+pub async fn adopt(client: &api::Client, work: Vec<Pending>, audit: &AuditLog) -> Result<Vec<Adopted>, ExportError> {
     if work.is_empty() {
         return Ok(Vec::new());
     }
@@ -64,7 +89,8 @@ pub async fn adopt(
         "adopt_start",
         json!({ "site": client.config().site, "site_id": client.site_id(), "items": work.len() }),
     )?;
-    let results = try_join_all(work.into_iter().map(|(address, kind, id, marker, removed, has)| async move {
+    let results = try_join_all(work.into_iter().map(|item| async move {
+        let Pending { address, kind, live_id: id, marker, stale: removed, has } = item;
         audit.append(
             "action_start",
             json!({ "address": address, "action": "adopt", "live_id": id, "add_tag": marker, "remove_tags": removed }),

@@ -48,6 +48,9 @@ pub struct Inputs<'a> {
     pub downloads: &'a HashMap<String, Downloaded>,
     pub with_permissions: bool,
     pub with_refresh: bool,
+    /// Limited to some projects (`--project`): groups and users only where the exported projects reference them.
+    /// Otherwise every group and every user is exported.
+    pub scoped: bool,
 }
 
 /// The built documents.
@@ -59,6 +62,11 @@ pub struct Built {
     /// Addresses of items with connections that need `password: ${env:...}` added.
     pub needs_password: Vec<String>,
     pub refresh_tasks: usize,
+    /// Ids of the groups the exported projects and items name in a permission rule.
+    pub referenced_groups: BTreeSet<String>,
+    /// Groups and users not exported because no exported object references them (only when `scoped`), by name.
+    pub left_out_groups: Vec<String>,
+    pub left_out_users: Vec<String>,
 }
 
 struct Builder<'a> {
@@ -66,6 +74,9 @@ struct Builder<'a> {
     users: HashMap<&'a str, &'a LiveUser>,
     groups: HashMap<&'a str, &'a LiveGroup>,
     referenced_users: BTreeSet<&'a str>,
+    referenced_groups: BTreeSet<&'a str>,
+    left_out_groups: Vec<String>,
+    left_out_users: Vec<String>,
     all_users_referenced: bool,
     warnings: Vec<String>,
     needs_password: Vec<String>,
@@ -80,6 +91,9 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
         users: inventory.users.iter().map(|u| (u.id.as_str(), u)).collect(),
         groups: inventory.groups.iter().map(|g| (g.id.as_str(), g)).collect(),
         referenced_users: BTreeSet::new(),
+        referenced_groups: BTreeSet::new(),
+        left_out_groups: Vec::new(),
+        left_out_users: Vec::new(),
         all_users_referenced: false,
         warnings: Vec::new(),
         needs_password: Vec::new(),
@@ -120,7 +134,23 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
         ));
     }
     let people = b.people();
-    Built { people, projects, warnings: b.warnings, needs_password: b.needs_password, refresh_tasks: b.refresh_tasks }
+    // Deterministic output: the builder visits items in the server's list order.
+    let mut warnings = b.warnings;
+    warnings.sort();
+    warnings.dedup();
+    let mut needs_password = b.needs_password;
+    needs_password.sort_by_key(|a| a.to_lowercase());
+    needs_password.dedup();
+    Built {
+        people,
+        projects,
+        warnings,
+        needs_password,
+        refresh_tasks: b.refresh_tasks,
+        referenced_groups: b.referenced_groups.iter().map(|id| (*id).to_owned()).collect(),
+        left_out_groups: b.left_out_groups,
+        left_out_users: b.left_out_users,
+    }
 }
 
 fn non_empty(text: Option<&str>) -> Option<Lit> {
@@ -201,6 +231,7 @@ impl<'a> Builder<'a> {
             let (group, user) = match row.grantee.kind {
                 api::GranteeKind::Group => match self.groups.get(row.grantee.id.as_str()) {
                     Some(g) => {
+                        self.referenced_groups.insert(g.id.as_str());
                         if g.name.eq_ignore_ascii_case(ALL_USERS) {
                             self.all_users_referenced = true;
                         }
@@ -367,23 +398,36 @@ impl<'a> Builder<'a> {
 
     fn people(&mut self) -> PeopleFile {
         let inputs = self.inputs;
-        let mut groups: Vec<&LiveGroup> = inputs
-            .inventory
-            .groups
-            .iter()
-            .filter(|g| !g.name.eq_ignore_ascii_case(ALL_USERS) || self.all_users_referenced)
-            .collect();
+        // All Users (every site has it) only where a rule names it; under `--project`, only the groups a rule of
+        // the exported projects names.
+        let mut groups: Vec<&LiveGroup> = Vec::new();
+        for group in &inputs.inventory.groups {
+            let all_users = group.name.eq_ignore_ascii_case(ALL_USERS);
+            if all_users && !self.all_users_referenced {
+                continue;
+            }
+            if inputs.scoped && !self.referenced_groups.contains(group.id.as_str()) {
+                self.left_out_groups.push(group.name.clone());
+                continue;
+            }
+            groups.push(group);
+        }
+        self.left_out_groups.sort_by_key(|n| n.to_lowercase());
         groups.sort_by_key(|g| g.name.to_lowercase());
         let mut group_docs = Vec::new();
         for group in groups {
             let all_users = group.name.eq_ignore_ascii_case(ALL_USERS);
             let members = (!all_users).then(|| {
-                let mut names: Vec<&'a LiveUser> = inputs
-                    .details
-                    .members
-                    .get(&group.id)
-                    .map(|ids| ids.iter().filter_map(|id| self.users.get(id.as_str()).copied()).collect())
-                    .unwrap_or_default();
+                let mut names: Vec<&'a LiveUser> = Vec::new();
+                for id in inputs.details.members.get(&group.id).into_iter().flatten() {
+                    match self.users.get(id.as_str()) {
+                        Some(user) => names.push(user),
+                        None => self.warnings.push(format!(
+                            "group:{}: member {id} is not in the site's user list; left out",
+                            group.name
+                        )),
+                    }
+                }
                 names.sort_by_key(|u| u.name.to_lowercase());
                 for user in &names {
                     self.referenced_users.insert(user.id.as_str());
@@ -398,8 +442,22 @@ impl<'a> Builder<'a> {
                 members,
             });
         }
-        let mut users: Vec<&LiveUser> =
-            self.referenced_users.iter().filter_map(|id| self.users.get(id).copied()).collect();
+        // Every user of the site, so that a plan of a whole-site export manages them all (a user nobody references
+        // is still a licence and a sign-in); under `--project`, only the users the exported projects reference.
+        let mut users: Vec<&LiveUser> = if inputs.scoped {
+            let mut left_out: Vec<String> = inputs
+                .inventory
+                .users
+                .iter()
+                .filter(|u| !self.referenced_users.contains(u.id.as_str()))
+                .map(|u| u.name.clone())
+                .collect();
+            left_out.sort_by_key(|n| n.to_lowercase());
+            self.left_out_users = left_out;
+            self.referenced_users.iter().filter_map(|id| self.users.get(id).copied()).collect()
+        } else {
+            inputs.inventory.users.iter().collect()
+        };
         users.sort_by_key(|u| u.name.to_lowercase());
         let mut user_docs = Vec::new();
         for user in users {
@@ -524,6 +582,127 @@ fn refresh_doc(refresh_type: RefreshType, s: &Schedule) -> RefreshDoc {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn live_content(id: &str, name: &str, project: &str, visible_views: Option<Vec<String>>) -> LiveContent {
+        LiveContent {
+            id: id.into(),
+            name: name.into(),
+            project_id: project.into(),
+            description: None,
+            owner_id: None,
+            tags: Vec::new(),
+            show_tabs: Some(true),
+            updated_at: None,
+            size: None,
+            content_url: None,
+            visible_views,
+            has_extracts: None,
+            connections: None,
+        }
+    }
+
+    fn rule(kind: api::GranteeKind, id: &str, capabilities: &[&str]) -> api::GranteeCapabilities {
+        api::GranteeCapabilities {
+            grantee: api::Grantee { kind, id: id.into() },
+            capabilities: capabilities
+                .iter()
+                .map(|name| api::Capability { name: (*name).into(), mode: api::CapabilityMode::Allow })
+                .collect(),
+        }
+    }
+
+    /// Export reads permission rows and connections as the server answered them, not in the planner's vocabulary
+    /// (which drops group sets and unknown capabilities and keeps no published-data-source link): what the manifest
+    /// cannot express is warned about, a connection through a published data source is left out, and the hidden
+    /// views are the sheets of the file that the inventory's visible views do not name.
+    #[test]
+    fn what_the_planners_vocabulary_drops_is_warned_about_or_left_out() {
+        let inventory = Inventory {
+            projects: vec![LiveProject {
+                id: "p".into(),
+                name: "Sales".into(),
+                parent_id: None,
+                description: None,
+                content_permissions: None,
+                owner_id: None,
+                updated_at: None,
+            }],
+            groups: vec![LiveGroup { id: "g".into(), name: "Analysts".into(), minimum_site_role: None, members: None }],
+            workbooks: vec![live_content("w", "Rev/enue", "p", Some(vec!["overview".into()]))],
+            ..Default::default()
+        };
+        let mut details = Details::default();
+        details.permissions.insert(
+            "w".into(),
+            vec![
+                rule(api::GranteeKind::GroupSet, "gs", &["Read"]),
+                rule(api::GranteeKind::Group, "g", &["Read", "SomeFutureCapability"]),
+            ],
+        );
+        details.connections.insert(
+            "w".into(),
+            vec![
+                api::Connection {
+                    id: "c1".into(),
+                    server_address: Some("published.example".into()),
+                    datasource_id: Some("d".into()),
+                    ..Default::default()
+                },
+                api::Connection {
+                    id: "c2".into(),
+                    server_address: Some("db.acme.com".into()),
+                    user_name: Some("etl".into()),
+                    ..Default::default()
+                },
+            ],
+        );
+        let tree = Tree::new(&inventory);
+        let full: BTreeSet<String> = ["p".to_owned()].into();
+        let downloads: HashMap<String, Downloaded> = [(
+            "w".to_owned(),
+            Downloaded {
+                relative: "content/Sales/Rev_enue.twb".into(),
+                sheets: Some(vec!["Overview".into(), "Scratch".into()]),
+            },
+        )]
+        .into();
+        let built = build(&Inputs {
+            inventory: &inventory,
+            details: &details,
+            tree: &tree,
+            full: &full,
+            ancestors: &BTreeSet::new(),
+            downloads: &downloads,
+            with_permissions: true,
+            with_refresh: false,
+            scoped: false,
+        });
+        // The address is the planner's (LiveIndex::content_address), `/` in a name escaped.
+        let address = "workbook:Sales/Rev\\/enue";
+        assert!(
+            built
+                .warnings
+                .contains(&format!("{address}: a rule for group set gs is left out (the manifest has no group sets)")),
+            "{:?}",
+            built.warnings
+        );
+        assert!(
+            built
+                .warnings
+                .contains(&format!("{address}: capability `SomeFutureCapability` is not managed by tabops; left out")),
+            "{:?}",
+            built.warnings
+        );
+        assert_eq!(built.needs_password, vec![address.to_owned()]);
+        let workbook = &built.projects[0].1.workbooks[0];
+        let servers: Vec<&str> =
+            workbook.connections.iter().filter_map(|c| c.server.as_ref()).map(|s| s.0.as_str()).collect();
+        assert_eq!(servers, vec!["db.acme.com"]);
+        let hidden: Vec<&str> = workbook.hidden_views.iter().map(|v| v.0.as_str()).collect();
+        assert_eq!(hidden, vec!["Scratch"]);
+        let rules = workbook.permissions.as_ref().expect("permissions exported");
+        assert_eq!(rules.len(), 1, "only the group's rule is written");
+    }
 
     #[test]
     fn rules_that_equal_a_template_are_written_as_it() {

@@ -1,12 +1,16 @@
 //! tabops-export: `tabops export`, adopting tabops on an existing site by writing its live state as a manifest.
 //!
-//! The site is read once (`site`), the exported subtrees' content is downloaded (`content`), the documents are
-//! built (`build`) and written split by project (`site.yaml`, `people.yaml`, `projects/<slug>.yaml`,
+//! The site is read once, through the inventory fetch a plan uses (`tabops_apply::inventory`: the lists, then the
+//! exported objects' details; `site`), with projects named by the planner's path index; the exported subtrees'
+//! content is downloaded (the one export-only read, on `tabops-tableau`; files named by `content`); the documents
+//! are built (`build`) and written with `tabops_manifest::write`, split by project (`site.yaml`, `people.yaml`, `projects/<slug>.yaml`,
 //! `content/<project path>/<name>.<ext>`), and the written manifest is loaded back with `tabops_manifest`: the
 //! export is only reported as done when its own output is a valid manifest.
 //!
-//! Why adoption writes to the site: the planner republishes any item whose `tabops.sha256.*` marker tag does not
-//! match the publish fingerprint of its manifest file, and content tabops never published has no marker. Rather
+//! Export is read-only unless asked to adopt (`adopt_log`); without it, the items a plan of the export would
+//! republish are returned in `unadopted`. Why adoption writes to the site: the planner republishes any item whose
+//! `tabops.sha256.*` marker tag does not match the publish fingerprint of its manifest file, and content tabops
+//! never published has no marker. Rather
 //! than teaching the planner to trust unmarked items (which would also hide real content changes), export tags
 //! each exported item with the exact marker a plan of the exported manifest computes (`adopt`): one tag write
 //! per item, announced and recorded in the audit log. Then `tabops plan -f DIR` against the same site reports no
@@ -29,7 +33,7 @@ use tabops_manifest::{LoadError, LoadOptions};
 use tabops_plan::inventory::{Inventory, LiveContent};
 use tabops_tableau as api;
 
-pub use adopt::Adopted;
+pub use adopt::{Adopted, Pending};
 
 use adopt::{ItemKey, LiveItem};
 use build::Downloaded;
@@ -107,6 +111,12 @@ pub struct ExportReport {
     pub warnings: Vec<String>,
     /// Items tagged with their checksum marker (empty without adoption).
     pub adopted: Vec<Adopted>,
+    /// Without adoption: the items whose live marker differs from their exported file's, which a plan of the
+    /// export republishes (empty with adoption).
+    pub unadopted: Vec<Pending>,
+    /// Under `--project`: the groups and users (by name) that no exported object references, so not exported.
+    pub left_out_groups: Vec<String>,
+    pub left_out_users: Vec<String>,
     /// The exported manifest, loaded back.
     pub desired: Desired,
 }
@@ -157,40 +167,63 @@ pub async fn export(
         .map(item(ContentKind::Workbook))
         .chain(inventory.datasources.iter().filter(in_scope).map(item(ContentKind::Datasource)))
         .collect();
-    let groups: Vec<String> = inventory
-        .groups
-        .iter()
-        .filter(|g| !g.name.eq_ignore_ascii_case(build::ALL_USERS))
-        .map(|g| g.id.clone())
-        .collect();
+    // A whole-site export reads every group's members; one limited to some projects reads only the members of the
+    // groups the exported permission rules name, once the builder has found them (a second, pure build).
+    let scoped = !options.projects.is_empty();
+    let groups: Vec<String> = if scoped {
+        Vec::new()
+    } else {
+        inventory
+            .groups
+            .iter()
+            .filter(|g| !g.name.eq_ignore_ascii_case(build::ALL_USERS))
+            .map(|g| g.id.clone())
+            .collect()
+    };
     let request = site::DetailRequest {
         groups: groups.iter().map(String::as_str).collect(),
         projects: full.iter().map(String::as_str).collect(),
         items: items.iter().map(|(kind, id, _, _)| (*kind, id.as_str())).collect(),
         with_permissions: options.with_permissions,
     };
-    let details = site::read_details(client, request).await?;
+    let mut details = site::read_details(client, request).await?;
 
     let (downloads, downloaded_bytes) = download_all(client, &options.out, &tree, &items).await?;
-    let built = build::build(&build::Inputs {
-        inventory: &inventory,
-        details: &details,
-        tree: &tree,
-        full: &full,
-        ancestors: &ancestors,
-        downloads: &downloads,
-        with_permissions: options.with_permissions,
-        with_refresh: options.with_refresh,
-    });
+    let build = |details: &site::Details| {
+        build::build(&build::Inputs {
+            inventory: &inventory,
+            details,
+            tree: &tree,
+            full: &full,
+            ancestors: &ancestors,
+            downloads: &downloads,
+            with_permissions: options.with_permissions,
+            with_refresh: options.with_refresh,
+            scoped,
+        })
+    };
+    if scoped {
+        let referenced = build(&details).referenced_groups;
+        let named: Vec<&str> = inventory
+            .groups
+            .iter()
+            .filter(|g| referenced.contains(&g.id) && !g.name.eq_ignore_ascii_case(build::ALL_USERS))
+            .map(|g| g.id.as_str())
+            .collect();
+        if !named.is_empty() {
+            let request =
+                site::DetailRequest { groups: named, projects: Vec::new(), items: Vec::new(), with_permissions: false };
+            details.members = site::read_details(client, request).await?.members;
+        }
+    }
+    let built = build(&details);
     let files = write_documents(&options.out, &options.site, &built)?;
 
     let desired = reload(&options.out).await?;
-    let adopted = match adopt_log {
-        Some(log) => {
-            let live = live_items(&inventory, &tree);
-            adopt::adopt(client, &desired, &live, log).await?
-        }
-        None => Vec::new(),
+    let pending = adopt::pending(&desired, &live_items(&inventory, &tree));
+    let (adopted, unadopted) = match adopt_log {
+        Some(log) => (adopt::adopt(client, pending, log).await?, Vec::new()),
+        None => (Vec::new(), pending),
     };
     Ok(ExportReport {
         files,
@@ -204,17 +237,47 @@ pub async fn export(
         needs_password: built.needs_password,
         warnings: built.warnings,
         adopted,
+        unadopted,
+        left_out_groups: built.left_out_groups,
+        left_out_users: built.left_out_users,
         desired,
     })
 }
 
-/// Plans `desired` against the site and returns the addresses and reasons of every change: empty when the
-/// export round-trips.
-pub async fn verify(client: &api::Client, desired: &Desired) -> Result<Vec<String>, ApplyError> {
+/// One change a plan of the export against the site still has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The plan's address (`workbook:Sales/EMEA/Revenue`), or the subject of a plan error.
+    pub address: String,
+    pub reason: String,
+    /// A republish whose only difference is the checksum marker: the same file, published again because the item
+    /// was not adopted.
+    pub marker_only: bool,
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.address, self.reason)
+    }
+}
+
+/// Plans `desired` against the site and returns every change and plan error: empty when the export round-trips.
+pub async fn verify(client: &api::Client, desired: &Desired) -> Result<Vec<Change>, ApplyError> {
     let inventory = tabops_apply::inventory::fetch(client, desired).await?;
     let plan = tabops_plan::plan(desired, &inventory, &tabops_plan::PlanOptions::default());
-    let mut out: Vec<String> = plan.changes().map(|a| format!("{}: {}", a.id, a.reason)).collect();
-    out.extend(plan.errors.iter().map(|e| format!("{}: {}", e.address, e.message)));
+    let mut out: Vec<Change> = plan
+        .changes()
+        .map(|a| Change {
+            address: a.id.clone(),
+            reason: a.reason.clone(),
+            marker_only: a.action == tabops_plan::Action::Replace && a.changes.iter().all(|c| c.field == "marker"),
+        })
+        .collect();
+    out.extend(plan.errors.iter().map(|e| Change {
+        address: e.address.clone(),
+        reason: e.message.clone(),
+        marker_only: false,
+    }));
     Ok(out)
 }
 

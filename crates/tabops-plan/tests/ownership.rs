@@ -2,7 +2,7 @@
 //! content with them, owner roles read from the site, and `refresh:` on content without an extract. Tableau's
 //! behaviour behind each is in docs/tableau-cloud.md, "Effects of calls on a site".
 
-mod common;
+use tabops_testkit::model as common;
 
 use common::*;
 use tabops_manifest::model::*;

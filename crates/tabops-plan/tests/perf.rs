@@ -1,41 +1,36 @@
 //! The planner scales: 10,000 workbooks in 2,000 projects plan in one pass of hash lookups.
 #![allow(clippy::print_stderr)] // the test prints its timing by design (no wall-clock assertion)
 
-mod common;
+use tabops_testkit::model as common;
 
 use std::time::Instant;
 
 use common::*;
 use tabops_manifest::model::*;
 use tabops_plan::{PlanOptions, plan};
+use tabops_testkit::synthetic::{Scale, SyntheticSite};
 
 #[test]
 fn plans_ten_thousand_workbooks_in_two_thousand_projects() {
-    let mut desired = empty_desired();
+    // The test kit's synthetic site: 2,000 projects two levels deep, 10,000 workbooks spread over them.
+    let scale = Scale {
+        projects: 2000,
+        max_depth: 2,
+        workbooks: 10_000,
+        datasources: 0,
+        users: 2,
+        groups: 2,
+        members_per_group: 1,
+        refresh_tasks: 0,
+    };
+    let mut desired = SyntheticSite::new(scale, 42).desired();
     desired.users.push(user("owner@acme.com", Some(SiteRole::Creator)));
     desired.groups.push(group("Readers", None));
-    for top in 0..40 {
-        desired.projects.push(project(&format!("Dept {top}")));
-    }
-    for top in 0..40 {
-        for sub in 0..49 {
-            desired.projects.push(project(&format!("Dept {top}/Team {sub}")));
-        }
-    }
-    desired.projects.truncate(2000);
-    let leaf_paths: Vec<String> = desired.projects.iter().map(|p| p.path.to_string()).collect();
-    for i in 0..10_000 {
-        let p = &leaf_paths[i % leaf_paths.len()];
-        let mut wb = content(
-            ContentKind::Workbook,
-            &format!("Workbook {i}"),
-            p,
-            file("w.twbx", &format!("{:02x}", i % 256), 10),
-        );
+    for wb in &mut desired.workbooks {
         wb.owner = Some("owner@acme.com".into());
         wb.tags = Some(["t".to_string()].into());
         wb.permissions = Some(vec![viewer_wb("Readers")]);
-        desired.workbooks.push(wb);
+        wb.description = None;
     }
     let mut live = converged(&desired);
     // Drift on 1% of the items so the plan has work to do.

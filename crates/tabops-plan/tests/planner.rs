@@ -1,7 +1,7 @@
 //! Planner behaviour on plain values: every action kind, safety refusals, idempotency, ordering and waves, stale
 //! detection and determinism.
 
-mod common;
+use tabops_testkit::model as common;
 
 use common::*;
 use tabops_manifest::model::*;

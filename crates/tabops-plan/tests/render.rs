@@ -1,7 +1,7 @@
 //! Renderer snapshots for a realistic plan (text, verbose text, Markdown, JSON), Markdown splitting, and drift
 //! classification with and without a baseline manifest.
 
-mod common;
+use tabops_testkit::model as common;
 
 use common::*;
 use tabops_manifest::model::*;

@@ -212,9 +212,9 @@ pub fn default_scopes() -> Vec<String> {
 pub enum Access {
     /// `plan` and `drift`: [`READ_SCOPES`].
     Read,
-    /// `export --no-adopt`: [`READ_SCOPES`] and [`EXPORT_SCOPES`].
+    /// `export` (read-only, the default): [`READ_SCOPES`] and [`EXPORT_SCOPES`].
     Export,
-    /// `export` (adopting the site): [`READ_SCOPES`], [`EXPORT_SCOPES`] and [`ADOPT_SCOPES`].
+    /// `export --adopt`: [`READ_SCOPES`], [`EXPORT_SCOPES`] and [`ADOPT_SCOPES`].
     ExportAndAdopt,
     /// `apply`: [`READ_SCOPES`] and [`APPLY_SCOPES`].
     Apply,

@@ -1,5 +1,8 @@
 //! Retries under the emulator's seeded fault injection (429 with Retry-After, 500, 503, connection resets, writes
 //! applied with the response lost): reads always succeed, writes never duplicate, exhaustion surfaces an error.
+//! On tokio's paused clock (as in roundtrip_limits.rs): the injected 429s ask for a 1 s wait each, which the
+//! client honours with tokio timers, so the file spent about 5 s of wall time waiting; nothing here asserts a
+//! duration, so the clock only changes how long the run takes.
 
 use tabops_testkit::site as common;
 
@@ -23,7 +26,7 @@ fn patient(emu: &tabops_emulator::Emulator) -> tabops_tableau::ClientConfig {
     config
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn reads_succeed_through_injected_faults() {
     let emu = common::emulator_with(faulty(0.3, 42)).await;
     let client = Client::sign_in(patient(&emu)).await.expect("sign-in is retried through 429/503");
@@ -37,7 +40,7 @@ async fn reads_succeed_through_injected_faults() {
     assert_eq!(emu.stats().requests_total, stats.requests);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn non_idempotent_writes_are_never_duplicated() {
     let emu = common::emulator_with(faulty(0.35, 7)).await;
     let client = Client::sign_in(patient(&emu)).await.expect("sign in");
@@ -68,7 +71,7 @@ async fn non_idempotent_writes_are_never_duplicated() {
     assert!(ambiguous > 0, "the seed produces at least one lost response or reset on a create");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn idempotent_deletes_survive_lost_responses() {
     let emu = common::emulator_with(faulty(0.4, 99)).await;
     let client = Client::sign_in(patient(&emu)).await.expect("sign in");
@@ -98,7 +101,7 @@ async fn idempotent_deletes_survive_lost_responses() {
     assert!(left.iter().all(|p| !p.name.starts_with('D')), "{left:?}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn exhausted_retries_surface_the_last_error() {
     let emu = common::emulator_with(faulty(1.0, 1)).await;
     let mut config = common::config(&emu);
@@ -114,7 +117,7 @@ async fn exhausted_retries_surface_the_last_error() {
     assert_eq!(emu.stats().requests_total, 3, "max_attempts bounds the requests");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn connection_refused_is_an_http_error_after_retries() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");

@@ -6,10 +6,13 @@
 //! - [`harness`]: the same emulator on a runtime of its own, for tests that block on the real `tabops` binary,
 //!   with temp-dir state and audit log ([`Harness`]), raw test-hook calls, and spawned applies;
 //! - [`run`]: running the binary and capturing a [`Run`], transcript and snapshot helpers, file and git fixtures;
-//! - [`synthetic`]: the seeded synthetic site (manifest, content files and the emulator's state), the same bytes
-//!   for the same seed, used by the benchmark and by the tests that need a big site.
+//! - [`model`]: builders of desired states and live inventories for the pure planner tests;
+//! - [`synthetic`]: the seeded synthetic site (manifest, content files and the emulator's state, or the desired
+//!   state in memory), the same bytes for the same seed, used by the benchmark and by the tests that need a big
+//!   site, and the fixture site the reliability scenarios apply.
 
 pub mod harness;
+pub mod model;
 pub mod rng;
 pub mod run;
 pub mod site;

@@ -4,7 +4,8 @@
 //! a transcript snapshot: the command lines, their exit codes and what they print.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use tabops_testkit::run::tabops_command;
 
 use tabops_testkit as support;
 
@@ -17,15 +18,7 @@ const NULL_COMMIT: &str = "0000000000000000000000000000000000000000";
 /// `tabops ARGS` in `cwd` with nothing but PATH, NO_COLOR and `env` set (no site flags: for commands that take
 /// none, and for usage errors).
 fn tabops_plain(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    Run::of(
-        Command::new(env!("CARGO_BIN_EXE_tabops"))
-            .current_dir(cwd)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("NO_COLOR", "1")
-            .envs(env.iter().copied())
-            .args(args),
-    )
+    Run::of(tabops_command(cwd).envs(env.iter().copied()).args(args))
 }
 
 fn filters(root: &Path) -> insta::Settings {

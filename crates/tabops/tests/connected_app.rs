@@ -53,7 +53,7 @@ fn the_default_scopes_cover_apply_drift_and_export_and_no_more_is_needed() {
     let drift = run(&h, &["drift", "-f", path_str(&manifest)], &env);
     assert_eq!(drift.code, 0, "converged, read with the default scopes\n{}\n{}", drift.stdout, drift.stderr);
     let out = h.dir.path().join("exported");
-    run(&h, &["export", "--out", path_str(&out)], &env).expect(0);
+    run(&h, &["export", "--out", path_str(&out), "--adopt"], &env).expect(0);
     assert!(Path::new(&out).join("site.yaml").exists());
     assert!(h.stats().by_route.keys().any(|k| k.ends_with("/content")), "export downloaded content");
 }
@@ -71,4 +71,22 @@ fn read_scopes_are_enough_to_plan_and_an_apply_names_the_scope_it_lacks() {
     let all = format!("{}{}", apply.stdout, apply.stderr);
     assert!(all.contains("do not include 'tableau:") && all.contains(":create'"), "names the scope: {all}");
     assert!(all.contains("TABLEAU_CONNECTED_APP_SCOPES"), "says where to add it: {all}");
+}
+
+/// A default export is read-only, so the read and download scopes are enough; `--adopt` writes tags and, without
+/// the tag scopes, fails naming the scope it lacks.
+#[test]
+fn a_read_only_export_needs_no_write_scope_and_adopt_names_the_tag_scope_it_lacks() {
+    let h = harness();
+    let manifest = h.copy_example("quickstart", "quickstart");
+    run(&h, &["apply", "-f", path_str(&manifest), "--auto-approve"], &app_env(None)).expect(0);
+    let read_only: Vec<&str> =
+        tabops_tableau::READ_SCOPES.iter().chain(tabops_tableau::EXPORT_SCOPES).copied().collect();
+    let env = app_env(Some(&read_only.join(",")));
+    let out = h.dir.path().join("exported");
+    run(&h, &["export", "--out", path_str(&out)], &env).expect(0);
+    let adopt = run(&h, &["export", "--out", path_str(&h.dir.path().join("adopted")), "--adopt"], &env);
+    let all = format!("{}{}", adopt.stdout, adopt.stderr);
+    assert_eq!(adopt.code, 1, "{all}");
+    assert!(all.contains("do not include 'tableau:datasource_tags:update'"), "names the tag scope: {all}");
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use tabops_testkit as support;
 
-use support::{Harness, Run, path_str, regex_escape};
+use support::{Harness, Run, path_str, regex_escape, transcript_step};
 
 /// The harness's commands for this file: apply, export and the no-changes plan of a manifest.
 trait ExportSite {
@@ -79,7 +79,7 @@ fn enterprise_site_round_trips_through_export() {
     let site = Harness::start();
     site.apply_example("enterprise");
     let out = site.path("exported");
-    let run = site.export(&out, &["--with-permissions", "--with-refresh"]).expect(0);
+    let run = site.export(&out, &["--with-permissions", "--with-refresh", "--adopt"]).expect(0);
     assert!(run.stdout.contains("Checked: a plan of"), "{}", run.stdout);
     // Data sources with a database user: the warning lists them for `password: ${env:...}`.
     assert!(run.stderr.contains("password: \"${env:NAME}\""), "{}", run.stderr);
@@ -107,7 +107,7 @@ fn content_tabops_never_published_is_adopted_with_a_recorded_tag_write() {
     site.apply_example("quickstart");
     // Strip the markers, as if the content had been published by hand.
     let seeded = site.path("seed");
-    site.export(&seeded, &["--no-adopt", "--with-refresh"]).expect(0);
+    site.export(&seeded, &["--with-refresh"]).expect(0);
     strip_markers(&site);
 
     let out = site.path("exported");
@@ -118,7 +118,7 @@ fn content_tabops_never_published_is_adopted_with_a_recorded_tag_write() {
     let audit_log = site.path("adoption-audit.jsonl");
     let run = Run::of(
         site.ci_command(env!("CARGO_BIN_EXE_tabops"), site.dir.path())
-            .args(["export", "--out", path_str(&out), "--with-permissions", "--with-refresh"])
+            .args(["export", "--out", path_str(&out), "--with-permissions", "--with-refresh", "--adopt"])
             .env("TABOPS_AUDIT_LOG", &audit_log),
     )
     .expect(0);
@@ -161,7 +161,7 @@ fn export_refuses_a_non_empty_directory_unless_forced() {
     assert!(refused.stderr.contains("not empty"), "{}", refused.stderr);
     assert!(!out.join("site.yaml").exists());
     site.export(&out, &["--force"]).expect(0);
-    site.export(&out, &["--force", "--with-refresh"]).expect(0);
+    site.export(&out, &["--force", "--with-refresh", "--adopt"]).expect(0);
     assert_eq!(std::fs::read_to_string(out.join("notes.txt")).unwrap(), "keep me");
     site.plan(&out).expect(0);
 }
@@ -171,7 +171,7 @@ fn a_project_subtree_exports_with_its_ancestors_named_only() {
     let site = Harness::start();
     site.apply_example("enterprise");
     let out = site.path("emea");
-    site.export(&out, &["--project", "Sales/EMEA", "--with-permissions", "--with-refresh"]).expect(0);
+    site.export(&out, &["--project", "Sales/EMEA", "--with-permissions", "--with-refresh", "--adopt"]).expect(0);
     let text = manifest_text(&out);
     assert!(text.contains("- name: Sales\n"), "{text}");
     assert!(text.contains("name: EMEA"), "{text}");
@@ -234,7 +234,7 @@ datasources:
     assert!(again.stdout.contains("No changes"), "the applied tasks read back equal:\n{}", again.stdout);
 
     let out = site.path("exported");
-    site.export(&out, &["--with-refresh"]).expect(0);
+    site.export(&out, &["--with-refresh", "--adopt"]).expect(0);
     let plan = site.plan(&out).expect(0);
     assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
     let text = manifest_text(&out);
@@ -251,7 +251,7 @@ fn export_reads_each_list_once_and_each_exported_objects_details_once() {
     let site = Harness::start();
     site.apply_example("enterprise");
     let before = site.stats();
-    site.export(&site.path("exported"), &["--with-permissions", "--with-refresh", "--no-adopt"]).expect(0);
+    site.export(&site.path("exported"), &["--with-permissions", "--with-refresh"]).expect(0);
     let after = site.stats();
     let reads: std::collections::BTreeMap<String, u64> = after
         .by_route
@@ -261,4 +261,147 @@ fn export_reads_each_list_once_and_each_exported_objects_details_once() {
         .filter(|(_, n)| *n > 0)
         .collect();
     insta::assert_yaml_snapshot!(reads);
+}
+
+/// Filters for a transcript: the temp dir, the emulator's address, ids and digests.
+fn filters(root: &Path) -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(&regex_escape(&root.display().to_string()), "[TMP]");
+    settings.add_filter(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "[UUID]");
+    settings.add_filter(r"\b[0-9a-f]{12,64}\b", "[HEX]");
+    settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
+    settings
+}
+
+/// Requests other than GET (and other than signing in and out) the emulator received between two snapshots.
+fn writes_between(before: &tabops_emulator::Stats, after: &tabops_emulator::Stats) -> Vec<String> {
+    after
+        .by_route
+        .iter()
+        .filter(|(route, _)| {
+            !route.starts_with("GET ") && !route.ends_with("/auth/signin") && !route.ends_with("/auth/signout")
+        })
+        .filter(|(route, n)| **n > before.by_route.get(*route).copied().unwrap_or(0))
+        .map(|(route, _)| route.clone())
+        .collect()
+}
+
+/// Without `--adopt`, export writes nothing to the site (the emulator received no request but GETs and the
+/// sign-in/out), and its output lists each item the next plan republishes because it carries no marker of its
+/// exported file; that plan then republishes exactly those items and nothing else. `export --adopt` tags them
+/// (announced, audit-logged), and the plan after it has no changes.
+#[test]
+fn export_is_read_only_and_says_what_the_next_plan_republishes_unless_adopted() {
+    let site = Harness::start();
+    site.apply_example("quickstart");
+    strip_markers(&site);
+    let out = site.path("exported");
+    let mut transcript = String::new();
+    let mut step = |args: &[&str], code: i32| {
+        let run = site.tabops(args).expect(code);
+        transcript.push_str(&transcript_step(args, &run));
+        run
+    };
+
+    let before = site.stats();
+    let exported = step(&["export", "--out", path_str(&out), "--with-permissions", "--with-refresh"], 0);
+    let after = site.stats();
+    assert_eq!(writes_between(&before, &after), Vec::<String>::new(), "a read-only export wrote to the site");
+    assert!(!exported.stderr.contains("Adopted"), "{}", exported.stderr);
+    let listed: Vec<&str> =
+        exported.stderr.lines().filter_map(|l| l.strip_prefix("  ~ ")).map(|l| l.split(" (").next().unwrap()).collect();
+    assert_eq!(listed.len(), 3, "{}", exported.stderr);
+
+    // The next plan republishes exactly the items the export listed.
+    let plan = site.plan_json(&out);
+    let mut republished: Vec<String> = support::changes(&plan).into_iter().map(|(id, _)| id).collect();
+    republished.sort();
+    assert_eq!(republished, listed, "{plan}");
+    step(&["plan", "-f", path_str(&out), "--detailed-exitcode"], 2);
+
+    let before = site.stats();
+    step(&["export", "--out", path_str(&out), "--with-permissions", "--with-refresh", "--force", "--adopt"], 0);
+    let after = site.stats();
+    assert!(!writes_between(&before, &after).is_empty(), "--adopt tags the items");
+    let plan = step(&["plan", "-f", path_str(&out), "--detailed-exitcode"], 0);
+    assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
+    filters(site.dir.path()).bind(|| insta::assert_snapshot!("export_is_read_only_unless_adopted", transcript));
+}
+
+/// A whole-site export writes every user, also one nobody references (no owner, member or grantee): a user of
+/// export expects the site in git, and a plan of it then manages that user too instead of listing it as unmanaged.
+#[test]
+fn a_whole_site_export_includes_users_nobody_references() {
+    let site = Harness::start();
+    site.apply_example("enterprise");
+    let out = site.path("exported");
+    let run = site.export(&out, &["--with-permissions", "--with-refresh", "--adopt"]).expect(0);
+    let people = std::fs::read_to_string(out.join("people.yaml")).unwrap();
+    // Unlicensed, in no group, owning nothing.
+    assert!(people.contains("marco.silva@acme.com"), "{people}");
+    assert!(!run.stderr.contains("not exported"), "{}", run.stderr);
+    let plan = site.plan_json(&out);
+    assert_eq!(support::changes(&plan), Vec::<(String, String)>::new(), "{plan}");
+    let unmanaged = plan["unmanaged"].as_array().unwrap();
+    assert!(unmanaged.iter().all(|u| u["kind"] != "user" && u["kind"] != "group"), "{plan}");
+}
+
+/// `--project` exports the groups and users the exported projects reference (permission grantees, members of
+/// those groups, owners) and no others; the output lists what it left out, and a plan of the export has no
+/// changes (the others are unmanaged and left alone). Only the named groups' members are read.
+#[test]
+fn a_project_export_has_only_the_groups_and_users_its_projects_reference() {
+    let site = Harness::start();
+    site.apply_example("enterprise");
+    let out = site.path("emea");
+    let before = site.stats();
+    let run = site.export(&out, &["--project", "Sales/EMEA", "--with-permissions", "--adopt"]).expect(0);
+    let after = site.stats();
+    let people = std::fs::read_to_string(out.join("people.yaml")).unwrap();
+    let project = std::fs::read_to_string(out.join("projects/sales.yaml")).unwrap();
+    let manifest = tabops_manifest::load(&out, &Default::default()).unwrap().desired;
+    let groups: Vec<&str> = manifest.groups.iter().map(|g| g.name.as_str()).collect();
+    for group in &groups {
+        assert!(project.contains(&format!("group: {group}")), "{group} is exported but not referenced:\n{project}");
+    }
+    assert!(!groups.is_empty() && !groups.contains(&"Finance"), "{groups:?}\n{people}");
+    assert!(!people.contains("marco.silva@acme.com"), "{people}");
+    assert!(run.stderr.contains("group(s) not exported: no exported project references them"), "{}", run.stderr);
+    assert!(run.stderr.contains("group:Finance"), "{}", run.stderr);
+    assert!(run.stderr.contains("user(s) not exported"), "{}", run.stderr);
+    // Members are read for the exported groups only (the export's reads, then the verifying plan's).
+    let member_reads = support::route(&after, "GET /sites/{id}/groups/{id}/users")
+        - support::route(&before, "GET /sites/{id}/groups/{id}/users");
+    assert_eq!(member_reads as usize, 2 * groups.len(), "{groups:?}");
+    let plan = site.plan(&out).expect(0);
+    assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
+}
+
+/// Every list export prints is in a fixed order: the connection-password list is sorted by address, and two
+/// exports of the same site print the same warnings.
+#[test]
+fn export_warnings_come_in_a_fixed_order() {
+    let site = Harness::start();
+    site.apply_example("enterprise");
+    let first = site.export(&site.path("one"), &["--with-permissions"]).expect(0);
+    let second = site.export(&site.path("two"), &["--with-permissions"]).expect(0);
+    let list = |stderr: &str| -> Vec<String> {
+        stderr
+            .lines()
+            .skip_while(|l| !l.contains("the API never returns connection passwords"))
+            .skip(1)
+            .take_while(|l| l.starts_with("  - "))
+            .map(str::to_owned)
+            .collect()
+    };
+    let passwords = list(&first.stderr);
+    assert!(passwords.len() > 1, "{}", first.stderr);
+    let mut sorted = passwords.clone();
+    sorted.sort_by_key(|l| l.to_lowercase());
+    assert_eq!(passwords, sorted);
+    let warnings =
+        |stderr: &str| stderr.lines().filter(|l| l.starts_with("warning:")).map(str::to_owned).collect::<Vec<_>>();
+    let strip = |s: &str| s.replace(path_str(&site.path("one")), "DIR").replace(path_str(&site.path("two")), "DIR");
+    assert_eq!(strip(&first.stderr), strip(&second.stderr));
+    assert!(!warnings(&first.stderr).is_empty());
 }

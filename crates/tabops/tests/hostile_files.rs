@@ -12,6 +12,8 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use tabops_testkit::run::tabops_command;
+
 use support::{Harness, Run, content_writes, path_str};
 
 /// Peak resident memory a refused (or bounded) run may reach. Before the fixes, the 1 GiB bomb took `export` to
@@ -83,12 +85,8 @@ fn measured(cmd: &mut Command) -> Measured {
 
 /// `tabops ARGS` in `cwd` with a clean environment (the embedded site unless `--server` is passed).
 fn tabops(cwd: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tabops"));
-    cmd.current_dir(cwd)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1")
-        .env("TABLEAU_PAT_NAME", tabops_emulator::DEFAULT_PAT_NAME)
+    let mut cmd = tabops_command(cwd);
+    cmd.env("TABLEAU_PAT_NAME", tabops_emulator::DEFAULT_PAT_NAME)
         .env("TABLEAU_PAT_SECRET", tabops_emulator::DEFAULT_PAT_SECRET)
         .args(args);
     cmd

@@ -14,9 +14,11 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use tabops_testkit::run::tabops_command;
 
 const SITE_ID: &str = "0b6d2d3b-0000-4000-8000-00000000a11e";
 const NS: &str = r#"xmlns="http://tableau.com/api""#;
@@ -208,11 +210,7 @@ struct Watched {
 /// bound).
 fn run_tabops(server: &HostileServer, dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Watched {
     let stderr_path = dir.join(format!("stderr-{}.txt", args[0]));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tabops"))
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1")
+    let mut child = tabops_command(dir)
         .env("TABLEAU_PAT_NAME", "hostile")
         .env("TABLEAU_PAT_SECRET", "hostile-secret")
         .envs(extra_env.iter().copied())

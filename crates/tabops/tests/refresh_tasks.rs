@@ -72,7 +72,7 @@ fn exported_manifest_without_refresh_keys_leaves_tasks_alone_and_empty_refresh_d
 
     // A default export writes no `refresh:` key (the task is not exported), and its plan leaves the task alone.
     let out = site.dir.path().join("exported");
-    let exported = run(&["export", "--out", path_str(&out)], 0);
+    let exported = run(&["export", "--out", path_str(&out), "--adopt"], 0);
     assert!(exported.stderr.contains("leaves them alone"), "{}", exported.stderr);
     let sales = out.join("projects/sales.yaml");
     assert!(!std::fs::read_to_string(&sales).unwrap().contains("refresh"), "no `refresh:` key in the export");
@@ -86,7 +86,7 @@ fn exported_manifest_without_refresh_keys_leaves_tasks_alone_and_empty_refresh_d
 
     // Exported with its tasks, the manifest lists them: still no changes, and the task is managed.
     let with = site.dir.path().join("with-refresh");
-    run(&["export", "--out", path_str(&with), "--with-refresh", "--no-adopt"], 0);
+    run(&["export", "--out", path_str(&with), "--with-refresh", "--adopt"], 0);
     let sales = with.join("projects/sales.yaml");
     let text = std::fs::read_to_string(&sales).unwrap();
     assert_eq!(text.matches("refresh:").count(), 1, "only Orders has a task:\n{text}");

@@ -5,10 +5,11 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use tabops_testkit::run::tabops_command;
 
 /// Serves 429 with `Retry-After: {secs}` to every request; returns the base URL and the request counter.
 fn throttling_server(secs: u64) -> (String, Arc<AtomicUsize>) {
@@ -72,11 +73,7 @@ fn tabops(url: &str, extra: &[&str], env: &[(&str, &str)]) -> (i32, String, Dura
     let dir = tempfile::tempdir().unwrap();
     let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart");
     let started = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_tabops"))
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1")
+    let output = tabops_command(dir.path())
         .env("TABLEAU_PAT_NAME", "ci")
         .env("TABLEAU_PAT_SECRET", "secret")
         .envs(env.iter().copied())

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use tabops_manifest::model::{ContentKind, ContentSpec};
+use tabops_manifest::model::{Address, ContentKind, ContentSpec};
 
 use crate::connections::plan_connections;
 use crate::inventory::LiveContent;
@@ -115,7 +115,6 @@ impl<'a> Phase<'_, 'a> {
 
     fn plan_one_content(&mut self, spec: &'a ContentSpec) {
         let address = spec.address();
-        let kind = kind_of(spec.kind);
         self.out.inputs.push(ContentInput {
             address: address.to_string(),
             sha256: spec.file.sha256.clone(),
@@ -132,51 +131,36 @@ impl<'a> Phase<'_, 'a> {
             return;
         };
         let owner = self.principals.owner(&self.cx.idx, self.draft, spec.owner.as_deref(), &address);
+        let live = self.find_live_content(spec, &project);
+        let (action, changed) = match live {
+            None => (publish_new(spec, &address, project, owner), true),
+            Some(live) => {
+                self.out.claimed.insert(&live.id);
+                self.draft.record_row(&live.id, live);
+                self.update_existing(spec, live, &address, project, owner)
+            }
+        };
+        let object = match live {
+            None => ObjectRef::Planned(address.to_string()),
+            Some(l) => ObjectRef::Live(l.id.clone()),
+        };
+        self.draft.push(action);
+        self.out.states.push(ContentState { spec, live, object, address, changed });
+    }
+
+    /// An item the site has: republished when its file changed (or a hidden view is visible on the site), updated
+    /// in place when only fields differ, otherwise a no-op. Returns the action and whether it changes the item.
+    fn update_existing(
+        &mut self,
+        spec: &ContentSpec,
+        live: &'a LiveContent,
+        address: &Address,
+        project: ObjectRef,
+        owner: Option<ObjectRef>,
+    ) -> (PlannedAction, bool) {
+        let kind = kind_of(spec.kind);
         let fingerprint = publish_fingerprint(spec);
         let marker = marker_tag(&fingerprint);
-        // The content aspect's digest is the publish fingerprint (see `content_digest`).
-        let content_origin =
-            || Origin { address: address.clone(), aspect: Aspect::Content, digest: Some(fingerprint.clone()) };
-
-        let Some(live) = self.find_live_content(spec, &project) else {
-            let mut tags: BTreeSet<String> = spec.tags.clone().unwrap_or_default();
-            tags.insert(marker.clone());
-            let mut changes = vec![
-                FieldChange::new("file", None, val(&spec.file.display)),
-                FieldChange::new("sha256", None, val(&spec.file.sha256)),
-            ];
-            if let Some(d) = &spec.description {
-                changes.push(FieldChange::new("description", None, val(d)));
-            }
-            if let Some(t) = &spec.tags {
-                changes.push(FieldChange::new("tags", None, val(t)));
-            }
-            if !spec.hidden_views.is_empty() {
-                changes.push(FieldChange::new("hidden_views", None, val(&spec.hidden_views)));
-            }
-            let object = ObjectRef::Planned(address.to_string());
-            self.draft.push(PlannedAction {
-                id: address.to_string(),
-                kind,
-                action: Action::Create,
-                reason: format!("not on the site: publish {} ({} bytes)", spec.file.display, spec.file.size),
-                changes,
-                depends_on: deps_of([Some(&project), owner.as_ref()]),
-                live_id: None,
-                origin: content_origin(),
-                operation: Operation::Publish(Box::new(PublishOp {
-                    owner,
-                    tags_add: tag_list(tags),
-                    ..new_publish(spec, project, marker)
-                })),
-            });
-            self.out.states.push(ContentState { spec, live: None, object, address, changed: true });
-            return;
-        };
-        self.out.claimed.insert(&live.id);
-        self.draft.record_row(&live.id, live);
-        let object = ObjectRef::Live(live.id.clone());
-
         let diff = self.content_field_diff(spec, live, &project, owner);
         let live_markers = sha_markers(&live.tags);
         let marker_matches = live_markers.iter().any(|m| m.eq_ignore_ascii_case(&marker));
@@ -184,109 +168,61 @@ impl<'a> Phase<'_, 'a> {
             .visible_views
             .as_ref()
             .is_some_and(|visible| visible.iter().any(|v| spec.hidden_views.iter().any(|h| h.eq_ignore_ascii_case(v))));
-        let mut depends_on = deps_of([Some(&project), diff.owner.as_ref()]);
         if diff.project.is_some()
             && let Some(old_project) = self.cx.idx.projects_by_id.get(live.project_id.as_str())
         {
             self.out.moved_out.entry(old_project.id.as_str()).or_default().push(address.to_string());
         }
-
-        if !marker_matches || hidden_conflict {
-            let reason = if hidden_conflict {
-                "hidden views changed: requires republish".to_string()
-            } else if let Some(old) = live_markers.first() {
-                format!("content sha256 changed (marker {} -> {})", short_marker(old), short_marker(&marker))
-            } else {
-                format!("no tabops marker on the live item: publish to record {}", short_marker(&marker))
-            };
-            let mut changes = vec![FieldChange::new(
-                "marker",
-                live_markers.first().map(|m| serde_json::Value::String(m.clone())),
-                val(&marker),
-            )];
-            changes.extend(diff.changes);
-            let mut tags_add = diff.tags_add;
-            tags_add.insert(marker.clone());
-            let mut tags_remove = diff.tags_remove;
-            tags_remove.extend(live_markers.into_iter().filter(|m| !m.eq_ignore_ascii_case(&marker)));
-            let relocate = (diff.name.is_some() || diff.project.is_some())
-                .then(|| Relocate { name: diff.name.clone(), project: diff.project.clone() });
-            let mut reasons = vec![reason];
-            reasons.extend(diff.reasons);
-            depends_on.sort();
-            depends_on.dedup();
-            self.draft.push(PlannedAction {
-                id: address.to_string(),
-                kind,
-                action: Action::Replace,
-                reason: reasons.join("; "),
-                changes,
-                depends_on,
-                live_id: Some(live.id.clone()),
-                origin: content_origin(),
-                operation: Operation::Publish(Box::new(PublishOp {
-                    overwrite: true,
-                    existing: Some(live.id.clone()),
-                    relocate,
-                    owner: diff.owner,
-                    tags_add: tag_list(tags_add),
-                    tags_remove: tag_list(tags_remove),
-                    // An overwrite publish takes its description and showTabs from the request (TSC #1590; REST
-                    // reference, Publish Workbook): where the manifest leaves them alone, send what the item has.
-                    description: spec.description.clone().or_else(|| live.description.clone()),
-                    show_tabs: spec.show_tabs.or(live.show_tabs),
-                    ..new_publish(spec, project, marker)
-                })),
-            });
-            self.out.states.push(ContentState { spec, live: Some(live), object, address, changed: true });
-            return;
-        }
-
-        let fields_origin = Origin {
+        let fields_origin = || Origin {
             address: address.clone(),
             aspect: Aspect::Fields,
             digest: Some(content_digest(spec, Aspect::Fields)),
         };
-        if diff.is_empty() {
-            self.draft.push(PlannedAction {
-                id: address.to_string(),
-                kind,
-                action: Action::NoOp,
-                reason: "checksum unchanged: skip publish".into(),
-                changes: vec![],
-                depends_on: vec![],
-                live_id: Some(live.id.clone()),
-                origin: fields_origin,
-                operation: Operation::None,
-            });
-            self.out.states.push(ContentState { spec, live: Some(live), object, address, changed: false });
-            return;
+        match (marker_matches && !hidden_conflict, diff.is_empty()) {
+            (false, _) => (republish(spec, live, address, project, diff, live_markers, hidden_conflict), true),
+            (true, true) => {
+                let noop = PlannedAction {
+                    id: address.to_string(),
+                    kind,
+                    action: Action::NoOp,
+                    reason: "checksum unchanged: skip publish".into(),
+                    changes: vec![],
+                    depends_on: vec![],
+                    live_id: Some(live.id.clone()),
+                    origin: fields_origin(),
+                    operation: Operation::None,
+                };
+                (noop, false)
+            }
+            (true, false) => {
+                let depends_on = deps_of([Some(&project), diff.owner.as_ref()]);
+                let mut reasons = diff.reasons;
+                reasons.push("checksum unchanged: skip publish".into());
+                let update = PlannedAction {
+                    id: address.to_string(),
+                    kind,
+                    action: Action::Update,
+                    reason: reasons.join("; "),
+                    changes: diff.changes,
+                    depends_on,
+                    live_id: Some(live.id.clone()),
+                    origin: fields_origin(),
+                    operation: Operation::UpdateContent(Box::new(UpdateContentOp {
+                        kind: spec.kind,
+                        item: live.id.clone(),
+                        name: diff.name,
+                        project: diff.project,
+                        description: diff.description,
+                        show_tabs: diff.show_tabs,
+                        owner: diff.owner,
+                        tags_add: tag_list(diff.tags_add),
+                        tags_remove: tag_list(diff.tags_remove),
+                        connections: diff.connections,
+                    })),
+                };
+                (update, true)
+            }
         }
-        let mut reasons = diff.reasons;
-        reasons.push("checksum unchanged: skip publish".into());
-        self.draft.push(PlannedAction {
-            id: address.to_string(),
-            kind,
-            action: Action::Update,
-            reason: reasons.join("; "),
-            changes: diff.changes,
-            depends_on,
-            live_id: Some(live.id.clone()),
-            origin: fields_origin,
-            operation: Operation::UpdateContent(Box::new(UpdateContentOp {
-                kind: spec.kind,
-                item: live.id.clone(),
-                name: diff.name,
-                project: diff.project,
-                description: diff.description,
-                show_tabs: diff.show_tabs,
-                owner: diff.owner,
-                tags_add: tag_list(diff.tags_add),
-                tags_remove: tag_list(diff.tags_remove),
-                connections: diff.connections,
-            })),
-        });
-        self.out.states.push(ContentState { spec, live: Some(live), object, address, changed: true });
     }
 
     fn content_field_diff(
@@ -360,6 +296,107 @@ impl<'a> Phase<'_, 'a> {
             d.reasons.push("site differs from the manifest".into());
         }
         d
+    }
+}
+
+/// The content aspect's origin: its digest is the publish fingerprint (see `content_digest`).
+fn content_origin(spec: &ContentSpec, address: &Address) -> Origin {
+    Origin { address: address.clone(), aspect: Aspect::Content, digest: Some(publish_fingerprint(spec)) }
+}
+
+/// A manifest item the site does not have: published for the first time.
+fn publish_new(spec: &ContentSpec, address: &Address, project: ObjectRef, owner: Option<ObjectRef>) -> PlannedAction {
+    let marker = marker_tag(&publish_fingerprint(spec));
+    let mut tags: BTreeSet<String> = spec.tags.clone().unwrap_or_default();
+    tags.insert(marker.clone());
+    let mut changes = vec![
+        FieldChange::new("file", None, val(&spec.file.display)),
+        FieldChange::new("sha256", None, val(&spec.file.sha256)),
+    ];
+    if let Some(d) = &spec.description {
+        changes.push(FieldChange::new("description", None, val(d)));
+    }
+    if let Some(t) = &spec.tags {
+        changes.push(FieldChange::new("tags", None, val(t)));
+    }
+    if !spec.hidden_views.is_empty() {
+        changes.push(FieldChange::new("hidden_views", None, val(&spec.hidden_views)));
+    }
+    PlannedAction {
+        id: address.to_string(),
+        kind: kind_of(spec.kind),
+        action: Action::Create,
+        reason: format!("not on the site: publish {} ({} bytes)", spec.file.display, spec.file.size),
+        changes,
+        depends_on: deps_of([Some(&project), owner.as_ref()]),
+        live_id: None,
+        origin: content_origin(spec, address),
+        operation: Operation::Publish(Box::new(PublishOp {
+            owner,
+            tags_add: tag_list(tags),
+            ..new_publish(spec, project, marker)
+        })),
+    }
+}
+
+/// A manifest item whose file differs from what the site has (by its marker), or whose hidden views are visible
+/// on the site: published over the live item, with the in-place differences folded in.
+fn republish(
+    spec: &ContentSpec,
+    live: &LiveContent,
+    address: &Address,
+    project: ObjectRef,
+    diff: FieldDiff,
+    live_markers: Vec<String>,
+    hidden_conflict: bool,
+) -> PlannedAction {
+    let marker = marker_tag(&publish_fingerprint(spec));
+    let reason = if hidden_conflict {
+        "hidden views changed: requires republish".to_string()
+    } else if let Some(old) = live_markers.first() {
+        format!("content sha256 changed (marker {} -> {})", short_marker(old), short_marker(&marker))
+    } else {
+        format!("no tabops marker on the live item: publish to record {}", short_marker(&marker))
+    };
+    let mut depends_on = deps_of([Some(&project), diff.owner.as_ref()]);
+    let mut changes = vec![FieldChange::new(
+        "marker",
+        live_markers.first().map(|m| serde_json::Value::String(m.clone())),
+        val(&marker),
+    )];
+    changes.extend(diff.changes);
+    let mut tags_add = diff.tags_add;
+    tags_add.insert(marker.clone());
+    let mut tags_remove = diff.tags_remove;
+    tags_remove.extend(live_markers.into_iter().filter(|m| !m.eq_ignore_ascii_case(&marker)));
+    let relocate = (diff.name.is_some() || diff.project.is_some())
+        .then(|| Relocate { name: diff.name.clone(), project: diff.project.clone() });
+    let mut reasons = vec![reason];
+    reasons.extend(diff.reasons);
+    depends_on.sort();
+    depends_on.dedup();
+    PlannedAction {
+        id: address.to_string(),
+        kind: kind_of(spec.kind),
+        action: Action::Replace,
+        reason: reasons.join("; "),
+        changes,
+        depends_on,
+        live_id: Some(live.id.clone()),
+        origin: content_origin(spec, address),
+        operation: Operation::Publish(Box::new(PublishOp {
+            overwrite: true,
+            existing: Some(live.id.clone()),
+            relocate,
+            owner: diff.owner,
+            tags_add: tag_list(tags_add),
+            tags_remove: tag_list(tags_remove),
+            // An overwrite publish takes its description and showTabs from the request (TSC #1590; REST
+            // reference, Publish Workbook): where the manifest leaves them alone, send what the item has.
+            description: spec.description.clone().or_else(|| live.description.clone()),
+            show_tabs: spec.show_tabs.or(live.show_tabs),
+            ..new_publish(spec, project, marker)
+        })),
     }
 }
 

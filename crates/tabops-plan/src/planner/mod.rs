@@ -11,11 +11,12 @@
 //! a case-only rename is still applied.
 //!
 //! [`plan`] runs one phase per kind of object, in one visible order. A phase is a function: it reads the inputs
-//! ([`Ctx`]) and what earlier phases produced (passed to it by name), appends its actions, errors and unmanaged
-//! objects to the plan under construction ([`Draft`]), and returns what later phases need (references to the objects
+//! (`Ctx`) and what earlier phases produced (passed to it by name), appends its actions, errors and unmanaged
+//! objects to the plan under construction (`Draft`), and returns what later phases need (references to the objects
 //! it planned, the live objects it matched). Each decision is an exhaustive match over what the manifest says and
-//! what the site has for one object ([`Pair`]). Running the planner again after a successful apply yields no changes
-//! (idempotency, tested).
+//! what the site has for one object (`Pair`: users, groups, permission grantees, refresh tasks); projects and content
+//! match on the live object they found, and the prune phase decides for the live ones the manifest does not list.
+//! Running the planner again after a successful apply yields no changes (idempotency, tested).
 
 mod content;
 pub mod index;

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 
 use tabops_manifest::model::{Address, ContentKind, Desired, SiteRole};
 
+use crate::inventory::Inventory;
 use crate::plan::{Action, ObjectKind, ObjectRef, Operation, PlanErrorKind};
 
 use super::content::Contents;
@@ -203,69 +204,35 @@ impl<'a> Phase<'_, 'a> {
             })
             .collect();
         for (index, user_id, address) in removals {
+            // Each object the user owns: deleted by this plan (the removal waits for the delete), given another
+            // owner by it (waits for that), or kept (handed to the heir, or the removal is refused).
             let mut waits: Vec<String> = Vec::new();
             let mut kept: Vec<String> = Vec::new();
             let mut keeps_projects = false;
-            let mut owned: Vec<(&str, String, bool)> = live
-                .projects
-                .iter()
-                .filter(|p| p.owner_id.as_deref() == Some(user_id.as_str()))
-                .map(|p| (p.id.as_str(), self.cx.idx.project_address(&p.id).to_string(), true))
-                .collect();
-            for (items, kind) in
-                [(&live.workbooks, ContentKind::Workbook), (&live.datasources, ContentKind::Datasource)]
-            {
-                owned.extend(
-                    items
-                        .iter()
-                        .filter(|c| c.owner_id.as_deref() == Some(user_id.as_str()))
-                        .map(|c| (c.id.as_str(), self.cx.idx.content_address(kind, c).to_string(), false)),
-                );
-            }
-            for (id, display, project) in owned {
-                if let Some(delete) = deleted.get(id) {
-                    waits.push(delete.clone());
-                } else if let Some(moved) = moves.get(id) {
-                    waits.extend(moved.iter().cloned());
-                } else {
-                    keeps_projects |= project;
-                    kept.push(display);
-                }
-            }
-            let name = planned_name(&address);
-            let mut map_assets_to = None;
-            if !kept.is_empty() {
-                match &heir {
-                    Some((heir_ref, heir_address)) => {
-                        if keeps_projects && let ObjectRef::Live(heir_id) = heir_ref {
-                            self.check_heir_role(heir_id, heir_address);
-                        }
-                        waits.extend(deps_of([Some(heir_ref)]));
-                        map_assets_to = Some(heir_ref.clone());
-                    }
-                    None => {
-                        kept.sort();
-                        let more = kept.len().saturating_sub(LISTED);
-                        let mut list = kept.iter().take(LISTED).cloned().collect::<Vec<_>>().join(", ");
-                        if more > 0 {
-                            list.push_str(&format!(" and {more} more"));
-                        }
-                        self.draft.error(
-                            PlanErrorKind::OwnsContent,
-                            &address,
-                            format!(
-                                "user '{name}' is removed (settings.prune_users) but still owns {}: {list}; Tableau \
-                                 would refuse the removal and leave the user Unlicensed",
-                                kept.len()
-                            ),
-                            Some(
-                                "set `settings.reassign_content_to: USER` to hand their content to that user, give \
-                                 each item an `owner:` in the manifest, or list the user under `users:`",
-                            ),
-                        );
+            for (id, display, project) in self.owned_by(live, &user_id) {
+                match (deleted.get(id), moves.get(id)) {
+                    (Some(delete), _) => waits.push(delete.clone()),
+                    (None, Some(moved)) => waits.extend(moved.iter().cloned()),
+                    (None, None) => {
+                        keeps_projects |= project;
+                        kept.push(display);
                     }
                 }
             }
+            let map_assets_to = match (&heir, kept.is_empty()) {
+                (_, true) => None,
+                (Some((heir_ref, heir_address)), false) => {
+                    if keeps_projects && let ObjectRef::Live(heir_id) = heir_ref {
+                        self.check_heir_role(heir_id, heir_address);
+                    }
+                    waits.extend(deps_of([Some(heir_ref)]));
+                    Some(heir_ref.clone())
+                }
+                (None, false) => {
+                    self.refuse_removal(&address, kept);
+                    None
+                }
+            };
             let heir_shown = map_assets_to.as_ref().map(|heir| match heir {
                 ObjectRef::Live(id) => self.user_display_name(id),
                 ObjectRef::Planned(id) => planned_name(id),
@@ -283,6 +250,49 @@ impl<'a> Phase<'_, 'a> {
                 }
             }
         }
+    }
+
+    /// What a live user owns on the site: (id, address, whether it is a project), projects first.
+    fn owned_by(&self, live: &'a Inventory, user_id: &str) -> Vec<(&'a str, String, bool)> {
+        let mut owned: Vec<(&str, String, bool)> = live
+            .projects
+            .iter()
+            .filter(|p| p.owner_id.as_deref() == Some(user_id))
+            .map(|p| (p.id.as_str(), self.cx.idx.project_address(&p.id).to_string(), true))
+            .collect();
+        for (items, kind) in [(&live.workbooks, ContentKind::Workbook), (&live.datasources, ContentKind::Datasource)] {
+            owned.extend(
+                items
+                    .iter()
+                    .filter(|c| c.owner_id.as_deref() == Some(user_id))
+                    .map(|c| (c.id.as_str(), self.cx.idx.content_address(kind, c).to_string(), false)),
+            );
+        }
+        owned
+    }
+
+    /// A removed user still owns `kept` and the manifest names no heir: Tableau would refuse the removal.
+    fn refuse_removal(&mut self, address: &str, mut kept: Vec<String>) {
+        let name = planned_name(address);
+        kept.sort();
+        let more = kept.len().saturating_sub(LISTED);
+        let mut list = kept.iter().take(LISTED).cloned().collect::<Vec<_>>().join(", ");
+        if more > 0 {
+            list.push_str(&format!(" and {more} more"));
+        }
+        self.draft.error(
+            PlanErrorKind::OwnsContent,
+            address,
+            format!(
+                "user '{name}' is removed (settings.prune_users) but still owns {}: {list}; Tableau would refuse the \
+                 removal and leave the user Unlicensed",
+                kept.len()
+            ),
+            Some(
+                "set `settings.reassign_content_to: USER` to hand their content to that user, give each item an \
+                 `owner:` in the manifest, or list the user under `users:`",
+            ),
+        );
     }
 
     fn user_display_name(&self, id: &str) -> String {

@@ -19,7 +19,7 @@ use crate::plan::{
 
 use super::content::Contents;
 use super::projects::Projects;
-use super::{Ctx, Draft, Principals, deps_of, val};
+use super::{Ctx, Draft, Pair, Principals, deps_of, val};
 
 /// Permissions and default permissions of every manifest project and content item that manages them, then the
 /// orders Tableau's copying of rules and locking of projects impose on them.
@@ -398,34 +398,64 @@ impl<'a> Phase<'_, 'a> {
             wanted.push((rule, GranteeRef { kind: gkind, object }));
         }
         let revoke_copied = self.plan_revoke_copied(&set, &prefix, kind, &wanted);
+        // Each grantee on both sides of the diff: the manifest's (with the rules the site gives them), then the
+        // site's others.
+        let mut pairs = Vec::new();
         for (rule, grantee) in wanted {
             let live_caps = match &grantee.object {
-                ObjectRef::Live(id) => live_rules.remove(&LiveGrantee { kind: grantee.kind, id: id.clone() }),
+                ObjectRef::Live(id) => live_rules.remove_entry(&LiveGrantee { kind: grantee.kind, id: id.clone() }),
                 ObjectRef::Planned(_) => None,
-            }
-            .unwrap_or_default();
-            let address = format!("{prefix}/{}", rule.grantee);
-            let mut depends_on = deps_of([Some(&set.object), Some(&grantee.object)]);
-            depends_on.extend(set.object_dep.clone());
-            depends_on.extend(revoke_copied.clone());
-            self.push_set_action(&set, kind, address, grantee, &rule.capabilities, &live_caps, depends_on);
+            };
+            pairs.push(Pair::of((rule, grantee), live_caps));
         }
-        // Live grantees the manifest does not list: revoke everything (unless they are deleted, or the owner's).
-        for (grantee, caps) in live_rules {
-            if self.removed.contains(&(grantee.kind, grantee.id.clone())) {
-                continue;
+        pairs.extend(live_rules.into_iter().map(Pair::Live));
+        for pair in pairs {
+            match pair {
+                Pair::Desired((rule, grantee)) => {
+                    self.converge_grantee(&set, kind, &prefix, rule, grantee, &BTreeMap::new(), &revoke_copied)
+                }
+                Pair::Both((rule, grantee), (_, live_caps)) => {
+                    self.converge_grantee(&set, kind, &prefix, rule, grantee, &live_caps, &revoke_copied)
+                }
+                // A live grantee the manifest does not list: revoke everything, unless the plan deletes the
+                // grantee (its rules go with it) or it is the owner and owners' rules are left alone.
+                Pair::Live((grantee, caps)) => {
+                    if self.removed.contains(&(grantee.kind, grantee.id.clone())) {
+                        continue;
+                    }
+                    if self.cx.options.ignore_owner_permissions
+                        && grantee.kind == GranteeKind::User
+                        && set.owner_id == Some(grantee.id.as_str())
+                    {
+                        continue;
+                    }
+                    let address = format!("{prefix}/{}", self.grantee_address(&grantee));
+                    let gref = GranteeRef { kind: grantee.kind, object: ObjectRef::Live(grantee.id.clone()) };
+                    let depends_on = set.object_dep.clone().into_iter().collect();
+                    self.push_set_action(&set, kind, address, gref, &BTreeMap::new(), &caps, depends_on);
+                }
             }
-            if self.cx.options.ignore_owner_permissions
-                && grantee.kind == GranteeKind::User
-                && set.owner_id == Some(grantee.id.as_str())
-            {
-                continue;
-            }
-            let address = format!("{prefix}/{}", self.grantee_address(&grantee));
-            let gref = GranteeRef { kind: grantee.kind, object: ObjectRef::Live(grantee.id.clone()) };
-            let depends_on = set.object_dep.clone().into_iter().collect();
-            self.push_set_action(&set, kind, address, gref, &BTreeMap::new(), &caps, depends_on);
         }
+    }
+
+    /// A grantee the manifest lists: grant what the site lacks, revoke what the manifest's complete set does not
+    /// contain (`live` = the rules the site gives the grantee).
+    #[allow(clippy::too_many_arguments)]
+    fn converge_grantee(
+        &mut self,
+        set: &SetTarget<'_>,
+        kind: ObjectKind,
+        prefix: &str,
+        rule: &GranteeRules,
+        grantee: GranteeRef,
+        live: &BTreeMap<Capability, Mode>,
+        revoke_copied: &Option<String>,
+    ) {
+        let address = format!("{prefix}/{}", rule.grantee);
+        let mut depends_on = deps_of([Some(&set.object), Some(&grantee.object)]);
+        depends_on.extend(set.object_dep.clone());
+        depends_on.extend(revoke_copied.clone());
+        self.push_set_action(set, kind, address, grantee, &rule.capabilities, live, depends_on);
     }
 
     /// For an object this plan creates, Tableau copies rules onto it (a new top-level project gets the default

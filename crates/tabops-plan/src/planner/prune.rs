@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use tabops_manifest::model::{Address, ContentKind};
 
 use crate::inventory::{LiveContent, LiveProject};
-use crate::plan::{Action, Aspect, FieldChange, ObjectKind, Operation, Origin, PlannedAction, UnmanagedObject};
+use crate::plan::{Action, Aspect, FieldChange, ObjectKind, Operation, Origin, PlannedAction};
 
 use super::content::Contents;
 use super::projects::Projects;
@@ -36,6 +36,16 @@ pub(super) fn plan_prune<'a>(
     let mut phase = Phase { cx, projects, claimed, referenced, moved_out, draft, out: Pruned::default() };
     phase.plan_prune();
     phase.out
+}
+
+/// What becomes of a live project the manifest does not list.
+enum Fate {
+    /// Passed over without a report.
+    Ignored,
+    /// Reported as unmanaged and left alone.
+    Unmanaged,
+    /// Deleted, for this reason.
+    Deleted(String),
 }
 
 /// The prune phase's inputs and what it has produced so far.
@@ -83,43 +93,11 @@ impl<'a> Phase<'_, 'a> {
         candidates.sort_by_key(|p| self.cx.idx.path_of(&p.id).key());
         for project in candidates {
             let address = self.cx.idx.project_address(&project.id);
-            let parent = project.parent_id.as_deref().and_then(|id| self.cx.idx.projects_by_id.get(id)).copied();
-            let reason = match parent {
-                None if project.name.eq_ignore_ascii_case("default") => continue,
-                None if self.cx.options.prune_top_level_projects => {
-                    "not in manifest and top-level pruning is on".to_string()
-                }
-                None => {
-                    self.draft.unmanaged.push(UnmanagedObject {
-                        kind: ObjectKind::Project,
-                        address: address.to_string(),
-                        id: project.id.clone(),
-                    });
-                    continue;
-                }
-                Some(parent) => match managed.get(parent.id.as_str()) {
-                    Some((true, path)) => format!("not in manifest and project '{path}' prunes"),
-                    Some((false, _)) => {
-                        self.draft.unmanaged.push(UnmanagedObject {
-                            kind: ObjectKind::Project,
-                            address: address.to_string(),
-                            id: project.id.clone(),
-                        });
-                        continue;
-                    }
-                    // Inside an unmanaged project (reported at its root), or a live container the manifest uses.
-                    None if self.referenced.contains(parent.id.as_str()) => {
-                        self.draft.unmanaged.push(UnmanagedObject {
-                            kind: ObjectKind::Project,
-                            address: address.to_string(),
-                            id: project.id.clone(),
-                        });
-                        continue;
-                    }
-                    None => continue,
-                },
-            };
-            self.delete_project(project, address, reason, &children);
+            match self.project_fate(project, &managed) {
+                Fate::Ignored => {}
+                Fate::Unmanaged => self.draft.unmanaged(ObjectKind::Project, &address, &project.id),
+                Fate::Deleted(reason) => self.delete_project(project, address, reason, &children),
+            }
         }
 
         // Content directly inside managed (or referenced) projects.
@@ -139,52 +117,67 @@ impl<'a> Phase<'_, 'a> {
             for (kind, item) in items {
                 let address = self.cx.idx.content_address(kind, item);
                 match &managed_by {
-                    Some((true, path)) => {
-                        self.draft.record_row(&item.id, item);
-                        // Tableau deletes an item's extract-refresh tasks with it: show them and count them.
-                        let mut tasks: Vec<_> =
-                            self.cx.idx.tasks_by_item.get(&(kind, item.id.as_str())).cloned().unwrap_or_default();
-                        tasks.sort_by(|a, b| a.id.cmp(&b.id));
-                        self.out.weights.insert(
-                            address.to_string(),
-                            DeleteWeight {
-                                count: 1 + tasks.len(),
-                                contained: vec![],
-                                content_ids: vec![item.id.clone()],
-                                project_ids: vec![],
-                            },
-                        );
-                        let mut reason = format!("not in manifest and project '{path}' prunes");
-                        if !tasks.is_empty() {
-                            reason.push_str(&format!(
-                                " (its {} extract-refresh task(s) are deleted with it)",
-                                tasks.len()
-                            ));
-                        }
-                        let mut changes = vec![FieldChange::new("name", val(&item.name), None)];
-                        changes.extend(
-                            tasks.iter().map(|t| FieldChange::new("refresh_task", val(t.describe_schedule()), None)),
-                        );
-                        self.draft.push(PlannedAction {
-                            id: address.to_string(),
-                            kind: kind_of(kind),
-                            action: Action::Delete,
-                            reason,
-                            changes,
-                            depends_on: vec![],
-                            live_id: Some(item.id.clone()),
-                            origin: Origin { address, aspect: Aspect::Fields, digest: None },
-                            operation: Operation::DeleteContent { kind, item: item.id.clone() },
-                        });
-                    }
-                    _ => self.draft.unmanaged.push(UnmanagedObject {
-                        kind: kind_of(kind),
-                        address: address.to_string(),
-                        id: item.id.clone(),
-                    }),
+                    Some((true, path)) => self.delete_content(kind, item, address, path),
+                    _ => self.draft.unmanaged(kind_of(kind), &address, &item.id),
                 }
             }
         }
+    }
+
+    /// What becomes of a live project the manifest does not list: the default project and projects inside an
+    /// unmanaged one are passed over (the unmanaged root is reported), one under a pruning project (or at the top
+    /// level with top-level pruning) is deleted, any other is reported as unmanaged.
+    fn project_fate(&self, project: &LiveProject, managed: &HashMap<&str, (bool, String)>) -> Fate {
+        let parent = project.parent_id.as_deref().and_then(|id| self.cx.idx.projects_by_id.get(id)).copied();
+        match parent {
+            None if project.name.eq_ignore_ascii_case("default") => Fate::Ignored,
+            None if self.cx.options.prune_top_level_projects => {
+                Fate::Deleted("not in manifest and top-level pruning is on".to_string())
+            }
+            None => Fate::Unmanaged,
+            Some(parent) => match managed.get(parent.id.as_str()) {
+                Some((true, path)) => Fate::Deleted(format!("not in manifest and project '{path}' prunes")),
+                Some((false, _)) => Fate::Unmanaged,
+                // A live container the manifest uses.
+                None if self.referenced.contains(parent.id.as_str()) => Fate::Unmanaged,
+                // Inside an unmanaged project (reported at its root).
+                None => Fate::Ignored,
+            },
+        }
+    }
+
+    /// A content item under a pruning project, with its extract-refresh tasks (Tableau deletes them with it: they
+    /// are shown and counted).
+    fn delete_content(&mut self, kind: ContentKind, item: &LiveContent, address: Address, path: &str) {
+        self.draft.record_row(&item.id, item);
+        let mut tasks: Vec<_> = self.cx.idx.tasks_by_item.get(&(kind, item.id.as_str())).cloned().unwrap_or_default();
+        tasks.sort_by(|a, b| a.id.cmp(&b.id));
+        self.out.weights.insert(
+            address.to_string(),
+            DeleteWeight {
+                count: 1 + tasks.len(),
+                contained: vec![],
+                content_ids: vec![item.id.clone()],
+                project_ids: vec![],
+            },
+        );
+        let mut reason = format!("not in manifest and project '{path}' prunes");
+        if !tasks.is_empty() {
+            reason.push_str(&format!(" (its {} extract-refresh task(s) are deleted with it)", tasks.len()));
+        }
+        let mut changes = vec![FieldChange::new("name", val(&item.name), None)];
+        changes.extend(tasks.iter().map(|t| FieldChange::new("refresh_task", val(t.describe_schedule()), None)));
+        self.draft.push(PlannedAction {
+            id: address.to_string(),
+            kind: kind_of(kind),
+            action: Action::Delete,
+            reason,
+            changes,
+            depends_on: vec![],
+            live_id: Some(item.id.clone()),
+            origin: Origin { address, aspect: Aspect::Fields, digest: None },
+            operation: Operation::DeleteContent { kind, item: item.id.clone() },
+        });
     }
 
     fn delete_project(

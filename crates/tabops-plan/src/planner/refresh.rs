@@ -11,12 +11,10 @@ use tabops_manifest::model::{RefreshSpec, Schedule};
 
 use crate::inventory::LiveRefreshTask;
 use crate::origin::content_digest;
-use crate::plan::{
-    Action, Aspect, FieldChange, ObjectKind, ObjectRef, Operation, Origin, PlannedAction, UnmanagedObject,
-};
+use crate::plan::{Action, Aspect, FieldChange, ObjectKind, ObjectRef, Operation, Origin, PlannedAction};
 
 use super::content::Contents;
-use super::{Ctx, Draft, val};
+use super::{Ctx, Draft, Pair, val};
 
 /// Extract-refresh tasks of every manifest content item.
 pub(super) fn plan_refresh<'a>(cx: &Ctx<'a>, contents: &Contents<'a>, draft: &mut Draft) {
@@ -57,21 +55,51 @@ fn unique(used: &mut HashMap<String, usize>, base: String) -> String {
     if *n == 1 { base } else { format!("{base}-{n}") }
 }
 
+/// Pairs an item's desired tasks with its live ones: equal (type, schedule) first, which need nothing; then each
+/// remaining desired task with a remaining live task of its type (its schedule changed); then what is left on either
+/// side. Returns each pair that needs an action with its address suffix (`#daily-06:00`), in the order of the plan.
+fn pair_tasks<'r, 'a>(
+    desired: &'r [RefreshSpec],
+    mut live: Vec<&'a LiveRefreshTask>,
+    used: &mut HashMap<String, usize>,
+) -> Vec<(String, Pair<&'r RefreshSpec, &'a LiveRefreshTask>)> {
+    let mut unmatched: Vec<&RefreshSpec> = Vec::new();
+    for wanted in desired {
+        let exact = live
+            .iter()
+            .position(|t| t.refresh_type == wanted.refresh_type && t.schedule.as_ref() == Some(&wanted.schedule));
+        match exact {
+            Some(i) => {
+                live.remove(i);
+                unique(used, slug(wanted));
+            }
+            None => unmatched.push(wanted),
+        }
+    }
+    let mut pairs = Vec::new();
+    for wanted in unmatched {
+        let suffix = unique(used, slug(wanted));
+        let same_type = live.iter().position(|t| t.refresh_type == wanted.refresh_type).map(|i| live.remove(i));
+        pairs.push((suffix, Pair::of(wanted, same_type)));
+    }
+    for task in live {
+        pairs.push((unique(used, live_slug(task)), Pair::Live(task)));
+    }
+    pairs
+}
+
 impl<'a> Phase<'_, 'a> {
     fn plan_refresh(&mut self) {
-        let contents: Vec<_> = self
-            .contents
-            .states
-            .iter()
-            .map(|s| (s.spec, s.live, s.object.clone(), s.address.clone(), s.changed))
-            .collect();
-        for (spec, live_item, object, address, changed) in contents {
+        let contents = self.contents;
+        for state in &contents.states {
+            let (spec, address) = (state.spec, &state.address);
             let origin = Origin {
                 address: address.clone(),
                 aspect: Aspect::Refresh,
                 digest: Some(content_digest(spec, Aspect::Refresh)),
             };
-            let mut live_tasks: Vec<&'a LiveRefreshTask> = live_item
+            let mut live_tasks: Vec<&'a LiveRefreshTask> = state
+                .live
                 .and_then(|c| self.cx.idx.tasks_by_item.get(&(spec.kind, c.id.as_str())))
                 .cloned()
                 .unwrap_or_default();
@@ -84,36 +112,41 @@ impl<'a> Phase<'_, 'a> {
                 // No `refresh:` key: the item's live tasks are not managed.
                 for task in live_tasks {
                     let id = format!("refresh:{address}#{}", unique(&mut used, live_slug(task)));
-                    self.draft.unmanaged.push(UnmanagedObject {
-                        kind: ObjectKind::RefreshTask,
-                        address: id,
-                        id: task.id.clone(),
-                    });
+                    self.draft.unmanaged(ObjectKind::RefreshTask, id, &task.id);
                 }
                 continue;
             };
-            // 1. exact matches
-            let mut unmatched_desired: Vec<&RefreshSpec> = Vec::new();
-            for wanted in desired_tasks {
-                let exact = live_tasks.iter().position(|t| {
-                    t.refresh_type == wanted.refresh_type && t.schedule.as_ref() == Some(&wanted.schedule)
-                });
-                match exact {
-                    Some(i) => {
-                        live_tasks.remove(i);
-                        unique(&mut used, slug(wanted));
+            let dep = state.changed.then(|| address.to_string());
+            for (suffix, pair) in pair_tasks(desired_tasks, live_tasks, &mut used) {
+                let id = format!("refresh:{address}#{suffix}");
+                let action = match pair {
+                    Pair::Desired(wanted) => {
+                        let mut depends_on: Vec<String> = dep.clone().into_iter().collect();
+                        if let ObjectRef::Planned(a) = &state.object {
+                            depends_on.push(a.clone());
+                        }
+                        depends_on.dedup();
+                        PlannedAction {
+                            id,
+                            kind: ObjectKind::RefreshTask,
+                            action: Action::Create,
+                            reason: "refresh task in the manifest".into(),
+                            changes: vec![
+                                FieldChange::new("type", None, val(wanted.refresh_type)),
+                                FieldChange::new("schedule", None, val(wanted.schedule.to_string())),
+                            ],
+                            depends_on,
+                            live_id: None,
+                            origin: origin.clone(),
+                            operation: Operation::CreateRefreshTask {
+                                kind: spec.kind,
+                                item: state.object.clone(),
+                                refresh_type: wanted.refresh_type,
+                                schedule: wanted.schedule.clone(),
+                            },
+                        }
                     }
-                    None => unmatched_desired.push(wanted),
-                }
-            }
-            let dep = changed.then(|| address.to_string());
-            // 2. same type, different schedule: update; 3. create
-            for wanted in unmatched_desired {
-                let id = format!("refresh:{address}#{}", unique(&mut used, slug(wanted)));
-                let same_type = live_tasks.iter().position(|t| t.refresh_type == wanted.refresh_type);
-                if let (Some(i), Some(item)) = (same_type, live_item) {
-                    let task = live_tasks.remove(i);
-                    self.draft.push(PlannedAction {
+                    Pair::Both(wanted, task) => PlannedAction {
                         id,
                         kind: ObjectKind::RefreshTask,
                         action: Action::Update,
@@ -133,52 +166,25 @@ impl<'a> Phase<'_, 'a> {
                         operation: Operation::UpdateRefreshTask {
                             task: task.id.clone(),
                             kind: spec.kind,
-                            item: item.id.clone(),
+                            // The task's item: the live item it was listed under.
+                            item: task.target.id.clone(),
                             refresh_type: wanted.refresh_type,
                             schedule: wanted.schedule.clone(),
                         },
-                    });
-                    continue;
-                }
-                let mut depends_on: Vec<String> = dep.clone().into_iter().collect();
-                if let ObjectRef::Planned(a) = &object {
-                    depends_on.push(a.clone());
-                }
-                depends_on.dedup();
-                self.draft.push(PlannedAction {
-                    id,
-                    kind: ObjectKind::RefreshTask,
-                    action: Action::Create,
-                    reason: "refresh task in the manifest".into(),
-                    changes: vec![
-                        FieldChange::new("type", None, val(wanted.refresh_type)),
-                        FieldChange::new("schedule", None, val(wanted.schedule.to_string())),
-                    ],
-                    depends_on,
-                    live_id: None,
-                    origin: origin.clone(),
-                    operation: Operation::CreateRefreshTask {
-                        kind: spec.kind,
-                        item: object.clone(),
-                        refresh_type: wanted.refresh_type,
-                        schedule: wanted.schedule.clone(),
                     },
-                });
-            }
-            // 4. leftovers on the site
-            for task in live_tasks {
-                let id = format!("refresh:{address}#{}", unique(&mut used, live_slug(task)));
-                self.draft.push(PlannedAction {
-                    id,
-                    kind: ObjectKind::RefreshTask,
-                    action: Action::Delete,
-                    reason: "not in the manifest's refresh list for this item".into(),
-                    changes: vec![FieldChange::new("schedule", val(task.describe_schedule()), None)],
-                    depends_on: vec![],
-                    live_id: Some(task.id.clone()),
-                    origin: origin.clone(),
-                    operation: Operation::DeleteRefreshTask { task: task.id.clone() },
-                });
+                    Pair::Live(task) => PlannedAction {
+                        id,
+                        kind: ObjectKind::RefreshTask,
+                        action: Action::Delete,
+                        reason: "not in the manifest's refresh list for this item".into(),
+                        changes: vec![FieldChange::new("schedule", val(task.describe_schedule()), None)],
+                        depends_on: vec![],
+                        live_id: Some(task.id.clone()),
+                        origin: origin.clone(),
+                        operation: Operation::DeleteRefreshTask { task: task.id.clone() },
+                    },
+                };
+                self.draft.push(action);
             }
         }
     }

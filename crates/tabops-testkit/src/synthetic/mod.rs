@@ -3,6 +3,8 @@
 //! populated site that already matches the manifest (a plan against it is a no-op) without thousands of publishes.
 //! The same scale and seed always give the same bytes (`tabops-bench generate` writes exactly this).
 
+mod desired;
+pub mod fixture;
 mod manifest;
 mod state;
 

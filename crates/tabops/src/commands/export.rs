@@ -1,12 +1,13 @@
 //! `tabops export`: adopt tabops on an existing site. Reads the live site (every project, or the `--project`
 //! subtrees) and writes it as a manifest directory split by project, with each item's content downloaded beside
-//! it, then checks that a plan of the export against the same site has no changes.
+//! it, then plans the export against the same site and reports every change that plan still has.
 //!
-//! Adoption (on by default, `--no-adopt` to skip): content tabops never published carries no `tabops.sha256.*`
-//! checksum marker, so a plan would republish every exported item. Export therefore tags each exported item with
-//! the marker a plan computes for its downloaded file; these tag writes are announced on stderr and recorded in
-//! the audit log like an apply's actions. The planner is unchanged: it never trusts an unmarked item, so a later
-//! change to an exported file is still published.
+//! Export is read-only unless `--adopt` is given. Content tabops never published carries no `tabops.sha256.*`
+//! checksum marker (and content published from another manifest carries another marker), so a plan of the export
+//! republishes it: export says so and lists those items. `--adopt` tags each of them with the marker a plan
+//! computes for its exported file instead; those tag writes are announced on stderr and recorded in the audit log
+//! like an apply's actions. The planner is unchanged: it never trusts an unmarked item, so a later change to an
+//! exported file is still published.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -42,10 +43,11 @@ pub struct ExportArgs {
     /// site's tasks alone).
     #[arg(long)]
     pub with_refresh: bool,
-    /// Do not tag exported items with their checksum markers (nothing is written to the site; a plan of the
-    /// export will then republish every item).
+    /// Tag the exported items with the checksum marker of their exported file, so a plan of the export does not
+    /// republish them (the only write export makes; each is announced and recorded in the audit log). Without it,
+    /// nothing is written to the site.
     #[arg(long)]
-    pub no_adopt: bool,
+    pub adopt: bool,
     /// Write into a non-empty directory, replacing site.yaml, people.yaml, projects/ and content/.
     #[arg(long)]
     pub force: bool,
@@ -65,7 +67,7 @@ impl ExportArgs {
             projects: self.projects.iter().map(|p| ProjectPath::parse(p)).collect(),
             with_permissions: self.with_permissions,
             with_refresh: self.with_refresh,
-            adopt: !self.no_adopt,
+            adopt: self.adopt,
             force: self.force,
         }
     }
@@ -130,13 +132,44 @@ pub async fn run(settings: ExportSettings) -> anyhow::Result<ExitStatus> {
             writeln!(err, "  ~ {} +{}", adopted.address, adopted.marker)?;
         }
     }
+    let out_dir = settings.out.display();
+    if !report.unadopted.is_empty() {
+        writeln!(
+            err,
+            "note: nothing was written to the site. {} exported item(s) carry no checksum marker of their exported \
+             file, so a plan of {out_dir} republishes each (the same file, published again); to tag them instead, \
+             run `tabops export --adopt` (each tag write is announced and recorded in the audit log):",
+            report.unadopted.len()
+        )?;
+        for item in &report.unadopted {
+            let why = if item.has || !item.stale.is_empty() { "another file's marker" } else { "no marker" };
+            writeln!(err, "  ~ {} ({why})", item.address)?;
+        }
+    }
+    for (kind, names) in [("group", &report.left_out_groups), ("user", &report.left_out_users)] {
+        if names.is_empty() {
+            continue;
+        }
+        const SHOWN: usize = 10;
+        let mut listed: Vec<String> = names.iter().take(SHOWN).map(|n| format!("{kind}:{n}")).collect();
+        if names.len() > SHOWN {
+            listed.push(format!("and {} more", names.len() - SHOWN));
+        }
+        writeln!(
+            err,
+            "note: {} {kind}(s) not exported: no exported project references them (--project); a plan lists them \
+             as unmanaged and leaves them alone: {}",
+            names.len(),
+            listed.join(", ")
+        )?;
+    }
     let mut out = anstream::stdout().lock();
     writeln!(
         out,
         "Exported {} to {}: {} project(s), {} group(s), {} user(s), {} data source(s), {} workbook(s), {} refresh \
          task(s), {} byte(s) of content in {} manifest file(s).",
         site_label(&target),
-        settings.out.display(),
+        out_dir,
         report.projects,
         report.groups,
         report.users,
@@ -146,16 +179,21 @@ pub async fn run(settings: ExportSettings) -> anyhow::Result<ExitStatus> {
         report.downloaded_bytes,
         report.files.len()
     )?;
-    if changes.is_empty() {
-        writeln!(out, "Checked: a plan of {} against the site has no changes.", settings.out.display())?;
-    } else {
+    // The republishes of unadopted items were announced above; every other change is a warning.
+    let unadopted: std::collections::BTreeSet<&str> = report.unadopted.iter().map(|p| p.address.as_str()).collect();
+    let (republish, other): (Vec<_>, Vec<_>) =
+        changes.iter().partition(|c| c.marker_only && unadopted.contains(c.address.as_str()));
+    if other.is_empty() && republish.is_empty() {
+        writeln!(out, "Checked: a plan of {out_dir} against the site has no changes.")?;
+    } else if other.is_empty() {
         writeln!(
-            err,
-            "warning: a plan of {} against the site still has {} change(s):",
-            settings.out.display(),
-            changes.len()
+            out,
+            "Checked: a plan of {out_dir} against the site has no changes but the {} republish(es) listed above.",
+            republish.len()
         )?;
-        for change in &changes {
+    } else {
+        writeln!(err, "warning: a plan of {out_dir} against the site still has {} change(s):", other.len())?;
+        for change in &other {
             writeln!(err, "  - {change}")?;
         }
     }

@@ -100,7 +100,16 @@ def test_export_of_a_tsc_seeded_site_plans_no_changes(emulator, tmp_path):
     binary, url = emulator
     seed(url)
     out = tmp_path / "exported"
-    export = tabops(binary, url, tmp_path, "export", "--out", str(out), "--with-permissions", "--with-refresh")
+    # Read-only by default: nothing is tagged, and the output says the next plan republishes the unmarked items.
+    read_only = tabops(binary, url, tmp_path, "export", "--out", str(tmp_path / "read-only"), "--with-permissions",
+                       "--with-refresh")
+    assert read_only.returncode == 0, read_only.stderr
+    assert "Adopted" not in read_only.stderr, read_only.stderr
+    assert "nothing was written to the site" in read_only.stderr, read_only.stderr
+    assert "tabops export --adopt" in read_only.stderr, read_only.stderr
+
+    export = tabops(binary, url, tmp_path, "export", "--out", str(out), "--with-permissions", "--with-refresh",
+                    "--adopt")
     assert export.returncode == 0, export.stderr
     assert "Adopted" in export.stderr, export.stderr
     assert "Checked: a plan of" in export.stdout, export.stdout + export.stderr
@@ -112,12 +121,12 @@ def test_export_of_a_tsc_seeded_site_plans_no_changes(emulator, tmp_path):
     text = "\n".join(p.read_text() for p in sorted(out.rglob("*.yaml")))
     assert "$${not a variable}" in text
     assert "Top Customers" in text  # hidden view found in the downloaded workbook
-    assert "unused@example.com" not in text  # only users the manifest names
+    assert "unused@example.com" in text  # a whole-site export has every user, also one nobody references
     assert (out / "content" / "Finance" / "Reports 2024" / "Revenue.twbx").is_file()
     assert (out / "content" / "A_B tests" / "Pipeline_ 2024.twb").is_file()
 
     # A second export adopts nothing: the markers written by the first already match.
     again = tabops(binary, url, tmp_path, "export", "--out", str(tmp_path / "again"), "--with-permissions",
-                   "--with-refresh")
+                   "--with-refresh", "--adopt")
     assert again.returncode == 0, again.stderr
     assert "Adopted" not in again.stderr

@@ -7,6 +7,8 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use tabops_testkit::run::tabops_command;
+
 use crate::support::{Run, path_str, workspace};
 
 const JWT_SECRET: &str = "jwt-secret-value-K9-never-print";
@@ -17,16 +19,7 @@ const DB_PASSWORD: &str = "db-password-value-D2-never-print";
 const JWT_PREFIX: &str = "eyJ";
 
 fn tabops(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_tabops"))
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1")
-        .env("RUST_LOG", "trace")
-        .envs(env.iter().copied())
-        .args(args)
-        .output()
-        .unwrap();
+    let output = tabops_command(dir).env("RUST_LOG", "trace").envs(env.iter().copied()).args(args).output().unwrap();
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -1,6 +1,6 @@
-//! Builders for desired states and live inventories, shared by the planner, renderer and performance tests.
-//! `converged(&desired)` builds the inventory a successful apply of `desired` leaves behind.
-#![allow(dead_code)]
+//! Builders for desired states and live inventories, shared by the planner, renderer and performance tests (and
+//! by [`crate::synthetic::SyntheticSite::desired`]). `converged(&desired)` builds the inventory a successful
+//! apply of `desired` leaves behind.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
