@@ -1,7 +1,7 @@
 //! The pull-request review as plain values: the desired state at a base revision against the head, and its text,
 //! Markdown and JSON renderings.
 
-mod common;
+use tabops_testkit::model as common;
 
 use common::*;
 use tabops_manifest::model::*;
