@@ -80,6 +80,9 @@ pub enum ErrorKind {
     /// Plain http:// to a host that is not on loopback, refused before any connection.
     #[error("{refusal} (nothing was sent)")]
     Insecure { refusal: tabops_tableau::Error },
+    /// Nothing answers at the server's address (refused, or the host name does not resolve): one line, no retries.
+    #[error("cannot connect to {url}: {reason} (nothing was sent)")]
+    Unreachable { url: String, reason: String, loopback: bool },
     #[error("failed to sign in to {label}")]
     SignIn {
         label: String,
@@ -127,6 +130,29 @@ impl Error {
                                             TABLEAU_CONNECTED_APP_CLIENT_ID, _SECRET_ID, _SECRET_VALUE and \
                                             TABLEAU_USERNAME (a connected app)"
                     .to_owned()
+            }
+            ErrorKind::Unreachable { reason, loopback, .. } => {
+                if *loopback {
+                    "nothing listens there: start the server (e.g. `tabops emulator --listen ADDRESS`) or fix the port; `--server local` \
+                     runs the embedded site without one"
+                        .to_owned()
+                } else if reason.contains("resolve") {
+                    "check the host name in --server (TABLEAU_SERVER) or the manifest's `site.server`; Tableau Cloud \
+                     addresses look like https://10ax.online.tableau.com"
+                        .to_owned()
+                } else {
+                    "check the host and port in --server (TABLEAU_SERVER) or the manifest's `site.server`, and that \
+                     this machine may reach it"
+                        .to_owned()
+                }
+            }
+            ErrorKind::InvalidUrl { .. } => {
+                "give the server as a URL, e.g. `--server https://10ax.online.tableau.com`, or `local` for the \
+                 embedded site"
+                    .to_owned()
+            }
+            ErrorKind::Insecure { refusal: tabops_tableau::Error::Config { .. } } => {
+                "tabops talks to Tableau over https:// (or plain http:// to a loopback address)".to_owned()
             }
             ErrorKind::Insecure { .. } => {
                 "use https://, or pass --allow-insecure-http if the network to this host is trusted".to_owned()

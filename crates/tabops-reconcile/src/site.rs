@@ -169,6 +169,10 @@ pub async fn connect(args: &SiteOptions, target: &SiteTarget, access: Access) ->
             SignInMethod::ConnectedApp { client_id: client_id.clone(), username: username.clone() }
         }
     };
+    let loopback = url.host_str().is_some_and(|h| {
+        h.eq_ignore_ascii_case("localhost")
+            || h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    });
     let mut config = ClientConfig::new(url, target.content_url.clone(), credentials);
     if let Some(version) = &target.api_version {
         config.api_version = version.clone();
@@ -181,6 +185,9 @@ pub async fn connect(args: &SiteOptions, target: &SiteTarget, access: Access) ->
     config.retry.max_retry_wait = args.max_retry_wait;
     let client = match Client::sign_in(config).await {
         Ok(client) => client,
+        Err(tabops_tableau::Error::Unreachable { reason, .. }) => {
+            return Err(ErrorKind::Unreachable { url: server_url, reason, loopback }.into());
+        }
         Err(source) => {
             return Err(ErrorKind::SignIn { label, method, content_url: target.content_url.clone(), source }.into());
         }

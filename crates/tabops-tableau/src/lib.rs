@@ -8,7 +8,7 @@
 //! requests in flight, at most [`MAX_CONCURRENCY`]),
 //! retries with exponential backoff and jitter through `backon` (429 honouring `Retry-After` or the detail text,
 //! 5xx, connection failures; non-idempotent writes are never blindly retried after an ambiguous failure, see
-//! [`Error::Ambiguous`]), one transparent re-sign-in on `401002`, request statistics, and secret redaction.
+//! [`Error::Ambiguous`]; a sign-in's refused connection or unknown host name fails at once, [`Error::Unreachable`]), one transparent re-sign-in on `401002`, request statistics, and secret redaction.
 
 mod auth;
 mod client;

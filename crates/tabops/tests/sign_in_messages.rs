@@ -1,5 +1,5 @@
-//! Issue 12 items 1 and 2, through the real binary against the emulator: what a user sees when tabops cannot
-//! connect or Tableau refuses the sign-in. Each scenario is a transcript snapshot (command, exit code, output).
+//! What a user sees when tabops cannot connect or Tableau refuses the sign-in, through the real binary against the
+//! emulator; and how a server address typed or pasted into `TABLEAU_SERVER` is read. Each scenario is a transcript snapshot (command, exit code, output).
 //!
 //! Tableau's sign-in error: one code, 401001 "Signin Error" / "Error signing in to Tableau Server", for a wrong
 //! token name or secret and an expired or revoked token (Salesforce Help article 001496614 "Error 401001 Occurs
@@ -81,4 +81,65 @@ fn a_refused_sign_in_says_what_to_check_and_a_half_set_pat_names_the_missing_var
         (&["plan", "-f", "quickstart", "(a connected app without its secrets)"], app_half),
     ]);
     filters(h.dir.path()).bind(|| insta::assert_snapshot!("refused_sign_ins", text));
+}
+
+/// A loopback port nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// `tabops plan -f quickstart` configured as in CI, with `TABLEAU_SERVER` set to `server` and no `TABLEAU_SITE`.
+fn plan_at(h: &Harness, manifest: &Path, server: &str) -> (Run, std::time::Duration) {
+    let mut cmd = h.ci_command(path_str(&support::tabops_bin()), h.dir.path());
+    cmd.env("TABLEAU_SERVER", server).env_remove("TABLEAU_SITE").args(["plan", "-f", path_str(manifest)]);
+    let started = std::time::Instant::now();
+    let run = Run::of(&mut cmd);
+    (run, started.elapsed())
+}
+
+/// A refused connection fails at once in one line naming the address (no retries, no `Caused by` chain); a pasted
+/// browser address gives the server and the site and says so; a loopback address without a scheme gets http://
+/// and no advice about --allow-insecure-http.
+#[test]
+fn a_refused_connection_fails_fast_and_a_pasted_or_schemeless_address_is_understood() {
+    let h = Harness::start();
+    let manifest = h.copy_example("quickstart", "quickstart");
+    let port = closed_port();
+
+    let (refused, took) = plan_at(&h, &manifest, &format!("http://127.0.0.1:{port}"));
+    assert_eq!(refused.code, 1);
+    assert!(took < std::time::Duration::from_secs(3), "a refused connection is not retried ({took:?})");
+    assert!(!refused.stderr.contains("Caused by"), "{}", refused.stderr);
+
+    let (schemeless_refused, _) = plan_at(&h, &manifest, &format!("localhost:{port}"));
+    assert_eq!(schemeless_refused.code, 1);
+    assert!(!schemeless_refused.stderr.contains("allow-insecure-http"), "{}", schemeless_refused.stderr);
+
+    let emulator = h.url();
+    let host = emulator.trim_start_matches("http://").trim_end_matches('/');
+    let (pasted, _) = plan_at(&h, &manifest, &format!("{emulator}/#/site/acme/home"));
+    assert!(pasted.code == 0 || pasted.code == 2, "{}", pasted.stderr);
+    let (schemeless, _) = plan_at(&h, &manifest, &format!("{host}/#/site/acme/projects"));
+    assert!(schemeless.code == 0 || schemeless.code == 2, "{}", schemeless.stderr);
+
+    let port_text = port.to_string();
+    let steps = [
+        ("http://127.0.0.1:[CLOSED]", refused),
+        ("localhost:[CLOSED]", schemeless_refused),
+        ("http://127.0.0.1:[PORT]/#/site/acme/home", pasted),
+        ("127.0.0.1:[PORT]/#/site/acme/projects", schemeless),
+    ];
+    let text: String = steps
+        .into_iter()
+        .map(|(server, run)| {
+            // The plan itself is another test's subject: only what is said about the address is shown.
+            let run = Run { stdout: String::new(), ..run };
+            transcript_step(&["plan", "-f", "quickstart", &format!("(TABLEAU_SERVER={server})")], &run)
+        })
+        .collect();
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(&format!(r":{port_text}\b"), ":[CLOSED]");
+    settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
+    settings.bind(|| insta::assert_snapshot!("server_addresses", text));
 }

@@ -105,6 +105,7 @@ impl Client {
                 .idempotent(true);
         call.body = CallBody::SecretXml(body);
         call.authenticated = false;
+        call.first_contact = self.inner.site_id.get().is_none();
         let root = self.call_xml(&call).await?;
         let signed = auth::parse_sign_in(&root).ok_or_else(|| Error::Xml {
             operation: call.operation.clone(),
