@@ -362,7 +362,7 @@ pub fn verify(path: &Path) -> Result<VerifyReport, AuditError> {
         if record.prev != prev_digest {
             report.first_error.get_or_insert((
                 line_no,
-                format!("chain broken: prev is {} but the previous line hashes to {}", record.prev, prev_digest),
+                format!("its prev is {} but the previous line hashes to {}", record.prev, prev_digest),
             ));
             break;
         }

@@ -22,7 +22,7 @@ pub mod xml;
 
 pub use client::{
     Client, ExpectedFile, MAX_LIST_ITEMS, MAX_LIST_PAGES, PublishFileType, PublishMode, PublishRequest, PublishedItem,
-    TagTarget,
+    REQUEST_LOG, TagTarget,
 };
 pub use config::{
     ADOPT_SCOPES, APPLY_SCOPES, Access, CONNECTED_APP_VARIABLES, ClientConfig, Credentials, DEFAULT_API_VERSION,

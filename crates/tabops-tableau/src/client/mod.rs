@@ -13,6 +13,7 @@ mod transport;
 pub use content::TagTarget;
 pub use paging::{MAX_LIST_ITEMS, MAX_LIST_PAGES};
 pub use publish::{ExpectedFile, PublishFileType, PublishMode, PublishRequest, PublishedItem};
+pub use transport::REQUEST_LOG;
 
 use std::sync::{Arc, OnceLock};
 

@@ -357,12 +357,24 @@ impl Client {
         self.inner.stats.request(call.method.as_str(), call.route, bytes_up);
         tracing::trace!(operation = %call.operation, method = %call.method, route = call.route, attempt, bytes_up, "sending request");
 
+        let sent = std::time::Instant::now();
         let response = match request.send().await {
             Ok(response) => response,
             Err(source) => return Err(self.transport_failure(call, source)),
         };
         let status = response.status();
         tracing::trace!(operation = %call.operation, status = status.as_u16(), attempt, "response received");
+        // One line per request for `tabops -v`: the operation, the route template (no ids), the status and the time;
+        // never a body, a header or a token.
+        tracing::info!(
+            target: REQUEST_LOG,
+            "{}: {} {} -> {} ({} ms)",
+            call.operation,
+            call.method,
+            call.route,
+            status.as_u16(),
+            sent.elapsed().as_millis()
+        );
         if status.is_success() {
             if stream {
                 return Ok(Reply::Stream(response, permit));
@@ -461,6 +473,9 @@ impl Client {
         AttemptError { error, retry: true, retry_after: None }
     }
 }
+
+/// The `tracing` target of the one line logged per request (method, route template, status, time), at info level.
+pub const REQUEST_LOG: &str = "tabops_tableau::request";
 
 /// Why a connection could not be made, when the cause means no server is there to answer: the connection was
 /// refused, or the host name does not resolve. `None` for anything that may pass (a timeout, a reset).
