@@ -226,32 +226,37 @@ fn apply_without_a_terminal_records_each_action_and_v_adds_the_requests() {
     filters(h.dir.path()).bind(|| insta::assert_snapshot!("apply_record", text));
 }
 
-/// On a terminal (a pseudo-terminal from util-linux `script`, which the test needs), the progress bar is drawn and the same per-action
-/// lines are printed above it, so clearing the bar at the end leaves the record behind.
-#[test]
-fn on_a_terminal_the_progress_bar_leaves_the_same_record_behind() {
-    let h = Harness::start();
-    let manifest = h.copy_example("quickstart", "quickstart");
-    let bin = support::tabops_bin();
-    let line = format!(
-        "{} apply -f {} --auto-approve --server {} --site acme --state-dir {} --audit-log {}",
-        path_str(&bin),
-        path_str(&manifest),
-        h.url(),
-        path_str(&h.state_dir()),
-        path_str(&h.audit_log())
-    );
+/// `tabops ARGS --server EMULATOR --site acme --state-dir TMP [--audit-log TMP]` on a terminal: a pseudo-terminal
+/// from util-linux `script` (which these tests need), with `NO_COLOR` set or not. Its output is everything the
+/// terminal showed, stdout and stderr together.
+fn on_terminal(h: &Harness, args: &[&str], no_color: bool) -> Run {
+    let mut line = format!("{} {}", path_str(&support::tabops_bin()), args.join(" "));
+    line.push_str(&format!(" --server {} --site acme --state-dir {}", h.url(), path_str(&h.state_dir())));
+    if args[0] == "apply" {
+        line.push_str(&format!(" --audit-log {}", path_str(&h.audit_log())));
+    }
     let mut script = std::process::Command::new("script");
     script
         .current_dir(h.dir.path())
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1")
         .env("TERM", "xterm")
         .env("TABLEAU_PAT_NAME", tabops_emulator::DEFAULT_PAT_NAME)
         .env("TABLEAU_PAT_SECRET", &h.pat_secret)
         .args(["-qec", &line, "/dev/null"]);
-    let run = Run::of(&mut script);
+    if no_color {
+        script.env("NO_COLOR", "1");
+    }
+    Run::of(&mut script)
+}
+
+/// On a terminal, the progress bar is drawn and the same per-action lines are printed above it, so clearing the
+/// bar at the end leaves the record behind.
+#[test]
+fn on_a_terminal_the_progress_bar_leaves_the_same_record_behind() {
+    let h = Harness::start();
+    let manifest = h.copy_example("quickstart", "quickstart");
+    let run = on_terminal(&h, &["apply", "-f", path_str(&manifest), "--auto-approve"], true);
     assert_eq!(run.code, 0, "{run:?}");
     // Everything the terminal showed, bar redraws included; the record is there line by line.
     let shown = run.stdout.replace('\r', "");
@@ -260,4 +265,20 @@ fn on_a_terminal_the_progress_bar_leaves_the_same_record_behind() {
     }
     assert!(shown.contains("applying ["), "the bar was drawn:\n{shown}");
     assert!(shown.contains("Apply complete: 21 action(s) completed."), "{shown}");
+}
+
+/// On a terminal, `-vv` logs are coloured, unless `NO_COLOR` is set (no-color.org): then nothing on the terminal
+/// carries an ANSI escape.
+#[test]
+fn on_a_terminal_logs_are_coloured_unless_no_color_is_set() {
+    let h = Harness::start();
+    let manifest = h.copy_example("quickstart", "quickstart");
+    let args = ["-vv", "plan", "-f", path_str(&manifest)];
+    let coloured = on_terminal(&h, &args, false);
+    assert_eq!(coloured.code, 0, "{coloured:?}");
+    assert!(coloured.stdout.contains("\u{1b}["), "colour on a terminal: {:?}", coloured.stdout);
+    let plain = on_terminal(&h, &args, true);
+    assert_eq!(plain.code, 0, "{plain:?}");
+    assert!(plain.stdout.contains("DEBUG") || plain.stdout.contains("INFO"), "-vv logs: {}", plain.stdout);
+    assert!(!plain.stdout.contains('\u{1b}'), "NO_COLOR: no ANSI escapes: {:?}", plain.stdout);
 }
