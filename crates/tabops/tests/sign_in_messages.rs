@@ -98,9 +98,9 @@ fn plan_at(h: &Harness, manifest: &Path, server: &str) -> (Run, std::time::Durat
     (run, started.elapsed())
 }
 
-/// A refused connection fails at once in one line naming the address (no retries, no `Caused by` chain); a pasted
-/// browser address gives the server and the site and says so; a loopback address without a scheme gets http://
-/// and no advice about --allow-insecure-http.
+/// A refused connection or an unknown host fails at once in one line naming the address (no retries, no `Caused by`
+/// chain); a pasted browser address gives the server and the site and says so; a loopback address without a scheme
+/// gets http:// and no advice about --allow-insecure-http.
 #[test]
 fn a_refused_connection_fails_fast_and_a_pasted_or_schemeless_address_is_understood() {
     let h = Harness::start();
@@ -116,6 +116,12 @@ fn a_refused_connection_fails_fast_and_a_pasted_or_schemeless_address_is_underst
     assert_eq!(schemeless_refused.code, 1);
     assert!(!schemeless_refused.stderr.contains("allow-insecure-http"), "{}", schemeless_refused.stderr);
 
+    // `.invalid` never resolves (RFC 6761, section 6.4): a host name typed wrong, without a scheme.
+    let (unknown_host, took) = plan_at(&h, &manifest, "tableau.invalid");
+    assert_eq!(unknown_host.code, 1);
+    assert!(took < std::time::Duration::from_secs(3), "an unknown host is not retried ({took:?})");
+    assert!(unknown_host.stderr.contains("does not resolve"), "{}", unknown_host.stderr);
+
     let emulator = h.url();
     let host = emulator.trim_start_matches("http://").trim_end_matches('/');
     let (pasted, _) = plan_at(&h, &manifest, &format!("{emulator}/#/site/acme/home"));
@@ -127,6 +133,7 @@ fn a_refused_connection_fails_fast_and_a_pasted_or_schemeless_address_is_underst
     let steps = [
         ("http://127.0.0.1:[CLOSED]", refused),
         ("localhost:[CLOSED]", schemeless_refused),
+        ("tableau.invalid", unknown_host),
         ("http://127.0.0.1:[PORT]/#/site/acme/home", pasted),
         ("127.0.0.1:[PORT]/#/site/acme/projects", schemeless),
     ];
