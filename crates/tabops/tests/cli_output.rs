@@ -184,6 +184,18 @@ fn every_json_command_prints_exactly_one_json_document_errors_included() {
     }
     assert!(!document(&invalid)["error"]["diagnostics"].as_array().unwrap().is_empty());
 
+    // A plan with errors (a task delete over --max-deletes 0): the error, and the plan it is about beside it.
+    let file = manifest.join("manifest.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let start = text.find("    refresh:\n").unwrap();
+    std::fs::write(&file, format!("{}    refresh: []\n", &text[..start])).unwrap();
+    let refused = h.tabops(&["apply", "-f", m, "--format", "json", "--auto-approve", "--max-deletes", "0"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    let refused = document(&refused);
+    assert_eq!(refused["error"]["message"], "the plan has errors, so nothing was applied");
+    assert_eq!(refused["plan"]["applyable"], false);
+    assert_eq!(refused["plan"]["errors"][0]["kind"], "too_many_deletes", "{}", refused["plan"]["errors"]);
+
     let text: String = [
         (
             &["apply", "-f", "quickstart", "--format", "json", "(a change; no terminal, no --auto-approve)"][..],
