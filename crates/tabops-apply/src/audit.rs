@@ -367,7 +367,7 @@ pub fn verify_from(mut reader: impl BufRead, start: &str) -> io::Result<VerifyRe
         if record.prev != prev_digest {
             report.first_error.get_or_insert((
                 line_no,
-                format!("chain broken: prev is {} but the previous line hashes to {}", record.prev, prev_digest),
+                format!("its prev is {} but the previous line hashes to {}", record.prev, prev_digest),
             ));
             break;
         }

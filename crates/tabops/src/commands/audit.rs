@@ -63,14 +63,20 @@ pub async fn run(settings: AuditVerifySettings) -> anyhow::Result<ExitStatus> {
     }
     match &report.first_error {
         None => {
-            writeln!(out, "ok: {} lines, {} runs, hash chain intact", report.lines, report.runs)?;
+            let (lines, runs) = (count(report.lines, "line", "lines"), count(report.runs, "run", "runs"));
+            writeln!(out, "ok: {lines}, {runs}, hash chain intact")?;
             // The chain cannot vouch for its own end; a head kept elsewhere can (see VerifyReport::head).
             writeln!(out, "head: {}", report.head)?;
             Ok(ExitStatus::Success)
         }
         Some((line, reason)) => {
-            writeln!(out, "{}:{line}: chain broken: {reason}", file.display())?;
+            writeln!(out, "{}:{line}: hash chain broken: {reason}", file.display())?;
             Ok(ExitStatus::Error)
         }
     }
+}
+
+/// `1 run`, `3 runs`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -87,21 +87,31 @@ pub fn begin(trail: &mut Trail, plan: &Plan, environment: &BTreeMap<String, Stri
 
 /// After the run: where its records went, and the head to keep for `audit verify --expect-head`.
 pub fn report(reference: &str, published: Result<Published, TrailError>) -> anyhow::Result<()> {
-    let published = published.map_err(|err| {
-        Hint::error(
-            format!("the apply ran, but its audit trail was not pushed: {}", describe(&err)),
-            "the run is committed on the local ref; the next apply from this checkout pushes it. Give the job \
-             write access to the repository (GitHub: `permissions: contents: write`)",
-        )
-    })?;
+    let published = pushed(published)?;
     let mut out = anstream::stdout().lock();
     let place = match &published.remote {
         Some(remote) => format!("pushed to {remote}"),
         None => "local only".to_owned(),
     };
-    writeln!(out, "Audit log: git:{reference} ({} runs, {place})", published.runs)?;
+    let runs = if published.runs == 1 { "1 run".to_owned() } else { format!("{} runs", published.runs) };
+    writeln!(out, "Audit log: git:{reference} ({runs}, {place})")?;
     writeln!(out, "Audit head: {}", published.head)?;
     Ok(())
+}
+
+/// The trail's head after this run, for `apply --format json` (a push that failed is the command's error).
+pub fn published_head(published: Result<Published, TrailError>) -> anyhow::Result<String> {
+    Ok(pushed(published)?.head)
+}
+
+fn pushed(published: Result<Published, TrailError>) -> anyhow::Result<Published> {
+    published.map_err(|err| {
+        Hint::error(
+            format!("the apply ran, but its audit trail was not pushed: {}", describe(&err)),
+            "the run is committed on the local ref; the next apply from this checkout pushes it. Give the job \
+             write access to the repository (GitHub: `permissions: contents: write`)",
+        )
+    })
 }
 
 /// An error with its causes on one line (the apply's own error takes the `error:` block).
