@@ -51,6 +51,7 @@ impl Cli {
             Command::Plan(args) => args.format,
             Command::Apply(args) => args.format,
             Command::Drift(args) => args.format,
+            Command::Show(args) => args.format,
             Command::Validate(_) | Command::Audit(_) | Command::Emulator(_) | Command::Export(_) => return false,
         };
         format == crate::args::Format::Json

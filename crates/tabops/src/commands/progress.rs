@@ -60,7 +60,7 @@ fn action_line(outcome: &ActionOutcome) -> String {
             let done = match outcome.action {
                 Action::Create => "created",
                 Action::Update => "updated",
-                Action::Replace => "replaced",
+                Action::Republish => "republished",
                 Action::Delete => "deleted",
                 Action::NoOp => "unchanged",
             };
