@@ -239,3 +239,54 @@ async fn an_equal_refresh_task_already_on_the_site_is_adopted_not_duplicated() {
     assert_eq!(client.refresh_tasks().await.unwrap().len(), 1, "adopted, not duplicated");
     assert_eq!(plan(&client, &src).await.changes().count(), 0);
 }
+
+/// Skips follow the whole chain: a project whose create fails (its parent was deleted on the site after the plan,
+/// so Tableau answers 404) skips the workbook to be published in it, which skips the workbook's permissions, each
+/// naming the dependency that did not complete; the group, which needs none of them, is created.
+#[tokio::test]
+async fn a_failed_create_skips_its_dependents_through_the_whole_chain() {
+    let emu = emulator().await;
+    let client = site::client(&emu).await;
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let base = "version: 1\nsite: { server: local, content_url: acme }\nprojects:\n  - name: Sales\n";
+    let src = manifest(&dir.path().join("src"), base);
+    assert_eq!(apply(&client, &plan(&client, &src).await, &audit).await.failed(), 0);
+    let chain = r#"version: 1
+site: { server: local, content_url: acme }
+groups:
+  - name: Analysts
+projects:
+  - name: Sales
+    projects:
+      - name: EMEA
+workbooks:
+  - name: Revenue
+    project: Sales/EMEA
+    file: content/revenue.twb
+    permissions:
+      - { group: Analysts, template: Viewer }
+"#;
+    std::fs::write(src.join("manifest.yaml"), chain).unwrap();
+    let planned = plan(&client, &src).await;
+    let (project, workbook) = ("project:Sales/EMEA", "workbook:Sales/EMEA/Revenue");
+    let on_workbook: Vec<&str> =
+        planned.changes().filter(|a| a.depends_on.iter().any(|d| d == workbook)).map(|a| a.id.as_str()).collect();
+    assert!(!on_workbook.is_empty(), "the workbook's permissions depend on it");
+
+    let sales = client.projects().await.unwrap().into_iter().find(|p| p.name == "Sales").expect("Sales").id;
+    client.delete_project(&sales).await.unwrap();
+    let outcome = apply(&client, &planned, &audit).await;
+
+    assert!(matches!(status(&outcome, project), Status::Failed(_)), "{:?}", status(&outcome, project));
+    let skipped_by = |dependency: &str| Status::Skipped(format!("depends on {dependency}, which did not complete"));
+    assert_eq!(status(&outcome, workbook), &skipped_by(project));
+    // Each of the workbook's permission actions is skipped, naming the workbook or another of them it waits for.
+    for id in &on_workbook {
+        let named = [workbook].iter().chain(&on_workbook).any(|dep| status(&outcome, id) == &skipped_by(dep));
+        assert!(named, "{id}: {:?}", status(&outcome, id));
+    }
+    assert_eq!(status(&outcome, "group:Analysts"), &Status::Completed);
+    assert_eq!((outcome.failed(), outcome.skipped()), (1, 1 + on_workbook.len()), "{:?}", outcome.actions);
+    assert_eq!(route(&emu.stats(), "POST /sites/{id}/workbooks"), 0, "nothing published into a missing project");
+}

@@ -144,5 +144,5 @@ async fn a_site_applied_from_a_manifest_reads_back_as_converged() {
     let live = tabops_apply::inventory::fetch(&client, &managed).await.expect("fetch");
     assert_eq!(changes(&managed, &live), []);
     let live = tabops_apply::inventory::fetch(&client, &narrow).await.expect("fetch");
-    assert_eq!(changes(&narrow, &live), [("workbook:Sales/Revenue".to_owned(), tabops_plan::Action::Replace)]);
+    assert_eq!(changes(&narrow, &live), [("workbook:Sales/Revenue".to_owned(), tabops_plan::Action::Republish)]);
 }

@@ -116,7 +116,13 @@ impl Observer for Timings {
 /// Plans (and optionally applies) the manifest against the site through the CLI's own pipeline
 /// ([`tabops_reconcile::prepare`]): a plan signs out once the site is read, an apply keeps the session.
 pub async fn run(options: &ReconcileOptions) -> Result<ReconcileReport, ReconcileError> {
-    let manifest = ManifestSource { file: options.manifest.clone(), env: None, git_ref: None, repo: None };
+    let manifest = ManifestSource {
+        file: options.manifest.clone(),
+        env: None,
+        git_ref: None,
+        repo: None,
+        vars: Default::default(),
+    };
     let site = SiteOptions {
         server: Some(options.server.to_string()),
         site: Some(options.site.clone()),

@@ -270,7 +270,7 @@ pub async fn verify(client: &api::Client, desired: &Desired) -> Result<Vec<Chang
         .map(|a| Change {
             address: a.id.clone(),
             reason: a.reason.clone(),
-            marker_only: a.action == tabops_plan::Action::Replace && a.changes.iter().all(|c| c.field == "marker"),
+            marker_only: a.action == tabops_plan::Action::Republish && a.changes.iter().all(|c| c.field == "marker"),
         })
         .collect();
     out.extend(plan.errors.iter().map(|e| Change {
@@ -470,7 +470,7 @@ fn write_documents(out: &Path, target: &SiteTarget, built: &build::Built) -> Res
 /// Loads the written manifest back (content hashed), as `plan` would.
 async fn reload(dir: &Path) -> Result<Desired, ExportError> {
     let dir = dir.to_path_buf();
-    let options = LoadOptions { env: None, environment: Default::default(), hash_content: true };
+    let options = LoadOptions { hash_content: true, ..Default::default() };
     let loaded = tokio::task::spawn_blocking({
         let dir = dir.clone();
         move || tabops_manifest::load(&dir, &options)

@@ -49,12 +49,23 @@ pub struct LoadOptions {
     pub environment: BTreeMap<String, String>,
     /// Compute content digests (sha256). Without it, `size` and `sha256` of content files are left empty.
     pub hash_content: bool,
+    /// Variables set on the command line (`--var NAME=VALUE`): they win over the selected environment's `vars` and
+    /// the manifest's. Each must be defined under `vars:` (of the manifest or the environment) ...
+    pub vars: BTreeMap<String, String>,
+    /// ... unless this is set: for an older revision of the manifest (`--base`), which may not define them yet.
+    pub ignore_undefined_vars: bool,
 }
 
 impl LoadOptions {
     /// Options with the current process environment.
     pub fn from_process(env: Option<String>, hash_content: bool) -> Self {
-        Self { env, environment: std::env::vars().collect(), hash_content }
+        Self {
+            env,
+            environment: std::env::vars().collect(),
+            hash_content,
+            vars: BTreeMap::new(),
+            ignore_undefined_vars: false,
+        }
     }
 }
 
@@ -237,6 +248,13 @@ pub fn load_from(source: &dyn Source, path: &Path, options: &LoadOptions) -> Res
         problems.append(&mut found);
         inputs.extend(input);
     }
+    // Values from `--var` change what the manifest means: a plan made with other values is another plan.
+    for (name, value) in &options.vars {
+        for part in ["--var", name.as_str(), value.as_str()] {
+            digest.update((part.len() as u64).to_le_bytes());
+            digest.update(part.as_bytes());
+        }
+    }
     if skipped.len() == files.len() {
         return Err(LoadError::NoManifestFiles { path: path.to_path_buf(), skipped: skipped.len() });
     }
@@ -247,6 +265,8 @@ pub fn load_from(source: &dyn Source, path: &Path, options: &LoadOptions) -> Res
         root: &root,
         env: options.env.as_deref(),
         environment: &options.environment,
+        cli_vars: &options.vars,
+        ignore_undefined_vars: options.ignore_undefined_vars,
         source,
         complete: inputs.len() + skipped.len() == files.len(),
     };

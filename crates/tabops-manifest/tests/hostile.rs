@@ -18,7 +18,7 @@ fn options() -> LoadOptions {
         ("ORDERS_DB_PASSWORD".to_owned(), "orders-secret".to_owned()),
         ("PROD_DB_PASSWORD".to_owned(), "prod-secret".to_owned()),
     ]);
-    LoadOptions { env: None, environment, hash_content: true }
+    LoadOptions { env: None, environment, hash_content: true, ..Default::default() }
 }
 
 /// A copy of the valid fixture's directory whose manifest.yaml is `bytes`.

@@ -16,7 +16,7 @@ fn options(env: Option<&str>) -> LoadOptions {
         ("ORDERS_DB_PASSWORD".to_owned(), "orders-secret".to_owned()),
         ("PROD_DB_PASSWORD".to_owned(), "prod-secret".to_owned()),
     ]);
-    LoadOptions { env: env.map(str::to_owned), environment, hash_content: true }
+    LoadOptions { env: env.map(str::to_owned), environment, hash_content: true, ..Default::default() }
 }
 
 #[test]
@@ -150,4 +150,44 @@ fn a_directory_reads_only_tabops_manifest_files() {
     assert!(matches!(err, LoadError::NoManifestFiles { skipped: 40, .. }), "{err:?}");
     assert!(err.to_string().contains("none of its 40 YAML files has `version:` at the top"), "{err}");
     assert!(err.hint().unwrap().contains("`version: 1`"));
+}
+
+/// `--var NAME=VALUE` wins over the selected environment's `vars` and the manifest's, changes the manifest digest
+/// (a plan made with other values is another plan), and must name a variable the manifest defines.
+#[test]
+fn command_line_vars_win_over_the_environment_and_the_file_and_must_be_defined() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("manifest.yaml");
+    std::fs::write(
+        &file,
+        "version: 1\nsite: { server: local, content_url: acme }\nvars: { team: Sales }\nenvironments:\n  prod:\n    \
+         vars: { team: Finance }\nprojects:\n  - name: \"${team}\"\n    description: \"${team} analytics\"\n",
+    )
+    .unwrap();
+    let with = |env: Option<&str>, vars: &[(&str, &str)]| LoadOptions {
+        vars: vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        ..options(env)
+    };
+    let project = |options: &LoadOptions| {
+        let loaded = load(&file, options).unwrap();
+        let p = &loaded.desired.projects[0];
+        (p.path.to_string(), p.description.clone().unwrap_or_default(), loaded.desired.manifest_digest.clone())
+    };
+    let (file_name, _, plain_digest) = project(&with(None, &[]));
+    assert_eq!(file_name, "Sales");
+    assert_eq!(project(&with(Some("prod"), &[])).0, "Finance");
+    let (name, description, digest) = project(&with(Some("prod"), &[("team", "Ops")]));
+    assert_eq!((name.as_str(), description.as_str()), ("Ops", "Ops analytics"));
+    assert_ne!(digest, plain_digest);
+    assert_eq!(project(&with(None, &[("team", "Ops")])).0, "Ops");
+
+    let Err(LoadError::Invalid(diagnostics)) = load(&file, &with(None, &[("tema", "Ops")])) else {
+        panic!("an undefined --var must be refused")
+    };
+    let shown = diagnostics.to_string();
+    assert!(shown.contains("variable `tema` (from --var) is not defined under `vars:`"), "{shown}");
+    assert!(shown.contains("team"), "the hint names the likely variable: {shown}");
+    // An older revision (`--base`) may not define it yet: left alone there.
+    let lenient = LoadOptions { ignore_undefined_vars: true, ..with(None, &[("tema", "Ops")]) };
+    assert_eq!(project(&lenient).0, "Sales");
 }

@@ -178,12 +178,22 @@ fn content_change_republishes_over_the_existing_item() {
     let mut desired = enterprise();
     let live = converged(&desired);
     let old_marker = marker_of(&live, "Revenue");
-    desired.workbooks.iter_mut().find(|w| w.name == "Revenue").unwrap().file.sha256 = "9".repeat(64);
+    let file = &mut desired.workbooks.iter_mut().find(|w| w.name == "Revenue").unwrap().file;
+    (file.sha256, file.file_sha256) = ("9".repeat(64), "9".repeat(64));
     let p = plan(&desired, &live, &opts());
-    assert_eq!(changed_ids(&p), vec!["-/+ workbook:Sales/EMEA/Revenue"]);
+    assert_eq!(changed_ids(&p), vec!["~ workbook:Sales/EMEA/Revenue"]);
     let a = by_id(&p, "workbook:Sales/EMEA/Revenue");
-    assert_eq!(a.action, Action::Replace);
-    assert!(a.reason.starts_with("content sha256 changed (marker "), "{}", a.reason);
+    assert_eq!(a.action, Action::Republish);
+    let Operation::Publish(op) = &a.operation else { panic!("not a publish") };
+    let short = |marker: &str| format!("{}…", &marker["tabops.sha256.".len()..][..4]);
+    assert_eq!(
+        a.reason,
+        format!(
+            "republish: content changed (content/revenue.twbx, sha256 999999999999…; marker {} -> {})",
+            short(&old_marker),
+            short(&op.marker_tag)
+        )
+    );
     let Operation::Publish(op) = &a.operation else { panic!("not a publish") };
     assert!(op.overwrite);
     assert_eq!(op.existing.as_deref(), Some(a.live_id.as_deref().unwrap()));
@@ -205,6 +215,78 @@ fn marker_of(live: &Inventory, name: &str) -> String {
         .clone()
 }
 
+/// A package's sha256 differs from `sha256sum`'s whenever it is re-zipped, so the plan compares (and names) the
+/// digest of its entries, and says so; a plain file's reason shows the digest `sha256sum` prints.
+#[test]
+fn a_republished_package_names_its_canonical_digest_and_says_which_it_is() {
+    let mut desired = enterprise();
+    let live = converged(&desired);
+    let file = &mut desired.workbooks.iter_mut().find(|w| w.name == "Revenue").unwrap().file;
+    (file.sha256, file.file_sha256) = ("ab".repeat(32), "ef".repeat(32));
+    let p = plan(&desired, &live, &opts());
+    let a = by_id(&p, "workbook:Sales/EMEA/Revenue");
+    assert!(
+        a.reason.starts_with(
+            "republish: content changed (content/revenue.twbx, package content sha256 abababababab… (entries only, zip \
+             timestamps ignored); marker "
+        ),
+        "{}",
+        a.reason
+    );
+}
+
+/// A first publish lists everything the item will have: file digest as `sha256sum` prints it, the package's
+/// canonical digest, project, owner, show_tabs, tags, hidden views and each connection (password by reference).
+#[test]
+fn a_new_workbook_shows_every_field_its_publish_sets() {
+    let mut desired = enterprise();
+    let live = converged(&desired);
+    let mut wb = desired.workbooks.iter().find(|w| w.name == "Revenue").unwrap().clone();
+    wb.name = "Forecast".into();
+    (wb.file.sha256, wb.file.file_sha256) = ("ab".repeat(32), "ef".repeat(32));
+    wb.owner = Some("alice@acme.com".into());
+    wb.show_tabs = Some(false);
+    wb.tags = Some(["finance".to_string()].into());
+    wb.connections = vec![ConnectionSpec {
+        server: Some("db.acme.com".into()),
+        port: Some(5432),
+        database: None,
+        username: Some("report".into()),
+        password: Some(Secret::unresolved("DB_PASSWORD")),
+        embed: true,
+    }];
+    desired.workbooks.push(wb);
+    let p = plan(&desired, &live, &opts());
+    let a = by_id(&p, "workbook:Sales/EMEA/Forecast");
+    assert_eq!(a.action, Action::Create);
+    let rows: Vec<(String, String)> = a
+        .changes
+        .iter()
+        .map(|c| {
+            assert_eq!(c.before, None, "{}", c.field);
+            (c.field.clone(), c.after.as_ref().map(ToString::to_string).unwrap_or_default())
+        })
+        .collect();
+    let expected = [
+        ("file", "\"content/revenue.twbx\""),
+        ("sha256", &format!("\"{}\"", "ef".repeat(32))),
+        ("package_sha256", &format!("\"{}\"", "ab".repeat(32))),
+        ("project", "\"Sales/EMEA\""),
+        ("owner", "\"alice@acme.com\""),
+        ("description", "\"Revenue by region\""),
+        ("show_tabs", "false"),
+        ("tags", "[\"finance\"]"),
+        ("hidden_views", "[\"Scratch\"]"),
+        ("connections[0].server", "\"db.acme.com\""),
+        ("connections[0].port", "5432"),
+        ("connections[0].username", "\"report\""),
+        ("connections[0].password", "\"${env:DB_PASSWORD}\""),
+        ("connections[0].embed", "true"),
+    ];
+    let expected: Vec<(String, String)> = expected.iter().map(|(f, v)| (f.to_string(), v.to_string())).collect();
+    assert_eq!(rows, expected);
+}
+
 #[test]
 fn unhidden_view_on_the_site_requires_republish() {
     let desired = enterprise();
@@ -213,8 +295,8 @@ fn unhidden_view_on_the_site_requires_republish() {
         Some(vec!["Overview".into(), "Scratch".into()]);
     let p = plan(&desired, &live, &opts());
     let a = by_id(&p, "workbook:Sales/EMEA/Revenue");
-    assert_eq!(a.action, Action::Replace);
-    assert_eq!(a.reason, "hidden views changed: requires republish");
+    assert_eq!(a.action, Action::Republish);
+    assert_eq!(a.reason, "republish: hidden views changed (Tableau sets them only when publishing)");
 }
 
 #[test]
@@ -477,7 +559,14 @@ fn protected_delete_is_refused() {
     assert_eq!(p.errors[0].address, "workbook:Sales/Keep Me");
     // Still rendered, with the error.
     let text = render::text(&p, false, false);
-    assert!(text.contains("refusing to delete protected workbook:Sales/Keep Me"), "{text}");
+    assert!(
+        text.contains("refusing to delete workbook:Sales/Keep Me: the manifest at the base revision protects it"),
+        "{text}"
+    );
+    // The `protect: true` line is only in the base revision: the advice is to merge `protect: false` first, not to
+    // remove a line the manifest no longer has.
+    let hint = p.errors[0].hint.as_deref().unwrap_or_default();
+    assert!(hint.contains("protect: false") && !hint.contains("remove `protect: true`"), "{hint}");
 }
 
 #[test]
@@ -507,6 +596,161 @@ fn emptying_a_project_needs_the_flag() {
     let allowed = plan(&desired, &live, &PlanOptions { allow_empty_project: true, ..opts() });
     assert!(allowed.applyable, "{:?}", allowed.errors);
     assert_eq!(changed_ids(&allowed), vec!["- datasource:Sales/Orders"]);
+}
+
+#[test]
+fn a_move_without_renamed_from_suggests_it_and_with_it_moves_the_item_in_place() {
+    let mut desired = enterprise();
+    let live = converged(&desired);
+    // Only the project changes: Sales/EMEA (which does not prune) -> Finance.
+    let wb = desired.workbooks.iter_mut().find(|w| w.name == "Revenue").unwrap();
+    wb.project = path("Finance");
+    let p = plan(&desired, &live, &opts());
+    // A new item (its permission set is granted anew), and the live one left alone.
+    let content: Vec<String> = changed_ids(&p).into_iter().filter(|id| id.contains(" workbook:")).collect();
+    assert_eq!(content, vec!["+ workbook:Finance/Revenue"]);
+    let created = by_id(&p, "workbook:Finance/Revenue");
+    assert!(
+        created.reason.ends_with(
+            "; looks like a move/rename of workbook:Sales/EMEA/Revenue (same content): add `renamed_from: { project: \
+             Sales/EMEA, name: Revenue }` to move it in place and keep its id"
+        ),
+        "{}",
+        created.reason
+    );
+    let unmanaged: Vec<&str> = p.unmanaged.iter().map(|u| u.address.as_str()).collect();
+    assert_eq!(unmanaged, vec!["workbook:Sales/EMEA/Revenue"]);
+
+    // What the suggestion says: the live item is moved by an update (its id kept, nothing uploaded).
+    desired.workbooks.iter_mut().find(|w| w.name == "Revenue").unwrap().renamed_from =
+        Some((path("Sales/EMEA"), "Revenue".into()));
+    let p = plan(&desired, &live, &opts());
+    assert_eq!(changed_ids(&p), vec!["~ workbook:Finance/Revenue"]);
+    let moved = by_id(&p, "workbook:Finance/Revenue");
+    assert_eq!(
+        moved.live_id.as_deref(),
+        Some(live.workbooks.iter().find(|w| w.name == "Revenue").unwrap().id.as_str())
+    );
+    assert!(!moved.reason.contains("looks like"), "{}", moved.reason);
+    let Operation::UpdateContent(op) = &moved.operation else { panic!("not an update: {:?}", moved.operation) };
+    assert_eq!(op.project, Some(ObjectRef::Live("p-finance".into())));
+    assert_eq!(op.name, None);
+    assert!(p.unmanaged.is_empty(), "{:?}", p.unmanaged);
+    assert_eq!(p.summary.upload_bytes, 0);
+}
+
+#[test]
+fn a_rename_under_a_pruning_project_suggests_renamed_from_and_the_project_keeps_content() {
+    let mut desired = enterprise();
+    let live = converged(&desired);
+    // Orders is the only item of Sales, which prunes: renamed in git only, it is a delete and a create.
+    desired.datasources[0].name = "Orders 2026".into();
+    let p = plan(&desired, &live, &opts());
+    let content: Vec<String> = changed_ids(&p).into_iter().filter(|id| id.contains(" datasource:")).collect();
+    assert_eq!(content, vec!["+ datasource:Sales/Orders 2026", "- datasource:Sales/Orders"]);
+    // The project gets an item back, so the plan does not empty it.
+    assert!(p.applyable, "{:?}", p.errors);
+    let created = by_id(&p, "datasource:Sales/Orders 2026");
+    assert!(
+        created.reason.ends_with(
+            "; looks like a move/rename of datasource:Sales/Orders (same content): add `renamed_from: Orders` to \
+             move it in place and keep its id"
+        ),
+        "{}",
+        created.reason
+    );
+    let deleted = by_id(&p, "datasource:Sales/Orders");
+    assert!(
+        deleted.reason.ends_with("; looks like a move/rename to datasource:Sales/Orders 2026 (same content)"),
+        "{}",
+        deleted.reason
+    );
+    // Targeting only the delete leaves the project without content: refused.
+    let only_delete = PlanOptions { targets: ["datasource:Sales/Orders".parse().unwrap()].into(), ..opts() };
+    let p = plan(&desired, &live, &only_delete);
+    assert_eq!(changed_ids(&p), vec!["- datasource:Sales/Orders"]);
+    assert_eq!(p.errors.iter().map(|e| e.kind).collect::<Vec<_>>(), vec![PlanErrorKind::EmptiesProject]);
+    // Without the new item the project is emptied: still refused.
+    desired.datasources.clear();
+    let p = plan(&desired, &live, &opts());
+    assert_eq!(p.errors.iter().map(|e| e.kind).collect::<Vec<_>>(), vec![PlanErrorKind::EmptiesProject]);
+
+    // Moved out of Sales (not renamed): Sales is left empty, and that is still refused, with the suggestion.
+    let mut desired = enterprise();
+    desired.datasources[0].project = path("Finance");
+    let p = plan(&desired, &live, &opts());
+    assert_eq!(p.errors.iter().map(|e| e.kind).collect::<Vec<_>>(), vec![PlanErrorKind::EmptiesProject]);
+    assert!(
+        by_id(&p, "datasource:Finance/Orders").reason.contains("add `renamed_from: { project: Sales, name: Orders }`")
+    );
+}
+
+#[test]
+fn a_move_or_rename_is_suggested_only_for_the_same_content_and_one_clear_candidate() {
+    let mut desired = enterprise();
+    let live = converged(&desired);
+    let suggestion = |p: &tabops_plan::Plan, id: &str| by_id(p, id).reason.contains("looks like a move/rename");
+    // New content in the new place: a different publish fingerprint, no suggestion.
+    let wb = desired.workbooks.iter_mut().find(|w| w.name == "Revenue").unwrap();
+    wb.project = path("Finance");
+    wb.file.sha256 = "9".repeat(64);
+    let p = plan(&desired, &live, &opts());
+    assert!(!suggestion(&p, "workbook:Finance/Revenue"), "{}", by_id(&p, "workbook:Finance/Revenue").reason);
+
+    // Two unclaimed live copies of the same content: the one of the same name is meant.
+    let mut desired = enterprise();
+    let mut live = converged(&desired);
+    let mut copy = live.workbooks.iter().find(|w| w.name == "Revenue").unwrap().clone();
+    copy.id = "wb-copy".into();
+    copy.name = "Revenue (copy)".into();
+    live.workbooks.push(copy);
+    desired.workbooks.iter_mut().find(|w| w.name == "Revenue").unwrap().project = path("Finance");
+    let p = plan(&desired, &live, &opts());
+    let reason = &by_id(&p, "workbook:Finance/Revenue").reason;
+    assert!(reason.contains("move/rename of workbook:Sales/EMEA/Revenue (same content)"), "{reason}");
+    // Renamed as well, neither name matches: two candidates, no suggestion.
+    desired.workbooks.iter_mut().find(|w| w.name == "Revenue").unwrap().name = "Revenue by Region".into();
+    let p = plan(&desired, &live, &opts());
+    assert!(!suggestion(&p, "workbook:Finance/Revenue by Region"));
+}
+
+#[test]
+fn targeting_an_object_plans_it_and_what_it_depends_on_and_marks_the_plan_partial() {
+    let mut desired = enterprise();
+    let mut live = converged(&desired);
+    // A new workbook in a new project, an unrelated change, a delete and an unmanaged item elsewhere.
+    desired.projects.push(project("Marketing"));
+    desired.workbooks.push(content(ContentKind::Workbook, "Campaigns", "Marketing", file("c.twbx", "77", 99)));
+    desired.projects.iter_mut().find(|p| p.path == path("Finance")).unwrap().description = Some("Money".into());
+    live.workbooks.push(live_content("wb-stray", "Stray", "p-sales"));
+    live.workbooks.push(live_content("wb-other", "Other", "p-finance"));
+    let limited = PlanOptions { max_deletes: Some(0), ..opts() };
+    let whole = plan(&desired, &live, &limited);
+    for id in ["~ project:Finance", "+ project:Marketing", "+ workbook:Marketing/Campaigns", "- workbook:Sales/Stray"] {
+        assert!(changed_ids(&whole).contains(&id.to_string()), "{id} in {:?}", changed_ids(&whole));
+    }
+    assert_eq!(whole.errors.iter().map(|e| e.kind).collect::<Vec<_>>(), vec![PlanErrorKind::TooManyDeletes]);
+    assert!(whole.targets.is_empty());
+
+    let targeted = PlanOptions { targets: ["workbook:marketing/campaigns".parse().unwrap()].into(), ..limited.clone() };
+    let p = plan(&desired, &live, &targeted);
+    // The workbook, and the project it goes into; the deletion limit counts only what is left.
+    assert_eq!(changed_ids(&p), vec!["+ project:Marketing", "+ workbook:Marketing/Campaigns"]);
+    assert!(p.applyable, "{:?}", p.errors);
+    assert!(p.unmanaged.is_empty(), "{:?}", p.unmanaged);
+    assert_eq!(p.targets, vec!["workbook:marketing/campaigns".to_string()]);
+    assert_eq!(p.summary.line(), "Plan: 2 to add, 0 to change, 0 to destroy.");
+    let text = render::text(&p, false, false);
+    assert!(text.contains("Warning: targeting is in effect (--target workbook:marketing/campaigns)"), "{text}");
+    let markdown = render::markdown(&p, &Default::default());
+    assert!(markdown.contains("> [!WARNING]\n> **targeting is in effect"), "{markdown}");
+    assert!(!render::text(&whole, false, false).contains("targeting"));
+
+    // A targeted delete brings its own errors back: the limit of none refuses it.
+    let stray = PlanOptions { targets: ["workbook:Sales/Stray".parse().unwrap()].into(), ..limited };
+    let p = plan(&desired, &live, &stray);
+    assert_eq!(changed_ids(&p), vec!["- workbook:Sales/Stray"]);
+    assert_eq!(p.errors.iter().map(|e| e.kind).collect::<Vec<_>>(), vec![PlanErrorKind::TooManyDeletes]);
 }
 
 #[test]
@@ -681,7 +925,11 @@ fn project_delete_waits_for_managed_content_moving_out_and_respects_protection()
     let refused = plan(&desired, &live, &options);
     assert_eq!(refused.errors.len(), 1);
     assert_eq!(refused.errors[0].kind, PlanErrorKind::Protected);
-    assert!(refused.errors[0].message.contains("contains protected workbook:sales/old/junk"));
+    assert!(
+        refused.errors[0].message.contains("it contains workbook:sales/old/junk, which the manifest at the base"),
+        "{}",
+        refused.errors[0].message
+    );
 }
 
 #[test]

@@ -119,7 +119,7 @@ fn markdown_over_its_budget_keeps_errors_deletes_and_replaces_and_says_what_it_l
     }
     let p = plan(&desired, &live, &PlanOptions { max_deletes: Some(1_000), ..Default::default() });
     let deletes = p.actions.iter().filter(|a| a.action == Action::Delete).count();
-    let replaces = p.actions.iter().filter(|a| a.action == Action::Replace).count();
+    let replaces = p.actions.iter().filter(|a| a.action == Action::Republish).count();
     let creates = p.actions.iter().filter(|a| a.action == Action::Create).count();
     assert!(deletes == 30 && replaces == 20 && creates > 100, "{deletes} {replaces} {creates}");
 
@@ -131,7 +131,7 @@ fn markdown_over_its_budget_keeps_errors_deletes_and_replaces_and_says_what_it_l
     let md = render::markdown(&p, &options);
     assert!(md.len() <= 20_000, "{} bytes", md.len());
     assert!(md.contains(&format!("**{}**", p.summary.line())), "{md}");
-    for a in p.actions.iter().filter(|a| matches!(a.action, Action::Delete | Action::Replace)) {
+    for a in p.actions.iter().filter(|a| matches!(a.action, Action::Delete | Action::Republish)) {
         assert!(md.contains(&format!(" {}\n", a.id)), "{} is not shown:\n{md}", a.id);
     }
     let shown_creates =

@@ -120,7 +120,8 @@ pub async fn load_base(
     if git::is_null_commit(reference) {
         return empty(reference.to_owned(), "is the all-zero commit id (there is no previous commit)".to_owned());
     }
-    let options = LoadOptions::from_process(args.env.clone(), true);
+    // The base may not define a variable `--var` sets yet.
+    let options = LoadOptions { ignore_undefined_vars: true, ..args.load_options(true) };
     let (task_args, task_ref) = (args.clone(), reference.to_owned());
     let loaded = tokio::task::spawn_blocking(move || load_at(&task_args, &task_ref, &options)).await??;
     let located = git::locate(args.repo.as_deref(), &args.file)?;

@@ -1,7 +1,7 @@
 //! The pipeline `plan`, `apply`, `drift` and the benchmark share: load the manifest, connect, read the inventory,
 //! plan. Local work (hashing content files, git provenance) overlaps signing in and reading the site.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,15 @@ pub struct ManifestSource {
     pub git_ref: Option<String>,
     /// The git repository (default: discovered from the current directory).
     pub repo: Option<PathBuf>,
+    /// Variables from the command line (`--var NAME=VALUE`), above the environment's and the manifest's.
+    pub vars: BTreeMap<String, String>,
+}
+
+impl ManifestSource {
+    /// How to load this manifest: the environment, `--var`, and the process environment for `${env:NAME}`.
+    pub(crate) fn load_options(&self, hash_content: bool) -> LoadOptions {
+        LoadOptions { vars: self.vars.clone(), ..LoadOptions::from_process(self.env.clone(), hash_content) }
+    }
 }
 
 /// The planner's safety switches, and the revision whose protections stay in force.
@@ -41,6 +50,8 @@ pub struct Safety {
     pub base: Option<String>,
     /// Limits no looser than which to plan (a saved plan's, when it is planned again to be applied).
     pub ceiling: Option<SafetyLimits>,
+    /// `--target`: plan only these objects and what they depend on (empty: everything).
+    pub targets: BTreeSet<Address>,
 }
 
 impl Safety {
@@ -52,6 +63,7 @@ impl Safety {
             allow_empty_site: self.allow_empty_site,
             protected,
             ceiling: self.ceiling,
+            targets: self.targets.clone(),
             ..PlanOptions::default()
         }
     }
@@ -94,12 +106,12 @@ pub async fn load(source: &ManifestSource) -> Result<Result<Loaded, LoadError>, 
 async fn load_with(source: &ManifestSource, hash_content: bool) -> Result<Result<Loaded, LoadError>, Error> {
     Ok(match &source.git_ref {
         Some(reference) => {
-            let options = LoadOptions::from_process(source.env.clone(), true);
+            let options = source.load_options(true);
             let (source, reference) = (source.clone(), reference.clone());
             tokio::task::spawn_blocking(move || crate::git::load_at(&source, &reference, &options)).await??
         }
         None => {
-            let options = LoadOptions::from_process(source.env.clone(), hash_content);
+            let options = source.load_options(hash_content);
             let file = source.file.clone();
             tokio::task::spawn_blocking(move || tabops_manifest::load(&file, &options)).await?
         }

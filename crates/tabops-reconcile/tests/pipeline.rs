@@ -11,7 +11,7 @@ use tabops_tableau::{Client, Credentials};
 
 fn quickstart() -> ManifestSource {
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart");
-    ManifestSource { file, env: None, git_ref: None, repo: None }
+    ManifestSource { file, env: None, git_ref: None, repo: None, vars: Default::default() }
 }
 
 fn site(emulator: &Emulator, content_url: &str) -> SiteOptions {

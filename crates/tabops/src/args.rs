@@ -1,10 +1,13 @@
 //! Arguments several commands share (clap derive): which manifest, which site, the planner's safety switches and
 //! the report format, each with its conversion into the library's plain options.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use tabops_manifest::model::Address;
+use tabops_plan::render;
 use tabops_reconcile::{ManifestSource, Safety, SiteOptions};
 
 /// `--concurrency`'s default and upper bound: the client's own (Tableau Cloud expects no more of one client).
@@ -33,6 +36,18 @@ pub struct ManifestArgs {
     /// The git repository (default: discovered from the current directory); with it, `-f` is relative to its root.
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
+    /// Set a manifest variable (repeatable; the last value of a name wins). Above the `--env` environment's
+    /// `vars` and the manifest's; the variable must be defined under `vars:`.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+}
+
+/// `--var NAME=VALUE`: split at the first `=`; the name may not be empty.
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => Ok((name.trim().to_owned(), value.to_owned())),
+        _ => Err(format!("expected NAME=VALUE, got `{text}`")),
+    }
 }
 
 impl ManifestArgs {
@@ -42,6 +57,7 @@ impl ManifestArgs {
             env: self.env.clone(),
             git_ref: self.git_ref.clone(),
             repo: self.repo.clone(),
+            vars: self.vars.iter().cloned().collect(),
         }
     }
 }
@@ -64,6 +80,15 @@ pub struct SafetyArgs {
     /// changed since it. Protection thus lives in git history, so every runner computes the same plan.
     #[arg(long, value_name = "REF")]
     pub base: Option<String>,
+    /// Plan (and apply) only this object and what it depends on (repeatable), e.g. `workbook:Sales/Revenue`.
+    /// The plan is partial and says so; for exceptional situations, such as recovering from an error.
+    #[arg(long = "target", value_name = "ADDRESS", value_parser = parse_target)]
+    pub targets: Vec<Address>,
+}
+
+/// `--target ADDRESS`: an object's address (`KIND:NAME`, `KIND:PROJECT/NAME`).
+fn parse_target(text: &str) -> Result<Address, String> {
+    Address::parse(text).map_err(|err| err.to_string())
 }
 
 impl SafetyArgs {
@@ -75,6 +100,7 @@ impl SafetyArgs {
             allow_empty_site: self.allow_empty_site,
             base: self.base.clone(),
             ceiling: None,
+            targets: self.targets.iter().cloned().collect(),
         }
     }
 }
@@ -88,6 +114,45 @@ pub enum Format {
     Markdown,
     /// For machines; versioned (`format_version`).
     Json,
+}
+
+/// How much of a plan Markdown shows (`plan` and `show`).
+#[derive(Debug, Clone, Args)]
+pub struct MarkdownArgs {
+    /// Markdown: the largest output in bytes (a GitHub comment holds 65,536 characters). Every error, delete and
+    /// replace is shown first; what does not fit is counted in a note that says where the whole plan is.
+    #[arg(long, value_name = "BYTES", default_value_t = render::DEFAULT_MAX_BYTES,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(render::MIN_MAX_BYTES as u64..))]
+    pub max_bytes: usize,
+    /// Markdown: how to show objects on the site that the manifest does not manage.
+    #[arg(long, value_enum, default_value_t = Unmanaged::Summary)]
+    pub unmanaged: Unmanaged,
+}
+
+/// `--unmanaged`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Unmanaged {
+    /// Each object on its own line.
+    List,
+    /// A count per kind.
+    Summary,
+    /// Not shown.
+    Hide,
+}
+
+impl MarkdownArgs {
+    /// The renderer's options; `full_plan` names where the whole plan is when the Markdown leaves some out.
+    pub fn options(&self, full_plan: Option<String>) -> render::MarkdownOptions {
+        render::MarkdownOptions {
+            max_bytes: self.max_bytes,
+            unmanaged: match self.unmanaged {
+                Unmanaged::List => render::UnmanagedMode::List,
+                Unmanaged::Summary => render::UnmanagedMode::Summary,
+                Unmanaged::Hide => render::UnmanagedMode::Hide,
+            },
+            full_plan,
+        }
+    }
 }
 
 /// Where the site is and how to reach it.
@@ -137,11 +202,34 @@ pub fn state_dir(explicit: Option<&Path>, manifest: &Path, repo: Option<&Path>) 
 
 impl SiteArgs {
     /// The pipeline's site options: flags and environment, with the manifest's `site:` block left to fill the rest.
+    /// A `--server` value that is a pasted browser address or has no scheme is read as
+    /// [`tabops_reconcile::ServerAddress`] says, with a `note:` on stderr saying what was taken or assumed.
     /// Without `--state-dir`/`TABOPS_DIR`, the state directory is found from `manifest` (and `repo`, if given).
     pub fn options(&self, manifest: &Path, repo: Option<&Path>) -> SiteOptions {
+        let (server, site) = match self.server.as_deref().map(str::trim) {
+            Some(raw) if !raw.eq_ignore_ascii_case("local") => match tabops_reconcile::ServerAddress::parse(raw) {
+                Ok(address) => {
+                    for note in &address.notes {
+                        let _ = writeln!(anstream::stderr(), "note: {note}");
+                    }
+                    if let (Some(flag), Some(pasted)) = (&self.site, &address.site)
+                        && flag != pasted
+                    {
+                        let _ = writeln!(
+                            anstream::stderr(),
+                            "note: using the site '{flag}' from --site (TABLEAU_SITE), not '{pasted}' from the address"
+                        );
+                    }
+                    (Some(address.url), self.site.clone().or(address.site))
+                }
+                // Not a URL even with a scheme: the connection reports it, with its hint.
+                Err(_) => (Some(raw.to_owned()), self.site.clone()),
+            },
+            _ => (self.server.clone(), self.site.clone()),
+        };
         SiteOptions {
-            server: self.server.clone(),
-            site: self.site.clone(),
+            server,
+            site,
             allow_insecure_http: self.allow_insecure_http,
             concurrency: usize::from(self.concurrency),
             request_timeout: Duration::from_secs(self.request_timeout),

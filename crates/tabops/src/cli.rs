@@ -29,7 +29,8 @@ pub struct Cli {
 /// Options every command understands.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// More output (`-v` details, `-vv` debug logs). `RUST_LOG` overrides the log filter.
+    /// More output (`-v`: details, and one log line per request; `-vv`: debug logs). `RUST_LOG` overrides the log
+    /// filter. Logs go to stderr, in colour only on a terminal without `NO_COLOR`.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
@@ -40,6 +41,8 @@ pub enum Command {
     Validate(commands::validate::ValidateArgs),
     /// Show what `apply` would change on the site, without changing anything.
     Plan(commands::plan::PlanArgs),
+    /// Render a saved plan (`plan --out`) as text, Markdown or JSON, without touching the site.
+    Show(commands::show::ShowArgs),
     /// Make the site match the manifest (or apply a saved plan exactly).
     Apply(commands::apply::ApplyArgs),
     /// Check whether the live site still matches the manifest: exit 0 when it does, 2 when it differs.
@@ -56,4 +59,24 @@ pub enum Command {
     Man(commands::shell::ManArgs),
     /// Print the manifest's JSON Schema (schemas/tabops.schema.json) on stdout, for editors and CI checks.
     Schema,
+}
+
+impl Cli {
+    /// Whether the command prints JSON (`--format json`): then stdout holds one JSON document, errors included.
+    pub fn json_output(&self) -> bool {
+        let format = match &self.command {
+            Command::Plan(args) => args.format,
+            Command::Apply(args) => args.format,
+            Command::Drift(args) => args.format,
+            Command::Show(args) => args.format,
+            Command::Validate(_)
+            | Command::Audit(_)
+            | Command::Emulator(_)
+            | Command::Export(_)
+            | Command::Completions(_)
+            | Command::Man(_)
+            | Command::Schema => return false,
+        };
+        format == crate::args::Format::Json
+    }
 }

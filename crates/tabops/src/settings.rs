@@ -17,6 +17,7 @@ use crate::cli::GlobalArgs;
 use crate::commands::apply::ApplyArgs;
 use crate::commands::drift::DriftArgs;
 use crate::commands::plan::PlanArgs;
+use crate::commands::show::ShowArgs;
 use crate::commands::validate::ValidateArgs;
 
 /// The audit log's file name inside the state directory.
@@ -85,6 +86,33 @@ impl PlanSettings {
     }
 }
 
+/// `tabops show`.
+pub struct ShowSettings {
+    /// The saved plan.
+    pub plan: PathBuf,
+    /// The key a signed plan is checked with (`TABOPS_PLAN_KEY`).
+    pub key: Option<PlanKey>,
+    pub format: Format,
+    pub detailed_exitcode: bool,
+    pub verbose: bool,
+    pub markdown: tabops_plan::render::MarkdownOptions,
+}
+
+impl ShowSettings {
+    pub fn resolve(args: ShowArgs, global: &GlobalArgs) -> anyhow::Result<Self> {
+        // A Markdown comment that leaves something out points at the file it was rendered from.
+        let markdown = args.markdown.options(Some(format!("{} (the saved plan)", args.plan.display())));
+        Ok(ShowSettings {
+            key: plan_key()?,
+            plan: args.plan,
+            format: args.format,
+            detailed_exitcode: args.detailed_exitcode,
+            verbose: global.verbose > 0,
+            markdown,
+        })
+    }
+}
+
 /// `tabops apply`.
 pub struct ApplySettings {
     /// A saved plan to apply exactly, and the key to verify it with.
@@ -93,7 +121,10 @@ pub struct ApplySettings {
     pub site: SiteOptions,
     pub safety: Safety,
     pub auto_approve: bool,
+    /// A file, or `git:REF` for the audit trail in git.
     pub audit_log: PathBuf,
+    /// Where the git audit trail is pushed (`--audit-push`; `None`: the default remote).
+    pub audit_push: Option<String>,
     /// Actions the executor runs at once: `--concurrency`, capped at the executor's own limit.
     pub actions_in_flight: usize,
     pub format: Format,
@@ -114,6 +145,7 @@ impl ApplySettings {
             manifest: args.manifest.source(),
             actions_in_flight: site.concurrency.min(tabops_apply::ExecuteOptions::default().concurrency),
             audit_log: audit_log(args.audit_log, &site.state_dir),
+            audit_push: args.audit_push,
             site,
             safety: args.safety.safety(),
             auto_approve: args.auto_approve,
@@ -146,6 +178,7 @@ impl DriftSettings {
                 allow_empty_site: true,
                 base: args.base,
                 ceiling: None,
+                targets: Default::default(),
             },
             format: args.format,
         }
@@ -156,11 +189,13 @@ impl DriftSettings {
 pub struct AuditVerifySettings {
     /// The log to check: the path given, else the one `apply` writes with the same environment.
     pub file: PathBuf,
+    /// A head kept earlier that the chain must still contain (`--expect-head`).
+    pub expect_head: Option<String>,
 }
 
 impl AuditVerifySettings {
-    pub fn resolve(file: Option<PathBuf>, state_dir: &Path) -> Self {
-        AuditVerifySettings { file: audit_log(file, state_dir) }
+    pub fn resolve(file: Option<PathBuf>, state_dir: &Path, expect_head: Option<String>) -> Self {
+        AuditVerifySettings { file: audit_log(file, state_dir), expect_head }
     }
 }
 

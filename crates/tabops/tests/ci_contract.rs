@@ -1,7 +1,8 @@
-//! The CI contract (issue 11, items 1 to 3), through the real binary: usage errors exit 1 (never 2, which means
-//! "changes present"), the first pull request plans against a base without a manifest, and plan, drift and
-//! validate need no connection secrets while apply names each missing one before its first write. Each scenario is
-//! a transcript snapshot: the command lines, their exit codes and what they print.
+//! The CI contract, through the real binary: usage errors exit 1 (never 2, which means "changes present"), the
+//! first pull request plans against a base without a manifest, plan, drift and validate need no connection secrets
+//! while apply names each missing one before its first write, and a republish reads as the in-place change it is,
+//! naming the digest `sha256sum` prints. Each scenario is a transcript snapshot: the command lines, their exit
+//! codes and what they print.
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,7 @@ fn filters(root: &Path) -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(&regex_escape(&root.display().to_string()), "[TMP]");
     settings.add_filter(&regex_escape(&support::workspace().display().to_string()), "[ROOT]");
+    settings.add_filter(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "[UUID]");
     settings.add_filter(r"\b[0-9a-f]{12,64}\b", "[HEX]");
     settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
     settings.add_filter(r"/tmp/[^\s)`']+", "[TMP]");
@@ -131,7 +133,9 @@ fn first_pull_request_plans_against_a_base_without_a_manifest() {
             .filter(|line| summary.iter().any(|s| line.starts_with(s)))
             .map(|line| format!("{line}\n"))
             .collect();
-        transcript.push_str(&transcript_step(args, &Run { stdout, stderr: result.stderr.clone(), code: result.code }));
+        // What apply printed per action is `cli_output`'s subject.
+        let shown = Run { stdout, stderr: result.stderr.clone(), code: result.code }.without_action_lines();
+        transcript.push_str(&transcript_step(args, &shown));
         result
     };
 
@@ -221,4 +225,42 @@ fn plans_need_no_connection_secrets_and_apply_names_each_missing_one_once() {
     }
     site.env = secrets;
     site.assert_converged(Path::new(manifest));
+}
+
+/// A changed workbook is published over the live item, which keeps its id: the plan shows it as an in-place change
+/// (`~`, "republish: content changed"), never as `-/+`, and its reason names the file's digest as `sha256sum`
+/// prints it, so a reviewer can check which file is going out.
+#[test]
+fn a_changed_workbook_is_republished_in_place_and_named_by_its_sha256sum_digest() {
+    let site = Harness::start();
+    let root = site.dir.path().join("repo");
+    support::copy_dir(&support::workspace().join("examples/quickstart"), &root);
+    let manifest = root.join("manifest.yaml");
+    let manifest = support::path_str(&manifest);
+    site.tabops(&["apply", "-f", manifest, "--auto-approve"]).expect(0);
+
+    let workbook = root.join("content/pipeline.twb");
+    let mut text = std::fs::read_to_string(&workbook).unwrap();
+    text.push_str("<!-- edited in the pull request -->\n");
+    std::fs::write(&workbook, text).unwrap();
+    let sha256sum = std::process::Command::new("sha256sum").arg(&workbook).output().expect("sha256sum runs");
+    let digest = String::from_utf8(sha256sum.stdout).unwrap();
+    let digest = digest.split_whitespace().next().expect("sha256sum prints a digest").to_owned();
+
+    let args = ["plan", "-f", manifest, "--detailed-exitcode"];
+    let plan = site.tabops(&args).expect(2);
+    assert!(plan.stdout.contains("  ~ workbook:Sales/Pipeline\n"), "{}", plan.stdout);
+    assert!(!plan.stdout.contains("-/+"), "{}", plan.stdout);
+    let reason = format!("# republish: content changed (content/pipeline.twb, sha256 {}…; marker ", &digest[..12]);
+    assert!(plan.stdout.contains(&reason), "{}", plan.stdout);
+    let json = site.tabops(&["plan", "-f", manifest, "--format", "json"]).expect(0);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let action = json["actions"].as_array().unwrap().iter().find(|a| a["id"] == "workbook:Sales/Pipeline").unwrap();
+    assert_eq!(action["action"], "replace", "plan JSON keeps its format_version 1 name");
+    assert!(action["live_id"].is_string(), "published over the live item: {action}");
+    let transcript = transcript_step(&args, &plan);
+    filters(site.dir.path()).bind(|| insta::assert_snapshot!("republish_in_place", transcript));
+
+    site.tabops(&["apply", "-f", manifest, "--auto-approve"]).expect(0);
+    site.tabops(&["plan", "-f", manifest, "--detailed-exitcode"]).expect(0);
 }

@@ -290,6 +290,8 @@ fn zip_bomb_on_the_site_is_refused_by_export_in_bounded_memory() {
         path_str(&state),
         "--audit-log",
         path_str(&audit),
+        // Asked to adopt: a refused export still tags nothing.
+        "--adopt",
     ];
     let writes = content_writes(&harness.stats());
     let run = measured(&mut tabops(harness.dir.path(), &args)).bounded("export");

@@ -437,7 +437,7 @@ fn export_refuses_project_parents_that_form_a_cycle() {
     });
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("export");
-    let run = run_tabops(&server, dir.path(), &["export", "--out", out.to_str().unwrap()], &[]);
+    let run = run_tabops(&server, dir.path(), &["export", "--out", out.to_str().unwrap(), "--adopt"], &[]);
     assert_clean_refusal(&run, "project parents form a cycle");
     assert!(run.stderr.contains("'A' (p-a)") && run.stderr.contains("'B' (p-b)"), "{}", run.stderr);
     assert_eq!(server.count("/content"), 0, "nothing is downloaded from a refused site");
@@ -448,7 +448,7 @@ fn export_refuses_project_parents_that_form_a_cycle() {
 }
 
 /// A download larger than `--max-download-mib` (streamed without a length, then announced) is stopped, its
-/// partial file removed, and nothing is written to the site (no adoption tags).
+/// partial file removed, and nothing is written to the site (no adoption tags, although `--adopt` asks for them).
 #[test]
 fn export_stops_a_download_over_the_size_limit_and_removes_the_partial_file() {
     for announce in [false, true] {
@@ -478,7 +478,7 @@ fn export_stops_a_download_over_the_size_limit_and_removes_the_partial_file() {
         let run = run_tabops(
             &server,
             dir.path(),
-            &["export", "--out", out.to_str().unwrap(), "--max-download-mib", "4"],
+            &["export", "--out", out.to_str().unwrap(), "--max-download-mib", "4", "--adopt"],
             &[],
         );
         assert_clean_refusal(&run, "more than the download limit of 4194304 bytes");

@@ -14,7 +14,7 @@ fn filters(root: &Path) -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(&regex_escape(&root.display().to_string()), "[TMP]");
     settings.add_filter(r"\b[0-9a-f]{64}\b", "[HEX]");
-    settings.add_filter(r"\d+ lines, \d+ runs", "[N] lines, [N] runs");
+    settings.add_filter(r"\d+ lines, \d+ runs?", "[N] lines, [N] runs");
     settings.add_filter(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "[UUID]");
     settings
 }
@@ -28,7 +28,12 @@ fn step(root: &Path, cwd: &Path, args: &[&str], keep: fn(&str) -> bool) -> (Run,
     let shown: String = run.stdout.lines().filter(|l| keep(l)).map(|l| format!("{l}\n")).collect();
     let at = cwd.strip_prefix(root).unwrap().display().to_string();
     let head = format!("# in {}\n", if at.is_empty() { "." } else { &at });
-    let step = transcript_step(args, &Run { code: run.code, stdout: shown, stderr: run.stderr.clone() });
+    // An apply's per-action lines (their order and times vary) are counted, not shown.
+    let actions = run.stderr.lines().filter(|l| l.starts_with(['+', '~', '-', '!'])).count();
+    let rest: String =
+        run.stderr.lines().filter(|l| !l.starts_with(['+', '~', '-', '!'])).map(|l| format!("{l}\n")).collect();
+    let stderr = if actions == 0 { rest } else { format!("[{actions} action lines]\n{rest}") };
+    let step = transcript_step(args, &Run { code: run.code, stdout: shown, stderr });
     (run, head + &step)
 }
 

@@ -63,6 +63,15 @@ fn verbose_prints_content_digests() {
     let (size, sha) = tabops_manifest::hash::file_digest(&pipeline).unwrap();
     let line = stdout.lines().find(|l| l.contains("pipeline.twb")).expect("a line per content file");
     assert!(line.starts_with(&sha) && line.contains(&size.to_string()), "{line}");
+    assert!(!line.contains("package"), "a plain file has one digest: {line}");
+    // A package's line starts with what `sha256sum` prints too, then names the digest plans compare.
+    let revenue = workspace().join("fixtures/manifests/valid/full/content/revenue.twbx");
+    let (_, file_sha) = tabops_manifest::hash::file_digest(&revenue).unwrap();
+    let canonical = tabops_manifest::hash::package_digest(&revenue).unwrap();
+    assert_ne!(file_sha, canonical);
+    let line = stdout.lines().find(|l| l.contains("revenue.twbx")).expect("a line per content file");
+    assert!(line.starts_with(&file_sha), "{line}");
+    assert!(line.ends_with(&format!("  (package content sha256 {canonical})")), "{line}");
     assert!(stdout.contains("workbook:Sales/EMEA/Revenue"));
     assert!(!stdout.contains("prod-secret"));
 }

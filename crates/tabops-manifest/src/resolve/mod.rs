@@ -35,6 +35,10 @@ pub struct Context<'a> {
     pub root: &'a Path,
     pub env: Option<&'a str>,
     pub environment: &'a BTreeMap<String, String>,
+    /// `--var NAME=VALUE` from the command line: above the environment's and the manifest's `vars`.
+    pub cli_vars: &'a BTreeMap<String, String>,
+    /// Leave `cli_vars` the manifest does not define alone instead of reporting them (an older revision).
+    pub ignore_undefined_vars: bool,
     pub source: &'a dyn Source,
     /// False when some file could not be read at all (syntax error, no version): whole-manifest checks such as
     /// "no file defines `site`" are skipped then, as the missing part may be in that file.
@@ -204,6 +208,20 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
     if let Some(env) = selected {
         for (name, value) in env.value.vars.iter().flatten() {
             vars.insert(name.clone(), value.value.clone());
+        }
+    }
+    for (name, value) in input.cli_vars {
+        if vars.contains_key(name) {
+            vars.insert(name.clone(), value.clone());
+        } else if input.complete && !input.ignore_undefined_vars {
+            // Like an undeclared Terraform variable: a typo in a CI job's `--var` must not pass unnoticed.
+            let hint = did_you_mean(name, vars.keys().map(String::as_str))
+                .or_else(|| Some(format!("define `{name}` under `vars:` in the manifest")));
+            problems.push(whole_file(
+                input.files.len(),
+                format!("variable `{name}` (from --var) is not defined under `vars:`"),
+                hint,
+            ));
         }
     }
     let overrides: Vec<&Located<RawConnectionOverride>> =

@@ -20,8 +20,10 @@ pub enum Action {
     Create,
     /// The object exists and is changed in place.
     Update,
-    /// Content is published over the existing item (same id, new revision).
-    Replace,
+    /// Content is published over the existing item: the same id, a new revision, so it is an in-place change (`~`),
+    /// not a delete and a create. Plan JSON calls it `replace` (format version 1, kept for the machines that read it).
+    #[serde(rename = "replace", alias = "republish")]
+    Republish,
     /// The object is removed from the site.
     Delete,
     /// Nothing to do; kept so verbose output can say why (e.g. "checksum unchanged: skip publish").
@@ -34,7 +36,7 @@ impl Action {
         match self {
             Action::Create => "+",
             Action::Update => "~",
-            Action::Replace => "-/+",
+            Action::Republish => "~",
             Action::Delete => "-",
             Action::NoOp => "=",
         }
@@ -43,7 +45,7 @@ impl Action {
         match self {
             Action::Create => "create",
             Action::Update => "update",
-            Action::Replace => "replace",
+            Action::Republish => "republish",
             Action::Delete => "delete",
             Action::NoOp => "no-op",
         }

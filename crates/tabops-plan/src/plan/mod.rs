@@ -101,14 +101,14 @@ impl Counts {
     fn count(&mut self, action: Action) {
         match action {
             Action::Create => self.add += 1,
-            Action::Update | Action::Replace => self.change += 1,
+            Action::Update | Action::Republish => self.change += 1,
             Action::Delete => self.destroy += 1,
             Action::NoOp => {}
         }
     }
 }
 
-/// Totals, and per kind. A `Replace` (publish over an existing item, same id) counts as a change.
+/// Totals, and per kind. A `Republish` (publish over an existing item, same id) counts as a change.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub add: usize,
@@ -159,6 +159,10 @@ pub struct Plan {
     pub format_version: u32,
     pub site: PlanSite,
     pub inputs: Inputs,
+    /// `--target`: the addresses the plan was limited to (with what they depend on). Not empty = a partial plan,
+    /// which may not be everything the manifest asks for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
     /// In execution order: users, projects (parents first), groups, memberships, data sources, workbooks,
     /// permissions, refresh tasks; then deletes in reverse. No-ops are included (for verbose output).
     pub actions: Vec<PlannedAction>,
@@ -349,6 +353,7 @@ mod tests {
                 safety: SafetyLimits::default(),
                 git: None,
             },
+            targets: vec![],
             actions,
             unmanaged: vec![],
             errors: vec![],
@@ -384,7 +389,7 @@ mod tests {
 
     #[test]
     fn summary_counts_replace_as_change() {
-        let p = plan_of(vec![action("a", Action::Replace, &[]), action("b", Action::Delete, &[])]);
+        let p = plan_of(vec![action("a", Action::Republish, &[]), action("b", Action::Delete, &[])]);
         assert_eq!(p.summary.line(), "Plan: 0 to add, 1 to change, 1 to destroy.");
         assert_eq!(plan_of(vec![]).summary.line(), "No changes. The site matches the manifest.");
     }

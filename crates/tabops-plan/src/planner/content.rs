@@ -309,19 +309,7 @@ fn publish_new(spec: &ContentSpec, address: &Address, project: ObjectRef, owner:
     let marker = marker_tag(&publish_fingerprint(spec));
     let mut tags: BTreeSet<String> = spec.tags.clone().unwrap_or_default();
     tags.insert(marker.clone());
-    let mut changes = vec![
-        FieldChange::new("file", None, val(&spec.file.display)),
-        FieldChange::new("sha256", None, val(&spec.file.sha256)),
-    ];
-    if let Some(d) = &spec.description {
-        changes.push(FieldChange::new("description", None, val(d)));
-    }
-    if let Some(t) = &spec.tags {
-        changes.push(FieldChange::new("tags", None, val(t)));
-    }
-    if !spec.hidden_views.is_empty() {
-        changes.push(FieldChange::new("hidden_views", None, val(&spec.hidden_views)));
-    }
+    let changes = first_publish_fields(spec);
     PlannedAction {
         id: address.to_string(),
         kind: kind_of(spec.kind),
@@ -351,13 +339,7 @@ fn republish(
     hidden_conflict: bool,
 ) -> PlannedAction {
     let marker = marker_tag(&publish_fingerprint(spec));
-    let reason = if hidden_conflict {
-        "hidden views changed: requires republish".to_string()
-    } else if let Some(old) = live_markers.first() {
-        format!("content sha256 changed (marker {} -> {})", short_marker(old), short_marker(&marker))
-    } else {
-        format!("no tabops marker on the live item: publish to record {}", short_marker(&marker))
-    };
+    let reason = republish_reason(spec, live_markers.first().map(String::as_str), &marker, hidden_conflict);
     let mut depends_on = deps_of([Some(&project), diff.owner.as_ref()]);
     let mut changes = vec![FieldChange::new(
         "marker",
@@ -378,7 +360,7 @@ fn republish(
     PlannedAction {
         id: address.to_string(),
         kind: kind_of(spec.kind),
-        action: Action::Replace,
+        action: Action::Republish,
         reason: reasons.join("; "),
         changes,
         depends_on,
@@ -402,6 +384,82 @@ fn republish(
 
 /// A publish of `spec`'s file as a new item in `project`, marked with `marker_tag`; a publish over an existing item
 /// overrides what differs.
+/// Every field a first publish sets, as plan rows: a reviewer approves all the item will have, not only its file.
+/// Connection passwords appear as their `${env:NAME}` reference, never as a value.
+fn first_publish_fields(spec: &ContentSpec) -> Vec<FieldChange> {
+    let mut changes = vec![FieldChange::new("file", None, val(&spec.file.display))];
+    changes.push(FieldChange::new("sha256", None, val(file_digest(spec))));
+    if let Some(canonical) = package_digest(spec) {
+        changes.push(FieldChange::new("package_sha256", None, val(canonical)));
+    }
+    let fields = [
+        ("project", val(spec.project.to_string())),
+        ("owner", spec.owner.as_ref().and_then(val)),
+        ("description", spec.description.as_ref().and_then(val)),
+        ("show_tabs", spec.show_tabs.and_then(val)),
+        ("tags", spec.tags.as_ref().and_then(val)),
+        ("hidden_views", (!spec.hidden_views.is_empty()).then(|| val(&spec.hidden_views)).flatten()),
+    ];
+    changes.extend(fields.into_iter().filter_map(|(field, value)| Some(FieldChange::new(field, None, Some(value?)))));
+    for (index, c) in spec.connections.iter().enumerate() {
+        let field = |name: &str| format!("connections[{index}].{name}");
+        let values = [
+            ("server", c.server.as_ref().and_then(val)),
+            ("port", c.port.and_then(val)),
+            ("database", c.database.as_ref().and_then(val)),
+            ("username", c.username.as_ref().and_then(val)),
+            ("password", c.password.as_ref().and_then(val)),
+            ("embed", val(c.embed)),
+        ];
+        changes.extend(
+            values.into_iter().filter_map(|(name, value)| Some(FieldChange::new(field(name), None, Some(value?)))),
+        );
+    }
+    changes
+}
+
+/// The file's sha256 as `sha256sum` prints it (saved plans from before the field existed have only `sha256`).
+fn file_digest(spec: &ContentSpec) -> &str {
+    if spec.file.file_sha256.is_empty() { &spec.file.sha256 } else { &spec.file.file_sha256 }
+}
+
+/// For a `.twbx`/`.tdsx` package, the canonical digest tabops compares: sha256 over the package's entries, so
+/// re-zipping the same files (new timestamps, another compressor) is not a change. `None` for plain files.
+fn package_digest(spec: &ContentSpec) -> Option<&str> {
+    (spec.file.sha256 != file_digest(spec)).then_some(spec.file.sha256.as_str())
+}
+
+/// Why an item is published over: its digest as `sha256sum` prints it (or, for a package, the canonical digest,
+/// said as such), and the markers that differ.
+fn republish_reason(spec: &ContentSpec, old_marker: Option<&str>, new_marker: &str, hidden_conflict: bool) -> String {
+    if hidden_conflict {
+        return "republish: hidden views changed (Tableau sets them only when publishing)".to_owned();
+    }
+    let digest = match package_digest(spec) {
+        Some(canonical) => {
+            format!("package content sha256 {} (entries only, zip timestamps ignored)", short_digest(canonical))
+        }
+        None => format!("sha256 {}", short_digest(file_digest(spec))),
+    };
+    let file = &spec.file.display;
+    match old_marker {
+        Some(old) => format!(
+            "republish: content changed ({file}, {digest}; marker {} -> {})",
+            short_marker(old),
+            short_marker(new_marker)
+        ),
+        None => format!(
+            "republish: no tabops marker on the live item ({file}, {digest}); publish to record {}",
+            short_marker(new_marker)
+        ),
+    }
+}
+
+/// The first 12 hex digits of a digest: enough to compare with `sha256sum`'s output by eye.
+fn short_digest(hex: &str) -> String {
+    format!("{}…", hex.get(..12).unwrap_or(hex))
+}
+
 fn new_publish(spec: &ContentSpec, project: ObjectRef, marker_tag: String) -> PublishOp {
     PublishOp {
         kind: spec.kind,

@@ -1,10 +1,11 @@
 //! The planner: `plan(desired, live, options) -> Plan`, a pure function.
 //!
 //! It matches manifest objects to live objects by name (case-insensitively) or by `renamed_from`, decides one
-//! [`Action`] per object and aspect, and records why. The order of the result is deterministic: users, projects
-//! (parents first), groups, memberships, data sources, workbooks, permissions, refresh tasks; deletes come last, in
-//! reverse. Every live lookup goes through hash maps built once (`index::LiveIndex`), so planning is
-//! O(n log n) in the size of the site and manifest.
+//! [`Action`] per object and aspect, and records why. A content item it creates whose content a live item it does
+//! not match already holds is said to look like a move or rename (`moves`), with the `renamed_from` to add. The
+//! order of the result is deterministic: users, projects (parents first), groups, memberships, data sources,
+//! workbooks, permissions, refresh tasks; deletes come last, in reverse. Every live lookup goes through hash maps
+//! built once (`index::LiveIndex`), so planning is O(n log n) in the size of the site and manifest.
 //!
 //! Normalisation: an empty description equals an absent one (the server reports `""` or omits the attribute);
 //! names of users, groups, projects and content, tags and site roles compare case-insensitively when matching, but
@@ -20,6 +21,7 @@
 
 mod content;
 pub mod index;
+mod moves;
 mod ownership;
 mod permissions;
 mod principals;
@@ -27,6 +29,7 @@ mod projects;
 mod prune;
 mod refresh;
 mod safety;
+mod target;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Display;
@@ -64,6 +67,8 @@ pub struct PlanOptions {
     /// Limits the plan may not be looser than, whatever the options above say: a saved plan's, when it is planned
     /// again to be applied, so a plan file can tighten the apply job's limits but never loosen them.
     pub ceiling: Option<SafetyLimits>,
+    /// `--target`: plan only these objects and what they depend on (empty: everything). The plan is partial.
+    pub targets: BTreeSet<Address>,
 }
 
 /// The addresses a manifest marks `protect: true` (for [`PlanOptions::protected`]).
@@ -86,10 +91,12 @@ pub fn plan(desired: &Desired, live: &Inventory, options: &PlanOptions) -> Plan 
     principals::plan_memberships(&cx, &principals, &mut draft);
     let contents = content::plan_content(&cx, &principals, &projects, &mut draft);
     let pruned = prune::plan_prune(&cx, &projects, &contents, &mut draft);
+    moves::suggest_renames(&cx, &contents, &mut draft);
     permissions::plan_permissions(&cx, &principals, &projects, &contents, &mut draft);
     refresh::plan_refresh(&cx, &contents, &mut draft);
     ownership::plan_ownership(&cx, &principals, &contents, &pruned, &mut draft);
-    let safety = safety::check_safety(&cx, &projects, &pruned, &mut draft);
+    target::limit_to_targets(&cx, &mut draft);
+    let safety = safety::check_safety(&cx, &projects, &contents, &pruned, &mut draft);
     draft.finish(&cx, contents.inputs, safety)
 }
 
@@ -289,6 +296,7 @@ impl Draft {
                 safety,
                 git: None,
             },
+            targets: cx.options.targets.iter().map(Address::to_string).collect(),
             actions,
             unmanaged: self.unmanaged,
             errors: self.errors,

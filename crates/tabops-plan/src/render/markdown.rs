@@ -108,6 +108,9 @@ pub fn markdown(plan: &Plan, options: &MarkdownOptions) -> String {
     if !plan.applyable {
         out.push_str("> [!CAUTION]\n> This plan has errors and cannot be applied.\n\n");
     }
+    if let Some((title, text)) = super::partial_warning(plan) {
+        let _ = write!(out, "> [!WARNING]\n> **{}**. {}\n\n", prose(&title), prose(&text));
+    }
     if plan.has_changes() {
         out.push_str("| kind | add | change | destroy |\n|---|---:|---:|---:|\n");
         for (kind, c) in &plan.summary.by_kind {
@@ -151,7 +154,7 @@ pub fn markdown(plan: &Plan, options: &MarkdownOptions) -> String {
             let block = if shown[k].iter().any(|s| *s) { 0 } else { BLOCK_OVERHEAD };
             let mut overhead = block;
             for (i, action) in actions.iter().enumerate() {
-                let destructive = matches!(action.action, Action::Delete | Action::Replace);
+                let destructive = matches!(action.action, Action::Delete | Action::Republish);
                 if destructive != must || shown[k][i] {
                     continue;
                 }

@@ -39,6 +39,22 @@ pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// The warning a plan limited with `--target` carries (Terraform's "Resource targeting is in effect"): its title
+/// and its text, or `None` for a whole plan.
+pub fn partial_warning(plan: &Plan) -> Option<(String, String)> {
+    if plan.targets.is_empty() {
+        return None;
+    }
+    let targets: Vec<String> = plan.targets.iter().map(|t| visible(t).into_owned()).collect();
+    Some((
+        format!("targeting is in effect (--target {})", targets.join(", --target ")),
+        "This plan is limited to the targeted objects and what they depend on, so it may not be all the changes the \
+         manifest asks for. --target is not for routine use: it is for exceptional situations, such as recovering \
+         from errors or mistakes."
+            .to_owned(),
+    ))
+}
+
 /// A JSON value shown compactly (`"text"`, `true`, `["a","b"]`).
 pub(crate) fn show(value: &Option<Value>) -> String {
     match value {

@@ -17,7 +17,6 @@ fn paint(text: &str, glyph: char, color: bool) -> String {
         '+' => text.green().to_string(),
         '-' => text.red().to_string(),
         '~' => text.yellow().to_string(),
-        '/' => text.magenta().to_string(),
         _ => text.dimmed().to_string(),
     }
 }
@@ -26,7 +25,7 @@ fn glyph_key(action: Action) -> char {
     match action {
         Action::Create => '+',
         Action::Update => '~',
-        Action::Replace => '/',
+        Action::Republish => '~',
         Action::Delete => '-',
         Action::NoOp => '=',
     }
@@ -75,6 +74,10 @@ pub fn text(plan: &Plan, color: bool, verbose: bool) -> String {
             }
         }
         let _ = writeln!(out);
+    }
+    if let Some((title, text)) = super::partial_warning(plan) {
+        let title = format!("Warning: {title}");
+        let _ = writeln!(out, "{}\n{text}\n", if color { title.yellow().bold().to_string() } else { title });
     }
     let line = plan.summary.line();
     let _ = writeln!(out, "{}", if color { line.bold().to_string() } else { line });

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod audit;
+mod audit_trail;
 pub mod drift;
 pub mod emulator;
 pub mod export;
@@ -10,10 +11,11 @@ mod output;
 pub mod plan;
 mod progress;
 pub mod shell;
+pub mod show;
 pub mod validate;
 
 use crate::cli::{Cli, Command};
-use crate::settings::{ApplySettings, DriftSettings, PlanSettings, ValidateSettings};
+use crate::settings::{ApplySettings, DriftSettings, PlanSettings, ShowSettings, ValidateSettings};
 
 /// The documented, stable exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +44,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Validate(args) => validate::run(ValidateSettings::resolve(args, global)).await,
         Command::Plan(args) => plan::run(PlanSettings::resolve(args, global)?).await,
+        Command::Show(args) => show::run(ShowSettings::resolve(args, global)?),
         Command::Apply(args) => apply::run(ApplySettings::resolve(args, global)?).await,
         Command::Drift(args) => drift::run(DriftSettings::resolve(args)).await,
         Command::Audit(args) => audit::run(args.settings()).await,

@@ -10,7 +10,7 @@ use tabops_reconcile::{Prepared, Session};
 
 use super::ExitStatus;
 use super::output;
-use crate::args::{Format, ManifestArgs, SafetyArgs, SiteArgs};
+use crate::args::{Format, ManifestArgs, MarkdownArgs, SafetyArgs, SiteArgs};
 use crate::settings::PlanSettings;
 
 #[derive(Debug, Args)]
@@ -30,38 +30,13 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes (0: none, 1: error).
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// Markdown: the largest output in bytes (a GitHub comment holds 65,536 characters). Every error, delete and
-    /// replace is shown first; what does not fit is counted in a note that says where the whole plan is.
-    #[arg(long, value_name = "BYTES", default_value_t = render::DEFAULT_MAX_BYTES,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(render::MIN_MAX_BYTES as u64..))]
-    pub max_bytes: usize,
-    /// Markdown: how to show objects on the site that the manifest does not manage.
-    #[arg(long, value_enum, default_value_t = Unmanaged::Summary)]
-    pub unmanaged: Unmanaged,
-}
-
-/// `--unmanaged`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Unmanaged {
-    /// Each object on its own line.
-    List,
-    /// A count per kind.
-    Summary,
-    /// Not shown.
-    Hide,
+    #[command(flatten)]
+    pub markdown: MarkdownArgs,
 }
 
 impl PlanArgs {
     pub(crate) fn markdown(&self) -> render::MarkdownOptions {
-        render::MarkdownOptions {
-            max_bytes: self.max_bytes,
-            unmanaged: match self.unmanaged {
-                Unmanaged::List => render::UnmanagedMode::List,
-                Unmanaged::Summary => render::UnmanagedMode::Summary,
-                Unmanaged::Hide => render::UnmanagedMode::Hide,
-            },
-            full_plan: self.out.as_ref().map(|out| format!("{} (saved by this run with --out)", out.display())),
-        }
+        self.markdown.options(self.out.as_ref().map(|out| format!("{} (saved by this run with --out)", out.display())))
     }
 }
 
@@ -89,10 +64,12 @@ fn report(settings: &PlanSettings, prepared: &Prepared) -> anyhow::Result<()> {
     let review = prepared.base.as_ref().zip(settings.safety.base.as_deref()).map(|(base, reference)| {
         tabops_reconcile::git::review(&settings.manifest, reference, base, &prepared.loaded.desired)
     });
+    // Saved before printing: a failure to save is then the only document `--format json` prints, not a second one.
+    if let Some((out, key)) = &settings.out {
+        output::write_atomically(out, &tabops_plan::plan::file::to_file(plan, key.as_ref()))?;
+    }
     output::print_with_review(review.as_ref(), plan, settings.format, settings.verbose, &settings.markdown)?;
     if let Some((out, key)) = &settings.out {
-        let key = key.as_ref();
-        output::write_atomically(out, &tabops_plan::plan::file::to_file(plan, key))?;
         let shown = out.display();
         let signed = if key.is_some() { "signed with TABOPS_PLAN_KEY" } else { "unsigned" };
         writeln!(

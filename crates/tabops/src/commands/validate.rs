@@ -63,15 +63,15 @@ pub async fn run(settings: ValidateSettings) -> anyhow::Result<ExitStatus> {
             }
             let mut out = anstream::stdout().lock();
             if settings.verbose {
+                // The first column is what `sha256sum` prints for the file; a package also shows the digest of its
+                // entries, which is what plans compare (re-zipping the same files changes only the first).
                 for item in loaded.desired.datasources.iter().chain(&loaded.desired.workbooks) {
-                    writeln!(
-                        out,
-                        "{}  {:>10}  {}  {}",
-                        item.file.sha256,
-                        item.file.size,
-                        item.file.display,
-                        item.address()
-                    )?;
+                    let file = &item.file;
+                    write!(out, "{}  {:>10}  {}  {}", file.file_sha256, file.size, file.display, item.address())?;
+                    if file.sha256 != file.file_sha256 {
+                        write!(out, "  (package content sha256 {})", file.sha256)?;
+                    }
+                    writeln!(out)?;
                 }
             }
             writeln!(out, "ok: {}", loaded.summary())?;
