@@ -16,6 +16,8 @@ fn filters(root: &Path) -> insta::Settings {
     settings.add_filter(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "[UUID]");
     settings.add_filter(r"\b[0-9a-f]{12,64}\b", "[HEX]");
     settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
+    // apply's per-action lines end with how long the action took.
+    settings.add_filter(r"\((\d+ ms|\d+(\.\d+)? s)\)", "([TIME])");
     settings
 }
 
