@@ -21,8 +21,8 @@ mod stats;
 pub mod xml;
 
 pub use client::{
-    Client, ExpectedFile, MAX_LIST_ITEMS, MAX_LIST_PAGES, PublishFileType, PublishMode, PublishRequest, PublishedItem,
-    TagTarget,
+    Client, ExpectedFile, MAX_BULK_MEMBERS, MAX_LIST_ITEMS, MAX_LIST_PAGES, PublishFileType, PublishMode,
+    PublishRequest, PublishedItem, TagTarget,
 };
 pub use config::{
     ADOPT_SCOPES, APPLY_SCOPES, Access, ClientConfig, Credentials, DEFAULT_API_VERSION, DEFAULT_CHUNK_SIZE,
