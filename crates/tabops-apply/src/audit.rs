@@ -318,17 +318,22 @@ fn acknowledges(record: &Record, pending: &[(usize, String)]) -> bool {
 pub fn verify(path: &Path) -> Result<VerifyReport, AuditError> {
     let read_err = |source| AuditError::Read { path: path.to_path_buf(), source };
     let file = open_regular(path, OpenOptions::new().read(true)).map_err(read_err)?;
-    let mut reader = BufReader::new(file);
+    verify_from(BufReader::new(file), GENESIS).map_err(read_err)
+}
+
+/// [`verify`] on any reader, the first record linking to `start` instead of [`GENESIS`]: one run's file in the git
+/// trail ([`crate::trail`]) continues the chain of the run before it.
+pub fn verify_from(mut reader: impl BufRead, start: &str) -> io::Result<VerifyReport> {
     let mut report =
-        VerifyReport { lines: 0, runs: 0, recovered: Vec::new(), first_error: None, head: GENESIS.to_owned() };
+        VerifyReport { lines: 0, runs: 0, recovered: Vec::new(), first_error: None, head: start.to_owned() };
     let mut runs = std::collections::BTreeSet::new();
-    let mut prev_digest = GENESIS.to_string();
+    let mut prev_digest = start.to_string();
     // Unreadable lines since the last record (a crash mid-write): the next record must acknowledge them all.
     let mut pending: Vec<(usize, String)> = Vec::new();
     let mut buf = Vec::new();
     loop {
         buf.clear();
-        if (&mut reader).take(MAX_LINE_BYTES + 1).read_until(b'\n', &mut buf).map_err(read_err)? == 0 {
+        if (&mut reader).take(MAX_LINE_BYTES + 1).read_until(b'\n', &mut buf)? == 0 {
             break;
         }
         report.lines += 1;
@@ -362,7 +367,7 @@ pub fn verify(path: &Path) -> Result<VerifyReport, AuditError> {
         if record.prev != prev_digest {
             report.first_error.get_or_insert((
                 line_no,
-                format!("chain broken: prev is {} but the previous line hashes to {}", record.prev, prev_digest),
+                format!("its prev is {} but the previous line hashes to {}", record.prev, prev_digest),
             ));
             break;
         }
@@ -377,6 +382,26 @@ pub fn verify(path: &Path) -> Result<VerifyReport, AuditError> {
     report.runs = runs.len();
     report.head = prev_digest;
     Ok(report)
+}
+
+/// Whether the log at `path` holds a record line whose sha256 is `head` (hex, any case): a head kept from an
+/// earlier `verify` or apply is still in the log.
+pub fn contains_record(path: &Path, head: &str) -> Result<bool, AuditError> {
+    let read_err = |source| AuditError::Read { path: path.to_path_buf(), source };
+    let file = open_regular(path, OpenOptions::new().read(true)).map_err(read_err)?;
+    let head = head.to_ascii_lowercase();
+    let mut reader = BufReader::new(file);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        if (&mut reader).take(MAX_LINE_BYTES + 1).read_until(b'\n', &mut buf).map_err(read_err)? == 0 {
+            return Ok(false);
+        }
+        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        if is_record(line) && hex::encode(Sha256::digest(line)) == head {
+            return Ok(true);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod error;
 pub mod executor;
 pub mod inventory;
 mod refresh_tasks;
+pub mod trail;
 pub mod wire;
 
 pub use error::{ActionError, ApplyError};

@@ -559,7 +559,14 @@ fn protected_delete_is_refused() {
     assert_eq!(p.errors[0].address, "workbook:Sales/Keep Me");
     // Still rendered, with the error.
     let text = render::text(&p, false, false);
-    assert!(text.contains("refusing to delete protected workbook:Sales/Keep Me"), "{text}");
+    assert!(
+        text.contains("refusing to delete workbook:Sales/Keep Me: the manifest at the base revision protects it"),
+        "{text}"
+    );
+    // The `protect: true` line is only in the base revision: the advice is to merge `protect: false` first, not to
+    // remove a line the manifest no longer has.
+    let hint = p.errors[0].hint.as_deref().unwrap_or_default();
+    assert!(hint.contains("protect: false") && !hint.contains("remove `protect: true`"), "{hint}");
 }
 
 #[test]
@@ -918,7 +925,11 @@ fn project_delete_waits_for_managed_content_moving_out_and_respects_protection()
     let refused = plan(&desired, &live, &options);
     assert_eq!(refused.errors.len(), 1);
     assert_eq!(refused.errors[0].kind, PlanErrorKind::Protected);
-    assert!(refused.errors[0].message.contains("contains protected workbook:sales/old/junk"));
+    assert!(
+        refused.errors[0].message.contains("it contains workbook:sales/old/junk, which the manifest at the base"),
+        "{}",
+        refused.errors[0].message
+    );
 }
 
 #[test]

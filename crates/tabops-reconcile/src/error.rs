@@ -65,8 +65,12 @@ pub enum ErrorKind {
         #[source]
         source: tabops_emulator::EmulatorError,
     },
-    #[error("no credentials to sign in to {url}")]
-    NoCredentials { url: String },
+    /// No complete set of credentials in the environment; `missing` names what a half-set method lacks.
+    #[error(
+        "no credentials to sign in to {url}{}",
+        if missing.is_empty() { String::new() } else { format!(": {} not set", missing.join(" and ")) }
+    )]
+    NoCredentials { url: String, missing: Vec<&'static str> },
     #[error("invalid server URL `{url}`")]
     InvalidUrl {
         url: String,
@@ -76,9 +80,16 @@ pub enum ErrorKind {
     /// Plain http:// to a host that is not on loopback, refused before any connection.
     #[error("{refusal} (nothing was sent)")]
     Insecure { refusal: tabops_tableau::Error },
+    /// Nothing answers at the server's address (refused, or the host name does not resolve): one line, no retries.
+    #[error("cannot connect to {url}: {reason} (nothing was sent)")]
+    Unreachable { url: String, reason: String, loopback: bool },
     #[error("failed to sign in to {label}")]
     SignIn {
         label: String,
+        /// How it signed in and as whom, for the hint.
+        method: SignInMethod,
+        /// The site content URL it signed in to.
+        content_url: String,
         #[source]
         source: tabops_tableau::Error,
     },
@@ -112,11 +123,36 @@ impl Error {
             ErrorKind::InvalidContentUrl(_) => {
                 "the content URL is the site's id in its URLs (`/#/site/NAME/`), e.g. `--site acme`".to_owned()
             }
+            ErrorKind::NoCredentials { missing, .. } if !missing.is_empty() => missing_hint(missing),
+            ErrorKind::SignIn { method, content_url, source, .. } => return sign_in_hint(method, content_url, source),
             ErrorKind::NoCredentials { .. } => {
                 "set TABLEAU_PAT_NAME and TABLEAU_PAT_SECRET (a personal access token), or \
                                             TABLEAU_CONNECTED_APP_CLIENT_ID, _SECRET_ID, _SECRET_VALUE and \
                                             TABLEAU_USERNAME (a connected app)"
                     .to_owned()
+            }
+            ErrorKind::Unreachable { reason, loopback, .. } => {
+                if *loopback {
+                    "nothing listens there: start the server (e.g. `tabops emulator --listen ADDRESS`) or fix the port; `--server local` \
+                     runs the embedded site without one"
+                        .to_owned()
+                } else if reason.contains("resolve") {
+                    "check the host name in --server (TABLEAU_SERVER) or the manifest's `site.server`; Tableau Cloud \
+                     addresses look like https://10ax.online.tableau.com"
+                        .to_owned()
+                } else {
+                    "check the host and port in --server (TABLEAU_SERVER) or the manifest's `site.server`, and that \
+                     this machine may reach it"
+                        .to_owned()
+                }
+            }
+            ErrorKind::InvalidUrl { .. } => {
+                "give the server as a URL, e.g. `--server https://10ax.online.tableau.com`, or `local` for the \
+                 embedded site"
+                    .to_owned()
+            }
+            ErrorKind::Insecure { refusal: tabops_tableau::Error::Config { .. } } => {
+                "tabops talks to Tableau over https:// (or plain http:// to a loopback address)".to_owned()
             }
             ErrorKind::Insecure { .. } => {
                 "use https://, or pass --allow-insecure-http if the network to this host is trusted".to_owned()
@@ -132,6 +168,75 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// How a sign-in was attempted, with the names that are safe to show (never a secret).
+#[derive(Debug, Clone)]
+pub enum SignInMethod {
+    /// A personal access token of this name.
+    Pat { name: String },
+    /// A connected app: its client id and the user it signs in as.
+    ConnectedApp { client_id: String, username: String },
+    /// The embedded site.
+    Local,
+}
+
+/// What to set when a sign-in method's variables are only partly set.
+fn missing_hint(missing: &[&str]) -> String {
+    if missing.contains(&"TABLEAU_PAT_SECRET") && missing.len() == 1 {
+        "set TABLEAU_PAT_SECRET to the secret shown once when the personal access token was created (My Account \
+         Settings); if it is lost, create a new token"
+            .to_owned()
+    } else {
+        format!("set {} (or unset the others to use another sign-in method)", missing.join(" and "))
+    }
+}
+
+/// What to check after Tableau refused a sign-in, from its error code. Tableau gives one code, 401001 "Signin
+/// Error", for a wrong token name, a wrong secret, an expired or revoked token and (inferred) a site content URL
+/// it does not know, so the hint lists each of those; a connected app's refusal carries a number in the detail
+/// (`Error signing in to Tableau Server (126)`) that narrows it to one. Sources in docs/tableau-cloud.md.
+fn sign_in_hint(method: &SignInMethod, content_url: &str, source: &tabops_tableau::Error) -> Option<String> {
+    let tabops_tableau::Error::Api { code, detail, .. } = source else { return None };
+    if code != "401001" {
+        return None;
+    }
+    let site = format!(
+        "the site content URL '{content_url}' (--site, TABLEAU_SITE or the manifest's `site:`): the NAME in the \
+         site's address, `/#/site/NAME/`"
+    );
+    Some(match method {
+        SignInMethod::Pat { name } => format!(
+            "Tableau refuses a sign-in with the same error (401001) for each of these, so check them in turn:\n  \
+             - the token name '{name}' (TABLEAU_PAT_NAME), as listed under My Account Settings\n  \
+             - its secret (TABLEAU_PAT_SECRET), as shown once when the token was created\n  \
+             - {site}\n  \
+             - whether the token expired (unused for 15 days, or past the site's token lifetime) or was revoked: \
+             then create a new one"
+        ),
+        SignInMethod::ConnectedApp { client_id, username } => {
+            let number = detail.trim_end().strip_suffix(')').and_then(|d| d.rsplit_once('(')).map(|(_, n)| n);
+            match number {
+                Some("5") => format!(
+                    "Tableau did not find the user '{username}' (TABLEAU_USERNAME, error 5): it must be the exact \
+                     user name (case sensitive) of a user of site '{content_url}', or the content URL is wrong"
+                ),
+                Some("126") => format!(
+                    "Tableau did not find the connected app '{client_id}' (TABLEAU_CONNECTED_APP_CLIENT_ID, error \
+                     126): check the client id, that the app is enabled, and {site}"
+                ),
+                Some("127") => "Tableau did not find the connected app's secret (TABLEAU_CONNECTED_APP_SECRET_ID, \
+                                error 127): check the secret id and that the secret is still enabled"
+                    .to_owned(),
+                _ => format!(
+                    "Tableau refused the connected app's token: check TABLEAU_CONNECTED_APP_SECRET_VALUE, the user \
+                     '{username}' (TABLEAU_USERNAME), this machine's clock (the token is valid for minutes), and \
+                     {site}"
+                ),
+            }
+        }
+        SignInMethod::Local => return None,
+    })
 }
 
 /// An invalid or unreadable manifest at `file`; a missing one says how to point at it.

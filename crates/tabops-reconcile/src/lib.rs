@@ -14,8 +14,10 @@ mod error;
 pub mod git;
 pub mod pipeline;
 pub mod secrets;
+mod server_address;
 pub mod site;
 
-pub use error::{Error, ErrorKind, load_error, unreadable};
+pub use error::{Error, ErrorKind, SignInMethod, load_error, unreadable};
 pub use pipeline::{ManifestSource, Observer, Phase, Prepared, Safety, Session, load, prepare};
+pub use server_address::ServerAddress;
 pub use site::{Site, SiteOptions, connect, resolve_target};

@@ -9,7 +9,7 @@ use tabops_emulator::{Emulator, EmulatorConfig};
 use tabops_manifest::model::{Server, SiteTarget};
 use tabops_tableau::{Access, Client, ClientConfig, Credentials};
 
-use crate::{Error, ErrorKind};
+use crate::{Error, ErrorKind, SignInMethod};
 
 /// Where the site is and how to reach it: flags and environment, resolved by the caller. `None` server or site
 /// defers to the manifest's `site:` block.
@@ -148,7 +148,10 @@ pub async fn connect(args: &SiteOptions, target: &SiteTarget, access: Access) ->
         Server::Url(url) => {
             let credentials = match &args.credentials {
                 Some(credentials) => credentials.clone(),
-                None => Credentials::from_env_for(access).map_err(|_| ErrorKind::NoCredentials { url: url.clone() })?,
+                None => Credentials::from_env_for(access).map_err(|_| ErrorKind::NoCredentials {
+                    url: url.clone(),
+                    missing: Credentials::missing_variables(|key| std::env::var(key).ok()),
+                })?,
             };
             (url.clone(), credentials, None, format!("site '{}' on {url}", target.content_url))
         }
@@ -159,6 +162,17 @@ pub async fn connect(args: &SiteOptions, target: &SiteTarget, access: Access) ->
     if let Err(refusal) = tabops_tableau::check_server_url(&url, args.allow_insecure_http) {
         return Err(ErrorKind::Insecure { refusal }.into());
     }
+    let method = match (&emulator, &credentials) {
+        (Some(_), _) => SignInMethod::Local,
+        (None, Credentials::Pat { name, .. }) => SignInMethod::Pat { name: name.clone() },
+        (None, Credentials::ConnectedApp { client_id, username, .. }) => {
+            SignInMethod::ConnectedApp { client_id: client_id.clone(), username: username.clone() }
+        }
+    };
+    let loopback = url.host_str().is_some_and(|h| {
+        h.eq_ignore_ascii_case("localhost")
+            || h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    });
     let mut config = ClientConfig::new(url, target.content_url.clone(), credentials);
     if let Some(version) = &target.api_version {
         config.api_version = version.clone();
@@ -171,7 +185,12 @@ pub async fn connect(args: &SiteOptions, target: &SiteTarget, access: Access) ->
     config.retry.max_retry_wait = args.max_retry_wait;
     let client = match Client::sign_in(config).await {
         Ok(client) => client,
-        Err(source) => return Err(ErrorKind::SignIn { label, source }.into()),
+        Err(tabops_tableau::Error::Unreachable { reason, .. }) => {
+            return Err(ErrorKind::Unreachable { url: server_url, reason, loopback }.into());
+        }
+        Err(source) => {
+            return Err(ErrorKind::SignIn { label, method, content_url: target.content_url.clone(), source }.into());
+        }
     };
     Ok(Site { client, label, emulator, signing_out: None })
 }

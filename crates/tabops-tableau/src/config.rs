@@ -75,6 +75,29 @@ impl Credentials {
         Self::lookup_with_default(lookup, || access.scopes())
     }
 
+    /// The variables still missing for a sign-in when some, but not all, of one method's variables are set (a PAT
+    /// name without its secret, a connected app without its secret value...): what to tell a user whose
+    /// credentials are incomplete. Empty when nothing is set at all, or when a method is complete. An empty value
+    /// counts as unset, as it does for [`Credentials::from_env`].
+    pub fn missing_variables(lookup: impl Fn(&str) -> Option<String>) -> Vec<&'static str> {
+        let set = |key: &str| lookup(key).is_some_and(|v| !v.is_empty());
+        let missing = |keys: &[&'static str]| keys.iter().copied().filter(|k| !set(k)).collect::<Vec<_>>();
+        let pat = missing(PAT_VARIABLES);
+        let app = missing(CONNECTED_APP_VARIABLES);
+        if pat.is_empty() || app.is_empty() {
+            return Vec::new();
+        }
+        // `TABLEAU_USERNAME` alone says nothing about a connected app: a shell may set it for other tools.
+        let app_started = CONNECTED_APP_VARIABLES[..3].iter().any(|k| set(k));
+        if pat.len() < PAT_VARIABLES.len() {
+            pat
+        } else if app_started {
+            app
+        } else {
+            Vec::new()
+        }
+    }
+
     fn lookup_with_default(
         lookup: impl Fn(&str) -> Option<String>,
         default: impl FnOnce() -> Vec<String>,
@@ -109,6 +132,16 @@ impl Credentials {
         })
     }
 }
+
+/// The variables of a personal-access-token sign-in.
+pub const PAT_VARIABLES: &[&str] = &["TABLEAU_PAT_NAME", "TABLEAU_PAT_SECRET"];
+/// The variables of a connected-app sign-in (scopes are optional and not listed).
+pub const CONNECTED_APP_VARIABLES: &[&str] = &[
+    "TABLEAU_CONNECTED_APP_CLIENT_ID",
+    "TABLEAU_CONNECTED_APP_SECRET_ID",
+    "TABLEAU_CONNECTED_APP_SECRET_VALUE",
+    "TABLEAU_USERNAME",
+];
 
 /// Connected-app scopes that `tabops plan` and `tabops drift` need: the reads of the site inventory
 /// (`validate` is offline and needs none). The table of every scope, its methods and the command that needs it is

@@ -75,6 +75,17 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
+    /// The first connection to the server failed in a way retrying would not fix: refused (nothing listens at
+    /// the address) or a host name that does not resolve. Reported at once, not retried.
+    #[error("{operation}: cannot connect to {address}: {reason}")]
+    Unreachable {
+        /// What the client was doing.
+        operation: String,
+        /// `host:port` it tried.
+        address: String,
+        /// `connection refused`, or that the host name does not resolve.
+        reason: String,
+    },
     /// A non-idempotent write was sent but no usable response came back: it may or may not have been applied.
     /// Read the resource back before retrying.
     #[error("{operation}: the request was sent but no response arrived ({reason}); it may have been applied")]

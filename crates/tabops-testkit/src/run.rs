@@ -27,6 +27,18 @@ impl Run {
         }
     }
 
+    /// The run with the lines `apply` prints on stderr per finished action (`+ project:Sales: created (85 ms)`)
+    /// left out: concurrent actions finish in any order, and the transcripts that use this are about something else.
+    pub fn without_action_lines(self) -> Run {
+        let action = |line: &str| {
+            ["+ ", "~ ", "- ", "-/+ ", "= "].iter().any(|glyph| line.starts_with(glyph))
+                && line.contains(": ")
+                && (line.ends_with(" ms)") || line.ends_with(" s)"))
+        };
+        let stderr = self.stderr.lines().filter(|l| !action(l)).map(|l| format!("{l}\n")).collect();
+        Run { stderr, ..self }
+    }
+
     /// Panics with both streams when the exit code is not `code`.
     #[track_caller]
     pub fn expect(self, code: i32) -> Run {

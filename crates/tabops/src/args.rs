@@ -1,6 +1,7 @@
 //! Arguments several commands share (clap derive): which manifest, which site, the planner's safety switches and
 //! the report format, each with its conversion into the library's plain options.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -190,10 +191,33 @@ pub struct SiteArgs {
 
 impl SiteArgs {
     /// The pipeline's site options: flags and environment, with the manifest's `site:` block left to fill the rest.
+    /// A `--server` value that is a pasted browser address or has no scheme is read as
+    /// [`tabops_reconcile::ServerAddress`] says, with a `note:` on stderr saying what was taken or assumed.
     pub fn options(&self) -> SiteOptions {
+        let (server, site) = match self.server.as_deref().map(str::trim) {
+            Some(raw) if !raw.eq_ignore_ascii_case("local") => match tabops_reconcile::ServerAddress::parse(raw) {
+                Ok(address) => {
+                    for note in &address.notes {
+                        let _ = writeln!(anstream::stderr(), "note: {note}");
+                    }
+                    if let (Some(flag), Some(pasted)) = (&self.site, &address.site)
+                        && flag != pasted
+                    {
+                        let _ = writeln!(
+                            anstream::stderr(),
+                            "note: using the site '{flag}' from --site (TABLEAU_SITE), not '{pasted}' from the address"
+                        );
+                    }
+                    (Some(address.url), self.site.clone().or(address.site))
+                }
+                // Not a URL even with a scheme: the connection reports it, with its hint.
+                Err(_) => (Some(raw.to_owned()), self.site.clone()),
+            },
+            _ => (self.server.clone(), self.site.clone()),
+        };
         SiteOptions {
-            server: self.server.clone(),
-            site: self.site.clone(),
+            server,
+            site,
             allow_insecure_http: self.allow_insecure_http,
             concurrency: usize::from(self.concurrency),
             request_timeout: Duration::from_secs(self.request_timeout),

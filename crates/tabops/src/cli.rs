@@ -18,7 +18,8 @@ pub struct Cli {
 /// Options every command understands.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// More output (`-v` details, `-vv` debug logs). `RUST_LOG` overrides the log filter.
+    /// More output (`-v`: details, and one log line per request; `-vv`: debug logs). `RUST_LOG` overrides the log
+    /// filter. Logs go to stderr, in colour only on a terminal without `NO_COLOR`.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
@@ -41,4 +42,18 @@ pub enum Command {
     Emulator(commands::emulator::EmulatorArgs),
     /// Write the live site as a manifest directory (adopt tabops on an existing site).
     Export(commands::export::ExportArgs),
+}
+
+impl Cli {
+    /// Whether the command prints JSON (`--format json`): then stdout holds one JSON document, errors included.
+    pub fn json_output(&self) -> bool {
+        let format = match &self.command {
+            Command::Plan(args) => args.format,
+            Command::Apply(args) => args.format,
+            Command::Drift(args) => args.format,
+            Command::Show(args) => args.format,
+            Command::Validate(_) | Command::Audit(_) | Command::Emulator(_) | Command::Export(_) => return false,
+        };
+        format == crate::args::Format::Json
+    }
 }

@@ -18,15 +18,17 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) => return errors::usage(&err),
+        Err(err) => return errors::usage(&err, errors::json_requested(&std::env::args_os().collect::<Vec<_>>())),
     };
+    // `--format json`: stdout holds exactly one JSON document, the command's or, when it fails, the error's.
+    let json = cli.json_output();
     errors::init_logging(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
-        Err(err) => return errors::report(&anyhow::Error::new(err).context("failed to start the async runtime")),
+        Err(err) => return errors::report(&anyhow::Error::new(err).context("failed to start the async runtime"), json),
     };
     match runtime.block_on(commands::run(cli)) {
         Ok(status) => status.into(),
-        Err(err) => errors::report(&err),
+        Err(err) => errors::report(&err, json),
     }
 }

@@ -120,7 +120,10 @@ pub struct ApplySettings {
     pub site: SiteOptions,
     pub safety: Safety,
     pub auto_approve: bool,
+    /// A file, or `git:REF` for the audit trail in git.
     pub audit_log: PathBuf,
+    /// Where the git audit trail is pushed (`--audit-push`; `None`: the default remote).
+    pub audit_push: Option<String>,
     /// Actions the executor runs at once: `--concurrency`, capped at the executor's own limit.
     pub actions_in_flight: usize,
     pub format: Format,
@@ -141,6 +144,7 @@ impl ApplySettings {
             manifest: args.manifest.source(),
             actions_in_flight: site.concurrency.min(tabops_apply::ExecuteOptions::default().concurrency),
             audit_log: audit_log(args.audit_log, &site.state_dir),
+            audit_push: args.audit_push,
             site,
             safety: args.safety.safety(),
             auto_approve: args.auto_approve,
@@ -184,11 +188,13 @@ impl DriftSettings {
 pub struct AuditVerifySettings {
     /// The log to check: the path given, else the one `apply` writes with the same environment.
     pub file: PathBuf,
+    /// A head kept earlier that the chain must still contain (`--expect-head`).
+    pub expect_head: Option<String>,
 }
 
 impl AuditVerifySettings {
-    pub fn resolve(file: Option<PathBuf>, state_dir: &Path) -> Self {
-        AuditVerifySettings { file: audit_log(file, state_dir) }
+    pub fn resolve(file: Option<PathBuf>, state_dir: &Path, expect_head: Option<String>) -> Self {
+        AuditVerifySettings { file: audit_log(file, state_dir), expect_head }
     }
 }
 

@@ -12,7 +12,7 @@ fn filters(root: &Path) -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(&regex_escape(&root.display().to_string()), "[TMP]");
     settings.add_filter(r"\b[0-9a-f]{64}\b", "[HEX]");
-    settings.add_filter(r"\d+ lines, \d+ runs", "[N] lines, [N] runs");
+    settings.add_filter(r"\d+ lines?, \d+ runs?,", "[N] lines, [N] runs,");
     settings
 }
 
@@ -21,7 +21,8 @@ fn filters(root: &Path) -> insta::Settings {
 fn step(site: &Harness, cwd: &Path, args: &[&str], extra: &[(&str, &str)]) -> (Run, String) {
     let mut cmd = site.ci_command(env!("CARGO_BIN_EXE_tabops"), cwd);
     cmd.envs(site.env.iter().map(|(k, v)| (k, v))).envs(extra.iter().copied()).args(args);
-    let run = Run::of(&mut cmd);
+    // What apply printed per action is `cli_output`'s subject.
+    let run = Run::of(&mut cmd).without_action_lines();
     let shown = if args[0] == "apply" {
         let lines: Vec<&str> = run.stdout.lines().collect();
         let tail = lines[lines.len().saturating_sub(2)..].join("\n");

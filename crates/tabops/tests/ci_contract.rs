@@ -133,7 +133,9 @@ fn first_pull_request_plans_against_a_base_without_a_manifest() {
             .filter(|line| summary.iter().any(|s| line.starts_with(s)))
             .map(|line| format!("{line}\n"))
             .collect();
-        transcript.push_str(&transcript_step(args, &Run { stdout, stderr: result.stderr.clone(), code: result.code }));
+        // What apply printed per action is `cli_output`'s subject.
+        let shown = Run { stdout, stderr: result.stderr.clone(), code: result.code }.without_action_lines();
+        transcript.push_str(&transcript_step(args, &shown));
         result
     };
 

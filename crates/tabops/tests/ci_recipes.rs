@@ -73,6 +73,10 @@ fn repository(dir: &Path, first_pull_request: bool) {
         support::commit_all(&repo, &["tabops"], "quickstart")
     };
     repo.reference("refs/remotes/origin/main", base, true, "fetched").unwrap();
+    // The remote the apply job pushes the audit trail to.
+    let remote = dir.with_file_name("remote.git");
+    git2::Repository::init_bare(&remote).unwrap();
+    repo.remote("origin", support::path_str(&remote)).unwrap();
     if first_pull_request {
         manifest_with_a_secret(dir);
     }
@@ -82,10 +86,61 @@ fn repository(dir: &Path, first_pull_request: bool) {
     support::commit_all(&repo, &["tabops"], "pull request");
 }
 
+/// The pull (merge) request the pipelines' push merged, as the CI variables below name it.
+const REVIEW: &str = "7";
+
+/// The variables the CI system sets for a job of `recipe` (the ones the audit trail reads: who ran it, where, and
+/// for which review). On the push that applies, GitHub names no pull request: the apply recipe looks it up and
+/// exports `TABOPS_PULL_REQUEST` (through `$GITHUB_ENV`, to the later steps), when the push `merged` one; GitLab
+/// runs the apply job on the merge commit, whose message (default template) references the merge request.
+fn ci_variables(recipe: &str, merged: bool) -> Vec<(&'static str, String)> {
+    let mut vars: Vec<(&str, String)> = Vec::new();
+    if recipe.starts_with("github/") {
+        let event = match recipe {
+            "github/pull-request.yml" => "pull_request",
+            "github/drift.yml" => "schedule",
+            _ => "push",
+        };
+        let git_ref =
+            if event == "pull_request" { format!("refs/pull/{REVIEW}/merge") } else { "refs/heads/main".into() };
+        vars.extend([
+            ("GITHUB_ACTIONS", "true".to_owned()),
+            ("GITHUB_SERVER_URL", "https://github.com".into()),
+            ("GITHUB_REPOSITORY", "acme/analytics".into()),
+            ("GITHUB_RUN_ID", "4242".into()),
+            ("GITHUB_RUN_ATTEMPT", "1".into()),
+            ("GITHUB_ACTOR", "octocat".into()),
+            ("GITHUB_EVENT_NAME", event.into()),
+            ("GITHUB_REF", git_ref),
+        ]);
+        if recipe == "github/apply.yml" && merged {
+            vars.push(("TABOPS_PULL_REQUEST", REVIEW.into()));
+        }
+    } else {
+        vars.extend([
+            ("GITLAB_CI", "true".to_owned()),
+            ("CI_PROJECT_URL", "https://gitlab.com/acme/analytics".into()),
+            ("CI_PROJECT_PATH", "acme/analytics".into()),
+            ("CI_PIPELINE_URL", "https://gitlab.com/acme/analytics/-/pipelines/4242".into()),
+            ("CI_JOB_URL", "https://gitlab.com/acme/analytics/-/jobs/99".into()),
+            ("GITLAB_USER_LOGIN", "alice".into()),
+            (
+                "CI_COMMIT_MESSAGE",
+                format!(
+                    "Merge branch 'stages' into 'main'\n\nDescribe the stages\n\nSee merge request acme/analytics!{REVIEW}"
+                ),
+            ),
+        ]);
+    }
+    vars
+}
+
 /// The emulator site and a repository with the pull request, as the recipes see them.
 struct Ci {
     site: Harness,
     first_pull_request: bool,
+    /// Whether the push the apply job runs on merged a pull request (else it was a direct push).
+    merged: bool,
 }
 
 impl Ci {
@@ -93,7 +148,7 @@ impl Ci {
         let mut site = Harness::start();
         site.env.clear(); // no secret unless the job gets it
         repository(&site.dir.path().join("repo"), first_pull_request);
-        Ci { site, first_pull_request }
+        Ci { site, first_pull_request, merged: true }
     }
 
     /// Runs one recipe line of `job` with `sh -c` in the repository; returns the exit code.
@@ -113,6 +168,7 @@ impl Ci {
         if JOBS_WITH_SECRETS.contains(&(recipe, job)) {
             command.env(DB_PASSWORD.0, DB_PASSWORD.1);
         }
+        command.envs(ci_variables(recipe, self.merged));
         let run = Run::of(&mut command);
         let accepted = if line.contains("drift") || line.contains("--detailed-exitcode") { [0, 2] } else { [0, 0] };
         assert!(
@@ -132,7 +188,9 @@ impl Ci {
 
 /// Runs the recipes of one CI system in pipeline order and checks what they leave behind.
 fn run_pipeline(recipes: &[&str], first_pull_request: bool) {
-    let ci = Ci::start(first_pull_request);
+    let mut ci = Ci::start(first_pull_request);
+    // Without the pull-request workflow, the GitHub apply job runs on a push no pull request belongs to.
+    ci.merged = !recipes.iter().any(|r| r.starts_with("github/")) || recipes.contains(&"github/pull-request.yml");
     let mut ran = 0;
     for recipe in recipes {
         let file = support::workspace().join("examples/ci").join(recipe);
@@ -165,11 +223,59 @@ fn run_pipeline(recipes: &[&str], first_pull_request: bool) {
         }
     }
     assert!(ran >= 2 * recipes.len(), "too few recipe commands ran: {ran}");
-    let audit = ci.file("audit.jsonl");
-    assert!(audit.contains("apply_start"), "the apply recipe wrote the audit log");
+    let remote = ci.site.dir.path().join("remote.git");
+    let audit = trail(&remote);
+    assert!(audit.contains("apply_start"), "the apply recipe pushed its run to the audit trail");
     assert!(!audit.contains(DB_PASSWORD.1), "the connection password reached the audit log");
+    // Who and why: the run names the manifest commit, the pipeline run and the review it came from.
+    let start: serde_json::Value = audit
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .find(|record| record["type"] == "apply_start")
+        .unwrap();
+    let ci_context = &start["data"]["ci"];
+    let head = git2::Repository::open(ci.site.dir.path().join("repo")).unwrap().head().unwrap().target().unwrap();
+    assert_eq!(start["data"]["git"]["commit"], head.to_string(), "{start}");
+    let (run_url, review) = if recipes[0].starts_with("github/") {
+        (
+            "https://github.com/acme/analytics/actions/runs/4242/attempts/1",
+            format!("https://github.com/acme/analytics/pull/{REVIEW}"),
+        )
+    } else {
+        (
+            "https://gitlab.com/acme/analytics/-/pipelines/4242",
+            format!("https://gitlab.com/acme/analytics/-/merge_requests/{REVIEW}"),
+        )
+    };
+    assert_eq!(ci_context["run_url"], run_url, "{start}");
+    let message = git2::Repository::open(&remote)
+        .unwrap()
+        .find_reference("refs/tabops/audit/acme")
+        .unwrap()
+        .peel_to_commit()
+        .unwrap()
+        .message()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains(&format!("Tabops-CI-Run: {run_url}")), "{message}");
+    if ci.merged {
+        assert_eq!(ci_context["review_url"], review.as_str(), "{start}");
+        assert!(message.contains(&format!("Tabops-Review: {review}")), "{message}");
+    } else {
+        assert!(ci_context.get("review_url").is_none(), "a direct push names no review: {start}");
+    }
     let published = ci.site.block_on(ci.site.client().datasources()).unwrap();
     assert!(published.iter().any(|d| d.name == "Orders"), "the apply job published the data source");
+}
+
+/// Every run file of the site's audit trail on the remote, concatenated.
+fn trail(remote: &Path) -> String {
+    let repo = git2::Repository::open(remote).unwrap();
+    let tree = repo.find_reference("refs/tabops/audit/acme").expect("the trail was pushed").peel_to_tree().unwrap();
+    let runs = repo.find_tree(tree.get_name("runs").unwrap().id()).unwrap();
+    runs.iter()
+        .map(|entry| String::from_utf8(repo.find_blob(entry.id()).unwrap().content().to_vec()).unwrap())
+        .collect()
 }
 
 const GITHUB: [&str; 3] = ["github/pull-request.yml", "github/apply.yml", "github/drift.yml"];
@@ -212,6 +318,40 @@ fn recipes_install_a_pinned_cached_tabops_and_apply_the_reviewed_plan() {
     assert!(apply.contains(&guarded), "apply.yml plans only when no reviewed plan was downloaded");
     let pull_request = std::fs::read_to_string(dir.join("github/pull-request.yml")).unwrap();
     assert!(pull_request.contains("name: tabops-plan") && pull_request.contains("path: plan.json"));
+}
+
+/// The apply jobs keep the audit trail in git and have what pushing it takes; the other jobs write nothing.
+#[test]
+fn apply_recipes_push_the_audit_trail_with_the_permissions_it_needs() {
+    let dir = support::workspace().join("examples/ci");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    for name in ["github/apply.yml", "gitlab-ci.yml"] {
+        let commands = recipe_commands(&dir.join(name));
+        assert!(
+            commands
+                .iter()
+                .any(|c| c.starts_with("tabops apply")
+                    && c.contains("--audit-log \"git:refs/tabops/audit/$TABLEAU_SITE\"")),
+            "{name}: {commands:?}"
+        );
+        assert!(commands.iter().any(|c| c.starts_with("tabops audit verify \"git:")), "{name} prints the trail's head");
+    }
+    // GitHub: pushing a ref is a write to the repository's contents; only the apply workflow may.
+    let apply = read("github/apply.yml");
+    assert!(apply.lines().any(|l| l.trim_start().starts_with("contents: write")), "apply.yml may push the trail");
+    for name in ["github/pull-request.yml", "github/drift.yml"] {
+        let text = read(name);
+        assert!(text.contains("\npermissions:\n  contents: read"), "{name} declares read-only contents");
+        assert!(!text.contains("contents: write"), "{name} must not be able to push");
+    }
+    assert!(
+        apply.contains("echo \"TABOPS_PULL_REQUEST=$number\" >> \"$GITHUB_ENV\""),
+        "apply.yml names the merged pull request"
+    );
+    // GitLab: the job token pushes only when the project allows it; otherwise a project access token does.
+    let gitlab = read("gitlab-ci.yml");
+    assert!(gitlab.contains("Allow Git push requests to the repository") && gitlab.contains("write_repository"));
+    assert!(gitlab.contains("git remote set-url --push origin \"https://tabops:${TABOPS_AUDIT_TOKEN}@"));
 }
 
 /// A pull request that adds 1,200 groups, on a site with 600 users the manifest does not manage: the pull-request

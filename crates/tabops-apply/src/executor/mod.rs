@@ -136,17 +136,19 @@ pub async fn execute_with_hook(
         return Err(ApplyError::NotApplyable(reasons.join("; ")));
     }
     let started = Instant::now();
-    audit.append(
-        "apply_start",
-        json!({
+    let mut start = json!({
             "site": plan.site.content_url,
             "site_id": plan.site.id,
             "plan_digest": plan.digest(),
             "manifest_digest": plan.inputs.manifest_digest,
             "git": plan.inputs.git,
             "actions": plan.changes().count(),
-        }),
-    )?;
+    });
+    // The pipeline run and pull request behind this apply, when CI says (see `trail::ci`).
+    if let Some(ci) = crate::trail::ci::context(&options.environment) {
+        start["ci"] = ci;
+    }
+    audit.append("apply_start", start)?;
     let executor = Executor {
         client,
         audit,

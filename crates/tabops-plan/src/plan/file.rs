@@ -121,8 +121,8 @@ pub enum Mismatch {
     Manifest,
     /// A content file's digest differs.
     Content { address: String },
-    /// Live objects the plan depends on changed since (or are gone).
-    Stale { keys: Vec<String> },
+    /// Live objects the plan depends on changed since (or are gone), named by their addresses.
+    Stale { objects: Vec<StaleObject> },
     /// Anything else: the first differing place, as a JSON path, with both values shortened.
     Differs { path: String, saved: String, now: String },
 }
@@ -137,19 +137,22 @@ impl std::fmt::Display for Mismatch {
             Mismatch::Content { address } => {
                 write!(f, "the content file of {} changed since it was made", crate::render::visible(address))
             }
-            Mismatch::Stale { keys } => {
-                let shown: Vec<_> = keys.iter().take(5).map(|k| crate::render::visible(k)).collect();
-                let more = keys.len().saturating_sub(shown.len());
+            Mismatch::Stale { objects } => {
+                let shown: Vec<String> = objects.iter().take(5).map(StaleObject::to_string).collect();
+                let more = objects.len().saturating_sub(shown.len());
+                let count = match objects.len() {
+                    1 => "an object".to_owned(),
+                    n => format!("{n} objects"),
+                };
                 write!(
                     f,
-                    "it is stale: {} live object(s) it depends on changed since ({}",
-                    keys.len(),
-                    shown.join(", ")
+                    "it is stale: {count} it was planned against changed on the site since: {}",
+                    shown.join("; ")
                 )?;
                 if more > 0 {
-                    write!(f, ", and {more} more")?;
+                    write!(f, "; and {more} more")?;
                 }
-                f.write_str(")")
+                Ok(())
             }
             Mismatch::Differs { path, saved, now } => {
                 write!(
@@ -159,6 +162,67 @@ impl std::fmt::Display for Mismatch {
             }
         }
     }
+}
+
+impl Mismatch {
+    /// What to do about it, shown on its own line after the error.
+    pub fn hint(&self) -> String {
+        match self {
+            Mismatch::Stale { .. } => "the site was changed after the plan was made (in the web UI, by another apply \
+                                      or a script): run `tabops plan --out` again, review the new plan and apply \
+                                      that; `tabops drift` shows what differs on the site"
+                .to_owned(),
+            Mismatch::Site { .. } => {
+                "apply the plan to the site it was made for (--server, --site), or plan again for this one".to_owned()
+            }
+            _ => "run `tabops plan --out` again and review the new plan".to_owned(),
+        }
+    }
+}
+
+/// A live object a saved plan was made against that changed on the site since.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleObject {
+    /// What it is, by address: `project:Sales/EMEA`, `the permissions of workbook:Sales/Revenue`; the live id when
+    /// neither plan names it.
+    pub object: String,
+    /// `true` when it is no longer on the site (the plan made now did not read it).
+    pub gone: bool,
+}
+
+impl std::fmt::Display for StaleObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = if self.gone { "is no longer on the site" } else { "changed" };
+        write!(f, "{} {what}", crate::render::visible(&self.object))
+    }
+}
+
+/// Names a live row key (`<id>`, `permissions:<id>`, `default_permissions:<id>:<kind>`) by the address the plans
+/// give the object with that id (an action on it, or an unmanaged object).
+fn describe_row(key: &str, plans: [&Plan; 2]) -> String {
+    let address = |id: &str| {
+        plans.iter().find_map(|plan| {
+            let acted = plan.actions.iter().find(|a| {
+                a.live_id.as_deref() == Some(id)
+                    && !matches!(
+                        a.kind,
+                        super::ObjectKind::Membership
+                            | super::ObjectKind::Permissions
+                            | super::ObjectKind::DefaultPermissions
+                    )
+            });
+            acted
+                .map(|a| a.id.clone())
+                .or_else(|| plan.unmanaged.iter().find(|u| u.id == id).map(|u| u.address.clone()))
+        })
+    };
+    if let Some(id) = key.strip_prefix("permissions:") {
+        return format!("the permissions of {}", address(id).unwrap_or_else(|| id.to_owned()));
+    }
+    if let Some((id, kind)) = key.strip_prefix("default_permissions:").and_then(|rest| rest.rsplit_once(':')) {
+        return format!("the default {kind} permissions of {}", address(id).unwrap_or_else(|| id.to_owned()));
+    }
+    address(key).unwrap_or_else(|| format!("the object with id {key}"))
 }
 
 /// Checks that `saved` (read from a file) is exactly the plan `fresh` made now from the same manifest, content and
@@ -179,15 +243,20 @@ pub fn check_saved(saved: &Plan, fresh: &Plan) -> Result<(), Mismatch> {
             return Err(Mismatch::Content { address: content.address.clone() });
         }
     }
-    let stale: Vec<String> = saved
+    let mut stale: Vec<StaleObject> = saved
         .inputs
         .inventory_rows
         .iter()
         .filter(|(key, digest)| fresh.inputs.inventory_rows.get(*key) != Some(*digest))
-        .map(|(key, _)| key.clone())
+        .map(|(key, _)| StaleObject {
+            object: describe_row(key, [saved, fresh]),
+            gone: !fresh.inputs.inventory_rows.contains_key(key),
+        })
         .collect();
+    // Keyed by live ids, which mean nothing to a reader: in the order of what they name instead.
+    stale.sort_by(|a, b| a.object.cmp(&b.object));
     if !stale.is_empty() {
-        return Err(Mismatch::Stale { keys: stale });
+        return Err(Mismatch::Stale { objects: stale });
     }
     let comparable = |plan: &Plan| {
         let mut value = serde_json::to_value(plan).unwrap_or(Value::Null);

@@ -67,29 +67,45 @@ impl<'a> Phase<'_, 'a> {
                     deleted_content.extend(w.content_ids.iter().cloned());
                     deleted_projects.extend(w.project_ids.iter().cloned());
                 }
+                // Where the protection comes from decides the advice: a `protect: true` line still in the manifest
+                // can be removed; one only the `--base` revision has is already gone from the manifest.
+                let by_base = |address: &Address| !in_manifest.contains(address);
                 // Deletes of users, groups, projects and content are named by the object's address.
-                if Address::parse(&action.id).is_ok_and(|a| protected.contains(&a)) {
-                    refusals.push((action.id.clone(), format!("refusing to delete protected {}", action.id)));
+                if let Some(address) = Address::parse(&action.id).ok().filter(|a| protected.contains(a)) {
+                    let message = if by_base(&address) {
+                        format!("refusing to delete {}: the manifest at the base revision protects it", action.id)
+                    } else {
+                        format!("refusing to delete protected {}", action.id)
+                    };
+                    refusals.push((action.id.clone(), message, by_base(&address)));
                 }
                 for inner in weight.map(|w| w.contained.as_slice()).unwrap_or_default() {
                     if protected.contains(inner) {
                         // The contained object is named in lower case, as it always was (pinned by the tests).
-                        let inner = inner.to_string().to_lowercase();
-                        refusals.push((
-                            action.id.clone(),
-                            format!("refusing to delete {}: it contains protected {inner}", action.id),
-                        ));
+                        let shown = inner.to_string().to_lowercase();
+                        let message = if by_base(inner) {
+                            format!(
+                                "refusing to delete {}: it contains {shown}, which the manifest at the base revision \
+                                 protects",
+                                action.id
+                            )
+                        } else {
+                            format!("refusing to delete {}: it contains protected {shown}", action.id)
+                        };
+                        refusals.push((action.id.clone(), message, by_base(inner)));
                     }
                 }
             }
         }
-        for (address, message) in refusals {
-            self.draft.error(
-                PlanErrorKind::Protected,
-                address,
-                message,
-                Some("remove `protect: true` (or add the object back to the manifest) to allow this"),
-            );
+        for (address, message, by_base) in refusals {
+            let hint = if by_base {
+                // docs/git.md, "Protection lives in git history".
+                "protection lives in git history: to delete it, first merge a change that sets `protect: false` on \
+                 it, then remove it in a later change (or add it back to the manifest to keep it)"
+            } else {
+                "remove `protect: true` (or add the object back to the manifest) to allow this"
+            };
+            self.draft.error(PlanErrorKind::Protected, address, message, Some(hint));
         }
 
         let mut limits = SafetyLimits {

@@ -14,6 +14,7 @@ pub use content::TagTarget;
 pub use identity::MAX_BULK_MEMBERS;
 pub use paging::{MAX_LIST_ITEMS, MAX_LIST_PAGES};
 pub use publish::{ExpectedFile, PublishFileType, PublishMode, PublishRequest, PublishedItem};
+pub use transport::REQUEST_LOG;
 
 use std::sync::{Arc, OnceLock};
 
@@ -106,6 +107,7 @@ impl Client {
                 .idempotent(true);
         call.body = CallBody::SecretXml(body);
         call.authenticated = false;
+        call.first_contact = self.inner.site_id.get().is_none();
         let root = self.call_xml(&call).await?;
         let signed = auth::parse_sign_in(&root).ok_or_else(|| Error::Xml {
             operation: call.operation.clone(),

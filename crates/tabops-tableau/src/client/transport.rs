@@ -70,6 +70,9 @@ pub(crate) struct Call {
     pub(crate) authenticated: bool,
     /// Which queue it waits in for a request slot.
     pub(crate) priority: Priority,
+    /// The client's first contact with the server: a refused connection or a host name that does not resolve is
+    /// reported at once ([`Error::Unreachable`]) instead of being retried, since nothing has ever answered there.
+    pub(crate) first_contact: bool,
 }
 
 impl Call {
@@ -85,6 +88,7 @@ impl Call {
             idempotent,
             authenticated: true,
             priority: Priority::Normal,
+            first_contact: false,
         }
     }
 
@@ -353,12 +357,24 @@ impl Client {
         self.inner.stats.request(call.method.as_str(), call.route, bytes_up);
         tracing::trace!(operation = %call.operation, method = %call.method, route = call.route, attempt, bytes_up, "sending request");
 
+        let sent = std::time::Instant::now();
         let response = match request.send().await {
             Ok(response) => response,
             Err(source) => return Err(self.transport_failure(call, source)),
         };
         let status = response.status();
         tracing::trace!(operation = %call.operation, status = status.as_u16(), attempt, "response received");
+        // One line per request for `tabops -v`: the operation, the route template (no ids), the status and the time;
+        // never a body, a header or a token.
+        tracing::info!(
+            target: REQUEST_LOG,
+            "{}: {} {} -> {} ({} ms)",
+            call.operation,
+            call.method,
+            call.route,
+            status.as_u16(),
+            sent.elapsed().as_millis()
+        );
         if status.is_success() {
             if stream {
                 return Ok(Reply::Stream(response, permit));
@@ -419,6 +435,21 @@ impl Client {
     }
 
     fn transport_failure(&self, call: &Call, source: reqwest::Error) -> AttemptError {
+        if call.first_contact
+            && source.is_connect()
+            && let Some(reason) = unreachable_reason(&source)
+        {
+            let url = &self.inner.config.server;
+            let address = match (url.host_str(), url.port_or_known_default()) {
+                (Some(host), Some(port)) => format!("{host}:{port}"),
+                _ => url.to_string(),
+            };
+            return AttemptError {
+                error: Error::Unreachable { operation: call.operation.clone(), address, reason },
+                retry: false,
+                retry_after: None,
+            };
+        }
         if source.is_connect() {
             // The request never reached the server: repeating it cannot duplicate a write.
             return AttemptError {
@@ -441,6 +472,28 @@ impl Client {
         };
         AttemptError { error, retry: true, retry_after: None }
     }
+}
+
+/// The `tracing` target of the one line logged per request (method, route template, status, time), at info level.
+pub const REQUEST_LOG: &str = "tabops_tableau::request";
+
+/// Why a connection could not be made, when the cause means no server is there to answer: the connection was
+/// refused, or the host name does not resolve. `None` for anything that may pass (a timeout, a reset).
+fn unreachable_reason(source: &reqwest::Error) -> Option<String> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(source);
+    while let Some(err) = cause {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return Some("connection refused".to_owned());
+        }
+        // hyper-util's resolver error displays as "dns error" and has no type of its own to match.
+        if err.to_string() == "dns error" {
+            return Some("the host name does not resolve".to_owned());
+        }
+        cause = err.source();
+    }
+    None
 }
 
 fn transport_reason(source: &reqwest::Error) -> String {

@@ -30,34 +30,50 @@ pub struct ApplyArgs {
     #[command(flatten)]
     pub safety: SafetyArgs,
     /// Apply without asking for confirmation.
-    #[arg(long)]
+    #[arg(long, visible_alias = "yes")]
     pub auto_approve: bool,
-    /// The audit log to append to (default: `audit.jsonl` in the state directory).
+    /// The audit log to append to (default: `audit.jsonl` in the state directory), or `git:REF` for the audit
+    /// trail in git: this run becomes one commit on REF (e.g. `refs/tabops/audit/acme`, or a branch name) in the
+    /// manifest's repository, chained to the runs before it, and is pushed (see --audit-push).
     #[arg(long, env = "TABOPS_AUDIT_LOG")]
     pub audit_log: Option<PathBuf>,
+    /// With `--audit-log git:REF`: the remote (name or URL) the trail is pushed to. Default: the upstream remote
+    /// of the checked-out branch, else `origin`; with neither, the trail stays in the local repository (warning).
+    #[arg(long, env = "TABOPS_AUDIT_PUSH", value_name = "REMOTE")]
+    pub audit_push: Option<String>,
     /// Format of the plan shown before applying.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
 
 pub async fn run(settings: ApplySettings) -> anyhow::Result<ExitStatus> {
+    // The git trail first publishes what a crashed earlier run left, before anything is planned or applied.
+    let mut trail = super::audit_trail::open(&settings)?;
+    // `--format json`: one document at the end (the plan and what was applied), nothing printed before it.
+    let json = settings.format == Format::Json;
     let (plan, site) = match &settings.saved {
         Some((file, key)) => saved_plan(&settings, file, key.as_ref()).await?,
         None => {
             let prepared = output::prepare(&settings.manifest, &settings.site, &settings.safety, Session::Keep).await?;
-            output::print_plan(&prepared.plan, settings.format, settings.verbose)?;
+            if !json {
+                output::print_plan(&prepared.plan, settings.format, settings.verbose)?;
+            }
             (prepared.plan, prepared.site)
         }
     };
     if !plan.applyable {
         site.close().await;
-        return Err(Hint::error(
+        return Err(Hint::about_plan(
             "the plan has errors, so nothing was applied",
             "fix the errors listed above, or pass the flag the error names",
+            &plan,
         ));
     }
     if !plan.has_changes() {
         site.close().await;
+        if json {
+            print_document(&plan, None)?;
+        }
         return Ok(ExitStatus::Success);
     }
     // Plans are made without connection secrets; the ones this apply sends must all be set before anything is sent.
@@ -65,14 +81,26 @@ pub async fn run(settings: ApplySettings) -> anyhow::Result<ExitStatus> {
         site.close().await;
         return Err(err);
     }
-    if settings.saved.is_none() && !settings.auto_approve && !confirm()? {
-        site.close().await;
-        writeln!(anstream::stderr(), "Apply cancelled.")?;
-        return Ok(ExitStatus::Error);
+    if settings.saved.is_none() && !settings.auto_approve {
+        if json && std::io::stdin().is_terminal() {
+            // The plan a person is asked to approve, where they read it.
+            write!(anstream::stderr(), "{}", tabops_plan::render::text(&plan, false, settings.verbose))?;
+        }
+        if !confirm()? {
+            site.close().await;
+            if json {
+                return Err(Hint::error("apply cancelled: the answer was not 'yes'", "nothing was applied"));
+            }
+            writeln!(anstream::stderr(), "Apply cancelled.")?;
+            return Ok(ExitStatus::Error);
+        }
     }
 
     let audit_path = &settings.audit_log;
-    let audit = tabops_reconcile::audit::open(audit_path, &plan, &settings.environment)?;
+    let audit = match &mut trail {
+        Some(trail) => super::audit_trail::begin(trail, &plan, &settings.environment)?,
+        None => tabops_reconcile::audit::open(audit_path, &plan, &settings.environment)?,
+    };
     let options = ExecuteOptions {
         concurrency: settings.actions_in_flight,
         environment: settings.environment.clone(),
@@ -82,8 +110,29 @@ pub async fn run(settings: ApplySettings) -> anyhow::Result<ExitStatus> {
     let outcome = tabops_apply::execute_with_hook(&plan, &site.client, &audit, &options, &progress).await;
     progress.finish();
     site.close().await;
-    let outcome = outcome?;
+    // The run's records are published whether the apply succeeded or not.
+    let published = trail.as_mut().map(|trail| trail.publish(audit.run_id()));
+    let (outcome, published) = match (outcome, published) {
+        (Err(err), Some(Err(publish))) => {
+            writeln!(anstream::stderr(), "error: {}", super::audit_trail::describe(&publish))?;
+            return Err(err.into());
+        }
+        (outcome, published) => (outcome?, published),
+    };
 
+    let status = if outcome.failed() + outcome.skipped() > 0 { ExitStatus::Error } else { ExitStatus::Success };
+    if json {
+        let audit_log = match published {
+            None => serde_json::json!(audit_path),
+            Some(published) => {
+                let reference = trail.as_ref().map(|t| t.reference()).unwrap_or_default();
+                let head = super::audit_trail::published_head(published)?;
+                serde_json::json!({ "trail": format!("git:{reference}"), "head": head })
+            }
+        };
+        print_document(&plan, Some((&outcome, audit_log)))?;
+        return Ok(status);
+    }
     let mut err = anstream::stderr().lock();
     for action in &outcome.actions {
         match &action.status {
@@ -102,8 +151,39 @@ pub async fn run(settings: ApplySettings) -> anyhow::Result<ExitStatus> {
     }
     let mut out = anstream::stdout().lock();
     writeln!(out, "{}", outcome.summary_line())?;
-    writeln!(out, "Audit log: {}", audit_path.display())?;
-    Ok(if outcome.failed() + outcome.skipped() > 0 { ExitStatus::Error } else { ExitStatus::Success })
+    match published {
+        None => writeln!(out, "Audit log: {}", audit_path.display())?,
+        Some(published) => {
+            drop(out);
+            super::audit_trail::report(trail.as_ref().map(|t| t.reference()).unwrap_or_default(), published)?;
+        }
+    }
+    Ok(status)
+}
+
+/// `apply --format json`'s document: `{"plan": <the plan JSON>, "apply": {...}}`, where `apply` is `null` when
+/// nothing was applied (no changes) or `{"actions": [{address, action, status, detail, duration_ms,
+/// uploaded_bytes}], "completed", "failed", "skipped", "summary", "audit_log"}`; `audit_log` is the file's path,
+/// or `{"trail": "git:REF", "head": HEX}` for the audit trail in git.
+fn print_document(
+    plan: &Plan,
+    applied: Option<(&tabops_apply::executor::Outcome, serde_json::Value)>,
+) -> anyhow::Result<()> {
+    let apply = applied.map(|(outcome, audit_log)| {
+        serde_json::json!({
+            "actions": outcome.actions,
+            "completed": outcome.completed(),
+            "failed": outcome.failed(),
+            "skipped": outcome.skipped(),
+            "summary": outcome.summary_line(),
+            "audit_log": audit_log,
+        })
+    });
+    let document = serde_json::json!({ "plan": plan, "apply": apply });
+    let mut out = anstream::stdout().lock();
+    writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
+    out.flush()?;
+    Ok(())
 }
 
 /// Applies a saved plan only as the plan made again now: reads the file (checking its signature), plans afresh
@@ -153,7 +233,7 @@ async fn saved_plan(settings: &ApplySettings, file: &Path, key: Option<&PlanKey>
     }
     if let Err(mismatch) = plan_file::check_saved(&saved, &fresh) {
         prepared.site.close().await;
-        return Err(refuse(mismatch.to_string(), "run `tabops plan --out` again and review the new plan"));
+        return Err(refuse(mismatch.to_string(), &mismatch.hint()));
     }
     Ok((fresh, prepared.site))
 }

@@ -18,10 +18,15 @@ pub struct AuditArgs {
 pub enum AuditCommand {
     /// Check that every line links to the one before it; report the first line that does not.
     Verify {
-        /// The audit log (JSON Lines). Default: the one `apply` writes with the same environment,
-        /// `TABOPS_AUDIT_LOG`, else `audit.jsonl` in the state directory.
+        /// The audit log (JSON Lines), or `git:REF` for the audit trail in git (every run on REF, in the
+        /// repository of the current directory; fetch it first: `git fetch origin REF:REF`). Default: the one
+        /// `apply` writes with the same environment, `TABOPS_AUDIT_LOG`, else `audit.jsonl` in the state directory.
         #[arg(env = "TABOPS_AUDIT_LOG")]
         file: Option<PathBuf>,
+        /// Fail unless the chain still contains this record hash (a head printed by an earlier apply or verify):
+        /// catches a log cut back, or a trail force-pushed to an older head.
+        #[arg(long, value_name = "HEX")]
+        expect_head: Option<String>,
         /// Directory for local state, where `apply` writes the audit log by default.
         #[arg(long, env = "TABOPS_DIR", default_value = ".tabops")]
         state_dir: PathBuf,
@@ -31,13 +36,26 @@ pub enum AuditCommand {
 impl AuditArgs {
     /// `audit verify`'s settings.
     pub fn settings(self) -> AuditVerifySettings {
-        let AuditCommand::Verify { file, state_dir } = self.command;
-        AuditVerifySettings::resolve(file, &state_dir)
+        let AuditCommand::Verify { file, state_dir, expect_head } = self.command;
+        AuditVerifySettings::resolve(file, &state_dir, expect_head)
     }
 }
 
 pub async fn run(settings: AuditVerifySettings) -> anyhow::Result<ExitStatus> {
     let file = settings.file;
+    if let Some(reference) = file.to_str().and_then(tabops_apply::trail::parse_target) {
+        return super::audit_trail::verify(&reference?, settings.expect_head.as_deref());
+    }
+    if let Some(expected) = &settings.expect_head
+        && !tabops_apply::audit::contains_record(&file, expected)?
+    {
+        writeln!(
+            anstream::stdout(),
+            "{}: the head {expected} recorded earlier is not in the log (cut back or rewritten)",
+            file.display()
+        )?;
+        return Ok(ExitStatus::Error);
+    }
     let report = tabops_apply::audit::verify(&file)?;
     let mut out = anstream::stdout().lock();
     for line in &report.recovered {
@@ -45,14 +63,20 @@ pub async fn run(settings: AuditVerifySettings) -> anyhow::Result<ExitStatus> {
     }
     match &report.first_error {
         None => {
-            writeln!(out, "ok: {} lines, {} runs, hash chain intact", report.lines, report.runs)?;
+            let (lines, runs) = (count(report.lines, "line", "lines"), count(report.runs, "run", "runs"));
+            writeln!(out, "ok: {lines}, {runs}, hash chain intact")?;
             // The chain cannot vouch for its own end; a head kept elsewhere can (see VerifyReport::head).
             writeln!(out, "head: {}", report.head)?;
             Ok(ExitStatus::Success)
         }
         Some((line, reason)) => {
-            writeln!(out, "{}:{line}: chain broken: {reason}", file.display())?;
+            writeln!(out, "{}:{line}: hash chain broken: {reason}", file.display())?;
             Ok(ExitStatus::Error)
         }
     }
+}
+
+/// `1 run`, `3 runs`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

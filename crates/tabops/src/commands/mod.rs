@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod audit;
+mod audit_trail;
 pub mod drift;
 pub mod emulator;
 pub mod export;

@@ -64,10 +64,12 @@ fn report(settings: &PlanSettings, prepared: &Prepared) -> anyhow::Result<()> {
     let review = prepared.base.as_ref().zip(settings.safety.base.as_deref()).map(|(base, reference)| {
         tabops_reconcile::git::review(&settings.manifest, reference, base, &prepared.loaded.desired)
     });
+    // Saved before printing: a failure to save is then the only document `--format json` prints, not a second one.
+    if let Some((out, key)) = &settings.out {
+        output::write_atomically(out, &tabops_plan::plan::file::to_file(plan, key.as_ref()))?;
+    }
     output::print_with_review(review.as_ref(), plan, settings.format, settings.verbose, &settings.markdown)?;
     if let Some((out, key)) = &settings.out {
-        let key = key.as_ref();
-        output::write_atomically(out, &tabops_plan::plan::file::to_file(plan, key))?;
         let shown = out.display();
         let signed = if key.is_some() { "signed with TABOPS_PLAN_KEY" } else { "unsigned" };
         writeln!(
