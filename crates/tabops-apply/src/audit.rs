@@ -82,7 +82,8 @@ pub enum AuditError {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Record {
     /// Event type: `apply_start`, `action_start`, `action_retry`, `action_complete`, `action_errored`,
-    /// `action_skipped`, `apply_complete`, `log_recovered`.
+    /// `action_skipped`, `action_settled` (a refresh task of this run that gave way to an equal one with a lower id),
+    /// `apply_complete`, `log_recovered`.
     #[serde(rename = "type")]
     pub kind: String,
     /// RFC 3339 UTC time of the event.

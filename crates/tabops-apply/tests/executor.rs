@@ -290,3 +290,161 @@ workbooks:
     assert_eq!((outcome.failed(), outcome.skipped()), (1, 1 + on_workbook.len()), "{:?}", outcome.actions);
     assert_eq!(route(&emu.stats(), "POST /sites/{id}/workbooks"), 0, "nothing published into a missing project");
 }
+
+/// A bootstrap in small: `groups` groups of `members` new users each, and `sources` data sources, each tagged and
+/// with a daily refresh task.
+fn bootstrap_yaml(groups: usize, members: usize, sources: usize) -> String {
+    let mut yaml = String::from("version: 1\nsite: { server: local, content_url: acme }\nusers:\n");
+    for g in 0..groups {
+        for m in 0..members {
+            yaml.push_str(&format!("  - {{ name: user{g}x{m}@acme.com, site_role: Viewer }}\n"));
+        }
+    }
+    yaml.push_str("groups:\n");
+    for g in 0..groups {
+        let names: Vec<String> = (0..members).map(|m| format!("user{g}x{m}@acme.com")).collect();
+        yaml.push_str(&format!("  - {{ name: Team {g}, members: [{}] }}\n", names.join(", ")));
+    }
+    yaml.push_str("projects:\n  - name: Sales\ndatasources:\n");
+    for s in 0..sources {
+        yaml.push_str(&format!(
+            "  - name: Orders {s}\n    project: Sales\n    file: content/orders.tdsx\n    tags: [finance]\n    refresh:\n      - {{ type: full, frequency: daily, at: \"06:00\", weekdays: [Mon] }}\n"
+        ));
+    }
+    yaml
+}
+
+/// Requests per route sent between two snapshots of the emulator's counters.
+fn sent(before: &Stats, after: &Stats, name: &str) -> u64 {
+    route(after, name) - route(before, name)
+}
+
+const ADD_MEMBERS: &str = "POST /sites/{id}/groups/{id}/users";
+const LIST_TASKS: &str = "GET /sites/{id}/tasks/extractRefreshes";
+
+/// The write path of a bootstrap at its request minimum, counted per route by the emulator: 3 groups of 20 new
+/// members cost one Add Users to Group request per group (not 60 single adds), 10 refresh-task creates read the
+/// task list once to look for equal tasks and once to settle them (not twice per task), and each of the 10
+/// published data sources gets its tags, checksum marker and commit marker in one Add Tags request.
+#[tokio::test]
+async fn a_bootstrap_adds_each_groups_members_in_one_request_and_reads_the_task_list_once_per_wave() {
+    let emu = emulator().await;
+    let client = site::client(&emu).await;
+    assert!(client.supports_bulk_membership(), "the default API version has the bulk membership methods");
+    let dir = tempfile::tempdir().unwrap();
+    let src = manifest(&dir.path().join("src"), &bootstrap_yaml(3, 20, 10));
+    let mut planned = plan(&client, &src).await;
+    planned.inputs.git = Some(tabops_plan::plan::GitInfo {
+        commit: "0123456789abcdef0123456789abcdef01234567".to_owned(),
+        branch: None,
+        author: None,
+        dirty: false,
+    });
+    let before = emu.stats();
+    let outcome = apply(&client, &planned, &dir.path().join("audit.jsonl")).await;
+    let after = emu.stats();
+
+    assert_eq!(outcome.failed() + outcome.skipped(), 0, "{:?}", outcome.actions);
+    assert_eq!(sent(&before, &after, ADD_MEMBERS), 3, "one bulk add per group: {:?}", after.by_route);
+    assert_eq!(sent(&before, &after, "POST /sites/{id}/users"), 60);
+    assert_eq!(sent(&before, &after, "POST /sites/{id}/tasks/extractRefreshes"), 10);
+    assert_eq!(
+        sent(&before, &after, LIST_TASKS),
+        2,
+        "one listing for the lookups, one to settle: {:?}",
+        after.by_route
+    );
+    assert_eq!(sent(&before, &after, "POST /sites/{id}/datasources"), 10);
+    assert_eq!(sent(&before, &after, "PUT /sites/{id}/datasources/{id}/tags"), 10, "one tag request per item");
+    assert_eq!(sent(&before, &after, "DELETE /sites/{id}/datasources/{id}/tags/{id}"), 0);
+
+    for group in client.groups().await.unwrap().into_iter().filter(|g| g.name.starts_with("Team ")) {
+        assert_eq!(client.group_members(&group.id).await.unwrap().len(), 20, "{}", group.name);
+    }
+    for source in client.datasources().await.unwrap() {
+        let tags: Vec<&str> = source.tags.iter().map(String::as_str).collect();
+        assert!(tags.contains(&"finance"), "{}: {tags:?}", source.name);
+        assert!(tags.contains(&"tabops.commit.0123456789ab"), "{}: {tags:?}", source.name);
+        assert!(tags.iter().any(|t| t.starts_with("tabops.sha256.")), "{}: {tags:?}", source.name);
+    }
+    assert_eq!(client.refresh_tasks().await.unwrap().len(), 10);
+    assert_eq!(plan(&client, &src).await.changes().count(), 0, "the bootstrap converged");
+}
+
+/// A bulk add that Tableau refuses as a whole (one of the users joined the group after the plan: 409011) falls back
+/// to one request per member, so the member already there counts as done and the others are added; a client pinned
+/// to an API version before 3.21 sends one request per member from the start, and removes one by one too.
+#[tokio::test]
+async fn a_refused_bulk_add_and_an_api_version_before_3_21_fall_back_to_one_request_per_member() {
+    let emu = emulator().await;
+    let client = site::client(&emu).await;
+    let dir = tempfile::tempdir().unwrap();
+    let src = manifest(&dir.path().join("src"), &bootstrap_yaml(1, 5, 0));
+    // The users and the group exist; the memberships are still to be added.
+    let without_members = bootstrap_yaml(1, 5, 0).replace(
+        "members: [user0x0@acme.com, user0x1@acme.com, user0x2@acme.com, user0x3@acme.com, user0x4@acme.com]",
+        "members: []",
+    );
+    std::fs::write(src.join("manifest.yaml"), &without_members).unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    assert_eq!(apply(&client, &plan(&client, &src).await, &audit).await.failed(), 0);
+    std::fs::write(src.join("manifest.yaml"), bootstrap_yaml(1, 5, 0)).unwrap();
+    let planned = plan(&client, &src).await;
+    assert_eq!(planned.changes().count(), 5, "five member adds");
+    let group = client.groups().await.unwrap().into_iter().find(|g| g.name == "Team 0").unwrap();
+    let late = client.users().await.unwrap().into_iter().find(|u| u.name == "user0x2@acme.com").unwrap();
+    client.add_group_member(&group.id, &late.id).await.unwrap();
+
+    let before = emu.stats();
+    let outcome = apply(&client, &planned, &audit).await;
+    let after = emu.stats();
+    assert_eq!((outcome.completed(), outcome.failed()), (5, 0), "{:?}", outcome.actions);
+    assert_eq!(sent(&before, &after, ADD_MEMBERS), 6, "the refused bulk add, then one per member");
+    assert_eq!(client.group_members(&group.id).await.unwrap().len(), 5);
+
+    // An API version before the bulk methods: the same removes and adds, one request each.
+    let mut config = site::config(&emu);
+    config.api_version = "3.20".to_owned();
+    let old = Client::sign_in(config).await.unwrap();
+    assert!(!old.supports_bulk_membership());
+    std::fs::write(src.join("manifest.yaml"), &without_members).unwrap();
+    let removes = plan(&old, &src).await;
+    let before = emu.stats();
+    assert_eq!(apply(&old, &removes, &audit).await.completed(), 5);
+    let after = emu.stats();
+    assert_eq!(sent(&before, &after, "DELETE /sites/{id}/groups/{id}/users/{id}"), 5);
+    assert_eq!(sent(&before, &after, "PUT /sites/{id}/groups/{id}/users/remove"), 0);
+    std::fs::write(src.join("manifest.yaml"), bootstrap_yaml(1, 5, 0)).unwrap();
+    let adds = plan(&old, &src).await;
+    let before = emu.stats();
+    assert_eq!(apply(&old, &adds, &audit).await.completed(), 5);
+    assert_eq!(sent(&before, &emu.stats(), ADD_MEMBERS), 5, "one single add per member");
+    assert_eq!(client.group_members(&group.id).await.unwrap().len(), 5);
+}
+
+/// The plan's member removes of one group go in one Remove Users from Group request.
+#[tokio::test]
+async fn member_removes_of_one_group_go_in_one_bulk_request() {
+    let emu = emulator().await;
+    let client = site::client(&emu).await;
+    let dir = tempfile::tempdir().unwrap();
+    let src = manifest(&dir.path().join("src"), &bootstrap_yaml(2, 4, 0));
+    let audit = dir.path().join("audit.jsonl");
+    assert_eq!(apply(&client, &plan(&client, &src).await, &audit).await.failed(), 0);
+    let emptied = bootstrap_yaml(2, 4, 0)
+        .replace("members: [user0x0@acme.com, user0x1@acme.com, user0x2@acme.com, user0x3@acme.com]", "members: []")
+        .replace(
+            "members: [user1x0@acme.com, user1x1@acme.com, user1x2@acme.com, user1x3@acme.com]",
+            "members: [user1x0@acme.com]",
+        );
+    std::fs::write(src.join("manifest.yaml"), emptied).unwrap();
+    let planned = plan(&client, &src).await;
+    assert_eq!(planned.changes().count(), 7, "four removes from one group, three from the other");
+    let before = emu.stats();
+    let outcome = apply(&client, &planned, &audit).await;
+    let after = emu.stats();
+    assert_eq!(outcome.completed(), 7, "{:?}", outcome.actions);
+    assert_eq!(sent(&before, &after, "PUT /sites/{id}/groups/{id}/users/remove"), 2, "{:?}", after.by_route);
+    assert_eq!(sent(&before, &after, "DELETE /sites/{id}/groups/{id}/users/{id}"), 0);
+    assert_eq!(plan(&client, &src).await.changes().count(), 0);
+}

@@ -1072,3 +1072,81 @@ async fn locking_a_project_replaces_the_rules_under_it_and_unlocking_keeps_what_
     assert!(!held.contains(&(own.clone(), "Delete".into(), "Allow".into())), "{held:?}");
     assert_eq!(c.delete(&format!("/workbooks/{wb}/permissions/groups/{own}/Filter/Allow")).await.0, 204);
 }
+
+/// Add Users to Group and Remove Users from Group (API 3.21; TSC `Groups.add_users` / `remove_users`,
+/// `GroupRequest.add_users_req` / `remove_users_req`): `POST groups/{id}/users` with a `<users>` list, answered 200
+/// with the added users as TSC's asset `group_add_users.xml` shows them, and `PUT groups/{id}/users/remove` with the
+/// same body, answered without one. A request that cannot be carried out for one user changes nothing; before 3.21
+/// the list is not in the schema (400000) and the remove method does not exist (404003); `tsRequest` holds one
+/// `<user>` (a single choice in the schema), and an empty or repeated list is refused (both inferred).
+#[tokio::test]
+async fn bulk_membership_adds_and_removes_answer_as_tsc_reads_them_and_refuse_what_tableau_refuses() {
+    let emulator = start().await;
+    let c = sign_in(&emulator).await;
+    let (status, body) = c.post("/groups", r#"<tsRequest><group name="Team" /></tsRequest>"#).await;
+    assert_eq!(status, 201, "{body}");
+    let group = attr(&body, "group", "id").expect("group").to_owned();
+    let mut users = Vec::new();
+    for name in ["a@acme.com", "b@acme.com", "c@acme.com"] {
+        let (status, body) =
+            c.post("/users", &format!(r#"<tsRequest><user name="{name}" siteRole="Viewer" /></tsRequest>"#)).await;
+        assert_eq!(status, 201, "{body}");
+        users.push(attr(&body, "user", "id").expect("user").to_owned());
+    }
+    let list = |ids: &[&String]| {
+        let users: String = ids.iter().map(|id| format!(r#"<user id="{id}" />"#)).collect();
+        format!("<tsRequest><users>{users}</users></tsRequest>")
+    };
+    let members = async |c: &Client| {
+        let (_, body) = c.get(&format!("/groups/{group}/users")).await;
+        body.matches("<user ").count()
+    };
+    let add = format!("/groups/{group}/users");
+    let remove = format!("/groups/{group}/users/remove");
+
+    let (status, body) = c.post(&add, &list(&[&users[0], &users[1]])).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("<users><user "), "the added users, in a list: {body}");
+    assert!(body.contains(r#"name="a@acme.com""#) && body.contains(r#"name="b@acme.com""#), "{body}");
+    assert!(body.contains(r#"siteRole="Viewer""#), "{body}");
+    assert_eq!(members(&c).await, 2);
+
+    // One user already a member refuses the whole request: the other is not added.
+    let (status, body) = c.post(&add, &list(&[&users[1], &users[2]])).await;
+    assert_eq!((status, code(&body)), (409, "409011"), "{body}");
+    assert_eq!(members(&c).await, 2, "nothing added");
+    let (status, body) = c.post(&add, &list(&[&users[2], &users[2]])).await;
+    assert_eq!((status, code(&body)), (400, "400000"), "an id listed twice: {body}");
+    let (status, body) = c.post(&add, "<tsRequest><users /></tsRequest>").await;
+    assert_eq!((status, code(&body)), (400, "400000"), "an empty list: {body}");
+    let two_users = format!(r#"<tsRequest><user id="{}" /><user id="{}" /></tsRequest>"#, users[2], users[0]);
+    let (status, body) = c.post(&add, &two_users).await;
+    assert_eq!((status, code(&body)), (400, "400000"), "two user elements: {body}");
+    assert_eq!(members(&c).await, 2, "nothing added");
+
+    // Before API 3.21.
+    let old = Client {
+        http: c.http.clone(),
+        base: c.base.replace("/3.25", "/3.20"),
+        token: c.token.clone(),
+        site: c.site.clone(),
+    };
+    let (status, body) = old.post(&add, &list(&[&users[2]])).await;
+    assert_eq!((status, code(&body)), (400, "400000"), "no users list before 3.21: {body}");
+    let (status, body) = old.put(&remove, &list(&[&users[0]])).await;
+    assert_eq!((status, code(&body)), (404, "404003"), "no remove method before 3.21: {body}");
+    let (status, body) = old.post(&add, &format!(r#"<tsRequest><user id="{}" /></tsRequest>"#, users[2])).await;
+    assert_eq!(status, 200, "the single add is there: {body}");
+    assert_eq!(members(&c).await, 3);
+
+    // Removes: one user not in the group refuses the whole request.
+    assert_eq!(c.delete(&format!("/groups/{group}/users/{}", users[2])).await.0, 204);
+    let (status, body) = c.put(&remove, &list(&[&users[0], &users[2]])).await;
+    assert_eq!((status, code(&body)), (404, "404002"), "{body}");
+    assert_eq!(members(&c).await, 2, "nothing removed");
+    let (status, body) = c.put(&remove, "<tsRequest><user id=\"x\" /></tsRequest>").await;
+    assert_eq!((status, code(&body)), (400, "400000"), "the remove takes a users list: {body}");
+    let (status, body) = c.put(&remove, &list(&[&users[0], &users[1]])).await;
+    assert_eq!((status, body.as_str()), (204, ""), "removed, no body");
+    assert_eq!(members(&c).await, 0);
+}

@@ -102,7 +102,9 @@ pub(crate) fn required_scope(method: &reqwest::Method, route: &str) -> Option<&'
         (M::GET, ["groups"] | ["groups", "{id}", "users"]) => "tableau:groups:read",
         (M::POST, ["groups"]) => "tableau:groups:create",
         (M::PUT, ["groups", "{id}"]) | (M::POST, ["groups", "{id}", "users"]) => "tableau:groups:update",
-        (M::DELETE, ["groups", "{id}", "users", _]) => "tableau:groups:update",
+        (M::DELETE, ["groups", "{id}", "users", _]) | (M::PUT, ["groups", "{id}", "users", "remove"]) => {
+            "tableau:groups:update"
+        }
         (M::DELETE, ["groups", "{id}"]) => "tableau:groups:delete",
         (M::GET, ["jobs", "{id}"]) => "tableau:jobs:read",
         (M::PUT, ["jobs", "{id}"]) => "tableau:jobs:update",
@@ -207,6 +209,7 @@ mod tests {
         ("DELETE", "/sites/{site}/groups/{id}"),
         ("POST", "/sites/{site}/groups/{id}/users"),
         ("DELETE", "/sites/{site}/groups/{id}/users/{user}"),
+        ("PUT", "/sites/{site}/groups/{id}/users/remove"),
         ("GET", "/sites/{site}/jobs/{id}"),
         ("PUT", "/sites/{site}/jobs/{id}"),
         ("GET", "/sites/{site}/tasks/extractRefreshes"),

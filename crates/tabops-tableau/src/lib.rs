@@ -21,8 +21,8 @@ mod stats;
 pub mod xml;
 
 pub use client::{
-    Client, ExpectedFile, MAX_LIST_ITEMS, MAX_LIST_PAGES, PublishFileType, PublishMode, PublishRequest, PublishedItem,
-    REQUEST_LOG, TagTarget,
+    Client, ExpectedFile, MAX_BULK_MEMBERS, MAX_LIST_ITEMS, MAX_LIST_PAGES, PublishFileType, PublishMode,
+    PublishRequest, PublishedItem, REQUEST_LOG, TagTarget,
 };
 pub use config::{
     ADOPT_SCOPES, APPLY_SCOPES, Access, CONNECTED_APP_VARIABLES, ClientConfig, Credentials, DEFAULT_API_VERSION,

@@ -20,5 +20,6 @@ pub mod synthetic;
 
 pub use harness::{DB_PASSWORDS, Harness, action, changes, content_writes, route};
 pub use run::{
-    Run, commit_all, copy_dir, edit, init_repo, path_str, regex_escape, tabops_bin, transcript_step, workspace,
+    Run, commit_all, copy_dir, edit, init_repo, path_str, regex_escape, tabops_bin, transcript_filters,
+    transcript_step, workspace,
 };

@@ -137,6 +137,18 @@ pub fn transcript_step(args: &[&str], run: &Run) -> String {
     out
 }
 
+/// The insta settings every transcript snapshot starts from: the test's temp dir as `[TMP]`, and the values that
+/// change from run to run (UUIDs, digests and other hex of 12 or more digits, the emulator's port) as placeholders.
+/// A test adds the filters only it needs on top.
+pub fn transcript_filters(root: &Path) -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(&regex_escape(&root.display().to_string()), "[TMP]");
+    settings.add_filter(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "[UUID]");
+    settings.add_filter(r"\b[0-9a-f]{12,64}\b", "[HEX]");
+    settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
+    settings
+}
+
 /// `text` as a regular expression that matches it literally (for insta filters).
 pub fn regex_escape(text: &str) -> String {
     text.chars().fold(String::new(), |mut out, c| {

@@ -161,7 +161,10 @@ fn three_applies_from_three_fresh_clones_make_one_chain_that_verifies_and_tamper
         change(&runner, description);
         let run = apply(&site, &runner, if n == 1 { &github } else { &[] });
         assert!(
-            run.stdout.contains(&format!("Audit log: {TARGET} ({} runs, pushed to origin)", n + 1)),
+            run.stdout.contains(&format!(
+                "Audit log: {TARGET} ({}, pushed to origin)",
+                if n == 0 { "1 run".to_owned() } else { format!("{} runs", n + 1) }
+            )),
             "{}",
             run.stdout
         );

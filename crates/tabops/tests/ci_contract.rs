@@ -23,12 +23,8 @@ fn tabops_plain(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
 }
 
 fn filters(root: &Path) -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    settings.add_filter(&regex_escape(&root.display().to_string()), "[TMP]");
+    let mut settings = tabops_testkit::transcript_filters(root);
     settings.add_filter(&regex_escape(&support::workspace().display().to_string()), "[ROOT]");
-    settings.add_filter(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "[UUID]");
-    settings.add_filter(r"\b[0-9a-f]{12,64}\b", "[HEX]");
-    settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
     settings.add_filter(r"/tmp/[^\s)`']+", "[TMP]");
     settings.add_filter(r"tabops \d+\.\d+\.\d+", "tabops [VERSION]");
     settings

@@ -265,12 +265,7 @@ fn export_reads_each_list_once_and_each_exported_objects_details_once() {
 
 /// Filters for a transcript: the temp dir, the emulator's address, ids and digests.
 fn filters(root: &Path) -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    settings.add_filter(&regex_escape(&root.display().to_string()), "[TMP]");
-    settings.add_filter(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "[UUID]");
-    settings.add_filter(r"\b[0-9a-f]{12,64}\b", "[HEX]");
-    settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
-    settings
+    tabops_testkit::transcript_filters(root)
 }
 
 /// Requests other than GET (and other than signing in and out) the emulator received between two snapshots.

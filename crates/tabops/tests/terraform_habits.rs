@@ -8,14 +8,12 @@ use std::path::Path;
 use tabops_testkit as support;
 
 use support::run::tabops_command;
-use support::{Harness, Run, edit, path_str, regex_escape, transcript_step};
+use support::{Harness, Run, edit, path_str, transcript_step};
 
 fn filters(root: &Path) -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    settings.add_filter(&regex_escape(&root.display().to_string()), "[TMP]");
-    settings.add_filter(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "[UUID]");
-    settings.add_filter(r"\b[0-9a-f]{12,64}\b", "[HEX]");
-    settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
+    let mut settings = tabops_testkit::transcript_filters(root);
+    // apply's per-action lines end with how long the action took.
+    settings.add_filter(r"\((\d+ ms|\d+(\.\d+)? s)\)", "([TIME])");
     settings
 }
 

@@ -53,24 +53,48 @@ impl Executor<'_> {
         }
         self.point_connections(op.kind, &id, &op.connections).await?;
         let (add, remove) = republished_tags(op, before.as_ref(), published.tags.as_deref());
-        self.retag(op.kind, &id, &add, &remove).await?;
-        self.mark_commit(op.kind, &id).await?;
+        self.tag_published(op.kind, &id, add, &remove, published.tags.as_deref()).await?;
         Ok(id)
     }
 
-    /// Tags a published item with the commit it came from and drops the commit markers of earlier publishes, so
-    /// `drift` can name the commit that last published it.
-    async fn mark_commit(&self, kind: ContentKind, id: &str) -> Result<(), ActionError> {
-        let Some(marker) = &self.commit_marker else { return Ok(()) };
+    /// Tags a published item in one request (Add Tags takes a list; Publish takes no tags: TSC's publish request
+    /// has none): its tags and checksum marker and, from a git commit, the commit marker, so `drift` can name the
+    /// commit that last published it. Then drops the planned removals and the commit markers of earlier publishes,
+    /// which only an item that kept its tags through the overwrite still holds. `after`: the tags the publish
+    /// response showed (`None` when it showed none).
+    async fn tag_published(
+        &self,
+        kind: ContentKind,
+        id: &str,
+        mut add: Vec<String>,
+        remove: &[String],
+        after: Option<&[String]>,
+    ) -> Result<(), ActionError> {
         let target = match kind {
             ContentKind::Workbook => api::TagTarget::Workbook,
             ContentKind::Datasource => api::TagTarget::Datasource,
         };
-        let tags = self.client.add_tags(target, id, std::slice::from_ref(marker)).await?;
+        let has = |list: &[String], tag: &str| list.iter().any(|t| t.eq_ignore_ascii_case(tag));
+        if let Some(marker) = &self.commit_marker
+            && !has(&add, marker)
+            && !after.is_some_and(|after| has(after, marker))
+        {
+            add.push(marker.clone());
+        }
+        let held = if add.is_empty() {
+            after.map(<[String]>::to_vec).unwrap_or_default()
+        } else {
+            self.client.add_tags(target, id, &add).await?
+        };
+        for label in remove {
+            ignore_missing(self.client.delete_tag(target, id, label).await)?;
+        }
+        let Some(marker) = &self.commit_marker else { return Ok(()) };
         let prefix = tabops_plan::marker::COMMIT_MARKER_PREFIX;
-        for old in tags.iter().filter(|t| {
+        for old in held.iter().filter(|t| {
             t.get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix))
                 && !t.eq_ignore_ascii_case(marker)
+                && !has(remove, t)
         }) {
             ignore_missing(self.client.delete_tag(target, id, old).await)?;
         }
@@ -293,7 +317,7 @@ struct ItemState {
 
 /// Tags to add and remove after publishing `op`. An overwrite publish clears the item's tags (tableau-migration-sdk's
 /// simulator clears them and the SDK writes them again after every publish; inferred for Cloud), so the tags the
-/// item had before are given back, except those the plan removes and old commit markers (`mark_commit` writes the new
+/// item had before are given back, except those the plan removes and old commit markers (`tag_published` writes the new
 /// one). Tags the publish response already holds are not sent again, and removals of tags it no longer holds are
 /// skipped; when the response does not show tags, everything is sent (adding a held tag is harmless, removing a
 /// missing one is ignored).

@@ -19,12 +19,13 @@ use tabops_plan::plan::{ObjectRef, Operation, ParentChange};
 use tabops_plan::{Action, Plan, PlannedAction};
 use tabops_tableau as api;
 
-use crate::audit::AuditLog;
+use crate::audit::{AuditError, AuditLog};
 use crate::error::{ActionError, ApplyError};
 use crate::refresh_tasks;
 use crate::wire;
 
 mod content;
+mod members;
 mod permissions;
 
 /// How to run a plan.
@@ -156,26 +157,35 @@ pub async fn execute_with_hook(
         failed: Mutex::new(HashSet::new()),
         commit_marker: commit_marker(plan),
         adoptable_tasks: refresh_tasks::adoptable_creates(plan),
+        tasks: refresh_tasks::TaskBook::default(),
     };
     let mut outcome = Outcome::default();
     hook.apply_started(plan.changes().count());
     for wave in plan.waves() {
         let changes: Vec<&PlannedAction> = wave.into_iter().filter(|a| a.action != Action::NoOp).collect();
-        let results: Vec<Result<ActionOutcome, ApplyError>> = stream::iter(changes)
-            .map(|action| async {
-                hook.action_started(action);
-                let result = executor.run(action).await;
-                if let Ok(done) = &result {
+        let units = members::units(changes, client.supports_bulk_membership());
+        let results: Vec<Vec<Result<ActionOutcome, ApplyError>>> = stream::iter(units)
+            .map(|unit| async {
+                let actions = unit.actions();
+                for action in &actions {
+                    hook.action_started(action);
+                }
+                let results = match unit {
+                    members::Unit::One(action) => vec![executor.run(action).await],
+                    members::Unit::Members { add, actions } => executor.run_members(add, &actions).await,
+                };
+                for done in results.iter().flatten() {
                     hook.action_finished(done);
                 }
-                result
+                results
             })
             .buffer_unordered(options.concurrency.max(1))
             .collect()
             .await;
-        for result in results {
+        for result in results.into_iter().flatten() {
             outcome.actions.push(result?);
         }
+        executor.settle_tasks(&mut outcome).await?;
     }
     outcome.actions.sort_by(|a, b| a.address.cmp(&b.address));
     audit.append(
@@ -203,10 +213,22 @@ struct Executor<'a> {
     commit_marker: Option<String>,
     /// Refresh-task creates that adopt an equal live task instead of adding a duplicate (see `refresh_tasks`).
     adoptable_tasks: HashSet<String>,
+    /// The site's task list as this apply reads it (once), and the tasks it created, settled after their wave.
+    tasks: refresh_tasks::TaskBook,
 }
 
 impl Executor<'_> {
     async fn run(&self, action: &PlannedAction) -> Result<ActionOutcome, ApplyError> {
+        let began = match self.start(action)? {
+            Started::Skipped(skipped) => return Ok(skipped),
+            Started::Running(began) => began,
+        };
+        let (result, retries) = api::record_retries(self.perform(action)).await;
+        Ok(self.finish(action, result, began.elapsed(), &retries)?)
+    }
+
+    /// Skips an action whose dependency did not complete, or records its start (durably, before any request).
+    fn start(&self, action: &PlannedAction) -> Result<Started, AuditError> {
         let address = action.id.clone();
         let blocked = {
             let failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
@@ -216,12 +238,8 @@ impl Executor<'_> {
             let why = format!("depends on {dependency}, which did not complete");
             self.audit.append("action_skipped", json!({ "address": address, "reason": why }))?;
             self.mark_failed(&address);
-            return Ok(outcome(action, Status::Skipped(why), Duration::ZERO, 0));
+            return Ok(Started::Skipped(outcome(action, Status::Skipped(why), Duration::ZERO, 0)));
         }
-        let uploaded = match &action.operation {
-            Operation::Publish(op) => op.file.size,
-            _ => 0,
-        };
         let mut start = json!({
             "address": address,
             "action": action.action,
@@ -238,9 +256,22 @@ impl Executor<'_> {
             });
         }
         self.audit.append("action_start", start)?;
-        let began = Instant::now();
-        let (result, retries) = api::record_retries(self.perform(action)).await;
-        let elapsed = began.elapsed();
+        Ok(Started::Running(Instant::now()))
+    }
+
+    /// Records how a started action ended, with the retries its requests needed.
+    fn finish(
+        &self,
+        action: &PlannedAction,
+        result: Result<Option<String>, ActionError>,
+        elapsed: Duration,
+        retries: &[api::RetryNotice],
+    ) -> Result<ActionOutcome, AuditError> {
+        let address = action.id.clone();
+        let uploaded = match &action.operation {
+            Operation::Publish(op) => op.file.size,
+            _ => 0,
+        };
         for retry in retries {
             self.audit.append(
                 "action_retry",
@@ -286,6 +317,34 @@ impl Executor<'_> {
                 Ok(outcome(action, Status::Failed(message), elapsed, 0))
             }
         }
+    }
+
+    /// Settles the refresh tasks the wave created against a concurrent apply's equal ones (see `refresh_tasks`).
+    /// A task of this apply that gives way to a lower id is recorded as `action_settled`, with the id kept. When
+    /// the settling fails, the creates it could not settle fail (`action_errored`): their tasks may be duplicated.
+    async fn settle_tasks(&self, outcome: &mut Outcome) -> Result<(), ApplyError> {
+        match self.tasks.settle(self.client).await {
+            Ok(settled) => {
+                for task in settled {
+                    self.ids.lock().unwrap_or_else(|e| e.into_inner()).insert(task.address.clone(), task.kept.clone());
+                    self.audit.append(
+                        "action_settled",
+                        json!({ "address": task.address, "id": task.kept, "created": task.created, "deleted": task.deleted }),
+                    )?;
+                }
+            }
+            Err((addresses, err)) => {
+                let message = error_chain(&err);
+                for address in addresses {
+                    self.audit.append("action_errored", json!({ "address": address, "error": message }))?;
+                    self.mark_failed(&address);
+                    if let Some(done) = outcome.actions.iter_mut().find(|a| a.address == address) {
+                        done.status = Status::Failed(message.clone());
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     fn mark_failed(&self, address: &str) {
@@ -422,20 +481,9 @@ impl Executor<'_> {
             Operation::DeleteGroup { group } => ignore_missing(client.delete_group(group).await).map(|()| None),
             Operation::AddMember { group, user } => {
                 let (group, user) = (self.resolve(group)?, self.resolve(user)?);
-                match client.add_group_member(&group, &user).await {
-                    Ok(_) => Ok(None),
-                    // Already a member (409011), e.g. after a lost response: the desired state holds.
-                    Err(err) if err.is_conflict() => Ok(None),
-                    Err(err) if err.is_ambiguous() => {
-                        let members = client.group_members(&group).await?;
-                        if members.iter().any(|m| m.id == user) { Ok(None) } else { Err(err.into()) }
-                    }
-                    Err(err) => Err(err.into()),
-                }
+                self.add_member(&group, &user).await
             }
-            Operation::RemoveMember { group, user } => {
-                ignore_missing(client.remove_group_member(group, user).await).map(|()| None)
-            }
+            Operation::RemoveMember { group, user } => self.remove_member(group, user).await,
             Operation::Publish(op) => self.publish(op).await.map(Some),
             Operation::UpdateContent(op) => self.update_content(op).await.map(Some),
             Operation::DeleteContent { kind, item } => {
@@ -459,21 +507,20 @@ impl Executor<'_> {
                 };
                 let adoptable = self.adoptable_tasks.contains(&action.id);
                 if adoptable
-                    && let Some(existing) =
-                        refresh_tasks::find_equal(client, &task.target, *refresh_type, schedule).await?
+                    && let Some(existing) = self.tasks.find_equal(client, &task.target, *refresh_type, schedule).await?
                 {
                     // Created since the plan was made (a concurrent apply): adopt it rather than duplicate it.
                     return Ok(Some(existing));
                 }
                 match client.create_refresh_task(&task).await {
                     Ok(created) if adoptable => {
-                        let kept =
-                            refresh_tasks::settle(client, &task.target, *refresh_type, schedule, created.id).await?;
-                        Ok(Some(kept))
+                        // A concurrent apply may be creating the same task now: settled after the wave.
+                        self.tasks.created(&action.id, &task.target, *refresh_type, schedule, created.id.clone());
+                        Ok(Some(created.id))
                     }
                     Ok(created) => Ok(Some(created.id)),
                     Err(err) if err.is_ambiguous() && adoptable => {
-                        refresh_tasks::find_equal(client, &task.target, *refresh_type, schedule)
+                        refresh_tasks::find_equal_now(client, &task.target, *refresh_type, schedule)
                             .await?
                             .map(Some)
                             .ok_or(err.into())
@@ -495,6 +542,14 @@ impl Executor<'_> {
             }
         }
     }
+}
+
+/// How [`Executor::start`] left an action.
+enum Started {
+    /// Not sent: a dependency did not complete.
+    Skipped(ActionOutcome),
+    /// Recorded as started at this instant.
+    Running(Instant),
 }
 
 fn outcome(action: &PlannedAction, status: Status, elapsed: Duration, uploaded_bytes: u64) -> ActionOutcome {

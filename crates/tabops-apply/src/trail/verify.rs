@@ -125,7 +125,7 @@ pub fn verify_ref(repo_dir: &Path, reference: &str, expect_head: Option<&str>) -
             reason: e.to_string(),
         })?;
         if let Some((line, reason)) = run.first_error {
-            report.first_error = Some((id, format!("{path}:{line}: {reason}")));
+            report.first_error = Some((id, format!("{path}:{line}: hash chain broken: {reason}")));
             return Ok(report);
         }
         let records = run.lines - run.recovered.len();

@@ -46,6 +46,8 @@ pub struct Ctx {
     pub headers: HeaderMap,
     pub body: Option<Body>,
     pub session: Session,
+    /// The API version the request's path names (`/api/3.21/...` -> `(3, 21)`).
+    pub api_version: (u32, u32),
 }
 
 impl Ctx {
@@ -231,6 +233,13 @@ fn api_segments(path: &str) -> Option<Vec<String>> {
     Some(rest.split('/').filter(|s| !s.is_empty()).map(percent_decode).collect())
 }
 
+/// The `(major, minor)` version of a path under `/api/{major}.{minor}/`.
+fn path_api_version(path: &str) -> Option<(u32, u32)> {
+    let version = path.strip_prefix("/api/")?.split('/').next()?;
+    let (major, minor) = version.split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
 fn parse_query(raw: Option<&str>) -> Query {
     let mut query = HashMap::new();
     for (key, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
@@ -285,7 +294,8 @@ async fn dispatch_inner(shared: Arc<Shared>, request: Request<Body>) -> ApiResul
     }
 
     let query = parse_query(parts.uri.query());
-    let mut ctx = Ctx { shared, query, headers: parts.headers, body: Some(body), session };
+    let api_version = path_api_version(&path).unwrap_or((3, 0));
+    let mut ctx = Ctx { shared, query, headers: parts.headers, body: Some(body), session, api_version };
     match low.as_slice() {
         ["sites"] if method == "GET" => return sites::list_sites(&ctx),
         ["sites", _] if method == "GET" => return sites::get_site(&ctx, seg[1]),

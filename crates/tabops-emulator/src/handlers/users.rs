@@ -258,7 +258,7 @@ pub async fn route_groups(ctx: &mut Ctx, method: &str, seg: &[&str], low: &[&str
             ])
         }
         ("POST", [_, _, "users"]) => add_members(ctx, seg[1]).await,
-        ("PUT", [_, _, "users", "remove"]) => remove_members(ctx, seg[1]).await,
+        ("PUT", [_, _, "users", "remove"]) => remove_members(ctx, seg[1], &seg.join("/")).await,
         ("DELETE", [_, _, "users", _]) => {
             let mut state = ctx.shared.lock();
             let index = group_index(&state, seg[1])?;
@@ -363,20 +363,49 @@ fn refuse_all_users(state: &State, group_id: &str, what: &str) -> ApiResult<()> 
     Ok(())
 }
 
-fn member_ids(root: &crate::xml::Node) -> Vec<String> {
-    match root.child("users") {
-        Some(users) => users.children_named("user").filter_map(|u| u.attr("id")).map(str::to_owned).collect(),
-        None => root.children_named("user").filter_map(|u| u.attr("id")).map(str::to_owned).collect(),
-    }
-}
+/// The first API version with the bulk membership methods: Add Users to Group (a `<users>` list in the body of
+/// `POST groups/{id}/users`) and Remove Users from Group (`PUT groups/{id}/users/remove`). TSC marks
+/// `Groups.add_users` and `Groups.remove_users` `@api(version="3.21")`.
+const BULK_MEMBERSHIP_VERSION: (u32, u32) = (3, 21);
 
-async fn add_members(ctx: &mut Ctx, group_id: &str) -> ApiResult<Reply> {
-    let root = ctx.xml().await?;
-    let bulk = root.child("users").is_some();
-    let ids = member_ids(&root);
+/// The user ids of a membership request: one `<user id>` (Add User to Group) or, for the bulk methods, a
+/// `<users>` list (TSC `GroupRequest.add_user_req` / `add_users_req` / `remove_users_req`). `tsRequest` holds one
+/// element (a single `xs:choice` in the schema), so several `<user>` siblings are refused like any body the schema
+/// does not allow; so is a `<users>` list before API 3.21, whose schemas have no `users` in `tsRequest`, an empty
+/// list, and an id listed twice (both inferred: the reference names no code for them).
+fn member_ids(ctx: &Ctx, root: &crate::xml::Node, bulk_only: bool) -> ApiResult<Vec<String>> {
+    let malformed =
+        |detail: &str| ApiError::bad_request(format!("Payload is either malformed XML or incomplete: {detail}"));
+    let ids: Vec<String> = match root.child("users") {
+        Some(_) if ctx.api_version < BULK_MEMBERSHIP_VERSION => {
+            return Err(malformed("tsRequest has no 'users' element before API 3.21"));
+        }
+        Some(users) => users.children_named("user").filter_map(|u| u.attr("id")).map(str::to_owned).collect(),
+        None if bulk_only => return Err(malformed("a 'users' element listing the users is required")),
+        None => {
+            let users: Vec<&crate::xml::Node> = root.children_named("user").collect();
+            if users.len() > 1 {
+                return Err(malformed("tsRequest holds one 'user' element; a list goes in 'users'"));
+            }
+            users.iter().filter_map(|u| u.attr("id")).map(str::to_owned).collect()
+        }
+    };
     if ids.is_empty() {
         return Err(ApiError::bad_request("No user ids given."));
     }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twice) = ids.iter().find(|id| !seen.insert(id.as_str())) {
+        return Err(ApiError::bad_request(format!("User '{twice}' is listed more than once.")));
+    }
+    Ok(ids)
+}
+
+/// Add User to Group (one `<user>`, answered with it) and Add Users to Group (a `<users>` list, API 3.21,
+/// answered with the list: TSC asset `group_add_users.xml`). Nothing is added unless every user can be (inferred).
+async fn add_members(ctx: &mut Ctx, group_id: &str) -> ApiResult<Reply> {
+    let root = ctx.xml().await?;
+    let bulk = root.child("users").is_some();
+    let ids = member_ids(ctx, &root, false)?;
     let mut state = ctx.shared.lock();
     let index = group_index(&state, group_id)?;
     refuse_all_users(&state, group_id, "edited")?;
@@ -394,9 +423,14 @@ async fn add_members(ctx: &mut Ctx, group_id: &str) -> ApiResult<Reply> {
     if bulk { Reply::ok(vec![Elem::new("users").children(users)]) } else { Ok(Reply::Xml(StatusCode::OK, users)) }
 }
 
-async fn remove_members(ctx: &mut Ctx, group_id: &str) -> ApiResult<Reply> {
+/// Remove Users from Group (`PUT groups/{id}/users/remove`, API 3.21; TSC `Groups.remove_users`, which reads no
+/// response body). Nothing is removed unless every listed user is a member (inferred).
+async fn remove_members(ctx: &mut Ctx, group_id: &str, path: &str) -> ApiResult<Reply> {
+    if ctx.api_version < BULK_MEMBERSHIP_VERSION {
+        return Err(ApiError::unknown_resource(path));
+    }
     let root = ctx.xml().await?;
-    let ids = member_ids(&root);
+    let ids = member_ids(ctx, &root, true)?;
     let mut state = ctx.shared.lock();
     let index = group_index(&state, group_id)?;
     refuse_all_users(&state, group_id, "edited")?;

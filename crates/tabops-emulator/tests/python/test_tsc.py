@@ -119,6 +119,31 @@ def test_users_groups_membership(server):
     server.users.remove(user.id)
 
 
+def test_bulk_group_membership_through_tsc(server):
+    # TSC Groups.add_users / remove_users (API 3.21): one POST groups/{id}/users with a <users> list, answered with
+    # the added users, and one PUT groups/{id}/users/remove; a list with a user already in the group is refused whole.
+    users = [server.users.add(TSC.UserItem(f"{unique('b')}@example.com", "Viewer")) for _ in range(3)]
+    group = server.groups.create(TSC.GroupItem(unique("bg")))
+    added = server.groups.add_users(group, users)
+    assert sorted(u.id for u in added) == sorted(u.id for u in users)
+    assert {u.site_role for u in added} == {"Viewer"}
+    server.groups.populate_users(group)
+    assert sorted(u.id for u in group.users) == sorted(u.id for u in users)
+    server.groups.remove_users(group, users[:2])
+    server.groups.populate_users(group)
+    assert [u.id for u in group.users] == [users[2].id]
+    try:
+        server.groups.add_users(group, [users[0], users[2]])
+        raise AssertionError("a list with a member already in the group was accepted")
+    except TSC.ServerResponseError as err:
+        assert str(err.code) == "409011", err
+    server.groups.populate_users(group)
+    assert [u.id for u in group.users] == [users[2].id], "nothing was added"
+    server.groups.delete(group.id)
+    for user in users:
+        server.users.remove(user.id)
+
+
 def test_group_minimum_site_role_reads_back_through_tsc(server):
     # TSC reads the role from the <import siteRole grantLicenseMode> child, where Tableau answers it
     # (TSC models/group_item.py; TSC asset group_update.xml); it sends it as the minimumSiteRole attribute.

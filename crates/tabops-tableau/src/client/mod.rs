@@ -12,6 +12,7 @@ mod tls;
 mod transport;
 
 pub use content::TagTarget;
+pub use identity::MAX_BULK_MEMBERS;
 pub use paging::{MAX_LIST_ITEMS, MAX_LIST_PAGES};
 pub use publish::{ExpectedFile, PublishFileType, PublishMode, PublishRequest, PublishedItem};
 pub use transport::REQUEST_LOG;

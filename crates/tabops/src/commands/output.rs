@@ -60,6 +60,19 @@ pub fn print_plan(plan: &Plan, format: Format, verbose: bool) -> anyhow::Result<
     print_with_review(None, plan, format, verbose, &MarkdownOptions::default())
 }
 
+/// How `plan` and `show` exit for a plan: 1 when it has errors (nothing may be applied), 2 with
+/// `--detailed-exitcode` when it has changes, else 0.
+pub fn plan_exit_status(plan: &tabops_plan::Plan, detailed_exitcode: bool) -> super::ExitStatus {
+    use super::ExitStatus;
+    if !plan.applyable {
+        ExitStatus::Error
+    } else if detailed_exitcode && plan.has_changes() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    }
+}
+
 /// Prints the plan, preceded by the review when there is one (JSON: both under one object). In Markdown the two
 /// share `markdown.max_bytes`: the review takes at most half, the plan the rest.
 pub fn print_with_review(

@@ -48,14 +48,7 @@ pub async fn run(settings: PlanSettings) -> anyhow::Result<ExitStatus> {
     let printed = report(&settings, &prepared);
     prepared.site.close().await;
     printed?;
-    let plan = &prepared.plan;
-    Ok(if !plan.applyable {
-        ExitStatus::Error
-    } else if settings.detailed_exitcode && plan.has_changes() {
-        ExitStatus::Changes
-    } else {
-        ExitStatus::Success
-    })
+    Ok(output::plan_exit_status(&prepared.plan, settings.detailed_exitcode))
 }
 
 /// Prints the plan (with the review of `--base`) and saves it with `--out`.

@@ -36,11 +36,5 @@ pub fn run(settings: ShowSettings) -> anyhow::Result<ExitStatus> {
     let (plan, _) = plan_file::from_file(&text, settings.key.as_ref())
         .map_err(|err| Hint::maybe(format!("failed to load the plan {}: {err}", file.display()), err.hint()))?;
     output::print_with_review(None, &plan, settings.format, settings.verbose, &settings.markdown)?;
-    Ok(if !plan.applyable {
-        ExitStatus::Error
-    } else if settings.detailed_exitcode && plan.has_changes() {
-        ExitStatus::Changes
-    } else {
-        ExitStatus::Success
-    })
+    Ok(output::plan_exit_status(&plan, settings.detailed_exitcode))
 }
