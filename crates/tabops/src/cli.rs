@@ -42,6 +42,8 @@ pub enum Command {
     Emulator(commands::emulator::EmulatorArgs),
     /// Write the live site as a manifest directory (adopt tabops on an existing site).
     Export(commands::export::ExportArgs),
+    /// Run extract refreshes now (named items, or what changed since a git revision) and report how they ended.
+    Refresh(commands::refresh::RefreshArgs),
 }
 
 impl Cli {
@@ -52,6 +54,7 @@ impl Cli {
             Command::Apply(args) => args.format,
             Command::Drift(args) => args.format,
             Command::Show(args) => args.format,
+            Command::Refresh(args) => args.format,
             Command::Validate(_) | Command::Audit(_) | Command::Emulator(_) | Command::Export(_) => return false,
         };
         format == crate::args::Format::Json

@@ -10,6 +10,7 @@ pub mod export;
 mod output;
 pub mod plan;
 mod progress;
+pub mod refresh;
 pub mod show;
 pub mod validate;
 
@@ -25,6 +26,8 @@ pub enum ExitStatus {
     Error,
     /// 2: changes present (`plan --detailed-exitcode`, `drift`).
     Changes,
+    /// 3: `refresh --wait` gave up on a job still running at `--timeout`.
+    TimedOut,
 }
 
 impl From<ExitStatus> for std::process::ExitCode {
@@ -33,6 +36,7 @@ impl From<ExitStatus> for std::process::ExitCode {
             ExitStatus::Success => std::process::ExitCode::SUCCESS,
             ExitStatus::Error => std::process::ExitCode::from(1),
             ExitStatus::Changes => std::process::ExitCode::from(2),
+            ExitStatus::TimedOut => std::process::ExitCode::from(3),
         }
     }
 }
@@ -49,5 +53,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Audit(args) => audit::run(args.settings()).await,
         Command::Emulator(args) => emulator::run(emulator::resolve(args)?).await,
         Command::Export(args) => export::run(args.settings()).await,
+        Command::Refresh(args) => refresh::run(args.settings()).await,
     }
 }
