@@ -214,7 +214,10 @@ impl Report {
             ("succeeded", self.items.iter().filter(|i| matches!(i.outcome, Outcome::Succeeded { .. })).count()),
             ("failed", self.items.iter().filter(|i| matches!(i.outcome, Outcome::Failed { .. })).count()),
             ("timed out", self.items.iter().filter(|i| matches!(i.outcome, Outcome::TimedOut { .. })).count()),
-            ("already queued", self.items.iter().filter(|i| matches!(i.outcome, Outcome::AlreadyQueued { .. })).count()),
+            (
+                "already queued",
+                self.items.iter().filter(|i| matches!(i.outcome, Outcome::AlreadyQueued { .. })).count(),
+            ),
             ("queued", self.items.iter().filter(|i| matches!(i.outcome, Outcome::Queued { .. })).count()),
         ] {
             if n > 0 {
