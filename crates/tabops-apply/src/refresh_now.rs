@@ -8,12 +8,15 @@
 //! Tableau answers 409093 when a refresh of the item is already queued (reported as such, not as a failure) and
 //! 409090 for an item without an extract (a failure, with Tableau's message).
 
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
 use tabops_manifest::model::{Address, ContentKind, ContentSpec, Desired};
-use tabops_plan::Inventory;
+use tabops_plan::plan::Operation;
 use tabops_plan::planner::index::LiveIndex;
+use tabops_plan::{Inventory, Plan};
 use tabops_tableau::{Client, Job, JobState};
 
 use crate::audit::{AuditError, AuditLog};
@@ -36,6 +39,9 @@ pub enum RefreshError {
     /// Nothing was named and no selection flag was given.
     #[error("refresh: no items to refresh were named")]
     NothingNamed,
+    /// The audit log to find the last apply in could not be read.
+    #[error("refresh: cannot tell what the last apply changed from the audit log {}: {reason}", path.display())]
+    AuditLog { path: PathBuf, reason: String },
     /// The audit log could not be written; no refresh is started without its record.
     #[error("refresh: the audit log could not be written")]
     Audit(#[from] AuditError),
@@ -54,6 +60,9 @@ impl RefreshError {
             RefreshError::NothingNamed => {
                 Some("name items (workbook:PROJECT/NAME), or pass --changed-since REF to refresh what changed".into())
             }
+            RefreshError::AuditLog { .. } => Some(
+                "pass the audit log apply wrote (--audit-log, TABOPS_AUDIT_LOG), or name the items to refresh".into(),
+            ),
             RefreshError::Audit(_) => Some("check that the audit log's directory is writable".into()),
         }
     }
@@ -90,6 +99,17 @@ pub fn select_named(live: &Inventory, addresses: &[String]) -> Result<Vec<Target
     Ok(targets)
 }
 
+/// The changed items to refresh: [`select_named`], leaving out the items the site reports without an extract (a
+/// live connection has nothing to refresh, and Tableau would refuse it with 409090).
+pub fn select_changed(live: &Inventory, addresses: &[String]) -> Result<Vec<Target>, RefreshError> {
+    if addresses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let targets = select_named(live, addresses)?;
+    let extract_less = |t: &Target| live.content(t.kind).iter().any(|c| c.id == t.id && c.has_extracts == Some(false));
+    Ok(targets.into_iter().filter(|t| !extract_less(t)).collect())
+}
+
 /// The manifest's workbooks and data sources whose content file or connections differ from the base manifest's (or
 /// that the base does not have), data sources first (a workbook may extract from one), as addresses.
 pub fn changed_since(desired: &Desired, base: &Desired) -> Vec<String> {
@@ -107,6 +127,66 @@ pub fn changed_since(desired: &Desired, base: &Desired) -> Vec<String> {
         .chain(desired.workbooks.iter().filter(|w| changed(w, &base.workbooks)))
         .map(|spec| spec.address().to_string())
         .collect()
+}
+
+/// The workbooks and data sources an apply published or repointed the connections of (its completed actions),
+/// data sources first: what `apply --refresh changed` refreshes.
+pub fn changed_by_apply(plan: &Plan, outcome: &crate::Outcome) -> Vec<String> {
+    let completed: BTreeSet<&str> = outcome
+        .actions
+        .iter()
+        .filter(|a| a.status == crate::executor::Status::Completed)
+        .map(|a| a.address.as_str())
+        .collect();
+    let mut changed: Vec<(bool, String)> = plan
+        .changes()
+        .filter(|action| completed.contains(action.id.as_str()))
+        .filter_map(|action| match &action.operation {
+            Operation::Publish(op) => Some((op.kind == ContentKind::Workbook, action.id.clone())),
+            Operation::UpdateContent(op) if !op.connections.is_empty() => {
+                Some((op.kind == ContentKind::Workbook, action.id.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    changed.sort();
+    changed.into_iter().map(|(_, address)| address).collect()
+}
+
+/// The same items for the last apply recorded in the audit log at `path` (`refresh --changed-by-apply`): the
+/// content actions of its run that completed and either published a file (`sent`) or repointed connections.
+pub fn changed_by_last_apply(path: &Path) -> Result<Vec<String>, RefreshError> {
+    let unreadable = |reason: String| RefreshError::AuditLog { path: path.to_owned(), reason };
+    let text = std::fs::read_to_string(path).map_err(|e| unreadable(e.to_string()))?;
+    let records: Vec<crate::audit::Record> =
+        text.lines().filter(|l| !l.trim().is_empty()).filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let run = records
+        .iter()
+        .rev()
+        .find(|r| r.kind == "apply_start")
+        .map(|r| r.run_id.clone())
+        .ok_or_else(|| unreadable("it records no apply".to_owned()))?;
+    let in_run = || records.iter().filter(|r| r.run_id == run);
+    let address = |r: &crate::audit::Record| r.data["address"].as_str().map(str::to_owned);
+    let repointed: BTreeSet<String> = in_run()
+        .filter(|r| r.kind == "action_start" && r.data.get("connections").is_some())
+        .filter_map(address)
+        .collect();
+    let mut changed: Vec<(bool, String)> = in_run()
+        .filter(|r| r.kind == "action_complete")
+        .filter_map(address)
+        .filter(|a| a.starts_with("workbook:") || a.starts_with("datasource:"))
+        .filter(|a| {
+            repointed.contains(a)
+                || in_run().any(|r| {
+                    r.kind == "action_complete" && r.data["address"] == a.as_str() && r.data.get("sent").is_some()
+                })
+        })
+        .map(|a| (a.starts_with("workbook:"), a))
+        .collect();
+    changed.sort();
+    changed.dedup();
+    Ok(changed.into_iter().map(|(_, address)| address).collect())
 }
 
 /// How long to wait and how often to look.

@@ -196,3 +196,82 @@ fn refresh_now_times_out_with_its_own_exit_code_and_reports_a_duplicate_as_alrea
 
     filters(site.dir.path()).bind(|| insta::assert_snapshot!("refresh_now_timeout", transcript));
 }
+
+#[test]
+fn apply_refreshes_what_it_changed_and_refresh_finds_the_last_apply_in_the_audit_log() {
+    let site = Harness::start();
+    let (_repo, src) = manifest_repo(&site);
+    let manifest = path_str(&src).to_owned();
+    let audit = site.audit_log();
+    let audit_log = path_str(&audit).to_owned();
+    let mut transcript = String::new();
+    let mut run = |args: &[&str], code: i32| -> Run {
+        let result = site.tabops(args).without_action_lines();
+        assert_eq!(result.code, code, "`tabops {}`\n{}\n{}", args.join(" "), result.stdout, result.stderr);
+        // The plan apply prints first is the plan tests' business: the transcript keeps what follows it.
+        let stdout = match result.stdout.find("Apply complete") {
+            Some(at) => result.stdout[at..].to_owned(),
+            None => result.stdout.clone(),
+        };
+        transcript.push_str(&transcript_step(args, &Run { stdout, stderr: result.stderr.clone(), code: result.code }));
+        result
+    };
+
+    // The first apply publishes all three; the two data sources are refreshed after it, and the workbook, which
+    // the site reports without an extract, is left out (Tableau would refuse it with 409090).
+    let first =
+        run(&["apply", "-f", &manifest, "--auto-approve", "--refresh", "changed", "--refresh-poll", "100ms"], 0);
+    assert!(first.stdout.contains("datasource:Sales/Orders: succeeded (job "), "{}", first.stdout);
+    assert!(first.stdout.contains("datasource:Sales/Returns: succeeded (job "), "{}", first.stdout);
+    assert!(!first.stdout.contains("workbook:Sales/Pipeline: "), "{}", first.stdout);
+
+    // Orders' content changes: an apply with JSON output refreshes Orders only, reported in the one document.
+    let manifest_file = src.join("manifest.yaml");
+    let orders = "  - name: Orders\n    project: Sales\n    file: content/orders.tdsx\n";
+    edit(&manifest_file, orders, &orders.replace("orders.tdsx", "budget.tdsx"));
+    let args = [
+        "apply",
+        "-f",
+        &manifest,
+        "--auto-approve",
+        "--format",
+        "json",
+        "--refresh",
+        "changed",
+        "--refresh-poll",
+        "100ms",
+    ];
+    let result = site.tabops(&args);
+    assert_eq!(result.code, 0, "{}\n{}", result.stdout, result.stderr);
+    let json: serde_json::Value = serde_json::from_str(&result.stdout).expect("one JSON document");
+    let items = json["refresh"]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", json["refresh"]);
+    assert_eq!(items[0]["address"], "datasource:Sales/Orders");
+    assert_eq!(items[0]["status"], "succeeded");
+    assert_eq!(json["apply"]["completed"], 1, "{}", json["apply"]);
+
+    // Returns' content changes and is applied without --refresh: `refresh --changed-by-apply` finds Returns in the
+    // audit log's last apply, and only Returns.
+    let returns = "  - name: Returns\n    project: Sales\n    file: content/orders.tdsx\n";
+    edit(&manifest_file, returns, &returns.replace("orders.tdsx", "budget.tdsx"));
+    run(&["apply", "-f", &manifest, "--auto-approve"], 0);
+    let refreshed = run(
+        &["refresh", "--changed-by-apply", "-f", &manifest, "--audit-log", &audit_log, "--wait", "--poll", "100ms"],
+        0,
+    );
+    assert!(refreshed.stdout.starts_with("datasource:Sales/Returns: succeeded"), "{}", refreshed.stdout);
+    assert!(refreshed.stdout.contains("Refreshes: 1 succeeded."), "{}", refreshed.stdout);
+
+    // Every refresh is in the apply's audit log: two after the first apply, one after the second, one on its own.
+    let started: Vec<String> = audit_records(&audit)
+        .iter()
+        .filter(|r| r["type"] == "refresh_started")
+        .map(|r| r["data"]["address"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        started,
+        ["datasource:Sales/Orders", "datasource:Sales/Returns", "datasource:Sales/Orders", "datasource:Sales/Returns"]
+    );
+
+    filters(site.dir.path()).bind(|| insta::assert_snapshot!("apply_refresh_changed", transcript));
+}

@@ -1,5 +1,5 @@
 //! `tabops refresh`: run extract refreshes now for named workbooks and data sources, or for those whose content or
-//! connections changed since a git revision; with `--wait`, poll their jobs until they finish or the timeout.
+//! connections changed since a git revision or in the last apply the audit log records; with `--wait`, poll their jobs until they finish or the timeout.
 //! Exit 0 when all succeeded (or were queued, without `--wait`), 1 on any failure, 3 when a job was still running
 //! at the timeout.
 
@@ -24,8 +24,12 @@ pub struct RefreshArgs {
     pub addresses: Vec<String>,
     /// Refresh the manifest's workbooks and data sources whose content file or connections changed since this git
     /// revision (or that it does not have), instead of naming them.
-    #[arg(long, value_name = "REF", conflicts_with = "addresses")]
+    #[arg(long, value_name = "REF", conflicts_with_all = ["addresses", "changed_by_apply"])]
     pub changed_since: Option<String>,
+    /// Refresh the workbooks and data sources the last apply recorded in the audit log published or repointed the
+    /// connections of, instead of naming them.
+    #[arg(long, conflicts_with = "addresses")]
+    pub changed_by_apply: bool,
     #[command(flatten)]
     pub manifest: ManifestArgs,
     #[command(flatten)]
@@ -53,6 +57,7 @@ pub struct RefreshSettings {
     pub site: SiteOptions,
     pub addresses: Vec<String>,
     pub changed_since: Option<String>,
+    pub changed_by_apply: bool,
     pub options: RefreshOptions,
     pub format: Format,
     pub audit_log: PathBuf,
@@ -67,6 +72,7 @@ impl RefreshArgs {
             site,
             addresses: self.addresses,
             changed_since: self.changed_since,
+            changed_by_apply: self.changed_by_apply,
             options: RefreshOptions { wait: self.wait, timeout: self.timeout, poll: self.poll },
             format: self.format,
         }
@@ -74,7 +80,7 @@ impl RefreshArgs {
 }
 
 /// `30m`, `15s`, `500ms`, `1h30m`: whole numbers each followed by `h`, `m`, `s` or `ms`.
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || format!("'{text}' is not a duration such as 30m, 15s, 500ms or 1h30m");
     let mut total = Duration::ZERO;
     let mut rest = text.trim();
@@ -139,12 +145,17 @@ async fn refresh(
 ) -> anyhow::Result<refresh_now::Report> {
     let addresses = match &prepared.base {
         Some((base, _)) => refresh_now::changed_since(&prepared.loaded.desired, &base.desired),
+        None if settings.changed_by_apply => {
+            refresh_now::changed_by_last_apply(&settings.audit_log).map_err(refresh_error)?
+        }
         None => settings.addresses.clone(),
     };
-    if addresses.is_empty() && settings.changed_since.is_some() {
-        return Ok(refresh_now::Report { items: Vec::new() });
-    }
-    let targets = refresh_now::select_named(&prepared.inventory, &addresses).map_err(refresh_error)?;
+    let selected = if settings.changed_since.is_some() || settings.changed_by_apply {
+        refresh_now::select_changed(&prepared.inventory, &addresses)
+    } else {
+        refresh_now::select_named(&prepared.inventory, &addresses)
+    };
+    let targets = selected.map_err(refresh_error)?;
     let environment = std::env::vars_os()
         .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
         .collect();
