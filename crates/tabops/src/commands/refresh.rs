@@ -118,7 +118,7 @@ pub async fn run(settings: RefreshSettings) -> anyhow::Result<ExitStatus> {
         ceiling: None,
         targets: Default::default(),
     };
-    let prepared = output::prepare(&settings.manifest, &settings.site, &safety, Session::Keep).await?;
+    let prepared = output::prepare(&settings.manifest, &settings.site, &safety, Session::KeepToRefresh).await?;
     let result = refresh(&settings, &prepared).await;
     prepared.site.close().await;
     let report = result?;
