@@ -1,5 +1,6 @@
-//! Extract refreshes run now (`tabops refresh`): which items to refresh (named by address, or those whose content or
-//! connections changed since a base manifest), starting each refresh (`POST /workbooks/{id}/refresh`,
+//! Extract refreshes run now (`tabops refresh`, `apply --refresh changed`): which items to refresh (named by
+//! address; those whose content or connections changed since a base manifest; or those an apply published or
+//! repointed, from its outcome or from the audit log's last apply), starting each refresh (`POST /workbooks/{id}/refresh`,
 //! `POST /datasources/{id}/refresh`), polling the jobs at a fixed interval until they finish or a timeout passes,
 //! recording every refresh started in the audit log, and the report in text, Markdown and JSON.
 //!
