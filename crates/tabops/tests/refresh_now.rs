@@ -275,3 +275,46 @@ fn apply_refreshes_what_it_changed_and_refresh_finds_the_last_apply_in_the_audit
 
     filters(site.dir.path()).bind(|| insta::assert_snapshot!("apply_refresh_changed", transcript));
 }
+
+#[test]
+fn a_connection_repointed_by_apply_is_refreshed_after_it_and_found_in_the_audit_log() {
+    let site = Harness::start();
+    let manifest = site.copy_example("enterprise", "ent");
+    site.apply(&manifest).expect(0);
+    // Someone changes Orders' connection user on the site: the next apply repoints it, without republishing.
+    let client = site.client();
+    site.block_on(async {
+        let orders = client.datasources().await.unwrap().into_iter().find(|d| d.name == "Orders").unwrap();
+        let connection = client.datasource_connections(&orders.id).await.unwrap().remove(0);
+        let update = tabops_tableau::ConnectionUpdate { user_name: Some("someone_else".into()), ..Default::default() };
+        client
+            .update_connection(tabops_tableau::ContentKind::Datasource, &orders.id, &connection.id, &update)
+            .await
+            .unwrap();
+    });
+
+    let args =
+        ["apply", "-f", path_str(&manifest), "--auto-approve", "--refresh", "changed", "--refresh-poll", "100ms"];
+    let applied = site.tabops(&args).expect(0);
+    assert!(applied.stdout.contains("Apply complete: 1 action(s) completed."), "{}", applied.stdout);
+    assert!(applied.stdout.contains("datasource:Sales/Orders: succeeded (job "), "{}", applied.stdout);
+    assert!(applied.stdout.contains("Refreshes: 1 succeeded."), "only Orders: {}", applied.stdout);
+
+    let audit = site.audit_log();
+    let args = [
+        "refresh",
+        "--changed-by-apply",
+        "-f",
+        path_str(&manifest),
+        "--audit-log",
+        path_str(&audit),
+        "--wait",
+        "--poll",
+        "100ms",
+    ];
+    let refreshed = site.tabops(&args).expect(0);
+    let lines: Vec<&str> = refreshed.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "the last apply repointed Orders only: {}", refreshed.stdout);
+    assert!(lines[0].starts_with("datasource:Sales/Orders: succeeded (job "), "{}", refreshed.stdout);
+    assert_eq!(lines[2], "Refreshes: 1 succeeded.");
+}
