@@ -144,7 +144,6 @@ pub async fn run(settings: ApplySettings) -> anyhow::Result<ExitStatus> {
         _ => None,
     };
     site.close().await;
-    let refreshed = refreshed.transpose()?;
     // The run's records are published whether the apply succeeded or not.
     let published = trail.as_mut().map(|trail| trail.publish(audit.run_id()));
     let (outcome, published) = match (outcome, published) {
@@ -154,6 +153,8 @@ pub async fn run(settings: ApplySettings) -> anyhow::Result<ExitStatus> {
         }
         (outcome, published) => (outcome?, published),
     };
+    // A refresh that could not even start fails the command, after the run's records are published.
+    let refreshed = refreshed.transpose()?;
 
     let status = match &refreshed {
         _ if outcome.failed() + outcome.skipped() > 0 => ExitStatus::Error,
