@@ -83,7 +83,9 @@ pub enum AuditError {
 pub struct Record {
     /// Event type: `apply_start`, `action_start`, `action_retry`, `action_complete`, `action_errored`,
     /// `action_skipped`, `action_settled` (a refresh task of this run that gave way to an equal one with a lower id),
-    /// `apply_complete`, `log_recovered`.
+    /// `apply_complete`, `log_recovered`; for `tabops refresh`: `refresh_start` (before the request),
+    /// `refresh_started` (with the job id), `refresh_refused` (Tableau's answer) and `refresh_complete` (the job's
+    /// outcome).
     #[serde(rename = "type")]
     pub kind: String,
     /// RFC 3339 UTC time of the event.

@@ -364,6 +364,22 @@ impl ProjectTree {
     }
 }
 
+/// Only the projects, workbooks and data sources (their ids, names and places), for finding items by address
+/// after an apply published some of them (`apply --refresh changed`).
+pub async fn fetch_content(client: &api::Client) -> Result<Inventory, ApplyError> {
+    let (projects, workbooks, datasources) = tokio::try_join!(
+        read("list projects", client.projects()),
+        read("list workbooks", client.workbooks()),
+        read("list data sources", client.datasources()),
+    )?;
+    Ok(Inventory {
+        projects: projects.into_iter().map(live_project).collect(),
+        workbooks: workbooks.into_iter().map(|w| live_workbook(w, None)).collect(),
+        datasources: datasources.into_iter().map(live_datasource).collect(),
+        ..Inventory::default()
+    })
+}
+
 fn live_project(p: api::Project) -> LiveProject {
     LiveProject {
         id: p.id,

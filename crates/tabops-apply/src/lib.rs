@@ -7,6 +7,7 @@ pub mod audit;
 mod error;
 pub mod executor;
 pub mod inventory;
+pub mod refresh_now;
 mod refresh_tasks;
 pub mod trail;
 pub mod wire;

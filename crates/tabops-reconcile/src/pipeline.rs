@@ -134,6 +134,8 @@ pub struct Prepared {
 pub enum Session {
     /// Keep it: the caller writes to the site next (`apply`).
     Keep,
+    /// Keep it, asking only for the scopes of starting refreshes and reading their jobs (`refresh`).
+    KeepToRefresh,
     /// Sign out while planning and printing (`plan`, `drift`): nothing more is sent.
     SignOutAfterRead,
 }
@@ -169,6 +171,7 @@ pub async fn prepare(
     let target = site::resolve_target(site_options, Some(&loaded.desired.site));
     let access = match session {
         Session::Keep => Access::Apply,
+        Session::KeepToRefresh => Access::Refresh,
         Session::SignOutAfterRead => Access::Read,
     };
     let started = Instant::now();

@@ -200,6 +200,9 @@ pub const APPLY_SCOPES: &[&str] = &[
     "tableau:permissions:delete",
 ];
 
+/// What `tabops refresh` needs beyond [`READ_SCOPES`]: starting extract refreshes now and reading their jobs.
+pub const REFRESH_SCOPES: &[&str] = &["tableau:tasks:run", "tableau:jobs:read"];
+
 /// The connected-app scopes tabops requests when `TABLEAU_CONNECTED_APP_SCOPES` is not set: exactly the scopes
 /// of the methods it calls (plan, drift, apply and export), no wildcards. To narrow a connected app further
 /// (e.g. a drift-only job), set the variable to [`READ_SCOPES`]; a call outside the scopes then fails with
@@ -219,6 +222,8 @@ pub enum Access {
     ExportAndAdopt,
     /// `apply`: [`READ_SCOPES`] and [`APPLY_SCOPES`].
     Apply,
+    /// `refresh`: [`READ_SCOPES`] and [`REFRESH_SCOPES`].
+    Refresh,
 }
 
 impl Access {
@@ -229,6 +234,7 @@ impl Access {
             Access::Export => &[EXPORT_SCOPES],
             Access::ExportAndAdopt => &[EXPORT_SCOPES, ADOPT_SCOPES],
             Access::Apply => &[APPLY_SCOPES],
+            Access::Refresh => &[REFRESH_SCOPES],
         };
         READ_SCOPES.iter().chain(extra.iter().copied().flatten()).map(|s| (*s).to_owned()).collect()
     }
@@ -395,6 +401,12 @@ mod tests {
         assert!(adopt.iter().all(|s| export.contains(s) || s.contains("_tags:")), "adoption only tags: {adopt:?}");
         let apply = scopes(Access::Apply);
         assert!(!apply.iter().any(|s| s.ends_with(":download")), "apply downloads nothing: {apply:?}");
+        let refresh = scopes(Access::Refresh);
+        assert!(
+            refresh.iter().all(|s| read.contains(s) || REFRESH_SCOPES.contains(&s.as_str())),
+            "refresh only reads, starts refreshes and reads their jobs: {refresh:?}"
+        );
+        assert!(REFRESH_SCOPES.iter().all(|s| apply.contains(&(*s).to_owned())), "apply --refresh needs no more");
         let mut union: Vec<String> = adopt.into_iter().chain(apply).collect();
         union.sort();
         union.dedup();

@@ -28,7 +28,7 @@ pub use config::{
     ADOPT_SCOPES, APPLY_SCOPES, Access, CONNECTED_APP_VARIABLES, ClientConfig, Credentials, DEFAULT_API_VERSION,
     DEFAULT_CHUNK_SIZE, DEFAULT_CONCURRENCY, DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_RETRY_WAIT,
     DEFAULT_REQUEST_TIMEOUT, DEFAULT_UPLOAD_THRESHOLD, EXPORT_SCOPES, MAX_CONCURRENCY, PAT_VARIABLES, READ_SCOPES,
-    RetryPolicy, check_server_url, default_scopes,
+    REFRESH_SCOPES, RetryPolicy, check_server_url, default_scopes,
 };
 pub use error::{Error, Result};
 pub use models::*;

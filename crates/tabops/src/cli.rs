@@ -59,6 +59,8 @@ pub enum Command {
     Man(commands::shell::ManArgs),
     /// Print the manifest's JSON Schema (schemas/tabops.schema.json) on stdout, for editors and CI checks.
     Schema,
+    /// Run extract refreshes now (named items, or what changed since a git revision) and report how they ended.
+    Refresh(commands::refresh::RefreshArgs),
 }
 
 impl Cli {
@@ -69,6 +71,7 @@ impl Cli {
             Command::Apply(args) => args.format,
             Command::Drift(args) => args.format,
             Command::Show(args) => args.format,
+            Command::Refresh(args) => args.format,
             Command::Validate(_)
             | Command::Audit(_)
             | Command::Emulator(_)

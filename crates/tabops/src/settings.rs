@@ -131,16 +131,20 @@ pub struct ApplySettings {
     pub verbose: bool,
     /// The process environment, read once: connection passwords resolve from it, and the audit log redacts it.
     pub environment: BTreeMap<String, String>,
+    /// `--refresh changed`: refresh what the apply published or repointed, waiting like this.
+    pub refresh_after: Option<tabops_apply::refresh_now::RefreshOptions>,
 }
 
 impl ApplySettings {
     pub fn resolve(args: ApplyArgs, global: &GlobalArgs) -> anyhow::Result<Self> {
+        let refresh_after = args.refresh_after();
         let saved = match args.plan {
             Some(file) => Some((file, plan_key()?)),
             None => None,
         };
         let site = args.site.options(&args.manifest.file, args.manifest.repo.as_deref());
         Ok(ApplySettings {
+            refresh_after,
             saved,
             manifest: args.manifest.source(),
             actions_in_flight: site.concurrency.min(tabops_apply::ExecuteOptions::default().concurrency),

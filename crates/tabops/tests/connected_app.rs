@@ -1,5 +1,5 @@
 //! A connected app with the scopes each command requests by default (its own calls' scopes, no more) runs the
-//! whole workflow (apply, drift, export) against an emulator that validates the JWT and enforces each method's scope as Tableau Cloud does;
+//! whole workflow (apply, drift, export, refresh) against an emulator that validates the JWT and enforces each method's scope as Tableau Cloud does;
 //! a connected app limited to the read scopes can plan and drift, and its apply stops naming the missing scope.
 
 use std::path::Path;
@@ -89,4 +89,25 @@ fn a_read_only_export_needs_no_write_scope_and_adopt_names_the_tag_scope_it_lack
     let all = format!("{}{}", adopt.stdout, adopt.stderr);
     assert_eq!(adopt.code, 1, "{all}");
     assert!(all.contains("do not include 'tableau:datasource_tags:update'"), "names the tag scope: {all}");
+}
+
+/// `refresh` asks a connected app for the read scopes and the two it needs to start a refresh and read its job
+/// (`tableau:tasks:run`, `tableau:jobs:read`), and that is enough: the emulator enforces each method's scope.
+#[test]
+fn refresh_needs_only_the_read_scopes_and_those_of_starting_a_refresh_and_reading_its_job() {
+    let h = harness();
+    let manifest = h.copy_example("enterprise", "enterprise");
+    let env = app_env(None);
+    run(&h, &["apply", "-f", path_str(&manifest), "--auto-approve"], &env).expect(0);
+    let args = ["refresh", "datasource:Sales/Orders", "-f", path_str(&manifest), "--wait", "--poll", "100ms"];
+    let refreshed = run(&h, &args, &env).expect(0);
+    assert!(refreshed.stdout.contains("datasource:Sales/Orders: succeeded"), "{}", refreshed.stdout);
+
+    // Without `tableau:jobs:read` the wait stops, naming the scope it lacks.
+    let mut scopes: Vec<&str> = tabops_tableau::READ_SCOPES.to_vec();
+    scopes.push("tableau:tasks:run");
+    let env = app_env(Some(&scopes.join(",")));
+    let refreshed = run(&h, &args, &env);
+    assert_eq!(refreshed.code, 1, "{}\n{}", refreshed.stdout, refreshed.stderr);
+    assert!(refreshed.stdout.contains("tableau:jobs:read"), "names the scope: {}", refreshed.stdout);
 }

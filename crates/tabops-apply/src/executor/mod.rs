@@ -255,6 +255,12 @@ impl Executor<'_> {
                 "bytes": op.file.size,
             });
         }
+        if let Operation::UpdateContent(op) = &action.operation
+            && !op.connections.is_empty()
+        {
+            // The connections repointed: `refresh --changed-by-apply` refreshes the items whose connections changed.
+            start["connections"] = json!(op.connections.iter().map(|c| &c.id).collect::<Vec<_>>());
+        }
         self.audit.append("action_start", start)?;
         Ok(Started::Running(Instant::now()))
     }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 use tabops_apply::executor::{ExecuteOptions, Status};
+use tabops_apply::refresh_now;
 use tabops_manifest::model::Address;
 use tabops_plan::Plan;
 use tabops_plan::plan::file::{self as plan_file, PlanKey};
@@ -44,6 +45,34 @@ pub struct ApplyArgs {
     /// Format of the plan shown before applying.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// After the apply, run extract refreshes of the workbooks and data sources it published or repointed the
+    /// connections of (`changed`), wait for them like `tabops refresh --wait`, and report them.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub refresh: Option<RefreshAfter>,
+    /// With --refresh: how long to wait for the refresh jobs, e.g. `30m`.
+    #[arg(long, default_value = "30m", value_parser = super::refresh::parse_duration, requires = "refresh")]
+    pub refresh_timeout: std::time::Duration,
+    /// With --refresh: the fixed interval between polls of a refresh job, e.g. `15s`.
+    #[arg(long, default_value = "15s", value_parser = super::refresh::parse_duration, requires = "refresh")]
+    pub refresh_poll: std::time::Duration,
+}
+
+/// What `apply --refresh` refreshes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RefreshAfter {
+    /// The workbooks and data sources the apply published or repointed the connections of.
+    Changed,
+}
+
+impl ApplyArgs {
+    /// `--refresh changed`: the refresh options (always waiting), else `None`.
+    pub fn refresh_after(&self) -> Option<tabops_apply::refresh_now::RefreshOptions> {
+        self.refresh.map(|RefreshAfter::Changed| tabops_apply::refresh_now::RefreshOptions {
+            wait: true,
+            timeout: self.refresh_timeout,
+            poll: self.refresh_poll,
+        })
+    }
 }
 
 pub async fn run(settings: ApplySettings) -> anyhow::Result<ExitStatus> {
@@ -72,7 +101,7 @@ pub async fn run(settings: ApplySettings) -> anyhow::Result<ExitStatus> {
     if !plan.has_changes() {
         site.close().await;
         if json {
-            print_document(&plan, None)?;
+            print_document(&plan, None, None)?;
         }
         return Ok(ExitStatus::Success);
     }
@@ -112,6 +141,11 @@ pub async fn run(settings: ApplySettings) -> anyhow::Result<ExitStatus> {
     let progress = super::progress::Progress::new();
     let outcome = tabops_apply::execute_with_hook(&plan, &site.client, &audit, &options, &progress).await;
     progress.finish();
+    // `--refresh changed`: refresh what the apply published or repointed, before the session ends.
+    let refreshed = match (&outcome, settings.refresh_after) {
+        (Ok(outcome), Some(refresh)) => Some(refresh_changed(&plan, outcome, &site, &audit, &refresh).await),
+        _ => None,
+    };
     site.close().await;
     // The run's records are published whether the apply succeeded or not.
     let published = trail.as_mut().map(|trail| trail.publish(audit.run_id()));
@@ -122,8 +156,15 @@ pub async fn run(settings: ApplySettings) -> anyhow::Result<ExitStatus> {
         }
         (outcome, published) => (outcome?, published),
     };
+    // A refresh that could not even start fails the command, after the run's records are published.
+    let refreshed = refreshed.transpose()?;
 
-    let status = if outcome.failed() + outcome.skipped() > 0 { ExitStatus::Error } else { ExitStatus::Success };
+    let status = match &refreshed {
+        _ if outcome.failed() + outcome.skipped() > 0 => ExitStatus::Error,
+        Some(report) if report.has_failures() => ExitStatus::Error,
+        Some(report) if report.has_timeouts() => ExitStatus::TimedOut,
+        _ => ExitStatus::Success,
+    };
     if json {
         let audit_log = match published {
             None => serde_json::json!(audit_path),
@@ -133,7 +174,7 @@ pub async fn run(settings: ApplySettings) -> anyhow::Result<ExitStatus> {
                 serde_json::json!({ "trail": format!("git:{reference}"), "head": head })
             }
         };
-        print_document(&plan, Some((&outcome, audit_log)))?;
+        print_document(&plan, Some((&outcome, audit_log)), refreshed.as_ref())?;
         return Ok(status);
     }
     let mut err = anstream::stderr().lock();
@@ -154,6 +195,13 @@ pub async fn run(settings: ApplySettings) -> anyhow::Result<ExitStatus> {
     }
     let mut out = anstream::stdout().lock();
     writeln!(out, "{}", outcome.summary_line())?;
+    if let Some(report) = &refreshed {
+        let text = match settings.format {
+            Format::Markdown => report.render_markdown(),
+            _ => report.render_text(),
+        };
+        write!(out, "\n{text}")?;
+    }
     match published {
         None => writeln!(out, "Audit log: {}", audit_path.display())?,
         Some(published) => {
@@ -164,13 +212,35 @@ pub async fn run(settings: ApplySettings) -> anyhow::Result<ExitStatus> {
     Ok(status)
 }
 
+/// The refreshes of `apply --refresh changed`: the items the apply published or repointed, found on the site by
+/// address (a new item's id is only known now), less those the site reports without an extract, refreshed and
+/// waited for, each recorded in the apply's audit log.
+async fn refresh_changed(
+    plan: &Plan,
+    outcome: &tabops_apply::Outcome,
+    site: &Site,
+    audit: &tabops_apply::audit::AuditLog,
+    options: &refresh_now::RefreshOptions,
+) -> anyhow::Result<refresh_now::Report> {
+    let changed = refresh_now::changed_by_apply(plan, outcome);
+    if changed.is_empty() {
+        return Ok(refresh_now::Report { items: Vec::new() });
+    }
+    let live = tabops_apply::inventory::fetch_content(&site.client).await?;
+    let refresh_error = |err: refresh_now::RefreshError| Hint::maybe(err.to_string(), err.hint());
+    let targets = refresh_now::select_changed(&live, &changed).map_err(refresh_error)?;
+    refresh_now::run(&site.client, &targets, options, audit).await.map_err(refresh_error)
+}
+
 /// `apply --format json`'s document: `{"plan": <the plan JSON>, "apply": {...}}`, where `apply` is `null` when
 /// nothing was applied (no changes) or `{"actions": [{address, action, status, detail, duration_ms,
 /// uploaded_bytes}], "completed", "failed", "skipped", "summary", "audit_log"}`; `audit_log` is the file's path,
-/// or `{"trail": "git:REF", "head": HEX}` for the audit trail in git.
+/// or `{"trail": "git:REF", "head": HEX}` for the audit trail in git. With `--refresh changed`, `refresh` holds
+/// the refresh report (`tabops refresh --format json`'s document).
 fn print_document(
     plan: &Plan,
     applied: Option<(&tabops_apply::executor::Outcome, serde_json::Value)>,
+    refreshed: Option<&refresh_now::Report>,
 ) -> anyhow::Result<()> {
     let apply = applied.map(|(outcome, audit_log)| {
         serde_json::json!({
@@ -182,7 +252,10 @@ fn print_document(
             "audit_log": audit_log,
         })
     });
-    let document = serde_json::json!({ "plan": plan, "apply": apply });
+    let mut document = serde_json::json!({ "plan": plan, "apply": apply });
+    if let Some(report) = refreshed {
+        document["refresh"] = serde_json::from_str(&report.render_json())?;
+    }
     let mut out = anstream::stdout().lock();
     writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
     out.flush()?;

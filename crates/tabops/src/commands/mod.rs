@@ -10,6 +10,7 @@ pub mod export;
 mod output;
 pub mod plan;
 mod progress;
+pub mod refresh;
 pub mod shell;
 pub mod show;
 pub mod validate;
@@ -26,6 +27,8 @@ pub enum ExitStatus {
     Error,
     /// 2: changes present (`plan --detailed-exitcode`, `drift`).
     Changes,
+    /// 3: `refresh --wait` gave up on a job still running at `--timeout`.
+    TimedOut,
 }
 
 impl From<ExitStatus> for std::process::ExitCode {
@@ -34,6 +37,7 @@ impl From<ExitStatus> for std::process::ExitCode {
             ExitStatus::Success => std::process::ExitCode::SUCCESS,
             ExitStatus::Error => std::process::ExitCode::from(1),
             ExitStatus::Changes => std::process::ExitCode::from(2),
+            ExitStatus::TimedOut => std::process::ExitCode::from(3),
         }
     }
 }
@@ -53,5 +57,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Completions(args) => shell::completions(args),
         Command::Man(args) => shell::man(args),
         Command::Schema => shell::schema(),
+        Command::Refresh(args) => refresh::run(args.settings()).await,
     }
 }
