@@ -65,7 +65,7 @@ pub struct RefreshSettings {
 
 impl RefreshArgs {
     pub fn settings(self) -> RefreshSettings {
-        let site = self.site.options();
+        let site = self.site.options(&self.manifest.file, self.manifest.repo.as_deref());
         RefreshSettings {
             manifest: self.manifest.source(),
             audit_log: settings::audit_log(self.audit_log, &site.state_dir),
@@ -79,30 +79,11 @@ impl RefreshArgs {
     }
 }
 
-/// `30m`, `15s`, `500ms`, `1h30m`: whole numbers each followed by `h`, `m`, `s` or `ms`.
+/// `30m`, `15s`, `500ms`, `1h30m` (humantime's syntax), longer than zero.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("'{text}' is not a duration such as 30m, 15s, 500ms or 1h30m");
-    let mut total = Duration::ZERO;
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        let part = match &rest[..unit_len] {
-            "h" => Duration::from_secs(n.saturating_mul(3600)),
-            "m" => Duration::from_secs(n.saturating_mul(60)),
-            "s" => Duration::from_secs(n),
-            "ms" => Duration::from_millis(n),
-            _ => return Err(bad()),
-        };
-        total = total.saturating_add(part);
-        rest = &rest[unit_len..];
-    }
-    if total.is_zero() { Err(format!("'{text}' must be longer than zero")) } else { Ok(total) }
+    let duration = humantime::parse_duration(text.trim())
+        .map_err(|err| format!("'{text}' is not a duration such as 30m, 15s, 500ms or 1h30m ({err})"))?;
+    if duration.is_zero() { Err(format!("'{text}' must be longer than zero")) } else { Ok(duration) }
 }
 
 fn refresh_error(err: RefreshError) -> anyhow::Error {
@@ -175,7 +156,7 @@ mod tests {
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
         assert!(parse_duration("").is_err());
         assert!(parse_duration("10").is_err());
-        assert!(parse_duration("5d").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("0s").is_err());
     }
 }
