@@ -1150,3 +1150,49 @@ async fn bulk_membership_adds_and_removes_answer_as_tsc_reads_them_and_refuse_wh
     assert_eq!((status, body.as_str()), (204, ""), "removed, no body");
     assert_eq!(members(&c).await, 0);
 }
+
+/// The job list's `status` filter matches the status each job is listed with, so a failed refresh is found under
+/// `status:eq:Failed`, not under Success (TSC `BackgroundJobItem.Status`; finishCode 1 is a failure).
+#[tokio::test]
+async fn the_job_lists_status_filter_tells_failed_jobs_from_successful_ones() {
+    let emulator =
+        Emulator::start(EmulatorConfig { test_hooks: true, ..EmulatorConfig::default() }).await.expect("start");
+    let c = sign_in(&emulator).await;
+    let project = default_project(&c).await;
+    let payload = format!(r#"<tsRequest><datasource name="DS"><project id="{project}" /></datasource></tsRequest>"#);
+    let file: &[u8] = b"<datasource><connection class='postgres' server='db'/><extract enabled='true'/></datasource>";
+    let (_, body) = c
+        .multipart("/datasources?datasourceType=tds", &payload, Some(("tableau_datasource", "d.tds", file)), true)
+        .await;
+    let ds = attr(&body, "datasource", "id").expect("ds").to_owned();
+    let refresh = || async {
+        let (status, body) =
+            c.post(&format!("/datasources/{ds}/refresh"), "<tsRequest><extractRefresh /></tsRequest>").await;
+        assert_eq!(status, 202, "{body}");
+        let job = attr(&body, "job", "id").expect("job").to_owned();
+        for _ in 0..20 {
+            let (_, body) = c.get(&format!("/jobs/{job}")).await;
+            if let Some(code) = attr(&body, "job", "finishCode") {
+                return (job, code.to_owned());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("job {job} did not finish");
+    };
+    let (succeeded, code) = refresh().await;
+    assert_eq!(code, "0");
+    let armed = reqwest::Client::new()
+        .post(format!("{}/_emulator/jobs/fail-next?count=1", emulator.url()))
+        .send()
+        .await
+        .expect("hook");
+    assert!(armed.status().is_success());
+    let (failed, code) = refresh().await;
+    assert_eq!(code, "1");
+
+    let (_, body) = c.get("/jobs?filter=status:eq:Failed").await;
+    assert!(body.contains(&failed) && !body.contains(&succeeded), "{body}");
+    assert_eq!(attr(&body, "backgroundJob", "status"), Some("Failed"), "{body}");
+    let (_, body) = c.get("/jobs?filter=status:eq:Success").await;
+    assert!(body.contains(&succeeded) && !body.contains(&failed), "{body}");
+}

@@ -209,16 +209,21 @@ pub fn job(j: &Job) -> Elem {
         .opt_child(target.filter(|_| j.job_type == "RefreshExtract"))
 }
 
-pub fn background_job(j: &Job) -> Elem {
-    let status = match (&j.completed_at, j.finish_code) {
+/// A job's `status` as the job list shows it and its `status` filter matches it (TSC `BackgroundJobItem.Status`:
+/// Pending, InProgress, Success, Failed, Cancelled; finishCode 0 success, 1 failure, 2 cancelled).
+fn job_status(j: &Job) -> &'static str {
+    match (&j.completed_at, j.finish_code) {
         (None, _) => "InProgress",
         (Some(_), 0) => "Success",
         (Some(_), 2) => "Cancelled",
         _ => "Failed",
-    };
+    }
+}
+
+pub fn background_job(j: &Job) -> Elem {
     Elem::new("backgroundJob")
         .attr("id", &j.id)
-        .attr("status", status)
+        .attr("status", job_status(j))
         .attr("createdAt", &j.created_at)
         .attr("startedAt", &j.created_at)
         .opt_attr("endedAt", j.completed_at.as_ref())
@@ -232,7 +237,7 @@ impl Queryable for Job {
             "jobType" => text(&self.job_type),
             "createdAt" | "startedAt" => text(&self.created_at),
             "completedAt" => text(self.completed_at.as_deref().unwrap_or("")),
-            "status" => text(if self.completed_at.is_some() { "Success" } else { "InProgress" }),
+            "status" => text(job_status(self)),
             "progress" => text(if self.completed_at.is_some() { "100" } else { "0" }),
             "priority" => text("50"),
             _ => None,
