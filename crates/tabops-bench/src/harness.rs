@@ -179,6 +179,17 @@ async fn reconcile(
     manifest: &Path,
     audit: Option<&Path>,
 ) -> Result<Measured, HarnessError> {
+    reconcile_in_child(&options.exe, options.concurrency, emulator, manifest, audit).await
+}
+
+/// [`reconcile`] for any caller: `exe` is this binary, run as `child reconcile`.
+pub(crate) async fn reconcile_in_child(
+    exe: &Path,
+    concurrency: usize,
+    emulator: &Emulator,
+    manifest: &Path,
+    audit: Option<&Path>,
+) -> Result<Measured, HarnessError> {
     let mut args = vec![
         "reconcile".to_owned(),
         "--server".to_owned(),
@@ -186,13 +197,13 @@ async fn reconcile(
         "--manifest".to_owned(),
         manifest.display().to_string(),
         "--concurrency".to_owned(),
-        options.concurrency.to_string(),
+        concurrency.to_string(),
     ];
     if let Some(audit) = audit {
         args.extend(["--apply".to_owned(), audit.display().to_string()]);
     }
     let before = emulator.stats();
-    let (tabops, wall_ms) = child::<ReconcileReport>(&options.exe, "reconcile", &args).await?;
+    let (tabops, wall_ms) = child::<ReconcileReport>(exe, "reconcile", &args).await?;
     let emulator = EmulatorDelta::between(&before, &emulator.stats());
     Ok(Measured { tabops, wall_ms, emulator })
 }
@@ -210,7 +221,7 @@ fn change_one_percent(site: &SyntheticSite, manifest: &Path) -> Result<(usize, u
     Ok((files, bytes))
 }
 
-fn log(line: &str) {
+pub(crate) fn log(line: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "==> {line}");
 }

@@ -1,8 +1,10 @@
 //! The tabops benchmark suite (BENCHMARKS.md): a seeded generator of a large synthetic site (manifest + emulator state),
 //! and a harness that measures plan, no-op apply, a 1% change, hashing, a large upload and the emulator itself
-//! against injected latency, side by side with a tableauserverclient baseline.
+//! against injected latency, side by side with a tableauserverclient baseline, and the curve of plan cost over
+//! scales (`curve`).
 
 pub mod baseline;
+pub mod curve;
 pub mod harness;
 pub mod hashing;
 pub mod listpage;

@@ -24,6 +24,8 @@ enum Command {
     Run(RunArgs),
     /// Only write the synthetic site (manifest directory + emulator state file).
     Generate(GenerateArgs),
+    /// Plan cost at several scales in one run: whole-process wall time, requests, bound, emulator CPU, peak RSS.
+    Curve(CurveArgs),
     /// Internal: one measured tabops job in this process (used by `run`).
     #[command(hide = true, subcommand)]
     Child(ChildCommand),
@@ -64,6 +66,30 @@ struct RunArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Keep generated files in this directory (default: a temporary directory, removed after the run).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct CurveArgs {
+    /// Scale factors of S, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [0.1, 0.3, 1.0, 3.0, 5.0])]
+    scales: Vec<f64>,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Latency injected into every emulator request.
+    #[arg(long, default_value_t = 50)]
+    latency_ms: u64,
+    /// tabops' requests in flight.
+    #[arg(long, default_value_t = tabops_tableau::DEFAULT_CONCURRENCY)]
+    concurrency: usize,
+    /// Plans per scale (the best is reported).
+    #[arg(long, default_value_t = 2)]
+    plan_runs: usize,
+    /// Write the points as JSON here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Keep generated files in this directory (default: a temporary directory).
     #[arg(long)]
     work_dir: Option<PathBuf>,
 }
@@ -137,6 +163,27 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(if results.checks.iter().all(|c| c.pass) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
+async fn curve(args: CurveArgs) -> anyhow::Result<ExitCode> {
+    let mut scales = args.scales;
+    scales.sort_by(f64::total_cmp);
+    let options = tabops_bench::curve::CurveOptions {
+        scales,
+        seed: args.seed,
+        latency: Duration::from_millis(args.latency_ms),
+        concurrency: args.concurrency,
+        plan_runs: args.plan_runs,
+        work_dir: args.work_dir,
+        exe: std::env::current_exe().context("failed to locate the tabops-bench executable")?,
+    };
+    let points = tabops_bench::curve::run(&options).await?;
+    print(&tabops_bench::curve::table(&points))?;
+    if let Some(out) = &args.out {
+        let json = serde_json::to_string_pretty(&points)?;
+        std::fs::write(out, json).with_context(|| format!("failed to write {}", out.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn child(command: ChildCommand) -> anyhow::Result<ExitCode> {
     let json = match command {
         ChildCommand::Reconcile { server, site, manifest, concurrency, apply } => {
@@ -154,6 +201,7 @@ async fn child(command: ChildCommand) -> anyhow::Result<ExitCode> {
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run(args).await,
+        Command::Curve(args) => curve(args).await,
         Command::Generate(args) => {
             let site = SyntheticSite::new(Scale::scaled(args.scale), args.seed);
             let generated = generate::write(&site, &args.out)?;

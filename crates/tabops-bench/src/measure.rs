@@ -10,6 +10,18 @@ pub fn peak_rss_kib() -> Option<u64> {
     proc_status_kib("/proc/self/status", "VmHWM:")
 }
 
+/// CPU time (user + system) this process has used, from `/proc/self/stat` (Linux; clock ticks of 1/100 s, the
+/// kernel's `USER_HZ`), or `None` where it is unavailable.
+pub fn cpu_time() -> Option<std::time::Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces: state is field 3, utime 14,
+    // stime 15.
+    let after = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(std::time::Duration::from_millis(ticks * 10))
+}
+
 fn proc_status_kib(path: &str, key: &str) -> Option<u64> {
     let status = std::fs::read_to_string(path).ok()?;
     let line = status.lines().find(|l| l.starts_with(key))?;
