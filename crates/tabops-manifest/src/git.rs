@@ -262,7 +262,11 @@ impl GitSource {
         let target = dir.join(&name);
         if std::fs::metadata(&target).map(|m| m.len() != bytes.len() as u64).unwrap_or(true) {
             std::fs::create_dir_all(&dir)?;
-            let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+            // One temporary file per call: two items naming the same file are hashed in parallel, and a name
+            // shared by both writers let one rename the file away under the other.
+            static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let tmp = dir.join(format!(".{}.{}.{n}.tmp", name.to_string_lossy(), std::process::id()));
             std::fs::write(&tmp, &bytes)?;
             std::fs::rename(&tmp, &target)?;
         }
@@ -458,4 +462,37 @@ fn not_found(path: &Path) -> io::Error {
 
 fn io_error(err: git2::Error) -> io::Error {
     io::Error::other(err.message().to_owned())
+}
+
+#[cfg(test)]
+mod materialise_tests {
+    use super::*;
+
+    /// Items that name the same content file are hashed on several threads at once: each gets the file.
+    #[test]
+    fn one_blob_materialised_from_many_threads_at_once_is_written_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let bytes = vec![7u8; 64 * 1024];
+        std::fs::create_dir_all(dir.path().join("content")).unwrap();
+        std::fs::write(dir.path().join("content/orders.tdsx"), &bytes).unwrap();
+        let mut index = repo.index().unwrap();
+        index.add_path(Path::new("content/orders.tdsx")).unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let signature = git2::Signature::now("t", "t@example.com").unwrap();
+        repo.commit(Some("HEAD"), &signature, &signature, "content", &tree, &[]).unwrap();
+
+        for round in 0..200 {
+            let source = GitSource::open(dir.path(), "HEAD", dir.path().join(format!("blobs-{round}"))).unwrap();
+            let paths: Vec<PathBuf> = std::thread::scope(|scope| {
+                let workers: Vec<_> = (0..8)
+                    .map(|_| scope.spawn(|| source.materialise(Path::new("content/orders.tdsx")).unwrap()))
+                    .collect();
+                workers.into_iter().map(|w| w.join().unwrap()).collect()
+            });
+            for path in paths {
+                assert_eq!(std::fs::read(&path).unwrap(), bytes);
+            }
+        }
+    }
 }
