@@ -9,7 +9,7 @@ use serde::Serialize;
 use tabops_emulator::{Emulator, EmulatorConfig};
 
 use crate::generate::{self, Scale, SyntheticSite};
-use crate::harness::{HarnessError, log, reconcile_in_child};
+use crate::harness::{HarnessError, log, reconcile_in_child, work_dir};
 use crate::measure::cpu_time;
 use crate::report;
 
@@ -67,17 +67,7 @@ pub fn objects(scale: &Scale) -> usize {
 
 /// Measures each scale in turn.
 pub async fn run(options: &CurveOptions) -> Result<Vec<CurvePoint>, HarnessError> {
-    let temp;
-    let work = match &options.work_dir {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|source| HarnessError::WorkDir { path: dir.clone(), source })?;
-            dir.clone()
-        }
-        None => {
-            temp = tempfile::tempdir().map_err(|source| HarnessError::WorkDir { path: "tmp".into(), source })?;
-            temp.path().to_owned()
-        }
-    };
+    let (work, _temp) = work_dir(options.work_dir.as_deref())?;
     let latency_ms = options.latency.as_secs_f64() * 1000.0;
     let mut points = Vec::new();
     for &factor in &options.scales {

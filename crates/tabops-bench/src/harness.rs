@@ -226,19 +226,23 @@ pub(crate) fn log(line: &str) {
     let _ = writeln!(std::io::stderr(), "==> {line}");
 }
 
-/// Runs the whole suite.
-pub async fn run(options: &RunOptions) -> Result<Results, HarnessError> {
-    let temp;
-    let work = match &options.work_dir {
+/// The directory generated files go in: `dir` (created), or a temporary one removed when the returned guard drops.
+pub(crate) fn work_dir(dir: Option<&Path>) -> Result<(PathBuf, Option<tempfile::TempDir>), HarnessError> {
+    match dir {
         Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|source| HarnessError::WorkDir { path: dir.clone(), source })?;
-            dir.clone()
+            std::fs::create_dir_all(dir).map_err(|source| HarnessError::WorkDir { path: dir.to_owned(), source })?;
+            Ok((dir.to_owned(), None))
         }
         None => {
-            temp = tempfile::tempdir().map_err(|source| HarnessError::WorkDir { path: "tmp".into(), source })?;
-            temp.path().to_owned()
+            let temp = tempfile::tempdir().map_err(|source| HarnessError::WorkDir { path: "tmp".into(), source })?;
+            Ok((temp.path().to_owned(), Some(temp)))
         }
-    };
+    }
+}
+
+/// Runs the whole suite.
+pub async fn run(options: &RunOptions) -> Result<Results, HarnessError> {
+    let (work, _temp) = work_dir(options.work_dir.as_deref())?;
     let machine = Machine::probe();
     let scale = Scale::scaled(options.scale_factor);
     log(&format!("generating the synthetic site at scale {} (seed {}): {scale:?}", options.scale_factor, options.seed));
