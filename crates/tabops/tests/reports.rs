@@ -183,10 +183,26 @@ fn who_can_see_the_board_pack_transcript() {
         )
     );
 
-    // Filters naming what the site does not have fail with a hint.
+    // Markdown: a heading, the table, the summary with the request count.
+    let markdown = h.tabops(&[&args[..], &["--format", "markdown"]].concat()).expect(0).stdout;
+    assert!(markdown.starts_with("### Effective access\n\n| object | user | site_role |"), "{markdown}");
+    assert!(
+        markdown.contains(
+            "| workbook:Finance/Reporting/Board/Board Pack | emma.schmidt@acme.com | Explorer | Read | denied | group \
+             rule Deny (Sales Leads) | Finance |"
+        ),
+        "{markdown}"
+    );
+    assert!(markdown.trim_end().ends_with("the site was read with 13 request(s)."), "{markdown}");
+
+    // Filters naming what the site does not have fail with a hint; with --format json, as the one error document.
     let run = h.tabops(&["report", "access", "--user", "nobody@acme.com"]).expect(1);
     assert!(run.stderr.contains("the site has no user 'nobody@acme.com'"), "{}", run.stderr);
     assert!(run.stderr.contains("hint:"), "{}", run.stderr);
+    let run = h.tabops(&["report", "access", "--group", "Nobody", "--format", "json"]).expect(1);
+    let error: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(error["error"]["causes"].to_string().contains("the site has no group 'Nobody'"), "{error}");
+    assert!(error["error"]["hint"].is_string(), "{error}");
 }
 
 #[test]
