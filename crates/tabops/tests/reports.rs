@@ -272,3 +272,23 @@ fn usage_counts_views_from_the_usage_statistics_and_lists_the_never_viewed() {
     settings.add_filter(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z", "[TIME]");
     settings.bind(|| insta::assert_snapshot!("report_usage_stale", transcript));
 }
+
+#[test]
+fn a_report_finds_its_site_in_the_manifest_named_with_f() {
+    let h = enterprise();
+    // The site's address and content URL only in the manifest, as plan would read them; no --server or --site.
+    let manifest = h.dir.path().join("site.yaml");
+    std::fs::write(&manifest, format!("version: 1\nsite: {{ server: \"{}\", content_url: acme }}\n", h.url())).unwrap();
+    let run = support::Run::of(
+        support::run::tabops_command(h.dir.path())
+            .env("TABLEAU_PAT_NAME", tabops_emulator::DEFAULT_PAT_NAME)
+            .env("TABLEAU_PAT_SECRET", &h.pat_secret)
+            .args(["report", "usage", "-f", "site.yaml", "--state-dir"])
+            .arg(h.state_dir())
+            .args(["--format", "json"]),
+    )
+    .expect(0);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let workbooks = report["rows"].as_array().unwrap().iter().filter(|r| r["kind"] == "workbook").count();
+    assert_eq!(workbooks, 8, "the enterprise site, not an empty local one: {}", run.stdout);
+}

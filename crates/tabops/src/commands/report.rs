@@ -50,8 +50,8 @@ pub enum ReportFormat {
 pub struct ReportCommon {
     #[command(flatten)]
     pub site: SiteArgs,
-    /// The manifest whose state directory holds the embedded `local` site (only used for `--server local`, the
-    /// default).
+    /// A manifest: when it exists, its `site:` block says which site to report on (flags and environment win), and
+    /// its state directory holds the embedded `local` site. Nothing else of it is read.
     #[arg(short = 'f', long = "file", env = "TABOPS_MANIFEST", default_value = "tabops")]
     pub file: PathBuf,
     /// Output format.
@@ -186,7 +186,8 @@ where
     Fut: std::future::Future<Output = Result<String, tabops_report::ReportError>>,
 {
     let options = common.options();
-    let target = site::resolve_target(&options, None);
+    let manifest_site = manifest_site(&common.file).await;
+    let target = site::resolve_target(&options, manifest_site.as_ref());
     let site = site::connect(&options, &target, Access::Read).await?;
     let bar = Bar::new();
     let progress = bar.0.clone();
@@ -195,4 +196,24 @@ where
     let label = site.label.clone();
     site.close().await;
     result.map_err(|err| anyhow::Error::new(err).context(format!("failed to make the report of {label}")))
+}
+
+/// The `site:` block of the manifest at `file`, when one is there and loads (without hashing its content files).
+async fn manifest_site(file: &std::path::Path) -> Option<tabops_manifest::model::SiteTarget> {
+    if !file.exists() {
+        return None;
+    }
+    let options = tabops_manifest::LoadOptions::from_process(None, false);
+    let path = file.to_path_buf();
+    match tokio::task::spawn_blocking(move || tabops_manifest::load(&path, &options)).await {
+        Ok(Ok(loaded)) => Some(loaded.desired.site),
+        _ => {
+            let _ = writeln!(
+                anstream::stderr(),
+                "note: the manifest at {} does not load; the site comes from --server/--site (or the defaults)",
+                file.display()
+            );
+            None
+        }
+    }
 }
