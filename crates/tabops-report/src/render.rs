@@ -1,8 +1,11 @@
 //! The reports as text (a terminal), Markdown (a pull request or wiki page), JSON (versioned, `format_version`) and
 //! CSV (a spreadsheet: one header row, RFC 4180 quoting). Every form carries the same rows; text and Markdown end
-//! with a summary line that says how many requests the read made.
+//! with a summary line that says how many requests the read made. Names come from the site, so text and Markdown
+//! show control characters and bidirectional overrides as escapes (`tabops_plan::render::visible`); JSON and CSV
+//! carry them as they are, quoted by their format.
 
 use serde::Serialize;
+use tabops_plan::render::visible;
 
 use crate::access::AccessReport;
 use crate::usage::UsageReport;
@@ -135,7 +138,8 @@ fn csv_table<const N: usize>(columns: &[&str; N], rows: &[[String; N]]) -> Strin
 
 fn text_table<const N: usize>(columns: &[&str; N], rows: &[[String; N]], summary: &str) -> String {
     let mut widths: Vec<usize> = columns.iter().map(|c| c.chars().count()).collect();
-    for row in rows {
+    let rows: Vec<Vec<String>> = rows.iter().map(|row| row.iter().map(|c| visible(c).into_owned()).collect()).collect();
+    for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
@@ -147,7 +151,7 @@ fn text_table<const N: usize>(columns: &[&str; N], rows: &[[String; N]], summary
         text
     };
     let mut out = line(&mut columns.iter().copied());
-    for row in rows {
+    for row in &rows {
         out.push_str(&line(&mut row.iter().map(String::as_str)));
     }
     out.push('\n');
@@ -157,7 +161,7 @@ fn text_table<const N: usize>(columns: &[&str; N], rows: &[[String; N]], summary
 }
 
 fn markdown_table<const N: usize>(title: &str, columns: &[&str; N], rows: &[[String; N]], summary: &str) -> String {
-    let escape = |cell: &str| cell.replace('|', "\\|").replace(['\n', '\r'], " ");
+    let escape = |cell: &str| visible(cell).replace('|', "\\|");
     let mut out = format!("### {title}\n\n| {} |\n|{}\n", columns.join(" | "), "---|".repeat(N));
     for row in rows {
         let cells: Vec<String> = row.iter().map(|c| escape(c)).collect();
@@ -165,4 +169,22 @@ fn markdown_table<const N: usize>(title: &str, columns: &[&str; N], rows: &[[Str
     }
     out.push_str(&format!("\n{summary}\n"));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn site_names_cannot_act_on_a_terminal_or_break_a_table() {
+        let rows = [["a\u{1b}[31mred|pipe".to_owned(), "line\nbreak".to_owned()]];
+        let text = text_table(&["name", "other"], &rows, "done");
+        assert!(text.contains("a\\u{1b}[31mred|pipe"), "{text}");
+        assert!(!text.contains('\u{1b}') && text.contains("line\\u{a}break"), "{text}");
+        let markdown = markdown_table("T", &["name", "other"], &rows, "done");
+        assert!(markdown.contains("| a\\u{1b}[31mred\\|pipe | line\\u{a}break |"), "{markdown}");
+        let csv = csv_table(&["name", "other"], &rows);
+        // Quoted only where RFC 4180 needs it (the line break); the bytes are the site's.
+        assert_eq!(csv, "name,other\na\u{1b}[31mred|pipe,\"line\nbreak\"\n");
+    }
 }

@@ -27,3 +27,36 @@ pub(crate) fn project_paths(projects: &[LiveProject]) -> HashMap<&str, ProjectPa
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(id: &str, name: &str, parent: Option<&str>) -> LiveProject {
+        LiveProject {
+            id: id.into(),
+            name: name.into(),
+            parent_id: parent.map(Into::into),
+            description: None,
+            content_permissions: None,
+            owner_id: None,
+            updated_at: None,
+        }
+    }
+
+    #[test]
+    fn paths_follow_parents_and_a_loop_is_cut_where_it_closes() {
+        let projects = [
+            project("s", "Sales", None),
+            project("e", "EMEA", Some("s")),
+            project("a", "A", Some("b")),
+            project("b", "B", Some("a")),
+            project("o", "Orphan", Some("gone")),
+        ];
+        let paths = project_paths(&projects);
+        assert_eq!(paths["e"].to_string(), "Sales/EMEA");
+        assert_eq!(paths["a"].segments(), ["B", "A"]);
+        assert_eq!(paths["b"].segments(), ["A", "B"]);
+        assert_eq!(paths["o"].to_string(), "Orphan");
+    }
+}
