@@ -1,7 +1,7 @@
 //! Reading the site for a report, with the client plan uses (its bounded concurrency, paging and retries), and
 //! counting the requests made.
 //!
-//! Access reads the lists as plan does (`tabops_apply::inventory::read_lists`), then the explicit permissions of
+//! Access reads the lists as plan does (`tabops_apply::inventory::read_lists_with`, without the refresh tasks), then the explicit permissions of
 //! every object the report covers (with `--item` or `--project`, only those and the projects above them, whose
 //! owners and leaders count), then the members of only the groups those rules name (and of the `--group` groups).
 //! Usage reads five lists and nothing per object: projects, users, workbooks, data sources, and the views with
@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 
 use futures::future::try_join_all;
-use tabops_apply::inventory::{Detail, DetailRead, read_details, read_lists};
+use tabops_apply::inventory::{Detail, DetailRead, read_details, read_lists_with};
 use tabops_apply::wire;
 use tabops_manifest::model::{ContentKind, ProjectPath};
 use tabops_plan::inventory::{Inventory, LiveProject, LiveUser};
@@ -57,7 +57,7 @@ pub async fn read_access(
     progress: &dyn Progress,
 ) -> Result<Inventory, ReportError> {
     progress.planned(1);
-    let mut inventory = read_lists(client, false).await.map_err(|e| ReportError::Read(Box::new(e)))?;
+    let mut inventory = read_lists_with(client, false, false).await.map_err(|e| ReportError::Read(Box::new(e)))?;
     progress.finished();
 
     let wanted = objects_to_read(&inventory, filter);

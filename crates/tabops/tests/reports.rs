@@ -193,7 +193,7 @@ fn who_can_see_the_board_pack_transcript() {
         ),
         "{markdown}"
     );
-    assert!(markdown.trim_end().ends_with("the site was read with 13 request(s)."), "{markdown}");
+    assert!(markdown.trim_end().ends_with("the site was read with 12 request(s)."), "{markdown}");
 
     // Filters naming what the site does not have fail with a hint; with --format json, as the one error document.
     let run = h.tabops(&["report", "access", "--user", "nobody@acme.com"]).expect(1);
