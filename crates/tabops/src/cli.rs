@@ -61,6 +61,8 @@ pub enum Command {
     Schema,
     /// Run extract refreshes now (named items, or what changed since a git revision) and report how they ended.
     Refresh(commands::refresh::RefreshArgs),
+    /// Publish a pull request's changed workbooks and data sources into a preview project (or remove previews).
+    Preview(commands::preview::PreviewArgs),
 }
 
 impl Cli {
@@ -78,7 +80,8 @@ impl Cli {
             | Command::Export(_)
             | Command::Completions(_)
             | Command::Man(_)
-            | Command::Schema => return false,
+            | Command::Schema
+            | Command::Preview(_) => return false,
         };
         format == crate::args::Format::Json
     }

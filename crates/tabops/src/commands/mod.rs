@@ -9,6 +9,7 @@ pub mod emulator;
 pub mod export;
 mod output;
 pub mod plan;
+pub mod preview;
 mod progress;
 pub mod refresh;
 pub mod shell;
@@ -58,5 +59,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Man(args) => shell::man(args),
         Command::Schema => shell::schema(),
         Command::Refresh(args) => refresh::run(args.settings()).await,
+        Command::Preview(args) => preview::run(args.settings(global)).await,
     }
 }
