@@ -120,6 +120,9 @@ pub struct View {
     pub content_url: String,
     pub sheet_type: String,
     pub hidden: bool,
+    /// The fields the sheet uses (drawn on its emulated image).
+    #[serde(default)]
+    pub fields: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -102,6 +102,12 @@ pub enum ErrorKind {
     /// A preview that cannot be made or removed (`tabops preview`).
     #[error(transparent)]
     Preview(#[from] tabops_plan::preview::PreviewError),
+    #[error("failed to write the view image {}", path.display())]
+    WriteImage {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("failed to read {label}")]
     Fetch {
         label: String,

@@ -240,3 +240,57 @@ impl WithoutContent for Loaded {
         Desired { projects: Vec::new(), groups: Vec::new(), users: Vec::new(), ..without_content(&self.desired) }
     }
 }
+
+/// The before (production) and after (preview) images of one view, as written.
+#[derive(Debug, Clone)]
+pub struct ViewImages {
+    pub workbook: String,
+    pub view: String,
+    /// `None` for a view production does not have (an added workbook or sheet).
+    pub before: Option<std::path::PathBuf>,
+    pub after: std::path::PathBuf,
+}
+
+/// Downloads the image of every view of every preview workbook (after) and of the production view of the same
+/// name (before) into `dir`, as `WORKBOOK--VIEW.after.png` and `….before.png` (names reduced to letters, digits,
+/// `-` and `_`).
+pub async fn write_images(
+    site: &Site,
+    items: &[PublishedItem],
+    dir: &std::path::Path,
+) -> Result<Vec<ViewImages>, Error> {
+    let io = |path: &std::path::Path, source: std::io::Error| ErrorKind::WriteImage { path: path.to_owned(), source };
+    std::fs::create_dir_all(dir).map_err(|source| io(dir, source))?;
+    let mut out = Vec::new();
+    for item in items.iter().filter(|i| i.item.kind == ContentKind::Workbook) {
+        for view in &item.views {
+            let stem = format!("{}--{}", file_safe(&item.name), file_safe(&view.name));
+            let after = dir.join(format!("{stem}.after.png"));
+            download(site, &view.id, &after).await?;
+            let before = match item.production_views.iter().find(|p| p.name.eq_ignore_ascii_case(&view.name)) {
+                Some(production) => {
+                    let path = dir.join(format!("{stem}.before.png"));
+                    download(site, &production.id, &path).await?;
+                    Some(path)
+                }
+                None => None,
+            };
+            out.push(ViewImages { workbook: item.name.clone(), view: view.name.clone(), before, after });
+        }
+    }
+    Ok(out)
+}
+
+async fn download(site: &Site, view: &str, path: &std::path::Path) -> Result<(), Error> {
+    let bytes = site.client.view_image(view).await.map_err(|source| ErrorKind::Fetch {
+        label: site.label.clone(),
+        source: tabops_apply::ApplyError::Fetch { what: format!("download the image of view {view}"), source },
+    })?;
+    std::fs::write(path, bytes).map_err(|source| ErrorKind::WriteImage { path: path.to_owned(), source })?;
+    Ok(())
+}
+
+/// `name` reduced to letters, digits, `-` and `_` (anything else becomes `_`).
+fn file_safe(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+}

@@ -56,8 +56,11 @@ fn production(site: &Harness) -> (git2::Repository, std::path::PathBuf, String) 
 fn pull_request(src: &Path) {
     let pipeline = std::fs::read_to_string(src.join("content/pipeline.twb")).unwrap();
     std::fs::write(src.join("content/forecast.twb"), pipeline.replacen("?>", "?>\n<!-- forecast -->", 1)).unwrap();
+    // Top Customers lists customers by segment now; the other sheets of Revenue are as they were.
     let revenue = std::fs::read_to_string(src.join("content/revenue.twb")).unwrap();
-    std::fs::write(src.join("content/revenue.twb"), revenue.replacen("?>", "?>\n<!-- revised -->", 1)).unwrap();
+    assert!(revenue.contains("column='[Customer Name]'"));
+    std::fs::write(src.join("content/revenue.twb"), revenue.replace("column='[Customer Name]'", "column='[Segment]'"))
+        .unwrap();
     edit(
         &src.join("manifest.yaml"),
         "  - name: Pipeline\n",
@@ -106,8 +109,10 @@ fn a_preview_publishes_the_changed_workbooks_apart_and_is_removed_without_a_trac
     pull_request(&src);
     let audit = site.dir.path().join("preview-audit.jsonl");
     let preview = ["preview", "-f", path_str(&src), "--base", &base, "--id", "PR-7", "--audit-log", path_str(&audit)];
+    let images = site.dir.path().join("images");
+    let with_images = [&preview[..], &["--images", path_str(&images)]].concat();
 
-    let first = site.tabops(&preview).expect(0);
+    let first = site.tabops(&with_images).expect(0);
     // The preview project holds exactly the changed and the added workbook, with the marker and the manifest's tags.
     let after = workbooks(&site);
     let previewed: Vec<&(String, String)> = after.keys().filter(|(project, _)| project == "Previews/PR-7").collect();
@@ -134,6 +139,27 @@ fn a_preview_publishes_the_changed_workbooks_apart_and_is_removed_without_a_trac
     assert!(md.contains("| added workbook | [Forecast]("), "{md}");
     assert!(md.contains("| changed workbook | [Revenue]("), "{md}");
     assert!(md.contains("/#/site/acme/views/"), "{md}");
+    // Images of each view, before (production) and after (the preview): the emulator draws the view's name and
+    // fields, so the changed sheet differs and an unchanged one is the same picture.
+    let png = |name: &str| std::fs::read(images.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let changed = (png("Revenue--Top_Customers.before.png"), png("Revenue--Top_Customers.after.png"));
+    assert!(changed.1.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+    assert_ne!(changed.0, changed.1, "the changed sheet's fields differ");
+    assert_eq!(png("Revenue--Revenue_by_Region.before.png"), png("Revenue--Revenue_by_Region.after.png"));
+    assert_eq!(forecast_after(&images), 4, "one per view of the added workbook (three sheets, a dashboard)");
+    assert!(
+        !std::fs::read_dir(&images).unwrap().any(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            name.starts_with("Forecast--") && name.ends_with(".before.png")
+        }),
+        "an added workbook has no before"
+    );
+    assert!(
+        md.contains(
+            "| Revenue / Top Customers | `Revenue--Top_Customers.before.png` | `Revenue--Top_Customers.after.png` |"
+        ),
+        "{md}"
+    );
     // Every write is in the audit log.
     let log = std::fs::read_to_string(&audit).unwrap();
     assert!(log.contains("workbook:Previews/PR-7/Revenue"), "{log}");
@@ -173,6 +199,17 @@ fn removing_a_preview_refuses_an_item_without_the_preview_marker() {
         refused.stderr
     );
     assert!(workbooks(&site).contains_key(&("Previews/PR-8".to_owned(), "Forecast".to_owned())), "nothing removed");
+}
+
+/// The after images of the added workbook.
+fn forecast_after(images: &Path) -> usize {
+    std::fs::read_dir(images)
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name().into_string().unwrap();
+            name.starts_with("Forecast--") && name.ends_with(".after.png")
+        })
+        .count()
 }
 
 fn group_id(site: &Harness, name: &str) -> String {

@@ -13,7 +13,7 @@ use tabops_apply::ExecuteOptions;
 use tabops_apply::executor::Status;
 use tabops_manifest::model::ContentKind;
 use tabops_plan::Plan;
-use tabops_reconcile::preview::{self as library, PublishedItem};
+use tabops_reconcile::preview::{self as library, PublishedItem, ViewImages};
 use tabops_reconcile::{ManifestSource, Site, SiteOptions};
 use tabops_tableau::Access;
 
@@ -38,6 +38,10 @@ pub struct PreviewArgs {
     /// Remove every preview whose newest change is older than this, e.g. `14d`.
     #[arg(long, value_name = "AGE", value_parser = super::refresh::parse_duration, conflicts_with_all = ["id", "base"])]
     pub prune_older_than: Option<Duration>,
+    /// Download a PNG of each view of the previewed workbooks into DIR, before (production, when it has the view)
+    /// and after (the preview), through the REST view-image endpoint: `WORKBOOK--VIEW.before.png`, `….after.png`.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["delete", "prune_older_than"])]
+    pub images: Option<PathBuf>,
     #[command(flatten)]
     pub manifest: ManifestArgs,
     #[command(flatten)]
@@ -57,6 +61,8 @@ pub enum PreviewMode {
 /// `tabops preview`, resolved.
 pub struct PreviewSettings {
     pub mode: PreviewMode,
+    /// `--images DIR`.
+    pub images: Option<PathBuf>,
     pub manifest: ManifestSource,
     pub site: SiteOptions,
     pub audit_log: PathBuf,
@@ -76,6 +82,7 @@ impl PreviewArgs {
         };
         PreviewSettings {
             mode,
+            images: self.images,
             manifest: self.manifest.source(),
             audit_log: settings::audit_log(self.audit_log, &site.state_dir),
             site,
@@ -101,13 +108,17 @@ async fn publish(settings: &PreviewSettings, id: &str, base: &str) -> anyhow::Re
     let result = async {
         let failed = execute(settings, &prepared.plan, &prepared.site).await?;
         let items = library::published(&prepared.site, &prepared.state).await?;
-        Ok::<_, anyhow::Error>((failed, items))
+        let images = match &settings.images {
+            Some(dir) => library::write_images(&prepared.site, &items, dir).await?,
+            None => Vec::new(),
+        };
+        Ok::<_, anyhow::Error>((failed, items, images))
     }
     .await;
     prepared.site.close().await;
-    let (failed, items) = result?;
+    let (failed, items, images) = result?;
     let mut out = anstream::stdout().lock();
-    write!(out, "{}", markdown(&prepared.state, &items))?;
+    write!(out, "{}", markdown(&prepared.state, &items, &images))?;
     out.flush()?;
     Ok(if failed { ExitStatus::Error } else { ExitStatus::Success })
 }
@@ -186,7 +197,7 @@ async fn execute(settings: &PreviewSettings, plan: &Plan, site: &Site) -> anyhow
 
 /// The pull-request comment: the preview project, and each item with a link to it and, for workbooks, to each
 /// view.
-fn markdown(state: &tabops_plan::preview::PreviewState, items: &[PublishedItem]) -> String {
+fn markdown(state: &tabops_plan::preview::PreviewState, items: &[PublishedItem], images: &[ViewImages]) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "### Preview `{}`\n", state.id);
     if items.is_empty() {
@@ -216,6 +227,18 @@ fn markdown(state: &tabops_plan::preview::PreviewState, items: &[PublishedItem])
             })
             .collect();
         let _ = writeln!(md, "| {change} {kind} | {title} | {} |", views.join(" · "));
+    }
+    if !images.is_empty() {
+        let _ = writeln!(md, "\n| View | Before (production) | After (preview) |");
+        let _ = writeln!(md, "|---|---|---|");
+        let file = |path: &std::path::Path| {
+            format!("`{}`", path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+        };
+        for image in images {
+            let before = image.before.as_deref().map(file).unwrap_or_else(|| "(new)".to_owned());
+            let view = escape(&format!("{} / {}", image.workbook, image.view));
+            let _ = writeln!(md, "| {view} | {before} | {} |", file(&image.after));
+        }
     }
     md
 }
