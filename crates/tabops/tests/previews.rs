@@ -220,3 +220,20 @@ fn group_id(site: &Harness, name: &str) -> String {
 fn reviewers_id(site: &Harness) -> String {
     group_id(site, "Reviewers")
 }
+
+#[test]
+fn pruning_removes_only_previews_older_than_the_age_given() {
+    let site = Harness::start();
+    let (_repo, src, base) = production(&site);
+    let projects_before = project_names(&site);
+    pull_request(&src);
+    site.tabops(&["preview", "-f", path_str(&src), "--base", &base, "--id", "PR-9"]).expect(0);
+    let kept = site.tabops(&["preview", "-f", path_str(&src), "--prune-older-than", "14d"]).expect(0);
+    assert!(kept.stdout.contains("No previews removed."), "{}", kept.stdout);
+    assert!(project_names(&site).contains(&"PR-9".to_owned()));
+    // The site's times have whole seconds: two seconds later the preview is older than one.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let pruned = site.tabops(&["preview", "-f", path_str(&src), "--prune-older-than", "1s"]).expect(0);
+    assert!(pruned.stdout.contains("Removed 1 preview(s): PR-9."), "{}\n{}", pruned.stdout, pruned.stderr);
+    assert_eq!(project_names(&site), projects_before);
+}
