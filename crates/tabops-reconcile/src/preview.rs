@@ -159,6 +159,18 @@ pub async fn published(site: &Site, state: &PreviewState) -> Result<Vec<Publishe
             .find(|c| paths.get(&c.project_id).is_some_and(|p| Address::content(kind, p, c.name.as_str()) == *address))
     };
     let web = WebAddress::of(site);
+    // A workbook's web address as the server gives it (`webpageUrl`: on Tableau Cloud its path holds the
+    // workbook's numeric id, not the LUID), else the LUID form.
+    let pages: std::collections::BTreeMap<String, String> =
+        if state.items.iter().any(|i| i.kind == ContentKind::Workbook) {
+            let workbooks = site.client.workbooks().await.map_err(|source| ErrorKind::Fetch {
+                label: site.label.clone(),
+                source: tabops_apply::ApplyError::Fetch { what: "list workbooks".to_owned(), source },
+            })?;
+            workbooks.into_iter().filter_map(|w| Some((w.id, w.webpage_url?))).collect()
+        } else {
+            Default::default()
+        };
     let mut out = Vec::new();
     for item in &state.items {
         let live = find(item.kind, &item.preview);
@@ -175,7 +187,7 @@ pub async fn published(site: &Site, state: &PreviewState) -> Result<Vec<Publishe
         out.push(PublishedItem {
             name: live.map(|c| c.name.clone()).unwrap_or_default(),
             id: live.map(|c| c.id.clone()),
-            url: live.map(|c| web.item(item.kind, &c.id)),
+            url: live.map(|c| pages.get(&c.id).cloned().unwrap_or_else(|| web.item(item.kind, &c.id))),
             item: item.clone(),
             views,
             production_views,
@@ -197,7 +209,7 @@ async fn views_of(site: &Site, web: &WebAddress, id: Option<&str>) -> Result<Vec
         .collect())
 }
 
-/// Tableau Cloud web addresses: `https://HOST/#/site/SITE/workbooks/ID`, `…/datasources/ID` and
+/// Tableau Cloud web addresses when the server gives none: `https://HOST/#/site/SITE/workbooks/ID`, `…/datasources/ID` and
 /// `…/views/WORKBOOK/SHEET` (the view's REST `contentUrl`, `WORKBOOK/sheets/SHEET`, without `sheets/`); the
 /// default site (an empty content URL) has no `site/SITE` part.
 struct WebAddress {
