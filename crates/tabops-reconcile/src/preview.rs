@@ -43,8 +43,13 @@ pub async fn prepare(
     let site = connect(site_options, &loaded, Access::Apply).await?;
     let planned = async {
         let inventory = fetch(&site, &provisional.desired).await?;
-        let state =
+        let mut state =
             preview::desired(&base_loaded.desired, &loaded.desired, id, Some(&inventory)).map_err(ErrorKind::from)?;
+        // Nothing to preview and no preview yet: nothing is created (an existing preview is emptied instead).
+        let exists = preview::project_paths(&inventory).values().any(|p| *p == state.project);
+        if state.items.is_empty() && !exists {
+            state.desired.projects.clear();
+        }
         let options = PlanOptions { allow_empty_project: true, ..PlanOptions::default() };
         let mut plan = tabops_plan::plan(&state.desired, &inventory, &options);
         plan.inputs.git = crate::git::git_info(manifest)?;

@@ -237,3 +237,16 @@ fn pruning_removes_only_previews_older_than_the_age_given() {
     assert!(pruned.stdout.contains("Removed 1 preview(s): PR-9."), "{}\n{}", pruned.stdout, pruned.stderr);
     assert_eq!(project_names(&site), projects_before);
 }
+
+#[test]
+fn a_pull_request_changing_no_content_publishes_nothing() {
+    let site = Harness::start();
+    let (_repo, src, base) = production(&site);
+    let projects_before = project_names(&site);
+    // Only a grant changes: nothing a reviewer would see.
+    edit(&src.join("manifest.yaml"), "template: Explorer", "template: Viewer");
+    let run = site.tabops(&["preview", "-f", path_str(&src), "--base", &base, "--id", "PR-10"]).expect(0);
+    assert!(run.stdout.contains("there is nothing to preview"), "{}", run.stdout);
+    assert!(run.stderr.contains("No changes."), "{}", run.stderr);
+    assert_eq!(project_names(&site), projects_before);
+}
