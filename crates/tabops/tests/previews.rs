@@ -95,6 +95,19 @@ fn workbooks(site: &Harness) -> std::collections::BTreeMap<(String, String), (St
     })
 }
 
+/// Every project with its description and permissions as the server lists them, by name.
+fn projects(site: &Harness) -> std::collections::BTreeMap<String, (String, Option<String>, String)> {
+    let client = site.client();
+    site.block_on(async {
+        let mut out = std::collections::BTreeMap::new();
+        for p in client.projects().await.unwrap() {
+            let permissions = client.permissions(&PermissionTarget::Project(p.id.clone())).await.unwrap();
+            out.insert(p.name.clone(), (p.id.clone(), p.description.clone(), format!("{permissions:?}")));
+        }
+        out
+    })
+}
+
 fn project_names(site: &Harness) -> Vec<String> {
     let client = site.client();
     site.block_on(async { client.projects().await.unwrap().into_iter().map(|p| p.name).collect() })
@@ -106,6 +119,7 @@ fn a_preview_publishes_the_changed_workbooks_apart_and_is_removed_without_a_trac
     let (_repo, src, base) = production(&site);
     let before = workbooks(&site);
     let projects_before = project_names(&site);
+    let production_projects = projects(&site);
     pull_request(&src);
     let audit = site.dir.path().join("preview-audit.jsonl");
     let preview = ["preview", "-f", path_str(&src), "--base", &base, "--id", "PR-7", "--audit-log", path_str(&audit)];
@@ -131,6 +145,10 @@ fn a_preview_publishes_the_changed_workbooks_apart_and_is_removed_without_a_trac
     // Production is untouched: same ids, checksum markers and permissions.
     for (key, value) in &before {
         assert_eq!(after.get(key), Some(value), "production workbook {key:?} changed");
+    }
+    let projects_after = projects(&site);
+    for (name, value) in &production_projects {
+        assert_eq!(projects_after.get(name), Some(value), "production project {name} changed");
     }
     // The Markdown links the workbooks and their views by their Tableau Cloud web addresses.
     let md = &first.stdout;
