@@ -26,6 +26,8 @@ pub struct ConnectionInfo {
     pub dbname: String,
     pub port: String,
     pub username: String,
+    /// The caption (or name) of the `<datasource>` of the workbook the connection belongs to.
+    pub datasource_caption: String,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -33,6 +35,8 @@ pub struct Analysis {
     pub sheets: Vec<SheetInfo>,
     pub connections: Vec<ConnectionInfo>,
     pub has_extracts: bool,
+    /// The caption (or name) of the `<datasources><datasource>` being read (parse state).
+    current_datasource: String,
 }
 
 /// Largest embedded .twb/.tds we read.
@@ -142,6 +146,9 @@ fn inspect(reader: &Reader<&[u8]>, e: &quick_xml::events::BytesStart<'_>, path: 
                 out.sheets.push(SheetInfo { name, sheet_type: if story { "story" } else { "dashboard" } });
             }
         }
+        (b"datasource", Some(b"datasources")) => {
+            out.current_datasource = attr(b"caption").or_else(|| attr(b"name")).unwrap_or_default();
+        }
         (b"extract", _) => out.has_extracts = true,
         (b"connection", _) => {
             let Some(class) = attr(b"class") else { return };
@@ -154,6 +161,7 @@ fn inspect(reader: &Reader<&[u8]>, e: &quick_xml::events::BytesStart<'_>, path: 
                 dbname: attr(b"dbname").unwrap_or_default(),
                 port: attr(b"port").unwrap_or_default(),
                 username: attr(b"username").unwrap_or_default(),
+                datasource_caption: out.current_datasource.clone(),
             };
             if !out.connections.contains(&info) {
                 out.connections.push(info);
