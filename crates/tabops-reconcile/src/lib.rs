@@ -12,6 +12,7 @@
 pub mod audit;
 mod error;
 pub mod git;
+pub mod lineage;
 pub mod pipeline;
 pub mod secrets;
 mod server_address;
