@@ -390,7 +390,8 @@ async fn entry(
     if let Some(stall) = shared.faults.take_stall() {
         tokio::time::sleep(stall).await;
     }
-    let is_write = matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE");
+    let is_write =
+        matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE") && !crate::stats::is_metadata_query(&route);
     let is_sign_in = route.ends_with("/auth/signin");
     let fault = shared.faults.decide(is_write, is_sign_in);
     // An armed lost response comes on top of the seeded faults without changing their sequence.

@@ -163,7 +163,11 @@ fn inspect(reader: &Reader<&[u8]>, e: &quick_xml::events::BytesStart<'_>, path: 
                 username: attr(b"username").unwrap_or_default(),
                 datasource_caption: out.current_datasource.clone(),
             };
-            if !out.connections.contains(&info) {
+            // One per distinct (class, server, database, port, user name): the caption does not make another.
+            let key = |c: &ConnectionInfo| {
+                (c.class.clone(), c.server.clone(), c.dbname.clone(), c.port.clone(), c.username.clone())
+            };
+            if !out.connections.iter().any(|c| key(c) == key(&info)) {
                 out.connections.push(info);
             }
         }

@@ -214,16 +214,15 @@ pub fn attach(
                     None => w.address.clone(),
                 })
                 .collect();
-            let count =
-                if unmanaged.len() == 1 { "1 workbook".to_owned() } else { format!("{} workbooks", names.len()) };
+            let count = if unmanaged.len() == 1 {
+                "1 workbook the manifest does not manage uses it".to_owned()
+            } else {
+                format!("{} workbooks the manifest does not manage use it", names.len())
+            };
             refusals.push(PlanError {
                 kind: PlanErrorKind::BreaksWorkbooks,
                 address: item.address.clone(),
-                message: format!(
-                    "refusing to delete {}: {count} the manifest does not manage use it: {}",
-                    item.address,
-                    names.join(", ")
-                ),
+                message: format!("refusing to delete {}: {count}: {}", item.address, names.join(", ")),
                 hint: Some(
                     "pass --allow-breaking-deletes if this is intended (those workbooks stop working), or repoint \
                      them first"
