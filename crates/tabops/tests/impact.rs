@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use tabops_emulator::EmulatorConfig;
-use tabops_tableau::{NewProject, PublishRequest, PublishedItem, WorkbookUpdate};
+use tabops_tableau::{ConnectionUpdate, ContentKind, NewProject, PublishRequest, PublishedItem, WorkbookUpdate};
 use tabops_testkit as support;
 
 use support::{Harness, path_str};
@@ -231,4 +231,31 @@ fn without_the_metadata_api_the_plan_reads_workbook_connections_and_says_so() {
     let text = h.tabops(&["plan", "-f", path_str(&manifest)]).expect(0).stdout;
     assert!(text.contains("Impact on workbooks (lineage from each workbook's connections (REST),"), "{text}");
     assert!(text.contains("note: the Metadata API is unavailable (HTTP 404)"), "{text}");
+}
+
+#[test]
+fn repointing_a_data_source_connection_lists_its_workbooks_as_a_connection_change() {
+    let h = harness();
+    let manifest = site_with_unmanaged_workbooks(&h);
+    // Someone points Shipments at another server in the web UI: the plan points it back (Update Data Source
+    // Connection, no publish), which its workbooks feel as much as a republish.
+    let client = h.client();
+    h.block_on(async {
+        let datasources = client.datasources().await.unwrap();
+        let shipments = datasources.iter().find(|d| d.name == "Shipments").unwrap();
+        let connections = client.datasource_connections(&shipments.id).await.unwrap();
+        let update = ConnectionUpdate { server_address: Some("replica.acme.internal".into()), ..Default::default() };
+        client.update_connection(ContentKind::Datasource, &shipments.id, &connections[0].id, &update).await.unwrap();
+    });
+    let plan = h.plan_json(&manifest);
+    assert_eq!(support::action(&plan, SHIPMENTS)["action"], "update");
+    assert_eq!(plan["impact"]["datasources"][0]["address"], SHIPMENTS);
+    assert_eq!(plan["impact"]["datasources"][0]["change"], "connection");
+    let addresses: Vec<&str> = plan["impact"]["datasources"][0]["workbooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(addresses, [FREIGHT, CARRIER]);
 }
