@@ -4,15 +4,17 @@
 //! once. Per-object requests only where Tableau has no list form (permissions, default permissions, group
 //! members), and only for the objects the manifest manages: an object whose permissions the manifest does not
 //! mention is never asked about. Site-wide views are listed only when some workbook hides views; an item's
-//! connections are read only when its manifest entry lists `connections:`.
+//! connections are read only when its manifest entry lists `connections:`; the site itself (Get Site, for its
+//! settings) only when the manifest manages site settings.
 //!
 //! `tabops export` reads the site through the same functions: [`read_lists`] for the lists (converted as for a
 //! plan) and [`read_details`] for the per-object reads of what it exports.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use futures::future::try_join_all;
 use tabops_manifest::model::{ContentKind, ContentPermissions, Desired, ProjectPath};
+use tabops_manifest::site_settings::{SITE_SETTINGS, SettingValue};
 use tabops_plan::inventory::{
     Inventory, LiveConnection, LiveContent, LiveGroup, LiveIdentityProvider, LiveProject, LiveRefreshTask, LiveSite,
     LiveUser, TaskTarget,
@@ -55,7 +57,20 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
             Ok(None)
         }
     };
-    let ((projects, tree, project_rows), (groups, member_rows), users, workbooks, datasources, tasks, views, idps) = tokio::try_join!(
+    // Only a manifest that manages site settings reads the site (Get Site, one request).
+    let settings =
+        async { if desired.site_settings.is_empty() { Ok(None) } else { read_site_settings(client).await.map(Some) } };
+    let (
+        (projects, tree, project_rows),
+        (groups, member_rows),
+        users,
+        workbooks,
+        datasources,
+        tasks,
+        views,
+        idps,
+        settings,
+    ) = tokio::try_join!(
         projects,
         groups,
         read("list users", client.users()),
@@ -64,6 +79,7 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         read("list extract-refresh tasks", client.refresh_tasks()),
         read("list views", views),
         read("list authentication configurations", idps),
+        settings,
     )?;
 
     let mut visible = visible_views(views);
@@ -75,7 +91,7 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         })
         .collect();
     let mut inventory = Inventory {
-        site: LiveSite { id: client.site_id().to_owned(), content_url: client.config().site.clone() },
+        site: LiveSite { id: client.site_id().to_owned(), content_url: client.config().site.clone(), settings },
         projects,
         users: users.into_iter().map(live_user).collect(),
         groups,
@@ -94,6 +110,24 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
     Ok(inventory)
 }
 
+/// The site's settings `site.settings:` can manage, by manifest key, from one Get Site. A setting the server does
+/// not report (or reports in a form that is not the setting's) is left out.
+pub async fn read_site_settings(client: &api::Client) -> Result<BTreeMap<String, SettingValue>, ApplyError> {
+    let attributes = read("read site", client.site()).await?;
+    Ok(site_settings_of(&attributes))
+}
+
+/// The managed settings among a `<site>` element's attributes.
+pub fn site_settings_of(attributes: &BTreeMap<String, String>) -> BTreeMap<String, SettingValue> {
+    SITE_SETTINGS
+        .iter()
+        .filter_map(|s| {
+            let value = s.parse_wire(attributes.get(s.attribute)?)?;
+            Some((s.key.to_owned(), value))
+        })
+        .collect()
+}
+
 /// The site's lists, as [`fetch`] reads and converts them, without any per-object read: projects, users, groups,
 /// workbooks, data sources, extract-refresh tasks, and with `views` every workbook's visible views. One paged list
 /// per kind, all at once.
@@ -110,7 +144,7 @@ pub async fn read_lists(client: &api::Client, views: bool) -> Result<Inventory, 
     )?;
     let mut visible = visible_views(view_list);
     Ok(Inventory {
-        site: LiveSite { id: client.site_id().to_owned(), content_url: client.config().site.clone() },
+        site: LiveSite { id: client.site_id().to_owned(), content_url: client.config().site.clone(), settings: None },
         projects: projects.into_iter().map(live_project).collect(),
         users: users.into_iter().map(live_user).collect(),
         groups: groups.into_iter().map(live_group).collect(),

@@ -12,6 +12,7 @@ mod multipart;
 mod query;
 mod schedule;
 mod server;
+mod site_settings;
 mod stats;
 mod store;
 mod twb;

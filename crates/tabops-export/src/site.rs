@@ -3,10 +3,11 @@
 //! is exported ([`read_details`]), and the project hierarchy, checked ([`check_hierarchy`]) and then walked
 //! ([`Tree`]) with projects named by the planner's own path index (`tabops_plan`'s `LiveIndex`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use tabops_apply::inventory::{self, Detail};
 use tabops_manifest::model::{ContentKind, ContentPermissions, ProjectPath};
+use tabops_manifest::site_settings::SettingValue;
 use tabops_plan::inventory::{Inventory, LiveProject};
 use tabops_plan::planner::index::LiveIndex;
 use tabops_tableau as api;
@@ -29,6 +30,11 @@ pub struct Details {
 /// The lists: one paged request per kind, all at once, views included (for `hidden_views`).
 pub async fn read_lists(client: &api::Client) -> Result<Inventory, ExportError> {
     inventory::read_lists(client, true).await.map_err(|err| ExportError::Fetch(Box::new(err)))
+}
+
+/// The site's settings `site.settings:` can manage (one Get Site), by manifest key.
+pub async fn read_site_settings(client: &api::Client) -> Result<BTreeMap<String, SettingValue>, ExportError> {
+    inventory::read_site_settings(client).await.map_err(|err| ExportError::Fetch(Box::new(err)))
 }
 
 /// Which objects the details are needed for.

@@ -27,11 +27,19 @@ pub enum AddressKind {
     Project,
     Datasource,
     Workbook,
+    /// The site itself (`site:acme`, by content URL): its settings.
+    Site,
 }
 
 impl AddressKind {
-    pub const ALL: [AddressKind; 5] =
-        [AddressKind::User, AddressKind::Group, AddressKind::Project, AddressKind::Datasource, AddressKind::Workbook];
+    pub const ALL: [AddressKind; 6] = [
+        AddressKind::User,
+        AddressKind::Group,
+        AddressKind::Project,
+        AddressKind::Datasource,
+        AddressKind::Workbook,
+        AddressKind::Site,
+    ];
 
     /// The written prefix (`workbook`).
     pub fn as_str(self) -> &'static str {
@@ -41,6 +49,7 @@ impl AddressKind {
             AddressKind::Project => "project",
             AddressKind::Datasource => "datasource",
             AddressKind::Workbook => "workbook",
+            AddressKind::Site => "site",
         }
     }
 
@@ -49,7 +58,7 @@ impl AddressKind {
         match self {
             AddressKind::Workbook => Some(ContentKind::Workbook),
             AddressKind::Datasource => Some(ContentKind::Datasource),
-            AddressKind::User | AddressKind::Group | AddressKind::Project => None,
+            AddressKind::User | AddressKind::Group | AddressKind::Project | AddressKind::Site => None,
         }
     }
 }
@@ -72,9 +81,11 @@ impl fmt::Display for AddressKind {
 /// Why a string is not an address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddressError {
-    #[error("parse address `{address}`: it has no `KIND:` prefix (user, group, project, datasource, workbook)")]
+    #[error("parse address `{address}`: it has no `KIND:` prefix (user, group, project, datasource, workbook, site)")]
     NoKind { address: String },
-    #[error("parse address `{address}`: `{kind}` is not a kind of object (user, group, project, datasource, workbook)")]
+    #[error(
+        "parse address `{address}`: `{kind}` is not a kind of object (user, group, project, datasource, workbook, site)"
+    )]
     UnknownKind { address: String, kind: String },
     #[error("parse address `{address}`: it names no object (the name is empty)")]
     EmptyName { address: String },
@@ -101,6 +112,11 @@ impl Address {
     /// `group:NAME`.
     pub fn group(name: impl Into<String>) -> Address {
         Address { kind: AddressKind::Group, project: ProjectPath::new(Vec::new()), name: name.into() }
+    }
+
+    /// `site:CONTENT_URL`: the site itself.
+    pub fn site(content_url: impl Into<String>) -> Address {
+        Address { kind: AddressKind::Site, project: ProjectPath::new(Vec::new()), name: content_url.into() }
     }
 
     /// `project:PATH`, for the project at `path`.
@@ -146,7 +162,7 @@ impl Address {
             return Err(AddressError::EmptyName { address: text.to_owned() });
         }
         match kind {
-            AddressKind::User | AddressKind::Group => {
+            AddressKind::User | AddressKind::Group | AddressKind::Site => {
                 Ok(Address { kind, project: ProjectPath::new(Vec::new()), name: rest.to_owned() })
             }
             AddressKind::Project => Ok(Address::project(&ProjectPath::parse(rest))),
@@ -172,7 +188,7 @@ impl fmt::Display for Address {
         f.write_str(self.kind.as_str())?;
         f.write_str(":")?;
         match self.kind {
-            AddressKind::User | AddressKind::Group => f.write_str(&self.name),
+            AddressKind::User | AddressKind::Group | AddressKind::Site => f.write_str(&self.name),
             AddressKind::Project => {
                 if self.project_path().is_some() {
                     write!(f, "{}/", self.project)?;

@@ -13,6 +13,7 @@ mod node;
 mod raw;
 mod resolve;
 mod schema;
+pub mod site_settings;
 mod source;
 pub mod templates;
 pub mod write;

@@ -844,6 +844,8 @@ impl ContentSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Desired {
     pub site: SiteTarget,
+    /// `site.settings:` by manifest key (`revision_limit`): only the settings the manifest manages.
+    pub site_settings: BTreeMap<String, crate::site_settings::SettingValue>,
     pub settings: Settings,
     pub projects: Vec<ProjectSpec>,
     pub groups: Vec<GroupSpec>,

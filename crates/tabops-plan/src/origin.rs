@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tabops_manifest::model::{Address, ContentSpec, Desired, GroupSpec, ProjectSpec, UserSpec};
+use tabops_manifest::site_settings::SettingValue;
 
 use crate::marker::publish_fingerprint;
 use crate::plan::Aspect;
@@ -81,10 +82,19 @@ pub fn content_digest(spec: &ContentSpec, aspect: Aspect) -> String {
     }
 }
 
+/// The digest of the settings `site.settings:` manages.
+pub fn site_settings_digest(settings: &BTreeMap<String, SettingValue>) -> String {
+    digest_of(settings)
+}
+
 /// Every (address, aspect) digest of a desired state, for comparing with a plan's origins (addresses compare
 /// case-insensitively, as Tableau compares names).
 pub fn aspect_digests(desired: &Desired) -> BTreeMap<(Address, Aspect), String> {
     let mut out = BTreeMap::new();
+    if !desired.site_settings.is_empty() {
+        let address = Address::site(desired.site.content_url.as_str());
+        out.insert((address, Aspect::SiteSettings), site_settings_digest(&desired.site_settings));
+    }
     for u in &desired.users {
         out.insert((Address::user(u.name.as_str()), Aspect::Fields), user_digest(u));
     }

@@ -109,6 +109,7 @@ pub fn weekdays() -> Vec<Weekday> {
 pub fn empty_desired() -> Desired {
     Desired {
         site: SiteTarget { server: Server::Local, content_url: "acme".into(), api_version: None },
+        site_settings: Default::default(),
         settings: Settings::default(),
         projects: vec![],
         groups: vec![],
@@ -205,8 +206,10 @@ fn live_rules(rules: &[GranteeRules]) -> Vec<LiveRule> {
 
 /// The site after applying `desired` successfully.
 pub fn converged(desired: &Desired) -> Inventory {
-    let mut inv =
-        Inventory { site: LiveSite { id: "site-1".into(), content_url: "acme".into() }, ..Default::default() };
+    let mut inv = Inventory {
+        site: LiveSite { id: "site-1".into(), content_url: "acme".into(), settings: None },
+        ..Default::default()
+    };
     inv.projects.push(LiveProject {
         id: "p-default".into(),
         name: "default".into(),

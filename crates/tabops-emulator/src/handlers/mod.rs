@@ -299,6 +299,7 @@ async fn dispatch_inner(shared: Arc<Shared>, request: Request<Body>) -> ApiResul
     match low.as_slice() {
         ["sites"] if method == "GET" => return sites::list_sites(&ctx),
         ["sites", _] if method == "GET" => return sites::get_site(&ctx, seg[1]),
+        ["sites", _] if method == "PUT" => return sites::update_site(&mut ctx, seg[1]).await,
         ["sites", site, ..] if *site != ctx.session.site_id.as_str() => {
             return Err(ApiError::new(404000, "Resource Not Found", format!("Site '{}' could not be found.", seg[1])));
         }

@@ -5,6 +5,7 @@
 mod content;
 mod located;
 mod read;
+mod site_settings;
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,7 @@ pub use content::{
 };
 pub use located::{Located, Problem};
 pub use read::{FromNode, Reader};
+pub use site_settings::RawSiteSettings;
 
 /// One manifest file.
 #[derive(Debug, Clone, JsonSchema)]
@@ -63,10 +65,12 @@ pub struct RawSite {
     pub content_url: Located<String>,
     /// REST API version, e.g. "3.25" (quoted).
     pub api_version: Option<Located<String>>,
+    /// Site settings to manage (Update Site); only the settings written here are managed.
+    pub settings: Option<Located<RawSiteSettings>>,
 }
 
 impl RawSite {
-    pub const KEYS: &'static [&'static str] = &["server", "content_url", "api_version"];
+    pub const KEYS: &'static [&'static str] = &["server", "content_url", "api_version", "settings"];
 }
 
 /// A site override inside an environment: every key optional.
@@ -79,7 +83,7 @@ pub struct RawSiteOverride {
 }
 
 impl RawSiteOverride {
-    pub const KEYS: &'static [&'static str] = RawSite::KEYS;
+    pub const KEYS: &'static [&'static str] = &["server", "content_url", "api_version"];
 }
 
 /// Overrides applied when this environment is selected with `--env`.

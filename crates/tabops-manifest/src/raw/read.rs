@@ -167,6 +167,7 @@ macro_rules! integer {
 }
 integer!(u16);
 integer!(u32);
+integer!(i32);
 
 impl<T: FromNode> FromNode for Vec<T> {
     fn from_node(node: &Node, r: &mut Reader, field: &str) -> Option<Self> {
@@ -288,7 +289,7 @@ macro_rules! struct_from_node {
 }
 
 struct_from_node!(RawFile, "the manifest", req [version], opt [site, vars, environments, settings, users, groups, projects, datasources, workbooks]);
-struct_from_node!(RawSite, "site", req [content_url], opt [server, api_version]);
+struct_from_node!(RawSite, "site", req [content_url], opt [server, api_version, settings]);
 struct_from_node!(RawSiteOverride, "site", req [], opt [server, content_url, api_version]);
 struct_from_node!(RawEnvironment, "environment", req [], opt [site, vars, connections]);
 struct_from_node!(RawConnectionOverride, "connection override", req [match_server], opt [server, port, database, username, password, embed]);

@@ -8,6 +8,7 @@ pub mod permissions;
 mod principals;
 mod projects;
 pub mod schedule;
+mod site_settings;
 pub mod vars;
 
 use std::collections::{BTreeMap, HashMap};
@@ -243,6 +244,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
 
     // Site and settings: at most one file each; `site` is required.
     let mut site = None;
+    let mut site_settings = BTreeMap::new();
     let mut settings = Settings::default();
     let mut site_at: Option<Pos> = None;
     let mut settings_at: Option<Pos> = None;
@@ -259,6 +261,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
             }
             site_at = Some(raw_site.pos);
             site = resolve_site(&mut cx, raw_site, selected);
+            site_settings = site_settings::site_settings(&mut cx, raw_site);
         }
         if let Some(raw) = &file.raw.settings {
             if let Some(first) = settings_at {
@@ -311,6 +314,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
     let locations = cx.locations;
     let desired = site.map(|site| Desired {
         site,
+        site_settings,
         settings,
         projects,
         groups,

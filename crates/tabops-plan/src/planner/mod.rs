@@ -29,6 +29,7 @@ mod projects;
 mod prune;
 mod refresh;
 mod safety;
+mod site_settings;
 mod target;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -84,6 +85,7 @@ pub fn protected_addresses(desired: &Desired) -> BTreeSet<Address> {
 pub fn plan(desired: &Desired, live: &Inventory, options: &PlanOptions) -> Plan {
     let cx = Ctx { desired, live, options, idx: LiveIndex::new(live) };
     let mut draft = Draft::default();
+    site_settings::plan_site_settings(&cx, &mut draft);
     let users = principals::plan_users(&cx, &mut draft);
     let groups = principals::plan_groups(&cx, &mut draft);
     let principals = Principals { users, groups };

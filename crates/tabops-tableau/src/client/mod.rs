@@ -7,6 +7,7 @@ mod multipart;
 mod paging;
 mod permissions;
 mod publish;
+mod site;
 mod slots;
 mod tls;
 mod transport;
