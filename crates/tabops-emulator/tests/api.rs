@@ -1199,3 +1199,54 @@ async fn the_job_lists_status_filter_tells_failed_jobs_from_successful_ones() {
     let (_, body) = c.get("/jobs?filter=status:eq:Success").await;
     assert!(body.contains(&succeeded) && !body.contains(&failed), "{body}");
 }
+
+/// Update Site (`PUT /sites/{id}`) persists the site's settings and Get Site reports them as `<site>` attributes
+/// (siteType in ts-api_3_29.xsd). Booleans are read case-insensitively because tableauserverclient writes
+/// `dataAlertsEnabled` as Python spells it (`True`, `SiteRequest.update_req`); the revision limit is refused
+/// outside tableauserverclient's range (2..=10000 or -1, `SiteItem.revision_limit`), and a refused update changes
+/// nothing. Server-only attributes a client sends back as it read them are accepted and ignored.
+#[tokio::test]
+async fn update_site_persists_settings_and_get_site_reports_them() {
+    let emulator = start().await;
+    let c = sign_in(&emulator).await;
+    let (status, body) = c.get("").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(attr(&body, "site", "revisionLimit"), Some("25"), "{body}");
+    assert_eq!(attr(&body, "site", "commentingEnabled"), Some("true"), "{body}");
+
+    let update = r#"<tsRequest><site name="acme" contentUrl="acme" adminMode="ContentAndUsers" state="Active" revisionLimit="50" commentingEnabled="false" dataAlertsEnabled="False" /></tsRequest>"#;
+    let (status, body) = c.put("", update).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(attr(&body, "site", "revisionLimit"), Some("50"), "the answer is the updated site: {body}");
+    let (_, body) = c.get("").await;
+    assert_eq!(attr(&body, "site", "revisionLimit"), Some("50"), "{body}");
+    assert_eq!(attr(&body, "site", "commentingEnabled"), Some("false"), "{body}");
+    assert_eq!(attr(&body, "site", "dataAlertsEnabled"), Some("false"), "stored as Tableau writes it: {body}");
+    assert_eq!(attr(&body, "site", "runNowEnabled"), Some("true"), "settings not sent keep their values: {body}");
+
+    for bad in [
+        r#"<tsRequest><site revisionLimit="1" commentingEnabled="true" /></tsRequest>"#,
+        r#"<tsRequest><site revisionLimit="10001" /></tsRequest>"#,
+        r#"<tsRequest><site commentingEnabled="yes" /></tsRequest>"#,
+    ] {
+        let (status, body) = c.put("", bad).await;
+        assert_eq!((status, code(&body)), (400, "400000"), "{bad}: {body}");
+    }
+    let (_, body) = c.get("").await;
+    assert_eq!(attr(&body, "site", "revisionLimit"), Some("50"), "a refused update changes nothing: {body}");
+    assert_eq!(attr(&body, "site", "commentingEnabled"), Some("false"), "{body}");
+
+    let (status, body) = c.put("", r#"<tsRequest><site revisionLimit="-1" /></tsRequest>"#).await;
+    assert_eq!((status, attr(&body, "site", "revisionLimit")), (200, Some("-1")), "-1 keeps every revision: {body}");
+
+    let other = format!("{}/sites/{}", c.base, "00000000-0000-0000-0000-000000000000");
+    let response = c
+        .http
+        .put(other)
+        .header("x-tableau-auth", &c.token)
+        .body(r#"<tsRequest><site revisionLimit="30" /></tsRequest>"#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 404, "only the signed-in site can be updated");
+}
