@@ -3,9 +3,9 @@
 //! It matches manifest objects to live objects by name (case-insensitively) or by `renamed_from`, decides one
 //! [`Action`] per object and aspect, and records why. A content item it creates whose content a live item it does
 //! not match already holds is said to look like a move or rename (`moves`), with the `renamed_from` to add. The
-//! order of the result is deterministic: users, projects (parents first), groups, memberships, data sources,
-//! workbooks, permissions, refresh tasks; deletes come last, in reverse. Every live lookup goes through hash maps
-//! built once (`index::LiveIndex`), so planning is O(n log n) in the size of the site and manifest.
+//! order of the result is deterministic: site settings, users, projects (parents first), groups, memberships, data
+//! sources, workbooks, permissions, refresh tasks; deletes come last, in reverse. Every live lookup goes through
+//! hash maps built once (`index::LiveIndex`), so planning is O(n log n) in the size of the site and manifest.
 //!
 //! Normalisation: an empty description equals an absent one (the server reports `""` or omits the attribute);
 //! names of users, groups, projects and content, tags and site roles compare case-insensitively when matching, but
