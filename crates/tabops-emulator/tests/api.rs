@@ -1247,3 +1247,77 @@ async fn update_site_persists_settings_and_get_site_reports_them() {
         .expect("request");
     assert_eq!(response.status().as_u16(), 404, "only the signed-in site can be updated");
 }
+
+/// View permissions (`GET/PUT /views/{id}/permissions`, `DELETE …/permissions/{groups|users}/{id}/{cap}/{mode}`):
+/// the response shape is tableauserverclient's test/assets/view_populate_permissions.xml (`<permissions><view id
+/// name><owner/></view><granteeCapabilities>…`). A view of a workbook published without tabs keeps rules of its own;
+/// a view of a workbook showing tabs has the workbook's rules (Tableau help, permissions on views: views of a
+/// tabbed workbook take the workbook's permissions), so rules written to it are accepted and not kept. A view
+/// that does not exist is a 404, and a capability that is not a view's (e.g. `Write`) is refused.
+#[tokio::test]
+async fn view_permissions_are_kept_only_for_views_of_workbooks_without_tabs() {
+    let emulator = start().await;
+    let c = sign_in(&emulator).await;
+    let project = default_project(&c).await;
+    let (_, body) = c.post("/groups", r#"<tsRequest><group name="Viewers" /></tsRequest>"#).await;
+    let group = attr(&body, "group", "id").expect("group").to_owned();
+    let publish = |name: &str, tabs: bool| {
+        format!(
+            r#"<tsRequest><workbook name="{name}" showTabs="{tabs}"><project id="{project}" /></workbook></tsRequest>"#
+        )
+    };
+    let mut views = Vec::new();
+    for (name, tabs) in [("Untabbed", false), ("Tabbed", true)] {
+        let (status, body) = c
+            .multipart(
+                "/workbooks?workbookType=twb",
+                &publish(name, tabs),
+                Some(("tableau_workbook", "B.twb", TWB.as_bytes())),
+                true,
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let workbook = attr(&body, "workbook", "id").unwrap().to_owned();
+        let (_, listed) = c.get(&format!("/workbooks/{workbook}/views")).await;
+        views.push((workbook, attr(&listed, "view", "id").expect("a view").to_owned()));
+    }
+    let rule = |view: &str, cap: &str| {
+        format!(
+            r#"<tsRequest><permissions><view id="{view}" /><granteeCapabilities><group id="{group}" /><capabilities><capability name="{cap}" mode="Allow" /></capabilities></granteeCapabilities></permissions></tsRequest>"#
+        )
+    };
+
+    let (own_wb, own) = &views[0];
+    let (status, body) = c.put(&format!("/views/{own}/permissions"), &rule(own, "ExportData")).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = c.get(&format!("/views/{own}/permissions")).await;
+    assert_eq!(attr(&body, "view", "id"), Some(own.as_str()), "{body}");
+    assert!(body.contains(r#"name="ExportData" mode="Allow""#), "{body}");
+    let (_, workbook_rules) = c.get(&format!("/workbooks/{own_wb}/permissions")).await;
+    assert!(!workbook_rules.contains(group.as_str()), "the view's rule is its own: {workbook_rules}");
+    let (status, body) = c.put(&format!("/views/{own}/permissions"), &rule(own, "Write")).await;
+    assert_eq!((status, code(&body)), (400, "400009"), "Write is not a view capability: {body}");
+    let (status, _) = c.delete(&format!("/views/{own}/permissions/groups/{group}/ExportData/Allow")).await;
+    assert_eq!(status, 204);
+    let (_, body) = c.get(&format!("/views/{own}/permissions")).await;
+    assert!(!body.contains("ExportData"), "{body}");
+
+    let (tab_wb, tabbed) = &views[1];
+    let (status, _) = c
+        .put(
+            &format!("/workbooks/{tab_wb}/permissions"),
+            &format!(
+                r#"<tsRequest><permissions><granteeCapabilities><group id="{group}" /><capabilities><capability name="Filter" mode="Deny" /></capabilities></granteeCapabilities></permissions></tsRequest>"#
+            ),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = c.put(&format!("/views/{tabbed}/permissions"), &rule(tabbed, "ShareView")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.contains("ShareView"), "not kept on a tabbed workbook's view: {body}");
+    let (_, body) = c.get(&format!("/views/{tabbed}/permissions")).await;
+    assert!(body.contains(r#"name="Filter" mode="Deny""#), "the workbook's rules: {body}");
+
+    let (status, body) = c.get("/views/00000000-0000-0000-0000-000000000000/permissions").await;
+    assert_eq!((status, code(&body)), (404, "404011"), "{body}");
+}

@@ -327,6 +327,12 @@ async fn route_site(ctx: &mut Ctx, method: &str, seg: &[&str], low: &[&str], pat
         (_, ["workbooks", _, ..]) => content::route(ctx, Wb, method, &seg[1..], &low[1..]).await,
         (_, ["datasources", _, ..]) => content::route(ctx, Ds, method, &seg[1..], &low[1..]).await,
         ("GET", ["views"]) => content::site_views(ctx),
+        (_, ["views", _, "permissions", ..]) => {
+            if permissions::view_workbook(&ctx.shared.lock(), seg[1]).is_none() {
+                return Err(ApiError::not_found(404011, "View", seg[1]));
+            }
+            permissions::route(ctx, method, "views", seg[1], &seg[3..]).await
+        }
         ("POST", ["fileuploads"]) => uploads::initiate(ctx),
         ("PUT", ["fileuploads", _]) => uploads::append(ctx, seg[1]).await,
         (_, ["users", ..]) => users::route_users(ctx, method, seg).await,
