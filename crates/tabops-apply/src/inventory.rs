@@ -101,13 +101,58 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         permissions: Default::default(),
         default_permissions: Default::default(),
         controlled: Default::default(),
+        view_ids: Default::default(),
         identity_providers: idps,
     };
     let content_rows = read_details(client, content_details(desired, &tree, &renames, &inventory)).await?;
-    for rows in [project_rows, member_rows, content_rows] {
+    let view_rows = read_view_details(client, desired, &tree, &renames, &mut inventory).await?;
+    for rows in [project_rows, member_rows, content_rows, view_rows] {
         record(&mut inventory, rows);
     }
     Ok(inventory)
+}
+
+/// For each live workbook whose manifest entry has `view_permissions:`: its views (one request), and the rules of
+/// each view the manifest names (one request each). Nothing for a manifest without view permissions.
+async fn read_view_details(
+    client: &api::Client,
+    desired: &Desired,
+    tree: &ProjectTree,
+    renames: &HashMap<Vec<String>, &ProjectPath>,
+    inventory: &mut Inventory,
+) -> Result<Vec<DetailRead>, ApplyError> {
+    let ids: HashMap<(&str, String), &str> =
+        inventory.workbooks.iter().map(|c| ((c.project_id.as_str(), c.name.to_lowercase()), c.id.as_str())).collect();
+    let mut wanted: Vec<(String, Vec<&str>)> = Vec::new();
+    for spec in desired.workbooks.iter().filter(|s| !s.view_permissions.is_empty()) {
+        let current = (spec.project.clone(), spec.name.clone());
+        let found = std::iter::once(&current).chain(spec.renamed_from.as_ref()).find_map(|(path, name)| {
+            let project = tree.resolve_desired(renames, path)?;
+            ids.get(&(project.as_str(), name.to_lowercase())).map(|id| (*id).to_owned())
+        });
+        if let Some(id) = found {
+            wanted.push((id, spec.view_permissions.keys().map(String::as_str).collect()));
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let listed =
+        try_join_all(wanted.iter().map(|(id, _)| read("list workbook views", client.workbook_views(id)))).await?;
+    let mut details = Vec::new();
+    for ((workbook, sheets), views) in wanted.iter().zip(listed) {
+        let by_name: BTreeMap<String, String> = views.into_iter().map(|v| (v.name, v.id)).collect();
+        for sheet in sheets {
+            let id = by_name
+                .get(*sheet)
+                .or_else(|| by_name.iter().find(|(name, _)| name.eq_ignore_ascii_case(sheet)).map(|(_, id)| id));
+            if let Some(id) = id {
+                details.push(Detail::Permissions(api::PermissionTarget::View(id.clone()), id.clone()));
+            }
+        }
+        inventory.view_ids.insert(workbook.clone(), by_name);
+    }
+    read_details(client, details).await
 }
 
 /// The site's settings `site.settings:` can manage, by manifest key, from one Get Site. A setting the server does
@@ -160,6 +205,7 @@ pub async fn read_lists(client: &api::Client, views: bool) -> Result<Inventory, 
         permissions: Default::default(),
         default_permissions: Default::default(),
         controlled: Default::default(),
+        view_ids: Default::default(),
         identity_providers: None,
     })
 }

@@ -209,6 +209,10 @@ pub struct Inventory {
     /// responses name it (`<parent>`); only for the objects whose rules were read.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub controlled: BTreeMap<String, String>,
+    /// Workbook id -> its views' ids by sheet name, read only for the workbooks whose manifest entry has
+    /// `view_permissions:` (their views' rules are in `permissions`, keyed by view id).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub view_ids: BTreeMap<String, BTreeMap<String, String>>,
     /// The site's authentication configurations; `None` when not fetched (no user in the manifest names one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_providers: Option<Vec<LiveIdentityProvider>>,

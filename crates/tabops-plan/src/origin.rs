@@ -70,6 +70,7 @@ pub fn content_digest(spec: &ContentSpec, aspect: Aspect) -> String {
         owner,
         show_tabs,
         permissions,
+        view_permissions,
         refresh,
         protect,
         renamed_from,
@@ -77,6 +78,7 @@ pub fn content_digest(spec: &ContentSpec, aspect: Aspect) -> String {
     match aspect {
         Aspect::Content => publish_fingerprint(spec),
         Aspect::Permissions => digest_of(permissions),
+        Aspect::ViewPermissions => digest_of(view_permissions),
         Aspect::Refresh => digest_of(refresh),
         _ => digest_of(&(kind, name, project, description, tags, owner, show_tabs, protect, renamed_from)),
     }
@@ -117,7 +119,7 @@ pub fn aspect_digests(desired: &Desired) -> BTreeMap<(Address, Aspect), String> 
     }
     for c in desired.datasources.iter().chain(&desired.workbooks) {
         let address = c.address();
-        for aspect in [Aspect::Fields, Aspect::Content, Aspect::Permissions, Aspect::Refresh] {
+        for aspect in [Aspect::Fields, Aspect::Content, Aspect::Permissions, Aspect::Refresh, Aspect::ViewPermissions] {
             out.insert((address.clone(), aspect), content_digest(c, aspect));
         }
     }

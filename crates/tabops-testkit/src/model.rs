@@ -2,7 +2,7 @@
 //! by [`crate::synthetic::SyntheticSite::desired`]). `converged(&desired)` builds the inventory a successful
 //! apply of `desired` leaves behind.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use tabops_manifest::model::*;
@@ -73,6 +73,7 @@ pub fn content(kind: ContentKind, name: &str, project: &str, f: ContentFile) -> 
         hidden_views: BTreeSet::new(),
         connections: vec![],
         permissions: None,
+        view_permissions: BTreeMap::new(),
         refresh: Some(vec![]),
         protect: false,
         renamed_from: None,

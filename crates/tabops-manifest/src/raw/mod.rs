@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 
 pub use content::{
-    RawConnection, RawContentRename, RawDatasource, RawEvery, RawMonthDay, RawMovedFrom, RawRefresh, RawWorkbook,
+    RawConnection, RawContentRename, RawDatasource, RawEvery, RawMonthDay, RawMovedFrom, RawRefresh,
+    RawViewPermissions, RawWorkbook,
 };
 pub use located::{Located, Problem};
 pub use read::{FromNode, Reader};

@@ -300,6 +300,6 @@ struct_from_node!(RawProject, "project", req [name], opt [description, content_p
 struct_from_node!(RawDefaultPermissions, "default_permissions", req [], opt [workbooks, datasources]);
 struct_from_node!(RawRule, "permission rule", req [], opt [group, user, template, capabilities]);
 struct_from_node!(RawDatasource, "data source", req [name, project, file], opt [description, tags, owner, connections, permissions, refresh, protect, renamed_from]);
-struct_from_node!(RawWorkbook, "workbook", req [name, project, file], opt [description, tags, owner, show_tabs, hidden_views, connections, permissions, refresh, protect, renamed_from]);
+struct_from_node!(RawWorkbook, "workbook", req [name, project, file], opt [description, tags, owner, show_tabs, hidden_views, connections, permissions, view_permissions, refresh, protect, renamed_from]);
 struct_from_node!(RawConnection, "connection", req [], opt [server, port, database, username, password, embed]);
 struct_from_node!(RawRefresh, "refresh task", req [frequency], opt [at, until, every, weekdays, month_days], rename [refresh_type = "type"]);

@@ -10,6 +10,7 @@ mod projects;
 pub mod schedule;
 mod site_settings;
 pub mod vars;
+mod view_permissions;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

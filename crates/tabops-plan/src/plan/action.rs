@@ -149,6 +149,8 @@ pub enum Aspect {
     Refresh,
     /// The site's settings (`site.settings:`).
     SiteSettings,
+    /// A workbook's view permissions (`view_permissions:`).
+    ViewPermissions,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,6 +219,9 @@ pub enum PlanErrorKind {
     UnknownIdentityProvider,
     /// The manifest sets rules that a project locked on the site controls (Tableau refuses changing them, 403004).
     LockedByProject,
+    /// `view_permissions:` names a sheet the workbook on the site has no view for (and no publish in this plan
+    /// could add it).
+    MissingView,
 }
 
 /// A refusal: the plan is still rendered, but not applyable.

@@ -325,13 +325,16 @@ pub(crate) fn user_display(idx: &LiveIndex<'_>, id: &str) -> String {
     idx.users_by_id.get(id).map_or_else(|| format!("<user {id}>"), |u| u.name.clone())
 }
 
-/// `Planned(address)` refs become dependencies.
+/// `Planned(address)` refs become dependencies (a view's: its workbook's publish, which creates it).
 pub(crate) fn deps_of<'r>(refs: impl IntoIterator<Item = Option<&'r ObjectRef>>) -> Vec<String> {
     let mut out: Vec<String> = refs
         .into_iter()
         .flatten()
         .filter_map(|r| match r {
-            ObjectRef::Planned(address) => Some(address.clone()),
+            ObjectRef::Planned(address) => match Address::parse(address).ok().and_then(|a| a.view_workbook()) {
+                Some(workbook) => Some(workbook.to_string()),
+                None => Some(address.clone()),
+            },
             ObjectRef::Live(_) => None,
         })
         .collect();
