@@ -186,6 +186,12 @@ pub async fn export(
         projects: full.iter().map(String::as_str).collect(),
         items: items.iter().map(|(kind, id, _, _)| (*kind, id.as_str())).collect(),
         with_permissions: options.with_permissions,
+        untabbed: inventory
+            .workbooks
+            .iter()
+            .filter(|w| w.show_tabs == Some(false) && full.contains(&w.project_id))
+            .map(|w| w.id.as_str())
+            .collect(),
     };
     let mut details = site::read_details(client, request).await?;
 
@@ -212,8 +218,13 @@ pub async fn export(
             .map(|g| g.id.as_str())
             .collect();
         if !named.is_empty() {
-            let request =
-                site::DetailRequest { groups: named, projects: Vec::new(), items: Vec::new(), with_permissions: false };
+            let request = site::DetailRequest {
+                groups: named,
+                projects: Vec::new(),
+                items: Vec::new(),
+                with_permissions: false,
+                untabbed: Vec::new(),
+            };
             details.members = site::read_details(client, request).await?.members;
         }
     }

@@ -5,6 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use futures::future::try_join_all;
+use tabops_apply::ApplyError;
 use tabops_apply::inventory::{self, Detail};
 use tabops_manifest::model::{ContentKind, ContentPermissions, ProjectPath};
 use tabops_manifest::site_settings::SettingValue;
@@ -25,6 +27,9 @@ pub struct Details {
     pub defaults: HashMap<(String, ContentKind), Vec<api::GranteeCapabilities>>,
     /// Item id -> connections, as the server answered them.
     pub connections: HashMap<String, Vec<api::Connection>>,
+    /// Workbook id (workbooks without tabs, with permissions exported) -> its views as `(sheet name, view id)`;
+    /// each view's rules are in `permissions`.
+    pub views: HashMap<String, Vec<(String, String)>>,
 }
 
 /// The lists: one paged request per kind, all at once, views included (for `hidden_views`).
@@ -43,6 +48,9 @@ pub struct DetailRequest<'a> {
     pub projects: Vec<&'a str>,
     pub items: Vec<(ContentKind, &'a str)>,
     pub with_permissions: bool,
+    /// Workbooks that do not show tabs: with permissions, their views' rules are read too (one request for the
+    /// views and one per view; workbooks showing tabs have no view rules of their own).
+    pub untabbed: Vec<&'a str>,
 }
 
 /// Reads members, permissions and connections for the exported objects (concurrency is bounded by the client).
@@ -66,6 +74,16 @@ pub async fn read_details(client: &api::Client, request: DetailRequest<'_>) -> R
                 ContentKind::Datasource => api::PermissionTarget::Datasource(id.clone()),
             };
             wanted.push(Detail::Permissions(target, id));
+        }
+        let listed =
+            try_join_all(request.untabbed.iter().map(|id| client.workbook_views(id))).await.map_err(|source| {
+                ExportError::Fetch(Box::new(ApplyError::Fetch { what: "list workbook views".into(), source }))
+            })?;
+        for (workbook, views) in request.untabbed.iter().zip(listed) {
+            for view in &views {
+                wanted.push(Detail::Permissions(api::PermissionTarget::View(view.id.clone()), view.id.clone()));
+            }
+            details.views.insert((*workbook).to_owned(), views.into_iter().map(|v| (v.name, v.id)).collect());
         }
     }
     for read in inventory::read_details(client, wanted).await.map_err(|err| ExportError::Fetch(Box::new(err)))? {

@@ -161,6 +161,9 @@ pub struct ContentDoc {
     pub connections: Vec<ConnectionDoc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<RuleDoc>>,
+    /// Workbooks without tabs: sheet name -> the view's explicit rules (views with none are left out).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub view_permissions: BTreeMap<Lit, Vec<RuleDoc>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub refresh: Vec<RefreshDoc>,
 }
@@ -291,6 +294,7 @@ mod tests {
                 owner: Some(Lit::new(workbook)),
                 connections: vec![],
                 permissions: None,
+                view_permissions: BTreeMap::new(),
                 refresh: vec![],
             }],
         };

@@ -106,3 +106,21 @@ fn a_view_the_workbook_does_not_have_is_a_plan_error() {
         run.stderr
     );
 }
+
+#[test]
+fn export_writes_view_permissions_and_plans_no_changes() {
+    let h = Harness::start();
+    let dir = manifest(&h, RULES);
+    h.apply(&dir);
+    let out = h.dir.path().join("exported");
+    h.tabops(&["export", "--out", path_str(&out), "--with-permissions"]).expect(0);
+    let project = std::fs::read_dir(out.join("projects"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|text| text.contains("Pipeline"))
+        .expect("the Sales project file");
+    assert!(project.contains("view_permissions:"), "{project}");
+    assert!(project.contains("Win Rate:"), "{project}");
+    assert!(!project.contains("Pipeline by Stage:"), "views without rules are left out: {project}");
+    h.assert_converged(&out);
+}
