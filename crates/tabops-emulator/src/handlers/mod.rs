@@ -10,6 +10,7 @@ mod sites;
 mod tasks;
 pub mod uploads;
 mod users;
+mod view_image;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -333,6 +334,7 @@ async fn route_site(ctx: &mut Ctx, method: &str, seg: &[&str], low: &[&str], pat
             }
             permissions::route(ctx, method, "views", seg[1], &seg[3..]).await
         }
+        ("GET", ["views", _, "image"]) => view_image::get(ctx, seg[1]),
         ("POST", ["fileuploads"]) => uploads::initiate(ctx),
         ("PUT", ["fileuploads", _]) => uploads::append(ctx, seg[1]).await,
         (_, ["users", ..]) => users::route_users(ctx, method, seg).await,

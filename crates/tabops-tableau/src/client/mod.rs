@@ -11,6 +11,7 @@ mod site;
 mod slots;
 mod tls;
 mod transport;
+mod views;
 
 pub use content::TagTarget;
 pub use identity::MAX_BULK_MEMBERS;
