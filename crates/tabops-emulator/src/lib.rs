@@ -13,6 +13,7 @@ mod multipart;
 mod query;
 mod schedule;
 mod server;
+mod site_settings;
 mod stats;
 mod store;
 mod twb;

@@ -305,6 +305,7 @@ async fn dispatch_inner(shared: Arc<Shared>, request: Request<Body>) -> ApiResul
     match low.as_slice() {
         ["sites"] if method == "GET" => return sites::list_sites(&ctx),
         ["sites", _] if method == "GET" => return sites::get_site(&ctx, seg[1]),
+        ["sites", _] if method == "PUT" => return sites::update_site(&mut ctx, seg[1]).await,
         ["sites", site, ..] if *site != ctx.session.site_id.as_str() => {
             return Err(ApiError::new(404000, "Resource Not Found", format!("Site '{}' could not be found.", seg[1])));
         }
@@ -332,6 +333,12 @@ async fn route_site(ctx: &mut Ctx, method: &str, seg: &[&str], low: &[&str], pat
         (_, ["workbooks", _, ..]) => content::route(ctx, Wb, method, &seg[1..], &low[1..]).await,
         (_, ["datasources", _, ..]) => content::route(ctx, Ds, method, &seg[1..], &low[1..]).await,
         ("GET", ["views"]) => content::site_views(ctx),
+        (_, ["views", _, "permissions", ..]) => {
+            if permissions::view_workbook(&ctx.shared.lock(), seg[1]).is_none() {
+                return Err(ApiError::not_found(404011, "View", seg[1]));
+            }
+            permissions::route(ctx, method, "views", seg[1], &seg[3..]).await
+        }
         ("GET", ["views", _, "image"]) => view_image::get(ctx, seg[1]),
         ("POST", ["fileuploads"]) => uploads::initiate(ctx),
         ("PUT", ["fileuploads", _]) => uploads::append(ctx, seg[1]).await,

@@ -8,6 +8,7 @@ mod multipart;
 mod paging;
 mod permissions;
 mod publish;
+mod site;
 mod slots;
 mod tls;
 mod transport;
