@@ -15,7 +15,7 @@ use futures::future::try_join_all;
 use tabops_manifest::model::{ContentKind, ContentPermissions, Desired, ProjectPath};
 use tabops_plan::inventory::{
     Inventory, LiveConnection, LiveContent, LiveGroup, LiveIdentityProvider, LiveProject, LiveRefreshTask, LiveSite,
-    LiveUser, TaskTarget,
+    LiveUser, LiveWebhook, TaskTarget,
 };
 use tabops_tableau as api;
 
@@ -55,7 +55,20 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
             Ok(None)
         }
     };
-    let ((projects, tree, project_rows), (groups, member_rows), users, workbooks, datasources, tasks, views, idps) = tokio::try_join!(
+    // Webhooks: one list, read only when the manifest declares or prunes them.
+    let wants_webhooks = !desired.webhooks.is_empty() || desired.settings.prune_webhooks;
+    let webhooks = async { if wants_webhooks { read_webhooks(client).await.map(Some) } else { Ok(None) } };
+    let (
+        (projects, tree, project_rows),
+        (groups, member_rows),
+        users,
+        workbooks,
+        datasources,
+        tasks,
+        views,
+        idps,
+        webhooks,
+    ) = tokio::try_join!(
         projects,
         groups,
         read("list users", client.users()),
@@ -64,6 +77,7 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         read("list extract-refresh tasks", client.refresh_tasks()),
         read("list views", views),
         read("list authentication configurations", idps),
+        webhooks,
     )?;
 
     let mut visible = visible_views(views);
@@ -86,6 +100,7 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         default_permissions: Default::default(),
         controlled: Default::default(),
         identity_providers: idps,
+        webhooks,
     };
     let content_rows = read_details(client, content_details(desired, &tree, &renames, &inventory)).await?;
     for rows in [project_rows, member_rows, content_rows] {
@@ -127,7 +142,17 @@ pub async fn read_lists(client: &api::Client, views: bool) -> Result<Inventory, 
         default_permissions: Default::default(),
         controlled: Default::default(),
         identity_providers: None,
+        webhooks: None,
     })
+}
+
+/// The site's webhooks (one request), as the planner sees them; `tabops export` reads them with this too.
+pub async fn read_webhooks(client: &api::Client) -> Result<Vec<LiveWebhook>, ApplyError> {
+    let webhooks = read("list webhooks", client.webhooks()).await?;
+    Ok(webhooks
+        .into_iter()
+        .map(|w| LiveWebhook { id: w.id, name: w.name, event: w.event, url: w.url, enabled: w.enabled })
+        .collect())
 }
 
 /// Names of the views each workbook shows (by workbook id). A listed view marked `hidden="true"` (the schema's

@@ -15,6 +15,7 @@ mod server;
 mod stats;
 mod store;
 mod twb;
+mod webhooks;
 pub mod wire_log;
 pub mod wire_shapes;
 mod xml;

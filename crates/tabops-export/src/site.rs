@@ -31,6 +31,11 @@ pub async fn read_lists(client: &api::Client) -> Result<Inventory, ExportError> 
     inventory::read_lists(client, true).await.map_err(|err| ExportError::Fetch(Box::new(err)))
 }
 
+/// The site's webhooks: one request.
+pub async fn read_webhooks(client: &api::Client) -> Result<Vec<tabops_plan::inventory::LiveWebhook>, ExportError> {
+    inventory::read_webhooks(client).await.map_err(|err| ExportError::Fetch(Box::new(err)))
+}
+
 /// Which objects the details are needed for.
 pub struct DetailRequest<'a> {
     pub groups: Vec<&'a str>,

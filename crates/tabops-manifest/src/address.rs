@@ -27,11 +27,18 @@ pub enum AddressKind {
     Project,
     Datasource,
     Workbook,
+    Webhook,
 }
 
 impl AddressKind {
-    pub const ALL: [AddressKind; 5] =
-        [AddressKind::User, AddressKind::Group, AddressKind::Project, AddressKind::Datasource, AddressKind::Workbook];
+    pub const ALL: [AddressKind; 6] = [
+        AddressKind::User,
+        AddressKind::Group,
+        AddressKind::Project,
+        AddressKind::Datasource,
+        AddressKind::Workbook,
+        AddressKind::Webhook,
+    ];
 
     /// The written prefix (`workbook`).
     pub fn as_str(self) -> &'static str {
@@ -41,6 +48,7 @@ impl AddressKind {
             AddressKind::Project => "project",
             AddressKind::Datasource => "datasource",
             AddressKind::Workbook => "workbook",
+            AddressKind::Webhook => "webhook",
         }
     }
 
@@ -49,7 +57,7 @@ impl AddressKind {
         match self {
             AddressKind::Workbook => Some(ContentKind::Workbook),
             AddressKind::Datasource => Some(ContentKind::Datasource),
-            AddressKind::User | AddressKind::Group | AddressKind::Project => None,
+            AddressKind::User | AddressKind::Group | AddressKind::Project | AddressKind::Webhook => None,
         }
     }
 }
@@ -72,9 +80,13 @@ impl fmt::Display for AddressKind {
 /// Why a string is not an address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddressError {
-    #[error("parse address `{address}`: it has no `KIND:` prefix (user, group, project, datasource, workbook)")]
+    #[error(
+        "parse address `{address}`: it has no `KIND:` prefix (user, group, project, datasource, workbook, webhook)"
+    )]
     NoKind { address: String },
-    #[error("parse address `{address}`: `{kind}` is not a kind of object (user, group, project, datasource, workbook)")]
+    #[error(
+        "parse address `{address}`: `{kind}` is not a kind of object (user, group, project, datasource, workbook, webhook)"
+    )]
     UnknownKind { address: String, kind: String },
     #[error("parse address `{address}`: it names no object (the name is empty)")]
     EmptyName { address: String },
@@ -101,6 +113,11 @@ impl Address {
     /// `group:NAME`.
     pub fn group(name: impl Into<String>) -> Address {
         Address { kind: AddressKind::Group, project: ProjectPath::new(Vec::new()), name: name.into() }
+    }
+
+    /// `webhook:NAME`.
+    pub fn webhook(name: impl Into<String>) -> Address {
+        Address { kind: AddressKind::Webhook, project: ProjectPath::new(Vec::new()), name: name.into() }
     }
 
     /// `project:PATH`, for the project at `path`.
@@ -146,7 +163,7 @@ impl Address {
             return Err(AddressError::EmptyName { address: text.to_owned() });
         }
         match kind {
-            AddressKind::User | AddressKind::Group => {
+            AddressKind::User | AddressKind::Group | AddressKind::Webhook => {
                 Ok(Address { kind, project: ProjectPath::new(Vec::new()), name: rest.to_owned() })
             }
             AddressKind::Project => Ok(Address::project(&ProjectPath::parse(rest))),
@@ -172,7 +189,7 @@ impl fmt::Display for Address {
         f.write_str(self.kind.as_str())?;
         f.write_str(":")?;
         match self.kind {
-            AddressKind::User | AddressKind::Group => f.write_str(&self.name),
+            AddressKind::User | AddressKind::Group | AddressKind::Webhook => f.write_str(&self.name),
             AddressKind::Project => {
                 if self.project_path().is_some() {
                     write!(f, "{}/", self.project)?;

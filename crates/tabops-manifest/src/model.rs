@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use crate::address::{Address, AddressKind};
+pub use crate::webhook::{WebhookEvent, WebhookSpec};
 
 /// Where the site lives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +50,9 @@ pub struct Settings {
     /// a user who owns content is a plan error, since Tableau would refuse and leave them Unlicensed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reassign_content_to: Option<String>,
+    /// Delete webhooks that exist on the site but not in the manifest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prune_webhooks: bool,
 }
 
 /// A project's location: the names from the top-level project down to the project itself.
@@ -850,6 +854,9 @@ pub struct Desired {
     pub users: Vec<UserSpec>,
     pub datasources: Vec<ContentSpec>,
     pub workbooks: Vec<ContentSpec>,
+    /// Webhooks, sorted by name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<WebhookSpec>,
     /// sha256 over the manifest source files (sorted by path) — binds a saved plan to its inputs.
     pub manifest_digest: String,
     /// `file:line` of manifest entries that plan-time checks may blame, by key: `owner:<address>`,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tabops_manifest::model::{Address, ContentSpec, Desired, GroupSpec, ProjectSpec, UserSpec};
+use tabops_manifest::model::{Address, ContentSpec, Desired, GroupSpec, ProjectSpec, UserSpec, WebhookSpec};
 
 use crate::marker::publish_fingerprint;
 use crate::plan::Aspect;
@@ -81,6 +81,11 @@ pub fn content_digest(spec: &ContentSpec, aspect: Aspect) -> String {
     }
 }
 
+pub fn webhook_digest(spec: &WebhookSpec) -> String {
+    let WebhookSpec { name, event, url, enabled } = spec;
+    digest_of(&(name, event, url, enabled))
+}
+
 /// Every (address, aspect) digest of a desired state, for comparing with a plan's origins (addresses compare
 /// case-insensitively, as Tableau compares names).
 pub fn aspect_digests(desired: &Desired) -> BTreeMap<(Address, Aspect), String> {
@@ -110,6 +115,9 @@ pub fn aspect_digests(desired: &Desired) -> BTreeMap<(Address, Aspect), String> 
         for aspect in [Aspect::Fields, Aspect::Content, Aspect::Permissions, Aspect::Refresh] {
             out.insert((address.clone(), aspect), content_digest(c, aspect));
         }
+    }
+    for w in &desired.webhooks {
+        out.insert((Address::webhook(w.name.as_str()), Aspect::Fields), webhook_digest(w));
     }
     out
 }

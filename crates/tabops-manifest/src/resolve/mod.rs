@@ -9,6 +9,7 @@ mod principals;
 mod projects;
 pub mod schedule;
 pub mod vars;
+mod webhooks;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -273,6 +274,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
                 prune_users: raw.value.prune_users.as_ref().is_some_and(|b| b.value),
                 max_deletes: raw.value.max_deletes.as_ref().map(|m| m.value),
                 reassign_content_to: None,
+                prune_webhooks: raw.value.prune_webhooks.as_ref().is_some_and(|b| b.value),
             };
             heir = raw.value.reassign_content_to.as_ref();
         }
@@ -305,6 +307,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
     let groups = principals::groups(&mut cx, input.files);
     let projects = projects::projects(&mut cx, input.files);
     let (datasources, workbooks) = content::content(&mut cx, input, &projects, &overrides);
+    let webhooks = webhooks::webhooks(&mut cx, input.files);
     locks::check(&mut cx);
 
     let (problems, unset_secrets) = (cx.problems, cx.unset_secrets);
@@ -317,6 +320,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
         users,
         datasources,
         workbooks,
+        webhooks,
         manifest_digest: String::new(),
         locations,
     });
