@@ -148,6 +148,7 @@ async fn refresh_jobs_deliver_the_documented_payload_to_their_webhooks() {
         ("failed", "DatasourceRefreshFailed", "failed"),
         ("succeeded", "DatasourceRefreshSucceeded", "succeeded"),
         ("workbooks", "WorkbookRefreshFailed", "workbooks"),
+        ("started", "DatasourceRefreshStarted", "started"),
     ] {
         client.create_webhook(&request(name, event, &receiver.url(path))).await.expect("create");
     }
@@ -156,9 +157,8 @@ async fn refresh_jobs_deliver_the_documented_payload_to_their_webhooks() {
     let job = client.refresh_datasource(&ds).await.expect("refresh");
     let done = client.wait_for_job(&job.id, Duration::from_secs(30)).await;
     assert!(done.is_err() || done.is_ok_and(|j| j.state() == JobState::Failed), "the armed refresh fails");
-    let got = receiver.wait_for(1, Duration::from_secs(10));
-    assert_eq!(got.len(), 1, "only the failure webhook fires: {got:?}");
-    let hit = &got[0];
+    let got = receiver.wait_for(2, Duration::from_secs(10));
+    let hit = got.iter().find(|r| r.path == "/failed").unwrap_or_else(|| panic!("no failure delivery: {got:?}"));
     assert_eq!((hit.method.as_str(), hit.path.as_str()), ("POST", "/failed"));
     assert_eq!(hit.content_type.as_deref(), Some("application/json"));
     let payload = hit.json();
@@ -173,8 +173,14 @@ async fn refresh_jobs_deliver_the_documented_payload_to_their_webhooks() {
     let job = client.refresh_datasource(&ds).await.expect("refresh again");
     let done = client.wait_for_job(&job.id, Duration::from_secs(30)).await.expect("succeeds");
     assert_eq!(done.state(), JobState::Succeeded);
-    let got = receiver.wait_for(2, Duration::from_secs(10));
-    assert_eq!(got.len(), 2, "{got:?}");
-    assert_eq!(got[1].path, "/succeeded");
-    assert_eq!(got[1].json()["event_type"], "DatasourceRefreshSucceeded");
+    let got = receiver.wait_for(4, Duration::from_secs(10));
+    let succeeded = got.iter().find(|r| r.path == "/succeeded").unwrap_or_else(|| panic!("{got:?}"));
+    assert_eq!(succeeded.json()["event_type"], "DatasourceRefreshSucceeded");
+    // Each job announced its start once and its end once, to the webhooks of those events only.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut paths: Vec<String> = receiver.received().into_iter().map(|r| r.path).collect();
+    paths.sort();
+    assert_eq!(paths, ["/failed", "/started", "/started", "/succeeded"]);
+    let started = receiver.received().into_iter().find(|r| r.path == "/started").expect("started");
+    assert_eq!(started.json()["event_type"], "DatasourceRefreshStarted");
 }
