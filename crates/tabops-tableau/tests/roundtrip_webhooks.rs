@@ -131,6 +131,9 @@ async fn webhook_requests_take_either_event_form_and_refuse_conflicts_and_plain_
     assert!(body.contains("must be https"), "{body}");
     let (status, body) = post(webhook(r#"event="WorkbookDeleted""#, "", "http://127.0.0.1:9/e")).await;
     assert_eq!(status, 201, "{body}");
+    // A destination whose eighth byte falls inside a character: refused, not a crash of the emulator.
+    let (status, body) = post(webhook(r#"event="WorkbookDeleted""#, "", "a\u{e9}\u{e9}\u{e9}\u{e9}://x")).await;
+    assert_eq!(status, 400, "{body}");
     // An event the schema has no element for.
     let (status, body) = post(webhook(r#"event="UserDeleted""#, "", "https://hooks.example.com/f")).await;
     assert_eq!(status, 400, "{body}");

@@ -80,7 +80,8 @@ fn url_of(webhook: &Node) -> ApiResult<Option<String>> {
         return Err(ApiError::bad_request("A webhook destination's method must be POST."));
     }
     let Some(url) = http.attr("url") else { return Ok(None) };
-    let https = url.len() > "https://".len() && url[..8].eq_ignore_ascii_case("https://");
+    let https =
+        url.len() > "https://".len() && url.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
     if !https && !delivery::is_loopback(url) {
         return Err(ApiError::bad_request(format!(
             "The webhook destination URL '{url}' must be https (the emulator also accepts http to a loopback host)."
