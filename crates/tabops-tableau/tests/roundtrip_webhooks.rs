@@ -187,3 +187,34 @@ async fn refresh_jobs_deliver_the_documented_payload_to_their_webhooks() {
     let started = receiver.received().into_iter().find(|r| r.path == "/started").expect("started");
     assert_eq!(started.json()["event_type"], "DatasourceRefreshStarted");
 }
+
+/// Delivery never holds up the job or the request: a destination that accepts the connection and never answers,
+/// and one where nothing listens, leave the refresh and its polls as fast as without webhooks (a delivery runs in
+/// its own task with a 5-second timeout, and its failure is only logged).
+#[tokio::test]
+async fn a_silent_or_absent_destination_delays_and_fails_nothing() {
+    let emu = common::emulator_with(EmulatorConfig { test_hooks: true, ..Default::default() }).await;
+    let client = common::client(&emu).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ds = publish_extract(&client, dir.path()).await;
+    // Accepts connections and never reads or answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent_url = format!("http://{}/hook", silent.local_addr().expect("addr"));
+    // Nothing listens here any more.
+    let absent_url = {
+        let gone = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://{}/hook", gone.local_addr().expect("addr"))
+    };
+    for (name, url) in [("silent", &silent_url), ("absent", &absent_url)] {
+        client.create_webhook(&request(name, "DatasourceRefreshFailed", url)).await.expect("create");
+    }
+    assert_eq!(common::hook(&emu, "jobs/fail-next?count=1").await, 204);
+    let started = std::time::Instant::now();
+    let job = client.refresh_datasource(&ds).await.expect("refresh");
+    let done = client.wait_for_job(&job.id, Duration::from_secs(30)).await;
+    assert!(done.is_err() || done.is_ok_and(|j| j.state() == JobState::Failed));
+    // The site still answers at once while the silent delivery hangs.
+    client.webhooks().await.expect("list while a delivery hangs");
+    assert!(started.elapsed() < Duration::from_secs(4), "took {:?}", started.elapsed());
+    drop(silent);
+}
