@@ -136,6 +136,13 @@ pub struct View {
     pub content_url: String,
     pub sheet_type: String,
     pub hidden: bool,
+    /// What Query Views answers as `<usage totalViewCount>` with `includeUsageStatistics=true`; set by the
+    /// `views/usage` test hook (nobody views anything on an emulator).
+    #[serde(default)]
+    pub total_view_count: u64,
+    /// The fields the sheet uses (drawn on its emulated image).
+    #[serde(default)]
+    pub fields: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

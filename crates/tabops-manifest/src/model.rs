@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use crate::address::{Address, AddressKind};
+pub use crate::preview::PreviewSettings;
 pub use crate::webhook::{WebhookEvent, WebhookSpec};
 
 /// Where the site lives.
@@ -50,6 +51,10 @@ pub struct Settings {
     /// a user who owns content is a plan error, since Tableau would refuse and leave them Unlicensed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reassign_content_to: Option<String>,
+    /// `settings.preview`: where `tabops preview` publishes and who may see it; `None` = the defaults. Skipped
+    /// when unset, so the digests of manifests without it are what they were before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<PreviewSettings>,
     /// Delete webhooks that exist on the site but not in the manifest.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub prune_webhooks: bool,

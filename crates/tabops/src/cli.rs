@@ -61,6 +61,10 @@ pub enum Command {
     Schema,
     /// Run extract refreshes now (named items, or what changed since a git revision) and report how they ended.
     Refresh(commands::refresh::RefreshArgs),
+    /// Governance reports over the live site: effective access, usage. Read-only.
+    Report(commands::report::ReportArgs),
+    /// Publish a pull request's changed workbooks and data sources into a preview project (or remove previews).
+    Preview(commands::preview::PreviewArgs),
 }
 
 impl Cli {
@@ -72,13 +76,15 @@ impl Cli {
             Command::Drift(args) => args.format,
             Command::Show(args) => args.format,
             Command::Refresh(args) => args.format,
+            Command::Report(args) => return args.format() == commands::report::ReportFormat::Json,
             Command::Validate(_)
             | Command::Audit(_)
             | Command::Emulator(_)
             | Command::Export(_)
             | Command::Completions(_)
             | Command::Man(_)
-            | Command::Schema => return false,
+            | Command::Schema
+            | Command::Preview(_) => return false,
         };
         format == crate::args::Format::Json
     }

@@ -10,6 +10,7 @@ mod publish;
 mod slots;
 mod tls;
 mod transport;
+mod views;
 mod webhooks;
 
 pub use content::TagTarget;

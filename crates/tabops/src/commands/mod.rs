@@ -9,8 +9,10 @@ pub mod emulator;
 pub mod export;
 mod output;
 pub mod plan;
+pub mod preview;
 mod progress;
 pub mod refresh;
+pub mod report;
 pub mod shell;
 pub mod show;
 pub mod validate;
@@ -58,5 +60,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Man(args) => shell::man(args),
         Command::Schema => shell::schema(),
         Command::Refresh(args) => refresh::run(args.settings()).await,
+        Command::Report(args) => report::run(args).await,
+        Command::Preview(args) => preview::run(args.settings(global)).await,
     }
 }
