@@ -17,7 +17,7 @@ use tabops_manifest::model::{ContentKind, ContentPermissions, Desired, ProjectPa
 use tabops_manifest::site_settings::{SITE_SETTINGS, SettingValue};
 use tabops_plan::inventory::{
     Inventory, LiveConnection, LiveContent, LiveGroup, LiveIdentityProvider, LiveProject, LiveRefreshTask, LiveSite,
-    LiveUser, TaskTarget,
+    LiveUser, LiveWebhook, TaskTarget,
 };
 use tabops_tableau as api;
 
@@ -60,6 +60,9 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
     // Only a manifest that manages site settings reads the site (Get Site, one request).
     let settings =
         async { if desired.site_settings.is_empty() { Ok(None) } else { read_site_settings(client).await.map(Some) } };
+    // Webhooks: one list, read only when the manifest declares or prunes them.
+    let wants_webhooks = !desired.webhooks.is_empty() || desired.settings.prune_webhooks;
+    let webhooks = async { if wants_webhooks { read_webhooks(client).await.map(Some) } else { Ok(None) } };
     let (
         (projects, tree, project_rows),
         (groups, member_rows),
@@ -70,6 +73,7 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         views,
         idps,
         settings,
+        webhooks,
     ) = tokio::try_join!(
         projects,
         groups,
@@ -80,6 +84,7 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         read("list views", views),
         read("list authentication configurations", idps),
         settings,
+        webhooks,
     )?;
 
     let mut visible = visible_views(views);
@@ -103,6 +108,7 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         controlled: Default::default(),
         view_ids: Default::default(),
         identity_providers: idps,
+        webhooks,
     };
     let content_rows = read_details(client, content_details(desired, &tree, &renames, &inventory)).await?;
     let view_rows = read_view_details(client, desired, &tree, &renames, &mut inventory).await?;
@@ -214,7 +220,17 @@ pub async fn read_lists_with(client: &api::Client, views: bool, tasks: bool) -> 
         controlled: Default::default(),
         view_ids: Default::default(),
         identity_providers: None,
+        webhooks: None,
     })
+}
+
+/// The site's webhooks (one request), as the planner sees them; `tabops export` reads them with this too.
+pub async fn read_webhooks(client: &api::Client) -> Result<Vec<LiveWebhook>, ApplyError> {
+    let webhooks = read("list webhooks", client.webhooks()).await?;
+    Ok(webhooks
+        .into_iter()
+        .map(|w| LiveWebhook { id: w.id, name: w.name, event: w.event, url: w.url, enabled: w.enabled })
+        .collect())
 }
 
 /// Names of the views each workbook shows (by workbook id). A listed view marked `hidden="true"` (the schema's

@@ -17,6 +17,7 @@ mod site_settings;
 mod stats;
 mod store;
 mod twb;
+mod webhooks;
 pub mod wire_log;
 pub mod wire_shapes;
 mod xml;

@@ -20,6 +20,7 @@ mod adopt;
 mod build;
 mod content;
 mod site;
+mod webhooks;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -228,10 +229,15 @@ pub async fn export(
             details.members = site::read_details(client, request).await?.members;
         }
     }
-    let built = build(&details);
-    // A whole-site export also writes the site's settings; one limited to some projects leaves them unmanaged.
+    let mut built = build(&details);
+    // A whole-site export also writes the site's settings and its webhooks, which belong to the site, not to a
+    // project; one limited to some projects (`--project`) leaves both unmanaged.
     let site_settings = if scoped { BTreeMap::new() } else { site::read_site_settings(client).await? };
-    let files = write_documents(&options.out, &options.site, &site_settings, &built)?;
+    let webhooks = match scoped {
+        true => None,
+        false => webhooks::document(&site::read_webhooks(client).await?, &mut built.warnings),
+    };
+    let files = write_documents(&options.out, &options.site, &site_settings, &built, webhooks.as_ref())?;
 
     let desired = reload(&options.out).await?;
     let pending = adopt::pending(&desired, &live_items(&inventory, &tree));
@@ -319,7 +325,7 @@ fn prepare_dir(dir: &Path, force: bool) -> Result<(), ExportError> {
             if !force {
                 return Err(ExportError::NotEmpty { dir: dir.to_path_buf() });
             }
-            for file in ["site.yaml", "people.yaml"] {
+            for file in ["site.yaml", "people.yaml", "webhooks.yaml"] {
                 let path = dir.join(file);
                 if path.exists() {
                     std::fs::remove_file(&path).map_err(io_err(&path))?;
@@ -446,12 +452,14 @@ fn project_dir(
     dir
 }
 
-/// Renders and writes `site.yaml`, `people.yaml` and `projects/*.yaml`; returns their relative paths.
+/// Renders and writes `site.yaml`, `people.yaml`, `webhooks.yaml` (when the site has webhooks) and
+/// `projects/*.yaml`; returns their relative paths.
 fn write_documents(
     out: &Path,
     target: &SiteTarget,
     site_settings: &BTreeMap<String, SettingValue>,
     built: &build::Built,
+    webhooks: Option<&doc::WebhooksFile>,
 ) -> Result<Vec<PathBuf>, ExportError> {
     let note = "Exported by `tabops export`. Review before applying; see docs/manifest.md.";
     let yaml_err = |file: &str| {
@@ -475,6 +483,9 @@ fn write_documents(
     let top = doc::header(schema_reference(out, 0).as_deref(), note);
     files.push(("site.yaml".into(), doc::render(&top, &site).map_err(yaml_err("site.yaml"))?));
     files.push(("people.yaml".into(), doc::render(&top, &built.people).map_err(yaml_err("people.yaml"))?));
+    if let Some(webhooks) = webhooks {
+        files.push(("webhooks.yaml".into(), doc::render(&top, webhooks).map_err(yaml_err("webhooks.yaml"))?));
+    }
     let nested = doc::header(schema_reference(out, 1).as_deref(), note);
     for (name, project) in &built.projects {
         let relative = format!("projects/{name}");

@@ -42,6 +42,11 @@ pub async fn read_site_settings(client: &api::Client) -> Result<BTreeMap<String,
     inventory::read_site_settings(client).await.map_err(|err| ExportError::Fetch(Box::new(err)))
 }
 
+/// The site's webhooks: one request.
+pub async fn read_webhooks(client: &api::Client) -> Result<Vec<tabops_plan::inventory::LiveWebhook>, ExportError> {
+    inventory::read_webhooks(client).await.map_err(|err| ExportError::Fetch(Box::new(err)))
+}
+
 /// Which objects the details are needed for.
 pub struct DetailRequest<'a> {
     pub groups: Vec<&'a str>,

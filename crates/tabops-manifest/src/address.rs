@@ -31,10 +31,12 @@ pub enum AddressKind {
     Site,
     /// One view (sheet) of a workbook: `view:PROJECT/WORKBOOK/SHEET`.
     View,
+    /// A webhook, by name: `webhook:NAME`.
+    Webhook,
 }
 
 impl AddressKind {
-    pub const ALL: [AddressKind; 7] = [
+    pub const ALL: [AddressKind; 8] = [
         AddressKind::User,
         AddressKind::Group,
         AddressKind::Project,
@@ -42,6 +44,7 @@ impl AddressKind {
         AddressKind::Workbook,
         AddressKind::Site,
         AddressKind::View,
+        AddressKind::Webhook,
     ];
 
     /// The written prefix (`workbook`).
@@ -54,6 +57,7 @@ impl AddressKind {
             AddressKind::Workbook => "workbook",
             AddressKind::Site => "site",
             AddressKind::View => "view",
+            AddressKind::Webhook => "webhook",
         }
     }
 
@@ -62,9 +66,12 @@ impl AddressKind {
         match self {
             AddressKind::Workbook => Some(ContentKind::Workbook),
             AddressKind::Datasource => Some(ContentKind::Datasource),
-            AddressKind::User | AddressKind::Group | AddressKind::Project | AddressKind::Site | AddressKind::View => {
-                None
-            }
+            AddressKind::User
+            | AddressKind::Group
+            | AddressKind::Project
+            | AddressKind::Site
+            | AddressKind::View
+            | AddressKind::Webhook => None,
         }
     }
 }
@@ -88,11 +95,13 @@ impl fmt::Display for AddressKind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddressError {
     #[error(
-        "parse address `{address}`: it has no `KIND:` prefix (user, group, project, datasource, workbook, site, view)"
+        "parse address `{address}`: it has no `KIND:` prefix (user, group, project, datasource, workbook, site, view, \
+         webhook)"
     )]
     NoKind { address: String },
     #[error(
-        "parse address `{address}`: `{kind}` is not a kind of object (user, group, project, datasource, workbook, site, view)"
+        "parse address `{address}`: `{kind}` is not a kind of object (user, group, project, datasource, workbook, site, \
+         view, webhook)"
     )]
     UnknownKind { address: String, kind: String },
     #[error("parse address `{address}`: it names no object (the name is empty)")]
@@ -142,6 +151,11 @@ impl Address {
         Some(Address::content(ContentKind::Workbook, &ProjectPath::new(segments), workbook))
     }
 
+    /// `webhook:NAME`.
+    pub fn webhook(name: impl Into<String>) -> Address {
+        Address { kind: AddressKind::Webhook, project: ProjectPath::new(Vec::new()), name: name.into() }
+    }
+
     /// `project:PATH`, for the project at `path`.
     pub fn project(path: &ProjectPath) -> Address {
         let parent = path.parent().unwrap_or_else(|| ProjectPath::new(Vec::new()));
@@ -185,7 +199,7 @@ impl Address {
             return Err(AddressError::EmptyName { address: text.to_owned() });
         }
         match kind {
-            AddressKind::User | AddressKind::Group | AddressKind::Site => {
+            AddressKind::User | AddressKind::Group | AddressKind::Site | AddressKind::Webhook => {
                 Ok(Address { kind, project: ProjectPath::new(Vec::new()), name: rest.to_owned() })
             }
             AddressKind::Project => Ok(Address::project(&ProjectPath::parse(rest))),
@@ -212,7 +226,9 @@ impl fmt::Display for Address {
         f.write_str(self.kind.as_str())?;
         f.write_str(":")?;
         match self.kind {
-            AddressKind::User | AddressKind::Group | AddressKind::Site => f.write_str(&self.name),
+            AddressKind::User | AddressKind::Group | AddressKind::Site | AddressKind::Webhook => {
+                f.write_str(&self.name)
+            }
             AddressKind::Project => {
                 if self.project_path().is_some() {
                     write!(f, "{}/", self.project)?;

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::address::{Address, AddressKind};
 pub use crate::preview::PreviewSettings;
+pub use crate::webhook::{WebhookEvent, WebhookSpec};
 
 /// Where the site lives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +55,9 @@ pub struct Settings {
     /// when unset, so the digests of manifests without it are what they were before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview: Option<PreviewSettings>,
+    /// Delete webhooks that exist on the site but not in the manifest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prune_webhooks: bool,
 }
 
 /// A project's location: the names from the top-level project down to the project itself.
@@ -887,6 +891,9 @@ pub struct Desired {
     pub users: Vec<UserSpec>,
     pub datasources: Vec<ContentSpec>,
     pub workbooks: Vec<ContentSpec>,
+    /// Webhooks, sorted by name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<WebhookSpec>,
     /// sha256 over the manifest source files (sorted by path) — binds a saved plan to its inputs.
     pub manifest_digest: String,
     /// `file:line` of manifest entries that plan-time checks may blame, by key: `owner:<address>`,

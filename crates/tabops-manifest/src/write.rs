@@ -85,6 +85,24 @@ pub struct GroupDoc {
     pub members: Option<Vec<Lit>>,
 }
 
+/// `webhooks.yaml`: the site's webhooks (written only when it has some).
+#[derive(Debug, Serialize)]
+pub struct WebhooksFile {
+    pub version: u32,
+    pub webhooks: Vec<WebhookDoc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WebhookDoc {
+    pub name: Lit,
+    /// The API event name (`DatasourceRefreshFailed`).
+    pub event: &'static str,
+    pub url: Lit,
+    /// Written only for a disabled webhook (`enabled` defaults to true).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
 /// `projects/<slug>.yaml`: one top-level project tree and the content under it.
 #[derive(Debug, Serialize)]
 pub struct ProjectFile {

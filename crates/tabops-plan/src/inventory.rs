@@ -216,6 +216,20 @@ pub struct Inventory {
     /// The site's authentication configurations; `None` when not fetched (no user in the manifest names one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_providers: Option<Vec<LiveIdentityProvider>>,
+    /// The site's webhooks; `None` when not fetched (the manifest neither declares nor prunes webhooks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhooks: Option<Vec<LiveWebhook>>,
+}
+
+/// A webhook of the site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveWebhook {
+    pub id: String,
+    pub name: String,
+    /// The API event name as the site reports it (`DatasourceRefreshFailed`); `None` when it names none.
+    pub event: Option<String>,
+    pub url: Option<String>,
+    pub enabled: bool,
 }
 
 /// sha256 (hex) of a row's canonical JSON. Struct fields serialise in declaration order and maps are `BTreeMap`s,
@@ -262,6 +276,9 @@ impl Inventory {
         }
         for t in &self.refresh_tasks {
             out.insert(t.id.clone(), row_digest(t));
+        }
+        for w in self.webhooks.iter().flatten() {
+            out.insert(w.id.clone(), row_digest(w));
         }
         for (id, rules) in &self.permissions {
             out.insert(permissions_row_key(id), row_digest(rules));

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tabops_manifest::model::{Address, ContentSpec, Desired, GroupSpec, ProjectSpec, UserSpec};
+use tabops_manifest::model::{Address, ContentSpec, Desired, GroupSpec, ProjectSpec, UserSpec, WebhookSpec};
 use tabops_manifest::site_settings::SettingValue;
 
 use crate::marker::publish_fingerprint;
@@ -89,6 +89,11 @@ pub fn site_settings_digest(settings: &BTreeMap<String, SettingValue>) -> String
     digest_of(settings)
 }
 
+pub fn webhook_digest(spec: &WebhookSpec) -> String {
+    let WebhookSpec { name, event, url, enabled } = spec;
+    digest_of(&(name, event, url, enabled))
+}
+
 /// Every (address, aspect) digest of a desired state, for comparing with a plan's origins (addresses compare
 /// case-insensitively, as Tableau compares names).
 pub fn aspect_digests(desired: &Desired) -> BTreeMap<(Address, Aspect), String> {
@@ -122,6 +127,9 @@ pub fn aspect_digests(desired: &Desired) -> BTreeMap<(Address, Aspect), String> 
         for aspect in [Aspect::Fields, Aspect::Content, Aspect::Permissions, Aspect::Refresh, Aspect::ViewPermissions] {
             out.insert((address.clone(), aspect), content_digest(c, aspect));
         }
+    }
+    for w in &desired.webhooks {
+        out.insert((Address::webhook(w.name.as_str()), Aspect::Fields), webhook_digest(w));
     }
     out
 }

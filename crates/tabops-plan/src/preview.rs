@@ -240,6 +240,8 @@ pub fn desired(
         users: Vec::new(),
         datasources,
         workbooks,
+        // A preview publishes content only: the site's webhooks are neither read nor changed.
+        webhooks: Vec::new(),
         manifest_digest: head.manifest_digest.clone(),
         locations: BTreeMap::new(),
     };
@@ -313,6 +315,7 @@ pub fn removal(
         users: Vec::new(),
         datasources: Vec::new(),
         workbooks: Vec::new(),
+        webhooks: Vec::new(),
         manifest_digest: head.manifest_digest.clone(),
         locations: BTreeMap::new(),
     };

@@ -11,6 +11,7 @@ mod tasks;
 pub mod uploads;
 mod users;
 mod view_image;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -188,6 +189,8 @@ const LITERALS: &[&str] = &[
     "site-auth-configurations",
     "metadata",
     "graphql",
+    "webhooks",
+    "test",
 ];
 
 /// The templated route of a path (ids replaced by `{id}`, version prefix dropped), for the stats.
@@ -316,6 +319,8 @@ async fn dispatch_inner(shared: Arc<Shared>, request: Request<Body>) -> ApiResul
     let rest_low = &low[2..];
     crate::auth::check_scope(&ctx.session, &method, rest_low)?;
     let result = route_site(&mut ctx, &method, rest, rest_low, &path).await;
+    // A request may have settled a refresh job (a poll, the job list): its webhooks go out now, without waiting.
+    crate::webhooks::spawn(crate::webhooks::collect(&mut ctx.shared.lock()));
     if result.is_ok() && method != "GET" {
         ctx.shared.mark_dirty();
     }
@@ -347,6 +352,7 @@ async fn route_site(ctx: &mut Ctx, method: &str, seg: &[&str], low: &[&str], pat
         (_, ["groups", ..]) => users::route_groups(ctx, method, seg, low).await,
         (_, ["tasks", "extractrefreshes", ..]) => tasks::route_tasks(ctx, method, &seg[2..], &low[2..]).await,
         (_, ["jobs", ..]) => tasks::route_jobs(ctx, method, &seg[1..]),
+        (_, ["webhooks", ..]) => webhooks::route(ctx, method, &seg[1..]).await,
         (_, [first, ..])
             if matches!(
                 *first,

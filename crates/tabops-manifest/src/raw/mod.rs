@@ -7,6 +7,7 @@ mod located;
 mod preview;
 mod read;
 mod site_settings;
+mod webhook;
 
 use std::collections::BTreeMap;
 
@@ -20,6 +21,7 @@ pub use located::{Located, Problem};
 pub use preview::RawPreviewSettings;
 pub use read::{FromNode, Reader};
 pub use site_settings::RawSiteSettings;
+pub use webhook::RawWebhook;
 
 /// One manifest file.
 #[derive(Debug, Clone, JsonSchema)]
@@ -41,6 +43,8 @@ pub struct RawFile {
     pub projects: Option<Vec<Located<RawProject>>>,
     pub datasources: Option<Vec<Located<RawDatasource>>>,
     pub workbooks: Option<Vec<Located<RawWorkbook>>>,
+    /// Tableau webhooks: an event on the site, and the URL Tableau POSTs its payload to.
+    pub webhooks: Option<Vec<Located<RawWebhook>>>,
 }
 
 impl RawFile {
@@ -55,6 +59,7 @@ impl RawFile {
         "projects",
         "datasources",
         "workbooks",
+        "webhooks",
     ];
 }
 
@@ -139,11 +144,13 @@ pub struct RawSettings {
     pub reassign_content_to: Option<Located<String>>,
     /// Preview deployments (`tabops preview`): the preview project and the reviewers group.
     pub preview: Option<Located<RawPreviewSettings>>,
+    /// Delete webhooks on the site that the manifest does not list (default false).
+    pub prune_webhooks: Option<Located<bool>>,
 }
 
 impl RawSettings {
     pub const KEYS: &'static [&'static str] =
-        &["prune_groups", "prune_users", "max_deletes", "reassign_content_to", "preview"];
+        &["prune_groups", "prune_users", "max_deletes", "reassign_content_to", "preview", "prune_webhooks"];
 }
 
 /// A site user.

@@ -12,6 +12,7 @@ pub mod schedule;
 mod site_settings;
 pub mod vars;
 mod view_permissions;
+mod webhooks;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -279,6 +280,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
                 max_deletes: raw.value.max_deletes.as_ref().map(|m| m.value),
                 reassign_content_to: None,
                 preview: raw.value.preview.as_ref().map(|p| preview::settings(&mut cx, p)),
+                prune_webhooks: raw.value.prune_webhooks.as_ref().is_some_and(|b| b.value),
             };
             heir = raw.value.reassign_content_to.as_ref();
         }
@@ -311,6 +313,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
     let groups = principals::groups(&mut cx, input.files);
     let projects = projects::projects(&mut cx, input.files);
     let (datasources, workbooks) = content::content(&mut cx, input, &projects, &overrides);
+    let webhooks = webhooks::webhooks(&mut cx, input.files);
     locks::check(&mut cx);
 
     let (problems, unset_secrets) = (cx.problems, cx.unset_secrets);
@@ -324,6 +327,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
         users,
         datasources,
         workbooks,
+        webhooks,
         manifest_digest: String::new(),
         locations,
     });

@@ -67,10 +67,11 @@ pub enum ObjectKind {
     Permissions,
     DefaultPermissions,
     RefreshTask,
+    Webhook,
 }
 
 impl ObjectKind {
-    pub const ALL: [ObjectKind; 10] = [
+    pub const ALL: [ObjectKind; 11] = [
         ObjectKind::SiteSettings,
         ObjectKind::User,
         ObjectKind::Project,
@@ -81,6 +82,7 @@ impl ObjectKind {
         ObjectKind::Permissions,
         ObjectKind::DefaultPermissions,
         ObjectKind::RefreshTask,
+        ObjectKind::Webhook,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -94,6 +96,7 @@ impl ObjectKind {
             ObjectKind::Permissions => "permissions",
             ObjectKind::DefaultPermissions => "default_permissions",
             ObjectKind::RefreshTask => "refresh_task",
+            ObjectKind::Webhook => "webhook",
         }
     }
     /// Plural heading for reports.
@@ -109,6 +112,7 @@ impl ObjectKind {
             ObjectKind::Permissions => "Permissions",
             ObjectKind::DefaultPermissions => "Default permissions",
             ObjectKind::RefreshTask => "Extract refresh tasks",
+            ObjectKind::Webhook => "Webhooks",
         }
     }
 }

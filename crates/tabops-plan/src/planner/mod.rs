@@ -4,8 +4,8 @@
 //! [`Action`] per object and aspect, and records why. A content item it creates whose content a live item it does
 //! not match already holds is said to look like a move or rename (`moves`), with the `renamed_from` to add. The
 //! order of the result is deterministic: site settings, users, projects (parents first), groups, memberships, data
-//! sources, workbooks, permissions, refresh tasks; deletes come last, in reverse. Every live lookup goes through
-//! hash maps built once (`index::LiveIndex`), so planning is O(n log n) in the size of the site and manifest.
+//! sources, workbooks, permissions, refresh tasks, webhooks; deletes come last, in reverse. Every live lookup goes
+//! through hash maps built once (`index::LiveIndex`), so planning is O(n log n) in the size of the site and manifest.
 //!
 //! Normalisation: an empty description equals an absent one (the server reports `""` or omits the attribute);
 //! names of users, groups, projects and content, tags and site roles compare case-insensitively when matching, but
@@ -31,6 +31,7 @@ mod refresh;
 mod safety;
 mod site_settings;
 mod target;
+mod webhooks;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Display;
@@ -96,6 +97,7 @@ pub fn plan(desired: &Desired, live: &Inventory, options: &PlanOptions) -> Plan 
     moves::suggest_renames(&cx, &contents, &mut draft);
     permissions::plan_permissions(&cx, &principals, &projects, &contents, &mut draft);
     refresh::plan_refresh(&cx, &contents, &mut draft);
+    webhooks::plan_webhooks(&cx, &mut draft);
     ownership::plan_ownership(&cx, &principals, &contents, &pruned, &mut draft);
     target::limit_to_targets(&cx, &mut draft);
     let safety = safety::check_safety(&cx, &projects, &contents, &pruned, &mut draft);

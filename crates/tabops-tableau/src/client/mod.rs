@@ -13,6 +13,7 @@ mod slots;
 mod tls;
 mod transport;
 mod views;
+mod webhooks;
 
 pub use content::TagTarget;
 pub use identity::MAX_BULK_MEMBERS;
