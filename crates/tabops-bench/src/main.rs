@@ -86,9 +86,15 @@ struct CurveArgs {
     /// tabops' requests in flight.
     #[arg(long, default_value_t = tabops_tableau::DEFAULT_CONCURRENCY)]
     concurrency: usize,
-    /// Plans per scale (the best is reported).
+    /// Plans per scale (the best is reported); as many drift runs with --drift.
     #[arg(long, default_value_t = 2)]
     plan_runs: usize,
+    /// Also measure the real `tabops drift` at each scale (whole process).
+    #[arg(long)]
+    drift: bool,
+    /// The `tabops` binary for --drift (default: the one beside this executable, else on PATH).
+    #[arg(long)]
+    tabops: Option<PathBuf>,
     /// Write the points as JSON here.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -199,6 +205,8 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 async fn curve(args: CurveArgs) -> anyhow::Result<ExitCode> {
     let mut scales = args.scales;
     scales.sort_by(f64::total_cmp);
+    let exe = std::env::current_exe().context("failed to locate the tabops-bench executable")?;
+    let drift = args.drift.then(|| args.tabops.unwrap_or_else(|| tabops_bench::tabops_process::default_tabops(&exe)));
     let options = tabops_bench::curve::CurveOptions {
         scales,
         seed: args.seed,
@@ -206,7 +214,8 @@ async fn curve(args: CurveArgs) -> anyhow::Result<ExitCode> {
         concurrency: args.concurrency,
         plan_runs: args.plan_runs,
         work_dir: args.work_dir,
-        exe: std::env::current_exe().context("failed to locate the tabops-bench executable")?,
+        exe,
+        drift,
     };
     let points = tabops_bench::curve::run(&options).await?;
     print(&tabops_bench::curve::table(&points))?;
