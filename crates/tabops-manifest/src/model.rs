@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use crate::address::{Address, AddressKind};
+pub use crate::preview::PreviewSettings;
 
 /// Where the site lives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +50,10 @@ pub struct Settings {
     /// a user who owns content is a plan error, since Tableau would refuse and leave them Unlicensed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reassign_content_to: Option<String>,
+    /// `settings.preview`: where `tabops preview` publishes and who may see it; `None` = the defaults. Skipped
+    /// when unset, so the digests of manifests without it are what they were before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<PreviewSettings>,
 }
 
 /// A project's location: the names from the top-level project down to the project itself.

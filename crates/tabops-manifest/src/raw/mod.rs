@@ -4,6 +4,7 @@
 
 mod content;
 mod located;
+mod preview;
 mod read;
 
 use std::collections::BTreeMap;
@@ -14,6 +15,7 @@ pub use content::{
     RawConnection, RawContentRename, RawDatasource, RawEvery, RawMonthDay, RawMovedFrom, RawRefresh, RawWorkbook,
 };
 pub use located::{Located, Problem};
+pub use preview::RawPreviewSettings;
 pub use read::{FromNode, Reader};
 
 /// One manifest file.
@@ -130,10 +132,13 @@ pub struct RawSettings {
     /// A user (listed under `users:`) who receives everything a removed user owns. Without it, removing a user who
     /// owns projects, workbooks or data sources is a plan error: Tableau refuses and leaves the user Unlicensed.
     pub reassign_content_to: Option<Located<String>>,
+    /// Preview deployments (`tabops preview`): the preview project and the reviewers group.
+    pub preview: Option<Located<RawPreviewSettings>>,
 }
 
 impl RawSettings {
-    pub const KEYS: &'static [&'static str] = &["prune_groups", "prune_users", "max_deletes", "reassign_content_to"];
+    pub const KEYS: &'static [&'static str] =
+        &["prune_groups", "prune_users", "max_deletes", "reassign_content_to", "preview"];
 }
 
 /// A site user.

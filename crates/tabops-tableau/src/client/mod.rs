@@ -10,6 +10,7 @@ mod publish;
 mod slots;
 mod tls;
 mod transport;
+mod views;
 
 pub use content::TagTarget;
 pub use identity::MAX_BULK_MEMBERS;
