@@ -1,6 +1,7 @@
 //! The emulated site's state (users, groups, projects, content, tasks, jobs, permissions) and its persistence:
 //! one JSON document written atomically (temp file + rename), blobs as files in a sibling directory.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -36,6 +37,10 @@ pub struct Site {
     /// gets the defaults.
     #[serde(default = "default_auth_configurations")]
     pub auth_configurations: Vec<AuthConfiguration>,
+    /// The site's settings as `<site>` attributes (`revisionLimit` -> `25`); a state saved before they were
+    /// emulated gets the defaults.
+    #[serde(default = "crate::site_settings::defaults")]
+    pub settings: BTreeMap<String, String>,
 }
 
 /// One authentication configuration of a site (`siteAuthConfiguration`).
@@ -137,6 +142,14 @@ pub struct Connection {
     pub server_port: String,
     pub user_name: String,
     pub embed_password: bool,
+    /// The file's `dbname`: for a `sqlproxy` connection, the content URL of the published data source it uses
+    /// (the Metadata API's lineage is derived from it).
+    #[serde(default)]
+    pub dbname: String,
+    /// The caption (or name) of the workbook's data source holding the connection: what Query Workbook
+    /// Connections names a published-data-source connection by.
+    #[serde(default)]
+    pub datasource_caption: String,
 }
 
 /// Fields shared by workbooks and data sources.
@@ -323,6 +336,7 @@ impl State {
                 name: site.to_owned(),
                 content_url: site.to_owned(),
                 auth_configurations: default_auth_configurations(),
+                settings: crate::site_settings::defaults(),
             },
             users: vec![admin],
             groups: vec![all_users],

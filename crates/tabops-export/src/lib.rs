@@ -21,13 +21,14 @@ mod build;
 mod content;
 mod site;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use futures::future::try_join_all;
 use tabops_apply::ApplyError;
 use tabops_apply::audit::{AuditError, AuditLog};
 use tabops_manifest::model::{ContentKind, Desired, ProjectPath, Server, SiteTarget};
+use tabops_manifest::site_settings::SettingValue;
 use tabops_manifest::write::{self as doc, Lit, SettingsDoc, SiteDoc, SiteFile};
 use tabops_manifest::{LoadError, LoadOptions};
 use tabops_plan::inventory::{Inventory, LiveContent};
@@ -185,6 +186,12 @@ pub async fn export(
         projects: full.iter().map(String::as_str).collect(),
         items: items.iter().map(|(kind, id, _, _)| (*kind, id.as_str())).collect(),
         with_permissions: options.with_permissions,
+        untabbed: inventory
+            .workbooks
+            .iter()
+            .filter(|w| w.show_tabs == Some(false) && full.contains(&w.project_id))
+            .map(|w| w.id.as_str())
+            .collect(),
     };
     let mut details = site::read_details(client, request).await?;
 
@@ -211,13 +218,20 @@ pub async fn export(
             .map(|g| g.id.as_str())
             .collect();
         if !named.is_empty() {
-            let request =
-                site::DetailRequest { groups: named, projects: Vec::new(), items: Vec::new(), with_permissions: false };
+            let request = site::DetailRequest {
+                groups: named,
+                projects: Vec::new(),
+                items: Vec::new(),
+                with_permissions: false,
+                untabbed: Vec::new(),
+            };
             details.members = site::read_details(client, request).await?.members;
         }
     }
     let built = build(&details);
-    let files = write_documents(&options.out, &options.site, &built)?;
+    // A whole-site export also writes the site's settings; one limited to some projects leaves them unmanaged.
+    let site_settings = if scoped { BTreeMap::new() } else { site::read_site_settings(client).await? };
+    let files = write_documents(&options.out, &options.site, &site_settings, &built)?;
 
     let desired = reload(&options.out).await?;
     let pending = adopt::pending(&desired, &live_items(&inventory, &tree));
@@ -433,7 +447,12 @@ fn project_dir(
 }
 
 /// Renders and writes `site.yaml`, `people.yaml` and `projects/*.yaml`; returns their relative paths.
-fn write_documents(out: &Path, target: &SiteTarget, built: &build::Built) -> Result<Vec<PathBuf>, ExportError> {
+fn write_documents(
+    out: &Path,
+    target: &SiteTarget,
+    site_settings: &BTreeMap<String, SettingValue>,
+    built: &build::Built,
+) -> Result<Vec<PathBuf>, ExportError> {
     let note = "Exported by `tabops export`. Review before applying; see docs/manifest.md.";
     let yaml_err = |file: &str| {
         let file = file.to_owned();
@@ -449,6 +468,7 @@ fn write_documents(out: &Path, target: &SiteTarget, built: &build::Built) -> Res
             }),
             content_url: Lit::new(target.content_url.clone()),
             api_version: target.api_version.clone().map(Lit),
+            settings: site_settings.clone(),
         },
         settings: SettingsDoc { prune_groups: false, prune_users: false },
     };

@@ -15,6 +15,7 @@ mod raw;
 mod resolve;
 mod schema;
 mod server_address;
+pub mod site_settings;
 mod source;
 pub mod templates;
 pub mod write;

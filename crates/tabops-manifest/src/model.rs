@@ -362,6 +362,8 @@ pub enum PermissionTarget {
     Project,
     Workbook,
     Datasource,
+    /// One view (sheet) of a workbook that does not show tabs.
+    View,
 }
 
 /// A Tableau permission capability (wire names from the REST schema).
@@ -444,6 +446,21 @@ impl Capability {
         use Capability::*;
         match target {
             PermissionTarget::Project => matches!(self, Read | Write | ProjectLeader),
+            // The workbook capabilities that act on one view (Tableau help, permissions_capabilities.htm).
+            PermissionTarget::View => matches!(
+                self,
+                AddComment
+                    | ChangePermissions
+                    | Delete
+                    | ExportData
+                    | ExportImage
+                    | Filter
+                    | Read
+                    | ShareView
+                    | ViewComments
+                    | ViewUnderlyingData
+                    | WebAuthoring
+            ),
             PermissionTarget::Workbook => matches!(
                 self,
                 AddComment
@@ -838,6 +855,10 @@ pub struct ContentSpec {
     pub hidden_views: BTreeSet<String>,
     pub connections: Vec<ConnectionSpec>,
     pub permissions: PermissionSet,
+    /// Workbooks only: the complete explicit rules of single views, by sheet name (`view_permissions:`); empty when
+    /// the manifest manages no view's rules. Only for workbooks that do not show tabs (validated).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub view_permissions: BTreeMap<String, Vec<GranteeRules>>,
     /// Extract-refresh tasks; `None` (no `refresh:` key) = not managed: the item's live tasks are left alone.
     /// `Some(vec![])` (`refresh: []`) = the item has none: its live tasks are deleted.
     pub refresh: Option<Vec<RefreshSpec>>,
@@ -858,6 +879,8 @@ impl ContentSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Desired {
     pub site: SiteTarget,
+    /// `site.settings:` by manifest key (`revision_limit`): only the settings the manifest manages.
+    pub site_settings: BTreeMap<String, crate::site_settings::SettingValue>,
     pub settings: Settings,
     pub projects: Vec<ProjectSpec>,
     pub groups: Vec<GroupSpec>,

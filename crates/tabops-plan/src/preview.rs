@@ -195,6 +195,8 @@ pub fn desired(
             tags: Some(tags),
             owner: None,
             permissions: viewer_rules(reviewers, target_of(spec.kind)),
+            // The reviewers' rules only: a preview copy keeps none of the source's view rules.
+            view_permissions: BTreeMap::new(),
             refresh: None,
             protect: false,
             renamed_from: None,
@@ -230,6 +232,8 @@ pub fn desired(
 
     let desired = Desired {
         site: head.site.clone(),
+        // A preview manages its own project only, never the site's settings.
+        site_settings: BTreeMap::new(),
         settings: Settings { max_deletes: head.settings.max_deletes, preview: Some(settings), ..Settings::default() },
         projects,
         groups: Vec::new(),
@@ -302,6 +306,7 @@ pub fn removal(
     }
     let desired = Desired {
         site: head.site.clone(),
+        site_settings: BTreeMap::new(),
         settings: Settings::default(),
         projects,
         groups: Vec::new(),

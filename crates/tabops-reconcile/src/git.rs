@@ -99,6 +99,7 @@ pub async fn load_base(
         ));
         let desired = Desired {
             site: head_site.clone(),
+            site_settings: Default::default(),
             settings: Default::default(),
             projects: Vec::new(),
             groups: Vec::new(),

@@ -379,6 +379,10 @@ impl Executor<'_> {
         let client = self.client;
         match &action.operation {
             Operation::None => Ok(None),
+            Operation::UpdateSiteSettings { attributes } => {
+                client.update_site(attributes).await?;
+                Ok(Some(client.site_id().to_owned()))
+            }
             Operation::AddUser { name, site_role, auth_setting, idp_configuration_id, full_name, email } => {
                 let new = api::NewUser {
                     name: name.clone(),

@@ -6,17 +6,20 @@ mod content;
 mod located;
 mod preview;
 mod read;
+mod site_settings;
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 
 pub use content::{
-    RawConnection, RawContentRename, RawDatasource, RawEvery, RawMonthDay, RawMovedFrom, RawRefresh, RawWorkbook,
+    RawConnection, RawContentRename, RawDatasource, RawEvery, RawMonthDay, RawMovedFrom, RawRefresh,
+    RawViewPermissions, RawWorkbook,
 };
 pub use located::{Located, Problem};
 pub use preview::RawPreviewSettings;
 pub use read::{FromNode, Reader};
+pub use site_settings::RawSiteSettings;
 
 /// One manifest file.
 #[derive(Debug, Clone, JsonSchema)]
@@ -65,10 +68,12 @@ pub struct RawSite {
     pub content_url: Located<String>,
     /// REST API version, e.g. "3.25" (quoted).
     pub api_version: Option<Located<String>>,
+    /// Site settings to manage (Update Site); only the settings written here are managed.
+    pub settings: Option<Located<RawSiteSettings>>,
 }
 
 impl RawSite {
-    pub const KEYS: &'static [&'static str] = &["server", "content_url", "api_version"];
+    pub const KEYS: &'static [&'static str] = &["server", "content_url", "api_version", "settings"];
 }
 
 /// A site override inside an environment: every key optional.
@@ -81,7 +86,7 @@ pub struct RawSiteOverride {
 }
 
 impl RawSiteOverride {
-    pub const KEYS: &'static [&'static str] = RawSite::KEYS;
+    pub const KEYS: &'static [&'static str] = &["server", "content_url", "api_version"];
 }
 
 /// Overrides applied when this environment is selected with `--env`.

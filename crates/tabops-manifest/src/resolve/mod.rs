@@ -9,7 +9,9 @@ mod preview;
 mod principals;
 mod projects;
 pub mod schedule;
+mod site_settings;
 pub mod vars;
+mod view_permissions;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -244,6 +246,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
 
     // Site and settings: at most one file each; `site` is required.
     let mut site = None;
+    let mut site_settings = BTreeMap::new();
     let mut settings = Settings::default();
     let mut site_at: Option<Pos> = None;
     let mut settings_at: Option<Pos> = None;
@@ -260,6 +263,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
             }
             site_at = Some(raw_site.pos);
             site = resolve_site(&mut cx, raw_site, selected);
+            site_settings = site_settings::site_settings(&mut cx, raw_site);
         }
         if let Some(raw) = &file.raw.settings {
             if let Some(first) = settings_at {
@@ -313,6 +317,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
     let locations = cx.locations;
     let desired = site.map(|site| Desired {
         site,
+        site_settings,
         settings,
         projects,
         groups,

@@ -56,6 +56,8 @@ impl Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectKind {
+    /// The site's own settings (`site.settings:`), first: they shape what the rest of the site allows.
+    SiteSettings,
     User,
     Project,
     Group,
@@ -68,7 +70,8 @@ pub enum ObjectKind {
 }
 
 impl ObjectKind {
-    pub const ALL: [ObjectKind; 9] = [
+    pub const ALL: [ObjectKind; 10] = [
+        ObjectKind::SiteSettings,
         ObjectKind::User,
         ObjectKind::Project,
         ObjectKind::Group,
@@ -81,6 +84,7 @@ impl ObjectKind {
     ];
     pub fn as_str(self) -> &'static str {
         match self {
+            ObjectKind::SiteSettings => "site_settings",
             ObjectKind::User => "user",
             ObjectKind::Project => "project",
             ObjectKind::Group => "group",
@@ -95,6 +99,7 @@ impl ObjectKind {
     /// Plural heading for reports.
     pub fn title(self) -> &'static str {
         match self {
+            ObjectKind::SiteSettings => "Site settings",
             ObjectKind::User => "Users",
             ObjectKind::Project => "Projects",
             ObjectKind::Group => "Groups",
@@ -142,6 +147,10 @@ pub enum Aspect {
     DefaultWorkbookPermissions,
     DefaultDatasourcePermissions,
     Refresh,
+    /// The site's settings (`site.settings:`).
+    SiteSettings,
+    /// A workbook's view permissions (`view_permissions:`).
+    ViewPermissions,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,6 +219,11 @@ pub enum PlanErrorKind {
     UnknownIdentityProvider,
     /// The manifest sets rules that a project locked on the site controls (Tableau refuses changing them, 403004).
     LockedByProject,
+    /// A delete of a data source that workbooks the manifest does not manage use (`--allow-breaking-deletes`).
+    BreaksWorkbooks,
+    /// `view_permissions:` names a sheet the workbook on the site has no view for (and no publish in this plan
+    /// could add it).
+    MissingView,
 }
 
 /// A refusal: the plan is still rendered, but not applyable.

@@ -197,6 +197,11 @@ pub struct ConnectionUpdateOp {
 pub enum Operation {
     /// Nothing to do (a no-op shown in verbose output).
     None,
+    /// Update Site with these attributes (wire name -> value, e.g. `revisionLimit` -> `50`): the managed settings
+    /// that differ.
+    UpdateSiteSettings {
+        attributes: BTreeMap<String, String>,
+    },
     AddUser {
         name: String,
         site_role: SiteRole,

@@ -3,10 +3,12 @@
 mod content;
 mod identity;
 mod jobs;
+mod metadata;
 mod multipart;
 mod paging;
 mod permissions;
 mod publish;
+mod site;
 mod slots;
 mod tls;
 mod transport;
