@@ -16,6 +16,7 @@ mod error;
 pub mod git;
 pub mod pipeline;
 pub mod preview;
+mod preview_sources;
 pub mod secrets;
 pub mod site;
 
