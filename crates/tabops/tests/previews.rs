@@ -375,6 +375,15 @@ fn a_previewed_workbook_reads_the_preview_copy_of_a_data_source_the_pull_request
         "{}",
         first.stderr
     );
+    // The site sees it so too: the Metadata API's lineage (derived by the emulator from the uploaded files) has the
+    // preview workbook downstream of the copy and production's downstream of production's.
+    assert_eq!(
+        downstream(&site),
+        [
+            ("PR-11/Orders".to_owned(), vec!["PR-11/Orders Overview".to_owned()]),
+            ("Sales/Orders".to_owned(), vec!["Sales/Orders Overview".to_owned()]),
+        ]
+    );
     // The work tree's file is as the pull request left it.
     assert_eq!(std::fs::read(src.join("content/orders-overview.twb")).unwrap(), work_tree);
 
@@ -394,4 +403,25 @@ fn sqlproxy_dbnames(doc: &str) -> Vec<String> {
         .filter(|l| l.contains("<connection ") && l.contains("class='sqlproxy'"))
         .filter_map(|l| Some(l.split("dbname='").nth(1)?.split('\'').next()?.to_owned()))
         .collect()
+}
+
+/// Each data source's downstream workbooks as the Metadata API answers them (`project/name`, sorted).
+fn downstream(site: &Harness) -> Vec<(String, Vec<String>)> {
+    let client = site.client();
+    let query = "query lineage { publishedDatasourcesConnection(first: 100) { nodes { name projectName \
+                 downstreamWorkbooks { name projectName } } } }";
+    let answer = site.block_on(client.metadata_query(query, serde_json::json!({}))).unwrap();
+    let at = |v: &serde_json::Value| format!("{}/{}", v["projectName"].as_str().unwrap(), v["name"].as_str().unwrap());
+    let mut out: Vec<(String, Vec<String>)> = answer["data"]["publishedDatasourcesConnection"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let mut workbooks: Vec<String> = d["downstreamWorkbooks"].as_array().unwrap().iter().map(at).collect();
+            workbooks.sort();
+            (at(d), workbooks)
+        })
+        .collect();
+    out.sort();
+    out
 }

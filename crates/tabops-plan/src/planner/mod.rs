@@ -303,6 +303,7 @@ impl Draft {
             applyable: !errored,
             errored,
             summary,
+            impact: None,
         }
     }
 }
