@@ -47,26 +47,6 @@ impl RepointError {
     }
 }
 
-/// The content URLs of the published data sources a workbook document uses (`sqlproxy` connections' `dbname`).
-pub fn published_sources(doc: &[u8]) -> Result<Vec<String>, String> {
-    let mut reader = Reader::from_reader(doc);
-    let mut out = Vec::new();
-    loop {
-        match reader.read_event().map_err(|e| e.to_string())? {
-            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"connection" => {
-                if attr(&e, b"class").as_deref() == Some("sqlproxy")
-                    && let Some(db) = attr(&e, b"dbname")
-                    && !out.contains(&db)
-                {
-                    out.push(db);
-                }
-            }
-            Event::Eof => return Ok(out),
-            _ => {}
-        }
-    }
-}
-
 /// Writes `src` (a `.twb` or `.twbx`) to `dest` with every published data source of `map` (content URL → content
 /// URL) repointed. Returns how many references were rewritten (zero: `dest` holds the same document).
 pub fn repoint(src: &Path, dest: &Path, map: &BTreeMap<String, String>) -> Result<usize, RepointError> {
@@ -182,6 +162,26 @@ mod tests {
 </datasource><datasource name='pg'>\n\
   <connection class='postgres' dbname='Orders' server='db.acme.com' />\n\
 </datasource></datasources><worksheets><worksheet name='A &amp; B'/></worksheets></workbook>\n";
+
+    /// The content URLs of the published data sources a workbook document uses (`sqlproxy` connections' `dbname`).
+    fn published_sources(doc: &[u8]) -> Result<Vec<String>, String> {
+        let mut reader = Reader::from_reader(doc);
+        let mut out = Vec::new();
+        loop {
+            match reader.read_event().map_err(|e| e.to_string())? {
+                Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"connection" => {
+                    if attr(&e, b"class").as_deref() == Some("sqlproxy")
+                        && let Some(db) = attr(&e, b"dbname")
+                        && !out.contains(&db)
+                    {
+                        out.push(db);
+                    }
+                }
+                Event::Eof => return Ok(out),
+                _ => {}
+            }
+        }
+    }
 
     fn map() -> BTreeMap<String, String> {
         BTreeMap::from([("Orders".to_owned(), "Orders_1".to_owned())])
