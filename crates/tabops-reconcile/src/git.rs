@@ -99,12 +99,14 @@ pub async fn load_base(
         ));
         let desired = Desired {
             site: head_site.clone(),
+            site_settings: Default::default(),
             settings: Default::default(),
             projects: Vec::new(),
             groups: Vec::new(),
             users: Vec::new(),
             datasources: Vec::new(),
             workbooks: Vec::new(),
+            webhooks: Vec::new(),
             manifest_digest: String::new(),
             locations: Default::default(),
         };

@@ -6,17 +6,22 @@ mod content;
 mod located;
 mod preview;
 mod read;
+mod site_settings;
+mod webhook;
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 
 pub use content::{
-    RawConnection, RawContentRename, RawDatasource, RawEvery, RawMonthDay, RawMovedFrom, RawRefresh, RawWorkbook,
+    RawConnection, RawContentRename, RawDatasource, RawEvery, RawMonthDay, RawMovedFrom, RawRefresh,
+    RawViewPermissions, RawWorkbook,
 };
 pub use located::{Located, Problem};
 pub use preview::RawPreviewSettings;
 pub use read::{FromNode, Reader};
+pub use site_settings::RawSiteSettings;
+pub use webhook::RawWebhook;
 
 /// One manifest file.
 #[derive(Debug, Clone, JsonSchema)]
@@ -38,6 +43,8 @@ pub struct RawFile {
     pub projects: Option<Vec<Located<RawProject>>>,
     pub datasources: Option<Vec<Located<RawDatasource>>>,
     pub workbooks: Option<Vec<Located<RawWorkbook>>>,
+    /// Tableau webhooks: an event on the site, and the URL Tableau POSTs its payload to.
+    pub webhooks: Option<Vec<Located<RawWebhook>>>,
 }
 
 impl RawFile {
@@ -52,6 +59,7 @@ impl RawFile {
         "projects",
         "datasources",
         "workbooks",
+        "webhooks",
     ];
 }
 
@@ -65,10 +73,12 @@ pub struct RawSite {
     pub content_url: Located<String>,
     /// REST API version, e.g. "3.25" (quoted).
     pub api_version: Option<Located<String>>,
+    /// Site settings to manage (Update Site); only the settings written here are managed.
+    pub settings: Option<Located<RawSiteSettings>>,
 }
 
 impl RawSite {
-    pub const KEYS: &'static [&'static str] = &["server", "content_url", "api_version"];
+    pub const KEYS: &'static [&'static str] = &["server", "content_url", "api_version", "settings"];
 }
 
 /// A site override inside an environment: every key optional.
@@ -81,7 +91,7 @@ pub struct RawSiteOverride {
 }
 
 impl RawSiteOverride {
-    pub const KEYS: &'static [&'static str] = RawSite::KEYS;
+    pub const KEYS: &'static [&'static str] = &["server", "content_url", "api_version"];
 }
 
 /// Overrides applied when this environment is selected with `--env`.
@@ -134,11 +144,13 @@ pub struct RawSettings {
     pub reassign_content_to: Option<Located<String>>,
     /// Preview deployments (`tabops preview`): the preview project and the reviewers group.
     pub preview: Option<Located<RawPreviewSettings>>,
+    /// Delete webhooks on the site that the manifest does not list (default false).
+    pub prune_webhooks: Option<Located<bool>>,
 }
 
 impl RawSettings {
     pub const KEYS: &'static [&'static str] =
-        &["prune_groups", "prune_users", "max_deletes", "reassign_content_to", "preview"];
+        &["prune_groups", "prune_users", "max_deletes", "reassign_content_to", "preview", "prune_webhooks"];
 }
 
 /// A site user.

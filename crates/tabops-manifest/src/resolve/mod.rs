@@ -9,7 +9,10 @@ mod preview;
 mod principals;
 mod projects;
 pub mod schedule;
+mod site_settings;
 pub mod vars;
+mod view_permissions;
+mod webhooks;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -244,6 +247,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
 
     // Site and settings: at most one file each; `site` is required.
     let mut site = None;
+    let mut site_settings = BTreeMap::new();
     let mut settings = Settings::default();
     let mut site_at: Option<Pos> = None;
     let mut settings_at: Option<Pos> = None;
@@ -260,6 +264,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
             }
             site_at = Some(raw_site.pos);
             site = resolve_site(&mut cx, raw_site, selected);
+            site_settings = site_settings::site_settings(&mut cx, raw_site);
         }
         if let Some(raw) = &file.raw.settings {
             if let Some(first) = settings_at {
@@ -275,6 +280,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
                 max_deletes: raw.value.max_deletes.as_ref().map(|m| m.value),
                 reassign_content_to: None,
                 preview: raw.value.preview.as_ref().map(|p| preview::settings(&mut cx, p)),
+                prune_webhooks: raw.value.prune_webhooks.as_ref().is_some_and(|b| b.value),
             };
             heir = raw.value.reassign_content_to.as_ref();
         }
@@ -307,18 +313,21 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
     let groups = principals::groups(&mut cx, input.files);
     let projects = projects::projects(&mut cx, input.files);
     let (datasources, workbooks) = content::content(&mut cx, input, &projects, &overrides);
+    let webhooks = webhooks::webhooks(&mut cx, input.files);
     locks::check(&mut cx);
 
     let (problems, unset_secrets) = (cx.problems, cx.unset_secrets);
     let locations = cx.locations;
     let desired = site.map(|site| Desired {
         site,
+        site_settings,
         settings,
         projects,
         groups,
         users,
         datasources,
         workbooks,
+        webhooks,
         manifest_digest: String::new(),
         locations,
     });

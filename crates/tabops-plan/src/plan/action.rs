@@ -56,6 +56,8 @@ impl Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectKind {
+    /// The site's own settings (`site.settings:`), first: they shape what the rest of the site allows.
+    SiteSettings,
     User,
     Project,
     Group,
@@ -65,10 +67,12 @@ pub enum ObjectKind {
     Permissions,
     DefaultPermissions,
     RefreshTask,
+    Webhook,
 }
 
 impl ObjectKind {
-    pub const ALL: [ObjectKind; 9] = [
+    pub const ALL: [ObjectKind; 11] = [
+        ObjectKind::SiteSettings,
         ObjectKind::User,
         ObjectKind::Project,
         ObjectKind::Group,
@@ -78,9 +82,11 @@ impl ObjectKind {
         ObjectKind::Permissions,
         ObjectKind::DefaultPermissions,
         ObjectKind::RefreshTask,
+        ObjectKind::Webhook,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
+            ObjectKind::SiteSettings => "site_settings",
             ObjectKind::User => "user",
             ObjectKind::Project => "project",
             ObjectKind::Group => "group",
@@ -90,11 +96,13 @@ impl ObjectKind {
             ObjectKind::Permissions => "permissions",
             ObjectKind::DefaultPermissions => "default_permissions",
             ObjectKind::RefreshTask => "refresh_task",
+            ObjectKind::Webhook => "webhook",
         }
     }
     /// Plural heading for reports.
     pub fn title(self) -> &'static str {
         match self {
+            ObjectKind::SiteSettings => "Site settings",
             ObjectKind::User => "Users",
             ObjectKind::Project => "Projects",
             ObjectKind::Group => "Groups",
@@ -104,6 +112,7 @@ impl ObjectKind {
             ObjectKind::Permissions => "Permissions",
             ObjectKind::DefaultPermissions => "Default permissions",
             ObjectKind::RefreshTask => "Extract refresh tasks",
+            ObjectKind::Webhook => "Webhooks",
         }
     }
 }
@@ -142,6 +151,10 @@ pub enum Aspect {
     DefaultWorkbookPermissions,
     DefaultDatasourcePermissions,
     Refresh,
+    /// The site's settings (`site.settings:`).
+    SiteSettings,
+    /// A workbook's view permissions (`view_permissions:`).
+    ViewPermissions,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,6 +225,9 @@ pub enum PlanErrorKind {
     LockedByProject,
     /// A delete of a data source that workbooks the manifest does not manage use (`--allow-breaking-deletes`).
     BreaksWorkbooks,
+    /// `view_permissions:` names a sheet the workbook on the site has no view for (and no publish in this plan
+    /// could add it).
+    MissingView,
 }
 
 /// A refusal: the plan is still rendered, but not applyable.

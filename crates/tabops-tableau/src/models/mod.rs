@@ -7,12 +7,14 @@ mod identity;
 mod jobs;
 mod permissions;
 mod tasks;
+mod webhooks;
 
 pub use content::*;
 pub use identity::*;
 pub use jobs::*;
 pub use permissions::*;
 pub use tasks::*;
+pub use webhooks::*;
 
 use crate::xml::Element;
 
