@@ -147,11 +147,8 @@ fn attr(e: &BytesStart<'_>, key: &[u8]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::{Cursor, Write};
-
-    use zip::write::SimpleFileOptions;
-
     use super::*;
+    use crate::package::tests::package;
 
     /// A workbook reading the published data source `Orders` (a `sqlproxy` connection and its repository location,
     /// as Tableau Desktop writes them) and a database directly.
@@ -208,15 +205,6 @@ mod tests {
         let other = BTreeMap::from([("Customers".to_owned(), "Customers_1".to_owned())]);
         assert_eq!(repoint(&src, &again, &other).unwrap(), 0);
         assert_eq!(std::fs::read_to_string(&again).unwrap(), TWB);
-    }
-
-    fn package(entries: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        for (name, bytes) in entries {
-            zip.start_file(*name, SimpleFileOptions::default()).unwrap();
-            zip.write_all(bytes).unwrap();
-        }
-        zip.finish().unwrap().into_inner()
     }
 
     #[test]
