@@ -14,6 +14,7 @@ mod raw;
 mod resolve;
 mod schema;
 mod source;
+mod subscriptions;
 pub mod templates;
 pub mod write;
 mod yaml;
@@ -106,6 +107,9 @@ impl Loaded {
             count(d.workbooks.len(), "workbook", "workbooks"),
             count(refresh, "refresh task", "refresh tasks"),
         ]
+        .into_iter()
+        .chain((!d.subscriptions.is_empty()).then(|| count(d.subscriptions.len(), "subscription", "subscriptions")))
+        .collect::<Vec<_>>()
         .join(", ")
     }
 }

@@ -15,6 +15,10 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use crate::address::{Address, AddressKind};
+pub use crate::subscriptions::{
+    PAGE_SIZES, PageOrientation, SubscriptionContent, SubscriptionFields, SubscriptionSpec, identity_key,
+    schedule_slug, subscription_address,
+};
 
 /// Where the site lives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +53,9 @@ pub struct Settings {
     /// a user who owns content is a plan error, since Tableau would refuse and leave them Unlicensed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reassign_content_to: Option<String>,
+    /// Delete subscriptions to the manifest's workbooks and their views that the manifest does not list.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prune_subscriptions: bool,
 }
 
 /// A project's location: the names from the top-level project down to the project itself.
@@ -850,6 +857,8 @@ pub struct Desired {
     pub users: Vec<UserSpec>,
     pub datasources: Vec<ContentSpec>,
     pub workbooks: Vec<ContentSpec>,
+    /// E-mail subscriptions, in manifest order.
+    pub subscriptions: Vec<SubscriptionSpec>,
     /// sha256 over the manifest source files (sorted by path) — binds a saved plan to its inputs.
     pub manifest_digest: String,
     /// `file:line` of manifest entries that plan-time checks may blame, by key: `owner:<address>`,

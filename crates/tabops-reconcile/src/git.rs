@@ -105,6 +105,7 @@ pub async fn load_base(
             users: Vec::new(),
             datasources: Vec::new(),
             workbooks: Vec::new(),
+            subscriptions: Vec::new(),
             manifest_digest: String::new(),
             locations: Default::default(),
         };

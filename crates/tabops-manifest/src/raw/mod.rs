@@ -5,6 +5,7 @@
 mod content;
 mod located;
 mod read;
+mod subscription;
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,7 @@ pub use content::{
 };
 pub use located::{Located, Problem};
 pub use read::{FromNode, Reader};
+pub use subscription::{RawSchedule, RawSubscription};
 
 /// One manifest file.
 #[derive(Debug, Clone, JsonSchema)]
@@ -36,6 +38,8 @@ pub struct RawFile {
     pub projects: Option<Vec<Located<RawProject>>>,
     pub datasources: Option<Vec<Located<RawDatasource>>>,
     pub workbooks: Option<Vec<Located<RawWorkbook>>>,
+    /// E-mail subscriptions to views and workbooks the manifest publishes.
+    pub subscriptions: Option<Vec<Located<RawSubscription>>>,
 }
 
 impl RawFile {
@@ -50,6 +54,7 @@ impl RawFile {
         "projects",
         "datasources",
         "workbooks",
+        "subscriptions",
     ];
 }
 
@@ -130,10 +135,14 @@ pub struct RawSettings {
     /// A user (listed under `users:`) who receives everything a removed user owns. Without it, removing a user who
     /// owns projects, workbooks or data sources is a plan error: Tableau refuses and leaves the user Unlicensed.
     pub reassign_content_to: Option<Located<String>>,
+    /// Delete subscriptions to the manifest's workbooks (and their views) that the manifest does not list
+    /// (default false: they are listed as unmanaged). Subscriptions to other content are never touched.
+    pub prune_subscriptions: Option<Located<bool>>,
 }
 
 impl RawSettings {
-    pub const KEYS: &'static [&'static str] = &["prune_groups", "prune_users", "max_deletes", "reassign_content_to"];
+    pub const KEYS: &'static [&'static str] =
+        &["prune_groups", "prune_users", "max_deletes", "reassign_content_to", "prune_subscriptions"];
 }
 
 /// A site user.

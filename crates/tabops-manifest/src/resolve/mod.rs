@@ -8,6 +8,7 @@ pub mod permissions;
 mod principals;
 mod projects;
 pub mod schedule;
+mod subscriptions;
 pub mod vars;
 
 use std::collections::{BTreeMap, HashMap};
@@ -273,6 +274,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
                 prune_users: raw.value.prune_users.as_ref().is_some_and(|b| b.value),
                 max_deletes: raw.value.max_deletes.as_ref().map(|m| m.value),
                 reassign_content_to: None,
+                prune_subscriptions: raw.value.prune_subscriptions.as_ref().is_some_and(|b| b.value),
             };
             heir = raw.value.reassign_content_to.as_ref();
         }
@@ -305,6 +307,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
     let groups = principals::groups(&mut cx, input.files);
     let projects = projects::projects(&mut cx, input.files);
     let (datasources, workbooks) = content::content(&mut cx, input, &projects, &overrides);
+    let subscriptions = subscriptions::subscriptions(&mut cx, input, &workbooks);
     locks::check(&mut cx);
 
     let (problems, unset_secrets) = (cx.problems, cx.unset_secrets);
@@ -317,6 +320,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
         users,
         datasources,
         workbooks,
+        subscriptions,
         manifest_digest: String::new(),
         locations,
     });
