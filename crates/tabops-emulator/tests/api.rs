@@ -1155,10 +1155,7 @@ async fn bulk_membership_adds_and_removes_answer_as_tsc_reads_them_and_refuse_wh
 /// `status:eq:Failed`, not under Success (TSC `BackgroundJobItem.Status`; finishCode 1 is a failure).
 #[tokio::test]
 async fn the_job_lists_status_filter_tells_failed_jobs_from_successful_ones() {
-    // The job list (`<backgroundJobs>`, as TSC's test/assets/job_get.xml shows it) is not among the roots of the
-    // shape table derived from ts-api_3_29.xsd (crates/tabops-emulator/wire/roots) yet: keep this traffic out of the
-    // wire-shape guard until the table is regenerated with it from the schema.
-    let config = EmulatorConfig { test_hooks: true, wire_log: None, ..EmulatorConfig::default() };
+    let config = EmulatorConfig { test_hooks: true, ..EmulatorConfig::default() };
     let emulator = Emulator::start(config).await.expect("start");
     let c = sign_in(&emulator).await;
     let project = default_project(&c).await;

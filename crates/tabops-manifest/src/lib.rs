@@ -13,6 +13,7 @@ mod node;
 mod raw;
 mod resolve;
 mod schema;
+mod server_address;
 mod source;
 mod subscriptions;
 pub mod templates;
@@ -30,6 +31,7 @@ pub use resolve::valid_content_url;
 pub use schema::json_schema;
 #[doc(hidden)]
 pub use schema::{schema_key_table, top_level_keys};
+pub use server_address::ServerAddress;
 pub use source::{FsSource, PathProblem, Source};
 /// Content digests and package bounds live with the content files; re-exported where callers have always found them.
 pub use tabops_content::{hash, package};

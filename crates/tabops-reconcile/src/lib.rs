@@ -14,10 +14,8 @@ mod error;
 pub mod git;
 pub mod pipeline;
 pub mod secrets;
-mod server_address;
 pub mod site;
 
 pub use error::{Error, ErrorKind, SignInMethod, load_error, unreadable};
 pub use pipeline::{ManifestSource, Observer, Phase, Prepared, Safety, Session, load, prepare};
-pub use server_address::ServerAddress;
 pub use site::{STATE_DIR, Site, SiteOptions, connect, default_state_dir, ensure_state_dir, resolve_target};

@@ -203,11 +203,11 @@ pub fn state_dir(explicit: Option<&Path>, manifest: &Path, repo: Option<&Path>) 
 impl SiteArgs {
     /// The pipeline's site options: flags and environment, with the manifest's `site:` block left to fill the rest.
     /// A `--server` value that is a pasted browser address or has no scheme is read as
-    /// [`tabops_reconcile::ServerAddress`] says, with a `note:` on stderr saying what was taken or assumed.
+    /// [`tabops_manifest::ServerAddress`] says, with a `note:` on stderr saying what was taken or assumed.
     /// Without `--state-dir`/`TABOPS_DIR`, the state directory is found from `manifest` (and `repo`, if given).
     pub fn options(&self, manifest: &Path, repo: Option<&Path>) -> SiteOptions {
         let (server, site) = match self.server.as_deref().map(str::trim) {
-            Some(raw) if !raw.eq_ignore_ascii_case("local") => match tabops_reconcile::ServerAddress::parse(raw) {
+            Some(raw) if !raw.eq_ignore_ascii_case("local") => match tabops_manifest::ServerAddress::parse(raw) {
                 Ok(address) => {
                     for note in &address.notes {
                         let _ = writeln!(anstream::stderr(), "note: {note}");

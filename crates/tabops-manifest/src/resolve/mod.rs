@@ -335,21 +335,11 @@ pub fn valid_content_url(value: &str) -> bool {
     value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// An address copied from the browser (`https://HOST/#/site/acme/home`, `https://HOST/t/acme/views/…`, anything
-/// with a fragment or a query): its base URL (`https://HOST`) and the site it names. `None` for a base URL, which
-/// may carry a path prefix (a server behind a reverse proxy).
-fn browser_address(value: &str) -> Option<(String, Option<String>)> {
-    let (scheme, rest) = value.split_once("://").filter(|(s, _)| matches!(*s, "http" | "https"))?;
-    let host_end = rest.find(['/', '#', '?']).unwrap_or(rest.len());
-    let (host, tail) = rest.split_at(host_end);
-    let after = |marker: &str| {
-        let start = tail.find(marker)? + marker.len();
-        let name = tail[start..].split(['/', '?', '#']).next().filter(|n| !n.is_empty())?;
-        Some(name.to_owned())
-    };
-    let site = after("/site/").or_else(|| after("/t/"));
-    let pasted = tail.contains(['#', '?']) || site.is_some() || tail.starts_with("/api/");
-    pasted.then(|| (format!("{scheme}://{host}"), site))
+/// `value` as a server address copied from the browser (a page, a site path, an API call), if it is one; a base
+/// URL (with or without a path prefix behind a proxy) is not.
+fn browser_address(value: &str) -> Option<crate::ServerAddress> {
+    let has_scheme = value.starts_with("https://") || value.starts_with("http://");
+    has_scheme.then(|| crate::ServerAddress::parse(value).ok()).flatten().filter(|address| address.pasted)
 }
 
 fn resolve_site(
@@ -369,8 +359,9 @@ fn resolve_site(
         Some(text) => cx.expand(text).and_then(|value| {
             if value.eq_ignore_ascii_case("local") {
                 Some(Server::Local)
-            } else if let Some((base, site)) = browser_address(&value) {
-                let content_url = site.map(|s| format!(" and `content_url: {s}`")).unwrap_or_default();
+            } else if let Some(pasted) = browser_address(&value) {
+                let (base, content_url) = (pasted.url, pasted.site.map(|s| format!(" and `content_url: {s}`")));
+                let content_url = content_url.unwrap_or_default();
                 cx.problems.push(text.problem(
                     format!("server `{value}` is an address from the browser, not the server's base URL"),
                     Some(format!("write `server: {base}`{content_url}")),
@@ -424,6 +415,7 @@ mod tests {
     #[test]
     fn browser_addresses_are_told_from_base_urls() {
         let pasted = |host: &str, site: Option<&str>| Some((host.to_owned(), site.map(str::to_owned)));
+        let browser_address = |value: &str| browser_address(value).map(|a| (a.url, a.site));
         let cloud = "https://10ax.online.tableau.com";
         assert_eq!(browser_address(&format!("{cloud}/#/site/acme/home")), pasted(cloud, Some("acme")));
         assert_eq!(browser_address(&format!("{cloud}/t/acme/views/Sales/Overview")), pasted(cloud, Some("acme")));

@@ -15,6 +15,9 @@ pub struct ServerAddress {
     pub site: Option<String>,
     /// What was assumed (a scheme) or dropped (a browser page), for the user.
     pub notes: Vec<String>,
+    /// Whether the value was an address copied from the browser (a page, a site path, an API call) rather than a
+    /// base URL: the command line takes the server out of it with a note; a manifest's `site.server` refuses it.
+    pub pasted: bool,
 }
 
 impl ServerAddress {
@@ -37,7 +40,7 @@ impl ServerAddress {
         };
         let url = Url::parse(&with_scheme)?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Ok(ServerAddress { url: raw.to_owned(), site: None, notes: Vec::new() });
+            return Ok(ServerAddress { url: raw.to_owned(), site: None, notes: Vec::new(), pasted: false });
         }
         let fragment_site = url.fragment().and_then(|f| segment_after(f, "site"));
         let path_site = segment_after(url.path(), "t").or_else(|| segment_after(url.path(), "site"));
@@ -60,7 +63,7 @@ impl ServerAddress {
                 None => format!("took the server {base} from the address `{raw}`"),
             });
         }
-        Ok(ServerAddress { url: base, site, notes })
+        Ok(ServerAddress { url: base, site, notes, pasted })
     }
 }
 
@@ -69,7 +72,7 @@ fn segment_after(path: &str, key: &str) -> Option<String> {
     let mut segments = path.split('/').filter(|s| !s.is_empty());
     segments.find(|s| *s == key)?;
     let name = segments.next()?;
-    tabops_manifest::valid_content_url(name).then(|| name.to_owned())
+    crate::valid_content_url(name).then(|| name.to_owned())
 }
 
 fn is_loopback_host(host_and_port: &str) -> bool {
@@ -112,7 +115,9 @@ mod tests {
     #[test]
     fn a_plain_base_url_is_kept_without_notes() {
         let addr = parse("https://tableau.example.com");
-        assert_eq!(addr, ServerAddress { url: "https://tableau.example.com".into(), site: None, notes: vec![] });
+        let expected =
+            ServerAddress { url: "https://tableau.example.com".into(), site: None, notes: vec![], pasted: false };
+        assert_eq!(addr, expected);
         assert_eq!(parse("https://example.com/tableau").url, "https://example.com/tableau", "a path prefix stays");
     }
 }
