@@ -31,23 +31,10 @@ impl PageOrientation {
     }
 }
 
-/// `pageSizeOption` of a PDF attachment (the values Tableau documents for Create Subscription).
-pub const PAGE_SIZES: [&str; 14] = [
-    "A3",
-    "A4",
-    "A5",
-    "B4",
-    "B5",
-    "Executive",
-    "Folio",
-    "Ledger",
-    "Legal",
-    "Letter",
-    "Note",
-    "Quarto",
-    "Tabloid",
-    "Unspecified",
-];
+/// `pageSizeOption` of a PDF attachment: the values the REST reference documents for Create Subscription (the
+/// schema types it as a string), as PSTableauREST's `New-TableauSubscription` validates them.
+pub const PAGE_SIZES: [&str; 13] =
+    ["A3", "A4", "A5", "B4", "B5", "Executive", "Folio", "Ledger", "Legal", "Letter", "Note", "Quarto", "Tabloid"];
 
 /// What a subscription subscribes to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

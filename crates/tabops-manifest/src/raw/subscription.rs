@@ -28,7 +28,7 @@ pub struct RawSubscription {
     #[schemars(extend("enum" = ["portrait", "landscape"]))]
     pub page_orientation: Option<Located<String>>,
     /// With a PDF attachment: the page size.
-    #[schemars(extend("enum" = ["A3", "A4", "A5", "B4", "B5", "Executive", "Folio", "Ledger", "Legal", "Letter", "Note", "Quarto", "Tabloid", "Unspecified"]))]
+    #[schemars(extend("enum" = ["A3", "A4", "A5", "B4", "B5", "Executive", "Folio", "Ledger", "Legal", "Letter", "Note", "Quarto", "Tabloid"]))]
     pub page_size: Option<Located<String>>,
     /// Send the e-mail even when the view has no data (default true).
     pub send_if_empty: Option<Located<bool>>,
