@@ -15,7 +15,7 @@ use futures::future::try_join_all;
 use tabops_manifest::model::{ContentKind, ContentPermissions, Desired, ProjectPath};
 use tabops_plan::inventory::{
     Inventory, LiveConnection, LiveContent, LiveGroup, LiveIdentityProvider, LiveProject, LiveRefreshTask, LiveSite,
-    LiveUser, TaskTarget,
+    LiveSubscription, LiveUser, LiveView, TaskTarget,
 };
 use tabops_tableau as api;
 
@@ -29,7 +29,9 @@ use crate::wire;
 /// paging. Only content permissions wait for the content lists. At scale this keeps the fetch within a round trip
 /// or two of the lower bound (requests x latency / concurrency).
 pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory, ApplyError> {
-    let wants_views = desired.workbooks.iter().any(|w| !w.hidden_views.is_empty());
+    // Subscriptions (and the view ids they name) are read only when the manifest declares or prunes them.
+    let wants_subscriptions = tabops_plan::planner::subscriptions::wanted(desired);
+    let wants_views = desired.workbooks.iter().any(|w| !w.hidden_views.is_empty()) || wants_subscriptions;
     let renames = project_renames(desired);
     let projects = async {
         let projects: Vec<LiveProject> =
@@ -44,6 +46,7 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         Ok::<_, ApplyError>((groups, rows))
     };
     let views = async { if wants_views { client.views().await.map(Some) } else { Ok(None) } };
+    let subscriptions = async { if wants_subscriptions { client.subscriptions().await.map(Some) } else { Ok(None) } };
     // Only a manifest that names an identity provider needs the site's authentication configurations (an API
     // 3.24+, Cloud-only call): other plans make exactly the requests they made before.
     let wants_idps = desired.users.iter().any(|u| u.identity_provider.is_some());
@@ -55,7 +58,17 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
             Ok(None)
         }
     };
-    let ((projects, tree, project_rows), (groups, member_rows), users, workbooks, datasources, tasks, views, idps) = tokio::try_join!(
+    let (
+        (projects, tree, project_rows),
+        (groups, member_rows),
+        users,
+        workbooks,
+        datasources,
+        tasks,
+        views,
+        idps,
+        subs,
+    ) = tokio::try_join!(
         projects,
         groups,
         read("list users", client.users()),
@@ -64,8 +77,22 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         read("list extract-refresh tasks", client.refresh_tasks()),
         read("list views", views),
         read("list authentication configurations", idps),
+        read("list subscriptions", subscriptions),
     )?;
 
+    let live_views: Option<Vec<LiveView>> = wants_subscriptions.then(|| {
+        views
+            .iter()
+            .flatten()
+            .filter_map(|v| {
+                Some(LiveView { id: v.id.clone(), workbook_id: v.workbook_id.clone()?, name: v.name.clone() })
+            })
+            .collect()
+    });
+    let subscriptions = subs.map(|list| {
+        let views = live_views.as_deref().unwrap_or_default();
+        list.into_iter().map(|s| live_subscription(s, views)).collect()
+    });
     let mut visible = visible_views(views);
     let workbooks = workbooks
         .into_iter()
@@ -86,6 +113,8 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         default_permissions: Default::default(),
         controlled: Default::default(),
         identity_providers: idps,
+        subscriptions,
+        views: live_views,
     };
     let content_rows = read_details(client, content_details(desired, &tree, &renames, &inventory)).await?;
     for rows in [project_rows, member_rows, content_rows] {
@@ -127,6 +156,8 @@ pub async fn read_lists(client: &api::Client, views: bool) -> Result<Inventory, 
         default_permissions: Default::default(),
         controlled: Default::default(),
         identity_providers: None,
+        subscriptions: None,
+        views: None,
     })
 }
 
@@ -471,4 +502,37 @@ fn live_task(t: api::RefreshTask) -> Option<LiveRefreshTask> {
         None => (None, "no schedule".to_owned()),
     };
     Some(LiveRefreshTask { id: t.id, target, refresh_type, schedule, schedule_text })
+}
+
+/// A subscription in the planner's words: its content resolved to a workbook (and view name) through the views.
+fn live_subscription(s: api::Subscription, views: &[LiveView]) -> LiveSubscription {
+    let (workbook_id, view, is_view) = match &s.target {
+        Some(api::SubscriptionTarget::Workbook(id)) => (Some(id.clone()), None, false),
+        Some(api::SubscriptionTarget::View(id)) => match views.iter().find(|v| &v.id == id) {
+            Some(v) => (Some(v.workbook_id.clone()), Some(v.name.clone()), true),
+            None => (None, None, true),
+        },
+        None => (None, None, false),
+    };
+    let (schedule, schedule_text) = match &s.schedule {
+        Some(wire_schedule) => (wire::normalize_schedule(wire_schedule), wire::describe_schedule(wire_schedule)),
+        None => (None, "a Tableau Server schedule".to_owned()),
+    };
+    LiveSubscription {
+        id: s.id,
+        subject: s.subject,
+        message: s.message,
+        attach_image: s.attach_image.unwrap_or(true),
+        attach_pdf: s.attach_pdf.unwrap_or(false),
+        page_orientation: s.page_orientation,
+        page_size: s.page_size,
+        send_if_empty: s.send_if_view_empty.unwrap_or(true),
+        suspended: s.suspended.unwrap_or(false),
+        workbook_id,
+        view,
+        is_view,
+        user_id: s.user_id,
+        schedule,
+        schedule_text,
+    }
 }

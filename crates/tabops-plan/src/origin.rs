@@ -81,6 +81,22 @@ pub fn content_digest(spec: &ContentSpec, aspect: Aspect) -> String {
     }
 }
 
+/// The digest of the manifest's subscriptions to one workbook and its views (in manifest order).
+pub fn subscriptions_digest(desired: &Desired, workbook: &Address) -> String {
+    let on: Vec<_> = desired
+        .subscriptions
+        .iter()
+        .filter(|s| {
+            Address::content(
+                tabops_manifest::model::ContentKind::Workbook,
+                &s.content.project,
+                s.content.workbook.as_str(),
+            ) == *workbook
+        })
+        .collect();
+    digest_of(&on)
+}
+
 /// Every (address, aspect) digest of a desired state, for comparing with a plan's origins (addresses compare
 /// case-insensitively, as Tableau compares names).
 pub fn aspect_digests(desired: &Desired) -> BTreeMap<(Address, Aspect), String> {
@@ -110,6 +126,10 @@ pub fn aspect_digests(desired: &Desired) -> BTreeMap<(Address, Aspect), String> 
         for aspect in [Aspect::Fields, Aspect::Content, Aspect::Permissions, Aspect::Refresh] {
             out.insert((address.clone(), aspect), content_digest(c, aspect));
         }
+    }
+    for w in &desired.workbooks {
+        let address = w.address();
+        out.insert((address.clone(), Aspect::Subscriptions), subscriptions_digest(desired, &address));
     }
     out
 }

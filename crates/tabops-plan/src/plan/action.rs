@@ -65,10 +65,11 @@ pub enum ObjectKind {
     Permissions,
     DefaultPermissions,
     RefreshTask,
+    Subscription,
 }
 
 impl ObjectKind {
-    pub const ALL: [ObjectKind; 9] = [
+    pub const ALL: [ObjectKind; 10] = [
         ObjectKind::User,
         ObjectKind::Project,
         ObjectKind::Group,
@@ -78,6 +79,7 @@ impl ObjectKind {
         ObjectKind::Permissions,
         ObjectKind::DefaultPermissions,
         ObjectKind::RefreshTask,
+        ObjectKind::Subscription,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -90,6 +92,7 @@ impl ObjectKind {
             ObjectKind::Permissions => "permissions",
             ObjectKind::DefaultPermissions => "default_permissions",
             ObjectKind::RefreshTask => "refresh_task",
+            ObjectKind::Subscription => "subscription",
         }
     }
     /// Plural heading for reports.
@@ -104,6 +107,7 @@ impl ObjectKind {
             ObjectKind::Permissions => "Permissions",
             ObjectKind::DefaultPermissions => "Default permissions",
             ObjectKind::RefreshTask => "Extract refresh tasks",
+            ObjectKind::Subscription => "Subscriptions",
         }
     }
 }
@@ -142,6 +146,8 @@ pub enum Aspect {
     DefaultWorkbookPermissions,
     DefaultDatasourcePermissions,
     Refresh,
+    /// The subscriptions to a workbook and its views.
+    Subscriptions,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -29,6 +29,7 @@ mod projects;
 mod prune;
 mod refresh;
 mod safety;
+pub mod subscriptions;
 mod target;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -94,6 +95,7 @@ pub fn plan(desired: &Desired, live: &Inventory, options: &PlanOptions) -> Plan 
     moves::suggest_renames(&cx, &contents, &mut draft);
     permissions::plan_permissions(&cx, &principals, &projects, &contents, &mut draft);
     refresh::plan_refresh(&cx, &contents, &mut draft);
+    subscriptions::plan_subscriptions(&cx, &principals, &contents, &mut draft);
     ownership::plan_ownership(&cx, &principals, &contents, &pruned, &mut draft);
     target::limit_to_targets(&cx, &mut draft);
     let safety = safety::check_safety(&cx, &projects, &contents, &pruned, &mut draft);

@@ -8,6 +8,7 @@ mod paging;
 mod permissions;
 mod publish;
 mod slots;
+mod subscriptions;
 mod tls;
 mod transport;
 

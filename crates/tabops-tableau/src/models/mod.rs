@@ -6,12 +6,14 @@ mod content;
 mod identity;
 mod jobs;
 mod permissions;
+mod subscriptions;
 mod tasks;
 
 pub use content::*;
 pub use identity::*;
 pub use jobs::*;
 pub use permissions::*;
+pub use subscriptions::*;
 pub use tasks::*;
 
 use crate::xml::Element;
