@@ -36,14 +36,28 @@ def emulator_url(tmp_path):
         proc.wait(timeout=10)
 
 
-def tabops(url, tmp_path, *args):
+SUBSCRIPTION = """
+subscriptions:
+  - subject: Pipeline health for the week
+    user: carol@acme.com
+    project: Sales
+    workbook: Pipeline
+    view: Pipeline Health
+    attach: [image, pdf]
+    page_orientation: landscape
+    page_size: A4
+    schedule: { frequency: weekly, at: "08:00", weekdays: [Mon] }
+"""
+
+
+def tabops(url, tmp_path, *args, manifest=QUICKSTART):
     env = {
         "PATH": os.environ.get("PATH", ""),
         "NO_COLOR": "1",
         "TABLEAU_PAT_NAME": TABOPS_PAT[0],
         "TABLEAU_PAT_SECRET": TABOPS_PAT[1],
     }
-    command = [BINARY, *args, "-f", str(QUICKSTART), "--server", url, "--site", SITE,
+    command = [BINARY, *args, "-f", str(manifest), "--server", url, "--site", SITE,
                "--state-dir", str(tmp_path / "state")]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
@@ -80,9 +94,15 @@ def test_drift_names_a_workbook_changed_with_tsc(emulator_url, tmp_path):
 def test_drift_names_a_subscription_changed_with_tsc(emulator_url, tmp_path):
     """The quick start's subscription, read and changed with TSC's `subscriptions` endpoint (get, get_by_id,
     update, delete): drift names it after each change made outside tabops, and apply puts it back."""
+    import shutil
+
     import tableauserverclient as TSC
 
-    applied = tabops(emulator_url, tmp_path, "apply", "--auto-approve", "--audit-log", str(tmp_path / "audit.jsonl"))
+    manifest = tmp_path / "quickstart"
+    shutil.copytree(QUICKSTART, manifest)
+    (manifest / "manifest.yaml").write_text((manifest / "manifest.yaml").read_text() + SUBSCRIPTION)
+    run = lambda *args: tabops(emulator_url, tmp_path, *args, manifest=manifest)  # noqa: E731
+    applied = run("apply", "--auto-approve", "--audit-log", str(tmp_path / "audit.jsonl"))
     assert applied.returncode == 0, applied.stdout + applied.stderr
     address = "subscription:Sales/Pipeline/Pipeline Health#carol@acme.com@weekly-08:00"
 
@@ -102,13 +122,13 @@ def test_drift_names_a_subscription_changed_with_tsc(emulator_url, tmp_path):
     finally:
         server.auth.sign_out()
 
-    drift = tabops(emulator_url, tmp_path, "drift")
+    drift = run("drift")
     assert drift.returncode == 2, drift.stdout + drift.stderr
     assert address in drift.stdout and "edited by hand through TSC" in drift.stdout, drift.stdout
 
-    again = tabops(emulator_url, tmp_path, "apply", "--auto-approve", "--audit-log", str(tmp_path / "audit.jsonl"))
+    again = run("apply", "--auto-approve", "--audit-log", str(tmp_path / "audit.jsonl"))
     assert again.returncode == 0, again.stdout + again.stderr
-    assert tabops(emulator_url, tmp_path, "drift").returncode == 0
+    assert run("drift").returncode == 0
 
     server.auth.sign_in(TSC.PersonalAccessTokenAuth(TSC_PAT[0], TSC_PAT[1], site_id=SITE))
     try:
@@ -117,6 +137,6 @@ def test_drift_names_a_subscription_changed_with_tsc(emulator_url, tmp_path):
         assert server.subscriptions.get()[0] == []
     finally:
         server.auth.sign_out()
-    drift = tabops(emulator_url, tmp_path, "drift")
+    drift = run("drift")
     assert drift.returncode == 2, drift.stdout + drift.stderr
     assert address in drift.stdout, drift.stdout
