@@ -536,3 +536,15 @@ fn live_subscription(s: api::Subscription, views: &[LiveView]) -> LiveSubscripti
         schedule_text,
     }
 }
+
+/// The site's subscriptions with their content resolved through the site's views (and those views): two paged
+/// lists, read together. For `tabops export --with-subscriptions`.
+pub async fn read_subscriptions(client: &api::Client) -> Result<(Vec<LiveSubscription>, Vec<LiveView>), ApplyError> {
+    let (subscriptions, views) =
+        tokio::try_join!(read("list subscriptions", client.subscriptions()), read("list views", client.views()))?;
+    let views: Vec<LiveView> = views
+        .into_iter()
+        .filter_map(|v| Some(LiveView { id: v.id, workbook_id: v.workbook_id?, name: v.name }))
+        .collect();
+    Ok((subscriptions.into_iter().map(|s| live_subscription(s, &views)).collect(), views))
+}

@@ -1,7 +1,8 @@
 //! Subscriptions through the real binary against the emulator: the quick start's subscription is created with its
 //! workbook, a second apply writes nothing, a subscription someone added on the site to a manifest workbook is
-//! listed as unmanaged until `settings.prune_subscriptions` deletes it, a changed field is updated in place, and a
-//! manifest without subscriptions never lists them (no extra request).
+//! listed as unmanaged until `settings.prune_subscriptions` deletes it, a changed field is updated in place, an
+//! export with `--with-subscriptions` plans no change, and a manifest without subscriptions never lists them (no
+//! extra request).
 
 use tabops_manifest::model::{Frequency, Schedule, TimeOfDay, Weekday};
 use tabops_testkit as support;
@@ -9,21 +10,6 @@ use tabops_testkit as support;
 use support::{Harness, edit, path_str, route};
 
 const LIST: &str = "GET /sites/{id}/subscriptions";
-
-/// Carol gets the quick start's pipeline dashboard every Monday, as an image and a landscape PDF.
-const SUBSCRIPTION: &str = r#"
-subscriptions:
-  - subject: Pipeline health for the week
-    user: carol@acme.com
-    project: Sales
-    workbook: Pipeline
-    view: Pipeline Health
-    message: Open opportunities by stage, every Monday.
-    attach: [image, pdf]
-    page_orientation: landscape
-    page_size: A4
-    schedule: { frequency: weekly, at: "08:00", weekdays: [Mon] }
-"#;
 
 fn weekly() -> tabops_tableau::Schedule {
     let schedule = Schedule {
@@ -69,8 +55,6 @@ fn subscriptions_converge_and_only_the_manifests_workbooks_are_pruned() {
     let site = Harness::start();
     let manifest = site.copy_example("quickstart", "quickstart");
     let file = manifest.join("manifest.yaml");
-    let text = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(&file, text + SUBSCRIPTION).unwrap();
     let applied = site.apply(&manifest);
     let out = format!("{}{}", applied.stdout, applied.stderr);
     assert!(
@@ -112,12 +96,30 @@ fn subscriptions_converge_and_only_the_manifests_workbooks_are_pruned() {
     assert_eq!(action["changes"][0]["before"], "Pipeline health for the week");
     site.apply(&manifest);
     site.assert_converged(&manifest);
+
+    // Exported with its subscriptions, the site round-trips: the export plans no change, and names the view.
+    let out = site.dir.path().join("exported");
+    let export = site.tabops(&["export", "--out", path_str(&out), "--with-subscriptions", "--adopt"]);
+    assert_eq!(export.code, 0, "{}", export.stderr);
+    let sales = std::fs::read_to_string(out.join("projects/sales.yaml")).unwrap();
+    assert!(sales.contains("subscriptions:") && sales.contains("view: Pipeline Health"), "{sales}");
+    assert!(
+        sales.contains("subject: Pipeline health, weekly") && sales.contains("page_orientation: landscape"),
+        "{sales}"
+    );
+    site.assert_converged(&out);
+    let json = site.plan_json(&out);
+    assert!(json["unmanaged"].as_array().unwrap().iter().all(|u| u["kind"] != "subscription"), "{json}");
 }
 
 #[test]
 fn a_manifest_without_subscriptions_never_lists_them() {
     let site = Harness::start();
     let manifest = site.copy_example("quickstart", "quickstart");
+    let file = manifest.join("manifest.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let start = text.find("\n# Carol gets").expect("the quick start's subscription");
+    std::fs::write(&file, &text[..start + 1]).unwrap();
     site.apply(&manifest);
     site.assert_converged(&manifest);
     assert_eq!(route(&site.stats(), LIST), 0, "no subscription list read");

@@ -36,20 +36,6 @@ def emulator_url(tmp_path):
         proc.wait(timeout=10)
 
 
-SUBSCRIPTION = """
-subscriptions:
-  - subject: Pipeline health for the week
-    user: carol@acme.com
-    project: Sales
-    workbook: Pipeline
-    view: Pipeline Health
-    attach: [image, pdf]
-    page_orientation: landscape
-    page_size: A4
-    schedule: { frequency: weekly, at: "08:00", weekdays: [Mon] }
-"""
-
-
 def tabops(url, tmp_path, *args, manifest=QUICKSTART):
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -100,7 +86,6 @@ def test_drift_names_a_subscription_changed_with_tsc(emulator_url, tmp_path):
 
     manifest = tmp_path / "quickstart"
     shutil.copytree(QUICKSTART, manifest)
-    (manifest / "manifest.yaml").write_text((manifest / "manifest.yaml").read_text() + SUBSCRIPTION)
     run = lambda *args: tabops(emulator_url, tmp_path, *args, manifest=manifest)  # noqa: E731
     applied = run("apply", "--auto-approve", "--audit-log", str(tmp_path / "audit.jsonl"))
     assert applied.returncode == 0, applied.stdout + applied.stderr
