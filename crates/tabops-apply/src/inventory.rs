@@ -3,8 +3,9 @@
 //! One paged list per object kind (pageSize 1000, later pages fetched concurrently by the client), all kinds at
 //! once. Per-object requests only where Tableau has no list form (permissions, default permissions, group
 //! members), and only for the objects the manifest manages: an object whose permissions the manifest does not
-//! mention is never asked about. Site-wide views are listed only when some workbook hides views; an item's
-//! connections are read only when its manifest entry lists `connections:`.
+//! mention is never asked about. Site-wide views are listed only when some workbook hides views or the manifest
+//! declares (or prunes) subscriptions, which also list the site's subscriptions; an item's connections are read
+//! only when its manifest entry lists `connections:`.
 //!
 //! `tabops export` reads the site through the same functions: [`read_lists`] for the lists (converted as for a
 //! plan) and [`read_details`] for the per-object reads of what it exports.

@@ -195,3 +195,40 @@ async fn unknown_content_users_and_cloud_schedule_mistakes_get_tableaus_errors()
     assert_eq!((status, code(&body)), (404, "404025"));
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn deleting_a_workbook_or_removing_a_user_takes_their_subscriptions_along() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.expect("starts");
+    let site = Site::open(&emulator).await;
+    let (kept_workbook, _) = site.publish("Kept").await;
+    let (workbook, view) = site.publish("Revenue").await;
+    let (_, body) = site
+        .call(
+            reqwest::Method::POST,
+            "/users",
+            r#"<tsRequest><user name="bob@acme.com" siteRole="Viewer" /></tsRequest>"#,
+        )
+        .await;
+    let bob = attr(&body, "user", "id").expect("user").to_owned();
+    let (_, body) = site.call(reqwest::Method::GET, "/users?filter=name:eq:admin@tabops.local", "").await;
+    let admin = attr(&body, "user", "id").expect("admin").to_owned();
+    let create = |content: &str, kind: &str, user: &str| {
+        format!(
+            r#"<tsRequest><subscription subject="s"><content id="{content}" type="{kind}" /><user id="{user}" /></subscription>{WEEKLY}</tsRequest>"#
+        )
+    };
+    for request in [
+        create(&view, "View", &admin),
+        create(&workbook, "Workbook", &admin),
+        create(&kept_workbook, "Workbook", &admin),
+        create(&kept_workbook, "Workbook", &bob),
+    ] {
+        assert_eq!(site.call(reqwest::Method::POST, "/subscriptions", &request).await.0, 201);
+    }
+    assert_eq!(site.call(reqwest::Method::DELETE, &format!("/workbooks/{workbook}"), "").await.0, 204);
+    assert_eq!(site.call(reqwest::Method::DELETE, &format!("/users/{bob}"), "").await.0, 204);
+    let (_, body) = site.call(reqwest::Method::GET, "/subscriptions", "").await;
+    assert_eq!(attr(&body, "pagination", "totalAvailable"), Some("1"), "{body}");
+    assert_eq!(attr(&body, "content", "id"), Some(kept_workbook.as_str()));
+    emulator.shutdown().await;
+}
