@@ -120,6 +120,13 @@ fn a_changed_field_is_an_update_and_a_changed_schedule_is_another_subscription()
     let p = plan(&desired, &site, &PlanOptions::default());
     let delete = p.changes().find(|a| a.action == Action::Delete).expect("a delete");
     assert_eq!(delete.id, "subscription:Sales/EMEA/Revenue/Overview#carol@acme.com@weekly-09:00");
+    // The delete counts toward the deletion limit.
+    let p = plan(&desired, &site, &PlanOptions { max_deletes: Some(0), ..PlanOptions::default() });
+    assert!(
+        !p.applyable && p.errors.iter().any(|e| e.kind == tabops_plan::plan::PlanErrorKind::TooManyDeletes),
+        "{:?}",
+        p.errors
+    );
 }
 
 #[test]
