@@ -7,7 +7,7 @@
 use tabops_manifest::model::{Frequency, Schedule, TimeOfDay, Weekday};
 use tabops_testkit as support;
 
-use support::{Harness, edit, path_str, route};
+use support::{Harness, edit, path_str, route, transcript_step};
 
 const LIST: &str = "GET /sites/{id}/subscriptions";
 
@@ -82,10 +82,26 @@ fn subscriptions_converge_and_only_the_manifests_workbooks_are_pruned() {
     std::fs::write(&file, text.replace("site:\n", "settings:\n  prune_subscriptions: true\n\nsite:\n")).unwrap();
     let json = site.plan_json(&manifest);
     assert_eq!(support::changes(&json), [(unmanaged.to_owned(), "delete".to_owned())], "{json}");
-    let applied = site.apply(&manifest);
-    let out = format!("{}{}", applied.stdout, applied.stderr);
-    assert!(out.contains(&format!("- {unmanaged}: deleted")), "{out}");
-    site.assert_converged(&manifest);
+    // The same, as a transcript: the plan names the delete and why, a deletion limit of 0 refuses it, apply does it.
+    let mut transcript = String::new();
+    for (args, code) in [
+        (vec!["plan", "-f", path_str(&manifest), "--detailed-exitcode"], 2),
+        (vec!["plan", "-f", path_str(&manifest), "--max-deletes", "0"], 1),
+        (vec!["apply", "-f", path_str(&manifest), "--auto-approve"], 0),
+        (vec!["plan", "-f", path_str(&manifest), "--detailed-exitcode"], 0),
+    ] {
+        let run = site.tabops(&args);
+        assert_eq!(run.code, code, "`tabops {}`\n{}\n{}", args.join(" "), run.stdout, run.stderr);
+        transcript.push_str(&transcript_step(&args, &run));
+        if args[0] == "apply" {
+            let out = format!("{}{}", run.stdout, run.stderr);
+            assert!(out.contains(&format!("- {unmanaged}: deleted")), "{out}");
+        }
+    }
+    let mut filters = support::transcript_filters(site.dir.path());
+    filters.add_filter(r"/tmp/[^\s)`']+", "[TMP]");
+    filters.add_filter(r"\(\d+ ms\)", "([TIME])");
+    filters.bind(|| insta::assert_snapshot!("a_subscription_added_on_the_site_is_pruned", transcript));
 
     // Changing a field in the manifest updates the subscription in place.
     edit(&file, "subject: Pipeline health for the week", "subject: Pipeline health, weekly");
