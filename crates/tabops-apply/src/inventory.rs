@@ -128,14 +128,21 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
 /// workbooks, data sources, extract-refresh tasks, and with `views` every workbook's visible views. One paged list
 /// per kind, all at once.
 pub async fn read_lists(client: &api::Client, views: bool) -> Result<Inventory, ApplyError> {
+    read_lists_with(client, views, true).await
+}
+
+/// As [`read_lists`]; without `tasks`, the extract-refresh tasks are not listed (one request less for a reader that
+/// has no use for them, such as `tabops report access`).
+pub async fn read_lists_with(client: &api::Client, views: bool, tasks: bool) -> Result<Inventory, ApplyError> {
     let view_list = async { if views { client.views().await.map(Some) } else { Ok(None) } };
+    let task_list = async { if tasks { client.refresh_tasks().await } else { Ok(Vec::new()) } };
     let (projects, users, groups, workbooks, datasources, tasks, view_list) = tokio::try_join!(
         read("list projects", client.projects()),
         read("list users", client.users()),
         read("list groups", client.groups()),
         read("list workbooks", client.workbooks()),
         read("list data sources", client.datasources()),
-        read("list extract-refresh tasks", client.refresh_tasks()),
+        read("list extract-refresh tasks", task_list),
         read("list views", view_list),
     )?;
     let mut visible = visible_views(view_list);

@@ -217,6 +217,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// mimalloc, not the system allocator: glibc's per-thread arenas held on to what the reading threads freed, so a
+/// plan's peak memory was half again its live heap (BENCHMARKS.md, "Memory").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     match dispatch(Cli::parse()).await {

@@ -371,6 +371,26 @@ async fn entry(
                     _ => plain(StatusCode::BAD_REQUEST, "fail-next takes ?count=N, an integer of at most 1000"),
                 }
             }
+            ("POST", "views/usage") => {
+                let query = parse_hook_query(request.uri().query().unwrap_or_default());
+                let count = query.get("count").map(|v| v.parse::<u64>());
+                match (query.get("view"), count) {
+                    (Some(view), Some(Ok(count))) => {
+                        let mut state = shared.lock();
+                        let found = state.workbooks.iter_mut().flat_map(|w| w.views.iter_mut()).find(|v| &v.id == view);
+                        match found {
+                            Some(found) => {
+                                found.total_view_count = count;
+                                drop(state);
+                                shared.mark_dirty();
+                                plain(StatusCode::NO_CONTENT, "")
+                            }
+                            None => plain(StatusCode::NOT_FOUND, "no view has that id"),
+                        }
+                    }
+                    _ => plain(StatusCode::BAD_REQUEST, "usage needs ?view=ID&count=N, N an integer"),
+                }
+            }
             _ => plain(StatusCode::NOT_FOUND, "unknown emulator hook"),
         };
     }

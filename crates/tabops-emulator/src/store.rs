@@ -123,6 +123,10 @@ pub struct View {
     pub content_url: String,
     pub sheet_type: String,
     pub hidden: bool,
+    /// What Query Views answers as `<usage totalViewCount>` with `includeUsageStatistics=true`; set by the
+    /// `views/usage` test hook (nobody views anything on an emulator).
+    #[serde(default)]
+    pub total_view_count: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

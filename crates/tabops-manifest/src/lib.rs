@@ -371,12 +371,53 @@ fn parse_file(
     Ok(out)
 }
 
-/// Computes the content digests of a manifest loaded from the work tree without `hash_content`, so a caller can
-/// hash while it does something else (the CLI reads the live site meanwhile: both take about as long at scale).
+/// Computes the content digests of a manifest loaded from the work tree without `hash_content`. To hash on another
+/// thread while the manifest is in use, take [`Loaded::pending_digests`] instead.
 pub fn hash_content(loaded: &mut Loaded) -> Result<(), LoadError> {
-    let names: Vec<String> =
-        loaded.sources.iter().map(|f| display_path(f)).chain([display_path(&loaded.root)]).collect();
-    hash_all(&FsSource, &mut loaded.desired, &names)
+    let digests = loaded.pending_digests().compute();
+    loaded.set_digests(digests)
+}
+
+/// The content files of a manifest loaded from the work tree without `hash_content`, to hash while the manifest is
+/// used for something else (the CLI reads the live site meanwhile: at scale both take about as long). It holds the
+/// files' paths, not a copy of the manifest, which at 50,000 items would double its memory for the whole read.
+#[derive(Debug)]
+pub struct PendingDigests(Vec<(PathBuf, tabops_content::FileType)>);
+
+/// The result of [`PendingDigests::compute`], in the manifest's content order, for [`Loaded::set_digests`].
+#[derive(Debug)]
+pub struct ContentDigests(Vec<std::io::Result<hash::Digests>>);
+
+impl PendingDigests {
+    /// Hashes the files (in parallel, on rayon's pool).
+    pub fn compute(self) -> ContentDigests {
+        ContentDigests(self.0.par_iter().map(|(path, file_type)| FsSource.digest(path, *file_type)).collect())
+    }
+}
+
+impl Loaded {
+    /// The work-tree content files whose digests [`Loaded::set_digests`] takes.
+    pub fn pending_digests(&self) -> PendingDigests {
+        let d = &self.desired;
+        PendingDigests(
+            d.datasources.iter().chain(&d.workbooks).map(|i| (i.file.path.clone(), i.file.file_type)).collect(),
+        )
+    }
+
+    /// Records digests computed from [`Loaded::pending_digests`] of this manifest; a file that could not be read
+    /// is an error naming its item.
+    pub fn set_digests(&mut self, digests: ContentDigests) -> Result<(), LoadError> {
+        // Whole-manifest problems name the manifest: its one file, or the directory of several.
+        let whole = match self.sources.as_slice() {
+            [file] => file,
+            _ => &self.root,
+        };
+        let names: Vec<String> = self.sources.iter().chain([whole]).map(|f| display_path(f)).collect();
+        let items = self.desired.datasources.iter_mut().chain(self.desired.workbooks.iter_mut());
+        let results =
+            items.zip(digests.0).map(|(item, digests)| (item.address(), digests.map(|d| item.file.set_digests(d))));
+        digest_problems(results.collect(), &names)
+    }
 }
 
 fn hash_all(source: &dyn Source, desired: &mut model::Desired, names: &[String]) -> Result<(), LoadError> {
@@ -386,14 +427,14 @@ fn hash_all(source: &dyn Source, desired: &mut model::Desired, names: &[String])
         .chain(desired.workbooks.par_iter_mut())
         .map(|item| {
             let result = source.digest(&item.file.path, item.file.file_type);
-            let result = result.map(|digests| {
-                item.file.size = digests.size;
-                item.file.sha256 = digests.sha256;
-                item.file.file_sha256 = digests.file_sha256;
-            });
-            (item.address(), result)
+            (item.address(), result.map(|digests| item.file.set_digests(digests)))
         })
         .collect();
+    digest_problems(results, names)
+}
+
+/// Every content file that could not be hashed, as one error.
+fn digest_problems(results: Vec<(model::Address, std::io::Result<()>)>, names: &[String]) -> Result<(), LoadError> {
     let problems: Vec<Diagnostic> = results
         .into_iter()
         .filter_map(|(address, result)| {

@@ -554,6 +554,15 @@ pub struct ContentFile {
     pub file_sha256: String,
 }
 
+impl ContentFile {
+    /// Records the file's digests (its upload size, canonical and raw sha256).
+    pub fn set_digests(&mut self, digests: crate::hash::Digests) {
+        self.size = digests.size;
+        self.sha256 = digests.sha256;
+        self.file_sha256 = digests.file_sha256;
+    }
+}
+
 /// One data connection to embed or rewrite at publish time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConnectionSpec {

@@ -24,6 +24,14 @@ pub enum ErrorKind {
     /// The manifest has problems ([`Error::diagnostics`] lists them); nothing was sent.
     #[error("the manifest `{}` has {} error(s); nothing was sent to the site", file.display(), diagnostics.len())]
     InvalidManifest { file: PathBuf, diagnostics: Diagnostics },
+    /// Content files that could not be hashed, found while the site was being read (work-tree files are hashed
+    /// alongside the read): the site was read, nothing was written.
+    #[error(
+        "the manifest `{}` names {} content file(s) that cannot be read; the site was read, nothing was written to it",
+        file.display(),
+        diagnostics.len()
+    )]
+    UnhashableContent { file: PathBuf, diagnostics: Diagnostics },
     #[error("there is no manifest at `{}`", file.display())]
     NoManifest { file: PathBuf },
     #[error(transparent)]
@@ -118,7 +126,7 @@ impl Error {
     /// Advice for the user, shown on its own line after the error.
     pub fn hint(&self) -> Option<String> {
         Some(match self.kind() {
-            ErrorKind::InvalidManifest { file, .. } => {
+            ErrorKind::InvalidManifest { file, .. } | ErrorKind::UnhashableContent { file, .. } => {
                 format!("run `tabops validate -f {}` to check it offline", file.display())
             }
             ErrorKind::NoManifest { .. } => {
@@ -171,7 +179,9 @@ impl Error {
     /// The problems of an invalid manifest, for the caller to show before the error itself.
     pub fn diagnostics(&self) -> Option<&Diagnostics> {
         match self.kind() {
-            ErrorKind::InvalidManifest { diagnostics, .. } => Some(diagnostics),
+            ErrorKind::InvalidManifest { diagnostics, .. } | ErrorKind::UnhashableContent { diagnostics, .. } => {
+                Some(diagnostics)
+            }
             _ => None,
         }
     }

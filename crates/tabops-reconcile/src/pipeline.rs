@@ -160,8 +160,8 @@ pub async fn prepare(
     }
     let overlapped = Overlapped {
         hashing: hash_later.then(|| {
-            let mut owned = loaded.clone();
-            tokio::task::spawn_blocking(move || tabops_manifest::hash_content(&mut owned).map(|()| owned))
+            let pending = loaded.pending_digests();
+            tokio::task::spawn_blocking(move || pending.compute())
         }),
         provenance: {
             let manifest = manifest.clone();
@@ -189,7 +189,7 @@ pub async fn prepare(
 /// Local work started before signing in, to run while the site is read.
 struct Overlapped {
     /// The work tree's content digests (a commit's content is hashed while it is read).
-    hashing: Option<tokio::task::JoinHandle<Result<Loaded, LoadError>>>,
+    hashing: Option<tokio::task::JoinHandle<tabops_manifest::ContentDigests>>,
     /// Git provenance: commit, branch, author, and whether the work tree is dirty (a status walk).
     provenance: tokio::task::JoinHandle<Result<Option<GitInfo>, Error>>,
 }
@@ -217,7 +217,12 @@ async fn read_and_plan(
         site.sign_out_early();
     }
     if let Some(hashing) = overlapped.hashing {
-        loaded = hashing.await?.map_err(|err| load_error(&manifest.file, err))?;
+        loaded.set_digests(hashing.await?).map_err(|err| match err {
+            LoadError::Invalid(diagnostics) => {
+                ErrorKind::UnhashableContent { file: manifest.file.clone(), diagnostics }
+            }
+            other => ErrorKind::Load(other),
+        })?;
     }
     let base = match &safety.base {
         Some(reference) => Some(crate::git::load_base(manifest, reference, &loaded.desired.site, observer).await?),

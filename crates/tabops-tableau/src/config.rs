@@ -214,7 +214,7 @@ pub fn default_scopes() -> Vec<String> {
 /// What a command does to a site, and so which connected-app scopes it asks for by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// `plan` and `drift`: [`READ_SCOPES`].
+    /// `plan`, `drift` and `report`: [`READ_SCOPES`].
     Read,
     /// `export` (read-only, the default): [`READ_SCOPES`] and [`EXPORT_SCOPES`].
     Export,

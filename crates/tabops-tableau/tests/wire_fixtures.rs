@@ -98,6 +98,12 @@ fn check(name: &str) {
             assert_eq!(views[0].sheet_type, None);
             assert_eq!(views[1].sheet_type.as_deref(), Some("worksheet"));
             assert_eq!((views[0].hidden, views[1].hidden), (false, true), "the schema's hidden attribute");
+            assert_eq!(views[0].total_view_count, None, "no usage child without includeUsageStatistics");
+        }
+        "views_usage.xml" => {
+            let views = all(name, &root, "views", "view", View::from_element);
+            assert_eq!(views.iter().map(|v| v.total_view_count).collect::<Vec<_>>(), [Some(42), Some(0)]);
+            assert_eq!(views[1].sheet_type.as_deref(), Some("dashboard"));
         }
         "datasources_all_fields.xml" => {
             let sources = all(name, &root, "datasources", "datasource", Datasource::from_element);
@@ -196,6 +202,7 @@ fn the_client_parses_every_wire_fixture() {
         "group_users.xml",
         "workbooks_all_fields.xml",
         "views.xml",
+        "views_usage.xml",
         "datasources_all_fields.xml",
         "connections.xml",
         "workbook_connections.xml",

@@ -61,6 +61,8 @@ pub enum Command {
     Schema,
     /// Run extract refreshes now (named items, or what changed since a git revision) and report how they ended.
     Refresh(commands::refresh::RefreshArgs),
+    /// Governance reports over the live site: effective access, usage. Read-only.
+    Report(commands::report::ReportArgs),
 }
 
 impl Cli {
@@ -72,6 +74,7 @@ impl Cli {
             Command::Drift(args) => args.format,
             Command::Show(args) => args.format,
             Command::Refresh(args) => args.format,
+            Command::Report(args) => return args.format() == commands::report::ReportFormat::Json,
             Command::Validate(_)
             | Command::Audit(_)
             | Command::Emulator(_)

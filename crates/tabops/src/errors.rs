@@ -138,6 +138,8 @@ fn hint(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
         err.hint()
     } else if let Some(err) = cause.downcast_ref::<tabops_tableau::Error>() {
         err.hint()
+    } else if let Some(err) = cause.downcast_ref::<tabops_report::ReportError>() {
+        err.hint()
     } else if let Some(err) = cause.downcast_ref::<tabops_manifest::git::GitError>() {
         err.hint()
     } else if let Some(err) = cause.downcast_ref::<tabops_plan::plan::PlanFileError>() {

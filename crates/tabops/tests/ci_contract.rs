@@ -50,7 +50,7 @@ fn subcommands(cwd: &Path) -> Vec<String> {
 fn usage_errors_exit_1_not_the_changes_code_and_help_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let commands = subcommands(dir.path());
-    for expected in ["validate", "plan", "apply", "drift", "audit", "emulator", "export"] {
+    for expected in ["validate", "plan", "apply", "drift", "audit", "emulator", "export", "report"] {
         assert!(commands.iter().any(|c| c == expected), "`{expected}` missing from --help: {commands:?}");
     }
     // The two examples, every subcommand with a flag it does not have, and the other kinds of usage error.
@@ -59,6 +59,9 @@ fn usage_errors_exit_1_not_the_changes_code_and_help_exits_0() {
     cases.extend(commands.iter().map(|c| vec![c.clone(), "--no-such-flag".into()]));
     cases.extend([
         vec!["audit".into(), "verify".into(), "--no-such-flag".into()],
+        vec!["report".into(), "access".into(), "--no-such-flag".into()],
+        vec!["report".into(), "usage".into(), "--stale-days".into(), "soon".into()],
+        vec!["report".into(), "access".into(), "--capability".into(), "Fly".into()],
         vec!["plan".into(), "--concurrency".into(), "99".into()],
         vec!["drift".into(), "--format".into(), "yaml".into()],
         vec!["audit".into()],

@@ -208,6 +208,14 @@ fn zip_bomb_lying_root_document_is_refused_by_validate_and_plan() {
     let run = measured(&mut tabops(&dir, &args)).bounded("plan");
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("inflates to more than the 1000 bytes it declares"), "{}", run.stderr);
+    // The plan hashes work-tree files while it reads the site: the problem names the manifest file (not `.`) and
+    // the error says what did happen (a read) and what did not (a write).
+    assert!(
+        run.stderr.contains("manifest.yaml: error: cannot hash the content file of workbook:Sales/Bomb"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("cannot be read; the site was read, nothing was written to it"), "{}", run.stderr);
     assert_eq!(content_writes(&harness.stats()), 0, "refused before any write");
 }
 

@@ -156,8 +156,15 @@ pub fn site_views(ctx: &Ctx) -> ApiResult<Reply> {
         .collect();
     let rows = query::filter_sort(rows, &ctx.query)?;
     let (page, pagination) = query::paginate(rows, &ctx.query)?;
-    let views = page.iter().map(|r| render::view(r.view, Some(r.workbook_id)));
+    let usage = ctx.flag("includeUsageStatistics");
+    let views = page.iter().map(|r| with_usage(render::view(r.view, Some(r.workbook_id)), r.view, usage));
     Reply::ok(vec![pagination, Elem::new("views").children(views.collect::<Vec<_>>())])
+}
+
+/// A view with `<usage totalViewCount="N"/>` when the request asked for `includeUsageStatistics=true` (the shape of
+/// TSC's `test/assets/view_get_usage.xml`; ts-api_3_29.xsd `viewType.usage`).
+fn with_usage(elem: Elem, view: &store::View, usage: bool) -> Elem {
+    if usage { elem.child(Elem::new("usage").attr("totalViewCount", view.total_view_count)) } else { elem }
 }
 
 /// Routes under `/{workbooks|datasources}/{id}`; `seg[0]` is the id.
@@ -186,10 +193,7 @@ fn views(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let state = ctx.shared.lock();
     let workbook = state.workbooks.iter().find(|w| w.content.id == id).ok_or_else(|| Kind::Workbook.not_found(id))?;
     let usage = ctx.flag("includeUsageStatistics");
-    let views = workbook.views.iter().filter(|v| !v.hidden).map(|v| {
-        let elem = render::view(v, None);
-        if usage { elem.child(Elem::new("usage").attr("totalViewCount", 0)) } else { elem }
-    });
+    let views = workbook.views.iter().filter(|v| !v.hidden).map(|v| with_usage(render::view(v, None), v, usage));
     Reply::ok(vec![Elem::new("views").children(views.collect::<Vec<_>>())])
 }
 

@@ -216,16 +216,16 @@ async fn finish_publish(
             let views = analysis
                 .sheets
                 .iter()
-                .map(|sheet| View {
-                    id: old_views
-                        .iter()
-                        .find(|v| v.name == sheet.name)
-                        .map(|v| v.id.clone())
-                        .unwrap_or_else(store::new_id),
-                    name: sheet.name.clone(),
-                    content_url: format!("{}/sheets/{}", content.content_url, store::content_url_for(&sheet.name)),
-                    sheet_type: sheet.sheet_type.to_owned(),
-                    hidden: hidden.contains(&sheet.name.as_str()),
+                .map(|sheet| {
+                    let kept = old_views.iter().find(|v| v.name == sheet.name);
+                    View {
+                        id: kept.map(|v| v.id.clone()).unwrap_or_else(store::new_id),
+                        total_view_count: kept.map_or(0, |v| v.total_view_count),
+                        name: sheet.name.clone(),
+                        content_url: format!("{}/sheets/{}", content.content_url, store::content_url_for(&sheet.name)),
+                        sheet_type: sheet.sheet_type.to_owned(),
+                        hidden: hidden.contains(&sheet.name.as_str()),
+                    }
                 })
                 .collect();
             let mut workbook = Workbook {

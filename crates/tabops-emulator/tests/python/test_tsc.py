@@ -420,3 +420,18 @@ def test_subscriptions_endpoint_on_a_cloud_site(server, tmp_path):
     assert updated.suspended is True and updated.send_if_view_empty is False and updated.target.id == view.id
     server.subscriptions.delete(sub.id)
     assert all(s.id != sub.id for s in server.subscriptions.get()[0])
+
+
+def test_view_counts_read_back_through_tsc_usage(server, tmp_path, emulator_url):
+    """TSC's views.get(usage=True) sends includeUsageStatistics=true and reads each view's total_view_count from
+    <usage totalViewCount>; the emulator answers the count its views/usage hook set (0 before)."""
+    import urllib.request
+
+    project = server.projects.create(TSC.ProjectItem(unique("usage")))
+    wb = server.workbooks.publish(TSC.WorkbookItem(project.id, name="U"), write(tmp_path, "U.twb", TWB), "CreateNew")
+    server.workbooks.populate_views(wb)
+    sales = next(v for v in wb.views if v.name == "Sales")
+    hook = urllib.request.Request(f"{emulator_url}/_emulator/views/usage?view={sales.id}&count=7", method="POST")
+    assert urllib.request.urlopen(hook).status == 204
+    counts = {v.name: v.total_views for v in TSC.Pager(server.views, usage=True) if v.workbook_id == wb.id}
+    assert counts == {"Sales": 7, "Overview": 0, "Secret": 0}

@@ -271,6 +271,9 @@ pub struct View {
     /// (ts-api_3_29.xsd); whether Cloud lists hidden sheets with it or leaves them out is not settled, so callers
     /// treat a listed view with `hidden="true"` as not shown.
     pub hidden: bool,
+    /// `<usage totalViewCount="N"/>`: how often the view was viewed, present when the list was asked for with
+    /// `includeUsageStatistics=true` (TSC `test/assets/view_get_usage.xml`; ts-api_3_29.xsd `viewType.usage`).
+    pub total_view_count: Option<u64>,
 }
 
 impl View {
@@ -289,6 +292,7 @@ impl View {
             created_at: opt(e, "createdAt"),
             updated_at: opt(e, "updatedAt"),
             hidden: e.attr_bool("hidden").unwrap_or(false),
+            total_view_count: e.child("usage").and_then(|u| u.attr_num("totalViewCount")),
         })
     }
 }

@@ -11,6 +11,7 @@ mod output;
 pub mod plan;
 mod progress;
 pub mod refresh;
+pub mod report;
 pub mod shell;
 pub mod show;
 pub mod validate;
@@ -58,5 +59,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Man(args) => shell::man(args),
         Command::Schema => shell::schema(),
         Command::Refresh(args) => refresh::run(args.settings()).await,
+        Command::Report(args) => report::run(args).await,
     }
 }
