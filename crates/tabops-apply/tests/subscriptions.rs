@@ -48,7 +48,7 @@ async fn a_subscription_create_whose_response_is_lost_is_adopted_not_duplicated(
     // First everything but the subscription.
     let text = MANIFEST[..MANIFEST.find("subscriptions:").unwrap()].to_owned();
     std::fs::write(src.join("manifest.yaml"), &text).unwrap();
-    let log = AuditLog::open(&dir.path().join("audit.jsonl"), "test-run").expect("the audit log opens");
+    let log = AuditLog::open(dir.path().join("audit.jsonl"), "test-run").expect("the audit log opens");
     let first = execute(&plan(&client, &src).await, &client, &log, &ExecuteOptions::default()).await.unwrap();
     assert_eq!(first.failed(), 0, "{:?}", first.actions);
 
