@@ -127,6 +127,9 @@ pub struct View {
     /// `views/usage` test hook (nobody views anything on an emulator).
     #[serde(default)]
     pub total_view_count: u64,
+    /// The fields the sheet uses (drawn on its emulated image).
+    #[serde(default)]
+    pub fields: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -14,6 +14,8 @@ use crate::blob::Blob;
 pub struct SheetInfo {
     pub name: String,
     pub sheet_type: &'static str,
+    /// Worksheets: the fields the sheet uses (`column-instance` `column`s, brackets removed), in document order.
+    pub fields: Vec<String>,
 }
 
 /// A data connection found in a workbook or data source file.
@@ -133,13 +135,23 @@ fn inspect(reader: &Reader<&[u8]>, e: &quick_xml::events::BytesStart<'_>, path: 
     match (e.local_name().as_ref(), parent) {
         (b"worksheet", Some(b"worksheets")) => {
             if let Some(name) = attr(b"name") {
-                out.sheets.push(SheetInfo { name, sheet_type: "worksheet" });
+                out.sheets.push(SheetInfo { name, sheet_type: "worksheet", fields: Vec::new() });
             }
         }
         (b"dashboard", Some(b"dashboards")) => {
             if let Some(name) = attr(b"name") {
                 let story = attr(b"type").is_some_and(|t| t == "storyboard");
-                out.sheets.push(SheetInfo { name, sheet_type: if story { "story" } else { "dashboard" } });
+                let sheet_type = if story { "story" } else { "dashboard" };
+                out.sheets.push(SheetInfo { name, sheet_type, fields: Vec::new() });
+            }
+        }
+        (b"column-instance", Some(b"datasource-dependencies"))
+            if path.iter().any(|p| p == b"worksheet") && path.iter().any(|p| p == b"worksheets") =>
+        {
+            let (Some(column), Some(sheet)) = (attr(b"column"), out.sheets.last_mut()) else { return };
+            let field = column.trim_start_matches('[').trim_end_matches(']').to_owned();
+            if !sheet.fields.contains(&field) {
+                sheet.fields.push(field);
             }
         }
         (b"extract", _) => out.has_extracts = true,
@@ -206,5 +218,18 @@ mod tests {
         assert!(analysis.has_extracts);
         let garbage = analyze(&Blob::Memory(bytes::Bytes::from_static(b"\x00\x01not xml <<<")), "twb");
         assert!(garbage.sheets.is_empty());
+    }
+
+    #[test]
+    fn a_worksheet_lists_the_fields_its_dependencies_name() {
+        let doc = br#"<workbook><datasources><datasource name='d'><column name='[Sales]'/></datasource></datasources>
+<worksheets><worksheet name='Map'><table><view><datasource-dependencies datasource='d'>
+<column-instance column='[Region]' name='[none:Region:nk]'/><column-instance column='[Sales]' name='[sum:Sales:qk]'/>
+<column-instance column='[Sales]' name='[avg:Sales:qk]'/></datasource-dependencies></view></table></worksheet>
+<worksheet name='Empty'/></worksheets></workbook>"#;
+        let analysis = analyze_xml(doc).unwrap();
+        let fields: Vec<(&str, Vec<&str>)> =
+            analysis.sheets.iter().map(|s| (s.name.as_str(), s.fields.iter().map(String::as_str).collect())).collect();
+        assert_eq!(fields, [("Map", vec!["Region", "Sales"]), ("Empty", vec![])]);
     }
 }

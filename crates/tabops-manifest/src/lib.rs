@@ -10,6 +10,7 @@ mod diag;
 pub mod git;
 pub mod model;
 mod node;
+pub mod preview;
 mod raw;
 mod resolve;
 mod schema;

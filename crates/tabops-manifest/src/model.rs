@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use crate::address::{Address, AddressKind};
+pub use crate::preview::PreviewSettings;
 pub use crate::subscriptions::{
     PAGE_SIZES, PageOrientation, SubscriptionContent, SubscriptionFields, SubscriptionSpec, identity_key,
     schedule_slug, subscription_address,
@@ -56,6 +57,10 @@ pub struct Settings {
     /// Delete subscriptions to the manifest's workbooks and their views that the manifest does not list.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub prune_subscriptions: bool,
+    /// `settings.preview`: where `tabops preview` publishes and who may see it; `None` = the defaults. Skipped
+    /// when unset, so the digests of manifests without it are what they were before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<PreviewSettings>,
 }
 
 /// A project's location: the names from the top-level project down to the project itself.

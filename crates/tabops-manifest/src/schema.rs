@@ -22,6 +22,7 @@ pub fn schema_key_table() -> Vec<(&'static str, &'static [&'static str])> {
         ("RawEnvironment", RawEnvironment::KEYS),
         ("RawConnectionOverride", RawConnectionOverride::KEYS),
         ("RawSettings", RawSettings::KEYS),
+        ("RawPreviewSettings", RawPreviewSettings::KEYS),
         ("RawUser", RawUser::KEYS),
         ("RawGroup", RawGroup::KEYS),
         ("RawProject", RawProject::KEYS),

@@ -191,3 +191,26 @@ fn command_line_vars_win_over_the_environment_and_the_file_and_must_be_defined()
     let lenient = LoadOptions { ignore_undefined_vars: true, ..with(None, &[("tema", "Ops")]) };
     assert_eq!(project(&lenient).0, "Sales");
 }
+
+#[test]
+fn preview_settings_resolve_with_variables_and_the_project_must_hold_the_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("manifest.yaml");
+    let manifest = |project: &str| {
+        format!(
+            "version: 1\nsite: {{ server: local, content_url: acme }}\nvars: {{ team: Sales }}\nsettings:\n  \
+             preview: {{ project: \"{project}\", reviewers: \"${{team}} Reviewers\" }}\n"
+        )
+    };
+    std::fs::write(&file, manifest("${team} Previews/pr-{id}")).unwrap();
+    let loaded = load(&file, &options(None)).unwrap();
+    let preview = loaded.desired.settings.preview.expect("settings.preview");
+    assert_eq!(preview.project_for("7"), "Sales Previews/pr-7");
+    assert_eq!(preview.reviewers.as_deref(), Some("Sales Reviewers"));
+
+    std::fs::write(&file, manifest("Previews")).unwrap();
+    let Err(LoadError::Invalid(diagnostics)) = load(&file, &options(None)) else { panic!("a project without {{id}}") };
+    let shown = diagnostics.to_string();
+    assert!(shown.contains("`settings.preview.project` is `Previews`, without `{id}`"), "{shown}");
+    assert!(shown.contains("manifest.yaml:5:"), "positioned: {shown}");
+}

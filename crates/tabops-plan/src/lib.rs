@@ -15,6 +15,7 @@ pub mod marker;
 pub mod origin;
 pub mod plan;
 pub mod planner;
+pub mod preview;
 pub mod render;
 pub mod review;
 

@@ -107,6 +107,15 @@ pub enum ErrorKind {
         #[source]
         source: tabops_tableau::Error,
     },
+    /// A preview that cannot be made or removed (`tabops preview`).
+    #[error(transparent)]
+    Preview(#[from] tabops_plan::preview::PreviewError),
+    #[error("failed to write the view image {}", path.display())]
+    WriteImage {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("failed to read {label}")]
     Fetch {
         label: String,
@@ -135,6 +144,7 @@ impl Error {
             // Transparent: the git error itself is not in the chain, so its hint is given here.
             ErrorKind::Git(err) => return err.hint(),
             ErrorKind::Load(err) => return err.hint(),
+            ErrorKind::Preview(err) => return err.hint(),
             ErrorKind::InvalidContentUrl(_) => {
                 "the content URL is the site's id in its URLs (`/#/site/NAME/`), e.g. `--site acme`".to_owned()
             }

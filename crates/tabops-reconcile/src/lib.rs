@@ -5,6 +5,8 @@
 //! - [`site`]: which site (flags over the manifest's `site:` block), signing in, the embedded `local` site;
 //! - [`git`]: manifests at a git revision (`--git-ref`, `--base`), provenance for plans, the pull-request review;
 //! - [`audit`]: the audit log an apply writes, opened with the redaction policy;
+//! - [`preview`]: `tabops preview`: a pull request's changed content planned into a preview project, previews
+//!   removed (only what carries the preview marker);
 //! - [`secrets`]: the connection passwords an apply needs that the environment does not set.
 //!
 //! Options are plain structs; the binary resolves its flags and environment into them.
@@ -13,6 +15,7 @@ pub mod audit;
 mod error;
 pub mod git;
 pub mod pipeline;
+pub mod preview;
 pub mod secrets;
 pub mod site;
 

@@ -63,6 +63,8 @@ pub enum Command {
     Refresh(commands::refresh::RefreshArgs),
     /// Governance reports over the live site: effective access, usage. Read-only.
     Report(commands::report::ReportArgs),
+    /// Publish a pull request's changed workbooks and data sources into a preview project (or remove previews).
+    Preview(commands::preview::PreviewArgs),
 }
 
 impl Cli {
@@ -81,7 +83,8 @@ impl Cli {
             | Command::Export(_)
             | Command::Completions(_)
             | Command::Man(_)
-            | Command::Schema => return false,
+            | Command::Schema
+            | Command::Preview(_) => return false,
         };
         format == crate::args::Format::Json
     }

@@ -156,7 +156,10 @@ impl Ci {
         // GitHub expressions the runner would substitute: the PR's base branch, and on push the commit before it
         // (all zeros when the branch had none, which the first pull request stands for here).
         let before = if self.first_pull_request { NULL_COMMIT } else { "HEAD~1" };
-        let line = line.replace("${{ github.base_ref }}", "main").replace("${{ github.event.before }}", before);
+        let line = line
+            .replace("${{ github.base_ref }}", "main")
+            .replace("${{ github.event.before }}", before)
+            .replace("${{ github.event.pull_request.number }}", REVIEW);
         let mut command = self.site.ci_command("sh", &self.site.dir.path().join("repo"));
         command
             .arg("-c")
@@ -169,6 +172,9 @@ impl Ci {
             command.env(DB_PASSWORD.0, DB_PASSWORD.1);
         }
         command.envs(ci_variables(recipe, self.merged));
+        if recipe == "gitlab-preview.yml" {
+            command.env("CI_MERGE_REQUEST_IID", REVIEW);
+        }
         let run = Run::of(&mut command);
         let accepted = if line.contains("drift") || line.contains("--detailed-exitcode") { [0, 2] } else { [0, 0] };
         assert!(
@@ -423,4 +429,34 @@ fn recipe_lines_are_found_and_cleaned() {
     let commands = recipe_commands(&support::workspace().join("examples/ci/gitlab-ci.yml"));
     assert!(commands.iter().all(|c| c.starts_with("tabops ") && !c.contains(MARKER)), "{commands:?}");
     assert!(commands.iter().any(|c| c.contains("--base \"origin/$CI_MERGE_REQUEST_TARGET_BRANCH_NAME\"")));
+}
+
+/// The preview recipes: on the pull request, the changed workbook is published into its own preview project with
+/// the Markdown linking it and images of its views; on close, the preview is removed and nothing is left of it.
+#[test]
+fn preview_recipes_publish_link_and_remove_a_pull_requests_preview() {
+    for (recipe, id) in [("github/preview.yml", "pr-7"), ("gitlab-preview.yml", "mr-7")] {
+        let ci = Ci::start(false);
+        // The quickstart applied, as production is before the pull request.
+        let main = ci.site.dir.path().join("main");
+        support::copy_dir(&support::workspace().join("examples/quickstart"), &main);
+        ci.site.tabops_env(&["apply", "-f", support::path_str(&main), "--auto-approve"], &[DB_PASSWORD]).expect(0);
+        let commands = recipe_jobs(&support::workspace().join("examples/ci").join(recipe));
+        assert!(commands.iter().any(|(_, c)| c.contains("--delete")), "{recipe} removes the preview");
+        for (job, line) in &commands {
+            assert!(line.starts_with("tabops preview "), "{recipe}: `{line}`");
+            ci.run(recipe, job, line);
+            if line.contains("--base") {
+                let md = ci.file("preview.md");
+                assert!(md.contains(&format!("### Preview `{id}`")), "{recipe}: {md}");
+                assert!(md.contains("| changed workbook | [Pipeline]("), "{recipe}: {md}");
+                let images = std::fs::read_dir(ci.site.dir.path().join("repo/preview-images")).unwrap().count();
+                assert!(images > 0, "{recipe}: view images were written");
+                let projects = ci.site.block_on(ci.site.client().projects()).unwrap();
+                assert!(projects.iter().any(|p| p.name == id), "{recipe}: the preview project exists");
+            }
+        }
+        let projects = ci.site.block_on(ci.site.client().projects()).unwrap();
+        assert!(!projects.iter().any(|p| p.name == id || p.name == "Previews"), "{recipe}: the preview is gone");
+    }
 }

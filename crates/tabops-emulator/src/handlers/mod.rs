@@ -11,6 +11,7 @@ mod subscriptions;
 mod tasks;
 pub mod uploads;
 mod users;
+mod view_image;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -328,6 +329,7 @@ async fn route_site(ctx: &mut Ctx, method: &str, seg: &[&str], low: &[&str], pat
         (_, ["workbooks", _, ..]) => content::route(ctx, Wb, method, &seg[1..], &low[1..]).await,
         (_, ["datasources", _, ..]) => content::route(ctx, Ds, method, &seg[1..], &low[1..]).await,
         ("GET", ["views"]) => content::site_views(ctx),
+        ("GET", ["views", _, "image"]) => view_image::get(ctx, seg[1]),
         ("POST", ["fileuploads"]) => uploads::initiate(ctx),
         ("PUT", ["fileuploads", _]) => uploads::append(ctx, seg[1]).await,
         (_, ["users", ..]) => users::route_users(ctx, method, seg).await,

@@ -225,6 +225,7 @@ async fn finish_publish(
                         content_url: format!("{}/sheets/{}", content.content_url, store::content_url_for(&sheet.name)),
                         sheet_type: sheet.sheet_type.to_owned(),
                         hidden: hidden.contains(&sheet.name.as_str()),
+                        fields: sheet.fields.clone(),
                     }
                 })
                 .collect();

@@ -4,6 +4,7 @@
 
 mod content;
 mod located;
+mod preview;
 mod read;
 mod subscription;
 
@@ -15,6 +16,7 @@ pub use content::{
     RawConnection, RawContentRename, RawDatasource, RawEvery, RawMonthDay, RawMovedFrom, RawRefresh, RawWorkbook,
 };
 pub use located::{Located, Problem};
+pub use preview::RawPreviewSettings;
 pub use read::{FromNode, Reader};
 pub use subscription::{RawSchedule, RawSubscription};
 
@@ -138,11 +140,13 @@ pub struct RawSettings {
     /// Delete subscriptions to the manifest's workbooks (and their views) that the manifest does not list
     /// (default false: they are listed as unmanaged). Subscriptions to other content are never touched.
     pub prune_subscriptions: Option<Located<bool>>,
+    /// Preview deployments (`tabops preview`): the preview project and the reviewers group.
+    pub preview: Option<Located<RawPreviewSettings>>,
 }
 
 impl RawSettings {
     pub const KEYS: &'static [&'static str] =
-        &["prune_groups", "prune_users", "max_deletes", "reassign_content_to", "prune_subscriptions"];
+        &["prune_groups", "prune_users", "max_deletes", "reassign_content_to", "prune_subscriptions", "preview"];
 }
 
 /// A site user.

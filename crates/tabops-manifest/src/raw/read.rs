@@ -293,7 +293,8 @@ struct_from_node!(RawSite, "site", req [content_url], opt [server, api_version])
 struct_from_node!(RawSiteOverride, "site", req [], opt [server, content_url, api_version]);
 struct_from_node!(RawEnvironment, "environment", req [], opt [site, vars, connections]);
 struct_from_node!(RawConnectionOverride, "connection override", req [match_server], opt [server, port, database, username, password, embed]);
-struct_from_node!(RawSettings, "settings", req [], opt [prune_groups, prune_users, max_deletes, reassign_content_to, prune_subscriptions]);
+struct_from_node!(RawSettings, "settings", req [], opt [prune_groups, prune_users, max_deletes, reassign_content_to, prune_subscriptions, preview]);
+struct_from_node!(RawPreviewSettings, "preview settings", req [], opt [project, reviewers]);
 struct_from_node!(RawUser, "user", req [name], opt [site_role, auth_setting, identity_provider, full_name, email]);
 struct_from_node!(RawGroup, "group", req [name], opt [minimum_site_role, members, protect, renamed_from]);
 struct_from_node!(RawProject, "project", req [name], opt [description, content_permissions, owner, prune, protect, renamed_from, parent, permissions, default_permissions, projects]);

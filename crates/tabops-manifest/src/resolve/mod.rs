@@ -5,6 +5,7 @@
 mod content;
 mod locks;
 pub mod permissions;
+mod preview;
 mod principals;
 mod projects;
 pub mod schedule;
@@ -275,6 +276,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
                 max_deletes: raw.value.max_deletes.as_ref().map(|m| m.value),
                 reassign_content_to: None,
                 prune_subscriptions: raw.value.prune_subscriptions.as_ref().is_some_and(|b| b.value),
+                preview: raw.value.preview.as_ref().map(|p| preview::settings(&mut cx, p)),
             };
             heir = raw.value.reassign_content_to.as_ref();
         }

@@ -11,6 +11,7 @@ mod slots;
 mod subscriptions;
 mod tls;
 mod transport;
+mod views;
 
 pub use content::TagTarget;
 pub use identity::MAX_BULK_MEMBERS;

@@ -317,7 +317,7 @@ async fn saved_plan(settings: &ApplySettings, file: &Path, key: Option<&PlanKey>
 /// Fails, naming each variable once with the items that need it, when a connection password this plan will send
 /// (a publish with credentials) has no value in the environment. Plans are made without secrets (`plan` and `drift`
 /// only show `${env:NAME}`), so this is the first point that needs them, and it comes before the first write.
-fn require_secrets(plan: &Plan, environment: &BTreeMap<String, String>) -> anyhow::Result<()> {
+pub(super) fn require_secrets(plan: &Plan, environment: &BTreeMap<String, String>) -> anyhow::Result<()> {
     let missing = tabops_reconcile::secrets::missing_passwords(plan, environment);
     if missing.is_empty() {
         return Ok(());

@@ -9,6 +9,7 @@ pub mod emulator;
 pub mod export;
 mod output;
 pub mod plan;
+pub mod preview;
 mod progress;
 pub mod refresh;
 pub mod report;
@@ -60,5 +61,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Schema => shell::schema(),
         Command::Refresh(args) => refresh::run(args.settings()).await,
         Command::Report(args) => report::run(args).await,
+        Command::Preview(args) => preview::run(args.settings(global)).await,
     }
 }

@@ -13,7 +13,7 @@ use tabops_reconcile::{ManifestSource, Prepared, Safety, Session, SiteOptions};
 use crate::args::Format;
 
 /// Prints the pipeline's notes on stderr as they come.
-struct Notes;
+pub struct Notes;
 
 impl tabops_reconcile::Observer for Notes {
     fn note(&self, text: &str) {
