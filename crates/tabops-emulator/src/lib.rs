@@ -8,6 +8,7 @@ mod config;
 mod error;
 mod faults;
 mod handlers;
+mod metadata;
 mod multipart;
 mod query;
 mod schedule;

@@ -53,6 +53,8 @@ pub struct Shared {
     pub stats: StatsRecorder,
     pub faults: Faults,
     pub dirty: AtomicBool,
+    /// Test hook `metadata/disable`: the Metadata API answers 404, as on a Tableau Server where it is not enabled.
+    pub metadata_disabled: AtomicBool,
     /// Where large uploads spill: the state's blob directory, or a private temp directory.
     pub spill_dir: PathBuf,
     temp_dir: Option<PathBuf>,
@@ -126,6 +128,7 @@ impl Emulator {
             uploads: Uploads::default(),
             stats: StatsRecorder::default(),
             dirty: AtomicBool::new(first_run),
+            metadata_disabled: AtomicBool::new(false),
             state: Mutex::new(state),
             spill_dir,
             temp_dir,
@@ -326,6 +329,10 @@ async fn entry(
             ("POST", _) if !shared.config.test_hooks => {
                 plain(StatusCode::FORBIDDEN, "state-changing test hooks are off (start the emulator with --test-hooks)")
             }
+            ("POST", "metadata/disable" | "metadata/enable") => {
+                shared.metadata_disabled.store(hook == "metadata/disable", Ordering::SeqCst);
+                plain(StatusCode::NO_CONTENT, "")
+            }
             ("POST", "stats/reset") => {
                 shared.stats.reset();
                 plain(StatusCode::NO_CONTENT, "")
@@ -403,7 +410,8 @@ async fn entry(
     if let Some(stall) = shared.faults.take_stall() {
         tokio::time::sleep(stall).await;
     }
-    let is_write = matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE");
+    let is_write =
+        matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE") && !crate::stats::is_metadata_query(&route);
     let is_sign_in = route.ends_with("/auth/signin");
     let fault = shared.faults.decide(is_write, is_sign_in);
     // An armed lost response comes on top of the seeded faults without changing their sequence.

@@ -16,7 +16,8 @@ pub struct Stats {
     pub by_route: BTreeMap<String, u64>,
     /// Request body bytes read.
     pub bytes_received: u64,
-    /// Requests with a write method (POST, PUT, PATCH, DELETE).
+    /// Requests with a write method (POST, PUT, PATCH, DELETE), but for the Metadata API's queries (reads sent as
+    /// POST).
     pub writes_total: u64,
     /// Injected faults (`fault_rate`), in total ...
     pub faults_total: u64,
@@ -35,7 +36,7 @@ impl StatsRecorder {
         stats.requests_total += 1;
         *stats.by_method.entry(method.to_owned()).or_default() += 1;
         *stats.by_route.entry(format!("{method} {route}")).or_default() += 1;
-        if matches!(method, "POST" | "PUT" | "PATCH" | "DELETE") {
+        if matches!(method, "POST" | "PUT" | "PATCH" | "DELETE") && !is_metadata_query(route) {
             stats.writes_total += 1;
         }
     }
@@ -56,4 +57,9 @@ impl StatsRecorder {
     fn lock(&self) -> std::sync::MutexGuard<'_, Stats> {
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// The Metadata API's GraphQL endpoint: a POST that only reads.
+pub fn is_metadata_query(route: &str) -> bool {
+    route == "/api/metadata/graphql"
 }

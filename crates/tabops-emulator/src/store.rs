@@ -140,6 +140,14 @@ pub struct Connection {
     pub server_port: String,
     pub user_name: String,
     pub embed_password: bool,
+    /// The file's `dbname`: for a `sqlproxy` connection, the content URL of the published data source it uses
+    /// (the Metadata API's lineage is derived from it).
+    #[serde(default)]
+    pub dbname: String,
+    /// The caption (or name) of the workbook's data source holding the connection: what Query Workbook
+    /// Connections names a published-data-source connection by.
+    #[serde(default)]
+    pub datasource_caption: String,
 }
 
 /// Fields shared by workbooks and data sources.

@@ -28,6 +28,8 @@ pub struct ConnectionInfo {
     pub dbname: String,
     pub port: String,
     pub username: String,
+    /// The caption (or name) of the `<datasource>` of the workbook the connection belongs to.
+    pub datasource_caption: String,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -35,6 +37,8 @@ pub struct Analysis {
     pub sheets: Vec<SheetInfo>,
     pub connections: Vec<ConnectionInfo>,
     pub has_extracts: bool,
+    /// The caption (or name) of the `<datasources><datasource>` being read (parse state).
+    current_datasource: String,
 }
 
 /// Largest embedded .twb/.tds we read.
@@ -154,6 +158,9 @@ fn inspect(reader: &Reader<&[u8]>, e: &quick_xml::events::BytesStart<'_>, path: 
                 sheet.fields.push(field);
             }
         }
+        (b"datasource", Some(b"datasources")) => {
+            out.current_datasource = attr(b"caption").or_else(|| attr(b"name")).unwrap_or_default();
+        }
         (b"extract", _) => out.has_extracts = true,
         (b"connection", _) => {
             let Some(class) = attr(b"class") else { return };
@@ -166,8 +173,13 @@ fn inspect(reader: &Reader<&[u8]>, e: &quick_xml::events::BytesStart<'_>, path: 
                 dbname: attr(b"dbname").unwrap_or_default(),
                 port: attr(b"port").unwrap_or_default(),
                 username: attr(b"username").unwrap_or_default(),
+                datasource_caption: out.current_datasource.clone(),
             };
-            if !out.connections.contains(&info) {
+            // One per distinct (class, server, database, port, user name): the caption does not make another.
+            let key = |c: &ConnectionInfo| {
+                (c.class.clone(), c.server.clone(), c.dbname.clone(), c.port.clone(), c.username.clone())
+            };
+            if !out.connections.iter().any(|c| key(c) == key(&info)) {
                 out.connections.push(info);
             }
         }

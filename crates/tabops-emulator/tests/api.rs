@@ -1196,3 +1196,148 @@ async fn the_job_lists_status_filter_tells_failed_jobs_from_successful_ones() {
     let (_, body) = c.get("/jobs?filter=status:eq:Success").await;
     assert!(body.contains(&succeeded) && !body.contains(&failed), "{body}");
 }
+
+/// A workbook whose data source is a connection to the published data source `content_url` (the shape Tableau
+/// Desktop writes: `class='sqlproxy'`, `dbname` = the data source's content URL), captioned `caption`.
+fn twb_on_published(content_url: &str, caption: &str) -> String {
+    format!(
+        "<?xml version='1.0'?><workbook><datasources><datasource caption='{caption}' name='sqlproxy.0a1b'>\
+         <connection class='sqlproxy' dbname='{content_url}' server='localhost' port='443' username=''/>\
+         </datasource></datasources><worksheets><worksheet name='Sheet 1'/></worksheets></workbook>"
+    )
+}
+
+impl Client {
+    async fn graphql(&self, query: &str, variables: serde_json::Value) -> (u16, serde_json::Value) {
+        let url = self.base.replace("/api/3.25", "/api/metadata/graphql");
+        let response = self
+            .http
+            .post(url)
+            .header("x-tableau-auth", &self.token)
+            .header("content-type", "application/json")
+            .body(serde_json::json!({ "query": query, "variables": variables }).to_string())
+            .send()
+            .await
+            .expect("graphql request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    }
+}
+
+const LINEAGE: &str = "query lineage($luids: [String], $first: Int, $after: String) {
+  publishedDatasourcesConnection(filter: {luidWithin: $luids}, first: $first, after: $after) {
+    nodes { luid name downstreamWorkbooks { luid name projectName owner { username } } }
+    pageInfo { hasNextPage endCursor }
+    totalCount
+  }
+}";
+
+#[tokio::test]
+async fn metadata_api_answers_lineage_from_parsed_workbooks_pages_and_rejects_unserved_fields() {
+    let emulator =
+        Emulator::start(EmulatorConfig { test_hooks: true, ..EmulatorConfig::default() }).await.expect("emulator");
+    let c = sign_in(&emulator).await;
+    let project = default_project(&c).await;
+    let mut datasources = Vec::new();
+    for name in ["Orders", "Returns"] {
+        let payload =
+            format!(r#"<tsRequest><datasource name="{name}"><project id="{project}" /></datasource></tsRequest>"#);
+        let tds = "<?xml version='1.0'?><datasource><connection class='postgres' server='db' dbname='x'/></datasource>";
+        let file = Some(("tableau_datasource", "d.tds", tds.as_bytes()));
+        let (status, body) = c.multipart("/datasources?datasourceType=tds", &payload, file, true).await;
+        assert_eq!(status, 201, "{body}");
+        let id = attr(&body, "datasource", "id").expect("id").to_owned();
+        let content_url = attr(&body, "datasource", "contentUrl").expect("contentUrl").to_owned();
+        datasources.push((id, content_url));
+    }
+    let (orders, orders_url) = datasources[0].clone();
+    let (returns, _) = datasources[1].clone();
+    // Two workbooks on Orders (one captioning it differently), one on nothing published.
+    for (name, twb) in [
+        ("Revenue", twb_on_published(&orders_url, "Orders")),
+        ("Ops Board", twb_on_published(&orders_url, "Orders (renamed)")),
+        ("Standalone", TWB.to_owned()),
+    ] {
+        let payload =
+            format!(r#"<tsRequest><workbook name="{name}"><project id="{project}" /></workbook></tsRequest>"#);
+        let file = Some(("tableau_workbook", "w.twb", twb.as_bytes()));
+        let (status, body) = c.multipart("/workbooks?workbookType=twb", &payload, file, true).await;
+        assert_eq!(status, 201, "{body}");
+    }
+
+    // Both data sources, one per page: Orders' page names its two downstream workbooks with project and owner.
+    let luids = serde_json::json!([orders, returns]);
+    let mut pages = Vec::new();
+    let mut after = serde_json::Value::Null;
+    loop {
+        let (status, answer) =
+            c.graphql(LINEAGE, serde_json::json!({ "luids": luids, "first": 1, "after": after })).await;
+        assert_eq!(status, 200, "{answer}");
+        let connection = &answer["data"]["publishedDatasourcesConnection"];
+        assert_eq!(connection["totalCount"], 2, "{answer}");
+        pages.push(connection["nodes"].clone());
+        if connection["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = connection["pageInfo"]["endCursor"].clone();
+        assert!(pages.len() < 3, "pagination ends");
+    }
+    assert_eq!(pages.len(), 2);
+    let nodes: Vec<&serde_json::Value> = pages.iter().flat_map(|p| p.as_array().expect("nodes")).collect();
+    let node = |luid: &str| *nodes.iter().find(|n| n["luid"] == luid).expect("node");
+    let mut downstream: Vec<(String, String, String)> = node(&orders)["downstreamWorkbooks"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|w| {
+            let text = |v: &serde_json::Value| v.as_str().expect("string").to_owned();
+            (text(&w["name"]), text(&w["projectName"]), text(&w["owner"]["username"]))
+        })
+        .collect();
+    downstream.sort();
+    let owner = "admin@tabops.local".to_owned();
+    assert_eq!(
+        downstream,
+        [
+            ("Ops Board".to_owned(), "default".to_owned(), owner.clone()),
+            ("Revenue".to_owned(), "default".to_owned(), owner)
+        ]
+    );
+    assert_eq!(node(&returns)["downstreamWorkbooks"], serde_json::json!([]));
+
+    // Query Workbook Connections names a published-data-source connection by the workbook's caption of it.
+    let (_, list) = c.get("/workbooks?filter=name:eq:Ops%20Board").await;
+    let ops = attr(&list, "workbook", "id").expect("workbook").to_owned();
+    let (_, connections) = c.get(&format!("/workbooks/{ops}/connections")).await;
+    assert_eq!(attr(&connections, "connection", "type"), Some("sqlproxy"), "{connections}");
+    assert_eq!(attr(&connections, "datasource", "name"), Some("Orders (renamed)"), "{connections}");
+
+    // A field outside the served subset (a typo) is a GraphQL error, even where no node would carry it.
+    let typo = LINEAGE.replace("downstreamWorkbooks {", "downstreamWorkbook {");
+    let (status, answer) = c.graphql(&typo, serde_json::json!({ "luids": [] })).await;
+    assert_eq!(status, 200);
+    let message = answer["errors"][0]["message"].as_str().expect("error message");
+    assert!(message.contains("'downstreamWorkbook' in type 'PublishedDatasource' is undefined"), "{answer}");
+    assert!(answer.get("data").is_none(), "{answer}");
+    let (_, answer) = c
+        .graphql("{ publishedDatasourcesConnection(orderBy: {field: NAME}) { totalCount } }", serde_json::json!({}))
+        .await;
+    assert!(answer["errors"][0]["message"].as_str().expect("message").contains("orderBy"), "{answer}");
+    let (_, answer) = c.graphql("{ publishedDatasourcesConnection { nodes }", serde_json::json!({})).await;
+    assert!(answer["errors"][0]["message"].as_str().expect("message").contains("Invalid Syntax"), "{answer}");
+
+    // Without a session: refused; switched off (a Server where it is not enabled): 404.
+    let anonymous = reqwest::Client::new()
+        .post(format!("{}/api/metadata/graphql", emulator.url()))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "query": LINEAGE }).to_string())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let hook = reqwest::Client::new().post(format!("{}/_emulator/metadata/disable", emulator.url())).send().await;
+    assert_eq!(hook.expect("hook").status().as_u16(), 204);
+    let (status, _) = c.graphql(LINEAGE, serde_json::json!({ "luids": [orders] })).await;
+    assert_eq!(status, 404);
+}

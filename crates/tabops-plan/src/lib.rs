@@ -6,10 +6,12 @@
 //! - [`marker`]: publish fingerprints and the `tabops.sha256.*` marker tags;
 //! - [`render`]: text, Markdown and JSON renderers;
 //! - [`review`]: the pull-request review, a diff of the desired state at two revisions, and its renderers;
+//! - [`impact`]: the workbooks that use the data sources a plan changes or deletes (lineage read by the caller);
 //! - [`drift`]: classification of a plan into changes pending from git, changes made on the site, unmanaged objects.
 
 pub mod connections;
 pub mod drift;
+pub mod impact;
 pub mod inventory;
 pub mod marker;
 pub mod origin;

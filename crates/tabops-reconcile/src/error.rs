@@ -122,6 +122,16 @@ pub enum ErrorKind {
         #[source]
         source: tabops_apply::ApplyError,
     },
+    /// Reading which workbooks use the data sources the plan changes or deletes failed.
+    #[error("failed to read the lineage of the changed data sources from {label}")]
+    Lineage {
+        label: String,
+        #[source]
+        source: tabops_tableau::Error,
+    },
+    /// The Metadata API answered the lineage query with GraphQL errors (other than being disabled).
+    #[error("the Metadata API of {label} refused the lineage query: {message}")]
+    LineageQuery { label: String, message: String },
     /// A background task (loading, hashing, git) panicked or was cancelled.
     #[error(transparent)]
     Task(#[from] tokio::task::JoinError),
@@ -181,6 +191,10 @@ impl Error {
             }
             ErrorKind::Insecure { .. } => {
                 "use https://, or pass --allow-insecure-http if the network to this host is trusted".to_owned()
+            }
+            ErrorKind::LineageQuery { .. } => {
+                "the query tabops sends is in docs/tableau-cloud.md (Metadata API); report the message with the                  site's Tableau version"
+                    .to_owned()
             }
             _ => return None,
         })

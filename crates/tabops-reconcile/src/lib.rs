@@ -14,6 +14,7 @@
 pub mod audit;
 mod error;
 pub mod git;
+pub mod lineage;
 pub mod pipeline;
 pub mod preview;
 pub mod secrets;

@@ -52,6 +52,8 @@ pub struct Safety {
     pub ceiling: Option<SafetyLimits>,
     /// `--target`: plan only these objects and what they depend on (empty: everything).
     pub targets: BTreeSet<Address>,
+    /// Allow a plan that deletes a data source that workbooks the manifest does not manage use.
+    pub allow_breaking_deletes: bool,
 }
 
 impl Safety {
@@ -213,9 +215,6 @@ async fn read_and_plan(
         .map_err(|source| ErrorKind::Fetch { label: site.label.clone(), source })?;
     observer.phase(Phase::Fetch, started.elapsed());
     observer.site_read(&site.client);
-    if session == Session::SignOutAfterRead {
-        site.sign_out_early();
-    }
     if let Some(hashing) = overlapped.hashing {
         loaded.set_digests(hashing.await?).map_err(|err| match err {
             LoadError::Invalid(diagnostics) => {
@@ -234,6 +233,16 @@ async fn read_and_plan(
     }
     let started = Instant::now();
     let mut plan = tabops_plan::plan(&loaded.desired, &inventory, &safety.options(protected));
+    // The workbooks that use the data sources the plan republishes, repoints or deletes: read only when there are
+    // any (no request otherwise), before signing out.
+    let affected = tabops_plan::impact::affected_datasources(&plan);
+    if !affected.is_empty() {
+        let lineage = crate::lineage::read(&site.client, &site.label, &affected, &inventory).await?;
+        tabops_plan::impact::attach(&mut plan, &affected, &lineage, &inventory, safety.allow_breaking_deletes);
+    }
+    if session == Session::SignOutAfterRead {
+        site.sign_out_early();
+    }
     observer.phase(Phase::Plan, started.elapsed());
     plan.inputs.git = overlapped.provenance.await??;
     Ok((loaded, plan, inventory, base))

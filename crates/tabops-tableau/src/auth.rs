@@ -68,6 +68,10 @@ pub(crate) fn connected_app_jwt(
 /// each tabops command needs is in `docs/tableau-cloud.md`.
 pub(crate) fn required_scope(method: &reqwest::Method, route: &str) -> Option<&'static str> {
     use reqwest::Method as M;
+    // The Metadata API reads content: Tableau's connected-app scopes page lists tableau:content:read for it.
+    if route == "/api/metadata/graphql" {
+        return Some("tableau:content:read");
+    }
     let rest = route.strip_prefix("/sites/{site}/")?;
     let segments: Vec<&str> = rest.split('/').collect();
     let m = method.clone();

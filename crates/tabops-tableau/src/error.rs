@@ -141,6 +141,14 @@ pub enum Error {
         /// Parser message or the missing element.
         message: String,
     },
+    /// A Metadata API (GraphQL) response was not the JSON document the client expected.
+    #[error("{operation}: could not read the response JSON: {message}")]
+    Json {
+        /// What the client was doing.
+        operation: String,
+        /// Parser message.
+        message: String,
+    },
     /// A server answered with more than tabops will hold: a body over its size limit, a list that claims more
     /// pages or items than a site can have, or one that delivers fewer than it claims.
     #[error("{operation}: {message}")]

@@ -75,6 +75,10 @@ pub struct SafetyArgs {
     /// Allow a plan that deletes every project or every content item of the site.
     #[arg(long)]
     pub allow_empty_site: bool,
+    /// Allow a plan that deletes a data source that workbooks the manifest does not manage use (the plan's impact
+    /// section lists them; those workbooks stop working).
+    #[arg(long)]
+    pub allow_breaking_deletes: bool,
     /// The manifest at this git revision: what it protects stays protected, even where this manifest no longer
     /// lists it (a pull request's base branch, or on merge the commit applied before). `plan` also shows what
     /// changed since it. Protection thus lives in git history, so every runner computes the same plan.
@@ -101,6 +105,7 @@ impl SafetyArgs {
             base: self.base.clone(),
             ceiling: None,
             targets: self.targets.iter().cloned().collect(),
+            allow_breaking_deletes: self.allow_breaking_deletes,
         }
     }
 }

@@ -183,6 +183,7 @@ impl DriftSettings {
                 base: args.base,
                 ceiling: None,
                 targets: Default::default(),
+                allow_breaking_deletes: true,
             },
             format: args.format,
         }

@@ -198,7 +198,15 @@ fn views(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
 }
 
 fn connection_elem(kind: Kind, content: &Content, c: &store::Connection) -> Elem {
-    let ds = Elem::new("datasource").attr("id", &content.id).attr("name", &content.name);
+    // A connection to a published data source is named by the workbook's own caption of it, not by the published
+    // data source's id or name (TSC issues #247 and #825: the id does not match the published data source's, and
+    // the name is the caption, which may have been renamed in the workbook).
+    let name = if c.kind.eq_ignore_ascii_case("sqlproxy") && !c.datasource_caption.is_empty() {
+        &c.datasource_caption
+    } else {
+        &content.name
+    };
+    let ds = Elem::new("datasource").attr("id", &content.id).attr("name", name);
     let elem = Elem::new("connection")
         .attr("id", &c.id)
         .attr("type", &c.kind)

@@ -188,6 +188,8 @@ const LITERALS: &[&str] = &[
     "flows",
     "site-auth-configurations",
     "subscriptions",
+    "metadata",
+    "graphql",
 ];
 
 /// The templated route of a path (ids replaced by `{id}`, version prefix dropped), for the stats.
@@ -270,6 +272,9 @@ async fn dispatch_inner(shared: Arc<Shared>, request: Request<Body>) -> ApiResul
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
     let method = parts.method.as_str().to_owned();
+    if path.eq_ignore_ascii_case("/api/metadata/graphql") {
+        return metadata_graphql(shared, &method, &parts.headers, body).await;
+    }
     let segments = api_segments(&path).ok_or_else(|| ApiError::unknown_resource(&path))?;
     let seg: Vec<&str> = segments.iter().map(String::as_str).collect();
     let lower: Vec<String> = seg.iter().map(|s| s.to_ascii_lowercase()).collect();
@@ -356,4 +361,21 @@ async fn route_site(ctx: &mut Ctx, method: &str, seg: &[&str], low: &[&str], pat
         }
         _ => Err(ApiError::unknown_resource(path)),
     }
+}
+
+/// `POST /api/metadata/graphql`: the Metadata API (outside the versioned REST API, the same session token).
+async fn metadata_graphql(shared: Arc<Shared>, method: &str, headers: &HeaderMap, body: Body) -> ApiResult<Reply> {
+    if shared.metadata_disabled.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(ApiError::unknown_resource("/api/metadata/graphql"));
+    }
+    if method != "POST" {
+        return Err(ApiError::method_not_allowed(method, "/api/metadata/graphql"));
+    }
+    let token = headers.get("x-tableau-auth").and_then(|v| v.to_str().ok());
+    shared.sessions.check(token)?;
+    let bytes = read_bytes(&shared, Some(body)).await?;
+    let answer = crate::metadata::execute(&shared.lock(), &bytes);
+    let mut response = Response::new(Body::from(answer.to_string()));
+    response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    Ok(Reply::Raw(response))
 }

@@ -60,6 +60,8 @@ fn payload_connections(node: &Node, analysis: &Analysis) -> Vec<Connection> {
             server_port: c.port.clone(),
             user_name: c.username.clone(),
             embed_password: false,
+            dbname: c.dbname.clone(),
+            datasource_caption: c.datasource_caption.clone(),
         })
         .collect();
     if let Some(list) = node.child("connections") {

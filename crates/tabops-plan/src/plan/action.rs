@@ -216,6 +216,8 @@ pub enum PlanErrorKind {
     UnknownIdentityProvider,
     /// The manifest sets rules that a project locked on the site controls (Tableau refuses changing them, 403004).
     LockedByProject,
+    /// A delete of a data source that workbooks the manifest does not manage use (`--allow-breaking-deletes`).
+    BreaksWorkbooks,
 }
 
 /// A refusal: the plan is still rendered, but not applyable.

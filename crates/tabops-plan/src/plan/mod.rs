@@ -173,6 +173,10 @@ pub struct Plan {
     /// `true` when at least one refusal was recorded.
     pub errored: bool,
     pub summary: Summary,
+    /// The workbooks that use the data sources the plan republishes, repoints or deletes (`None`: the plan touches
+    /// no data source, so no lineage was read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<crate::impact::Impact>,
 }
 
 /// A live row that changed since the plan was made.
@@ -360,6 +364,7 @@ mod tests {
             applyable: true,
             errored: false,
             summary,
+            impact: None,
         }
     }
 

@@ -305,6 +305,7 @@ impl Draft {
             applyable: !errored,
             errored,
             summary,
+            impact: None,
         }
     }
 }

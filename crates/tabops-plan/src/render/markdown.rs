@@ -1,5 +1,6 @@
 //! The plan as Markdown for a pull-request comment: a heading, the summary line and a table of counts per kind,
-//! errors, then each kind's actions inside a collapsible `<details>` block, then the unmanaged objects.
+//! errors, the impact on workbooks of changed and deleted data sources (a collapsible "impact" block), then each
+//! kind's actions inside a collapsible `<details>` block, then the unmanaged objects.
 //!
 //! A comment has a size limit (GitHub: 65,536 characters), and a plan that goes over it cannot be posted at all. So
 //! the output has a budget ([`MarkdownOptions::max_bytes`]) and spends it in order of what a reviewer must see:
@@ -138,6 +139,20 @@ pub fn markdown(plan: &Plan, options: &MarkdownOptions) -> String {
             let _ = writeln!(out, "- … and {} more error(s), not shown here", lines.len() - shown);
         }
         out.push('\n');
+    }
+
+    // Then the workbooks the changed and deleted data sources break, in a collapsible block.
+    if let Some(impact) = &plan.impact {
+        let (open, rows, close) = crate::impact::markdown_rows(impact, prose);
+        let shown = budget.take_all_that_fit(&rows, open.len() + close.len());
+        if shown > 0 || rows.is_empty() {
+            out.push_str(&open);
+            rows[..shown].iter().for_each(|r| out.push_str(r));
+            if shown < rows.len() {
+                let _ = writeln!(out, "| … {} more row(s), not shown here | | | | |", rows.len() - shown);
+            }
+            out.push_str(&close);
+        }
     }
 
     // Then every action, deletes and replaces before the rest, shown in kind order.

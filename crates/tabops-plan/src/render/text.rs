@@ -63,6 +63,7 @@ pub fn text(plan: &Plan, color: bool, verbose: bool) -> String {
         }
         let _ = writeln!(out);
     }
+    out.push_str(&crate::impact::text(plan));
     if !plan.errors.is_empty() {
         let heading = "Errors (the plan cannot be applied):";
         let _ = writeln!(out, "{}", if color { heading.red().bold().to_string() } else { heading.to_string() });

@@ -3,6 +3,7 @@
 mod content;
 mod identity;
 mod jobs;
+mod metadata;
 mod multipart;
 mod paging;
 mod permissions;

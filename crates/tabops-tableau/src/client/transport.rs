@@ -27,6 +27,8 @@ use crate::xml::{self, Element};
 pub(crate) enum CallBody {
     Empty,
     Xml(String),
+    /// A JSON document (the Metadata API's GraphQL request).
+    Json(String),
     /// A body that contains secrets (sign-in); never logged.
     SecretXml(crate::secret::Secret),
     Multipart(MultipartSpec),
@@ -336,6 +338,11 @@ impl Client {
             CallBody::Xml(body) => {
                 let len = body.len() as u64;
                 request = request.header(CONTENT_TYPE, "text/xml").body(body.clone());
+                len
+            }
+            CallBody::Json(body) => {
+                let len = body.len() as u64;
+                request = request.header(CONTENT_TYPE, "application/json").body(body.clone());
                 len
             }
             CallBody::SecretXml(body) => {

@@ -304,7 +304,7 @@ async fn saved_plan(settings: &ApplySettings, file: &Path, key: Option<&PlanKey>
         return Err(refuse(
             format!("planned again now, it has {} error(s): {}", errors.len(), errors.join("; ")),
             "pass apply the same safety flags the plan was made with (--max-deletes, --allow-empty-project, \
-             --allow-empty-site), or plan again",
+             --allow-empty-site, --allow-breaking-deletes), or plan again",
         ));
     }
     if let Err(mismatch) = plan_file::check_saved(&saved, &fresh) {

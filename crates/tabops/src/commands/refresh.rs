@@ -98,6 +98,7 @@ pub async fn run(settings: RefreshSettings) -> anyhow::Result<ExitStatus> {
         base: settings.changed_since.clone(),
         ceiling: None,
         targets: Default::default(),
+        allow_breaking_deletes: true,
     };
     let prepared = output::prepare(&settings.manifest, &settings.site, &safety, Session::KeepToRefresh).await?;
     let result = refresh(&settings, &prepared).await;
