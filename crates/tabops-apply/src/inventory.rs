@@ -5,18 +5,20 @@
 //! members), and only for the objects the manifest manages: an object whose permissions the manifest does not
 //! mention is never asked about. Site-wide views are listed only when some workbook hides views or the manifest
 //! declares (or prunes) subscriptions, which also list the site's subscriptions; an item's connections are read
-//! only when its manifest entry lists `connections:`.
+//! only when its manifest entry lists `connections:`; the site itself (Get Site, for its settings) only when the
+//! manifest manages site settings.
 //!
 //! `tabops export` reads the site through the same functions: [`read_lists`] for the lists (converted as for a
 //! plan) and [`read_details`] for the per-object reads of what it exports.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use futures::future::try_join_all;
 use tabops_manifest::model::{ContentKind, ContentPermissions, Desired, ProjectPath};
+use tabops_manifest::site_settings::{SITE_SETTINGS, SettingValue};
 use tabops_plan::inventory::{
     Inventory, LiveConnection, LiveContent, LiveGroup, LiveIdentityProvider, LiveProject, LiveRefreshTask, LiveSite,
-    LiveSubscription, LiveUser, LiveView, TaskTarget,
+    LiveSubscription, LiveUser, LiveView, LiveWebhook, TaskTarget,
 };
 use tabops_tableau as api;
 
@@ -59,6 +61,12 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
             Ok(None)
         }
     };
+    // Only a manifest that manages site settings reads the site (Get Site, one request).
+    let settings =
+        async { if desired.site_settings.is_empty() { Ok(None) } else { read_site_settings(client).await.map(Some) } };
+    // Webhooks: one list, read only when the manifest declares or prunes them.
+    let wants_webhooks = !desired.webhooks.is_empty() || desired.settings.prune_webhooks;
+    let webhooks = async { if wants_webhooks { read_webhooks(client).await.map(Some) } else { Ok(None) } };
     let (
         (projects, tree, project_rows),
         (groups, member_rows),
@@ -69,6 +77,8 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         views,
         idps,
         subs,
+        settings,
+        webhooks,
     ) = tokio::try_join!(
         projects,
         groups,
@@ -79,6 +89,8 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         read("list views", views),
         read("list authentication configurations", idps),
         read("list subscriptions", subscriptions),
+        settings,
+        webhooks,
     )?;
 
     let live_views: Option<Vec<LiveView>> = wants_subscriptions.then(|| {
@@ -103,7 +115,7 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         })
         .collect();
     let mut inventory = Inventory {
-        site: LiveSite { id: client.site_id().to_owned(), content_url: client.config().site.clone() },
+        site: LiveSite { id: client.site_id().to_owned(), content_url: client.config().site.clone(), settings },
         projects,
         users: users.into_iter().map(live_user).collect(),
         groups,
@@ -113,15 +125,79 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         permissions: Default::default(),
         default_permissions: Default::default(),
         controlled: Default::default(),
+        view_ids: Default::default(),
         identity_providers: idps,
         subscriptions,
         views: live_views,
+        webhooks,
     };
     let content_rows = read_details(client, content_details(desired, &tree, &renames, &inventory)).await?;
-    for rows in [project_rows, member_rows, content_rows] {
+    let view_rows = read_view_details(client, desired, &tree, &renames, &mut inventory).await?;
+    for rows in [project_rows, member_rows, content_rows, view_rows] {
         record(&mut inventory, rows);
     }
     Ok(inventory)
+}
+
+/// For each live workbook whose manifest entry has `view_permissions:`: its views (one request), and the rules of
+/// each view the manifest names (one request each). Nothing for a manifest without view permissions.
+async fn read_view_details(
+    client: &api::Client,
+    desired: &Desired,
+    tree: &ProjectTree,
+    renames: &HashMap<Vec<String>, &ProjectPath>,
+    inventory: &mut Inventory,
+) -> Result<Vec<DetailRead>, ApplyError> {
+    let ids: HashMap<(&str, String), &str> =
+        inventory.workbooks.iter().map(|c| ((c.project_id.as_str(), c.name.to_lowercase()), c.id.as_str())).collect();
+    let mut wanted: Vec<(String, Vec<&str>)> = Vec::new();
+    for spec in desired.workbooks.iter().filter(|s| !s.view_permissions.is_empty()) {
+        let current = (spec.project.clone(), spec.name.clone());
+        let found = std::iter::once(&current).chain(spec.renamed_from.as_ref()).find_map(|(path, name)| {
+            let project = tree.resolve_desired(renames, path)?;
+            ids.get(&(project.as_str(), name.to_lowercase())).map(|id| (*id).to_owned())
+        });
+        if let Some(id) = found {
+            wanted.push((id, spec.view_permissions.keys().map(String::as_str).collect()));
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let listed =
+        try_join_all(wanted.iter().map(|(id, _)| read("list workbook views", client.workbook_views(id)))).await?;
+    let mut details = Vec::new();
+    for ((workbook, sheets), views) in wanted.iter().zip(listed) {
+        let by_name: BTreeMap<String, String> = views.into_iter().map(|v| (v.name, v.id)).collect();
+        for sheet in sheets {
+            let id = by_name
+                .get(*sheet)
+                .or_else(|| by_name.iter().find(|(name, _)| name.eq_ignore_ascii_case(sheet)).map(|(_, id)| id));
+            if let Some(id) = id {
+                details.push(Detail::Permissions(api::PermissionTarget::View(id.clone()), id.clone()));
+            }
+        }
+        inventory.view_ids.insert(workbook.clone(), by_name);
+    }
+    read_details(client, details).await
+}
+
+/// The site's settings `site.settings:` can manage, by manifest key, from one Get Site. A setting the server does
+/// not report (or reports in a form that is not the setting's) is left out.
+pub async fn read_site_settings(client: &api::Client) -> Result<BTreeMap<String, SettingValue>, ApplyError> {
+    let attributes = read("read site", client.site()).await?;
+    Ok(site_settings_of(&attributes))
+}
+
+/// The managed settings among a `<site>` element's attributes.
+pub fn site_settings_of(attributes: &BTreeMap<String, String>) -> BTreeMap<String, SettingValue> {
+    SITE_SETTINGS
+        .iter()
+        .filter_map(|s| {
+            let value = s.parse_wire(attributes.get(s.attribute)?)?;
+            Some((s.key.to_owned(), value))
+        })
+        .collect()
 }
 
 /// The site's lists, as [`fetch`] reads and converts them, without any per-object read: projects, users, groups,
@@ -147,7 +223,7 @@ pub async fn read_lists_with(client: &api::Client, views: bool, tasks: bool) -> 
     )?;
     let mut visible = visible_views(view_list);
     Ok(Inventory {
-        site: LiveSite { id: client.site_id().to_owned(), content_url: client.config().site.clone() },
+        site: LiveSite { id: client.site_id().to_owned(), content_url: client.config().site.clone(), settings: None },
         projects: projects.into_iter().map(live_project).collect(),
         users: users.into_iter().map(live_user).collect(),
         groups: groups.into_iter().map(live_group).collect(),
@@ -163,10 +239,21 @@ pub async fn read_lists_with(client: &api::Client, views: bool, tasks: bool) -> 
         permissions: Default::default(),
         default_permissions: Default::default(),
         controlled: Default::default(),
+        view_ids: Default::default(),
         identity_providers: None,
         subscriptions: None,
         views: None,
+        webhooks: None,
     })
+}
+
+/// The site's webhooks (one request), as the planner sees them; `tabops export` reads them with this too.
+pub async fn read_webhooks(client: &api::Client) -> Result<Vec<LiveWebhook>, ApplyError> {
+    let webhooks = read("list webhooks", client.webhooks()).await?;
+    Ok(webhooks
+        .into_iter()
+        .map(|w| LiveWebhook { id: w.id, name: w.name, event: w.event, url: w.url, enabled: w.enabled })
+        .collect())
 }
 
 /// Names of the views each workbook shows (by workbook id). A listed view marked `hidden="true"` (the schema's

@@ -1,5 +1,5 @@
-//! Runs the TSC baseline (`bench/tsc_baseline.py`) against the same emulator, as a child process, and parses the
-//! JSON it prints.
+//! Runs the TSC scripts (`bench/tsc_baseline.py`, the read side; `bench/tsc_bootstrap.py`, the write side) against
+//! an emulator, as a child process, and parses the JSON they print.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -31,13 +31,25 @@ pub fn default_python() -> PathBuf {
 
 /// Runs the baseline against `server`.
 pub fn run(python: &Path, server: &str, site: &str) -> Result<BaselineReport, BaselineError> {
+    run_script(python, "tsc_baseline.py", server, site, &[])
+}
+
+/// Runs `bench/SCRIPT --server SERVER --site SITE EXTRA...` with `python` and parses the JSON it prints.
+pub fn run_script(
+    python: &Path,
+    script: &str,
+    server: &str,
+    site: &str,
+    extra: &[std::ffi::OsString],
+) -> Result<BaselineReport, BaselineError> {
     if !python.exists() {
         return Err(BaselineError::NoPython { path: python.to_owned() });
     }
-    let script = workspace_root().join("bench").join("tsc_baseline.py");
+    let script = workspace_root().join("bench").join(script);
     let out = Command::new(python)
         .arg(&script)
         .args(["--server", server, "--site", site])
+        .args(extra)
         .stdin(Stdio::null())
         .output()
         .map_err(|source| BaselineError::Spawn { path: python.to_owned(), source })?;

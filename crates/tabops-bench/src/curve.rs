@@ -1,6 +1,8 @@
 //! `tabops-bench curve`: how plan cost grows with the site. One synthetic site per scale, the same emulator
 //! latency and concurrency, the plan run as a child process (wall time, requests, peak RSS), and the emulator's own
-//! CPU time while it served the plan, so a slow emulator cannot pass for a slow tabops.
+//! CPU time while it served the plan, so a slow emulator cannot pass for a slow tabops. With `--drift`, the real
+//! `tabops drift` runs against the same site too (whole process, best of the same number of runs), in a second
+//! table.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,7 +12,7 @@ use tabops_emulator::{Emulator, EmulatorConfig};
 
 use crate::generate::{self, Scale, SyntheticSite};
 use crate::harness::{HarnessError, log, reconcile_in_child, work_dir};
-use crate::measure::cpu_time;
+use crate::measure::{EmulatorDelta, cpu_time};
 use crate::report;
 
 /// What a curve run does.
@@ -27,6 +29,8 @@ pub struct CurveOptions {
     pub work_dir: Option<PathBuf>,
     /// This binary, for the plan's child process.
     pub exe: PathBuf,
+    /// `Some(tabops binary)`: also measure `tabops drift` at each scale, as a whole process.
+    pub drift: Option<PathBuf>,
 }
 
 /// One scale's figures.
@@ -46,6 +50,23 @@ pub struct CurvePoint {
     /// CPU time the in-process emulator used while it served the best plan, ms.
     pub emulator_cpu_ms: Option<f64>,
     pub peak_rss_kib: Option<u64>,
+    /// The real `tabops drift` at this scale (with `--drift`).
+    pub drift: Option<DriftPoint>,
+}
+
+/// The best of one scale's `tabops drift` runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct DriftPoint {
+    /// Spawn to exit, ms.
+    pub wall_ms: f64,
+    /// Requests the emulator received, sign-in counted and sign-out not, as the plan's are (drift reads what a
+    /// plan reads).
+    pub requests: u64,
+    pub emulator_cpu_ms: Option<f64>,
+    /// Sampled from `/proc` while it ran (see [`crate::tabops_process`]).
+    pub peak_rss_kib: Option<u64>,
+    /// Exit 2: the site differed from the manifest (the generated site matches it, so this should stay false).
+    pub drifted: bool,
 }
 
 impl CurvePoint {
@@ -93,6 +114,10 @@ pub async fn run(options: &CurveOptions) -> Result<Vec<CurvePoint>, HarnessError
                 best = Some((measured, cpu));
             }
         }
+        let drift = match &options.drift {
+            Some(tabops) => Some(drift(options, tabops, &emulator, &generated.manifest_dir, &dir_state(&work)).await?),
+            None => None,
+        };
         emulator.shutdown().await;
         let _ = std::fs::remove_dir_all(work.join(format!("scale-{factor}")));
         let Some((measured, emulator_cpu_ms)) = best else { continue };
@@ -108,9 +133,56 @@ pub async fn run(options: &CurveOptions) -> Result<Vec<CurvePoint>, HarnessError
             lower_bound_ms: report::lower_bound_ms(minimum_requests, latency_ms, options.concurrency),
             emulator_cpu_ms,
             peak_rss_kib: measured.tabops.peak_rss_kib,
+            drift,
         });
     }
     Ok(points)
+}
+
+fn dir_state(work: &std::path::Path) -> PathBuf {
+    work.join("tabops-state")
+}
+
+/// The best of `plan_runs` runs of the real `tabops drift` against `emulator`.
+async fn drift(
+    options: &CurveOptions,
+    tabops: &std::path::Path,
+    emulator: &Emulator,
+    manifest: &std::path::Path,
+    state_dir: &std::path::Path,
+) -> Result<DriftPoint, HarnessError> {
+    let args: Vec<String> =
+        ["drift", "-f", &manifest.display().to_string(), "--concurrency", &options.concurrency.to_string()]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+    let mut best: Option<DriftPoint> = None;
+    for i in 0..options.plan_runs.max(1) {
+        log(&format!("curve: drift {} of {}", i + 1, options.plan_runs.max(1)));
+        let before = emulator.stats();
+        let cpu_before = cpu_time();
+        let run = crate::tabops_process::run(tabops, emulator, state_dir, &args)
+            .await
+            .map_err(|err| HarnessError::ChildSpawn { what: "tabops drift".to_owned(), source: err.source })?;
+        let cpu = cpu_before.zip(cpu_time()).map(|(before, after)| (after - before).as_secs_f64() * 1000.0);
+        if !matches!(run.code, Some(0 | 2)) {
+            let stderr = run.stderr.lines().rev().take(5).collect::<Vec<_>>().join(" | ");
+            return Err(HarnessError::ChildFailed { what: "tabops drift".to_owned(), stderr });
+        }
+        let delta = EmulatorDelta::between(&before, &emulator.stats());
+        let sign_outs = delta.by_route.get("POST /auth/signout").copied().unwrap_or(0);
+        let point = DriftPoint {
+            wall_ms: run.wall_ms,
+            requests: delta.requests - sign_outs,
+            emulator_cpu_ms: cpu,
+            peak_rss_kib: run.peak_rss_kib,
+            drifted: run.code == Some(2),
+        };
+        if best.as_ref().is_none_or(|b| point.wall_ms < b.wall_ms) {
+            best = Some(point);
+        }
+    }
+    Ok(best.expect("at least one drift run"))
 }
 
 /// The curve as a Markdown table, with the growth of wall time and peak RSS per 1,000 objects between
@@ -146,6 +218,27 @@ pub fn table(points: &[CurvePoint]) -> String {
             p.rss_bytes_per_object().map_or("n/a".to_owned(), |b| format!("{b:.0} B")),
         ));
         previous = Some(p);
+    }
+    if points.iter().any(|p| p.drift.is_some()) {
+        out.push_str(
+            "\n| scale | drift (whole process) | bound | vs bound | requests (minimum) | emulator CPU | peak RSS | site |\n\
+             |---|---|---|---|---|---|---|---|\n",
+        );
+        for p in points {
+            let Some(d) = &p.drift else { continue };
+            out.push_str(&format!(
+                "| {}× S | {:.2} s | {:.2} s | {:.2}× | {} ({}) | {} | {} | {} |\n",
+                p.scale_factor,
+                d.wall_ms / 1000.0,
+                p.lower_bound_ms / 1000.0,
+                d.wall_ms / p.lower_bound_ms,
+                d.requests,
+                p.minimum_requests,
+                d.emulator_cpu_ms.map_or("n/a".to_owned(), |ms| format!("{:.2} s", ms / 1000.0)),
+                mib(d.peak_rss_kib),
+                if d.drifted { "drifted" } else { "matches" },
+            ));
+        }
     }
     out
 }

@@ -1,9 +1,11 @@
 //! The tabops benchmark suite (BENCHMARKS.md): a seeded generator of a large synthetic site (manifest + emulator state),
 //! and a harness that measures plan, no-op apply, a 1% change, hashing, a large upload and the emulator itself
 //! against injected latency, side by side with a tableauserverclient baseline, and the curve of plan cost over
-//! scales (`curve`).
+//! scales (`curve`), and the write path: the manifest applied to an empty site by the real `tabops` binary, against a
+//! TSC script that publishes the same site serially (`bootstrap`).
 
 pub mod baseline;
+pub mod bootstrap;
 pub mod curve;
 pub mod harness;
 pub mod hashing;
@@ -11,6 +13,7 @@ pub mod listpage;
 pub mod measure;
 pub mod reconcile;
 pub mod report;
+pub mod tabops_process;
 pub mod upload;
 pub mod verdict;
 

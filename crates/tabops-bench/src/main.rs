@@ -26,6 +26,9 @@ enum Command {
     Generate(GenerateArgs),
     /// Plan cost at several scales in one run: whole-process wall time, requests, bound, emulator CPU, peak RSS.
     Curve(CurveArgs),
+    /// The write path: the real `tabops apply --auto-approve` of the synthetic manifest to an empty site, requests per
+    /// endpoint against the minimum, a second plan, and a serial TSC script publishing the same site.
+    Bootstrap(BootstrapArgs),
     /// Internal: one measured tabops job in this process (used by `run`).
     #[command(hide = true, subcommand)]
     Child(ChildCommand),
@@ -83,10 +86,46 @@ struct CurveArgs {
     /// tabops' requests in flight.
     #[arg(long, default_value_t = tabops_tableau::DEFAULT_CONCURRENCY)]
     concurrency: usize,
-    /// Plans per scale (the best is reported).
+    /// Plans per scale (the best is reported); as many drift runs with --drift.
     #[arg(long, default_value_t = 2)]
     plan_runs: usize,
+    /// Also measure the real `tabops drift` at each scale (whole process).
+    #[arg(long)]
+    drift: bool,
+    /// The `tabops` binary for --drift (default: the one beside this executable, else on PATH).
+    #[arg(long)]
+    tabops: Option<PathBuf>,
     /// Write the points as JSON here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Keep generated files in this directory (default: a temporary directory).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct BootstrapArgs {
+    /// Scale factor of S (0.1 = 1,000 workbooks, 200 data sources, 30 groups of 50, 100 tasks).
+    #[arg(long, default_value_t = 0.1)]
+    scale: f64,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Latency injected into every emulator request.
+    #[arg(long, default_value_t = 50)]
+    latency_ms: u64,
+    /// The apply's `--concurrency`: requests in flight, and actions in flight (at most 8).
+    #[arg(long, default_value_t = tabops_tableau::DEFAULT_CONCURRENCY)]
+    concurrency: usize,
+    /// The `tabops` binary (default: the one beside this executable, else on PATH).
+    #[arg(long)]
+    tabops: Option<PathBuf>,
+    /// Python with tableauserverclient (default: the repository's .venv).
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// Skip the TSC script.
+    #[arg(long)]
+    no_baseline: bool,
+    /// Write the results as JSON here.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Keep generated files in this directory (default: a temporary directory).
@@ -166,6 +205,8 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 async fn curve(args: CurveArgs) -> anyhow::Result<ExitCode> {
     let mut scales = args.scales;
     scales.sort_by(f64::total_cmp);
+    let exe = std::env::current_exe().context("failed to locate the tabops-bench executable")?;
+    let drift = args.drift.then(|| args.tabops.unwrap_or_else(|| tabops_bench::tabops_process::default_tabops(&exe)));
     let options = tabops_bench::curve::CurveOptions {
         scales,
         seed: args.seed,
@@ -173,7 +214,8 @@ async fn curve(args: CurveArgs) -> anyhow::Result<ExitCode> {
         concurrency: args.concurrency,
         plan_runs: args.plan_runs,
         work_dir: args.work_dir,
-        exe: std::env::current_exe().context("failed to locate the tabops-bench executable")?,
+        exe,
+        drift,
     };
     let points = tabops_bench::curve::run(&options).await?;
     print(&tabops_bench::curve::table(&points))?;
@@ -182,6 +224,35 @@ async fn curve(args: CurveArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(out, json).with_context(|| format!("failed to write {}", out.display()))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn bootstrap(args: BootstrapArgs) -> anyhow::Result<ExitCode> {
+    let exe = std::env::current_exe().context("failed to locate the tabops-bench executable")?;
+    let python =
+        if args.no_baseline { None } else { Some(args.python.unwrap_or_else(tabops_bench::baseline::default_python)) };
+    let options = tabops_bench::bootstrap::BootstrapOptions {
+        scale_factor: args.scale,
+        seed: args.seed,
+        latency: Duration::from_millis(args.latency_ms),
+        concurrency: args.concurrency,
+        python,
+        tabops: args.tabops.unwrap_or_else(|| tabops_bench::tabops_process::default_tabops(&exe)),
+        work_dir: args.work_dir,
+    };
+    let results = match tabops_bench::bootstrap::run(&options).await {
+        Ok(results) => results,
+        Err(err) => {
+            let hint = err.hint().map(|h| format!("\nhint: {h}")).unwrap_or_default();
+            let _ = writeln!(std::io::stderr(), "error: {:#}{hint}", anyhow::Error::new(err));
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    print(&tabops_bench::bootstrap::table(&results))?;
+    if let Some(out) = &args.out {
+        let json = serde_json::to_string_pretty(&results)?;
+        std::fs::write(out, json).with_context(|| format!("failed to write {}", out.display()))?;
+    }
+    Ok(if results.tabops.second_plan_clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 async fn child(command: ChildCommand) -> anyhow::Result<ExitCode> {
@@ -202,6 +273,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run(args).await,
         Command::Curve(args) => curve(args).await,
+        Command::Bootstrap(args) => bootstrap(args).await,
         Command::Generate(args) => {
             let site = SyntheticSite::new(Scale::scaled(args.scale), args.seed);
             let generated = generate::write(&site, &args.out)?;

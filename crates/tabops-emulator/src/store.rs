@@ -1,6 +1,7 @@
 //! The emulated site's state (users, groups, projects, content, tasks, jobs, permissions) and its persistence:
 //! one JSON document written atomically (temp file + rename), blobs as files in a sibling directory.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -28,6 +29,22 @@ pub struct State {
     /// Test hook (`POST /_emulator/jobs/fail-next`): how many of the next extract-refresh jobs will fail.
     #[serde(default)]
     pub failing_refreshes: u32,
+    /// The site's webhooks (`/webhooks`); a state saved before they were emulated has none.
+    #[serde(default)]
+    pub webhooks: Vec<Webhook>,
+}
+
+/// A webhook: a trigger event (its API event name, `DatasourceRefreshFailed`) and the URL its payload goes to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Webhook {
+    pub id: String,
+    pub name: String,
+    pub event: String,
+    pub url: String,
+    pub enabled: bool,
+    pub owner_id: String,
+    pub created_at: String,
+    pub updated_at: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -39,6 +56,10 @@ pub struct Site {
     /// gets the defaults.
     #[serde(default = "default_auth_configurations")]
     pub auth_configurations: Vec<AuthConfiguration>,
+    /// The site's settings as `<site>` attributes (`revisionLimit` -> `25`); a state saved before they were
+    /// emulated gets the defaults.
+    #[serde(default = "crate::site_settings::defaults")]
+    pub settings: BTreeMap<String, String>,
 }
 
 /// One authentication configuration of a site (`siteAuthConfiguration`).
@@ -247,6 +268,11 @@ pub struct Job {
     /// Completes with finishCode 1 and notes (armed by the fail-next test hook).
     #[serde(default)]
     pub fails: bool,
+    /// Whether the webhooks of its start and of its end were sent (see `webhooks::collect`).
+    #[serde(default)]
+    pub announced_start: bool,
+    #[serde(default)]
+    pub announced_end: bool,
 }
 
 /// One permission rule. `resource` is `projects`, `workbooks`, `datasources` or `default:{kind}` (a project's
@@ -353,6 +379,7 @@ impl State {
                 name: site.to_owned(),
                 content_url: site.to_owned(),
                 auth_configurations: default_auth_configurations(),
+                settings: crate::site_settings::defaults(),
             },
             users: vec![admin],
             groups: vec![all_users],
@@ -364,6 +391,7 @@ impl State {
             jobs: Vec::new(),
             permissions,
             failing_refreshes: 0,
+            webhooks: Vec::new(),
         }
     }
 

@@ -1341,3 +1341,128 @@ async fn metadata_api_answers_lineage_from_parsed_workbooks_pages_and_rejects_un
     let (status, _) = c.graphql(LINEAGE, serde_json::json!({ "luids": [orders] })).await;
     assert_eq!(status, 404);
 }
+
+/// Update Site (`PUT /sites/{id}`) persists the site's settings and Get Site reports them as `<site>` attributes
+/// (siteType in ts-api_3_29.xsd). Booleans are read case-insensitively because tableauserverclient writes
+/// `dataAlertsEnabled` as Python spells it (`True`, `SiteRequest.update_req`); the revision limit is refused
+/// outside tableauserverclient's range (2..=10000 or -1, `SiteItem.revision_limit`), and a refused update changes
+/// nothing. Server-only attributes a client sends back as it read them are accepted and ignored.
+#[tokio::test]
+async fn update_site_persists_settings_and_get_site_reports_them() {
+    let emulator = start().await;
+    let c = sign_in(&emulator).await;
+    let (status, body) = c.get("").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(attr(&body, "site", "revisionLimit"), Some("25"), "{body}");
+    assert_eq!(attr(&body, "site", "commentingEnabled"), Some("true"), "{body}");
+
+    let update = r#"<tsRequest><site name="acme" contentUrl="acme" adminMode="ContentAndUsers" state="Active" revisionLimit="50" commentingEnabled="false" dataAlertsEnabled="False" /></tsRequest>"#;
+    let (status, body) = c.put("", update).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(attr(&body, "site", "revisionLimit"), Some("50"), "the answer is the updated site: {body}");
+    let (_, body) = c.get("").await;
+    assert_eq!(attr(&body, "site", "revisionLimit"), Some("50"), "{body}");
+    assert_eq!(attr(&body, "site", "commentingEnabled"), Some("false"), "{body}");
+    assert_eq!(attr(&body, "site", "dataAlertsEnabled"), Some("false"), "stored as Tableau writes it: {body}");
+    assert_eq!(attr(&body, "site", "runNowEnabled"), Some("true"), "settings not sent keep their values: {body}");
+
+    for bad in [
+        r#"<tsRequest><site revisionLimit="1" commentingEnabled="true" /></tsRequest>"#,
+        r#"<tsRequest><site revisionLimit="10001" /></tsRequest>"#,
+        r#"<tsRequest><site commentingEnabled="yes" /></tsRequest>"#,
+    ] {
+        let (status, body) = c.put("", bad).await;
+        assert_eq!((status, code(&body)), (400, "400000"), "{bad}: {body}");
+    }
+    let (_, body) = c.get("").await;
+    assert_eq!(attr(&body, "site", "revisionLimit"), Some("50"), "a refused update changes nothing: {body}");
+    assert_eq!(attr(&body, "site", "commentingEnabled"), Some("false"), "{body}");
+
+    let (status, body) = c.put("", r#"<tsRequest><site revisionLimit="-1" /></tsRequest>"#).await;
+    assert_eq!((status, attr(&body, "site", "revisionLimit")), (200, Some("-1")), "-1 keeps every revision: {body}");
+
+    let other = format!("{}/sites/{}", c.base, "00000000-0000-0000-0000-000000000000");
+    let response = c
+        .http
+        .put(other)
+        .header("x-tableau-auth", &c.token)
+        .body(r#"<tsRequest><site revisionLimit="30" /></tsRequest>"#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 404, "only the signed-in site can be updated");
+}
+
+/// View permissions (`GET/PUT /views/{id}/permissions`, `DELETE …/permissions/{groups|users}/{id}/{cap}/{mode}`):
+/// the response shape is tableauserverclient's test/assets/view_populate_permissions.xml (`<permissions><view id
+/// name><owner/></view><granteeCapabilities>…`). A view of a workbook published without tabs keeps rules of its own;
+/// a view of a workbook showing tabs has the workbook's rules (Tableau help, permissions on views: views of a
+/// tabbed workbook take the workbook's permissions), so rules written to it are accepted and not kept. A view
+/// that does not exist is a 404, and a capability that is not a view's (e.g. `Write`) is refused.
+#[tokio::test]
+async fn view_permissions_are_kept_only_for_views_of_workbooks_without_tabs() {
+    let emulator = start().await;
+    let c = sign_in(&emulator).await;
+    let project = default_project(&c).await;
+    let (_, body) = c.post("/groups", r#"<tsRequest><group name="Viewers" /></tsRequest>"#).await;
+    let group = attr(&body, "group", "id").expect("group").to_owned();
+    let publish = |name: &str, tabs: bool| {
+        format!(
+            r#"<tsRequest><workbook name="{name}" showTabs="{tabs}"><project id="{project}" /></workbook></tsRequest>"#
+        )
+    };
+    let mut views = Vec::new();
+    for (name, tabs) in [("Untabbed", false), ("Tabbed", true)] {
+        let (status, body) = c
+            .multipart(
+                "/workbooks?workbookType=twb",
+                &publish(name, tabs),
+                Some(("tableau_workbook", "B.twb", TWB.as_bytes())),
+                true,
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let workbook = attr(&body, "workbook", "id").unwrap().to_owned();
+        let (_, listed) = c.get(&format!("/workbooks/{workbook}/views")).await;
+        views.push((workbook, attr(&listed, "view", "id").expect("a view").to_owned()));
+    }
+    let rule = |view: &str, cap: &str| {
+        format!(
+            r#"<tsRequest><permissions><view id="{view}" /><granteeCapabilities><group id="{group}" /><capabilities><capability name="{cap}" mode="Allow" /></capabilities></granteeCapabilities></permissions></tsRequest>"#
+        )
+    };
+
+    let (own_wb, own) = &views[0];
+    let (status, body) = c.put(&format!("/views/{own}/permissions"), &rule(own, "ExportData")).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = c.get(&format!("/views/{own}/permissions")).await;
+    assert_eq!(attr(&body, "view", "id"), Some(own.as_str()), "{body}");
+    assert!(body.contains(r#"name="ExportData" mode="Allow""#), "{body}");
+    let (_, workbook_rules) = c.get(&format!("/workbooks/{own_wb}/permissions")).await;
+    assert!(!workbook_rules.contains(group.as_str()), "the view's rule is its own: {workbook_rules}");
+    let (status, body) = c.put(&format!("/views/{own}/permissions"), &rule(own, "Write")).await;
+    assert_eq!((status, code(&body)), (400, "400009"), "Write is not a view capability: {body}");
+    let (status, _) = c.delete(&format!("/views/{own}/permissions/groups/{group}/ExportData/Allow")).await;
+    assert_eq!(status, 204);
+    let (_, body) = c.get(&format!("/views/{own}/permissions")).await;
+    assert!(!body.contains("ExportData"), "{body}");
+
+    let (tab_wb, tabbed) = &views[1];
+    let (status, _) = c
+        .put(
+            &format!("/workbooks/{tab_wb}/permissions"),
+            &format!(
+                r#"<tsRequest><permissions><granteeCapabilities><group id="{group}" /><capabilities><capability name="Filter" mode="Deny" /></capabilities></granteeCapabilities></permissions></tsRequest>"#
+            ),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = c.put(&format!("/views/{tabbed}/permissions"), &rule(tabbed, "ShareView")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.contains("ShareView"), "not kept on a tabbed workbook's view: {body}");
+    let (_, body) = c.get(&format!("/views/{tabbed}/permissions")).await;
+    assert!(body.contains(r#"name="Filter" mode="Deny""#), "the workbook's rules: {body}");
+
+    let (status, body) = c.get("/views/00000000-0000-0000-0000-000000000000/permissions").await;
+    assert_eq!((status, code(&body)), (404, "404011"), "{body}");
+}

@@ -355,6 +355,15 @@ impl<'a> Builder<'a> {
         } else {
             None
         };
+        let mut view_permissions = BTreeMap::new();
+        let untabbed = kind == ContentKind::Workbook && item.show_tabs == Some(false);
+        if untabbed && inputs.with_permissions && !inputs.tree.locked_over(project_id, true) {
+            for (sheet, view_id) in inputs.details.views.get(&item.id).into_iter().flatten() {
+                let Some(rows) = inputs.details.permissions.get(view_id).filter(|r| !r.is_empty()) else { continue };
+                let subject = format!("view:{}/{}", address.trim_start_matches("workbook:"), sheet);
+                view_permissions.insert(Lit::new(sheet.clone()), self.rules(rows, PermissionTarget::View, &subject));
+            }
+        }
         let refresh = self.refresh(kind, &item.id, &address);
         let doc = ContentDoc {
             name: Lit::new(item.name.clone()),
@@ -367,6 +376,7 @@ impl<'a> Builder<'a> {
             owner,
             connections,
             permissions,
+            view_permissions,
             refresh,
         };
         Some((address.to_lowercase(), doc))

@@ -20,14 +20,16 @@ mod adopt;
 mod build;
 mod content;
 mod site;
+mod webhooks;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use futures::future::try_join_all;
 use tabops_apply::ApplyError;
 use tabops_apply::audit::{AuditError, AuditLog};
 use tabops_manifest::model::{ContentKind, Desired, ProjectPath, Server, SiteTarget};
+use tabops_manifest::site_settings::SettingValue;
 use tabops_manifest::write::{self as doc, Lit, SettingsDoc, SiteDoc, SiteFile};
 use tabops_manifest::{LoadError, LoadOptions};
 use tabops_plan::inventory::{Inventory, LiveContent};
@@ -194,6 +196,12 @@ pub async fn export(
         projects: full.iter().map(String::as_str).collect(),
         items: items.iter().map(|(kind, id, _, _)| (*kind, id.as_str())).collect(),
         with_permissions: options.with_permissions,
+        untabbed: inventory
+            .workbooks
+            .iter()
+            .filter(|w| w.show_tabs == Some(false) && full.contains(&w.project_id))
+            .map(|w| w.id.as_str())
+            .collect(),
     };
     let mut details = site::read_details(client, request).await?;
 
@@ -221,13 +229,25 @@ pub async fn export(
             .map(|g| g.id.as_str())
             .collect();
         if !named.is_empty() {
-            let request =
-                site::DetailRequest { groups: named, projects: Vec::new(), items: Vec::new(), with_permissions: false };
+            let request = site::DetailRequest {
+                groups: named,
+                projects: Vec::new(),
+                items: Vec::new(),
+                with_permissions: false,
+                untabbed: Vec::new(),
+            };
             details.members = site::read_details(client, request).await?.members;
         }
     }
-    let built = build(&details);
-    let files = write_documents(&options.out, &options.site, &built)?;
+    let mut built = build(&details);
+    // A whole-site export also writes the site's settings and its webhooks, which belong to the site, not to a
+    // project; one limited to some projects (`--project`) leaves both unmanaged.
+    let site_settings = if scoped { BTreeMap::new() } else { site::read_site_settings(client).await? };
+    let webhooks = match scoped {
+        true => None,
+        false => webhooks::document(&site::read_webhooks(client).await?, &mut built.warnings),
+    };
+    let files = write_documents(&options.out, &options.site, &site_settings, &built, webhooks.as_ref())?;
 
     let desired = reload(&options.out).await?;
     let pending = adopt::pending(&desired, &live_items(&inventory, &tree));
@@ -315,7 +335,7 @@ fn prepare_dir(dir: &Path, force: bool) -> Result<(), ExportError> {
             if !force {
                 return Err(ExportError::NotEmpty { dir: dir.to_path_buf() });
             }
-            for file in ["site.yaml", "people.yaml"] {
+            for file in ["site.yaml", "people.yaml", "webhooks.yaml"] {
                 let path = dir.join(file);
                 if path.exists() {
                     std::fs::remove_file(&path).map_err(io_err(&path))?;
@@ -442,8 +462,15 @@ fn project_dir(
     dir
 }
 
-/// Renders and writes `site.yaml`, `people.yaml` and `projects/*.yaml`; returns their relative paths.
-fn write_documents(out: &Path, target: &SiteTarget, built: &build::Built) -> Result<Vec<PathBuf>, ExportError> {
+/// Renders and writes `site.yaml`, `people.yaml`, `webhooks.yaml` (when the site has webhooks) and
+/// `projects/*.yaml`; returns their relative paths.
+fn write_documents(
+    out: &Path,
+    target: &SiteTarget,
+    site_settings: &BTreeMap<String, SettingValue>,
+    built: &build::Built,
+    webhooks: Option<&doc::WebhooksFile>,
+) -> Result<Vec<PathBuf>, ExportError> {
     let note = "Exported by `tabops export`. Review before applying; see docs/manifest.md.";
     let yaml_err = |file: &str| {
         let file = file.to_owned();
@@ -459,12 +486,16 @@ fn write_documents(out: &Path, target: &SiteTarget, built: &build::Built) -> Res
             }),
             content_url: Lit::new(target.content_url.clone()),
             api_version: target.api_version.clone().map(Lit),
+            settings: site_settings.clone(),
         },
         settings: SettingsDoc { prune_groups: false, prune_users: false },
     };
     let top = doc::header(schema_reference(out, 0).as_deref(), note);
     files.push(("site.yaml".into(), doc::render(&top, &site).map_err(yaml_err("site.yaml"))?));
     files.push(("people.yaml".into(), doc::render(&top, &built.people).map_err(yaml_err("people.yaml"))?));
+    if let Some(webhooks) = webhooks {
+        files.push(("webhooks.yaml".into(), doc::render(&top, webhooks).map_err(yaml_err("webhooks.yaml"))?));
+    }
     let nested = doc::header(schema_reference(out, 1).as_deref(), note);
     for (name, project) in &built.projects {
         let relative = format!("projects/{name}");

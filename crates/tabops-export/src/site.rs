@@ -3,10 +3,13 @@
 //! is exported ([`read_details`]), and the project hierarchy, checked ([`check_hierarchy`]) and then walked
 //! ([`Tree`]) with projects named by the planner's own path index (`tabops_plan`'s `LiveIndex`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use futures::future::try_join_all;
+use tabops_apply::ApplyError;
 use tabops_apply::inventory::{self, Detail};
 use tabops_manifest::model::{ContentKind, ContentPermissions, ProjectPath};
+use tabops_manifest::site_settings::SettingValue;
 use tabops_plan::inventory::{Inventory, LiveProject};
 use tabops_plan::planner::index::LiveIndex;
 use tabops_tableau as api;
@@ -24,11 +27,24 @@ pub struct Details {
     pub defaults: HashMap<(String, ContentKind), Vec<api::GranteeCapabilities>>,
     /// Item id -> connections, as the server answered them.
     pub connections: HashMap<String, Vec<api::Connection>>,
+    /// Workbook id (workbooks without tabs, with permissions exported) -> its views as `(sheet name, view id)`;
+    /// each view's rules are in `permissions`.
+    pub views: HashMap<String, Vec<(String, String)>>,
 }
 
 /// The lists: one paged request per kind, all at once, views included (for `hidden_views`).
 pub async fn read_lists(client: &api::Client) -> Result<Inventory, ExportError> {
     inventory::read_lists(client, true).await.map_err(|err| ExportError::Fetch(Box::new(err)))
+}
+
+/// The site's settings `site.settings:` can manage (one Get Site), by manifest key.
+pub async fn read_site_settings(client: &api::Client) -> Result<BTreeMap<String, SettingValue>, ExportError> {
+    inventory::read_site_settings(client).await.map_err(|err| ExportError::Fetch(Box::new(err)))
+}
+
+/// The site's webhooks: one request.
+pub async fn read_webhooks(client: &api::Client) -> Result<Vec<tabops_plan::inventory::LiveWebhook>, ExportError> {
+    inventory::read_webhooks(client).await.map_err(|err| ExportError::Fetch(Box::new(err)))
 }
 
 /// Which objects the details are needed for.
@@ -37,6 +53,9 @@ pub struct DetailRequest<'a> {
     pub projects: Vec<&'a str>,
     pub items: Vec<(ContentKind, &'a str)>,
     pub with_permissions: bool,
+    /// Workbooks that do not show tabs: with permissions, their views' rules are read too (one request for the
+    /// views and one per view; workbooks showing tabs have no view rules of their own).
+    pub untabbed: Vec<&'a str>,
 }
 
 /// Reads members, permissions and connections for the exported objects (concurrency is bounded by the client).
@@ -60,6 +79,16 @@ pub async fn read_details(client: &api::Client, request: DetailRequest<'_>) -> R
                 ContentKind::Datasource => api::PermissionTarget::Datasource(id.clone()),
             };
             wanted.push(Detail::Permissions(target, id));
+        }
+        let listed =
+            try_join_all(request.untabbed.iter().map(|id| client.workbook_views(id))).await.map_err(|source| {
+                ExportError::Fetch(Box::new(ApplyError::Fetch { what: "list workbook views".into(), source }))
+            })?;
+        for (workbook, views) in request.untabbed.iter().zip(listed) {
+            for view in &views {
+                wanted.push(Detail::Permissions(api::PermissionTarget::View(view.id.clone()), view.id.clone()));
+            }
+            details.views.insert((*workbook).to_owned(), views.into_iter().map(|v| (v.name, v.id)).collect());
         }
     }
     for read in inventory::read_details(client, wanted).await.map_err(|err| ExportError::Fetch(Box::new(err)))? {

@@ -27,11 +27,25 @@ pub enum AddressKind {
     Project,
     Datasource,
     Workbook,
+    /// The site itself (`site:acme`, by content URL): its settings.
+    Site,
+    /// One view (sheet) of a workbook: `view:PROJECT/WORKBOOK/SHEET`.
+    View,
+    /// A webhook, by name: `webhook:NAME`.
+    Webhook,
 }
 
 impl AddressKind {
-    pub const ALL: [AddressKind; 5] =
-        [AddressKind::User, AddressKind::Group, AddressKind::Project, AddressKind::Datasource, AddressKind::Workbook];
+    pub const ALL: [AddressKind; 8] = [
+        AddressKind::User,
+        AddressKind::Group,
+        AddressKind::Project,
+        AddressKind::Datasource,
+        AddressKind::Workbook,
+        AddressKind::Site,
+        AddressKind::View,
+        AddressKind::Webhook,
+    ];
 
     /// The written prefix (`workbook`).
     pub fn as_str(self) -> &'static str {
@@ -41,6 +55,9 @@ impl AddressKind {
             AddressKind::Project => "project",
             AddressKind::Datasource => "datasource",
             AddressKind::Workbook => "workbook",
+            AddressKind::Site => "site",
+            AddressKind::View => "view",
+            AddressKind::Webhook => "webhook",
         }
     }
 
@@ -49,7 +66,12 @@ impl AddressKind {
         match self {
             AddressKind::Workbook => Some(ContentKind::Workbook),
             AddressKind::Datasource => Some(ContentKind::Datasource),
-            AddressKind::User | AddressKind::Group | AddressKind::Project => None,
+            AddressKind::User
+            | AddressKind::Group
+            | AddressKind::Project
+            | AddressKind::Site
+            | AddressKind::View
+            | AddressKind::Webhook => None,
         }
     }
 }
@@ -72,9 +94,15 @@ impl fmt::Display for AddressKind {
 /// Why a string is not an address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddressError {
-    #[error("parse address `{address}`: it has no `KIND:` prefix (user, group, project, datasource, workbook)")]
+    #[error(
+        "parse address `{address}`: it has no `KIND:` prefix (user, group, project, datasource, workbook, site, view, \
+         webhook)"
+    )]
     NoKind { address: String },
-    #[error("parse address `{address}`: `{kind}` is not a kind of object (user, group, project, datasource, workbook)")]
+    #[error(
+        "parse address `{address}`: `{kind}` is not a kind of object (user, group, project, datasource, workbook, site, \
+         view, webhook)"
+    )]
     UnknownKind { address: String, kind: String },
     #[error("parse address `{address}`: it names no object (the name is empty)")]
     EmptyName { address: String },
@@ -101,6 +129,31 @@ impl Address {
     /// `group:NAME`.
     pub fn group(name: impl Into<String>) -> Address {
         Address { kind: AddressKind::Group, project: ProjectPath::new(Vec::new()), name: name.into() }
+    }
+
+    /// `site:CONTENT_URL`: the site itself.
+    pub fn site(content_url: impl Into<String>) -> Address {
+        Address { kind: AddressKind::Site, project: ProjectPath::new(Vec::new()), name: content_url.into() }
+    }
+
+    /// `view:PROJECT/WORKBOOK/SHEET`: one view of a workbook.
+    pub fn view(project: &ProjectPath, workbook: &str, sheet: impl Into<String>) -> Address {
+        Address { kind: AddressKind::View, project: project.child(workbook.to_owned()), name: sheet.into() }
+    }
+
+    /// The workbook a view address names a sheet of; `None` unless the address names a view.
+    pub fn view_workbook(&self) -> Option<Address> {
+        if self.kind != AddressKind::View {
+            return None;
+        }
+        let mut segments = self.project.segments().to_vec();
+        let workbook = segments.pop()?;
+        Some(Address::content(ContentKind::Workbook, &ProjectPath::new(segments), workbook))
+    }
+
+    /// `webhook:NAME`.
+    pub fn webhook(name: impl Into<String>) -> Address {
+        Address { kind: AddressKind::Webhook, project: ProjectPath::new(Vec::new()), name: name.into() }
     }
 
     /// `project:PATH`, for the project at `path`.
@@ -146,14 +199,15 @@ impl Address {
             return Err(AddressError::EmptyName { address: text.to_owned() });
         }
         match kind {
-            AddressKind::User | AddressKind::Group => {
+            AddressKind::User | AddressKind::Group | AddressKind::Site | AddressKind::Webhook => {
                 Ok(Address { kind, project: ProjectPath::new(Vec::new()), name: rest.to_owned() })
             }
             AddressKind::Project => Ok(Address::project(&ProjectPath::parse(rest))),
-            AddressKind::Datasource | AddressKind::Workbook => {
+            AddressKind::Datasource | AddressKind::Workbook | AddressKind::View => {
                 let mut segments = ProjectPath::parse(rest).0;
                 let name = segments.pop().unwrap_or_default();
-                if segments.is_empty() {
+                let least = if kind == AddressKind::View { 2 } else { 1 };
+                if segments.len() < least {
                     return Err(AddressError::NoProject { address: text.to_owned(), kind });
                 }
                 Ok(Address { kind, project: ProjectPath::new(segments), name })
@@ -172,14 +226,16 @@ impl fmt::Display for Address {
         f.write_str(self.kind.as_str())?;
         f.write_str(":")?;
         match self.kind {
-            AddressKind::User | AddressKind::Group => f.write_str(&self.name),
+            AddressKind::User | AddressKind::Group | AddressKind::Site | AddressKind::Webhook => {
+                f.write_str(&self.name)
+            }
             AddressKind::Project => {
                 if self.project_path().is_some() {
                     write!(f, "{}/", self.project)?;
                 }
                 write_escaped(f, &self.name)
             }
-            AddressKind::Datasource | AddressKind::Workbook => {
+            AddressKind::Datasource | AddressKind::Workbook | AddressKind::View => {
                 write!(f, "{}/", self.project)?;
                 write_escaped(f, &self.name)
             }

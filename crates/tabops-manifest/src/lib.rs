@@ -15,9 +15,11 @@ mod raw;
 mod resolve;
 mod schema;
 mod server_address;
+pub mod site_settings;
 mod source;
 mod subscriptions;
 pub mod templates;
+mod webhook;
 pub mod write;
 mod yaml;
 
@@ -36,6 +38,7 @@ pub use server_address::ServerAddress;
 pub use source::{FsSource, PathProblem, Source};
 /// Content digests and package bounds live with the content files; re-exported where callers have always found them.
 pub use tabops_content::{hash, package};
+pub use webhook::is_loopback_host;
 pub use yaml::{MAX_DEPTH, MAX_FILE_BYTES};
 
 use crate::node::Pos;
@@ -96,7 +99,8 @@ impl Loaded {
         skipped_note(&self.skipped)
     }
 
-    /// `3 projects, 2 groups, 4 users, 2 data sources, 3 workbooks, 2 refresh tasks`.
+    /// `3 projects, 2 groups, 4 users, 2 data sources, 3 workbooks, 2 refresh tasks` (and `, 1 webhook` when the
+    /// manifest declares webhooks).
     pub fn summary(&self) -> String {
         let d = &self.desired;
         let refresh: usize =
@@ -112,6 +116,7 @@ impl Loaded {
         ]
         .into_iter()
         .chain((!d.subscriptions.is_empty()).then(|| count(d.subscriptions.len(), "subscription", "subscriptions")))
+        .chain((!d.webhooks.is_empty()).then(|| count(d.webhooks.len(), "webhook", "webhooks")))
         .collect::<Vec<_>>()
         .join(", ")
     }

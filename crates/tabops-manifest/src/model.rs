@@ -20,6 +20,7 @@ pub use crate::subscriptions::{
     PAGE_SIZES, PageOrientation, SubscriptionContent, SubscriptionFields, SubscriptionSpec, identity_key,
     schedule_slug, subscription_address,
 };
+pub use crate::webhook::{WebhookEvent, WebhookSpec};
 
 /// Where the site lives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +62,9 @@ pub struct Settings {
     /// when unset, so the digests of manifests without it are what they were before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview: Option<PreviewSettings>,
+    /// Delete webhooks that exist on the site but not in the manifest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prune_webhooks: bool,
 }
 
 /// A project's location: the names from the top-level project down to the project itself.
@@ -369,6 +373,8 @@ pub enum PermissionTarget {
     Project,
     Workbook,
     Datasource,
+    /// One view (sheet) of a workbook that does not show tabs.
+    View,
 }
 
 /// A Tableau permission capability (wire names from the REST schema).
@@ -451,6 +457,21 @@ impl Capability {
         use Capability::*;
         match target {
             PermissionTarget::Project => matches!(self, Read | Write | ProjectLeader),
+            // The workbook capabilities that act on one view (Tableau help, permissions_capabilities.htm).
+            PermissionTarget::View => matches!(
+                self,
+                AddComment
+                    | ChangePermissions
+                    | Delete
+                    | ExportData
+                    | ExportImage
+                    | Filter
+                    | Read
+                    | ShareView
+                    | ViewComments
+                    | ViewUnderlyingData
+                    | WebAuthoring
+            ),
             PermissionTarget::Workbook => matches!(
                 self,
                 AddComment
@@ -845,6 +866,10 @@ pub struct ContentSpec {
     pub hidden_views: BTreeSet<String>,
     pub connections: Vec<ConnectionSpec>,
     pub permissions: PermissionSet,
+    /// Workbooks only: the complete explicit rules of single views, by sheet name (`view_permissions:`); empty when
+    /// the manifest manages no view's rules. Only for workbooks that do not show tabs (validated).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub view_permissions: BTreeMap<String, Vec<GranteeRules>>,
     /// Extract-refresh tasks; `None` (no `refresh:` key) = not managed: the item's live tasks are left alone.
     /// `Some(vec![])` (`refresh: []`) = the item has none: its live tasks are deleted.
     pub refresh: Option<Vec<RefreshSpec>>,
@@ -865,6 +890,8 @@ impl ContentSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Desired {
     pub site: SiteTarget,
+    /// `site.settings:` by manifest key (`revision_limit`): only the settings the manifest manages.
+    pub site_settings: BTreeMap<String, crate::site_settings::SettingValue>,
     pub settings: Settings,
     pub projects: Vec<ProjectSpec>,
     pub groups: Vec<GroupSpec>,
@@ -873,6 +900,9 @@ pub struct Desired {
     pub workbooks: Vec<ContentSpec>,
     /// E-mail subscriptions, in manifest order.
     pub subscriptions: Vec<SubscriptionSpec>,
+    /// Webhooks, sorted by name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<WebhookSpec>,
     /// sha256 over the manifest source files (sorted by path) — binds a saved plan to its inputs.
     pub manifest_digest: String,
     /// `file:line` of manifest entries that plan-time checks may blame, by key: `owner:<address>`,

@@ -18,6 +18,7 @@ pub fn schema_key_table() -> Vec<(&'static str, &'static [&'static str])> {
     use crate::raw::*;
     vec![
         ("RawSite", RawSite::KEYS),
+        ("RawSiteSettings", RawSiteSettings::KEYS),
         ("RawSiteOverride", RawSiteOverride::KEYS),
         ("RawEnvironment", RawEnvironment::KEYS),
         ("RawConnectionOverride", RawConnectionOverride::KEYS),

@@ -25,7 +25,10 @@ pub fn template(name: &str, target: PermissionTarget) -> Option<BTreeMap<Capabil
             allow(&[Read, Write])
         }
         ("ProjectLeader", PermissionTarget::Project) => allow(&[Read, Write, ProjectLeader]),
-        ("Viewer", PermissionTarget::Workbook) => allow(&wb_viewer),
+        ("Viewer", PermissionTarget::Workbook | PermissionTarget::View) => allow(&wb_viewer),
+        ("Explorer", PermissionTarget::View) => {
+            allow(&[&wb_viewer[..], &[ShareView, ViewUnderlyingData, WebAuthoring]].concat())
+        }
         ("Explorer", PermissionTarget::Workbook) => allow(&wb_explorer),
         ("Publisher", PermissionTarget::Workbook) => allow(&[&wb_explorer[..], &[ExportXml, Write]].concat()),
         ("Viewer", PermissionTarget::Datasource) => allow(&[Read, Connect]),

@@ -44,6 +44,9 @@ pub struct SiteDoc {
     pub content_url: Lit,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_version: Option<Lit>,
+    /// `site.settings:`, by manifest key.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub settings: BTreeMap<String, crate::site_settings::SettingValue>,
 }
 
 #[derive(Debug, Serialize)]
@@ -80,6 +83,24 @@ pub struct GroupDoc {
     pub minimum_site_role: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub members: Option<Vec<Lit>>,
+}
+
+/// `webhooks.yaml`: the site's webhooks (written only when it has some).
+#[derive(Debug, Serialize)]
+pub struct WebhooksFile {
+    pub version: u32,
+    pub webhooks: Vec<WebhookDoc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WebhookDoc {
+    pub name: Lit,
+    /// The API event name (`DatasourceRefreshFailed`).
+    pub event: &'static str,
+    pub url: Lit,
+    /// Written only for a disabled webhook (`enabled` defaults to true).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
 }
 
 /// `projects/<slug>.yaml`: one top-level project tree and the content under it.
@@ -211,6 +232,9 @@ pub struct ContentDoc {
     pub connections: Vec<ConnectionDoc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<RuleDoc>>,
+    /// Workbooks without tabs: sheet name -> the view's explicit rules (views with none are left out).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub view_permissions: BTreeMap<Lit, Vec<RuleDoc>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub refresh: Vec<RefreshDoc>,
 }
@@ -289,7 +313,12 @@ mod tests {
         std::fs::write(dir.path().join("w.twb"), "<workbook/>").unwrap();
         let site = SiteFile {
             version: 1,
-            site: SiteDoc { server: Lit::new("local"), content_url: Lit::new("acme"), api_version: None },
+            site: SiteDoc {
+                server: Lit::new("local"),
+                content_url: Lit::new("acme"),
+                api_version: None,
+                settings: BTreeMap::new(),
+            },
             settings: SettingsDoc { prune_groups: false, prune_users: false },
         };
         let people = PeopleFile {
@@ -336,6 +365,7 @@ mod tests {
                 owner: Some(Lit::new(workbook)),
                 connections: vec![],
                 permissions: None,
+                view_permissions: BTreeMap::new(),
                 refresh: vec![],
             }],
             subscriptions: vec![],

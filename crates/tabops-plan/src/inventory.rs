@@ -13,12 +13,17 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tabops_manifest::model::{Capability, ContentKind, ContentPermissions, Mode, RefreshType, Schedule};
+use tabops_manifest::site_settings::SettingValue;
 
 /// The signed-in site.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LiveSite {
     pub id: String,
     pub content_url: String,
+    /// The site's settings (Get Site), by manifest key (`revision_limit`); `None` when not read (the manifest
+    /// manages no site setting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<BTreeMap<String, SettingValue>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -237,6 +242,10 @@ pub struct Inventory {
     /// responses name it (`<parent>`); only for the objects whose rules were read.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub controlled: BTreeMap<String, String>,
+    /// Workbook id -> its views' ids by sheet name, read only for the workbooks whose manifest entry has
+    /// `view_permissions:` (their views' rules are in `permissions`, keyed by view id).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub view_ids: BTreeMap<String, BTreeMap<String, String>>,
     /// The site's authentication configurations; `None` when not fetched (no user in the manifest names one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_providers: Option<Vec<LiveIdentityProvider>>,
@@ -246,6 +255,20 @@ pub struct Inventory {
     /// The site's views with their ids; `None` when not fetched (read with the subscriptions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub views: Option<Vec<LiveView>>,
+    /// The site's webhooks; `None` when not fetched (the manifest neither declares nor prunes webhooks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhooks: Option<Vec<LiveWebhook>>,
+}
+
+/// A webhook of the site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveWebhook {
+    pub id: String,
+    pub name: String,
+    /// The API event name as the site reports it (`DatasourceRefreshFailed`); `None` when it names none.
+    pub event: Option<String>,
+    pub url: Option<String>,
+    pub enabled: bool,
 }
 
 /// sha256 (hex) of a row's canonical JSON. Struct fields serialise in declaration order and maps are `BTreeMap`s,
@@ -262,6 +285,9 @@ pub fn permissions_row_key(object_id: &str) -> String {
     format!("permissions:{object_id}")
 }
 
+/// The key the site-settings row is recorded under in a plan's inputs.
+pub const SITE_SETTINGS_ROW_KEY: &str = "site_settings";
+
 /// The key a default-permission row is recorded under in a plan's inputs.
 pub fn default_permissions_row_key(project_id: &str, kind: ContentKind) -> String {
     format!("default_permissions:{project_id}:{}", kind.as_str())
@@ -272,6 +298,9 @@ impl Inventory {
     /// [`default_permissions_row_key`] (permission rows). Linear in the inventory's size.
     pub fn row_digests(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
+        if let Some(settings) = &self.site.settings {
+            out.insert(SITE_SETTINGS_ROW_KEY.to_owned(), row_digest(settings));
+        }
         for p in &self.projects {
             out.insert(p.id.clone(), row_digest(p));
         }
@@ -289,6 +318,9 @@ impl Inventory {
         }
         for s in self.subscriptions.iter().flatten() {
             out.insert(s.id.clone(), row_digest(s));
+        }
+        for w in self.webhooks.iter().flatten() {
+            out.insert(w.id.clone(), row_digest(w));
         }
         for (id, rules) in &self.permissions {
             out.insert(permissions_row_key(id), row_digest(rules));

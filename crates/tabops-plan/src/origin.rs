@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tabops_manifest::model::{Address, ContentSpec, Desired, GroupSpec, ProjectSpec, UserSpec};
+use tabops_manifest::model::{Address, ContentSpec, Desired, GroupSpec, ProjectSpec, UserSpec, WebhookSpec};
+use tabops_manifest::site_settings::SettingValue;
 
 use crate::marker::publish_fingerprint;
 use crate::plan::Aspect;
@@ -69,6 +70,7 @@ pub fn content_digest(spec: &ContentSpec, aspect: Aspect) -> String {
         owner,
         show_tabs,
         permissions,
+        view_permissions,
         refresh,
         protect,
         renamed_from,
@@ -76,6 +78,7 @@ pub fn content_digest(spec: &ContentSpec, aspect: Aspect) -> String {
     match aspect {
         Aspect::Content => publish_fingerprint(spec),
         Aspect::Permissions => digest_of(permissions),
+        Aspect::ViewPermissions => digest_of(view_permissions),
         Aspect::Refresh => digest_of(refresh),
         _ => digest_of(&(kind, name, project, description, tags, owner, show_tabs, protect, renamed_from)),
     }
@@ -97,10 +100,24 @@ pub fn subscriptions_digest(desired: &Desired, workbook: &Address) -> String {
     digest_of(&on)
 }
 
+/// The digest of the settings `site.settings:` manages.
+pub fn site_settings_digest(settings: &BTreeMap<String, SettingValue>) -> String {
+    digest_of(settings)
+}
+
+pub fn webhook_digest(spec: &WebhookSpec) -> String {
+    let WebhookSpec { name, event, url, enabled } = spec;
+    digest_of(&(name, event, url, enabled))
+}
+
 /// Every (address, aspect) digest of a desired state, for comparing with a plan's origins (addresses compare
 /// case-insensitively, as Tableau compares names).
 pub fn aspect_digests(desired: &Desired) -> BTreeMap<(Address, Aspect), String> {
     let mut out = BTreeMap::new();
+    if !desired.site_settings.is_empty() {
+        let address = Address::site(desired.site.content_url.as_str());
+        out.insert((address, Aspect::SiteSettings), site_settings_digest(&desired.site_settings));
+    }
     for u in &desired.users {
         out.insert((Address::user(u.name.as_str()), Aspect::Fields), user_digest(u));
     }
@@ -123,13 +140,16 @@ pub fn aspect_digests(desired: &Desired) -> BTreeMap<(Address, Aspect), String> 
     }
     for c in desired.datasources.iter().chain(&desired.workbooks) {
         let address = c.address();
-        for aspect in [Aspect::Fields, Aspect::Content, Aspect::Permissions, Aspect::Refresh] {
+        for aspect in [Aspect::Fields, Aspect::Content, Aspect::Permissions, Aspect::Refresh, Aspect::ViewPermissions] {
             out.insert((address.clone(), aspect), content_digest(c, aspect));
         }
     }
     for w in &desired.workbooks {
         let address = w.address();
         out.insert((address.clone(), Aspect::Subscriptions), subscriptions_digest(desired, &address));
+    }
+    for w in &desired.webhooks {
+        out.insert((Address::webhook(w.name.as_str()), Aspect::Fields), webhook_digest(w));
     }
     out
 }

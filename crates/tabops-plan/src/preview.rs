@@ -195,6 +195,8 @@ pub fn desired(
             tags: Some(tags),
             owner: None,
             permissions: viewer_rules(reviewers, target_of(spec.kind)),
+            // The reviewers' rules only: a preview copy keeps none of the source's view rules.
+            view_permissions: BTreeMap::new(),
             refresh: None,
             protect: false,
             renamed_from: None,
@@ -230,6 +232,8 @@ pub fn desired(
 
     let desired = Desired {
         site: head.site.clone(),
+        // A preview manages its own project only, never the site's settings.
+        site_settings: BTreeMap::new(),
         settings: Settings { max_deletes: head.settings.max_deletes, preview: Some(settings), ..Settings::default() },
         projects,
         groups: Vec::new(),
@@ -238,6 +242,8 @@ pub fn desired(
         workbooks,
         // A preview publishes content only: the manifest's subscriptions stay with the manifest's own workbooks.
         subscriptions: Vec::new(),
+        // A preview publishes content only: the site's webhooks are neither read nor changed.
+        webhooks: Vec::new(),
         manifest_digest: head.manifest_digest.clone(),
         locations: BTreeMap::new(),
     };
@@ -304,6 +310,7 @@ pub fn removal(
     }
     let desired = Desired {
         site: head.site.clone(),
+        site_settings: BTreeMap::new(),
         settings: Settings::default(),
         projects,
         groups: Vec::new(),
@@ -311,6 +318,7 @@ pub fn removal(
         datasources: Vec::new(),
         workbooks: Vec::new(),
         subscriptions: Vec::new(),
+        webhooks: Vec::new(),
         manifest_digest: head.manifest_digest.clone(),
         locations: BTreeMap::new(),
     };

@@ -99,6 +99,7 @@ pub async fn load_base(
         ));
         let desired = Desired {
             site: head_site.clone(),
+            site_settings: Default::default(),
             settings: Default::default(),
             projects: Vec::new(),
             groups: Vec::new(),
@@ -106,6 +107,7 @@ pub async fn load_base(
             datasources: Vec::new(),
             workbooks: Vec::new(),
             subscriptions: Vec::new(),
+            webhooks: Vec::new(),
             manifest_digest: String::new(),
             locations: Default::default(),
         };

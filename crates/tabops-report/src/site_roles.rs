@@ -47,12 +47,14 @@ impl Ceiling {
             Ceiling::Nothing => false,
             Ceiling::Explorer => match target {
                 PermissionTarget::Project => capability == Read,
-                PermissionTarget::Workbook => WB_VIEWER.contains(&capability) || WB_EXPLORER.contains(&capability),
+                PermissionTarget::Workbook | PermissionTarget::View => {
+                    WB_VIEWER.contains(&capability) || WB_EXPLORER.contains(&capability)
+                }
                 PermissionTarget::Datasource => matches!(capability, Read | Connect | ExportXml),
             },
             Ceiling::Viewer => match target {
                 PermissionTarget::Project => capability == Read,
-                PermissionTarget::Workbook => WB_VIEWER.contains(&capability),
+                PermissionTarget::Workbook | PermissionTarget::View => WB_VIEWER.contains(&capability),
                 PermissionTarget::Datasource => capability == Read,
             },
         }

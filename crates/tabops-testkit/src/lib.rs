@@ -6,6 +6,7 @@
 //! - [`harness`]: the same emulator on a runtime of its own, for tests that block on the real `tabops` binary,
 //!   with temp-dir state and audit log ([`Harness`]), raw test-hook calls, and spawned applies;
 //! - [`run`]: running the binary and capturing a [`Run`], transcript and snapshot helpers, file and git fixtures;
+//! - [`receiver`]: a webhook destination on loopback that records what it receives;
 //! - [`model`]: builders of desired states and live inventories for the pure planner tests;
 //! - [`synthetic`]: the seeded synthetic site (manifest, content files and the emulator's state, or the desired
 //!   state in memory), the same bytes for the same seed, used by the benchmark and by the tests that need a big
@@ -13,6 +14,7 @@
 
 pub mod harness;
 pub mod model;
+pub mod receiver;
 pub mod rng;
 pub mod run;
 pub mod site;

@@ -2,7 +2,7 @@
 //! by [`crate::synthetic::SyntheticSite::desired`]). `converged(&desired)` builds the inventory a successful
 //! apply of `desired` leaves behind.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use tabops_manifest::model::*;
@@ -73,6 +73,7 @@ pub fn content(kind: ContentKind, name: &str, project: &str, f: ContentFile) -> 
         hidden_views: BTreeSet::new(),
         connections: vec![],
         permissions: None,
+        view_permissions: BTreeMap::new(),
         refresh: Some(vec![]),
         protect: false,
         renamed_from: None,
@@ -109,6 +110,7 @@ pub fn weekdays() -> Vec<Weekday> {
 pub fn empty_desired() -> Desired {
     Desired {
         site: SiteTarget { server: Server::Local, content_url: "acme".into(), api_version: None },
+        site_settings: Default::default(),
         settings: Settings::default(),
         projects: vec![],
         groups: vec![],
@@ -116,6 +118,7 @@ pub fn empty_desired() -> Desired {
         datasources: vec![],
         workbooks: vec![],
         subscriptions: vec![],
+        webhooks: vec![],
         manifest_digest: "d".repeat(64),
         locations: Default::default(),
     }
@@ -206,8 +209,10 @@ fn live_rules(rules: &[GranteeRules]) -> Vec<LiveRule> {
 
 /// The site after applying `desired` successfully.
 pub fn converged(desired: &Desired) -> Inventory {
-    let mut inv =
-        Inventory { site: LiveSite { id: "site-1".into(), content_url: "acme".into() }, ..Default::default() };
+    let mut inv = Inventory {
+        site: LiveSite { id: "site-1".into(), content_url: "acme".into(), settings: None },
+        ..Default::default()
+    };
     inv.projects.push(LiveProject {
         id: "p-default".into(),
         name: "default".into(),

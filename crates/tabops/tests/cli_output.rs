@@ -285,7 +285,7 @@ fn on_a_terminal_the_progress_bar_leaves_the_same_record_behind() {
         assert!(shown.contains(&format!("+ {address}: created")), "{address} not in:\n{shown}");
     }
     assert!(shown.contains("applying ["), "the bar was drawn:\n{shown}");
-    assert!(shown.contains("Apply complete: 22 action(s) completed."), "{shown}");
+    assert!(shown.contains("Apply complete: 23 action(s) completed."), "{shown}");
 }
 
 /// On a terminal, `-vv` logs are coloured, unless `NO_COLOR` is set (no-color.org): then nothing on the terminal

@@ -28,6 +28,7 @@ mod content;
 mod members;
 mod permissions;
 mod subscriptions;
+mod webhooks;
 
 /// How to run a plan.
 #[derive(Debug, Clone)]
@@ -380,6 +381,10 @@ impl Executor<'_> {
         let client = self.client;
         match &action.operation {
             Operation::None => Ok(None),
+            Operation::UpdateSiteSettings { attributes } => {
+                client.update_site(attributes).await?;
+                Ok(Some(client.site_id().to_owned()))
+            }
             Operation::AddUser { name, site_role, auth_setting, idp_configuration_id, full_name, email } => {
                 let new = api::NewUser {
                     name: name.clone(),
@@ -559,6 +564,13 @@ impl Executor<'_> {
             Operation::DeleteSubscription { subscription } => {
                 ignore_missing(client.delete_subscription(subscription).await).map(|()| None)
             }
+            Operation::CreateWebhook { name, event, url, enabled } => {
+                webhooks::create(client, name, *event, url, *enabled).await
+            }
+            Operation::UpdateWebhook { webhook, name, event, url, enabled } => {
+                webhooks::update(client, webhook, name, *event, url, *enabled).await
+            }
+            Operation::DeleteWebhook { webhook } => webhooks::delete(client, webhook).await,
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use tabops_manifest::model::{Capability, ContentKind, Mode, PermissionTarget};
+use tabops_manifest::model::{Address, Capability, ContentKind, Mode, PermissionTarget};
 use tabops_plan::plan::{GranteeRef, KeptRules, ObjectRef};
 use tabops_tableau as api;
 
@@ -15,6 +15,7 @@ fn api_target(target: PermissionTarget, object_id: &str) -> api::PermissionTarge
         PermissionTarget::Project => api::PermissionTarget::Project(object_id.to_owned()),
         PermissionTarget::Workbook => api::PermissionTarget::Workbook(object_id.to_owned()),
         PermissionTarget::Datasource => api::PermissionTarget::Datasource(object_id.to_owned()),
+        PermissionTarget::View => api::PermissionTarget::View(object_id.to_owned()),
     }
 }
 
@@ -26,6 +27,29 @@ fn default_kind(kind: ContentKind) -> api::DefaultPermissionKind {
 }
 
 impl Executor<'_> {
+    /// The live id of the object a permission set is on. A view of a workbook this apply published is named by
+    /// its address (`view:PROJECT/WORKBOOK/SHEET`): its id is found among the published workbook's views.
+    async fn resolve_permission_object(
+        &self,
+        target: PermissionTarget,
+        object: &ObjectRef,
+    ) -> Result<String, ActionError> {
+        let ObjectRef::Planned(address) = object else { return self.resolve(object) };
+        let view = Address::parse(address).ok().filter(|_| target == PermissionTarget::View);
+        let Some((view, workbook)) = view.and_then(|v| v.view_workbook().map(|w| (v, w))) else {
+            return self.resolve(object);
+        };
+        let workbook_id = self.resolve(&ObjectRef::Planned(workbook.to_string()))?;
+        let views = self.client.workbook_views(&workbook_id).await?;
+        let sheet = view.name();
+        views
+            .iter()
+            .find(|v| v.name == sheet)
+            .or_else(|| views.iter().find(|v| v.name.eq_ignore_ascii_case(sheet)))
+            .map(|v| v.id.clone())
+            .ok_or_else(|| ActionError::MissingReference(address.clone()))
+    }
+
     /// Read back the rules Tableau copied onto an object created in this apply and delete every rule the
     /// manifest's complete set does not hold with the same mode (a copied Allow where the manifest says Deny goes
     /// too: Tableau ignores an added rule whose capability the grantee already holds in the other mode).
@@ -36,7 +60,7 @@ impl Executor<'_> {
         default_for: Option<ContentKind>,
         keep: &[KeptRules],
     ) -> Result<(), ActionError> {
-        let object_id = self.resolve(object)?;
+        let object_id = self.resolve_permission_object(target, object).await?;
         let api_target = api_target(target, &object_id);
         let mut kept: Vec<(api::Grantee, &BTreeMap<Capability, Mode>)> = Vec::with_capacity(keep.len());
         for rules in keep {
@@ -83,17 +107,13 @@ impl Executor<'_> {
         grant: &BTreeMap<Capability, Mode>,
         revoke: &BTreeMap<Capability, Mode>,
     ) -> Result<(), ActionError> {
-        let object_id = self.resolve(object)?;
+        let object_id = self.resolve_permission_object(target, object).await?;
         let who = wire::grantee(grantee.kind, self.resolve(&grantee.object)?);
         let default_kind = default_for.map(|kind| match kind {
             ContentKind::Workbook => api::DefaultPermissionKind::Workbooks,
             ContentKind::Datasource => api::DefaultPermissionKind::Datasources,
         });
-        let api_target = match target {
-            PermissionTarget::Project => api::PermissionTarget::Project(object_id.clone()),
-            PermissionTarget::Workbook => api::PermissionTarget::Workbook(object_id.clone()),
-            PermissionTarget::Datasource => api::PermissionTarget::Datasource(object_id.clone()),
-        };
+        let api_target = api_target(target, &object_id);
         for (capability, mode) in revoke {
             let result = match default_kind {
                 Some(kind) => {

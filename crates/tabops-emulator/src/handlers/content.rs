@@ -329,7 +329,8 @@ async fn update(ctx: &mut Ctx, kind: Kind, id: &str) -> ApiResult<Reply> {
 fn delete(ctx: &Ctx, kind: Kind, id: &str) -> ApiResult<Reply> {
     let mut state = ctx.shared.lock();
     let blob = kind.content(&state, id)?.blob.clone();
-    // The workbook's subscriptions (to it and to its views) go with it (inferred, docs/tableau-cloud.md).
+    // A workbook's views go with it, and their rules with them; so do its subscriptions (to it and to its views;
+    // inferred, docs/tableau-cloud.md).
     let views: Vec<String> = state
         .workbooks
         .iter()
@@ -337,6 +338,7 @@ fn delete(ctx: &Ctx, kind: Kind, id: &str) -> ApiResult<Reply> {
         .flat_map(|w| w.views.iter().map(|v| v.id.clone()))
         .collect();
     state.subscriptions.retain(|s| s.content_id != id && !views.contains(&s.content_id));
+    state.permissions.retain(|r| !(r.resource == "views" && views.contains(&r.resource_id)));
     match kind {
         Kind::Workbook => state.workbooks.retain(|w| w.content.id != id),
         Kind::Datasource => state.datasources.retain(|d| d.content.id != id),

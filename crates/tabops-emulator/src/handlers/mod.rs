@@ -12,6 +12,7 @@ mod tasks;
 pub mod uploads;
 mod users;
 mod view_image;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -190,6 +191,8 @@ const LITERALS: &[&str] = &[
     "subscriptions",
     "metadata",
     "graphql",
+    "webhooks",
+    "test",
 ];
 
 /// The templated route of a path (ids replaced by `{id}`, version prefix dropped), for the stats.
@@ -307,6 +310,7 @@ async fn dispatch_inner(shared: Arc<Shared>, request: Request<Body>) -> ApiResul
     match low.as_slice() {
         ["sites"] if method == "GET" => return sites::list_sites(&ctx),
         ["sites", _] if method == "GET" => return sites::get_site(&ctx, seg[1]),
+        ["sites", _] if method == "PUT" => return sites::update_site(&mut ctx, seg[1]).await,
         ["sites", site, ..] if *site != ctx.session.site_id.as_str() => {
             return Err(ApiError::new(404000, "Resource Not Found", format!("Site '{}' could not be found.", seg[1])));
         }
@@ -317,6 +321,8 @@ async fn dispatch_inner(shared: Arc<Shared>, request: Request<Body>) -> ApiResul
     let rest_low = &low[2..];
     crate::auth::check_scope(&ctx.session, &method, rest_low)?;
     let result = route_site(&mut ctx, &method, rest, rest_low, &path).await;
+    // A request may have settled a refresh job (a poll, the job list): its webhooks go out now, without waiting.
+    crate::webhooks::spawn(crate::webhooks::collect(&mut ctx.shared.lock()));
     if result.is_ok() && method != "GET" {
         ctx.shared.mark_dirty();
     }
@@ -334,6 +340,12 @@ async fn route_site(ctx: &mut Ctx, method: &str, seg: &[&str], low: &[&str], pat
         (_, ["workbooks", _, ..]) => content::route(ctx, Wb, method, &seg[1..], &low[1..]).await,
         (_, ["datasources", _, ..]) => content::route(ctx, Ds, method, &seg[1..], &low[1..]).await,
         ("GET", ["views"]) => content::site_views(ctx),
+        (_, ["views", _, "permissions", ..]) => {
+            if permissions::view_workbook(&ctx.shared.lock(), seg[1]).is_none() {
+                return Err(ApiError::not_found(404011, "View", seg[1]));
+            }
+            permissions::route(ctx, method, "views", seg[1], &seg[3..]).await
+        }
         ("GET", ["views", _, "image"]) => view_image::get(ctx, seg[1]),
         ("POST", ["fileuploads"]) => uploads::initiate(ctx),
         ("PUT", ["fileuploads", _]) => uploads::append(ctx, seg[1]).await,
@@ -343,6 +355,7 @@ async fn route_site(ctx: &mut Ctx, method: &str, seg: &[&str], low: &[&str], pat
         (_, ["tasks", "extractrefreshes", ..]) => tasks::route_tasks(ctx, method, &seg[2..], &low[2..]).await,
         (_, ["jobs", ..]) => tasks::route_jobs(ctx, method, &seg[1..]),
         (_, ["subscriptions", ..]) => subscriptions::route(ctx, method, &seg[1..]).await,
+        (_, ["webhooks", ..]) => webhooks::route(ctx, method, &seg[1..]).await,
         (_, [first, ..])
             if matches!(
                 *first,

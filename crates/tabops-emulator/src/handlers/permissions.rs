@@ -1,4 +1,4 @@
-//! Explicit permissions (projects, workbooks, data sources) and project default permissions: query, add
+//! Explicit permissions (projects, workbooks, data sources, views) and project default permissions: query, add
 //! (validating capability names per content kind), delete one capability.
 
 use super::{Ctx, Reply};
@@ -41,16 +41,48 @@ const DATASOURCE_CAPS: &[&str] = &[
     "ChangeHierarchy",
 ];
 const PROJECT_CAPS: &[&str] = &["Read", "Write", "ProjectLeader"];
+/// The workbook capabilities that act on one view (Tableau help, permissions_capabilities.htm: View, Filter,
+/// comments, downloads, Share Customized, Web Edit, Delete, Set Permissions); tableauserverclient's
+/// test/assets/view_populate_permissions.xml holds a view rule of this kind.
+const VIEW_CAPS: &[&str] = &[
+    "AddComment",
+    "ChangePermissions",
+    "Delete",
+    "ExportData",
+    "ExportImage",
+    "Filter",
+    "Read",
+    "ShareView",
+    "ViewComments",
+    "ViewUnderlyingData",
+    "WebAuthoring",
+];
 
 fn valid_caps(resource: &str) -> &'static [&'static str] {
     match resource {
         "projects" => PROJECT_CAPS,
+        "views" => VIEW_CAPS,
         "workbooks" | "default:workbooks" => WORKBOOK_CAPS,
         _ => DATASOURCE_CAPS,
     }
 }
 
+/// The workbook a view belongs to.
+pub(crate) fn view_workbook<'s>(state: &'s State, view_id: &str) -> Option<&'s crate::store::Workbook> {
+    state.workbooks.iter().find(|w| w.views.iter().any(|v| v.id == view_id))
+}
+
 fn resource_elem(state: &State, resource: &str, id: &str) -> Option<Elem> {
+    if resource == "views" {
+        let workbook = view_workbook(state, id)?;
+        let view = workbook.views.iter().find(|v| v.id == id)?;
+        return Some(
+            Elem::new("view")
+                .attr("id", id)
+                .attr("name", &view.name)
+                .child(Elem::new("owner").attr("id", &workbook.content.owner_id)),
+        );
+    }
     let (name, owner) = match resource {
         "workbooks" => {
             state.workbooks.iter().find(|w| w.content.id == id).map(|w| (&w.content.name, &w.content.owner_id))?
@@ -91,6 +123,12 @@ fn controller(state: &State, resource: &str, id: &str) -> Option<(String, String
         None
     };
     match resource {
+        // A view's rules are locked with its workbook's (permissions_project_lock.htm: "applied to all
+        // workbooks, views, and data sources in the hierarchy").
+        "views" => {
+            let workbook = view_workbook(state, id)?;
+            controller(state, "workbooks", &workbook.content.id)
+        }
         "workbooks" | "datasources" => {
             let project = match resource {
                 "workbooks" => state.workbooks.iter().find(|w| w.content.id == id).map(|w| &w.content.project_id),
@@ -177,7 +215,20 @@ fn rules_elem(state: &State, resource: &str, id: &str) -> Elem {
             .children(rules);
     }
     let head = if resource.starts_with("default:") { None } else { resource_elem(state, resource, id) };
+    // A view of a workbook that shows its sheets as tabs has the workbook's rules: Tableau applies permissions to
+    // such views through the workbook (help: permissions_view.htm, "Permissions on views").
+    if let Some(workbook) = tabbed_workbook(state, resource, id) {
+        return Elem::new("permissions").opt_child(head).children(grantee_blocks(state, "workbooks", &workbook));
+    }
     Elem::new("permissions").opt_child(head).children(grantee_blocks(state, resource, id))
+}
+
+/// The id of the workbook whose rules a view follows because the workbook shows tabs.
+fn tabbed_workbook(state: &State, resource: &str, id: &str) -> Option<String> {
+    if resource != "views" {
+        return None;
+    }
+    view_workbook(state, id).filter(|w| w.show_tabs).map(|w| w.content.id.clone())
 }
 
 fn grantee_blocks(state: &State, resource: &str, id: &str) -> Vec<Elem> {
@@ -274,7 +325,7 @@ async fn add(ctx: &mut Ctx, resource: &str, id: &str) -> ApiResult<Reply> {
             "project" | "workbook" | "datasource" if resource.starts_with("default:") && child.name != "project" => {
                 return Err(ApiError::new(400042, "Bad Request", "Default permissions cannot name a content item."));
             }
-            "project" | "workbook" | "datasource" if child.attr("id").is_some_and(|cid| cid != id) => {
+            "project" | "workbook" | "datasource" | "view" if child.attr("id").is_some_and(|cid| cid != id) => {
                 return Err(ApiError::new(404009, "Resource Not Found", "The id in the body does not match the URI."));
             }
             "granteeCapabilities" => {
@@ -318,6 +369,10 @@ async fn add(ctx: &mut Ctx, resource: &str, id: &str) -> ApiResult<Reply> {
             }
             _ => {}
         }
+    }
+    if tabbed_workbook(&state, resource, id).is_some() {
+        // Rules on a view of a workbook showing tabs do not apply (the workbook's do): accepted, not kept.
+        new_rules.clear();
     }
     for rule in new_rules {
         // One mode per capability and grantee, and "if a specified permission has already been granted or denied

@@ -24,6 +24,8 @@ pub fn new_job(job_type: &str, target: Option<(TargetKind, String, String)>) -> 
         created_ms: store::now_ms(),
         notes: None,
         fails: false,
+        announced_start: false,
+        announced_end: false,
     }
 }
 

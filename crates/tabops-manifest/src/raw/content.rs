@@ -1,5 +1,7 @@
 //! Raw data sources, workbooks and what hangs off them: connections, refresh schedules, renames.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 
 use super::{Located, RawProjectRef, RawRule};
@@ -42,6 +44,9 @@ impl RawDatasource {
     ];
 }
 
+/// `view_permissions:`: sheet name -> the view's complete explicit rules.
+pub type RawViewPermissions = BTreeMap<String, Vec<Located<RawRule>>>;
+
 /// A workbook: the data source keys plus `show_tabs` and `hidden_views`.
 #[derive(Debug, Clone, JsonSchema)]
 #[schemars(deny_unknown_fields)]
@@ -58,6 +63,9 @@ pub struct RawWorkbook {
     pub hidden_views: Option<Vec<Located<String>>>,
     pub connections: Option<Vec<Located<RawConnection>>>,
     pub permissions: Option<Vec<Located<RawRule>>>,
+    /// Permissions on single views, by sheet name: each list is the complete set of explicit rules of that view.
+    /// Tableau applies them only when the workbook does not show tabs, so they need `show_tabs: false`.
+    pub view_permissions: Option<Located<RawViewPermissions>>,
     /// Extract-refresh tasks. Without the key the item's live tasks are left alone (listed as unmanaged);
     /// `refresh: []` means none (its live tasks are deleted).
     pub refresh: Option<Vec<Located<RawRefresh>>>,
@@ -77,6 +85,7 @@ impl RawWorkbook {
         "hidden_views",
         "connections",
         "permissions",
+        "view_permissions",
         "refresh",
         "protect",
         "renamed_from",

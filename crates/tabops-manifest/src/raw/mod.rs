@@ -6,19 +6,24 @@ mod content;
 mod located;
 mod preview;
 mod read;
+mod site_settings;
 mod subscription;
+mod webhook;
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 
 pub use content::{
-    RawConnection, RawContentRename, RawDatasource, RawEvery, RawMonthDay, RawMovedFrom, RawRefresh, RawWorkbook,
+    RawConnection, RawContentRename, RawDatasource, RawEvery, RawMonthDay, RawMovedFrom, RawRefresh,
+    RawViewPermissions, RawWorkbook,
 };
 pub use located::{Located, Problem};
 pub use preview::RawPreviewSettings;
 pub use read::{FromNode, Reader};
+pub use site_settings::RawSiteSettings;
 pub use subscription::{RawSchedule, RawSubscription};
+pub use webhook::RawWebhook;
 
 /// One manifest file.
 #[derive(Debug, Clone, JsonSchema)]
@@ -42,6 +47,8 @@ pub struct RawFile {
     pub workbooks: Option<Vec<Located<RawWorkbook>>>,
     /// E-mail subscriptions to views and workbooks the manifest publishes.
     pub subscriptions: Option<Vec<Located<RawSubscription>>>,
+    /// Tableau webhooks: an event on the site, and the URL Tableau POSTs its payload to.
+    pub webhooks: Option<Vec<Located<RawWebhook>>>,
 }
 
 impl RawFile {
@@ -57,6 +64,7 @@ impl RawFile {
         "datasources",
         "workbooks",
         "subscriptions",
+        "webhooks",
     ];
 }
 
@@ -70,10 +78,12 @@ pub struct RawSite {
     pub content_url: Located<String>,
     /// REST API version, e.g. "3.25" (quoted).
     pub api_version: Option<Located<String>>,
+    /// Site settings to manage (Update Site); only the settings written here are managed.
+    pub settings: Option<Located<RawSiteSettings>>,
 }
 
 impl RawSite {
-    pub const KEYS: &'static [&'static str] = &["server", "content_url", "api_version"];
+    pub const KEYS: &'static [&'static str] = &["server", "content_url", "api_version", "settings"];
 }
 
 /// A site override inside an environment: every key optional.
@@ -86,7 +96,7 @@ pub struct RawSiteOverride {
 }
 
 impl RawSiteOverride {
-    pub const KEYS: &'static [&'static str] = RawSite::KEYS;
+    pub const KEYS: &'static [&'static str] = &["server", "content_url", "api_version"];
 }
 
 /// Overrides applied when this environment is selected with `--env`.
@@ -142,11 +152,20 @@ pub struct RawSettings {
     pub prune_subscriptions: Option<Located<bool>>,
     /// Preview deployments (`tabops preview`): the preview project and the reviewers group.
     pub preview: Option<Located<RawPreviewSettings>>,
+    /// Delete webhooks on the site that the manifest does not list (default false).
+    pub prune_webhooks: Option<Located<bool>>,
 }
 
 impl RawSettings {
-    pub const KEYS: &'static [&'static str] =
-        &["prune_groups", "prune_users", "max_deletes", "reassign_content_to", "prune_subscriptions", "preview"];
+    pub const KEYS: &'static [&'static str] = &[
+        "prune_groups",
+        "prune_users",
+        "max_deletes",
+        "reassign_content_to",
+        "prune_subscriptions",
+        "preview",
+        "prune_webhooks",
+    ];
 }
 
 /// A site user.

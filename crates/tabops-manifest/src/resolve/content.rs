@@ -16,7 +16,7 @@ use crate::model::{
 };
 use crate::raw::{
     Located, RawConnection, RawConnectionOverride, RawContentRename, RawDatasource, RawProjectRef, RawRefresh, RawRule,
-    RawWorkbook,
+    RawViewPermissions, RawWorkbook,
 };
 use crate::source::PathProblem;
 
@@ -33,6 +33,7 @@ struct View<'a> {
     hidden_views: Option<&'a Vec<Located<String>>>,
     connections: &'a Option<Vec<Located<RawConnection>>>,
     permissions: &'a Option<Vec<Located<RawRule>>>,
+    view_permissions: Option<&'a Located<RawViewPermissions>>,
     refresh: &'a Option<Vec<Located<RawRefresh>>>,
     protect: &'a Option<Located<bool>>,
     renamed_from: &'a Option<Located<RawContentRename>>,
@@ -52,6 +53,7 @@ impl<'a> From<&'a RawDatasource> for View<'a> {
             hidden_views: None,
             connections: &d.connections,
             permissions: &d.permissions,
+            view_permissions: None,
             refresh: &d.refresh,
             protect: &d.protect,
             renamed_from: &d.renamed_from,
@@ -73,6 +75,7 @@ impl<'a> From<&'a RawWorkbook> for View<'a> {
             hidden_views: w.hidden_views.as_ref(),
             connections: &w.connections,
             permissions: &w.permissions,
+            view_permissions: w.view_permissions.as_ref(),
             refresh: &w.refresh,
             protect: &w.protect,
             renamed_from: &w.renamed_from,
@@ -150,6 +153,7 @@ fn item(
         ContentKind::Datasource => PermissionTarget::Datasource,
     };
     let permissions = v.permissions.as_ref().map(|rules| resolve_rules(cx, rules, target));
+    let view_permissions = super::view_permissions::view_permissions(cx, v.view_permissions, v.show_tabs);
     let owner = v.owner.as_ref().and_then(|o| cx.user(o));
     let tags = v.tags.as_ref().map(|tags| tags.iter().filter_map(|t| cx.expand(t)).collect::<BTreeSet<_>>());
     let hidden_views = v.hidden_views.map(|h| h.iter().filter_map(|t| cx.expand(t)).collect()).unwrap_or_default();
@@ -173,7 +177,8 @@ fn item(
     if let (Some(_), Some(at)) = (&owner, v.owner) {
         cx.check_owner(at, &address);
     }
-    if let Some(first) = v.permissions.iter().flatten().next() {
+    let first_view_rule = v.view_permissions.and_then(|m| m.value.values().flatten().next());
+    if let Some(first) = v.permissions.iter().flatten().next().or(first_view_rule) {
         let subject = Subject::Content { kind: v.kind, project: project.clone(), name: name.clone() };
         cx.permission_sites.push(PermissionSite { subject, pos: first.pos, field: first.field.clone() });
     }
@@ -193,6 +198,7 @@ fn item(
         hidden_views,
         connections,
         permissions,
+        view_permissions,
         refresh,
         protect: v.protect.as_ref().is_some_and(|b| b.value),
         renamed_from,

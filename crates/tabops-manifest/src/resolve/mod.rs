@@ -9,8 +9,11 @@ mod preview;
 mod principals;
 mod projects;
 pub mod schedule;
+mod site_settings;
 mod subscriptions;
 pub mod vars;
+mod view_permissions;
+mod webhooks;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -245,6 +248,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
 
     // Site and settings: at most one file each; `site` is required.
     let mut site = None;
+    let mut site_settings = BTreeMap::new();
     let mut settings = Settings::default();
     let mut site_at: Option<Pos> = None;
     let mut settings_at: Option<Pos> = None;
@@ -261,6 +265,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
             }
             site_at = Some(raw_site.pos);
             site = resolve_site(&mut cx, raw_site, selected);
+            site_settings = site_settings::site_settings(&mut cx, raw_site);
         }
         if let Some(raw) = &file.raw.settings {
             if let Some(first) = settings_at {
@@ -277,6 +282,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
                 reassign_content_to: None,
                 prune_subscriptions: raw.value.prune_subscriptions.as_ref().is_some_and(|b| b.value),
                 preview: raw.value.preview.as_ref().map(|p| preview::settings(&mut cx, p)),
+                prune_webhooks: raw.value.prune_webhooks.as_ref().is_some_and(|b| b.value),
             };
             heir = raw.value.reassign_content_to.as_ref();
         }
@@ -310,12 +316,14 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
     let projects = projects::projects(&mut cx, input.files);
     let (datasources, workbooks) = content::content(&mut cx, input, &projects, &overrides);
     let subscriptions = subscriptions::subscriptions(&mut cx, input, &workbooks);
+    let webhooks = webhooks::webhooks(&mut cx, input.files);
     locks::check(&mut cx);
 
     let (problems, unset_secrets) = (cx.problems, cx.unset_secrets);
     let locations = cx.locations;
     let desired = site.map(|site| Desired {
         site,
+        site_settings,
         settings,
         projects,
         groups,
@@ -323,6 +331,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
         datasources,
         workbooks,
         subscriptions,
+        webhooks,
         manifest_digest: String::new(),
         locations,
     });

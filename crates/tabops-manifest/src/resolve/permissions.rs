@@ -13,6 +13,7 @@ fn target_name(target: PermissionTarget) -> &'static str {
         PermissionTarget::Project => "projects",
         PermissionTarget::Workbook => "workbooks",
         PermissionTarget::Datasource => "data sources",
+        PermissionTarget::View => "views",
     }
 }
 

@@ -56,6 +56,8 @@ impl Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectKind {
+    /// The site's own settings (`site.settings:`), first: they shape what the rest of the site allows.
+    SiteSettings,
     User,
     Project,
     Group,
@@ -66,10 +68,12 @@ pub enum ObjectKind {
     DefaultPermissions,
     RefreshTask,
     Subscription,
+    Webhook,
 }
 
 impl ObjectKind {
-    pub const ALL: [ObjectKind; 10] = [
+    pub const ALL: [ObjectKind; 12] = [
+        ObjectKind::SiteSettings,
         ObjectKind::User,
         ObjectKind::Project,
         ObjectKind::Group,
@@ -80,9 +84,11 @@ impl ObjectKind {
         ObjectKind::DefaultPermissions,
         ObjectKind::RefreshTask,
         ObjectKind::Subscription,
+        ObjectKind::Webhook,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
+            ObjectKind::SiteSettings => "site_settings",
             ObjectKind::User => "user",
             ObjectKind::Project => "project",
             ObjectKind::Group => "group",
@@ -93,11 +99,13 @@ impl ObjectKind {
             ObjectKind::DefaultPermissions => "default_permissions",
             ObjectKind::RefreshTask => "refresh_task",
             ObjectKind::Subscription => "subscription",
+            ObjectKind::Webhook => "webhook",
         }
     }
     /// Plural heading for reports.
     pub fn title(self) -> &'static str {
         match self {
+            ObjectKind::SiteSettings => "Site settings",
             ObjectKind::User => "Users",
             ObjectKind::Project => "Projects",
             ObjectKind::Group => "Groups",
@@ -108,6 +116,7 @@ impl ObjectKind {
             ObjectKind::DefaultPermissions => "Default permissions",
             ObjectKind::RefreshTask => "Extract refresh tasks",
             ObjectKind::Subscription => "Subscriptions",
+            ObjectKind::Webhook => "Webhooks",
         }
     }
 }
@@ -148,6 +157,10 @@ pub enum Aspect {
     Refresh,
     /// The subscriptions to a workbook and its views.
     Subscriptions,
+    /// The site's settings (`site.settings:`).
+    SiteSettings,
+    /// A workbook's view permissions (`view_permissions:`).
+    ViewPermissions,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +231,9 @@ pub enum PlanErrorKind {
     LockedByProject,
     /// A delete of a data source that workbooks the manifest does not manage use (`--allow-breaking-deletes`).
     BreaksWorkbooks,
+    /// `view_permissions:` names a sheet the workbook on the site has no view for (and no publish in this plan
+    /// could add it).
+    MissingView,
 }
 
 /// A refusal: the plan is still rendered, but not applyable.

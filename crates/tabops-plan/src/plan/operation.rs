@@ -13,7 +13,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tabops_manifest::model::{
     AuthSetting, Capability, ConnectionSpec, ContentFile, ContentKind, ContentPermissions, Mode, PermissionTarget,
-    RefreshType, Schedule, Secret, SiteRole, SubscriptionFields,
+    RefreshType, Schedule, Secret, SiteRole, SubscriptionFields, WebhookEvent,
 };
 
 use crate::inventory::GranteeKind;
@@ -197,6 +197,11 @@ pub struct ConnectionUpdateOp {
 pub enum Operation {
     /// Nothing to do (a no-op shown in verbose output).
     None,
+    /// Update Site with these attributes (wire name -> value, e.g. `revisionLimit` -> `50`): the managed settings
+    /// that differ.
+    UpdateSiteSettings {
+        attributes: BTreeMap<String, String>,
+    },
     AddUser {
         name: String,
         site_role: SiteRole,
@@ -319,6 +324,24 @@ pub enum Operation {
     },
     DeleteSubscription {
         subscription: String,
+    },
+    /// Create a webhook (the event by its API name, `DatasourceRefreshFailed`).
+    CreateWebhook {
+        name: String,
+        event: WebhookEvent,
+        url: String,
+        enabled: bool,
+    },
+    /// Update a webhook in place (Update Webhook, API 3.8): every field is sent.
+    UpdateWebhook {
+        webhook: String,
+        name: String,
+        event: WebhookEvent,
+        url: String,
+        enabled: bool,
+    },
+    DeleteWebhook {
+        webhook: String,
     },
 }
 

@@ -3,9 +3,9 @@
 //! It matches manifest objects to live objects by name (case-insensitively) or by `renamed_from`, decides one
 //! [`Action`] per object and aspect, and records why. A content item it creates whose content a live item it does
 //! not match already holds is said to look like a move or rename (`moves`), with the `renamed_from` to add. The
-//! order of the result is deterministic: users, projects (parents first), groups, memberships, data sources,
-//! workbooks, permissions, refresh tasks; deletes come last, in reverse. Every live lookup goes through hash maps
-//! built once (`index::LiveIndex`), so planning is O(n log n) in the size of the site and manifest.
+//! order of the result is deterministic: site settings, users, projects (parents first), groups, memberships, data
+//! sources, workbooks, permissions, refresh tasks, webhooks; deletes come last, in reverse. Every live lookup goes
+//! through hash maps built once (`index::LiveIndex`), so planning is O(n log n) in the size of the site and manifest.
 //!
 //! Normalisation: an empty description equals an absent one (the server reports `""` or omits the attribute);
 //! names of users, groups, projects and content, tags and site roles compare case-insensitively when matching, but
@@ -29,8 +29,10 @@ mod projects;
 mod prune;
 mod refresh;
 mod safety;
+mod site_settings;
 pub mod subscriptions;
 mod target;
+mod webhooks;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Display;
@@ -85,6 +87,7 @@ pub fn protected_addresses(desired: &Desired) -> BTreeSet<Address> {
 pub fn plan(desired: &Desired, live: &Inventory, options: &PlanOptions) -> Plan {
     let cx = Ctx { desired, live, options, idx: LiveIndex::new(live) };
     let mut draft = Draft::default();
+    site_settings::plan_site_settings(&cx, &mut draft);
     let users = principals::plan_users(&cx, &mut draft);
     let groups = principals::plan_groups(&cx, &mut draft);
     let principals = Principals { users, groups };
@@ -96,6 +99,7 @@ pub fn plan(desired: &Desired, live: &Inventory, options: &PlanOptions) -> Plan 
     permissions::plan_permissions(&cx, &principals, &projects, &contents, &mut draft);
     refresh::plan_refresh(&cx, &contents, &mut draft);
     subscriptions::plan_subscriptions(&cx, &principals, &contents, &mut draft);
+    webhooks::plan_webhooks(&cx, &mut draft);
     ownership::plan_ownership(&cx, &principals, &contents, &pruned, &mut draft);
     target::limit_to_targets(&cx, &mut draft);
     let safety = safety::check_safety(&cx, &projects, &contents, &pruned, &mut draft);
@@ -326,13 +330,16 @@ pub(crate) fn user_display(idx: &LiveIndex<'_>, id: &str) -> String {
     idx.users_by_id.get(id).map_or_else(|| format!("<user {id}>"), |u| u.name.clone())
 }
 
-/// `Planned(address)` refs become dependencies.
+/// `Planned(address)` refs become dependencies (a view's: its workbook's publish, which creates it).
 pub(crate) fn deps_of<'r>(refs: impl IntoIterator<Item = Option<&'r ObjectRef>>) -> Vec<String> {
     let mut out: Vec<String> = refs
         .into_iter()
         .flatten()
         .filter_map(|r| match r {
-            ObjectRef::Planned(address) => Some(address.clone()),
+            ObjectRef::Planned(address) => match Address::parse(address).ok().and_then(|a| a.view_workbook()) {
+                Some(workbook) => Some(workbook.to_string()),
+                None => Some(address.clone()),
+            },
             ObjectRef::Live(_) => None,
         })
         .collect();

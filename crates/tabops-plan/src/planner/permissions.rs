@@ -151,6 +151,65 @@ impl<'a> Phase<'_, 'a> {
                 object_dep: changed.then(|| address.to_string()),
             });
         }
+        self.plan_view_permissions();
+    }
+
+    /// `view_permissions:` of each workbook: one permission set per named view, like the workbook's own. A view
+    /// is named by sheet; its live id comes from the workbook's views as read. When this plan publishes the
+    /// workbook, the view is referred to by its address (`view:PROJECT/WORKBOOK/SHEET`) and the executor finds
+    /// its id among the published workbook's views, after the publish. A sheet the live workbook has no view for,
+    /// with no publish in this plan, is a plan error.
+    fn plan_view_permissions(&mut self) {
+        let live = self.cx.live;
+        let workbooks: Vec<_> = self
+            .contents
+            .states
+            .iter()
+            .filter(|s| !s.spec.view_permissions.is_empty())
+            .map(|s| (s.spec, s.live, s.address.clone(), s.changed))
+            .collect();
+        for (spec, live_item, workbook_address, changed) in workbooks {
+            let views = live_item.and_then(|c| live.view_ids.get(&c.id));
+            for (sheet, rules) in &spec.view_permissions {
+                let address = Address::view(&spec.project, &spec.name, sheet.as_str());
+                let view_id = views.and_then(|v| {
+                    v.get(sheet)
+                        .or_else(|| v.iter().find(|(name, _)| name.eq_ignore_ascii_case(sheet)).map(|(_, id)| id))
+                });
+                let (object, live_rules) = match (view_id, changed) {
+                    (Some(id), false) => (ObjectRef::Live(id.clone()), live.permissions.get(id)),
+                    (Some(id), true) => (ObjectRef::Planned(address.to_string()), live.permissions.get(id)),
+                    (None, true) => (ObjectRef::Planned(address.to_string()), None),
+                    (None, false) => {
+                        self.draft.error(
+                            PlanErrorKind::MissingView,
+                            format!("permissions:{address}"),
+                            format!("workbook '{}' on the site has no view named '{sheet}'", spec.name),
+                            Some("`view_permissions` names views by sheet name, as the workbook file spells them"),
+                        );
+                        continue;
+                    }
+                };
+                if let (Some(id), Some(r)) = (view_id, live_rules) {
+                    self.draft.record_row(&permissions_row_key(id), r);
+                }
+                self.plan_set(SetTarget {
+                    object_address: &address,
+                    target: PermissionTarget::View,
+                    object,
+                    default_for: None,
+                    desired: rules,
+                    live: live_rules,
+                    owner_id: live_item.and_then(|c| c.owner_id.as_deref()),
+                    origin: Origin {
+                        address: workbook_address.clone(),
+                        aspect: Aspect::ViewPermissions,
+                        digest: Some(content_digest(spec, Aspect::ViewPermissions)),
+                    },
+                    object_dep: changed.then(|| workbook_address.to_string()),
+                });
+            }
+        }
     }
 
     /// Tableau refuses changing rules a locked project controls (403004), and locking replaces them: when this plan
@@ -476,6 +535,7 @@ impl<'a> Phase<'_, 'a> {
             (PermissionTarget::Project, _) if set.object_address.project_path().is_some() => "its parent project's",
             (PermissionTarget::Project, None) => "the default project's",
             (PermissionTarget::Project, Some(_)) => "the default project's default",
+            (PermissionTarget::View, _) => "its workbook's",
             _ => "its project's default",
         };
         // A grantee created in this plan is resolved when the kept rules are compared, so it must exist by then.

@@ -58,6 +58,7 @@ impl<'a> Phase<'_, 'a> {
                         | ObjectKind::Workbook
                         | ObjectKind::RefreshTask
                         | ObjectKind::Subscription
+                        | ObjectKind::Webhook
                 );
                 if !counted {
                     continue;

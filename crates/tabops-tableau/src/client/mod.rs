@@ -8,11 +8,13 @@ mod multipart;
 mod paging;
 mod permissions;
 mod publish;
+mod site;
 mod slots;
 mod subscriptions;
 mod tls;
 mod transport;
 mod views;
+mod webhooks;
 
 pub use content::TagTarget;
 pub use identity::MAX_BULK_MEMBERS;

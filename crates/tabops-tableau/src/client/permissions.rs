@@ -145,6 +145,7 @@ fn permissions_route(kind: &str) -> &'static str {
     match kind {
         "projects" => "/sites/{site}/projects/{id}/permissions",
         "workbooks" => "/sites/{site}/workbooks/{id}/permissions",
+        "views" => "/sites/{site}/views/{id}/permissions",
         _ => "/sites/{site}/datasources/{id}/permissions",
     }
 }

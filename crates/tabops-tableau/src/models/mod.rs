@@ -8,6 +8,7 @@ mod jobs;
 mod permissions;
 mod subscriptions;
 mod tasks;
+mod webhooks;
 
 pub use content::*;
 pub use identity::*;
@@ -15,6 +16,7 @@ pub use jobs::*;
 pub use permissions::*;
 pub use subscriptions::*;
 pub use tasks::*;
+pub use webhooks::*;
 
 use crate::xml::Element;
 

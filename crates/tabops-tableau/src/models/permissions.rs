@@ -140,6 +140,8 @@ pub enum PermissionTarget {
     Workbook(String),
     /// A data source LUID.
     Datasource(String),
+    /// A view LUID (a sheet of a workbook that does not show tabs).
+    View(String),
 }
 
 impl PermissionTarget {
@@ -148,6 +150,7 @@ impl PermissionTarget {
             PermissionTarget::Project(id) => (format!("projects/{id}"), "projects"),
             PermissionTarget::Workbook(id) => (format!("workbooks/{id}"), "workbooks"),
             PermissionTarget::Datasource(id) => (format!("datasources/{id}"), "datasources"),
+            PermissionTarget::View(id) => (format!("views/{id}"), "views"),
         }
     }
 
@@ -156,6 +159,7 @@ impl PermissionTarget {
             PermissionTarget::Project(id) => format!("project {id}"),
             PermissionTarget::Workbook(id) => format!("workbook {id}"),
             PermissionTarget::Datasource(id) => format!("data source {id}"),
+            PermissionTarget::View(id) => format!("view {id}"),
         }
     }
 }

@@ -9,7 +9,7 @@ use super::{GenContent, StateError, SyntheticSite, datasource_file, workbook_fil
 /// Items per content manifest file, as a large team would split them.
 const CHUNK: usize = 1000;
 
-pub(crate) const WEEKDAYS: [(&str, &str); 7] = [
+pub const WEEKDAYS: [(&str, &str); 7] = [
     ("Mon", "Monday"),
     ("Tue", "Tuesday"),
     ("Wed", "Wednesday"),
@@ -20,7 +20,7 @@ pub(crate) const WEEKDAYS: [(&str, &str); 7] = [
 ];
 
 /// `HH:MM` start and weekday index of the refresh task of data source `i`.
-pub(crate) fn refresh_slot(i: usize) -> (String, usize) {
+pub fn refresh_slot(i: usize) -> (String, usize) {
     (format!("{:02}:{:02}", i % 24, (i * 5) % 60), i % 7)
 }
 

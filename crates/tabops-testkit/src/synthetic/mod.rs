@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::rng::Rng;
 
+pub use manifest::{WEEKDAYS, refresh_slot};
 pub use state::StateError;
 
 /// How big the synthetic site is.

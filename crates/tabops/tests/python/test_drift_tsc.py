@@ -125,3 +125,36 @@ def test_drift_names_a_subscription_changed_with_tsc(emulator_url, tmp_path):
     drift = run("drift")
     assert drift.returncode == 2, drift.stdout + drift.stderr
     assert address in drift.stdout, drift.stdout
+
+
+def test_drift_names_a_webhook_changed_with_tsc(emulator_url, tmp_path):
+    """The quick start's webhook deleted and made again with another destination through TSC's `webhooks` endpoint
+    (TSC has no update): drift exits 2 naming it, and apply puts the manifest's destination back."""
+    import tableauserverclient as TSC
+
+    applied = tabops(emulator_url, tmp_path, "apply", "--auto-approve", "--audit-log", str(tmp_path / "audit.jsonl"))
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+
+    server = TSC.Server(emulator_url, use_server_version=True)
+    server.auth.sign_in(TSC.PersonalAccessTokenAuth(TSC_PAT[0], TSC_PAT[1], site_id=SITE))
+    try:
+        webhooks, _ = server.webhooks.get()
+        assert [w.name for w in webhooks] == ["Workbook refresh failed"]
+        assert webhooks[0].event == "workbook-refresh-failed"
+        server.webhooks.delete(webhooks[0].id)
+        again = TSC.WebhookItem()
+        again.name = webhooks[0].name
+        again.event = "workbook-refresh-failed"
+        again.url = "https://elsewhere.example.com/hook"
+        server.webhooks.create(again)
+    finally:
+        server.auth.sign_out()
+
+    drift = tabops(emulator_url, tmp_path, "drift")
+    assert drift.returncode == 2, drift.stdout + drift.stderr
+    assert "webhook:Workbook refresh failed" in drift.stdout, drift.stdout
+    assert "https://elsewhere.example.com/hook" in drift.stdout, drift.stdout
+
+    fixed = tabops(emulator_url, tmp_path, "apply", "--auto-approve", "--audit-log", str(tmp_path / "audit.jsonl"))
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert tabops(emulator_url, tmp_path, "drift").returncode == 0
