@@ -6,6 +6,7 @@
 //! - [`hash`]: content digests, canonical for zip packages (re-zipping the same entries hashes the same);
 //! - [`package`]: the bounds every reader of an untrusted zip package goes through (entry count, declared total,
 //!   overlapping entries, entries that inflate past their declaration);
+//! - [`repoint`]: a workbook's copy with its published data sources (`sqlproxy` connections) pointed elsewhere;
 //! - [`review`]: the semantic review of a changed file, for pull-request comments;
 //! - [`sheets`]: the worksheet and dashboard names of a workbook;
 //! - [`sniff`]: the file type of a downloaded file, from its first bytes.
@@ -27,6 +28,7 @@ mod model;
 pub mod package;
 mod parse;
 mod render;
+pub mod repoint;
 mod sniff;
 mod source;
 

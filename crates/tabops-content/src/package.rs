@@ -104,14 +104,16 @@ impl<R: Read> Read for Bounded<R> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::io::{Cursor, Write};
 
     use zip::write::SimpleFileOptions;
 
     use super::*;
 
-    fn package(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    /// A zip package holding `entries` (name, bytes), stored as written: what the readers' tests build packages
+    /// with, here and in the other modules of this crate.
+    pub(crate) fn package(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
         for (name, bytes) in entries {
             zip.start_file(*name, SimpleFileOptions::default()).unwrap();

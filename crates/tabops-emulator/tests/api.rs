@@ -1466,3 +1466,45 @@ async fn view_permissions_are_kept_only_for_views_of_workbooks_without_tabs() {
     let (status, body) = c.get("/views/00000000-0000-0000-0000-000000000000/permissions").await;
     assert_eq!((status, code(&body)), (404, "404011"), "{body}");
 }
+
+#[tokio::test]
+async fn a_data_source_published_under_a_name_in_use_gets_a_content_url_of_its_own_and_keeps_it() {
+    // Content URLs are unique on the site: a name whose URL form another item has gets `_1`, `_2`, … appended
+    // (tableauandbehold.com, "Tableau Localization – Controlling the assigned contentUrl": "If any other existing
+    // contentUrl is found, an underscore and numeral is appended"; Salesforce help 004577009: read the content URL
+    // of a newly published item from the publish response), and an overwrite keeps the item's own.
+    let emulator = start().await;
+    let c = sign_in(&emulator).await;
+    let default = default_project(&c).await;
+    let (_, body) = c.post("/projects", r#"<tsRequest><project name="Previews" /></tsRequest>"#).await;
+    let other = attr(&body, "project", "id").expect("project").to_owned();
+    let tds: &[u8] = b"<datasource><connection class='postgres' server='db.acme.com' dbname='orders'/></datasource>";
+    let publish = |project: String| {
+        let c = &c;
+        async move {
+            let payload =
+                format!(r#"<tsRequest><datasource name="Orders"><project id="{project}" /></datasource></tsRequest>"#);
+            let (status, body) = c
+                .multipart(
+                    "/datasources?datasourceType=tds&overwrite=true",
+                    &payload,
+                    Some(("tableau_datasource", "O.tds", tds)),
+                    true,
+                )
+                .await;
+            assert_eq!(status, 201, "{body}");
+            (
+                attr(&body, "datasource", "id").unwrap().to_owned(),
+                attr(&body, "datasource", "contentUrl").unwrap().to_owned(),
+            )
+        }
+    };
+    let (production, production_url) = publish(default.clone()).await;
+    assert_eq!(production_url, "Orders");
+    let (copy, copy_url) = publish(other.clone()).await;
+    assert_ne!(copy, production);
+    assert_eq!(copy_url, "Orders_1", "the publish response gives the copy's own content URL");
+    // Overwritten, each keeps its own.
+    assert_eq!(publish(other).await, (copy, copy_url));
+    assert_eq!(publish(default).await, (production, production_url));
+}

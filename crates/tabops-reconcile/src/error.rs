@@ -110,6 +110,9 @@ pub enum ErrorKind {
     /// A preview that cannot be made or removed (`tabops preview`).
     #[error(transparent)]
     Preview(#[from] tabops_plan::preview::PreviewError),
+    /// A previewed workbook could not be pointed at the preview's data sources.
+    #[error("failed to point a previewed workbook at the preview's data sources")]
+    Repoint(#[from] tabops_content::repoint::RepointError),
     #[error("failed to write the view image {}", path.display())]
     WriteImage {
         path: PathBuf,
@@ -155,6 +158,7 @@ impl Error {
             ErrorKind::Git(err) => return err.hint(),
             ErrorKind::Load(err) => return err.hint(),
             ErrorKind::Preview(err) => return err.hint(),
+            ErrorKind::Repoint(err) => return err.hint(),
             ErrorKind::InvalidContentUrl(_) => {
                 "the content URL is the site's id in its URLs (`/#/site/NAME/`), e.g. `--site acme`".to_owned()
             }

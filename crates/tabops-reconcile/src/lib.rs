@@ -17,6 +17,7 @@ pub mod git;
 pub mod lineage;
 pub mod pipeline;
 pub mod preview;
+mod preview_sources;
 pub mod secrets;
 pub mod site;
 

@@ -16,6 +16,7 @@ use tabops_tableau::Access;
 
 use crate::error::load_error;
 use crate::pipeline::ManifestSource;
+use crate::preview_sources;
 use crate::site::{self, Site, SiteOptions};
 use crate::{Error, ErrorKind, Observer};
 
@@ -26,6 +27,11 @@ pub struct PreparedPreview {
     pub site: Site,
     pub plan: Plan,
     pub inventory: Inventory,
+    /// Whether `plan` publishes the preview's data sources only (their preview copies are not on the site yet):
+    /// after it is applied, [`plan_workbooks`] plans the rest, with the workbooks pointed at the copies.
+    pub datasources_first: bool,
+    /// The workbook copies pointed at the preview's data sources (see `preview_sources`); removed on drop.
+    files: tempfile::TempDir,
 }
 
 /// Loads the head manifest and the one at `base`, signs in for writing, reads the site and plans preview `id`.
@@ -50,19 +56,48 @@ pub async fn prepare(
         if state.items.is_empty() && !exists {
             state.desired.projects.clear();
         }
-        let options = PlanOptions { allow_empty_project: true, ..PlanOptions::default() };
-        let mut plan = tabops_plan::plan(&state.desired, &inventory, &options);
-        plan.inputs.git = crate::git::git_info(manifest)?;
-        Ok::<_, Error>((state, plan, inventory))
+        let files = tempfile::Builder::new()
+            .prefix("tabops-preview-")
+            .tempdir()
+            .map_err(|source| tabops_content::repoint::RepointError::Io { path: std::env::temp_dir(), source })
+            .map_err(ErrorKind::from)?;
+        let first = preview_sources::datasources_first(&state, &inventory);
+        let plan = if first {
+            plan_preview(&preview_sources::datasources_only(&state.desired), &inventory, manifest)?
+        } else {
+            preview_sources::repoint(&mut state, &inventory, files.path()).await?;
+            plan_preview(&state.desired, &inventory, manifest)?
+        };
+        Ok::<_, Error>((state, plan, inventory, first, files))
     }
     .await;
     match planned {
-        Ok((state, plan, inventory)) => Ok(PreparedPreview { loaded, state, site, plan, inventory }),
+        Ok((state, plan, inventory, datasources_first, files)) => {
+            Ok(PreparedPreview { loaded, state, site, plan, inventory, datasources_first, files })
+        }
         Err(err) => {
             site.close().await;
             Err(err)
         }
     }
+}
+
+/// After the data sources of a preview were published first: reads the site again and plans the whole preview,
+/// its workbooks pointed at the data sources' preview copies.
+pub async fn plan_workbooks(prepared: &mut PreparedPreview, manifest: &ManifestSource) -> Result<(), Error> {
+    let inventory = fetch(&prepared.site, &prepared.state.desired).await?;
+    preview_sources::repoint(&mut prepared.state, &inventory, prepared.files.path()).await?;
+    prepared.plan = plan_preview(&prepared.state.desired, &inventory, manifest)?;
+    prepared.inventory = inventory;
+    prepared.datasources_first = false;
+    Ok(())
+}
+
+fn plan_preview(desired: &Desired, inventory: &Inventory, manifest: &ManifestSource) -> Result<Plan, Error> {
+    let options = PlanOptions { allow_empty_project: true, ..PlanOptions::default() };
+    let mut plan = tabops_plan::plan(desired, inventory, &options);
+    plan.inputs.git = crate::git::git_info(manifest)?;
+    Ok(plan)
 }
 
 /// The head manifest, hashed.

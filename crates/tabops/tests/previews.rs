@@ -268,3 +268,160 @@ fn a_pull_request_changing_no_content_publishes_nothing() {
     assert!(run.stderr.contains("No changes."), "{}", run.stderr);
     assert_eq!(project_names(&site), projects_before);
 }
+
+/// A workbook of ours that reads the published data source `Orders` the way Tableau Desktop writes it: a
+/// `sqlproxy` connection whose `dbname` is the data source's content URL, and the data source's
+/// `repository-location` (its `id` the same content URL).
+const ORDERS_OVERVIEW: &str = r#"<?xml version='1.0' encoding='utf-8' ?>
+<workbook source-platform='win' version='18.1' xmlns:user='http://www.tableausoftware.com/xml/user'>
+  <datasources>
+    <datasource caption='Orders' inline='true' name='sqlproxy.0a1b2c3d4e5f' version='18.1'>
+      <repository-location derived-from='https://10ax.online.tableau.com/t/acme/datasources/Orders?rev=1.0' id='Orders' path='/t/acme/datasources' revision='1.0' site='acme' />
+      <connection channel='https' class='sqlproxy' dbname='Orders' directory='/dataserver' port='443' server='10ax.online.tableau.com' username='' />
+    </datasource>
+  </datasources>
+  <worksheets>
+    <worksheet name='Orders by Region'>
+      <table><view><datasource-dependencies datasource='sqlproxy.0a1b2c3d4e5f'>
+        <column-instance column='[Region]' name='[none:Region:nk]' />
+      </datasource-dependencies></view></table>
+    </worksheet>
+  </worksheets>
+</workbook>
+"#;
+
+const ORDERS_SITE: &str = r#"version: 1
+site: { server: local, content_url: acme }
+settings:
+  preview: { reviewers: Reviewers }
+groups:
+  - name: Reviewers
+projects:
+  - name: Sales
+datasources:
+  - name: Orders
+    project: Sales
+    file: content/orders.tds
+workbooks:
+  - name: Orders Overview
+    project: Sales
+    file: content/orders-overview.twb
+"#;
+
+/// What the site holds: each data source's content URL and the content URLs each workbook's file names, by
+/// project and name, sorted.
+struct Published {
+    datasources: Vec<(String, String)>,
+    workbooks: Vec<(String, Vec<String>)>,
+}
+
+/// The content URL of every data source (by project path and name) and the `sqlproxy` `dbname`s of the file each
+/// workbook has on the site (downloaded).
+fn published_sources(site: &Harness) -> Published {
+    let client = site.client();
+    let dir = tempfile::tempdir().unwrap();
+    site.block_on(async {
+        let projects = client.projects().await.unwrap();
+        let name = |id: Option<&str>| projects.iter().find(|p| Some(p.id.as_str()) == id).unwrap().name.clone();
+        let mut datasources: Vec<(String, String)> = Vec::new();
+        for d in client.datasources().await.unwrap() {
+            datasources.push((format!("{}/{}", name(d.project_id.as_deref()), d.name), d.content_url.unwrap()));
+        }
+        let mut workbooks = Vec::new();
+        for w in client.workbooks().await.unwrap() {
+            let file = dir.path().join(&w.id);
+            client.download_workbook(&w.id, &file).await.unwrap();
+            let sources = sqlproxy_dbnames(&std::fs::read_to_string(&file).unwrap());
+            workbooks.push((format!("{}/{}", name(w.project_id.as_deref()), w.name), sources));
+        }
+        datasources.sort();
+        workbooks.sort();
+        Published { datasources, workbooks }
+    })
+}
+
+#[test]
+fn a_previewed_workbook_reads_the_preview_copy_of_a_data_source_the_pull_request_also_changes() {
+    let site = Harness::start();
+    let src = site.dir.path().join("src");
+    std::fs::create_dir_all(src.join("content")).unwrap();
+    std::fs::copy(support::workspace().join("fixtures/content/orders.tds"), src.join("content/orders.tds")).unwrap();
+    std::fs::write(src.join("content/orders-overview.twb"), ORDERS_OVERVIEW).unwrap();
+    std::fs::write(src.join("manifest.yaml"), ORDERS_SITE).unwrap();
+    let repo = init_repo(site.dir.path());
+    let base = commit_all(&repo, &["src"], "production").to_string();
+    site.apply(&src);
+
+    // The pull request changes the data source and the workbook that reads it.
+    edit(&src.join("content/orders.tds"), "?>", "?>\n<!-- a changed data source -->");
+    edit(&src.join("content/orders-overview.twb"), "[Region]", "[Segment]");
+    let work_tree = std::fs::read(src.join("content/orders-overview.twb")).unwrap();
+    let preview = ["preview", "-f", path_str(&src), "--base", &base, "--id", "PR-11"];
+    let first = site.tabops(&preview).expect(0);
+
+    let Published { datasources, workbooks } = published_sources(&site);
+    // The site gave the preview copy a content URL of its own (the name's is production's).
+    let url = |path: &str| datasources.iter().find(|(p, _)| p == path).map(|(_, u)| u.clone()).unwrap();
+    let (production, copy) = (url("Sales/Orders"), url("PR-11/Orders"));
+    assert_eq!(production, "Orders");
+    assert_ne!(copy, production, "{datasources:?}");
+    // The preview workbook reads the copy; production's still reads production's.
+    assert_eq!(
+        workbooks,
+        [
+            ("PR-11/Orders Overview".to_owned(), vec![copy.clone()]),
+            ("Sales/Orders Overview".to_owned(), vec![production])
+        ],
+        "{}",
+        first.stderr
+    );
+    // The site sees it so too: the Metadata API's lineage (derived by the emulator from the uploaded files) has the
+    // preview workbook downstream of the copy and production's downstream of production's.
+    assert_eq!(
+        downstream(&site),
+        [
+            ("PR-11/Orders".to_owned(), vec!["PR-11/Orders Overview".to_owned()]),
+            ("Sales/Orders".to_owned(), vec!["Sales/Orders Overview".to_owned()]),
+        ]
+    );
+    // The work tree's file is as the pull request left it.
+    assert_eq!(std::fs::read(src.join("content/orders-overview.twb")).unwrap(), work_tree);
+
+    // A second run with nothing new writes nothing.
+    let writes = content_writes(&site.stats());
+    let second = site.tabops(&preview).expect(0);
+    assert_eq!(content_writes(&site.stats()), writes, "{}", second.stderr);
+    assert!(second.stderr.contains("No changes."), "{}", second.stderr);
+    assert_eq!(published_sources(&site).workbooks[0].1, [copy]);
+}
+
+/// The `dbname`s of the `sqlproxy` connections of a workbook document (one element per line, attributes in single
+/// or double quotes).
+fn sqlproxy_dbnames(doc: &str) -> Vec<String> {
+    doc.lines()
+        .map(|l| l.replace('"', "'"))
+        .filter(|l| l.contains("<connection ") && l.contains("class='sqlproxy'"))
+        .filter_map(|l| Some(l.split("dbname='").nth(1)?.split('\'').next()?.to_owned()))
+        .collect()
+}
+
+/// Each data source's downstream workbooks as the Metadata API answers them (`project/name`, sorted).
+fn downstream(site: &Harness) -> Vec<(String, Vec<String>)> {
+    let client = site.client();
+    let query = "query lineage { publishedDatasourcesConnection(first: 100) { nodes { name projectName \
+                 downstreamWorkbooks { name projectName } } } }";
+    let answer = site.block_on(client.metadata_query(query, serde_json::json!({}))).unwrap();
+    let at = |v: &serde_json::Value| format!("{}/{}", v["projectName"].as_str().unwrap(), v["name"].as_str().unwrap());
+    let mut out: Vec<(String, Vec<String>)> = answer["data"]["publishedDatasourcesConnection"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let mut workbooks: Vec<String> = d["downstreamWorkbooks"].as_array().unwrap().iter().map(at).collect();
+            workbooks.sort();
+            (at(d), workbooks)
+        })
+        .collect();
+    out.sort();
+    out
+}

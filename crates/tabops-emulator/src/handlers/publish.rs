@@ -49,6 +49,27 @@ fn file_ext(kind: Kind, ctx: &Ctx, file_name: Option<&str>) -> ApiResult<String>
 /// changes a connection's server, and an entry that matches no connection of the file is ignored (TSC issue #337,
 /// the maintainers' explanation; TSC issue #660: credentials that match nothing leave the file's connection as it
 /// was). The server is changed afterwards with Update Workbook/Data Source Connection.
+/// The content URL of a published item: an overwritten item keeps its own; a new one gets the name's URL form, with
+/// `_1`, `_2`, … appended while another item of its kind on the site has it. Tableau makes content URLs unique on
+/// the site this way ("If any other existing contentUrl is found, an underscore and numeral is appended",
+/// tableauandbehold.com, "Tableau Localization – Controlling the assigned contentUrl"; Salesforce help 004577009:
+/// an item published with a name already in use gets a different content URL, read it from the publish response).
+fn content_url_of(kind: Kind, state: &store::State, existing: Option<&str>, name: &str) -> String {
+    let contents: Vec<&Content> = match kind {
+        Kind::Workbook => state.workbooks.iter().map(|w| &w.content).collect(),
+        Kind::Datasource => state.datasources.iter().map(|d| &d.content).collect(),
+    };
+    if let Some(own) = existing.and_then(|id| contents.iter().find(|c| c.id == id)) {
+        return own.content_url.clone();
+    }
+    let base = store::content_url_for(name);
+    let taken = |url: &str| contents.iter().any(|c| c.content_url.eq_ignore_ascii_case(url));
+    if !taken(&base) {
+        return base;
+    }
+    (1..).map(|n| format!("{base}_{n}")).find(|url| !taken(url)).unwrap_or(base)
+}
+
 fn payload_connections(node: &Node, analysis: &Analysis) -> Vec<Connection> {
     let mut connections: Vec<Connection> = analysis
         .connections
@@ -188,7 +209,7 @@ async fn finish_publish(
         id: existing_id.clone().unwrap_or_else(store::new_id),
         name: name.to_owned(),
         description: node.attr("description").unwrap_or_default().to_owned(),
-        content_url: store::content_url_for(name),
+        content_url: content_url_of(kind, &state, existing_id.as_deref(), name),
         project_id,
         owner_id: ctx.session.user_id.clone(),
         tags: Vec::new(),

@@ -104,9 +104,14 @@ pub async fn run(settings: PreviewSettings) -> anyhow::Result<ExitStatus> {
 
 /// Plans the preview, applies it, and prints the Markdown with its links.
 async fn publish(settings: &PreviewSettings, id: &str, base: &str) -> anyhow::Result<ExitStatus> {
-    let prepared = library::prepare(&settings.manifest, &settings.site, id, base, &output::Notes).await?;
+    let mut prepared = library::prepare(&settings.manifest, &settings.site, id, base, &output::Notes).await?;
     let result = async {
-        let failed = execute(settings, &prepared.plan, &prepared.site).await?;
+        let mut failed = execute(settings, &prepared.plan, &prepared.site).await?;
+        // The data sources went first: now the workbooks, pointed at the data sources' preview copies.
+        if prepared.datasources_first && !failed {
+            library::plan_workbooks(&mut prepared, &settings.manifest).await?;
+            failed = execute(settings, &prepared.plan, &prepared.site).await?;
+        }
         let items = library::published(&prepared.site, &prepared.state).await?;
         let images = match &settings.images {
             Some(dir) => library::write_images(&prepared.site, &items, dir).await?,

@@ -5,18 +5,13 @@ and one for TSC, `tabops apply` of a workbook without tabs whose `Win Rate` view
 `tabops drift` exits 0; the Deny removed through TSC's `views.delete_permission`, then `tabops drift` exits 2 and
 names the view, and a second apply puts the rule back (read through TSC's `views.populate_permissions`).
 """
-import os
-import pathlib
 import shutil
-import subprocess
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[4]
-BINARY = os.environ.get("TABOPS_BIN", str(REPO / "target" / "debug" / "tabops"))
-SITE = "acme"
-TABOPS_PAT = ("tabops", "tabops-local-secret")
-TSC_PAT = ("tsc", "tsc-secret")
+import tabops_support as support
+from tabops_support import REPO
+
 MANIFEST = """version: 1
 site: { server: local, content_url: acme }
 groups:
@@ -36,20 +31,8 @@ workbooks:
 
 @pytest.fixture()
 def emulator_url(tmp_path):
-    proc = subprocess.Popen(
-        [BINARY, "emulator", "--listen", "127.0.0.1:0", "--state", str(tmp_path / "site.json"),
-         "--pat", ":".join(TABOPS_PAT), "--pat", ":".join(TSC_PAT)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = proc.stdout.readline().strip()
-        assert line.startswith("listening on http://"), f"unexpected first line {line!r}"
-        yield line.removeprefix("listening on ")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with support.emulator(tmp_path / "site.json") as url:
+        yield url
 
 
 def tabops(url, tmp_path, *args):
@@ -57,15 +40,7 @@ def tabops(url, tmp_path, *args):
     (manifest / "content").mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "examples" / "quickstart" / "content" / "pipeline.twb", manifest / "content" / "pipeline.twb")
     (manifest / "manifest.yaml").write_text(MANIFEST)
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "NO_COLOR": "1",
-        "TABLEAU_PAT_NAME": TABOPS_PAT[0],
-        "TABLEAU_PAT_SECRET": TABOPS_PAT[1],
-    }
-    command = [BINARY, *args, "-f", str(manifest), "--server", url, "--site", SITE,
-               "--state-dir", str(tmp_path / "state")]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    return support.tabops(url, manifest, tmp_path / "state", *args)
 
 
 def win_rate(server):
@@ -87,16 +62,12 @@ def test_drift_names_a_view_whose_rule_was_changed_with_tsc(emulator_url, tmp_pa
     clean = tabops(emulator_url, tmp_path, "drift")
     assert clean.returncode == 0, clean.stdout + clean.stderr
 
-    server = TSC.Server(emulator_url, use_server_version=True)
-    server.auth.sign_in(TSC.PersonalAccessTokenAuth(TSC_PAT[0], TSC_PAT[1], site_id=SITE))
-    try:
+    with support.tsc(emulator_url) as server:
         view = win_rate(server)
         [rule] = view.permissions
         assert rule.capabilities == {"Read": "Allow", "ExportData": "Deny"}
         denied = TSC.PermissionsRule(rule.grantee, {"ExportData": "Deny"})
         server.views.delete_permission(view, denied)
-    finally:
-        server.auth.sign_out()
 
     drift = tabops(emulator_url, tmp_path, "drift")
     assert drift.returncode == 2, drift.stdout + drift.stderr
@@ -104,9 +75,6 @@ def test_drift_names_a_view_whose_rule_was_changed_with_tsc(emulator_url, tmp_pa
 
     again = tabops(emulator_url, tmp_path, "apply", "--auto-approve", *audit)
     assert again.returncode == 0, again.stdout + again.stderr
-    server.auth.sign_in(TSC.PersonalAccessTokenAuth(TSC_PAT[0], TSC_PAT[1], site_id=SITE))
-    try:
+    with support.tsc(emulator_url) as server:
         [rule] = win_rate(server).permissions
         assert rule.capabilities == {"Read": "Allow", "ExportData": "Deny"}
-    finally:
-        server.auth.sign_out()
