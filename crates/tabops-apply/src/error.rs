@@ -32,6 +32,9 @@ pub enum ActionError {
     /// A publish accepted as a job did not name the item it published.
     #[error("the publish job {job} finished but the published item could not be found")]
     PublishLost { job: String },
+    /// A subscription names a view its workbook does not have on the site.
+    #[error("workbook {workbook} has no view named '{view}' to subscribe to")]
+    MissingView { workbook: String, view: String },
     /// A retry could not be recorded, so it was not sent (nothing is sent without a durable record).
     #[error("cannot record a retry in the audit log")]
     Audit(#[from] AuditError),

@@ -3,9 +3,10 @@
 //! One paged list per object kind (pageSize 1000, later pages fetched concurrently by the client), all kinds at
 //! once. Per-object requests only where Tableau has no list form (permissions, default permissions, group
 //! members), and only for the objects the manifest manages: an object whose permissions the manifest does not
-//! mention is never asked about. Site-wide views are listed only when some workbook hides views; an item's
-//! connections are read only when its manifest entry lists `connections:`; the site itself (Get Site, for its
-//! settings) only when the manifest manages site settings.
+//! mention is never asked about. Site-wide views are listed only when some workbook hides views or the manifest
+//! declares (or prunes) subscriptions, which also list the site's subscriptions; an item's connections are read
+//! only when its manifest entry lists `connections:`; the site itself (Get Site, for its settings) only when the
+//! manifest manages site settings.
 //!
 //! `tabops export` reads the site through the same functions: [`read_lists`] for the lists (converted as for a
 //! plan) and [`read_details`] for the per-object reads of what it exports.
@@ -17,7 +18,7 @@ use tabops_manifest::model::{ContentKind, ContentPermissions, Desired, ProjectPa
 use tabops_manifest::site_settings::{SITE_SETTINGS, SettingValue};
 use tabops_plan::inventory::{
     Inventory, LiveConnection, LiveContent, LiveGroup, LiveIdentityProvider, LiveProject, LiveRefreshTask, LiveSite,
-    LiveUser, LiveWebhook, TaskTarget,
+    LiveSubscription, LiveUser, LiveView, LiveWebhook, TaskTarget,
 };
 use tabops_tableau as api;
 
@@ -31,7 +32,9 @@ use crate::wire;
 /// paging. Only content permissions wait for the content lists. At scale this keeps the fetch within a round trip
 /// or two of the lower bound (requests x latency / concurrency).
 pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory, ApplyError> {
-    let wants_views = desired.workbooks.iter().any(|w| !w.hidden_views.is_empty());
+    // Subscriptions (and the view ids they name) are read only when the manifest declares or prunes them.
+    let wants_subscriptions = tabops_plan::planner::subscriptions::wanted(desired);
+    let wants_views = desired.workbooks.iter().any(|w| !w.hidden_views.is_empty()) || wants_subscriptions;
     let renames = project_renames(desired);
     let projects = async {
         let projects: Vec<LiveProject> =
@@ -46,6 +49,7 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         Ok::<_, ApplyError>((groups, rows))
     };
     let views = async { if wants_views { client.views().await.map(Some) } else { Ok(None) } };
+    let subscriptions = async { if wants_subscriptions { client.subscriptions().await.map(Some) } else { Ok(None) } };
     // Only a manifest that names an identity provider needs the site's authentication configurations (an API
     // 3.24+, Cloud-only call): other plans make exactly the requests they made before.
     let wants_idps = desired.users.iter().any(|u| u.identity_provider.is_some());
@@ -72,6 +76,7 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         tasks,
         views,
         idps,
+        subs,
         settings,
         webhooks,
     ) = tokio::try_join!(
@@ -83,10 +88,24 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         read("list extract-refresh tasks", client.refresh_tasks()),
         read("list views", views),
         read("list authentication configurations", idps),
+        read("list subscriptions", subscriptions),
         settings,
         webhooks,
     )?;
 
+    let live_views: Option<Vec<LiveView>> = wants_subscriptions.then(|| {
+        views
+            .iter()
+            .flatten()
+            .filter_map(|v| {
+                Some(LiveView { id: v.id.clone(), workbook_id: v.workbook_id.clone()?, name: v.name.clone() })
+            })
+            .collect()
+    });
+    let subscriptions = subs.map(|list| {
+        let views = live_views.as_deref().unwrap_or_default();
+        list.into_iter().map(|s| live_subscription(s, views)).collect()
+    });
     let mut visible = visible_views(views);
     let workbooks = workbooks
         .into_iter()
@@ -108,6 +127,8 @@ pub async fn fetch(client: &api::Client, desired: &Desired) -> Result<Inventory,
         controlled: Default::default(),
         view_ids: Default::default(),
         identity_providers: idps,
+        subscriptions,
+        views: live_views,
         webhooks,
     };
     let content_rows = read_details(client, content_details(desired, &tree, &renames, &inventory)).await?;
@@ -220,6 +241,8 @@ pub async fn read_lists_with(client: &api::Client, views: bool, tasks: bool) -> 
         controlled: Default::default(),
         view_ids: Default::default(),
         identity_providers: None,
+        subscriptions: None,
+        views: None,
         webhooks: None,
     })
 }
@@ -574,4 +597,49 @@ fn live_task(t: api::RefreshTask) -> Option<LiveRefreshTask> {
         None => (None, "no schedule".to_owned()),
     };
     Some(LiveRefreshTask { id: t.id, target, refresh_type, schedule, schedule_text })
+}
+
+/// A subscription in the planner's words: its content resolved to a workbook (and view name) through the views.
+fn live_subscription(s: api::Subscription, views: &[LiveView]) -> LiveSubscription {
+    let (workbook_id, view, is_view) = match &s.target {
+        Some(api::SubscriptionTarget::Workbook(id)) => (Some(id.clone()), None, false),
+        Some(api::SubscriptionTarget::View(id)) => match views.iter().find(|v| &v.id == id) {
+            Some(v) => (Some(v.workbook_id.clone()), Some(v.name.clone()), true),
+            None => (None, None, true),
+        },
+        None => (None, None, false),
+    };
+    let (schedule, schedule_text) = match &s.schedule {
+        Some(wire_schedule) => (wire::normalize_schedule(wire_schedule), wire::describe_schedule(wire_schedule)),
+        None => (None, "a Tableau Server schedule".to_owned()),
+    };
+    LiveSubscription {
+        id: s.id,
+        subject: s.subject,
+        message: s.message,
+        attach_image: s.attach_image.unwrap_or(true),
+        attach_pdf: s.attach_pdf.unwrap_or(false),
+        page_orientation: s.page_orientation,
+        page_size: s.page_size,
+        send_if_empty: s.send_if_view_empty.unwrap_or(true),
+        suspended: s.suspended.unwrap_or(false),
+        workbook_id,
+        view,
+        is_view,
+        user_id: s.user_id,
+        schedule,
+        schedule_text,
+    }
+}
+
+/// The site's subscriptions with their content resolved through the site's views (and those views): two paged
+/// lists, read together. For `tabops export --with-subscriptions`.
+pub async fn read_subscriptions(client: &api::Client) -> Result<(Vec<LiveSubscription>, Vec<LiveView>), ApplyError> {
+    let (subscriptions, views) =
+        tokio::try_join!(read("list subscriptions", client.subscriptions()), read("list views", client.views()))?;
+    let views: Vec<LiveView> = views
+        .into_iter()
+        .filter_map(|v| Some(LiveView { id: v.id, workbook_id: v.workbook_id?, name: v.name }))
+        .collect();
+    Ok((subscriptions.into_iter().map(|s| live_subscription(s, &views)).collect(), views))
 }

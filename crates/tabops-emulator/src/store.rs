@@ -23,6 +23,9 @@ pub struct State {
     pub tasks: Vec<Task>,
     pub jobs: Vec<Job>,
     pub permissions: Vec<Rule>,
+    /// E-mail subscriptions (a state saved before they were emulated has none).
+    #[serde(default)]
+    pub subscriptions: Vec<Subscription>,
     /// Test hook (`POST /_emulator/jobs/fail-next`): how many of the next extract-refresh jobs will fail.
     #[serde(default)]
     pub failing_refreshes: u32,
@@ -231,6 +234,25 @@ pub struct Task {
     pub created_at: String,
 }
 
+/// A subscription: a user e-mailed a view or a workbook on a Cloud schedule.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Subscription {
+    pub id: String,
+    pub subject: String,
+    pub message: String,
+    pub attach_image: bool,
+    pub attach_pdf: bool,
+    pub page_orientation: Option<String>,
+    pub page_size: Option<String>,
+    pub suspended: bool,
+    /// `Workbook` or `View`.
+    pub content_type: String,
+    pub content_id: String,
+    pub send_if_view_empty: bool,
+    pub user_id: String,
+    pub schedule: Schedule,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Job {
     pub id: String,
@@ -365,6 +387,7 @@ impl State {
             workbooks: Vec::new(),
             datasources: Vec::new(),
             tasks: Vec::new(),
+            subscriptions: Vec::new(),
             jobs: Vec::new(),
             permissions,
             failing_refreshes: 0,

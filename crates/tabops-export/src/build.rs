@@ -16,7 +16,7 @@ use tabops_manifest::model::{
 use tabops_manifest::templates::{TEMPLATES, template};
 use tabops_manifest::write::{
     ConnectionDoc, ContentDoc, DefaultsDoc, EveryDoc, GroupDoc, Lit, MonthDayDoc, PeopleFile, ProjectDoc, ProjectFile,
-    RefreshDoc, RuleDoc, UserDoc,
+    RefreshDoc, RuleDoc, ScheduleDoc, SubscriptionDoc, UserDoc,
 };
 use tabops_plan::inventory::{Inventory, LiveContent, LiveGroup, LiveProject, LiveRefreshTask, LiveUser};
 use tabops_plan::marker::is_marker;
@@ -48,6 +48,8 @@ pub struct Inputs<'a> {
     pub downloads: &'a HashMap<String, Downloaded>,
     pub with_permissions: bool,
     pub with_refresh: bool,
+    /// Subscriptions to the exported workbooks (`inventory.subscriptions`, read when asked for).
+    pub with_subscriptions: bool,
     /// Limited to some projects (`--project`): groups and users only where the exported projects reference them.
     /// Otherwise every group and every user is exported.
     pub scoped: bool,
@@ -113,9 +115,16 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
                 datasources.push(b.content(ContentKind::Datasource, d));
             }
         }
+        let mut subscriptions = Vec::new();
         for w in &inventory.workbooks {
             if b.in_tree(&w.project_id, root_id) {
-                workbooks.push(b.content(ContentKind::Workbook, w));
+                let doc = b.content(ContentKind::Workbook, w);
+                if let Some((address, doc)) = &doc
+                    && inputs.with_subscriptions
+                {
+                    subscriptions.extend(b.subscriptions(w, address, doc));
+                }
+                workbooks.push(doc);
             }
         }
         let mut datasources: Vec<(String, ContentDoc)> = datasources.into_iter().flatten().collect();
@@ -130,6 +139,10 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
                 projects: vec![doc],
                 datasources: datasources.into_iter().map(|(_, d)| d).collect(),
                 workbooks: workbooks.into_iter().map(|(_, d)| d).collect(),
+                subscriptions: {
+                    subscriptions.sort_by(|a, b| a.0.cmp(&b.0));
+                    subscriptions.into_iter().map(|(_, d)| d).collect()
+                },
             },
         ));
     }
@@ -367,6 +380,67 @@ impl<'a> Builder<'a> {
             refresh,
         };
         Some((address.to_lowercase(), doc))
+    }
+
+    /// The subscriptions to an exported workbook and its views, keyed for a stable order; those whose schedule the
+    /// manifest cannot express, or whose subscriber is unknown, are left out with a warning.
+    fn subscriptions(&mut self, w: &LiveContent, address: &str, doc: &ContentDoc) -> Vec<(String, SubscriptionDoc)> {
+        let inventory = self.inputs.inventory;
+        let mut out = Vec::new();
+        for s in inventory.subscriptions.iter().flatten().filter(|s| s.workbook_id.as_deref() == Some(w.id.as_str())) {
+            let what = format!("{address}: subscription {}", s.id);
+            let Some(schedule) = s.schedule.as_ref() else {
+                self.warnings.push(format!("{what} has a schedule the manifest cannot express; left out"));
+                continue;
+            };
+            if let Err(why) = expressible(schedule) {
+                self.warnings.push(format!("{what} is left out: {why}"));
+                continue;
+            }
+            let Some(user) = self.user_name(s.user_id.as_deref(), &what, "subscriber") else { continue };
+            let mut attach = Vec::new();
+            if s.attach_image {
+                attach.push("image");
+            }
+            if s.attach_pdf {
+                attach.push("pdf");
+            }
+            if attach.is_empty() {
+                self.warnings.push(format!("{what} attaches nothing; left out"));
+                continue;
+            }
+            let orientation = s
+                .page_orientation
+                .as_deref()
+                .and_then(tabops_manifest::model::PageOrientation::parse)
+                .filter(|_| s.attach_pdf)
+                .map(|o| match o {
+                    tabops_manifest::model::PageOrientation::Portrait => "portrait",
+                    tabops_manifest::model::PageOrientation::Landscape => "landscape",
+                });
+            let size = s.page_size.as_deref().filter(|_| s.attach_pdf).and_then(|size| {
+                tabops_manifest::model::PAGE_SIZES.iter().find(|p| p.eq_ignore_ascii_case(size)).map(|p| Lit::new(*p))
+            });
+            let key = format!("{}\u{0}{}\u{0}{}", s.view.as_deref().unwrap_or(""), user.0.to_lowercase(), s.id);
+            out.push((
+                key,
+                SubscriptionDoc {
+                    subject: Lit::new(s.subject.clone()),
+                    user,
+                    project: doc.project.clone(),
+                    workbook: doc.name.clone(),
+                    view: s.view.clone().map(Lit::new),
+                    message: non_empty(s.message.as_deref()),
+                    attach,
+                    page_orientation: orientation,
+                    page_size: size,
+                    send_if_empty: (!s.send_if_empty).then_some(false),
+                    suspended: s.suspended,
+                    schedule: ScheduleDoc::from(refresh_doc(RefreshType::Full, schedule)),
+                },
+            ));
+        }
+        out
     }
 
     fn refresh(&mut self, kind: ContentKind, id: &str, address: &str) -> Vec<RefreshDoc> {
@@ -685,6 +759,7 @@ mod tests {
             downloads: &downloads,
             with_permissions: true,
             with_refresh: false,
+            with_subscriptions: false,
             scoped: false,
         });
         // The address is the planner's (LiveIndex::content_address), `/` in a name escaped.

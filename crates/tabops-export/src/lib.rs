@@ -55,6 +55,8 @@ pub struct ExportOptions {
     pub with_permissions: bool,
     /// Extract-refresh schedules.
     pub with_refresh: bool,
+    /// Subscriptions to the exported workbooks and their views.
+    pub with_subscriptions: bool,
     /// Write into a non-empty directory, replacing `site.yaml`, `people.yaml`, `projects/` and `content/`.
     pub force: bool,
     /// The site target written to `site.yaml`.
@@ -131,7 +133,14 @@ pub async fn export(
     adopt_log: Option<&AuditLog>,
 ) -> Result<ExportReport, ExportError> {
     prepare_dir(&options.out, options.force)?;
-    let inventory = site::read_lists(client).await?;
+    let mut inventory = site::read_lists(client).await?;
+    if options.with_subscriptions {
+        let (subscriptions, views) = tabops_apply::inventory::read_subscriptions(client)
+            .await
+            .map_err(|err| ExportError::Fetch(Box::new(err)))?;
+        inventory.subscriptions = Some(subscriptions);
+        inventory.views = Some(views);
+    }
     // Before anything walks the tree (paths, subtrees, directories all follow parents).
     site::check_hierarchy(&inventory.projects)?;
     let tree = site::Tree::new(&inventory);
@@ -207,6 +216,7 @@ pub async fn export(
             downloads: &downloads,
             with_permissions: options.with_permissions,
             with_refresh: options.with_refresh,
+            with_subscriptions: options.with_subscriptions,
             scoped,
         })
     };

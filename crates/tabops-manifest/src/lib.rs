@@ -17,6 +17,7 @@ mod schema;
 mod server_address;
 pub mod site_settings;
 mod source;
+mod subscriptions;
 pub mod templates;
 mod webhook;
 pub mod write;
@@ -114,6 +115,7 @@ impl Loaded {
             count(refresh, "refresh task", "refresh tasks"),
         ]
         .into_iter()
+        .chain((!d.subscriptions.is_empty()).then(|| count(d.subscriptions.len(), "subscription", "subscriptions")))
         .chain((!d.webhooks.is_empty()).then(|| count(d.webhooks.len(), "webhook", "webhooks")))
         .collect::<Vec<_>>()
         .join(", ")

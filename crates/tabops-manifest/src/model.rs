@@ -16,6 +16,10 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::address::{Address, AddressKind};
 pub use crate::preview::PreviewSettings;
+pub use crate::subscriptions::{
+    PAGE_SIZES, PageOrientation, SubscriptionContent, SubscriptionFields, SubscriptionSpec, identity_key,
+    schedule_slug, subscription_address,
+};
 pub use crate::webhook::{WebhookEvent, WebhookSpec};
 
 /// Where the site lives.
@@ -51,6 +55,9 @@ pub struct Settings {
     /// a user who owns content is a plan error, since Tableau would refuse and leave them Unlicensed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reassign_content_to: Option<String>,
+    /// Delete subscriptions to the manifest's workbooks and their views that the manifest does not list.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prune_subscriptions: bool,
     /// `settings.preview`: where `tabops preview` publishes and who may see it; `None` = the defaults. Skipped
     /// when unset, so the digests of manifests without it are what they were before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -891,6 +898,8 @@ pub struct Desired {
     pub users: Vec<UserSpec>,
     pub datasources: Vec<ContentSpec>,
     pub workbooks: Vec<ContentSpec>,
+    /// E-mail subscriptions, in manifest order.
+    pub subscriptions: Vec<SubscriptionSpec>,
     /// Webhooks, sorted by name.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub webhooks: Vec<WebhookSpec>,

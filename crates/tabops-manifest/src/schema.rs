@@ -34,5 +34,7 @@ pub fn schema_key_table() -> Vec<(&'static str, &'static [&'static str])> {
         ("RawConnection", RawConnection::KEYS),
         ("RawRefresh", RawRefresh::KEYS),
         ("RawMovedFrom", RawMovedFrom::KEYS),
+        ("RawSubscription", RawSubscription::KEYS),
+        ("RawSchedule", RawSchedule::KEYS),
     ]
 }

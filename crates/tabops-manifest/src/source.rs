@@ -34,6 +34,11 @@ pub trait Source: Sync {
     fn content_file(&self, root: &Path, base: &Path, relative: &str) -> Result<PathBuf, PathProblem>;
     /// The digests of a content file: the canonical digest for packages, and the raw bytes' sha256.
     fn digest(&self, path: &Path, file_type: FileType) -> io::Result<crate::hash::Digests>;
+    /// The sheet (view) names of a workbook file, for checking the views subscriptions name.
+    fn sheets(&self, path: &Path, file_type: FileType) -> io::Result<Vec<String>> {
+        let bytes = self.read(path)?;
+        tabops_content::sheets(io::Cursor::new(bytes), file_type).map_err(io::Error::other)
+    }
 }
 
 /// The working tree.
@@ -82,6 +87,10 @@ impl Source for FsSource {
     }
     fn digest(&self, path: &Path, file_type: FileType) -> io::Result<crate::hash::Digests> {
         crate::hash::content_digests(path, file_type.is_package())
+    }
+    fn sheets(&self, path: &Path, file_type: FileType) -> io::Result<Vec<String>> {
+        let file = std::io::BufReader::new(std::fs::File::open(path)?);
+        tabops_content::sheets(file, file_type).map_err(io::Error::other)
     }
 }
 

@@ -112,6 +112,59 @@ pub struct ProjectFile {
     pub datasources: Vec<ContentDoc>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub workbooks: Vec<ContentDoc>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions: Vec<SubscriptionDoc>,
+}
+
+/// One subscription (`export --with-subscriptions`): only the values that differ from the manifest's defaults.
+#[derive(Debug, Serialize)]
+pub struct SubscriptionDoc {
+    pub subject: Lit,
+    pub user: Lit,
+    pub project: Vec<Lit>,
+    pub workbook: Lit,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub view: Option<Lit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<Lit>,
+    pub attach: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_orientation: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<Lit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_if_empty: Option<bool>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub suspended: bool,
+    pub schedule: ScheduleDoc,
+}
+
+/// A schedule: a refresh task's keys without `type`.
+#[derive(Debug, Serialize)]
+pub struct ScheduleDoc {
+    pub frequency: &'static str,
+    pub at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub every: Option<EveryDoc>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub weekdays: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub month_days: Vec<MonthDayDoc>,
+}
+
+impl From<RefreshDoc> for ScheduleDoc {
+    fn from(r: RefreshDoc) -> ScheduleDoc {
+        ScheduleDoc {
+            frequency: r.frequency,
+            at: r.at,
+            until: r.until,
+            every: r.every,
+            weekdays: r.weekdays,
+            month_days: r.month_days,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -315,6 +368,7 @@ mod tests {
                 view_permissions: BTreeMap::new(),
                 refresh: vec![],
             }],
+            subscriptions: vec![],
         };
         let head = header(None, "test");
         std::fs::write(dir.path().join("site.yaml"), render(&head, &site).unwrap()).unwrap();

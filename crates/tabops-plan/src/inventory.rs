@@ -140,6 +140,39 @@ impl LiveRefreshTask {
     }
 }
 
+/// A view of a workbook (read only when the manifest declares subscriptions).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveView {
+    pub id: String,
+    pub workbook_id: String,
+    pub name: String,
+}
+
+/// A subscription, with its content resolved to a workbook (and view name) through the site's view list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveSubscription {
+    pub id: String,
+    pub subject: String,
+    pub message: Option<String>,
+    pub attach_image: bool,
+    pub attach_pdf: bool,
+    pub page_orientation: Option<String>,
+    pub page_size: Option<String>,
+    pub send_if_empty: bool,
+    pub suspended: bool,
+    /// The workbook subscribed to, or the workbook of the view; `None` when the content is unknown.
+    pub workbook_id: Option<String>,
+    /// The view's name, for a subscription to a view.
+    pub view: Option<String>,
+    /// Whether the subscription is to a view (`type="View"`).
+    pub is_view: bool,
+    pub user_id: Option<String>,
+    /// The normalised schedule; `None` when it cannot be expressed in the manifest.
+    pub schedule: Option<Schedule>,
+    /// The schedule as the server described it, for display.
+    pub schedule_text: String,
+}
+
 /// Whether a permission grantee is a group or a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -216,6 +249,12 @@ pub struct Inventory {
     /// The site's authentication configurations; `None` when not fetched (no user in the manifest names one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_providers: Option<Vec<LiveIdentityProvider>>,
+    /// The site's subscriptions; `None` when not fetched (the manifest neither declares nor prunes any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscriptions: Option<Vec<LiveSubscription>>,
+    /// The site's views with their ids; `None` when not fetched (read with the subscriptions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub views: Option<Vec<LiveView>>,
     /// The site's webhooks; `None` when not fetched (the manifest neither declares nor prunes webhooks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhooks: Option<Vec<LiveWebhook>>,
@@ -276,6 +315,9 @@ impl Inventory {
         }
         for t in &self.refresh_tasks {
             out.insert(t.id.clone(), row_digest(t));
+        }
+        for s in self.subscriptions.iter().flatten() {
+            out.insert(s.id.clone(), row_digest(s));
         }
         for w in self.webhooks.iter().flatten() {
             out.insert(w.id.clone(), row_digest(w));

@@ -84,6 +84,22 @@ pub fn content_digest(spec: &ContentSpec, aspect: Aspect) -> String {
     }
 }
 
+/// The digest of the manifest's subscriptions to one workbook and its views (in manifest order).
+pub fn subscriptions_digest(desired: &Desired, workbook: &Address) -> String {
+    let on: Vec<_> = desired
+        .subscriptions
+        .iter()
+        .filter(|s| {
+            Address::content(
+                tabops_manifest::model::ContentKind::Workbook,
+                &s.content.project,
+                s.content.workbook.as_str(),
+            ) == *workbook
+        })
+        .collect();
+    digest_of(&on)
+}
+
 /// The digest of the settings `site.settings:` manages.
 pub fn site_settings_digest(settings: &BTreeMap<String, SettingValue>) -> String {
     digest_of(settings)
@@ -127,6 +143,10 @@ pub fn aspect_digests(desired: &Desired) -> BTreeMap<(Address, Aspect), String> 
         for aspect in [Aspect::Fields, Aspect::Content, Aspect::Permissions, Aspect::Refresh, Aspect::ViewPermissions] {
             out.insert((address.clone(), aspect), content_digest(c, aspect));
         }
+    }
+    for w in &desired.workbooks {
+        let address = w.address();
+        out.insert((address.clone(), Aspect::Subscriptions), subscriptions_digest(desired, &address));
     }
     for w in &desired.webhooks {
         out.insert((Address::webhook(w.name.as_str()), Aspect::Fields), webhook_digest(w));

@@ -240,6 +240,8 @@ pub fn desired(
         users: Vec::new(),
         datasources,
         workbooks,
+        // A preview publishes content only: the manifest's subscriptions stay with the manifest's own workbooks.
+        subscriptions: Vec::new(),
         // A preview publishes content only: the site's webhooks are neither read nor changed.
         webhooks: Vec::new(),
         manifest_digest: head.manifest_digest.clone(),
@@ -315,6 +317,7 @@ pub fn removal(
         users: Vec::new(),
         datasources: Vec::new(),
         workbooks: Vec::new(),
+        subscriptions: Vec::new(),
         webhooks: Vec::new(),
         manifest_digest: head.manifest_digest.clone(),
         locations: BTreeMap::new(),

@@ -106,6 +106,7 @@ pub async fn load_base(
             users: Vec::new(),
             datasources: Vec::new(),
             workbooks: Vec::new(),
+            subscriptions: Vec::new(),
             webhooks: Vec::new(),
             manifest_digest: String::new(),
             locations: Default::default(),

@@ -117,6 +117,7 @@ pub fn empty_desired() -> Desired {
         users: vec![],
         datasources: vec![],
         workbooks: vec![],
+        subscriptions: vec![],
         webhooks: vec![],
         manifest_digest: "d".repeat(64),
         locations: Default::default(),

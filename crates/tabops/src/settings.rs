@@ -214,6 +214,7 @@ pub struct ExportSettings {
     pub projects: Vec<ProjectPath>,
     pub with_permissions: bool,
     pub with_refresh: bool,
+    pub with_subscriptions: bool,
     /// Tag exported items with their checksum markers.
     pub adopt: bool,
     pub force: bool,

@@ -30,6 +30,13 @@ fn remove_block(file: &Path, start: &str) {
     std::fs::write(file, format!("{}{}", &text[..from], &text[to..])).unwrap();
 }
 
+/// Removes the quick start's subscription (the last block of its manifest), which names the Pipeline workbook.
+fn remove_subscription(file: &Path) {
+    let text = std::fs::read_to_string(file).unwrap();
+    let from = text.find("\n# Carol gets").unwrap();
+    std::fs::write(file, &text[..from + 1]).unwrap();
+}
+
 /// An apply's stdout from its summary line on (the plan before it left out).
 fn from_summary(stdout: &str) -> String {
     stdout.lines().skip_while(|l| !l.starts_with("Apply ")).map(|l| format!("{l}\n")).collect()
@@ -53,6 +60,7 @@ fn a_stale_saved_plan_names_what_changed_on_the_site_and_what_to_do() {
     edit(&other_file, "description: Europe, Middle East and Africa", "description: changed by hand");
     edit(&other_file, "  - name: Sales\n    description:", "  - name: Sales\n    prune: true\n    description:");
     remove_block(&other_file, "  - name: Pipeline\n");
+    remove_subscription(&other_file);
     h.apply(&other);
 
     let stale = h.tabops(&["apply", path_str(&plan_file), "-f", path_str(&manifest)]).expect(1);
@@ -79,6 +87,7 @@ fn a_delete_protected_only_by_the_base_says_to_merge_protect_false_first() {
     support::commit_all(&repo, &["tabops"], "protect the pipeline");
     h.ok_in(&repo_dir, &["apply", "-f", "tabops", "--auto-approve"]);
     remove_block(&manifest, "  - name: Pipeline\n");
+    remove_subscription(&manifest);
 
     let refused = h.tabops_in(&repo_dir, &["plan", "-f", "tabops", "--base", "HEAD"]);
     assert_eq!(refused.code, 1, "{refused:?}");
@@ -276,7 +285,7 @@ fn on_a_terminal_the_progress_bar_leaves_the_same_record_behind() {
         assert!(shown.contains(&format!("+ {address}: created")), "{address} not in:\n{shown}");
     }
     assert!(shown.contains("applying ["), "the bar was drawn:\n{shown}");
-    assert!(shown.contains("Apply complete: 22 action(s) completed."), "{shown}");
+    assert!(shown.contains("Apply complete: 23 action(s) completed."), "{shown}");
 }
 
 /// On a terminal, `-vv` logs are coloured, unless `NO_COLOR` is set (no-color.org): then nothing on the terminal

@@ -295,7 +295,7 @@ fn enterprise_plan_on_an_empty_site_snapshots() {
     // Rows are keyed by live ids, whose order changes from run to run: keep their number.
     let rows = plan["inputs"]["inventory_rows"].as_object().map_or(0, |rows| rows.len());
     plan["inputs"]["inventory_rows"] = serde_json::json!(format!("{rows} rows"));
-    assert_eq!(plan["summary"]["add"], 122, "{}", plan["summary"]);
+    assert_eq!(plan["summary"]["add"], 124, "{}", plan["summary"]);
     snapshot_settings().bind(|| {
         insta::assert_snapshot!("enterprise_plan_text", stable(&h, &text.stdout));
         insta::assert_snapshot!("enterprise_plan_markdown", stable(&h, &markdown.stdout));

@@ -114,6 +114,9 @@ fn applyable_written_into_a_plan_refused_by_max_deletes_is_refused() {
     edit(&file, "site:\n", "settings:\n  prune_users: true\n\nsite:\n");
     edit(&file, "  - name: carol@acme.com\n    site_role: Viewer\n    full_name: Carol Chen\n", "");
     edit(&file, "members: [bob@acme.com, carol@acme.com]", "members: [bob@acme.com]");
+    // Carol's subscription goes with her (the manifest may not subscribe a user it does not list).
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, &text[..text.find("\n# Carol gets").unwrap() + 1]).unwrap();
     let plan_file = h.dir.path().join("plan.json");
     // The plan job refuses it (exit 1) but still saves it for review.
     h.tabops(&["plan", "-f", path_str(&manifest), "--max-deletes", "0", "--out", path_str(&plan_file)]).expect(1);

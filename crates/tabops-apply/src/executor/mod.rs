@@ -27,6 +27,7 @@ use crate::wire;
 mod content;
 mod members;
 mod permissions;
+mod subscriptions;
 mod webhooks;
 
 /// How to run a plan.
@@ -550,6 +551,18 @@ impl Executor<'_> {
             }
             Operation::DeleteRefreshTask { task } => {
                 ignore_missing(client.delete_refresh_task(task).await).map(|()| None)
+            }
+            Operation::CreateSubscription { workbook, view, user, schedule, fields } => {
+                let (workbook, user) = (self.resolve(workbook)?, self.resolve(user)?);
+                subscriptions::create(client, &workbook, view.as_deref(), &user, schedule, fields).await.map(Some)
+            }
+            Operation::UpdateSubscription { subscription, fields } => {
+                let update = api::SubscriptionUpdate { body: subscriptions::body(fields), schedule: None };
+                client.update_subscription(subscription, &update).await?;
+                Ok(Some(subscription.clone()))
+            }
+            Operation::DeleteSubscription { subscription } => {
+                ignore_missing(client.delete_subscription(subscription).await).map(|()| None)
             }
             Operation::CreateWebhook { name, event, url, enabled } => {
                 webhooks::create(client, name, *event, url, *enabled).await

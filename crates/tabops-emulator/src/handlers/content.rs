@@ -329,13 +329,15 @@ async fn update(ctx: &mut Ctx, kind: Kind, id: &str) -> ApiResult<Reply> {
 fn delete(ctx: &Ctx, kind: Kind, id: &str) -> ApiResult<Reply> {
     let mut state = ctx.shared.lock();
     let blob = kind.content(&state, id)?.blob.clone();
-    // A workbook's views go with it, and their rules with them.
+    // A workbook's views go with it, and their rules with them; so do its subscriptions (to it and to its views;
+    // inferred, docs/tableau-cloud.md).
     let views: Vec<String> = state
         .workbooks
         .iter()
         .filter(|w| kind == Kind::Workbook && w.content.id == id)
         .flat_map(|w| w.views.iter().map(|v| v.id.clone()))
         .collect();
+    state.subscriptions.retain(|s| s.content_id != id && !views.contains(&s.content_id));
     state.permissions.retain(|r| !(r.resource == "views" && views.contains(&r.resource_id)));
     match kind {
         Kind::Workbook => state.workbooks.retain(|w| w.content.id != id),

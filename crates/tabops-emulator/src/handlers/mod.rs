@@ -7,6 +7,7 @@ mod projects;
 mod publish;
 mod render;
 mod sites;
+mod subscriptions;
 mod tasks;
 pub mod uploads;
 mod users;
@@ -187,6 +188,7 @@ const LITERALS: &[&str] = &[
     "data",
     "flows",
     "site-auth-configurations",
+    "subscriptions",
     "metadata",
     "graphql",
     "webhooks",
@@ -352,6 +354,7 @@ async fn route_site(ctx: &mut Ctx, method: &str, seg: &[&str], low: &[&str], pat
         (_, ["groups", ..]) => users::route_groups(ctx, method, seg, low).await,
         (_, ["tasks", "extractrefreshes", ..]) => tasks::route_tasks(ctx, method, &seg[2..], &low[2..]).await,
         (_, ["jobs", ..]) => tasks::route_jobs(ctx, method, &seg[1..]),
+        (_, ["subscriptions", ..]) => subscriptions::route(ctx, method, &seg[1..]).await,
         (_, ["webhooks", ..]) => webhooks::route(ctx, method, &seg[1..]).await,
         (_, [first, ..])
             if matches!(

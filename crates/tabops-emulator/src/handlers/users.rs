@@ -220,6 +220,8 @@ fn remove_user(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
         group.members.retain(|m| m != id);
     }
     state.permissions.retain(|r| !(r.grantee_kind == "user" && r.grantee_id == id));
+    // A removed user's subscriptions go with them (inferred, docs/tableau-cloud.md).
+    state.subscriptions.retain(|s| s.user_id != id);
     drop(state);
     ctx.shared.sessions.close_user(id);
     Ok(Reply::NoContent)

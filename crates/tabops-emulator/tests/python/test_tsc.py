@@ -380,6 +380,48 @@ def test_refreshing_a_workbook_without_extracts_is_409090(server, tmp_path):
         assert "is not allowed" in err.detail, err.detail
 
 
+def test_subscriptions_endpoint_on_a_cloud_site(server, tmp_path):
+    """TSC's `subscriptions` endpoint: create with a Server schedule id is refused on Cloud (no such schedule:
+    Cloud schedules are inline); a subscription made as Cloud takes it (schedule beside <subscription>) is listed,
+    read, updated (TSC sends <schedule/> and a <content> with only sendIfViewEmpty) and deleted."""
+    project = server.projects.create(TSC.ProjectItem(unique("subs")))
+    wb = server.workbooks.publish(TSC.WorkbookItem(project.id, name="S"), write(tmp_path, "S.twb", TWB), "CreateNew")
+    server.workbooks.populate_views(wb)
+    view = next(v for v in wb.views if v.name == "Overview")
+    me = server.users.get_by_id(server.user_id)
+    item = TSC.SubscriptionItem("Weekly", str(uuid.uuid4()), me.id, TSC.Target(view.id, "view"))
+    try:
+        server.subscriptions.create(item)
+        raise AssertionError("a Server schedule id must be refused on Cloud")
+    except TSC.ServerResponseError as err:
+        assert err.code == "404014", err
+
+    # Created the Cloud way (the REST reference's Tableau Cloud request), then handled through TSC.
+    body = (
+        f'<tsRequest><subscription subject="Weekly" attachImage="true" attachPdf="false">'
+        f'<content id="{view.id}" type="View" sendIfViewEmpty="true"/><user id="{me.id}"/></subscription>'
+        '<schedule frequency="Weekly"><frequencyDetails start="08:00:00"><intervals><interval weekDay="Monday"/>'
+        "</intervals></frequencyDetails></schedule></tsRequest>"
+    )
+    response = server.session.post(
+        f"{server.baseurl}/sites/{server.site_id}/subscriptions", data=body,
+        headers={"x-tableau-auth": server.auth_token, "content-type": "text/xml"},
+    )
+    assert response.status_code == 201, response.text
+    subscriptions, _ = server.subscriptions.get()
+    mine = [s for s in subscriptions if s.target.id == view.id]
+    assert len(mine) == 1, subscriptions
+    sub = server.subscriptions.get_by_id(mine[0].id)
+    assert (sub.subject, sub.target.id, sub.target.type, sub.user_id) == ("Weekly", view.id, "View", me.id)
+    assert sub.schedule_id is None and sub.schedule[0].interval_item.start_time == datetime.time(8, 0)
+    sub.suspended = True
+    sub.send_if_view_empty = False
+    updated = server.subscriptions.update(sub)
+    assert updated.suspended is True and updated.send_if_view_empty is False and updated.target.id == view.id
+    server.subscriptions.delete(sub.id)
+    assert all(s.id != sub.id for s in server.subscriptions.get()[0])
+
+
 def test_view_counts_read_back_through_tsc_usage(server, tmp_path, emulator_url):
     """TSC's views.get(usage=True) sends includeUsageStatistics=true and reads each view's total_view_count from
     <usage totalViewCount>; the emulator answers the count its views/usage hook set (0 before)."""

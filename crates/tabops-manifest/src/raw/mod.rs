@@ -7,6 +7,7 @@ mod located;
 mod preview;
 mod read;
 mod site_settings;
+mod subscription;
 mod webhook;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ pub use located::{Located, Problem};
 pub use preview::RawPreviewSettings;
 pub use read::{FromNode, Reader};
 pub use site_settings::RawSiteSettings;
+pub use subscription::{RawSchedule, RawSubscription};
 pub use webhook::RawWebhook;
 
 /// One manifest file.
@@ -43,6 +45,8 @@ pub struct RawFile {
     pub projects: Option<Vec<Located<RawProject>>>,
     pub datasources: Option<Vec<Located<RawDatasource>>>,
     pub workbooks: Option<Vec<Located<RawWorkbook>>>,
+    /// E-mail subscriptions to views and workbooks the manifest publishes.
+    pub subscriptions: Option<Vec<Located<RawSubscription>>>,
     /// Tableau webhooks: an event on the site, and the URL Tableau POSTs its payload to.
     pub webhooks: Option<Vec<Located<RawWebhook>>>,
 }
@@ -59,6 +63,7 @@ impl RawFile {
         "projects",
         "datasources",
         "workbooks",
+        "subscriptions",
         "webhooks",
     ];
 }
@@ -142,6 +147,9 @@ pub struct RawSettings {
     /// A user (listed under `users:`) who receives everything a removed user owns. Without it, removing a user who
     /// owns projects, workbooks or data sources is a plan error: Tableau refuses and leaves the user Unlicensed.
     pub reassign_content_to: Option<Located<String>>,
+    /// Delete subscriptions to the manifest's workbooks (and their views) that the manifest does not list
+    /// (default false: they are listed as unmanaged). Subscriptions to other content are never touched.
+    pub prune_subscriptions: Option<Located<bool>>,
     /// Preview deployments (`tabops preview`): the preview project and the reviewers group.
     pub preview: Option<Located<RawPreviewSettings>>,
     /// Delete webhooks on the site that the manifest does not list (default false).
@@ -149,8 +157,15 @@ pub struct RawSettings {
 }
 
 impl RawSettings {
-    pub const KEYS: &'static [&'static str] =
-        &["prune_groups", "prune_users", "max_deletes", "reassign_content_to", "preview", "prune_webhooks"];
+    pub const KEYS: &'static [&'static str] = &[
+        "prune_groups",
+        "prune_users",
+        "max_deletes",
+        "reassign_content_to",
+        "prune_subscriptions",
+        "preview",
+        "prune_webhooks",
+    ];
 }
 
 /// A site user.

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::content::{
     RawConnection, RawContentRename, RawDatasource, RawEvery, RawMonthDay, RawMovedFrom, RawRefresh, RawWorkbook,
 };
+use super::subscription::{RawSchedule, RawSubscription};
 use super::*;
 use crate::diag::did_you_mean;
 use crate::node::{Node, Pos, Value};
@@ -288,12 +289,12 @@ macro_rules! struct_from_node {
     };
 }
 
-struct_from_node!(RawFile, "the manifest", req [version], opt [site, vars, environments, settings, users, groups, projects, datasources, workbooks, webhooks]);
+struct_from_node!(RawFile, "the manifest", req [version], opt [site, vars, environments, settings, users, groups, projects, datasources, workbooks, subscriptions, webhooks]);
 struct_from_node!(RawSite, "site", req [content_url], opt [server, api_version, settings]);
 struct_from_node!(RawSiteOverride, "site", req [], opt [server, content_url, api_version]);
 struct_from_node!(RawEnvironment, "environment", req [], opt [site, vars, connections]);
 struct_from_node!(RawConnectionOverride, "connection override", req [match_server], opt [server, port, database, username, password, embed]);
-struct_from_node!(RawSettings, "settings", req [], opt [prune_groups, prune_users, max_deletes, reassign_content_to, preview, prune_webhooks]);
+struct_from_node!(RawSettings, "settings", req [], opt [prune_groups, prune_users, max_deletes, reassign_content_to, prune_subscriptions, preview, prune_webhooks]);
 struct_from_node!(RawPreviewSettings, "preview settings", req [], opt [project, reviewers]);
 struct_from_node!(RawUser, "user", req [name], opt [site_role, auth_setting, identity_provider, full_name, email]);
 struct_from_node!(RawGroup, "group", req [name], opt [minimum_site_role, members, protect, renamed_from]);
@@ -305,3 +306,5 @@ struct_from_node!(RawWorkbook, "workbook", req [name, project, file], opt [descr
 struct_from_node!(RawConnection, "connection", req [], opt [server, port, database, username, password, embed]);
 struct_from_node!(RawWebhook, "webhook", req [name, event, url], opt [enabled]);
 struct_from_node!(RawRefresh, "refresh task", req [frequency], opt [at, until, every, weekdays, month_days], rename [refresh_type = "type"]);
+struct_from_node!(RawSubscription, "subscription", req [subject, user, project, workbook, schedule], opt [view, message, attach, page_orientation, page_size, send_if_empty, suspended]);
+struct_from_node!(RawSchedule, "schedule", req [frequency], opt [at, until, every, weekdays, month_days]);

@@ -10,6 +10,7 @@ mod principals;
 mod projects;
 pub mod schedule;
 mod site_settings;
+mod subscriptions;
 pub mod vars;
 mod view_permissions;
 mod webhooks;
@@ -279,6 +280,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
                 prune_users: raw.value.prune_users.as_ref().is_some_and(|b| b.value),
                 max_deletes: raw.value.max_deletes.as_ref().map(|m| m.value),
                 reassign_content_to: None,
+                prune_subscriptions: raw.value.prune_subscriptions.as_ref().is_some_and(|b| b.value),
                 preview: raw.value.preview.as_ref().map(|p| preview::settings(&mut cx, p)),
                 prune_webhooks: raw.value.prune_webhooks.as_ref().is_some_and(|b| b.value),
             };
@@ -313,6 +315,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
     let groups = principals::groups(&mut cx, input.files);
     let projects = projects::projects(&mut cx, input.files);
     let (datasources, workbooks) = content::content(&mut cx, input, &projects, &overrides);
+    let subscriptions = subscriptions::subscriptions(&mut cx, input, &workbooks);
     let webhooks = webhooks::webhooks(&mut cx, input.files);
     locks::check(&mut cx);
 
@@ -327,6 +330,7 @@ pub fn resolve(input: &Context<'_>) -> Resolved {
         users,
         datasources,
         workbooks,
+        subscriptions,
         webhooks,
         manifest_digest: String::new(),
         locations,

@@ -1,15 +1,38 @@
-//! Extract-refresh schedules, checked against Tableau Cloud's rules before anything reaches a site.
+//! Tableau Cloud schedules (of extract-refresh tasks and of subscriptions), checked against Cloud's rules before
+//! anything reaches a site.
 
 use std::collections::BTreeSet;
 
 use crate::diag::did_you_mean;
 use crate::model::{Every, Frequency, MonthDay, RefreshSpec, RefreshType, Schedule, TimeOfDay, Weekday};
-use crate::raw::{Located, Problem, RawEvery, RawMonthDay, RawRefresh};
+use crate::raw::{Located, Problem, RawEvery, RawMonthDay, RawRefresh, RawSchedule};
+
+/// The schedule keys of a refresh task or a subscription's `schedule:`, borrowed.
+pub struct ScheduleKeys<'a> {
+    pub frequency: &'a Located<String>,
+    pub at: &'a Option<Located<String>>,
+    pub until: &'a Option<Located<String>>,
+    pub every: &'a Option<Located<RawEvery>>,
+    pub weekdays: &'a Option<Located<Vec<Located<String>>>>,
+    pub month_days: &'a Option<Located<Vec<Located<RawMonthDay>>>>,
+}
+
+impl<'a> From<&'a RawSchedule> for ScheduleKeys<'a> {
+    fn from(s: &'a RawSchedule) -> Self {
+        ScheduleKeys {
+            frequency: &s.frequency,
+            at: &s.at,
+            until: &s.until,
+            every: &s.every,
+            weekdays: &s.weekdays,
+            month_days: &s.month_days,
+        }
+    }
+}
 
 /// Resolve one refresh task; `None` (with problems) when Tableau Cloud would reject it.
 pub fn resolve_refresh(task: &Located<RawRefresh>, problems: &mut Vec<Problem>) -> Option<RefreshSpec> {
     let raw = &task.value;
-    let before = problems.len();
     let refresh_type = match raw.refresh_type.value.to_ascii_lowercase().as_str() {
         "full" => Some(RefreshType::Full),
         "incremental" => Some(RefreshType::Incremental),
@@ -21,6 +44,22 @@ pub fn resolve_refresh(task: &Located<RawRefresh>, problems: &mut Vec<Problem>) 
             None
         }
     };
+    let keys = ScheduleKeys {
+        frequency: &raw.frequency,
+        at: &raw.at,
+        until: &raw.until,
+        every: &raw.every,
+        weekdays: &raw.weekdays,
+        month_days: &raw.month_days,
+    };
+    let schedule = resolve_schedule(&task.map(|_| ()), keys, problems);
+    Some(RefreshSpec { refresh_type: refresh_type?, schedule: schedule? })
+}
+
+/// Resolve one schedule written at `task` (where problems of the whole schedule point); `None` (with problems) when
+/// Tableau Cloud would reject it.
+pub fn resolve_schedule(task: &Located<()>, raw: ScheduleKeys<'_>, problems: &mut Vec<Problem>) -> Option<Schedule> {
+    let before = problems.len();
     let frequency = match raw.frequency.value.to_ascii_lowercase().as_str() {
         "hourly" => Some(Frequency::Hourly),
         "daily" => Some(Frequency::Daily),
@@ -146,10 +185,7 @@ pub fn resolve_refresh(task: &Located<RawRefresh>, problems: &mut Vec<Problem>) 
     if problems.len() > before {
         return None;
     }
-    Some(RefreshSpec {
-        refresh_type: refresh_type?,
-        schedule: Schedule { frequency, start: start?, end, every, weekdays, month_days },
-    })
+    Some(Schedule { frequency, start: start?, end, every, weekdays, month_days })
 }
 
 /// The schema's `frequencyDetailsType` allows at most 7 `<interval>` elements (ts-api_3_29.xsd).

@@ -67,11 +67,12 @@ pub enum ObjectKind {
     Permissions,
     DefaultPermissions,
     RefreshTask,
+    Subscription,
     Webhook,
 }
 
 impl ObjectKind {
-    pub const ALL: [ObjectKind; 11] = [
+    pub const ALL: [ObjectKind; 12] = [
         ObjectKind::SiteSettings,
         ObjectKind::User,
         ObjectKind::Project,
@@ -82,6 +83,7 @@ impl ObjectKind {
         ObjectKind::Permissions,
         ObjectKind::DefaultPermissions,
         ObjectKind::RefreshTask,
+        ObjectKind::Subscription,
         ObjectKind::Webhook,
     ];
     pub fn as_str(self) -> &'static str {
@@ -96,6 +98,7 @@ impl ObjectKind {
             ObjectKind::Permissions => "permissions",
             ObjectKind::DefaultPermissions => "default_permissions",
             ObjectKind::RefreshTask => "refresh_task",
+            ObjectKind::Subscription => "subscription",
             ObjectKind::Webhook => "webhook",
         }
     }
@@ -112,6 +115,7 @@ impl ObjectKind {
             ObjectKind::Permissions => "Permissions",
             ObjectKind::DefaultPermissions => "Default permissions",
             ObjectKind::RefreshTask => "Extract refresh tasks",
+            ObjectKind::Subscription => "Subscriptions",
             ObjectKind::Webhook => "Webhooks",
         }
     }
@@ -151,6 +155,8 @@ pub enum Aspect {
     DefaultWorkbookPermissions,
     DefaultDatasourcePermissions,
     Refresh,
+    /// The subscriptions to a workbook and its views.
+    Subscriptions,
     /// The site's settings (`site.settings:`).
     SiteSettings,
     /// A workbook's view permissions (`view_permissions:`).

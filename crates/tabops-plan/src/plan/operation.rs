@@ -13,7 +13,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tabops_manifest::model::{
     AuthSetting, Capability, ConnectionSpec, ContentFile, ContentKind, ContentPermissions, Mode, PermissionTarget,
-    RefreshType, Schedule, Secret, SiteRole, WebhookEvent,
+    RefreshType, Schedule, Secret, SiteRole, SubscriptionFields, WebhookEvent,
 };
 
 use crate::inventory::GranteeKind;
@@ -309,6 +309,21 @@ pub enum Operation {
     },
     DeleteRefreshTask {
         task: String,
+    },
+    CreateSubscription {
+        workbook: ObjectRef,
+        /// The view's name, for a subscription to a view (its id is looked up when the subscription is created).
+        view: Option<String>,
+        user: ObjectRef,
+        schedule: Schedule,
+        fields: SubscriptionFields,
+    },
+    UpdateSubscription {
+        subscription: String,
+        fields: SubscriptionFields,
+    },
+    DeleteSubscription {
+        subscription: String,
     },
     /// Create a webhook (the event by its API name, `DatasourceRefreshFailed`).
     CreateWebhook {

@@ -30,6 +30,7 @@ mod prune;
 mod refresh;
 mod safety;
 mod site_settings;
+pub mod subscriptions;
 mod target;
 mod webhooks;
 
@@ -97,6 +98,7 @@ pub fn plan(desired: &Desired, live: &Inventory, options: &PlanOptions) -> Plan 
     moves::suggest_renames(&cx, &contents, &mut draft);
     permissions::plan_permissions(&cx, &principals, &projects, &contents, &mut draft);
     refresh::plan_refresh(&cx, &contents, &mut draft);
+    subscriptions::plan_subscriptions(&cx, &principals, &contents, &mut draft);
     webhooks::plan_webhooks(&cx, &mut draft);
     ownership::plan_ownership(&cx, &principals, &contents, &pruned, &mut draft);
     target::limit_to_targets(&cx, &mut draft);

@@ -57,6 +57,7 @@ impl<'a> Phase<'_, 'a> {
                         | ObjectKind::Datasource
                         | ObjectKind::Workbook
                         | ObjectKind::RefreshTask
+                        | ObjectKind::Subscription
                         | ObjectKind::Webhook
                 );
                 if !counted {

@@ -78,6 +78,7 @@ mod tests {
             users: vec![],
             datasources: vec![],
             workbooks: vec![],
+            subscriptions: vec![],
             webhooks: vec![],
             manifest_digest: String::new(),
             locations: BTreeMap::new(),

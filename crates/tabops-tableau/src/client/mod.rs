@@ -10,6 +10,7 @@ mod permissions;
 mod publish;
 mod site;
 mod slots;
+mod subscriptions;
 mod tls;
 mod transport;
 mod views;

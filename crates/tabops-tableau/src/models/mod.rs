@@ -6,6 +6,7 @@ mod content;
 mod identity;
 mod jobs;
 mod permissions;
+mod subscriptions;
 mod tasks;
 mod webhooks;
 
@@ -13,6 +14,7 @@ pub use content::*;
 pub use identity::*;
 pub use jobs::*;
 pub use permissions::*;
+pub use subscriptions::*;
 pub use tasks::*;
 pub use webhooks::*;
 

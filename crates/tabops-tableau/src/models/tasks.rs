@@ -116,7 +116,7 @@ impl Schedule {
         })
     }
 
-    fn write(&self, w: &mut XmlWriter) {
+    pub(crate) fn write(&self, w: &mut XmlWriter) {
         w.start("schedule", &[("frequency", Some(self.frequency.as_str()))]);
         w.start("frequencyDetails", &[("start", Some(&self.start)), ("end", self.end.as_deref())]);
         w.start("intervals", &[]);

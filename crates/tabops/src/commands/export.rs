@@ -43,6 +43,10 @@ pub struct ExportArgs {
     /// site's tasks alone).
     #[arg(long)]
     pub with_refresh: bool,
+    /// Export the subscriptions to the exported workbooks and their views (a top-level `subscriptions:` list in
+    /// each project file).
+    #[arg(long)]
+    pub with_subscriptions: bool,
     /// Tag the exported items with the checksum marker of their exported file, so a plan of the export does not
     /// republish them (the only write export makes; each is announced and recorded in the audit log). Without it,
     /// nothing is written to the site.
@@ -68,6 +72,7 @@ impl ExportArgs {
             projects: self.projects.iter().map(|p| ProjectPath::parse(p)).collect(),
             with_permissions: self.with_permissions,
             with_refresh: self.with_refresh,
+            with_subscriptions: self.with_subscriptions,
             adopt: self.adopt,
             force: self.force,
         }
@@ -83,6 +88,7 @@ pub async fn run(settings: ExportSettings) -> anyhow::Result<ExitStatus> {
         projects: settings.projects.clone(),
         with_permissions: settings.with_permissions,
         with_refresh: settings.with_refresh,
+        with_subscriptions: settings.with_subscriptions,
         force: settings.force,
         site: target.clone(),
     };

@@ -36,14 +36,14 @@ def emulator_url(tmp_path):
         proc.wait(timeout=10)
 
 
-def tabops(url, tmp_path, *args):
+def tabops(url, tmp_path, *args, manifest=QUICKSTART):
     env = {
         "PATH": os.environ.get("PATH", ""),
         "NO_COLOR": "1",
         "TABLEAU_PAT_NAME": TABOPS_PAT[0],
         "TABLEAU_PAT_SECRET": TABOPS_PAT[1],
     }
-    command = [BINARY, *args, "-f", str(QUICKSTART), "--server", url, "--site", SITE,
+    command = [BINARY, *args, "-f", str(manifest), "--server", url, "--site", SITE,
                "--state-dir", str(tmp_path / "state")]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
@@ -75,6 +75,56 @@ def test_drift_names_a_workbook_changed_with_tsc(emulator_url, tmp_path):
     assert target.name in drift.stdout, drift.stdout
     others = [w.name for w in workbooks if w.id != target.id]
     assert all(name not in drift.stdout for name in others), drift.stdout
+
+
+def test_drift_names_a_subscription_changed_with_tsc(emulator_url, tmp_path):
+    """The quick start's subscription, read and changed with TSC's `subscriptions` endpoint (get, get_by_id,
+    update, delete): drift names it after each change made outside tabops, and apply puts it back."""
+    import shutil
+
+    import tableauserverclient as TSC
+
+    manifest = tmp_path / "quickstart"
+    shutil.copytree(QUICKSTART, manifest)
+    run = lambda *args: tabops(emulator_url, tmp_path, *args, manifest=manifest)  # noqa: E731
+    applied = run("apply", "--auto-approve", "--audit-log", str(tmp_path / "audit.jsonl"))
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    address = "subscription:Sales/Pipeline/Pipeline Health#carol@acme.com@weekly-08:00"
+
+    server = TSC.Server(emulator_url, use_server_version=True)
+    server.auth.sign_in(TSC.PersonalAccessTokenAuth(TSC_PAT[0], TSC_PAT[1], site_id=SITE))
+    try:
+        subscriptions, pagination = server.subscriptions.get()
+        assert pagination.total_available == 1 and len(subscriptions) == 1
+        sub = server.subscriptions.get_by_id(subscriptions[0].id)
+        assert sub.subject == "Pipeline health for the week"
+        assert (sub.attach_image, sub.attach_pdf, sub.page_orientation) == (True, True, "Landscape")
+        assert sub.target.type == "View" and sub.schedule_id is None  # Cloud: the schedule is inline
+        sub.subject = "edited by hand through TSC"
+        sub.suspended = True
+        updated = server.subscriptions.update(sub)
+        assert (updated.subject, updated.suspended) == ("edited by hand through TSC", True)
+    finally:
+        server.auth.sign_out()
+
+    drift = run("drift")
+    assert drift.returncode == 2, drift.stdout + drift.stderr
+    assert address in drift.stdout and "edited by hand through TSC" in drift.stdout, drift.stdout
+
+    again = run("apply", "--auto-approve", "--audit-log", str(tmp_path / "audit.jsonl"))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert run("drift").returncode == 0
+
+    server.auth.sign_in(TSC.PersonalAccessTokenAuth(TSC_PAT[0], TSC_PAT[1], site_id=SITE))
+    try:
+        subscriptions, _ = server.subscriptions.get()
+        server.subscriptions.delete(subscriptions[0].id)
+        assert server.subscriptions.get()[0] == []
+    finally:
+        server.auth.sign_out()
+    drift = run("drift")
+    assert drift.returncode == 2, drift.stdout + drift.stderr
+    assert address in drift.stdout, drift.stdout
 
 
 def test_drift_names_a_webhook_changed_with_tsc(emulator_url, tmp_path):
