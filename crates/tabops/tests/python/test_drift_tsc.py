@@ -4,62 +4,34 @@ Runs the real binary (TABOPS_BIN, default target/debug/tabops): an emulator on a
 tabops and one for TSC, `tabops apply` of examples/quickstart, a workbook description changed through TSC, then
 `tabops drift` must exit 2 and name that workbook (and exit 0 before the change).
 """
-import os
-import pathlib
-import subprocess
+import shutil
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[4]
-BINARY = os.environ.get("TABOPS_BIN", str(REPO / "target" / "debug" / "tabops"))
+import tabops_support as support
+from tabops_support import REPO
+
 QUICKSTART = REPO / "examples" / "quickstart"
-SITE = "acme"
-TABOPS_PAT = ("tabops", "tabops-local-secret")
-TSC_PAT = ("tsc", "tsc-secret")
 
 
 @pytest.fixture()
 def emulator_url(tmp_path):
-    proc = subprocess.Popen(
-        [BINARY, "emulator", "--listen", "127.0.0.1:0", "--state", str(tmp_path / "site.json"),
-         "--pat", ":".join(TABOPS_PAT), "--pat", ":".join(TSC_PAT)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = proc.stdout.readline().strip()
-        assert line.startswith("listening on http://"), f"unexpected first line {line!r}"
-        yield line.removeprefix("listening on ")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with support.emulator(tmp_path / "site.json") as url:
+        yield url
 
 
 def tabops(url, tmp_path, *args, manifest=QUICKSTART):
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "NO_COLOR": "1",
-        "TABLEAU_PAT_NAME": TABOPS_PAT[0],
-        "TABLEAU_PAT_SECRET": TABOPS_PAT[1],
-    }
-    command = [BINARY, *args, "-f", str(manifest), "--server", url, "--site", SITE,
-               "--state-dir", str(tmp_path / "state")]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    return support.tabops(url, manifest, tmp_path / "state", *args)
 
 
 def test_drift_names_a_workbook_changed_with_tsc(emulator_url, tmp_path):
-    import tableauserverclient as TSC
-
     applied = tabops(emulator_url, tmp_path, "apply", "--auto-approve", "--audit-log", str(tmp_path / "audit.jsonl"))
     assert applied.returncode == 0, applied.stdout + applied.stderr
 
     clean = tabops(emulator_url, tmp_path, "drift")
     assert clean.returncode == 0, clean.stdout + clean.stderr
 
-    server = TSC.Server(emulator_url, use_server_version=True)
-    server.auth.sign_in(TSC.PersonalAccessTokenAuth(TSC_PAT[0], TSC_PAT[1], site_id=SITE))
-    try:
+    with support.tsc(emulator_url) as server:
         workbooks, _ = server.workbooks.get()
         assert workbooks, "the apply published no workbook"
         target = sorted(workbooks, key=lambda w: w.name)[0]
@@ -67,8 +39,6 @@ def test_drift_names_a_workbook_changed_with_tsc(emulator_url, tmp_path):
         server.workbooks.update(target)
         again = server.workbooks.get_by_id(target.id)
         assert again.description == "edited by hand through TSC"
-    finally:
-        server.auth.sign_out()
 
     drift = tabops(emulator_url, tmp_path, "drift")
     assert drift.returncode == 2, drift.stdout + drift.stderr
@@ -80,10 +50,6 @@ def test_drift_names_a_workbook_changed_with_tsc(emulator_url, tmp_path):
 def test_drift_names_a_subscription_changed_with_tsc(emulator_url, tmp_path):
     """The quick start's subscription, read and changed with TSC's `subscriptions` endpoint (get, get_by_id,
     update, delete): drift names it after each change made outside tabops, and apply puts it back."""
-    import shutil
-
-    import tableauserverclient as TSC
-
     manifest = tmp_path / "quickstart"
     shutil.copytree(QUICKSTART, manifest)
     run = lambda *args: tabops(emulator_url, tmp_path, *args, manifest=manifest)  # noqa: E731
@@ -91,9 +57,7 @@ def test_drift_names_a_subscription_changed_with_tsc(emulator_url, tmp_path):
     assert applied.returncode == 0, applied.stdout + applied.stderr
     address = "subscription:Sales/Pipeline/Pipeline Health#carol@acme.com@weekly-08:00"
 
-    server = TSC.Server(emulator_url, use_server_version=True)
-    server.auth.sign_in(TSC.PersonalAccessTokenAuth(TSC_PAT[0], TSC_PAT[1], site_id=SITE))
-    try:
+    with support.tsc(emulator_url) as server:
         subscriptions, pagination = server.subscriptions.get()
         assert pagination.total_available == 1 and len(subscriptions) == 1
         sub = server.subscriptions.get_by_id(subscriptions[0].id)
@@ -104,8 +68,6 @@ def test_drift_names_a_subscription_changed_with_tsc(emulator_url, tmp_path):
         sub.suspended = True
         updated = server.subscriptions.update(sub)
         assert (updated.subject, updated.suspended) == ("edited by hand through TSC", True)
-    finally:
-        server.auth.sign_out()
 
     drift = run("drift")
     assert drift.returncode == 2, drift.stdout + drift.stderr
@@ -115,13 +77,10 @@ def test_drift_names_a_subscription_changed_with_tsc(emulator_url, tmp_path):
     assert again.returncode == 0, again.stdout + again.stderr
     assert run("drift").returncode == 0
 
-    server.auth.sign_in(TSC.PersonalAccessTokenAuth(TSC_PAT[0], TSC_PAT[1], site_id=SITE))
-    try:
+    with support.tsc(emulator_url) as server:
         subscriptions, _ = server.subscriptions.get()
         server.subscriptions.delete(subscriptions[0].id)
         assert server.subscriptions.get()[0] == []
-    finally:
-        server.auth.sign_out()
     drift = run("drift")
     assert drift.returncode == 2, drift.stdout + drift.stderr
     assert address in drift.stdout, drift.stdout
@@ -135,9 +94,7 @@ def test_drift_names_a_webhook_changed_with_tsc(emulator_url, tmp_path):
     applied = tabops(emulator_url, tmp_path, "apply", "--auto-approve", "--audit-log", str(tmp_path / "audit.jsonl"))
     assert applied.returncode == 0, applied.stdout + applied.stderr
 
-    server = TSC.Server(emulator_url, use_server_version=True)
-    server.auth.sign_in(TSC.PersonalAccessTokenAuth(TSC_PAT[0], TSC_PAT[1], site_id=SITE))
-    try:
+    with support.tsc(emulator_url) as server:
         webhooks, _ = server.webhooks.get()
         assert [w.name for w in webhooks] == ["Workbook refresh failed"]
         assert webhooks[0].event == "workbook-refresh-failed"
@@ -147,8 +104,6 @@ def test_drift_names_a_webhook_changed_with_tsc(emulator_url, tmp_path):
         again.event = "workbook-refresh-failed"
         again.url = "https://elsewhere.example.com/hook"
         server.webhooks.create(again)
-    finally:
-        server.auth.sign_out()
 
     drift = tabops(emulator_url, tmp_path, "drift")
     assert drift.returncode == 2, drift.stdout + drift.stderr
