@@ -436,7 +436,7 @@ impl<'a> Builder<'a> {
                     page_size: size,
                     send_if_empty: (!s.send_if_empty).then_some(false),
                     suspended: s.suspended,
-                    schedule: ScheduleDoc::from(refresh_doc(RefreshType::Full, schedule)),
+                    schedule: schedule_doc(schedule),
                 },
             ));
         }
@@ -628,13 +628,18 @@ fn expressible(s: &Schedule) -> Result<(), String> {
 }
 
 fn refresh_doc(refresh_type: RefreshType, s: &Schedule) -> RefreshDoc {
+    let refresh_type = match refresh_type {
+        RefreshType::Full => "full",
+        RefreshType::Incremental => "incremental",
+    };
+    RefreshDoc { refresh_type, schedule: schedule_doc(s) }
+}
+
+/// A schedule in the manifest's words, for refresh tasks and subscriptions alike.
+fn schedule_doc(s: &Schedule) -> ScheduleDoc {
     // Hourly schedules, and Daily ones that repeat every N hours, carry a window and an interval.
     let hourly = s.frequency == Frequency::Hourly || (s.frequency == Frequency::Daily && s.every.is_some());
-    RefreshDoc {
-        refresh_type: match refresh_type {
-            RefreshType::Full => "full",
-            RefreshType::Incremental => "incremental",
-        },
+    ScheduleDoc {
         frequency: match s.frequency {
             Frequency::Hourly => "hourly",
             Frequency::Daily => "daily",
@@ -822,8 +827,11 @@ mod tests {
         assert!(expressible(&hourly).is_err(), "hourly needs an end");
         let doc =
             refresh_doc(RefreshType::Incremental, &Schedule { end: Some(TimeOfDay { hour: 22, minute: 0 }), ..hourly });
-        assert_eq!((doc.refresh_type, doc.frequency, doc.at.as_str()), ("incremental", "hourly", "06:00"));
-        assert_eq!(doc.until.as_deref(), Some("22:00"));
-        assert_eq!(doc.weekdays, vec!["Mon"]);
+        assert_eq!(
+            (doc.refresh_type, doc.schedule.frequency, doc.schedule.at.as_str()),
+            ("incremental", "hourly", "06:00")
+        );
+        assert_eq!(doc.schedule.until.as_deref(), Some("22:00"));
+        assert_eq!(doc.schedule.weekdays, vec!["Mon"]);
     }
 }

@@ -154,19 +154,6 @@ pub struct ScheduleDoc {
     pub month_days: Vec<MonthDayDoc>,
 }
 
-impl From<RefreshDoc> for ScheduleDoc {
-    fn from(r: RefreshDoc) -> ScheduleDoc {
-        ScheduleDoc {
-            frequency: r.frequency,
-            at: r.at,
-            until: r.until,
-            every: r.every,
-            weekdays: r.weekdays,
-            month_days: r.month_days,
-        }
-    }
-}
-
 #[derive(Debug, Serialize)]
 pub struct ProjectDoc {
     pub name: Lit,
@@ -256,16 +243,8 @@ pub struct ConnectionDoc {
 pub struct RefreshDoc {
     #[serde(rename = "type")]
     pub refresh_type: &'static str,
-    pub frequency: &'static str,
-    pub at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub until: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub every: Option<EveryDoc>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub weekdays: Vec<&'static str>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub month_days: Vec<MonthDayDoc>,
+    #[serde(flatten)]
+    pub schedule: ScheduleDoc,
 }
 
 #[derive(Debug, Serialize)]
