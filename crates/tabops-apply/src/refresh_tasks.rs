@@ -2,7 +2,8 @@
 //! resolve a race with), so a create that another apply (or a lost response earlier in this one) already carried out
 //! would add a second, identical task. Before creating, and after an ambiguous create, the executor looks for an
 //! equal task on the item and adopts it, when the plan allows that without losing a wanted duplicate. The task list
-//! is read once per apply for those lookups and once after each wave that created tasks, never once per task.
+//! is read once per apply for those lookups and once more after the tasks are created (at the end of the apply, or
+//! before a later action that needs one of them), never once per task or per wave.
 
 use std::collections::{HashMap, HashSet};
 
@@ -41,14 +42,14 @@ fn base_address(address: &str) -> &str {
 
 /// The site's refresh tasks as this apply sees them: listed once, when the first adoptable create looks for an
 /// equal task, instead of once per create (a full read of a list that grows with the site: quadratic in a bootstrap).
-/// The tasks this apply creates are settled against one fresh read after their wave, not one per create.
+/// The tasks this apply creates are settled against one fresh read after they are created, not one per create.
 #[derive(Default)]
 pub struct TaskBook {
     listed: tokio::sync::OnceCell<Vec<api::RefreshTask>>,
     created: std::sync::Mutex<Vec<Created>>,
 }
 
-/// A task an adoptable create added, to be settled after its wave.
+/// A task an adoptable create added, to be settled once it and the others are created.
 struct Created {
     address: String,
     target: api::TaskTarget,
@@ -96,10 +97,15 @@ impl TaskBook {
         });
     }
 
-    /// After a wave that created tasks: when a concurrent apply created an equal one at the same moment (both
+    /// Whether `address` is a task this apply created and has not settled yet.
+    pub fn is_unsettled(&self, address: &str) -> bool {
+        self.created.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|c| c.address == address)
+    }
+
+    /// After tasks were created: when a concurrent apply created an equal one at the same moment (both
     /// looked, found none, and created), keep the one with the lowest id and delete the others. Every apply that
     /// sees the duplicates makes the same choice, and the last creator to look sees all of them, so exactly one task
-    /// remains. One read of the task list for the whole wave; nothing is read when the wave created no task.
+    /// remains. One read of the task list for all of them; nothing is read when no task was created.
     /// On failure, the error with the addresses of the creates it leaves unsettled.
     pub async fn settle(&self, client: &api::Client) -> Result<Vec<Settled>, (Vec<String>, ActionError)> {
         let created = std::mem::take(&mut *self.created.lock().unwrap_or_else(|e| e.into_inner()));

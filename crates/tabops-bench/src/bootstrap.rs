@@ -104,7 +104,7 @@ pub struct BootstrapResults {
     pub endpoints: Vec<EndpointCount>,
 }
 
-/// The fewest requests that bring an empty site to the synthetic site at `scale`, per endpoint.
+/// The fewest requests that bring an empty site to the synthetic `site`, per endpoint.
 ///
 /// Reads: sign-in and one page each of projects, users, groups, workbooks and data sources and the task list (an
 /// empty site fits in one page each; no permissions or members are read, as the site's own `default` project and
@@ -118,12 +118,23 @@ pub struct BootstrapResults {
 /// (docs/tableau-cloud.md, "Permissions are copied at creation"), and the Create Project response does not list
 /// them, so each new project costs one read of its rules; one permissions write (Add Project Permissions takes
 /// every grantee's capabilities in one body); and one delete per copied rule the manifest does not hold (Delete
-/// Project Permission removes one capability of one grantee). With the whole tree created before any grant, every
-/// project copies only the `default` project's `All Users` Read, so one delete per project.
+/// Project Permission removes one capability of one grantee). A top-level project copies the `default` project's
+/// `All Users` Read: one delete. A nested project created before its parent's grants copies only that rule too (one
+/// delete); one created after them copies the parent's rules, which costs nothing when it keeps all of them (its
+/// Viewer group is among the parent's grantees with at least Read and the Publisher group is the same), else at
+/// least one delete. So one delete per project, less the nested projects that keep all of their parent's rules.
 ///
 /// Not counted: Import Users from CSV, a background job that could add every user in one request.
-pub fn minimum_bootstrap_requests(scale: &Scale) -> BTreeMap<String, u64> {
+pub fn minimum_bootstrap_requests(site: &SyntheticSite) -> BTreeMap<String, u64> {
+    let scale = &site.scale;
     let n = |k: usize| k as u64;
+    let keeps_parents_rules = |p: &generate::GenProject| {
+        p.parent.map(|i| &site.projects[i]).is_some_and(|parent| {
+            parent.publisher_group == p.publisher_group
+                && (parent.viewer_group == p.viewer_group || parent.viewer_group == p.publisher_group)
+        })
+    };
+    let copied_deletes = site.projects.iter().filter(|p| !keeps_parents_rules(p)).count();
     [
         ("POST /auth/signin", 1),
         ("POST /auth/signout", 1),
@@ -134,7 +145,7 @@ pub fn minimum_bootstrap_requests(scale: &Scale) -> BTreeMap<String, u64> {
         ("GET /sites/{id}/datasources", 1),
         ("GET /sites/{id}/tasks/extractRefreshes", 1),
         ("GET /sites/{id}/projects/{id}/permissions", n(scale.projects)),
-        ("DELETE /sites/{id}/projects/{id}/permissions/groups/{id}/{id}/{id}", n(scale.projects)),
+        ("DELETE /sites/{id}/projects/{id}/permissions/groups/{id}/{id}/{id}", n(copied_deletes)),
         ("POST /sites/{id}/users", n(scale.users)),
         ("POST /sites/{id}/groups", n(scale.groups)),
         ("POST /sites/{id}/groups/{id}/users", n(scale.groups)),
@@ -287,7 +298,7 @@ pub async fn run(options: &BootstrapOptions) -> Result<BootstrapResults, Bootstr
         }
     };
 
-    let minimum = minimum_bootstrap_requests(&scale);
+    let minimum = minimum_bootstrap_requests(&site);
     let mut routes: Vec<&String> = minimum.keys().chain(tabops.emulator.by_route.keys()).collect();
     if let Some(tsc) = &tsc {
         routes.extend(tsc.emulator.by_route.keys());
@@ -374,17 +385,32 @@ mod tests {
 
     #[test]
     fn minimum_bootstrap_requests_at_a_tenth_of_s() {
-        let scale = Scale::scaled(0.1);
-        let minimum = minimum_bootstrap_requests(&scale);
+        let site = SyntheticSite::new(Scale::scaled(0.1), 42);
+        let minimum = minimum_bootstrap_requests(&site);
         // 1,000 workbooks and 200 data sources: a publish and a tag write each.
         assert_eq!(minimum["POST /sites/{id}/workbooks"], 1000);
         assert_eq!(minimum["PUT /sites/{id}/workbooks/{id}/tags"], 1000);
         // 30 groups of 50: one bulk add per group, not 1,500 single adds.
         assert_eq!(minimum["POST /sites/{id}/groups/{id}/users"], 30);
-        // 50 projects: create, read the copied rules, write the grants, revoke the copied All Users rule.
+        // 50 projects: create, read the copied rules, write the grants, and revoke the copied All Users rule,
+        // unless a nested project is created after its parent's grants and keeps them all.
         let per_project = ["POST /sites/{id}/projects", "GET /sites/{id}/projects/{id}/permissions"];
         assert!(per_project.iter().all(|r| minimum[*r] == 50));
-        // sign-in/out + 6 list reads + 200 users + 30 + 30 groups + 4 x 50 projects + 2 x 200 + 2 x 1,000 + 100 tasks
-        assert_eq!(minimum.values().sum::<u64>(), 2 + 6 + 200 + 60 + 200 + 400 + 2000 + 100);
+        let keep = site
+            .projects
+            .iter()
+            .filter(|p| {
+                p.parent.is_some_and(|i| {
+                    let parent = &site.projects[i];
+                    parent.publisher_group == p.publisher_group
+                        && [p.viewer_group, p.publisher_group].contains(&parent.viewer_group)
+                })
+            })
+            .count() as u64;
+        let deletes = minimum["DELETE /sites/{id}/projects/{id}/permissions/groups/{id}/{id}/{id}"];
+        assert_eq!(deletes, 50 - keep);
+        // sign-in/out + 6 list reads + 200 users + 30 + 30 groups + 3 x 50 projects + deletes + 2 x 200 + 2 x 1,000
+        // + 100 tasks
+        assert_eq!(minimum.values().sum::<u64>(), 2 + 6 + 200 + 60 + 150 + deletes + 400 + 2000 + 100);
     }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use tabops_bench::bootstrap::minimum_bootstrap_requests;
-use tabops_bench::generate::Scale;
+use tabops_bench::generate::{Scale, SyntheticSite};
 
 fn python() -> Option<PathBuf> {
     let python = match std::env::var_os("TABOPS_VENV") {
@@ -43,7 +43,7 @@ fn bootstrap_applies_the_synthetic_site_to_an_empty_site_and_counts_requests_per
     assert!(run.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&run.stderr));
     let results: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let scale = Scale::scaled(0.005);
-    let minimum = minimum_bootstrap_requests(&scale);
+    let minimum = minimum_bootstrap_requests(&SyntheticSite::new(scale, 42));
 
     // The apply created every object exactly once, and the site then matched the manifest.
     let tabops = &results["tabops"];
@@ -61,6 +61,13 @@ fn bootstrap_applies_the_synthetic_site_to_an_empty_site_and_counts_requests_per
     assert_eq!(count(tabops, "POST /sites/{id}/workbooks"), scale.workbooks as u64);
     // Members go in one bulk add per group (API 3.21), not one request per member.
     assert_eq!(count(tabops, "POST /sites/{id}/groups/{id}/users"), scale.groups as u64, "{stdout}");
+    // Every project's grantees in one permissions write, and only the copied rules no order could avoid revoked:
+    // the `All Users` rule, unless a nested project keeps all of its parent's rules and copies those.
+    assert_eq!(count(tabops, "PUT /sites/{id}/projects/{id}/permissions"), scale.projects as u64, "{stdout}");
+    let copied = "DELETE /sites/{id}/projects/{id}/permissions/groups/{id}/{id}/{id}";
+    assert_eq!(count(tabops, copied), minimum[copied], "{stdout}");
+    // The task list: the plan's read, the lookup before the first create, and one settling read after the creates.
+    assert_eq!(count(tabops, "GET /sites/{id}/tasks/extractRefreshes"), 3, "{stdout}");
     let by_route: u64 = tabops["emulator"]["by_route"].as_object().unwrap().values().filter_map(Value::as_u64).sum();
     assert_eq!(tabops["emulator"]["requests"].as_u64(), Some(by_route));
     assert_eq!(results["minimum_requests"].as_u64(), Some(minimum.values().sum::<u64>()));

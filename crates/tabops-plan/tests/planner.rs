@@ -1105,6 +1105,56 @@ fn creates_and_publishes_wait_for_the_permissions_they_copy() {
     assert_eq!(waves.iter().map(Vec::len).sum::<usize>(), changed_ids(&p).len());
 }
 
+/// A nested project created under a parent this plan also creates copies the parent's rules as they are at that
+/// moment. When it keeps all of the parent's new rules (or leaves its own unmanaged), it is created after them and
+/// copies them; otherwise the parent's rule changes wait for it, so it copies only what the new parent copied (in a
+/// bootstrap, the `All Users` rule) and fewer copied rules are revoked. A locked parent keeps the first order.
+#[test]
+fn a_nested_create_copies_its_new_parents_rules_only_when_it_keeps_them() {
+    use Capability::*;
+    let analysts = || rule(Grantee::Group("Sales Analysts".into()), &[(Read, Mode::Allow)]);
+    let leads = || rule(Grantee::Group("Sales Leads".into()), &[(Read, Mode::Allow)]);
+    let build = |lock: Option<ContentPermissions>| {
+        let mut desired = enterprise();
+        let mut ops = project("Ops");
+        ops.content_permissions = lock;
+        ops.permissions = Some(vec![analysts()]);
+        let mut other = project("Ops/Other");
+        other.permissions = Some(vec![leads()]);
+        let mut same = project("Ops/Same");
+        same.permissions = Some(vec![analysts(), leads()]);
+        desired.projects.extend([ops, other, same, project("Ops/Free")]);
+        let mut live = Inventory::default();
+        live.users.push(live_user("u-carol", "carol@acme.com", "Viewer"));
+        plan(&desired, &live, &opts())
+    };
+    let p = build(None);
+    assert!(p.applyable, "{:?}", p.errors);
+    let ops_sets: Vec<String> = p
+        .actions
+        .iter()
+        .filter(|a| a.id == "permissions:project:Ops" || a.id.starts_with("permissions:project:Ops/group:"))
+        .map(|a| a.id.clone())
+        .collect();
+    assert_eq!(ops_sets, ["permissions:project:Ops", "permissions:project:Ops/group:Sales Analysts"]);
+    for id in &ops_sets {
+        let set = by_id(&p, id);
+        assert!(set.depends_on.contains(&"project:Ops/Other".to_string()), "{id}: {:?}", set.depends_on);
+        for keeps in ["project:Ops/Same", "project:Ops/Free"] {
+            assert!(!set.depends_on.contains(&keeps.to_string()), "{id}: {:?}", set.depends_on);
+            assert!(by_id(&p, keeps).depends_on.contains(id), "{keeps} waits for {id}");
+        }
+        assert!(!by_id(&p, "project:Ops/Other").depends_on.contains(id));
+    }
+    assert_eq!(p.waves().iter().map(Vec::len).sum::<usize>(), changed_ids(&p).len());
+
+    let locked = build(Some(ContentPermissions::LockedToProjectWithoutNested));
+    for id in &ops_sets {
+        assert!(by_id(&locked, "project:Ops/Other").depends_on.contains(id), "locked parent: created after {id}");
+        assert!(!by_id(&locked, id).depends_on.contains(&"project:Ops/Other".to_string()));
+    }
+}
+
 /// Changing a project's lock changes who controls the rules below it (Tableau refuses changing rules a locked
 /// project controls, 403004): permission changes below the project wait for the lock change.
 #[test]

@@ -33,18 +33,23 @@ async fn project_and_workbook_permissions_round_trip() {
         .expect("user");
     let target = PermissionTarget::Project(project.id.clone());
 
+    // Both grantees in one request, as TSC's `update_permissions` sends a list of rules (one
+    // `granteeCapabilities` each; `permissionsType` in ts-api_3_29.xsd allows any number).
     let result = client
         .add_permissions(
             &target,
-            &rule(GranteeKind::Group, &group.id, &[("Read", CapabilityMode::Allow), ("Write", CapabilityMode::Deny)]),
+            &[
+                rule(
+                    GranteeKind::Group,
+                    &group.id,
+                    &[("Read", CapabilityMode::Allow), ("Write", CapabilityMode::Deny)],
+                ),
+                rule(GranteeKind::User, &user.id, &[("Read", CapabilityMode::Allow)]),
+            ],
         )
         .await
-        .expect("add group rules");
-    assert!(result.iter().any(|r| r.grantee.id == group.id));
-    client
-        .add_permissions(&target, &rule(GranteeKind::User, &user.id, &[("Read", CapabilityMode::Allow)]))
-        .await
-        .expect("add user rule");
+        .expect("add group and user rules");
+    assert!(result.iter().any(|r| r.grantee.id == group.id) && result.iter().any(|r| r.grantee.id == user.id));
     let rules = client.permissions(&target).await.expect("query");
     let g = rules
         .iter()
@@ -87,7 +92,7 @@ async fn project_and_workbook_permissions_round_trip() {
     };
     let wb_target = PermissionTarget::Workbook(wb.id.clone());
     client
-        .add_permissions(&wb_target, &rule(GranteeKind::Group, &group.id, &[("ExportData", CapabilityMode::Allow)]))
+        .add_permissions(&wb_target, &[rule(GranteeKind::Group, &group.id, &[("ExportData", CapabilityMode::Allow)])])
         .await
         .expect("workbook rule");
     let rules = client.permissions(&wb_target).await.expect("workbook rules");
@@ -107,7 +112,7 @@ async fn default_permissions_round_trip() {
             .add_default_permissions(
                 &project.id,
                 kind,
-                &rule(GranteeKind::Group, &group.id, &[("Read", CapabilityMode::Allow)]),
+                &[rule(GranteeKind::Group, &group.id, &[("Read", CapabilityMode::Allow)])],
             )
             .await
             .expect("add default");

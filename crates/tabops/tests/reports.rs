@@ -122,7 +122,7 @@ fn access_on_the_enterprise_example_decides_the_tricky_cases_as_documented() {
         grantee: api::Grantee { kind: api::GranteeKind::User, id: emma },
         capabilities: vec![api::Capability { name: "Read".into(), mode: api::CapabilityMode::Allow }],
     };
-    h.block_on(client.add_permissions(&api::PermissionTarget::Project(finance), &rule)).unwrap();
+    h.block_on(client.add_permissions(&api::PermissionTarget::Project(finance), &[rule])).unwrap();
     let after = json(
         &h,
         &["report", "access", "--item", "project:Finance", "--capability", "Read", "--user", "emma.schmidt@acme.com"],

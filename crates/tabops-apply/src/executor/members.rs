@@ -1,4 +1,4 @@
-//! Group membership: the plan's member adds and removes of one wave, batched per group into Tableau's bulk
+//! Group membership: the plan's member adds and removes of one wave, batched per group (`units`) into Tableau's bulk
 //! methods (Add Users to Group and Remove Users from Group, API 3.21) when the client's API version has them, so a
 //! group of 50 new members costs one request instead of 50. Each member is still its own action, with its own
 //! audit records and outcome; when a bulk request is refused (one member already in the group, or one user gone),
@@ -8,69 +8,11 @@
 use std::time::Instant;
 
 use tabops_plan::PlannedAction;
-use tabops_plan::plan::{ObjectRef, Operation};
+use tabops_plan::plan::Operation;
 use tabops_tableau as api;
 
 use super::{ActionOutcome, Executor, Started, ignore_missing};
 use crate::error::{ActionError, ApplyError};
-
-/// What one slot of a wave runs: one action, or the member adds (or removes) of one group.
-pub(super) enum Unit<'p> {
-    One(&'p PlannedAction),
-    Members { add: bool, actions: Vec<&'p PlannedAction> },
-}
-
-impl<'p> Unit<'p> {
-    pub(super) fn actions(&self) -> Vec<&'p PlannedAction> {
-        match self {
-            Unit::One(action) => vec![*action],
-            Unit::Members { actions, .. } => actions.clone(),
-        }
-    }
-}
-
-/// The wave's actions as units: with `bulk`, the member adds of each group form one unit and its member removes
-/// another (a group with a single change keeps the single-member request); everything else runs alone.
-pub(super) fn units(changes: Vec<&PlannedAction>, bulk: bool) -> Vec<Unit<'_>> {
-    let mut units = Vec::new();
-    // (add, group) -> index of its unit in `units`.
-    let mut batches: Vec<((bool, String), usize)> = Vec::new();
-    for action in changes {
-        let key = match &action.operation {
-            Operation::AddMember { group, .. } if bulk => (true, group_key(group)),
-            Operation::RemoveMember { group, .. } if bulk => (false, format!("live:{group}")),
-            _ => {
-                units.push(Unit::One(action));
-                continue;
-            }
-        };
-        match batches.iter().find(|(k, _)| *k == key) {
-            Some((_, index)) => {
-                if let Unit::Members { actions, .. } = &mut units[*index] {
-                    actions.push(action);
-                }
-            }
-            None => {
-                batches.push((key.clone(), units.len()));
-                units.push(Unit::Members { add: key.0, actions: vec![action] });
-            }
-        }
-    }
-    units
-        .into_iter()
-        .map(|unit| match unit {
-            Unit::Members { actions, .. } if actions.len() == 1 => Unit::One(actions[0]),
-            other => other,
-        })
-        .collect()
-}
-
-fn group_key(group: &ObjectRef) -> String {
-    match group {
-        ObjectRef::Live(id) => format!("live:{id}"),
-        ObjectRef::Planned(address) => format!("planned:{address}"),
-    }
-}
 
 /// A started member action with its resolved ids.
 struct Member<'p> {

@@ -28,6 +28,7 @@ mod content;
 mod members;
 mod permissions;
 mod subscriptions;
+mod units;
 mod webhooks;
 
 /// How to run a plan.
@@ -165,7 +166,11 @@ pub async fn execute_with_hook(
     hook.apply_started(plan.changes().count());
     for wave in plan.waves() {
         let changes: Vec<&PlannedAction> = wave.into_iter().filter(|a| a.action != Action::NoOp).collect();
-        let units = members::units(changes, client.supports_bulk_membership());
+        // The refresh tasks created so far are settled once, at the end, unless an action of this wave needs one.
+        if changes.iter().any(|a| a.depends_on.iter().any(|d| executor.tasks.is_unsettled(d))) {
+            executor.settle_tasks(&mut outcome).await?;
+        }
+        let units = units::units(changes, client.supports_bulk_membership());
         let results: Vec<Vec<Result<ActionOutcome, ApplyError>>> = stream::iter(units)
             .map(|unit| async {
                 let actions = unit.actions();
@@ -173,8 +178,9 @@ pub async fn execute_with_hook(
                     hook.action_started(action);
                 }
                 let results = match unit {
-                    members::Unit::One(action) => vec![executor.run(action).await],
-                    members::Unit::Members { add, actions } => executor.run_members(add, &actions).await,
+                    units::Unit::One(action) => vec![executor.run(action).await],
+                    units::Unit::Members { add, actions } => executor.run_members(add, &actions).await,
+                    units::Unit::Grants(actions) => executor.run_grants(&actions).await,
                 };
                 for done in results.iter().flatten() {
                     hook.action_finished(done);
@@ -187,8 +193,8 @@ pub async fn execute_with_hook(
         for result in results.into_iter().flatten() {
             outcome.actions.push(result?);
         }
-        executor.settle_tasks(&mut outcome).await?;
     }
+    executor.settle_tasks(&mut outcome).await?;
     outcome.actions.sort_by(|a, b| a.address.cmp(&b.address));
     audit.append(
         "apply_complete",
@@ -215,7 +221,7 @@ struct Executor<'a> {
     commit_marker: Option<String>,
     /// Refresh-task creates that adopt an equal live task instead of adding a duplicate (see `refresh_tasks`).
     adoptable_tasks: HashSet<String>,
-    /// The site's task list as this apply reads it (once), and the tasks it created, settled after their wave.
+    /// The site's task list as this apply reads it (once), and the tasks it created, settled once they all are.
     tasks: refresh_tasks::TaskBook,
 }
 
@@ -327,7 +333,7 @@ impl Executor<'_> {
         }
     }
 
-    /// Settles the refresh tasks the wave created against a concurrent apply's equal ones (see `refresh_tasks`).
+    /// Settles the refresh tasks created so far against a concurrent apply's equal ones (see `refresh_tasks`).
     /// A task of this apply that gives way to a lower id is recorded as `action_settled`, with the id kept. When
     /// the settling fails, the creates it could not settle fail (`action_errored`): their tasks may be duplicated.
     async fn settle_tasks(&self, outcome: &mut Outcome) -> Result<(), ApplyError> {
@@ -526,7 +532,7 @@ impl Executor<'_> {
                 }
                 match client.create_refresh_task(&task).await {
                     Ok(created) if adoptable => {
-                        // A concurrent apply may be creating the same task now: settled after the wave.
+                        // A concurrent apply may be creating the same task now: settled once the creates are done.
                         self.tasks.created(&action.id, &task.target, *refresh_type, schedule, created.id.clone());
                         Ok(Some(created.id))
                     }

@@ -1,13 +1,15 @@
 //! Converging one grantee's explicit or default permissions on one object.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use tabops_manifest::model::{Address, Capability, ContentKind, Mode, PermissionTarget};
-use tabops_plan::plan::{GranteeRef, KeptRules, ObjectRef};
+use tabops_plan::PlannedAction;
+use tabops_plan::plan::{GranteeRef, KeptRules, ObjectRef, Operation};
 use tabops_tableau as api;
 
-use super::{Executor, ignore_missing};
-use crate::error::ActionError;
+use super::{ActionOutcome, Executor, Started, ignore_missing};
+use crate::error::{ActionError, ApplyError};
 use crate::wire;
 
 fn api_target(target: PermissionTarget, object_id: &str) -> api::PermissionTarget {
@@ -126,22 +128,88 @@ impl Executor<'_> {
             ignore_missing(result)?;
         }
         if !grant.is_empty() {
-            let rules = api::GranteeCapabilities {
-                grantee: who.clone(),
-                capabilities: grant
-                    .iter()
-                    .map(|(c, m)| api::Capability { name: c.as_str().to_owned(), mode: wire::mode(*m) })
-                    .collect(),
-            };
-            match default_kind {
-                Some(kind) => {
-                    self.client.add_default_permissions(&object_id, kind, &rules).await?;
+            self.add_rules(target, &object_id, default_for, &[rules(who, grant)]).await?;
+        }
+        Ok(())
+    }
+
+    /// One Add Permissions request with the rules of every grantee in `rules`.
+    async fn add_rules(
+        &self,
+        target: PermissionTarget,
+        object_id: &str,
+        default_for: Option<ContentKind>,
+        rules: &[api::GranteeCapabilities],
+    ) -> Result<(), ActionError> {
+        match default_for {
+            Some(kind) => self.client.add_default_permissions(object_id, default_kind(kind), rules).await?,
+            None => self.client.add_permissions(&api_target(target, object_id), rules).await?,
+        };
+        Ok(())
+    }
+
+    /// Runs the grant-only changes of one permission set to several grantees (see `units`): one request adding
+    /// every grantee's rules, or, when it is refused or its outcome is unknown, each action on its own (adding a
+    /// rule the grantee already holds changes nothing, so a resend is safe).
+    pub(super) async fn run_grants(&self, actions: &[&PlannedAction]) -> Vec<Result<ActionOutcome, ApplyError>> {
+        let mut results = Vec::with_capacity(actions.len());
+        let mut started: Vec<(&PlannedAction, Instant, api::GranteeCapabilities)> = Vec::with_capacity(actions.len());
+        for &action in actions {
+            let began = match self.start(action) {
+                Ok(Started::Running(began)) => began,
+                Ok(Started::Skipped(skipped)) => {
+                    results.push(Ok(skipped));
+                    continue;
                 }
-                None => {
-                    self.client.add_permissions(&api_target, &rules).await?;
+                Err(err) => {
+                    results.push(Err(err.into()));
+                    continue;
+                }
+            };
+            let Operation::SetPermissions { grantee, grant, .. } = &action.operation else {
+                unreachable!("only permission grants are batched")
+            };
+            match self.resolve(&grantee.object) {
+                Ok(id) => started.push((action, began, rules(wire::grantee(grantee.kind, id), grant))),
+                Err(err) => results.push(self.finish(action, Err(err), began.elapsed(), &[]).map_err(ApplyError::from)),
+            }
+        }
+        let Some((first, _, _)) = started.first() else { return results };
+        let Operation::SetPermissions { target, object, default_for, .. } = &first.operation else {
+            unreachable!("only permission grants are batched")
+        };
+        let batch: Vec<api::GranteeCapabilities> = started.iter().map(|(_, _, rules)| rules.clone()).collect();
+        let (shared, retries) = api::record_retries(async {
+            let object_id = self.resolve_permission_object(*target, object).await?;
+            self.add_rules(*target, &object_id, *default_for, &batch).await
+        })
+        .await;
+        match shared {
+            Ok(()) => {
+                for (action, began, _) in &started {
+                    results.push(self.finish(action, Ok(None), began.elapsed(), &retries).map_err(ApplyError::from));
+                }
+            }
+            Err(err) => {
+                tracing::info!(set = %first.id, error = %err, "batched grant refused; one request per grantee");
+                for (action, began, _) in &started {
+                    let (result, mut own) = api::record_retries(self.perform(action)).await;
+                    own.splice(0..0, retries.iter().cloned());
+                    results.push(self.finish(action, result, began.elapsed(), &own).map_err(ApplyError::from));
                 }
             }
         }
-        Ok(())
+        results
+    }
+}
+
+/// A grantee's rules on the wire.
+fn rules(grantee: api::Grantee, grant: &BTreeMap<Capability, Mode>) -> api::GranteeCapabilities {
+    api::GranteeCapabilities {
+        grantee,
+        capabilities: grant
+            .iter()
+            .map(|(c, m)| api::Capability { name: c.as_str().to_owned(), mode: wire::mode(*m) })
+            .collect(),
     }
 }

@@ -2,10 +2,10 @@
 //! granted, rules the manifest does not contain are revoked, and a mode flip is a revoke of the old rule plus a
 //! grant of the new one, so one apply converges.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use tabops_manifest::model::{
-    Address, AddressKind, Capability, ContentKind, Grantee, GranteeRules, Mode, PermissionTarget,
+    Address, AddressKind, Capability, ContentKind, ContentPermissions, Grantee, GranteeRules, Mode, PermissionTarget,
 };
 
 use crate::inventory::{
@@ -19,7 +19,7 @@ use crate::plan::{
 
 use super::content::Contents;
 use super::projects::Projects;
-use super::{Ctx, Draft, Pair, Principals, deps_of, val};
+use super::{Ctx, Draft, Pair, Principals, ProjectState, deps_of, val};
 
 /// Permissions and default permissions of every manifest project and content item that manages them, then the
 /// orders Tableau's copying of rules and locking of projects impose on them.
@@ -34,7 +34,7 @@ pub(super) fn plan_permissions<'a>(
     let mut phase = Phase { cx, principals, projects, contents, removed, draft };
     phase.plan_permissions();
     phase.publish_after_default_permissions();
-    phase.create_nested_after_parent_permissions();
+    phase.order_nested_creates_and_parent_permissions();
     phase.permissions_after_lock_changes();
 }
 
@@ -291,8 +291,16 @@ impl<'a> Phase<'_, 'a> {
     }
 
     /// Tableau copies a parent's permissions and default permissions onto a nested project when it is created
-    /// (Tableau help, permissions_projects.htm): the create must wait for this plan's changes to them.
-    fn create_nested_after_parent_permissions(&mut self) {
+    /// (Tableau help, permissions_projects.htm), so a nested create and this plan's changes to its parent's rules
+    /// are ordered, never raced (a race copies an unpredictable mix). Per rule set, the order that leaves the new
+    /// project fewer copied rules to revoke:
+    /// - the create waits for the parent's changes, and so copies the parent's new rules, when the nested project
+    ///   keeps every one of them (nothing to revoke), does not manage that set (it inherits the manifest's rules),
+    ///   or the parent is on the site already or locked (its rules before this plan are not what we order against);
+    /// - otherwise, for a parent this plan creates too, the parent's changes wait for the nested create, which then
+    ///   copies only what the new parent copied itself. Creating a whole new tree before any grant, as a bootstrap
+    ///   does, costs one revoke per copied rule instead of one per parent rule the nested project does not keep.
+    fn order_nested_creates_and_parent_permissions(&mut self) {
         let sets: Vec<String> = [ObjectKind::Permissions, ObjectKind::DefaultPermissions]
             .iter()
             .flat_map(|kind| self.draft.actions.get(kind).into_iter().chain(self.draft.deletes.get(kind)))
@@ -302,29 +310,67 @@ impl<'a> Phase<'_, 'a> {
         if sets.is_empty() {
             return;
         }
-        let waits: Vec<(String, Vec<String>)> = self
-            .projects
-            .states
-            .iter()
-            .filter(|p| matches!(p.object, ObjectRef::Planned(_)))
-            .filter_map(|p| {
-                let parent = Address::project(&p.spec.path.parent()?);
-                let prefixes = [
-                    format!("permissions:{parent}"),
-                    format!("default_permissions:workbooks:{parent}"),
-                    format!("default_permissions:datasources:{parent}"),
-                ];
-                let ids: Vec<String> =
-                    sets.iter().filter(|id| prefixes.iter().any(|p| in_set(id, p))).cloned().collect();
-                (!ids.is_empty()).then(|| (p.address.to_string(), ids))
-            })
-            .collect();
+        // Nested creates waiting for parent sets, and parent sets waiting for nested creates.
+        let mut create_waits: Vec<(String, Vec<String>)> = Vec::new();
+        let mut set_waits: Vec<(String, String)> = Vec::new();
+        let by_key: HashMap<Vec<String>, &ProjectState<'_>> =
+            self.projects.states.iter().map(|s| (s.spec.path.key(), s)).collect();
+        for child in self.projects.states.iter().filter(|p| matches!(p.object, ObjectRef::Planned(_))) {
+            let Some(parent_path) = child.spec.path.parent() else { continue };
+            let parent = by_key.get(&parent_path.key()).copied();
+            let parent_address = Address::project(&parent_path);
+            let mut waits = Vec::new();
+            for (prefix, child_rules, parent_rules) in [
+                (format!("permissions:{parent_address}"), &child.spec.permissions, parent.map(|p| &p.spec.permissions)),
+                (
+                    format!("default_permissions:workbooks:{parent_address}"),
+                    &child.spec.default_permissions.workbooks,
+                    parent.map(|p| &p.spec.default_permissions.workbooks),
+                ),
+                (
+                    format!("default_permissions:datasources:{parent_address}"),
+                    &child.spec.default_permissions.datasources,
+                    parent.map(|p| &p.spec.default_permissions.datasources),
+                ),
+            ] {
+                let ids: Vec<&String> = sets.iter().filter(|id| in_set(id, &prefix)).collect();
+                if ids.is_empty() {
+                    continue;
+                }
+                let copy_before_changes = parent.is_some_and(|p| {
+                    matches!(p.object, ObjectRef::Planned(_))
+                        && p.spec.content_permissions.is_none_or(|c| c == ContentPermissions::ManagedByOwner)
+                }) && match (child_rules, parent_rules) {
+                    (Some(child_rules), Some(Some(parent_rules))) => !keeps_all(child_rules, parent_rules),
+                    _ => false,
+                };
+                if copy_before_changes {
+                    set_waits.extend(ids.into_iter().map(|id| (id.clone(), child.address.to_string())));
+                } else {
+                    waits.extend(ids.into_iter().cloned());
+                }
+            }
+            if !waits.is_empty() {
+                create_waits.push((child.address.to_string(), waits));
+            }
+        }
         for action in self.draft.actions.get_mut(&ObjectKind::Project).into_iter().flatten() {
             if !matches!(action.operation, Operation::CreateProject { .. }) {
                 continue;
             }
-            if let Some((_, ids)) = waits.iter().find(|(address, _)| *address == action.id) {
+            if let Some((_, ids)) = create_waits.iter().find(|(address, _)| *address == action.id) {
                 wait_for(action, ids);
+            }
+        }
+        if set_waits.is_empty() {
+            return;
+        }
+        for kind in [ObjectKind::Permissions, ObjectKind::DefaultPermissions] {
+            let actions = self.draft.actions.get_mut(&kind).into_iter().flatten();
+            for action in actions.chain(self.draft.deletes.get_mut(&kind).into_iter().flatten()) {
+                let creates: Vec<String> =
+                    set_waits.iter().filter(|(id, _)| *id == action.id).map(|(_, create)| create.clone()).collect();
+                wait_for(action, &creates);
             }
         }
     }
@@ -666,6 +712,16 @@ fn in_set(id: &str, prefix: &str) -> bool {
             .is_some_and(|g| matches!(g.kind(), AddressKind::Group | AddressKind::User)),
         None => false,
     }
+}
+
+/// Whether a rule set holds every rule (grantee, capability and mode) of `other`.
+fn keeps_all(set: &[GranteeRules], other: &[GranteeRules]) -> bool {
+    other.iter().all(|theirs| {
+        set.iter().any(|ours| {
+            ours.grantee.key() == theirs.grantee.key()
+                && theirs.capabilities.iter().all(|(c, m)| ours.capabilities.get(c) == Some(m))
+        })
+    })
 }
 
 /// Makes `action` wait for `ids` as well (each once).

@@ -35,25 +35,21 @@ impl Client {
         Ok((GranteeCapabilities::list_from(permissions), controller))
     }
 
-    /// Adds rules (existing rules for other capabilities stay); returns the resulting rules.
+    /// Adds the rules of one or more grantees in one request (existing rules for other capabilities stay);
+    /// returns the resulting rules.
     pub async fn add_permissions(
         &self,
         target: &PermissionTarget,
-        rules: &GranteeCapabilities,
+        rules: &[GranteeCapabilities],
     ) -> Result<Vec<GranteeCapabilities>> {
         let (path, kind) = target.path();
         let call = Call::new(
             Method::PUT,
             self.site_path(&format!("{path}/permissions")),
             permissions_route(kind),
-            format!(
-                "add permissions on {} for {} {}",
-                target.describe(),
-                rules.grantee.kind.element(),
-                rules.grantee.id
-            ),
+            format!("add permissions on {} for {}", target.describe(), grantees(rules)),
         )
-        .xml(rules.to_xml());
+        .xml(GranteeCapabilities::request_xml(rules));
         self.read_rules(&call).await
     }
 
@@ -100,15 +96,15 @@ impl Client {
         &self,
         project_id: &str,
         kind: DefaultPermissionKind,
-        rules: &GranteeCapabilities,
+        rules: &[GranteeCapabilities],
     ) -> Result<Vec<GranteeCapabilities>> {
         let call = Call::new(
             Method::PUT,
             self.site_path(&format!("projects/{project_id}/default-permissions/{}", kind.segment())),
             "/sites/{site}/projects/{id}/default-permissions/{kind}",
-            format!("add default {} permissions on project {project_id}", kind.segment()),
+            format!("add default {} permissions on project {project_id} for {}", kind.segment(), grantees(rules)),
         )
-        .xml(rules.to_xml());
+        .xml(GranteeCapabilities::request_xml(rules));
         self.read_rules(&call).await
     }
 
@@ -147,5 +143,13 @@ fn permissions_route(kind: &str) -> &'static str {
         "workbooks" => "/sites/{site}/workbooks/{id}/permissions",
         "views" => "/sites/{site}/views/{id}/permissions",
         _ => "/sites/{site}/datasources/{id}/permissions",
+    }
+}
+
+/// `group g1`, or `3 grantees`, for an operation's description.
+fn grantees(rules: &[GranteeCapabilities]) -> String {
+    match rules {
+        [one] => format!("{} {}", one.grantee.kind.element(), one.grantee.id),
+        many => format!("{} grantees", many.len()),
     }
 }

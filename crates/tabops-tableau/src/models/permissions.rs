@@ -118,15 +118,22 @@ impl GranteeCapabilities {
         permissions.children_named("granteeCapabilities").filter_map(GranteeCapabilities::from_element).collect()
     }
 
-    pub(crate) fn to_xml(&self) -> String {
+    /// One Add Permissions request body for every rule set in `rules`: Tableau takes any number of
+    /// `granteeCapabilities` in one request (ts-api_3_29.xsd, `permissionsType`; TSC's `PermissionRequest` writes
+    /// one per rule it is given).
+    pub(crate) fn request_xml(rules: &[GranteeCapabilities]) -> String {
         let mut w = XmlWriter::new();
-        w.start("tsRequest", &[]).start("permissions", &[]).start("granteeCapabilities", &[]);
-        w.empty(self.grantee.kind.element(), &[("id", Some(&self.grantee.id))]);
-        w.start("capabilities", &[]);
-        for c in &self.capabilities {
-            w.empty("capability", &[("name", Some(&c.name)), ("mode", Some(c.mode.as_str()))]);
+        w.start("tsRequest", &[]).start("permissions", &[]);
+        for rule in rules {
+            w.start("granteeCapabilities", &[]);
+            w.empty(rule.grantee.kind.element(), &[("id", Some(&rule.grantee.id))]);
+            w.start("capabilities", &[]);
+            for c in &rule.capabilities {
+                w.empty("capability", &[("name", Some(&c.name)), ("mode", Some(c.mode.as_str()))]);
+            }
+            w.end("capabilities").end("granteeCapabilities");
         }
-        w.end("capabilities").end("granteeCapabilities").end("permissions").end("tsRequest");
+        w.end("permissions").end("tsRequest");
         w.finish()
     }
 }

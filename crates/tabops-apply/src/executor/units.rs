@@ -1,0 +1,89 @@
+//! What one slot of a wave runs: one action, or several actions of the wave that one request can carry. Each
+//! action keeps its own audit records and outcome; when the shared request is refused, the batch falls back to one
+//! request per action, which places the error on the action it belongs to.
+//!
+//! - The member adds (or removes) of one group: Tableau's bulk Add Users to Group and Remove Users from Group (API
+//!   3.21), when the client's API version has them (`members`).
+//! - The grants of one permission set (one object, or one project's defaults for one content type) to several
+//!   grantees: one Add Permissions request takes any number of `granteeCapabilities` (`permissions`). A bootstrap
+//!   grants every project's grantees right after creating it, so this is one request per project instead of one
+//!   per grantee.
+
+use tabops_plan::PlannedAction;
+use tabops_plan::plan::{ObjectRef, Operation};
+
+pub(super) enum Unit<'p> {
+    One(&'p PlannedAction),
+    Members { add: bool, actions: Vec<&'p PlannedAction> },
+    Grants(Vec<&'p PlannedAction>),
+}
+
+impl<'p> Unit<'p> {
+    pub(super) fn actions(&self) -> Vec<&'p PlannedAction> {
+        match self {
+            Unit::One(action) => vec![*action],
+            Unit::Members { actions, .. } | Unit::Grants(actions) => actions.clone(),
+        }
+    }
+}
+
+/// What batches actions together: a group's member adds or removes, or the grants on one permission set.
+#[derive(PartialEq, Eq)]
+enum Key {
+    Members { add: bool, group: String },
+    Grants { set: String },
+}
+
+/// The wave's actions as units: with `bulk_members`, the member adds of each group form one unit and its member
+/// removes another; the grant-only permission changes of each permission set form one unit. A batch of one runs
+/// alone; everything else runs alone.
+pub(super) fn units(changes: Vec<&PlannedAction>, bulk_members: bool) -> Vec<Unit<'_>> {
+    let mut units = Vec::new();
+    // Key -> index of its unit in `units`.
+    let mut batches: Vec<(Key, usize)> = Vec::new();
+    for action in changes {
+        let key = match &action.operation {
+            Operation::AddMember { group, .. } if bulk_members => Key::Members { add: true, group: reference(group) },
+            Operation::RemoveMember { group, .. } if bulk_members => {
+                Key::Members { add: false, group: format!("live:{group}") }
+            }
+            Operation::SetPermissions { target, object, default_for, grant, revoke, .. }
+                if revoke.is_empty() && !grant.is_empty() =>
+            {
+                Key::Grants { set: format!("{target:?}:{default_for:?}:{}", reference(object)) }
+            }
+            _ => {
+                units.push(Unit::One(action));
+                continue;
+            }
+        };
+        match batches.iter().find(|(k, _)| *k == key) {
+            Some((_, index)) => match &mut units[*index] {
+                Unit::Members { actions, .. } | Unit::Grants(actions) => actions.push(action),
+                Unit::One(_) => unreachable!("batches index batch units"),
+            },
+            None => {
+                batches.push((key, units.len()));
+                units.push(match &action.operation {
+                    Operation::AddMember { .. } => Unit::Members { add: true, actions: vec![action] },
+                    Operation::RemoveMember { .. } => Unit::Members { add: false, actions: vec![action] },
+                    _ => Unit::Grants(vec![action]),
+                });
+            }
+        }
+    }
+    units
+        .into_iter()
+        .map(|unit| match unit {
+            Unit::Members { actions, .. } | Unit::Grants(actions) if actions.len() == 1 => Unit::One(actions[0]),
+            other => other,
+        })
+        .collect()
+}
+
+fn reference(object: &ObjectRef) -> String {
+    match object {
+        ObjectRef::Live(id) => format!("live:{id}"),
+        ObjectRef::Planned(address) => format!("planned:{address}"),
+    }
+}
