@@ -215,6 +215,10 @@ async fn read_and_plan(
         .map_err(|source| ErrorKind::Fetch { label: site.label.clone(), source })?;
     observer.phase(Phase::Fetch, started.elapsed());
     observer.site_read(&site.client);
+    // The site is read: the sign-out's round trip overlaps hashing's tail and planning instead of following them.
+    if session == Session::SignOutAfterRead {
+        site.sign_out_early();
+    }
     if let Some(hashing) = overlapped.hashing {
         loaded.set_digests(hashing.await?).map_err(|err| match err {
             LoadError::Invalid(diagnostics) => {
@@ -230,10 +234,6 @@ async fn read_and_plan(
     let mut protected = BTreeSet::new();
     if let Some((base, _)) = &base {
         protected.extend(tabops_plan::protected_addresses(&base.desired));
-    }
-    // The site is read: the sign-out's round trip overlaps planning instead of following it.
-    if session == Session::SignOutAfterRead {
-        site.sign_out_early();
     }
     let started = Instant::now();
     let mut plan = tabops_plan::plan(&loaded.desired, &inventory, &safety.options(protected));
