@@ -152,7 +152,7 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     warnings.sort();
     warnings.dedup();
     let mut needs_password = b.needs_password;
-    needs_password.sort_by_key(|a| a.to_lowercase());
+    needs_password.sort_by_cached_key(|a| a.to_lowercase());
     needs_password.dedup();
     Built {
         people,
@@ -496,8 +496,8 @@ impl<'a> Builder<'a> {
             }
             groups.push(group);
         }
-        self.left_out_groups.sort_by_key(|n| n.to_lowercase());
-        groups.sort_by_key(|g| g.name.to_lowercase());
+        self.left_out_groups.sort_by_cached_key(|n| n.to_lowercase());
+        groups.sort_by_cached_key(|g| g.name.to_lowercase());
         let mut group_docs = Vec::new();
         for group in groups {
             let all_users = group.name.eq_ignore_ascii_case(ALL_USERS);
@@ -512,7 +512,7 @@ impl<'a> Builder<'a> {
                         )),
                     }
                 }
-                names.sort_by_key(|u| u.name.to_lowercase());
+                names.sort_by_cached_key(|u| u.name.to_lowercase());
                 for user in &names {
                     self.referenced_users.insert(user.id.as_str());
                 }
@@ -536,13 +536,13 @@ impl<'a> Builder<'a> {
                 .filter(|u| !self.referenced_users.contains(u.id.as_str()))
                 .map(|u| u.name.clone())
                 .collect();
-            left_out.sort_by_key(|n| n.to_lowercase());
+            left_out.sort_by_cached_key(|n| n.to_lowercase());
             self.left_out_users = left_out;
             self.referenced_users.iter().filter_map(|id| self.users.get(id).copied()).collect()
         } else {
             inputs.inventory.users.iter().collect()
         };
-        users.sort_by_key(|u| u.name.to_lowercase());
+        users.sort_by_cached_key(|u| u.name.to_lowercase());
         let mut user_docs = Vec::new();
         for user in users {
             let site_role = SiteRole::parse(&user.site_role);

@@ -393,7 +393,7 @@ async fn download_all(
         let path = project.as_deref().map(|p| tree.path(p).key()).unwrap_or_default();
         (path, name.to_lowercase(), *kind, id.clone())
     };
-    order.sort_by_key(sort_key);
+    order.sort_by_cached_key(sort_key);
     let mut downloads = HashMap::new();
     let mut total = 0;
     for index in order {

@@ -217,7 +217,7 @@ fn top_level_key(line: &[u8]) -> Option<&[u8]> {
 
 /// Load, validate and resolve the manifest at `path` (a file or a directory) from the working tree.
 pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
-    load_from(&FsSource, path, options)
+    load_from(&FsSource::default(), path, options)
 }
 
 /// [`load`] through any [`Source`].
@@ -397,7 +397,9 @@ pub struct ContentDigests(Vec<std::io::Result<hash::Digests>>);
 impl PendingDigests {
     /// Hashes the files (in parallel, on rayon's pool).
     pub fn compute(self) -> ContentDigests {
-        ContentDigests(self.0.par_iter().map(|(path, file_type)| FsSource.digest(path, *file_type)).collect())
+        ContentDigests(
+            self.0.par_iter().map(|(path, file_type)| FsSource::default().digest(path, *file_type)).collect(),
+        )
     }
 }
 

@@ -113,8 +113,8 @@ pub fn content(
         }
     }
     let order = |c: &ContentSpec| (c.project.key(), c.name.to_lowercase());
-    datasources.sort_by_key(order);
-    workbooks.sort_by_key(order);
+    datasources.sort_by_cached_key(order);
+    workbooks.sort_by_cached_key(order);
     (datasources, workbooks)
 }
 

@@ -117,7 +117,7 @@ pub fn resolve_rules(cx: &mut Cx<'_>, rules: &[Located<RawRule>], target: Permis
         }
         out.push(GranteeRules { grantee, capabilities });
     }
-    out.sort_by_key(|rules| rules.grantee.key());
+    out.sort_by_cached_key(|rules| rules.grantee.key());
     out
 }
 

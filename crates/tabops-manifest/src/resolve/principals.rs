@@ -76,7 +76,7 @@ pub fn users(cx: &mut Cx<'_>, files: &[FileInput]) -> Vec<UserSpec> {
             email: cx.expand_opt(&raw.email),
         });
     }
-    out.sort_by_key(|u| u.name.to_lowercase());
+    out.sort_by_cached_key(|u| u.name.to_lowercase());
     out
 }
 
@@ -140,6 +140,6 @@ pub fn groups(cx: &mut Cx<'_>, files: &[FileInput]) -> Vec<GroupSpec> {
             renamed_from,
         });
     }
-    out.sort_by_key(|g| g.name.to_lowercase());
+    out.sort_by_cached_key(|g| g.name.to_lowercase());
     out
 }

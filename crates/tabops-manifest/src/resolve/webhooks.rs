@@ -53,7 +53,7 @@ pub fn webhooks(cx: &mut Cx<'_>, files: &[FileInput]) -> Vec<WebhookSpec> {
         let (Some(event), Some(url)) = (event, url) else { continue };
         out.push(WebhookSpec { name, event, url, enabled: raw.enabled.as_ref().is_none_or(|b| b.value) });
     }
-    out.sort_by_key(|w| w.name.to_lowercase());
+    out.sort_by_cached_key(|w| w.name.to_lowercase());
     out
 }
 

@@ -478,7 +478,7 @@ impl<'a> Phase<'_, 'a> {
         // Desired grantees, resolved, in a stable order.
         let mut wanted: Vec<(&GranteeRules, GranteeRef)> = Vec::new();
         let mut sorted: Vec<&GranteeRules> = set.desired.iter().collect();
-        sorted.sort_by_key(|r| r.grantee.key());
+        sorted.sort_by_cached_key(|r| r.grantee.key());
         for rule in sorted {
             let resolved = match &rule.grantee {
                 Grantee::Group(name) => self.principals.group(&self.cx.idx, name).map(|(r, _)| (GranteeKind::Group, r)),

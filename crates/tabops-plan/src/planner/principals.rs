@@ -40,7 +40,7 @@ pub(super) fn plan_users(cx: &Ctx<'_>, draft: &mut Draft) -> Named {
         plan_user(cx, draft, &mut out, Pair::of(spec, live), idp);
     }
     let mut extra: Vec<&LiveUser> = cx.live.users.iter().filter(|u| !claimed.contains(u.id.as_str())).collect();
-    extra.sort_by_key(|u| u.name.to_lowercase());
+    extra.sort_by_cached_key(|u| u.name.to_lowercase());
     for user in extra {
         plan_user(cx, draft, &mut out, Pair::Live(user), None);
     }
@@ -235,7 +235,7 @@ pub(super) fn plan_groups(cx: &Ctx<'_>, draft: &mut Draft) -> Named {
         .iter()
         .filter(|g| !claimed.contains(g.id.as_str()) && g.name.to_lowercase() != ALL_USERS)
         .collect();
-    extra.sort_by_key(|g| g.name.to_lowercase());
+    extra.sort_by_cached_key(|g| g.name.to_lowercase());
     for group in extra {
         plan_group(cx, draft, &mut out, Pair::Live(group));
     }
@@ -351,7 +351,7 @@ pub(super) fn plan_memberships(cx: &Ctx<'_>, principals: &Principals, draft: &mu
             .unwrap_or_default();
         let mut wanted: HashSet<String> = HashSet::new();
         let mut sorted: Vec<&String> = members.iter().collect();
-        sorted.sort_by_key(|n| n.to_lowercase());
+        sorted.sort_by_cached_key(|n| n.to_lowercase());
         for name in sorted {
             let Some((user, user_address)) = principals.user(&cx.idx, name) else {
                 draft.error(

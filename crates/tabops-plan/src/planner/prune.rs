@@ -90,7 +90,7 @@ impl<'a> Phase<'_, 'a> {
             .iter()
             .filter(|p| !self.claimed.contains(p.id.as_str()) && !self.referenced.contains(p.id.as_str()))
             .collect();
-        candidates.sort_by_key(|p| self.cx.idx.path_of(&p.id).key());
+        candidates.sort_by_cached_key(|p| self.cx.idx.path_of(&p.id).key());
         for project in candidates {
             let address = self.cx.idx.project_address(&project.id);
             match self.project_fate(project, &managed) {
@@ -113,7 +113,7 @@ impl<'a> Phase<'_, 'a> {
                 .get(project_id)
                 .map(|v| v.iter().filter(|(_, c)| !self.claimed.contains(c.id.as_str())).copied().collect())
                 .unwrap_or_default();
-            items.sort_by_key(|(k, c)| (*k, c.name.to_lowercase()));
+            items.sort_by_cached_key(|(k, c)| (*k, c.name.to_lowercase()));
             for (kind, item) in items {
                 let address = self.cx.idx.content_address(kind, item);
                 match &managed_by {
