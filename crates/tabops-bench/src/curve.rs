@@ -44,6 +44,11 @@ pub struct CurvePoint {
     pub plan_wall_ms: f64,
     /// The same plan's load + sign-in + fetch + plan, ms (without process start and exit).
     pub plan_total_ms: f64,
+    /// Its phases, ms: the manifest load, sign-in, the inventory fetch (content hashing overlapped), the planner.
+    pub load_ms: f64,
+    pub sign_in_ms: f64,
+    pub fetch_ms: f64,
+    pub planner_ms: f64,
     pub requests: u64,
     pub minimum_requests: usize,
     pub lower_bound_ms: f64,
@@ -128,6 +133,10 @@ pub async fn run(options: &CurveOptions) -> Result<Vec<CurvePoint>, HarnessError
             objects: objects(&scale),
             plan_wall_ms: measured.wall_ms,
             plan_total_ms: measured.tabops.plan_total_ms,
+            load_ms: measured.tabops.load_ms,
+            sign_in_ms: measured.tabops.sign_in_ms,
+            fetch_ms: measured.tabops.fetch_ms,
+            planner_ms: measured.tabops.plan_ms,
             requests: measured.tabops.plan_requests,
             minimum_requests,
             lower_bound_ms: report::lower_bound_ms(minimum_requests, latency_ms, options.concurrency),

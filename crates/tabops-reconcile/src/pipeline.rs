@@ -215,6 +215,10 @@ async fn read_and_plan(
         .map_err(|source| ErrorKind::Fetch { label: site.label.clone(), source })?;
     observer.phase(Phase::Fetch, started.elapsed());
     observer.site_read(&site.client);
+    // The site is read: the sign-out's round trip overlaps hashing's tail and planning instead of following them.
+    if session == Session::SignOutAfterRead {
+        site.sign_out_early();
+    }
     if let Some(hashing) = overlapped.hashing {
         loaded.set_digests(hashing.await?).map_err(|err| match err {
             LoadError::Invalid(diagnostics) => {
@@ -234,14 +238,16 @@ async fn read_and_plan(
     let started = Instant::now();
     let mut plan = tabops_plan::plan(&loaded.desired, &inventory, &safety.options(protected));
     // The workbooks that use the data sources the plan republishes, repoints or deletes: read only when there are
-    // any (no request otherwise), before signing out.
+    // any (no request otherwise). Such a plan signs in again for it, which costs one round trip where the early
+    // sign-out saved one for every other plan.
     let affected = tabops_plan::impact::affected_datasources(&plan);
     if !affected.is_empty() {
+        site.resume().await.map_err(|source| ErrorKind::Lineage { label: site.label.clone(), source })?;
         let lineage = crate::lineage::read(&site.client, &site.label, &affected, &inventory).await?;
         tabops_plan::impact::attach(&mut plan, &affected, &lineage, &inventory, safety.allow_breaking_deletes);
-    }
-    if session == Session::SignOutAfterRead {
-        site.sign_out_early();
+        if session == Session::SignOutAfterRead {
+            site.sign_out_early();
+        }
     }
     observer.phase(Phase::Plan, started.elapsed());
     plan.inputs.git = overlapped.provenance.await??;

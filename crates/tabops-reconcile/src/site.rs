@@ -125,6 +125,17 @@ impl Site {
         }
     }
 
+    /// Signs in again after [`Site::sign_out_early`], for a command that found it needs the site after all (a plan
+    /// whose impact analysis reads lineage): waits for the sign-out first, which would otherwise end the new
+    /// session too.
+    pub async fn resume(&mut self) -> Result<(), tabops_tableau::Error> {
+        if let Some(signing_out) = self.signing_out.take() {
+            let _ = signing_out.await;
+            self.client.sign_in_again().await?;
+        }
+        Ok(())
+    }
+
     /// Signs out (or waits for the early sign-out) and, for the embedded site, saves its state.
     pub async fn close(self) {
         match self.signing_out {

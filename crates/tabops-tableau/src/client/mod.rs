@@ -143,6 +143,12 @@ impl Client {
         Ok(())
     }
 
+    /// Starts a new session after [`Client::sign_out`], with the credentials this client signed in with.
+    pub async fn sign_in_again(&self) -> Result<()> {
+        let _guard = self.inner.re_sign_in_lock.lock().await;
+        self.do_sign_in().await
+    }
+
     /// Signs in again unless another task already did since `seen_generation`.
     async fn re_sign_in(&self, seen_generation: u64) -> Result<()> {
         let _guard = self.inner.re_sign_in_lock.lock().await;
