@@ -29,6 +29,10 @@ enum Command {
     /// The write path: the real `tabops apply --auto-approve` of the synthetic manifest to an empty site, requests per
     /// endpoint against the minimum, a second plan, and a serial TSC script publishing the same site.
     Bootstrap(BootstrapArgs),
+    /// The real `tabops export` of the whole synthetic site: whole-process wall time against the round-trip bound of
+    /// the fewest requests an export needs, requests per endpoint, peak RSS, bytes downloaded, and a plan of the
+    /// export that must find nothing to change.
+    Export(ExportArgs),
     /// Internal: one measured tabops job in this process (used by `run`).
     #[command(hide = true, subcommand)]
     Child(ChildCommand),
@@ -125,6 +129,39 @@ struct BootstrapArgs {
     /// Skip the TSC script.
     #[arg(long)]
     no_baseline: bool,
+    /// Write the results as JSON here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Keep generated files in this directory (default: a temporary directory).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ExportArgs {
+    /// Scale factor of S (1 = 10,000 workbooks, 2,000 data sources, 500 projects, 2,000 users, 300 groups of 50).
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Latency injected into every emulator request.
+    #[arg(long, default_value_t = 50)]
+    latency_ms: u64,
+    /// The export's `--concurrency` (requests in flight).
+    #[arg(long, default_value_t = tabops_tableau::DEFAULT_CONCURRENCY)]
+    concurrency: usize,
+    /// Exports to run; the fastest is reported.
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
+    /// Pass --with-permissions to the export (and count the permission reads in the minimum).
+    #[arg(long)]
+    with_permissions: bool,
+    /// Pass --with-refresh to the export.
+    #[arg(long)]
+    with_refresh: bool,
+    /// The `tabops` binary (default: the one beside this executable, else on PATH).
+    #[arg(long)]
+    tabops: Option<PathBuf>,
     /// Write the results as JSON here.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -255,6 +292,36 @@ async fn bootstrap(args: BootstrapArgs) -> anyhow::Result<ExitCode> {
     Ok(if results.tabops.second_plan_clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
+async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let exe = std::env::current_exe().context("failed to locate the tabops-bench executable")?;
+    let options = tabops_bench::export::ExportOptions {
+        scale_factor: args.scale,
+        seed: args.seed,
+        latency: Duration::from_millis(args.latency_ms),
+        concurrency: args.concurrency,
+        tabops: args.tabops.unwrap_or_else(|| tabops_bench::tabops_process::default_tabops(&exe)),
+        runs: args.runs,
+        with_permissions: args.with_permissions,
+        with_refresh: args.with_refresh,
+        work_dir: args.work_dir,
+    };
+    let results = match tabops_bench::export::run(&options).await {
+        Ok(results) => results,
+        Err(err) => {
+            let hint = err.hint().map(|h| format!("\nhint: {h}")).unwrap_or_default();
+            let _ = writeln!(std::io::stderr(), "error: {:#}{hint}", anyhow::Error::new(err));
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    print(&tabops_bench::export::table(&results))?;
+    if let Some(out) = &args.out {
+        let json = serde_json::to_string_pretty(&results)?;
+        std::fs::write(out, json).with_context(|| format!("failed to write {}", out.display()))?;
+    }
+    // Correctness only: the export's manifest plans no changes and holds every content byte; never timing.
+    Ok(if results.correct() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
 async fn child(command: ChildCommand) -> anyhow::Result<ExitCode> {
     let json = match command {
         ChildCommand::Reconcile { server, site, manifest, concurrency, apply } => {
@@ -274,6 +341,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run(args).await,
         Command::Curve(args) => curve(args).await,
         Command::Bootstrap(args) => bootstrap(args).await,
+        Command::Export(args) => export(args).await,
         Command::Generate(args) => {
             let site = SyntheticSite::new(Scale::scaled(args.scale), args.seed);
             let generated = generate::write(&site, &args.out)?;
