@@ -123,9 +123,16 @@ pub fn classify(plan: &Plan, baseline: Option<&Desired>) -> DriftReport {
 }
 
 /// Names the commit that last published each content item; `tags_of` gives a live item's tags by its id.
+/// Only the reported items' actions are looked at (a plan of a large site holds an action for every object,
+/// unchanged ones included).
 pub fn annotate_commits(report: &mut DriftReport, plan: &Plan, tags_of: impl Fn(&str) -> Option<Vec<String>>) {
+    let reported: std::collections::HashSet<&str> =
+        report.pending_from_git.iter().chain(&report.changed_on_site).map(|item| item.address.as_str()).collect();
+    if reported.is_empty() {
+        return;
+    }
     let mut by_address = std::collections::BTreeMap::new();
-    for action in &plan.actions {
+    for action in plan.actions.iter().filter(|a| reported.contains(a.id.as_str())) {
         let Some(id) = &action.live_id else { continue };
         let commit = tags_of(id).and_then(|tags| tags.iter().find_map(|t| commit_of_marker(t)));
         if let Some(commit) = commit {

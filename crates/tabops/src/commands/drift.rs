@@ -34,9 +34,9 @@ pub async fn run(settings: DriftSettings) -> anyhow::Result<ExitStatus> {
     let baseline = prepared.base.as_ref().map(|(base, _)| &base.desired);
     let mut report = tabops_plan::drift::classify(&prepared.plan, baseline);
     let live = &prepared.inventory;
-    tabops_plan::drift::annotate_commits(&mut report, &prepared.plan, |id| {
-        live.workbooks.iter().chain(&live.datasources).find(|c| c.id == id).map(|c| c.tags.clone())
-    });
+    let content: std::collections::HashMap<&str, &Vec<String>> =
+        live.workbooks.iter().chain(&live.datasources).map(|c| (c.id.as_str(), &c.tags)).collect();
+    tabops_plan::drift::annotate_commits(&mut report, &prepared.plan, |id| content.get(id).map(|tags| (*tags).clone()));
     let text = match settings.format {
         Format::Text => tabops_plan::drift::render_text(&report),
         Format::Markdown => tabops_plan::drift::render_markdown(&report),
