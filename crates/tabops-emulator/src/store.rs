@@ -1,7 +1,7 @@
 //! The emulated site's state (users, groups, projects, content, tasks, jobs, permissions) and its persistence:
 //! one JSON document written atomically (temp file + rename), blobs as files in a sibling directory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -32,6 +32,9 @@ pub struct State {
     /// The site's webhooks (`/webhooks`); a state saved before they were emulated has none.
     #[serde(default)]
     pub webhooks: Vec<Webhook>,
+    /// Where each user is in `users`, by id (see [`State::user`]); rebuilt by [`State::index_users`].
+    #[serde(skip)]
+    user_rows: HashMap<String, usize>,
 }
 
 /// A webhook: a trigger event (its API event name, `DatasourceRefreshFailed`) and the URL its payload goes to.
@@ -392,6 +395,33 @@ impl State {
             permissions,
             failing_refreshes: 0,
             webhooks: Vec::new(),
+            user_rows: HashMap::new(),
+        }
+        .with_user_index()
+    }
+
+    fn with_user_index(mut self) -> State {
+        self.index_users();
+        self
+    }
+
+    /// Rebuilds the index [`State::user`] uses; called after `users` gains or loses a user. A group of 50 at 5x S
+    /// otherwise costs 50 scans of 10,000 users under the state's lock, for every members read.
+    pub fn index_users(&mut self) {
+        self.user_rows = self.users.iter().enumerate().map(|(row, u)| (u.id.clone(), row)).collect();
+    }
+
+    /// Adds a user at the end of `users`, indexed.
+    pub fn push_user(&mut self, user: User) {
+        self.user_rows.insert(user.id.clone(), self.users.len());
+        self.users.push(user);
+    }
+
+    /// The user with this id: through the index, checked, and by a scan when the index is out of date.
+    pub fn user(&self, id: &str) -> Option<&User> {
+        match self.user_rows.get(id).and_then(|&row| self.users.get(row)) {
+            Some(user) if user.id == id => Some(user),
+            _ => self.users.iter().find(|u| u.id == id),
         }
     }
 
@@ -400,7 +430,7 @@ impl State {
     }
 
     pub fn user_name(&self, id: &str) -> Option<&str> {
-        self.users.iter().find(|u| u.id == id).map(|u| u.name.as_str())
+        self.user(id).map(|u| u.name.as_str())
     }
 
     pub fn project(&self, id: &str) -> Option<&Project> {
@@ -487,6 +517,7 @@ pub fn load(path: &Path) -> Result<Option<State>, LoadError> {
     let mut state = state;
     confine_blobs(&mut state, path)?;
     state.ensure_all_users();
+    state.index_users();
     Ok(Some(state))
 }
 

@@ -149,7 +149,7 @@ async fn add_user(ctx: &mut Ctx) -> ApiResult<Reply> {
     };
     let elem = render::user(&user);
     let id = user.id.clone();
-    state.users.push(user);
+    state.push_user(user);
     state.join_all_users(&id);
     Reply::created(elem)
 }
@@ -216,6 +216,7 @@ fn remove_user(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
         }
     }
     state.users.retain(|u| u.id != id);
+    state.index_users();
     for group in &mut state.groups {
         group.members.retain(|m| m != id);
     }
@@ -251,8 +252,7 @@ pub async fn route_groups(ctx: &mut Ctx, method: &str, seg: &[&str], low: &[&str
         ("GET", [_, _, "users"]) => {
             let state = ctx.shared.lock();
             let group = &state.groups[group_index(&state, seg[1])?];
-            let members: Vec<&User> =
-                group.members.iter().filter_map(|m| state.users.iter().find(|u| &u.id == m)).collect();
+            let members: Vec<&User> = group.members.iter().filter_map(|m| state.user(m)).collect();
             let (page, pagination) = query::paginate(members, &ctx.query)?;
             Reply::ok(vec![
                 pagination,
@@ -420,8 +420,7 @@ async fn add_members(ctx: &mut Ctx, group_id: &str) -> ApiResult<Reply> {
         }
     }
     state.groups[index].members.extend(ids.iter().cloned());
-    let users: Vec<Elem> =
-        ids.iter().filter_map(|id| state.users.iter().find(|u| &u.id == id)).map(render::user).collect();
+    let users: Vec<Elem> = ids.iter().filter_map(|id| state.user(id)).map(render::user).collect();
     if bulk { Reply::ok(vec![Elem::new("users").children(users)]) } else { Ok(Reply::Xml(StatusCode::OK, users)) }
 }
 
