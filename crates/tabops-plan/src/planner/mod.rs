@@ -279,7 +279,10 @@ impl Draft {
 
     /// The plan: actions by kind, then deletes in reverse kind order.
     fn finish(mut self, cx: &Ctx<'_>, content: Vec<ContentInput>, safety: SafetyLimits) -> Plan {
-        let mut actions = Vec::new();
+        // Sized once: a plan of 5x S holds 60,000 actions of 440 bytes, and growing by doubling would leave it with
+        // room for 100,000 (18 MB unused for the plan's lifetime) after copying it all once more.
+        let total = self.actions.values().chain(self.deletes.values()).map(Vec::len).sum();
+        let mut actions = Vec::with_capacity(total);
         for kind in ObjectKind::ALL {
             actions.extend(self.actions.remove(&kind).unwrap_or_default());
         }
