@@ -327,7 +327,7 @@ const LIST_TASKS: &str = "GET /sites/{id}/tasks/extractRefreshes";
 /// task list once to look for equal tasks and once to settle them (not twice per task), and each of the 10
 /// published data sources gets its tags, checksum marker and commit marker in one Add Tags request.
 #[tokio::test]
-async fn a_bootstrap_adds_each_groups_members_in_one_request_and_reads_the_task_list_once_per_wave() {
+async fn a_bootstrap_adds_each_groups_members_in_one_request_and_reads_the_task_list_twice() {
     let emu = emulator().await;
     let client = site::client(&emu).await;
     assert!(client.supports_bulk_membership(), "the default API version has the bulk membership methods");
@@ -420,6 +420,57 @@ async fn a_refused_bulk_add_and_an_api_version_before_3_21_fall_back_to_one_requ
     assert_eq!(apply(&old, &adds, &audit).await.completed(), 5);
     assert_eq!(sent(&before, &emu.stats(), ADD_MEMBERS), 5, "one single add per member");
     assert_eq!(client.group_members(&group.id).await.unwrap().len(), 5);
+}
+
+/// The grants of one permission set go in one Add Permissions request. When Tableau refuses it as a whole (a
+/// grantee deleted since the plan), each grant is sent on its own, so the error lands on the grantee it belongs to
+/// and the others are granted.
+#[tokio::test]
+async fn a_sets_grants_go_in_one_request_and_a_refused_one_falls_back_to_one_per_grantee() {
+    const PUT_RULES: &str = "PUT /sites/{id}/projects/{id}/permissions";
+    let emu = emulator().await;
+    let client = site::client(&emu).await;
+    let dir = tempfile::tempdir().unwrap();
+    let groups = "version: 1\nsite: { server: local, content_url: acme }\ngroups:\n  - name: Analysts\n  - name: Leads\n  - name: Viewers\nprojects:\n";
+    let rules = |names: &[&str]| -> String {
+        let lines: Vec<String> =
+            names.iter().map(|g| format!("      - {{ group: {g}, template: Viewer }}\n")).collect();
+        format!("    permissions:\n{}", lines.concat())
+    };
+    let src = manifest(&dir.path().join("src"), &format!("{groups}  - name: Sales\n  - name: Ops\n"));
+    let audit = dir.path().join("audit.jsonl");
+    assert_eq!(apply(&client, &plan(&client, &src).await, &audit).await.failed(), 0);
+
+    let sales = format!("  - name: Sales\n{}", rules(&["Analysts", "Leads"]));
+    std::fs::write(src.join("manifest.yaml"), format!("{groups}{sales}  - name: Ops\n")).unwrap();
+    let before = emu.stats();
+    let outcome = apply(&client, &plan(&client, &src).await, &audit).await;
+    // The two grants, and the revoke of the `All Users` rule the project copied from `default` when it was created.
+    assert_eq!((outcome.completed(), outcome.failed()), (3, 0), "{:?}", outcome.actions);
+    assert_eq!(sent(&before, &emu.stats(), PUT_RULES), 1, "both grantees in one request");
+
+    let ops = format!("  - name: Ops\n{}", rules(&["Analysts", "Leads", "Viewers"]));
+    std::fs::write(src.join("manifest.yaml"), format!("{groups}{sales}{ops}")).unwrap();
+    let planned = plan(&client, &src).await;
+    assert_eq!(planned.changes().count(), 4, "three grants on Ops and the revoke of its copied rule");
+    let viewers = client.groups().await.unwrap().into_iter().find(|g| g.name == "Viewers").unwrap();
+    client.delete_group(&viewers.id).await.unwrap();
+    let before = emu.stats();
+    let outcome = apply(&client, &planned, &audit).await;
+    assert_eq!((outcome.completed(), outcome.failed()), (3, 1), "{:?}", outcome.actions);
+    assert!(matches!(status(&outcome, "permissions:project:Ops/group:Viewers"), Status::Failed(_)));
+    assert_eq!(sent(&before, &emu.stats(), PUT_RULES), 4, "the refused request, then one per grantee");
+    let ops_id = client.projects().await.unwrap().into_iter().find(|p| p.name == "Ops").unwrap().id;
+    let granted = client.permissions(&tabops_tableau::PermissionTarget::Project(ops_id)).await.unwrap();
+    let names: Vec<String> = client
+        .groups()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|g| granted.iter().any(|r| r.grantee.id == g.id))
+        .map(|g| g.name)
+        .collect();
+    assert_eq!(names.len(), 2, "Analysts and Leads are granted: {names:?}");
 }
 
 /// The plan's member removes of one group go in one Remove Users from Group request.

@@ -11,7 +11,7 @@ use tabops_plan::PlannedAction;
 use tabops_plan::plan::Operation;
 use tabops_tableau as api;
 
-use super::{ActionOutcome, Executor, Started, ignore_missing};
+use super::{ActionOutcome, Executor, ignore_missing};
 use crate::error::{ActionError, ApplyError};
 
 /// A started member action with its resolved ids.
@@ -31,24 +31,11 @@ impl Executor<'_> {
         actions: &[&PlannedAction],
     ) -> Vec<Result<ActionOutcome, ApplyError>> {
         let mut results = Vec::with_capacity(actions.len());
-        let mut started: Vec<Member<'_>> = Vec::with_capacity(actions.len());
-        for &action in actions {
-            let began = match self.start(action) {
-                Ok(Started::Running(began)) => began,
-                Ok(Started::Skipped(skipped)) => {
-                    results.push(Ok(skipped));
-                    continue;
-                }
-                Err(err) => {
-                    results.push(Err(err.into()));
-                    continue;
-                }
-            };
-            match self.member_ids(action) {
-                Ok((group, user)) => started.push(Member { action, began, group, user }),
-                Err(err) => results.push(self.finish(action, Err(err), began.elapsed(), &[]).map_err(ApplyError::from)),
-            }
-        }
+        let started: Vec<Member<'_>> = self
+            .start_batch(actions, |action| self.member_ids(action), &mut results)
+            .into_iter()
+            .map(|(action, began, (group, user))| Member { action, began, group, user })
+            .collect();
         let Some(first) = started.first() else { return results };
         let group = first.group.clone();
         let users: Vec<String> = started.iter().map(|m| m.user.clone()).collect();

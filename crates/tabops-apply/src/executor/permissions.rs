@@ -1,14 +1,13 @@
 //! Converging one grantee's explicit or default permissions on one object.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use tabops_manifest::model::{Address, Capability, ContentKind, Mode, PermissionTarget};
 use tabops_plan::PlannedAction;
 use tabops_plan::plan::{GranteeRef, KeptRules, ObjectRef, Operation};
 use tabops_tableau as api;
 
-use super::{ActionOutcome, Executor, Started, ignore_missing};
+use super::{ActionOutcome, Executor, ignore_missing};
 use crate::error::{ActionError, ApplyError};
 use crate::wire;
 
@@ -153,27 +152,16 @@ impl Executor<'_> {
     /// rule the grantee already holds changes nothing, so a resend is safe).
     pub(super) async fn run_grants(&self, actions: &[&PlannedAction]) -> Vec<Result<ActionOutcome, ApplyError>> {
         let mut results = Vec::with_capacity(actions.len());
-        let mut started: Vec<(&PlannedAction, Instant, api::GranteeCapabilities)> = Vec::with_capacity(actions.len());
-        for &action in actions {
-            let began = match self.start(action) {
-                Ok(Started::Running(began)) => began,
-                Ok(Started::Skipped(skipped)) => {
-                    results.push(Ok(skipped));
-                    continue;
-                }
-                Err(err) => {
-                    results.push(Err(err.into()));
-                    continue;
-                }
-            };
-            let Operation::SetPermissions { grantee, grant, .. } = &action.operation else {
-                unreachable!("only permission grants are batched")
-            };
-            match self.resolve(&grantee.object) {
-                Ok(id) => started.push((action, began, rules(wire::grantee(grantee.kind, id), grant))),
-                Err(err) => results.push(self.finish(action, Err(err), began.elapsed(), &[]).map_err(ApplyError::from)),
-            }
-        }
+        let started = self.start_batch(
+            actions,
+            |action| {
+                let Operation::SetPermissions { grantee, grant, .. } = &action.operation else {
+                    unreachable!("only permission grants are batched")
+                };
+                Ok(rules(wire::grantee(grantee.kind, self.resolve(&grantee.object)?), grant))
+            },
+            &mut results,
+        );
         let Some((first, _, _)) = started.first() else { return results };
         let Operation::SetPermissions { target, object, default_for, .. } = &first.operation else {
             unreachable!("only permission grants are batched")

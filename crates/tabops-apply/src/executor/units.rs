@@ -9,8 +9,13 @@
 //!   grants every project's grantees right after creating it, so this is one request per project instead of one
 //!   per grantee.
 
+use std::time::Instant;
+
 use tabops_plan::PlannedAction;
 use tabops_plan::plan::{ObjectRef, Operation};
+
+use super::{ActionOutcome, Executor, Started};
+use crate::error::{ActionError, ApplyError};
 
 pub(super) enum Unit<'p> {
     One(&'p PlannedAction),
@@ -85,5 +90,30 @@ fn reference(object: &ObjectRef) -> String {
     match object {
         ObjectRef::Live(id) => format!("live:{id}"),
         ObjectRef::Planned(address) => format!("planned:{address}"),
+    }
+}
+
+impl Executor<'_> {
+    /// Starts each action of a batch (its audit record, or its skip when a dependency failed) and resolves what
+    /// the shared request needs from it (`prepare`). Skipped actions, and those whose ids cannot be resolved, end
+    /// here with their outcome in `results`; the started ones come back with their start time.
+    pub(super) fn start_batch<'p, T>(
+        &self,
+        actions: &[&'p PlannedAction],
+        prepare: impl Fn(&'p PlannedAction) -> Result<T, ActionError>,
+        results: &mut Vec<Result<ActionOutcome, ApplyError>>,
+    ) -> Vec<(&'p PlannedAction, Instant, T)> {
+        let mut started = Vec::with_capacity(actions.len());
+        for &action in actions {
+            match self.start(action) {
+                Ok(Started::Running(began)) => match prepare(action) {
+                    Ok(prepared) => started.push((action, began, prepared)),
+                    Err(err) => results.push(self.finish(action, Err(err), began.elapsed(), &[]).map_err(Into::into)),
+                },
+                Ok(Started::Skipped(skipped)) => results.push(Ok(skipped)),
+                Err(err) => results.push(Err(err.into())),
+            }
+        }
+        started
     }
 }
