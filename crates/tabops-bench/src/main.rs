@@ -206,6 +206,22 @@ enum ChildCommand {
     },
 }
 
+/// `--out FILE`: the results as pretty JSON.
+fn write_json(out: Option<&std::path::Path>, results: &impl serde::Serialize) -> anyhow::Result<()> {
+    if let Some(out) = out {
+        let json = serde_json::to_string_pretty(results)?;
+        std::fs::write(out, json).with_context(|| format!("failed to write {}", out.display()))?;
+    }
+    Ok(())
+}
+
+/// A run that could not be measured: its error, and its hint on a line of its own.
+fn failed(err: impl std::error::Error + Send + Sync + 'static, hint: Option<&str>) -> ExitCode {
+    let hint = hint.map(|h| format!("\nhint: {h}")).unwrap_or_default();
+    let _ = writeln!(std::io::stderr(), "error: {:#}{hint}", anyhow::Error::new(err));
+    ExitCode::FAILURE
+}
+
 fn print(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
@@ -232,10 +248,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let results = harness::run(&options).await?;
     print(&tabops_bench::verdict::summary(&results))?;
-    if let Some(out) = &args.out {
-        let json = serde_json::to_string_pretty(&results)?;
-        std::fs::write(out, json).with_context(|| format!("failed to write {}", out.display()))?;
-    }
+    write_json(args.out.as_deref(), &results)?;
     Ok(if results.checks.iter().all(|c| c.pass) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
@@ -256,10 +269,7 @@ async fn curve(args: CurveArgs) -> anyhow::Result<ExitCode> {
     };
     let points = tabops_bench::curve::run(&options).await?;
     print(&tabops_bench::curve::table(&points))?;
-    if let Some(out) = &args.out {
-        let json = serde_json::to_string_pretty(&points)?;
-        std::fs::write(out, json).with_context(|| format!("failed to write {}", out.display()))?;
-    }
+    write_json(args.out.as_deref(), &points)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -279,16 +289,12 @@ async fn bootstrap(args: BootstrapArgs) -> anyhow::Result<ExitCode> {
     let results = match tabops_bench::bootstrap::run(&options).await {
         Ok(results) => results,
         Err(err) => {
-            let hint = err.hint().map(|h| format!("\nhint: {h}")).unwrap_or_default();
-            let _ = writeln!(std::io::stderr(), "error: {:#}{hint}", anyhow::Error::new(err));
-            return Ok(ExitCode::FAILURE);
+            let hint = err.hint();
+            return Ok(failed(err, hint));
         }
     };
     print(&tabops_bench::bootstrap::table(&results))?;
-    if let Some(out) = &args.out {
-        let json = serde_json::to_string_pretty(&results)?;
-        std::fs::write(out, json).with_context(|| format!("failed to write {}", out.display()))?;
-    }
+    write_json(args.out.as_deref(), &results)?;
     Ok(if results.tabops.second_plan_clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
@@ -308,16 +314,12 @@ async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let results = match tabops_bench::export::run(&options).await {
         Ok(results) => results,
         Err(err) => {
-            let hint = err.hint().map(|h| format!("\nhint: {h}")).unwrap_or_default();
-            let _ = writeln!(std::io::stderr(), "error: {:#}{hint}", anyhow::Error::new(err));
-            return Ok(ExitCode::FAILURE);
+            let hint = err.hint();
+            return Ok(failed(err, hint));
         }
     };
     print(&tabops_bench::export::table(&results))?;
-    if let Some(out) = &args.out {
-        let json = serde_json::to_string_pretty(&results)?;
-        std::fs::write(out, json).with_context(|| format!("failed to write {}", out.display()))?;
-    }
+    write_json(args.out.as_deref(), &results)?;
     // Correctness only: the export's manifest plans no changes and holds every content byte; never timing.
     Ok(if results.correct() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
