@@ -87,6 +87,13 @@ pub fn protected_addresses(desired: &Desired) -> BTreeSet<Address> {
 pub fn plan(desired: &Desired, live: &Inventory, options: &PlanOptions) -> Plan {
     let cx = Ctx { desired, live, options, idx: LiveIndex::new(live) };
     let mut draft = Draft::default();
+    // Every content item gets an action, a no-op when unchanged: sized once, not grown by doubling (at 5x S the
+    // workbooks' list would otherwise pass through room for 32,768 and 65,536 actions of 440 bytes).
+    for (kind, items) in
+        [(ObjectKind::Workbook, desired.workbooks.len()), (ObjectKind::Datasource, desired.datasources.len())]
+    {
+        draft.actions.entry(kind).or_default().reserve(items);
+    }
     site_settings::plan_site_settings(&cx, &mut draft);
     let users = principals::plan_users(&cx, &mut draft);
     let groups = principals::plan_groups(&cx, &mut draft);
