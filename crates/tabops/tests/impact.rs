@@ -108,13 +108,24 @@ fn a_republished_data_source_lists_its_two_unmanaged_workbooks_in_text_markdown_
     let h = harness();
     let manifest = site_with_unmanaged_workbooks(&h);
 
-    // Nothing changes a data source: no lineage is read.
+    // Nothing changes a data source: no lineage is read, and the session is closed as soon as the site is read.
+    let sessions = |h: &Harness| {
+        let stats = h.stats();
+        (support::route(&stats, "POST /auth/signin"), support::route(&stats, "POST /auth/signout"))
+    };
+    let before = sessions(&h);
     h.assert_converged(&manifest);
     assert_eq!(metadata_requests(&h), 0, "a plan without data source changes reads no lineage");
+    let after = sessions(&h);
+    assert_eq!((after.0 - before.0, after.1 - before.1), (1, 1), "one session, closed");
 
     edit_shipments(&manifest);
+    let before = sessions(&h);
     let plan = h.plan_json(&manifest);
     assert_eq!(metadata_requests(&h), 1, "one Metadata API query for all affected data sources");
+    // The early sign-out came before the plan knew it needed lineage: a second session reads it, and is closed too.
+    let after = sessions(&h);
+    assert_eq!((after.0 - before.0, after.1 - before.1), (2, 2), "a second session for the lineage, both closed");
     assert_eq!(support::action(&plan, SHIPMENTS)["action"], "replace");
     let impact = &plan["impact"];
     assert_eq!(impact["source"], "metadata_api");
