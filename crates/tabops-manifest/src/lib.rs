@@ -405,9 +405,8 @@ pub struct ContentDigests(Vec<std::io::Result<hash::Digests>>);
 impl PendingDigests {
     /// Hashes the files (in parallel, on rayon's pool).
     pub fn compute(self) -> ContentDigests {
-        ContentDigests(
-            self.0.par_iter().map(|(path, file_type)| FsSource::default().digest(path, *file_type)).collect(),
-        )
+        let source = FsSource::default();
+        ContentDigests(self.0.par_iter().map(|(path, file_type)| source.digest(path, *file_type)).collect())
     }
 }
 

@@ -110,13 +110,10 @@ impl Executor<'_> {
     ) -> Result<(), ActionError> {
         let object_id = self.resolve_permission_object(target, object).await?;
         let who = wire::grantee(grantee.kind, self.resolve(&grantee.object)?);
-        let default_kind = default_for.map(|kind| match kind {
-            ContentKind::Workbook => api::DefaultPermissionKind::Workbooks,
-            ContentKind::Datasource => api::DefaultPermissionKind::Datasources,
-        });
+        let defaults = default_for.map(default_kind);
         let api_target = api_target(target, &object_id);
         for (capability, mode) in revoke {
-            let result = match default_kind {
+            let result = match defaults {
                 Some(kind) => {
                     self.client
                         .delete_default_permission(&object_id, kind, &who, capability.as_str(), wire::mode(*mode))
@@ -162,11 +159,12 @@ impl Executor<'_> {
             },
             &mut results,
         );
-        let Some((first, _, _)) = started.first() else { return results };
+        let (started, batch): (Vec<_>, Vec<_>) =
+            started.into_iter().map(|(action, began, rules)| ((action, began), rules)).unzip();
+        let Some((first, _)) = started.first() else { return results };
         let Operation::SetPermissions { target, object, default_for, .. } = &first.operation else {
             unreachable!("only permission grants are batched")
         };
-        let batch: Vec<api::GranteeCapabilities> = started.iter().map(|(_, _, rules)| rules.clone()).collect();
         let (shared, retries) = api::record_retries(async {
             let object_id = self.resolve_permission_object(*target, object).await?;
             self.add_rules(*target, &object_id, *default_for, &batch).await
@@ -174,13 +172,13 @@ impl Executor<'_> {
         .await;
         match shared {
             Ok(()) => {
-                for (action, began, _) in &started {
+                for (action, began) in &started {
                     results.push(self.finish(action, Ok(None), began.elapsed(), &retries).map_err(ApplyError::from));
                 }
             }
             Err(err) => {
                 tracing::info!(set = %first.id, error = %err, "batched grant refused; one request per grantee");
-                for (action, began, _) in &started {
+                for (action, began) in &started {
                     let (result, mut own) = api::record_retries(self.perform(action)).await;
                     own.splice(0..0, retries.iter().cloned());
                     results.push(self.finish(action, result, began.elapsed(), &own).map_err(ApplyError::from));

@@ -9,8 +9,10 @@
 //!   grants every project's grantees right after creating it, so this is one request per project instead of one
 //!   per grantee.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
+use tabops_manifest::model::{ContentKind, PermissionTarget};
 use tabops_plan::PlannedAction;
 use tabops_plan::plan::{ObjectRef, Operation};
 
@@ -32,11 +34,28 @@ impl<'p> Unit<'p> {
     }
 }
 
-/// What batches actions together: a group's member adds or removes, or the grants on one permission set.
-#[derive(PartialEq, Eq)]
-enum Key {
-    Members { add: bool, group: String },
-    Grants { set: String },
+/// What batches actions together: a group's member adds, its member removes, or the grants on one permission set.
+#[derive(PartialEq, Eq, Hash)]
+enum Key<'p> {
+    AddMembers(&'p ObjectRef),
+    RemoveMembers(&'p str),
+    Grants(PermissionTarget, Option<ContentKind>, &'p ObjectRef),
+}
+
+impl<'p> Key<'p> {
+    /// The batch `action` belongs to, if any.
+    fn of(action: &'p PlannedAction, bulk_members: bool) -> Option<Key<'p>> {
+        match &action.operation {
+            Operation::AddMember { group, .. } if bulk_members => Some(Key::AddMembers(group)),
+            Operation::RemoveMember { group, .. } if bulk_members => Some(Key::RemoveMembers(group)),
+            Operation::SetPermissions { target, object, default_for, grant, revoke, .. }
+                if revoke.is_empty() && !grant.is_empty() =>
+            {
+                Some(Key::Grants(*target, *default_for, object))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// The wave's actions as units: with `bulk_members`, the member adds of each group form one unit and its member
@@ -45,35 +64,25 @@ enum Key {
 pub(super) fn units(changes: Vec<&PlannedAction>, bulk_members: bool) -> Vec<Unit<'_>> {
     let mut units = Vec::new();
     // Key -> index of its unit in `units`.
-    let mut batches: Vec<(Key, usize)> = Vec::new();
+    let mut batches: HashMap<Key<'_>, usize> = HashMap::new();
     for action in changes {
-        let key = match &action.operation {
-            Operation::AddMember { group, .. } if bulk_members => Key::Members { add: true, group: reference(group) },
-            Operation::RemoveMember { group, .. } if bulk_members => {
-                Key::Members { add: false, group: format!("live:{group}") }
-            }
-            Operation::SetPermissions { target, object, default_for, grant, revoke, .. }
-                if revoke.is_empty() && !grant.is_empty() =>
-            {
-                Key::Grants { set: format!("{target:?}:{default_for:?}:{}", reference(object)) }
-            }
-            _ => {
-                units.push(Unit::One(action));
-                continue;
-            }
+        let Some(key) = Key::of(action, bulk_members) else {
+            units.push(Unit::One(action));
+            continue;
         };
-        match batches.iter().find(|(k, _)| *k == key) {
-            Some((_, index)) => match &mut units[*index] {
+        match batches.get(&key) {
+            Some(&index) => match &mut units[index] {
                 Unit::Members { actions, .. } | Unit::Grants(actions) => actions.push(action),
                 Unit::One(_) => unreachable!("batches index batch units"),
             },
             None => {
-                batches.push((key, units.len()));
-                units.push(match &action.operation {
-                    Operation::AddMember { .. } => Unit::Members { add: true, actions: vec![action] },
-                    Operation::RemoveMember { .. } => Unit::Members { add: false, actions: vec![action] },
-                    _ => Unit::Grants(vec![action]),
-                });
+                let unit = match key {
+                    Key::AddMembers(_) => Unit::Members { add: true, actions: vec![action] },
+                    Key::RemoveMembers(_) => Unit::Members { add: false, actions: vec![action] },
+                    Key::Grants(..) => Unit::Grants(vec![action]),
+                };
+                batches.insert(key, units.len());
+                units.push(unit);
             }
         }
     }
@@ -84,13 +93,6 @@ pub(super) fn units(changes: Vec<&PlannedAction>, bulk_members: bool) -> Vec<Uni
             other => other,
         })
         .collect()
-}
-
-fn reference(object: &ObjectRef) -> String {
-    match object {
-        ObjectRef::Live(id) => format!("live:{id}"),
-        ObjectRef::Planned(address) => format!("planned:{address}"),
-    }
 }
 
 impl Executor<'_> {
