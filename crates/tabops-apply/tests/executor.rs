@@ -3,13 +3,16 @@
 //! twice, and how a refresh task that already exists on the site is adopted instead of duplicated. Each test plans
 //! a real manifest against the real inventory fetch, so the plans are the ones the CLI would run.
 
+mod common;
+
 use std::path::Path;
 
+use common::plan;
 use tabops_apply::audit::AuditLog;
 use tabops_apply::executor::Status;
 use tabops_apply::{ExecuteOptions, Outcome, execute};
 use tabops_emulator::{Emulator, EmulatorConfig, Stats};
-use tabops_plan::{Action, Plan, PlanOptions};
+use tabops_plan::{Action, Plan};
 use tabops_tableau::Client;
 use tabops_testkit::{site, workspace};
 
@@ -22,16 +25,6 @@ fn manifest(dir: &Path, yaml: &str) -> std::path::PathBuf {
     }
     std::fs::write(dir.join("manifest.yaml"), yaml).unwrap();
     dir.to_path_buf()
-}
-
-/// Loads the manifest, reads the site with the inventory fetch and plans, as `tabops plan` does.
-async fn plan(client: &Client, dir: &Path) -> Plan {
-    let options = tabops_manifest::LoadOptions { hash_content: true, ..Default::default() };
-    let loaded = tabops_manifest::load(dir, &options).expect("the manifest loads");
-    let live = tabops_apply::inventory::fetch(client, &loaded.desired).await.expect("the inventory is read");
-    let plan = tabops_plan::plan(&loaded.desired, &live, &PlanOptions::default());
-    assert!(plan.applyable, "{:?}", plan.errors);
-    plan
 }
 
 async fn apply(client: &Client, plan: &Plan, audit: &Path) -> Outcome {

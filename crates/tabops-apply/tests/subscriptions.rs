@@ -2,13 +2,12 @@
 //! the executor reads the site's subscriptions back and adopts the one it created instead of sending a second
 //! create, so the site holds exactly one and the next plan has nothing to do.
 
-use std::path::Path;
+mod common;
 
+use common::plan;
 use tabops_apply::audit::AuditLog;
 use tabops_apply::{ExecuteOptions, execute};
 use tabops_emulator::EmulatorConfig;
-use tabops_plan::{Plan, PlanOptions};
-use tabops_tableau::Client;
 use tabops_testkit::{site, workspace};
 
 const MANIFEST: &str = r#"version: 1
@@ -27,15 +26,6 @@ subscriptions:
     view: Revenue Overview
     schedule: { frequency: weekly, at: "08:00", weekdays: [Mon] }
 "#;
-
-async fn plan(client: &Client, dir: &Path) -> Plan {
-    let options = tabops_manifest::LoadOptions { hash_content: true, ..Default::default() };
-    let loaded = tabops_manifest::load(dir, &options).expect("the manifest loads");
-    let live = tabops_apply::inventory::fetch(client, &loaded.desired).await.expect("the inventory is read");
-    let plan = tabops_plan::plan(&loaded.desired, &live, &PlanOptions::default());
-    assert!(plan.applyable, "{:?}", plan.errors);
-    plan
-}
 
 #[tokio::test]
 async fn a_subscription_create_whose_response_is_lost_is_adopted_not_duplicated() {
