@@ -4,80 +4,22 @@
 //! `test/assets/subscription_get.xml`; no schedule id on Cloud, TSC issue #1627), and Tableau's not-found codes for
 //! unknown content and users.
 
-use tabops_emulator::{DEFAULT_PAT_NAME, DEFAULT_PAT_SECRET, Emulator, EmulatorConfig};
+mod common;
 
-struct Site {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
+use common::{Client, attr, code, sign_in};
+use tabops_emulator::{Emulator, EmulatorConfig};
 
-fn attr<'a>(body: &'a str, element: &str, name: &str) -> Option<&'a str> {
-    let start = body.find(&format!("<{element} "))?;
-    let rest = &body[start..];
-    let tag = &rest[..rest.find('>')?];
-    let key = format!(" {name}=\"");
-    let at = tag.find(&key)? + key.len();
-    Some(&tag[at..at + tag[at..].find('"')?])
-}
-
-fn code(body: &str) -> &str {
-    attr(body, "error", "code").unwrap_or("none")
-}
-
-impl Site {
-    async fn open(emulator: &Emulator) -> Site {
-        let http = reqwest::Client::new();
-        let base = format!("{}/api/3.25", emulator.url());
-        let body = http
-            .post(format!("{base}/auth/signin"))
-            .body(format!(
-                r#"<tsRequest><credentials personalAccessTokenName="{DEFAULT_PAT_NAME}" personalAccessTokenSecret="{DEFAULT_PAT_SECRET}"><site contentUrl="acme" /></credentials></tsRequest>"#
-            ))
-            .send()
-            .await
-            .expect("sign in")
-            .text()
-            .await
-            .expect("body");
-        let token = attr(&body, "credentials", "token").expect("token").to_owned();
-        let site = attr(&body, "site", "id").expect("site").to_owned();
-        Site { http, base: format!("{base}/sites/{site}"), token }
-    }
-    async fn call(&self, method: reqwest::Method, path: &str, body: &str) -> (u16, String) {
-        let response = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .header("x-tableau-auth", &self.token)
-            .header("content-type", "text/xml")
-            .body(body.to_owned())
-            .send()
-            .await
-            .expect("request");
-        (response.status().as_u16(), response.text().await.expect("body"))
-    }
-    async fn publish(&self, name: &str) -> (String, String) {
-        let (_, body) = self.call(reqwest::Method::GET, "/projects?filter=name:eq:Default", "").await;
-        let project = attr(&body, "project", "id").expect("default project").to_owned();
-        let twb = "<?xml version='1.0'?><workbook><worksheets><worksheet name='Sales'/></worksheets><dashboards><dashboard name='Board'/></dashboards></workbook>";
-        let boundary = "b0undary";
-        let body = format!(
-            "--{boundary}\r\nContent-Disposition: name=\"request_payload\"\r\nContent-Type: text/xml\r\n\r\n<tsRequest><workbook name=\"{name}\"><project id=\"{project}\" /></workbook></tsRequest>\r\n--{boundary}\r\nContent-Disposition: name=\"tableau_workbook\"; filename=\"w.twb\"\r\nContent-Type: application/octet-stream\r\n\r\n{twb}\r\n--{boundary}--\r\n"
-        );
-        let response = self
-            .http
-            .post(format!("{}/workbooks?workbookType=twb", self.base))
-            .header("x-tableau-auth", &self.token)
-            .header("content-type", format!("multipart/mixed; boundary={boundary}"))
-            .body(body)
-            .send()
-            .await
-            .expect("publish");
-        let body = response.text().await.expect("body");
-        let workbook = attr(&body, "workbook", "id").expect("workbook id").to_owned();
-        let view = attr(&body, "view", "id").expect("view id").to_owned();
-        (workbook, view)
-    }
+/// Publishes a two-sheet workbook into `Default`: its id and its first view's.
+async fn publish(site: &Client, name: &str) -> (String, String) {
+    let (_, body) = site.get("/projects?filter=name:eq:Default").await;
+    let project = attr(&body, "project", "id").expect("default project").to_owned();
+    let twb = "<?xml version='1.0'?><workbook><worksheets><worksheet name='Sales'/></worksheets><dashboards><dashboard name='Board'/></dashboards></workbook>";
+    let payload = format!("<tsRequest><workbook name=\"{name}\"><project id=\"{project}\" /></workbook></tsRequest>");
+    let file = Some(("tableau_workbook", "w.twb", twb.as_bytes()));
+    let (_, body) = site.multipart("/workbooks?workbookType=twb", &payload, file, true).await;
+    let workbook = attr(&body, "workbook", "id").expect("workbook id").to_owned();
+    let view = attr(&body, "view", "id").expect("view id").to_owned();
+    (workbook, view)
 }
 
 const WEEKLY: &str = r#"<schedule frequency="Weekly"><frequencyDetails start="08:00:00"><intervals><interval weekDay="Monday" /></intervals></frequencyDetails></schedule>"#;
@@ -85,8 +27,8 @@ const WEEKLY: &str = r#"<schedule frequency="Weekly"><frequencyDetails start="08
 #[tokio::test]
 async fn subscriptions_are_created_listed_updated_and_deleted_with_the_schedule_inline() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.expect("starts");
-    let site = Site::open(&emulator).await;
-    let (workbook, view) = site.publish("Revenue").await;
+    let site = sign_in(&emulator).await;
+    let (workbook, view) = publish(&site, "Revenue").await;
     let (status, body) = site
         .call(
             reqwest::Method::POST,
@@ -154,8 +96,8 @@ async fn subscriptions_are_created_listed_updated_and_deleted_with_the_schedule_
 #[tokio::test]
 async fn unknown_content_users_and_cloud_schedule_mistakes_get_tableaus_errors() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.expect("starts");
-    let site = Site::open(&emulator).await;
-    let (workbook, view) = site.publish("Revenue").await;
+    let site = sign_in(&emulator).await;
+    let (workbook, view) = publish(&site, "Revenue").await;
     let (_, body) = site.call(reqwest::Method::GET, "/users", "").await;
     let user = attr(&body, "user", "id").expect("a user").to_owned();
     let missing = "00000000-0000-4000-8000-000000000000";
@@ -199,9 +141,9 @@ async fn unknown_content_users_and_cloud_schedule_mistakes_get_tableaus_errors()
 #[tokio::test]
 async fn deleting_a_workbook_or_removing_a_user_takes_their_subscriptions_along() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.expect("starts");
-    let site = Site::open(&emulator).await;
-    let (kept_workbook, _) = site.publish("Kept").await;
-    let (workbook, view) = site.publish("Revenue").await;
+    let site = sign_in(&emulator).await;
+    let (kept_workbook, _) = publish(&site, "Kept").await;
+    let (workbook, view) = publish(&site, "Revenue").await;
     let (_, body) = site
         .call(
             reqwest::Method::POST,
